@@ -256,6 +256,8 @@ export interface EngineOptions {
   connectTimeoutMs?: number;
   /** Max transaction attempts before TxConflictError (default 50). */
   maxRetries?: number;
+  /** Redis: password used when the URL carries none (the CLI reads REDIS_PASSWORD / META_PASSWORD). */
+  password?: string;
 }
 
 export type EngineFactory = (url: string, options: EngineOptions) => Promise<MetaEngine>;

@@ -1,0 +1,291 @@
+/*
+ * tjfs_fuse: the only native code of tjfs (see ../shared/spec/fuse-protocol.md §9.1).
+ *
+ * Purpose: what Node cannot do itself for a FUSE server:
+ *   mount(source, target, fstype, flags, data)   mount(2)
+ *   umount(target, flags)                        umount2(2)
+ *   watch(fd, cb) -> {pause, resume, close, ref, unref}   uv_poll readiness on the JS thread
+ *   readNonBlocking(fd, buf) -> n | -errno       read(2) without throwing on EAGAIN
+ *   socketpair() -> [fd0, fd1], recvFd(sock) -> fd   fusermount3 (non-root) hand-off
+ * Design: plain C over N-API (no libfuse, no C++), errors thrown as Error{code, errno, syscall}.
+ * Invariants: the poll callback only runs on the JS thread; a closed watcher never calls back;
+ * watcher memory is freed in the uv_close callback, never before.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CHECK(env, call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error((env), NULL, "tjfs_fuse: N-API call failed: " #call); \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  char msg[256];
+  napi_value m, e, v;
+  snprintf(msg, sizeof msg, "%s: %s", syscall, strerror(err));
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  napi_create_error(env, NULL, m, &e);
+  const char *code = uv_err_name(-err);
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, e, "code", v);
+  napi_create_int32(env, err, &v);
+  napi_set_named_property(env, e, "errno", v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, e, "syscall", v);
+  napi_throw(env, e);
+  return NULL;
+}
+
+/* Copies a JS string argument into a malloc'd C string (caller frees). */
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static napi_value do_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  uint32_t flags = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  char *src = get_string(env, argv[0]), *tgt = get_string(env, argv[1]);
+  char *type = get_string(env, argv[2]), *data = get_string(env, argv[4]);
+  napi_get_value_uint32(env, argv[3], &flags);
+  int rc = (src && tgt && type && data) ? mount(src, tgt, type, flags, data) : (errno = EINVAL, -1);
+  int err = errno;
+  free(src), free(tgt), free(type), free(data);
+  if (rc != 0) return throw_errno(env, err, "mount");
+  return NULL;
+}
+
+static napi_value do_umount(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t flags = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *tgt = argc >= 1 ? get_string(env, argv[0]) : NULL;
+  if (tgt == NULL) {
+    napi_throw_type_error(env, NULL, "umount(target, flags)");
+    return NULL;
+  }
+  if (argc >= 2) napi_get_value_int32(env, argv[1], &flags);
+  int rc = umount2(tgt, flags);
+  int err = errno;
+  free(tgt);
+  if (rc != 0) return throw_errno(env, err, "umount2");
+  return NULL;
+}
+
+/* read(2) into a Buffer; returns bytes read or -errno (never throws for I/O errors). */
+static napi_value do_read(napi_env env, napi_callback_info info) {
+  size_t argc = 2, len = 0;
+  napi_value argv[2], out;
+  int32_t fd = -1;
+  void *data = NULL;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "readNonBlocking(fd, buffer)");
+    return NULL;
+  }
+  ssize_t n = read(fd, data, len);
+  CHECK(env, napi_create_int32(env, n < 0 ? -errno : (int32_t)n, &out));
+  return out;
+}
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int active; /* 1 while uv_poll_start is in effect */
+  int closed;
+} watcher_t;
+
+static void on_closed(uv_handle_t *h) {
+  watcher_t *w = (watcher_t *)h->data;
+  free(w);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  watcher_t *w = (watcher_t *)p->data;
+  if (w->closed) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, args[2], result;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_get_reference_value(env, w->callback, &cb);
+  napi_get_undefined(env, &recv);
+  napi_create_int32(env, status, &args[0]);
+  napi_create_int32(env, events, &args[1]);
+  /* make_callback (not call_function) so nextTicks and microtasks run after the callback. */
+  if (napi_make_callback(env, w->async, recv, cb, 2, args, &result) == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static napi_value w_pause(napi_env env, napi_callback_info info) {
+  watcher_t *w;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
+  if (!w->closed && w->active) uv_poll_stop(&w->poll), w->active = 0;
+  return NULL;
+}
+
+static napi_value w_resume(napi_env env, napi_callback_info info) {
+  watcher_t *w;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
+  if (!w->closed && !w->active) {
+    int rc = uv_poll_start(&w->poll, UV_READABLE, on_poll);
+    if (rc != 0) return throw_errno(env, -rc, "uv_poll_start");
+    w->active = 1;
+  }
+  return NULL;
+}
+
+static napi_value w_close(napi_env env, napi_callback_info info) {
+  watcher_t *w;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
+  if (w->closed) return NULL;
+  w->closed = 1;
+  napi_delete_reference(env, w->callback);
+  napi_async_destroy(env, w->async);
+  uv_close((uv_handle_t *)&w->poll, on_closed); /* also stops polling */
+  return NULL;
+}
+
+static napi_value w_ref(napi_env env, napi_callback_info info) {
+  watcher_t *w;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
+  if (!w->closed) uv_ref((uv_handle_t *)&w->poll);
+  return NULL;
+}
+
+static napi_value w_unref(napi_env env, napi_callback_info info) {
+  watcher_t *w;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
+  if (!w->closed) uv_unref((uv_handle_t *)&w->poll);
+  return NULL;
+}
+
+static void add_method(napi_env env, napi_value obj, const char *name, napi_callback fn, void *data) {
+  napi_value f;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, data, &f);
+  napi_set_named_property(env, obj, name, f);
+}
+
+/* watch(fd, cb(status, events)): starts polling at once; the handle is ref'd until unref(). */
+static napi_value do_watch(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], handle, name;
+  int32_t fd = -1;
+  napi_valuetype t;
+  uv_loop_t *loop;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "watch(fd, onReadable)");
+    return NULL;
+  }
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+  watcher_t *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_errno(env, ENOMEM, "watch");
+  int rc = uv_poll_init(loop, &w->poll, fd);
+  if (rc != 0) {
+    free(w);
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  w->poll.data = w;
+  w->env = env;
+  napi_create_reference(env, argv[1], 1, &w->callback);
+  napi_create_string_utf8(env, "tjfs:fuse-watch", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &w->async);
+  rc = uv_poll_start(&w->poll, UV_READABLE, on_poll);
+  if (rc != 0) {
+    w->closed = 1;
+    napi_delete_reference(env, w->callback);
+    napi_async_destroy(env, w->async);
+    uv_close((uv_handle_t *)&w->poll, on_closed);
+    return throw_errno(env, -rc, "uv_poll_start");
+  }
+  w->active = 1;
+  CHECK(env, napi_create_object(env, &handle));
+  add_method(env, handle, "pause", w_pause, w);
+  add_method(env, handle, "resume", w_resume, w);
+  add_method(env, handle, "close", w_close, w);
+  add_method(env, handle, "ref", w_ref, w);
+  add_method(env, handle, "unref", w_unref, w);
+  return handle;
+}
+
+static napi_value do_socketpair(napi_env env, napi_callback_info info) {
+  int sv[2];
+  napi_value arr, v;
+  (void)info;
+  /* sv[1] is handed to fusermount3, so only sv[0] is close-on-exec. */
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return throw_errno(env, errno, "socketpair");
+  fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+  CHECK(env, napi_create_array_with_length(env, 2, &arr));
+  napi_create_int32(env, sv[0], &v), napi_set_element(env, arr, 0, v);
+  napi_create_int32(env, sv[1], &v), napi_set_element(env, arr, 1, v);
+  return arr;
+}
+
+/* recvFd(sock): receives one SCM_RIGHTS descriptor, made O_NONBLOCK and close-on-exec. */
+static napi_value do_recvfd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t sock = -1;
+  char byte = 0, ctl[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {&byte, 1};
+  struct msghdr msg = {0};
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &sock) != napi_ok) {
+    napi_throw_type_error(env, NULL, "recvFd(socketFd)");
+    return NULL;
+  }
+  msg.msg_iov = &iov, msg.msg_iovlen = 1, msg.msg_control = ctl, msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "recvmsg");
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (n == 0 || c == NULL || c->cmsg_type != SCM_RIGHTS) return throw_errno(env, EPROTO, "recvmsg");
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  CHECK(env, napi_create_int32(env, fd, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  add_method(env, exports, "mount", do_mount, NULL);
+  add_method(env, exports, "umount", do_umount, NULL);
+  add_method(env, exports, "readNonBlocking", do_read, NULL);
+  add_method(env, exports, "watch", do_watch, NULL);
+  add_method(env, exports, "socketpair", do_socketpair, NULL);
+  add_method(env, exports, "recvFd", do_recvfd, NULL);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

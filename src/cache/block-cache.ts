@@ -1,0 +1,40 @@
+/**
+ * The block cache contract used by the chunk layer (memory or disk).
+ *
+ * Keys are block keys relative to the volume (`chunks/…/{id}_{i}_{len}`); values are
+ * UNCOMPRESSED block bytes. A cache is best effort: `get` returns undefined on a miss or
+ * on a corrupted entry (which it drops), `put` never throws and may ignore the block.
+ * Writeback staging (`stage`) is only offered by disk caches.
+ */
+
+export interface BlockCache {
+  get(key: string): Promise<Buffer | undefined>;
+  /** Stores a copy-safe block (the caller will not mutate it). Fire-and-forget. */
+  put(key: string, data: Buffer): void;
+  remove(key: string): Promise<void>;
+  /** Bytes currently used (including per-item overhead for disk caches). */
+  readonly usedBytes: number;
+  readonly items: number;
+  /** Waits for queued writes (tests, shutdown). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Writeback staging (`--writeback`): blocks are made durable on local disk, the slice is
+ * committed, and the upload happens in the background (also after a restart).
+ */
+export interface WritebackStager {
+  /** Stores the uncompressed block durably and queues its upload. */
+  stage(key: string, data: Buffer): Promise<void>;
+  /** A staged (not yet uploaded) block, if any. */
+  getStaged(key: string): Promise<Buffer | undefined>;
+  /** Drops a staged block (its slice was deleted) and cancels its upload. */
+  unstage(key: string): Promise<void>;
+  /** Starts uploading with `upload` (and re-queues blocks staged before a restart). */
+  start(upload: (key: string, data: Buffer) => Promise<void>): Promise<void>;
+  /** Waits until every staged block is uploaded (umount --flush, tests). */
+  flushAll(): Promise<void>;
+  readonly pending: number;
+  close(): Promise<void>;
+}

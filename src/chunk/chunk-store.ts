@@ -1,0 +1,279 @@
+/**
+ * ChunkStore: the per-volume block layer between file readers/writers and an object store
+ * (spec §7, §8): block keys, compression, upload/download concurrency, read buffer, block
+ * cache, writeback staging, slice deletion.
+ *
+ * Design: blocks are fetched whole (single-flight per key) into a byte-bounded memory
+ * read buffer and the optional block cache (disk or memory); small random reads of
+ * uncompressed blocks may use ranged GETs that bypass caches. Uploads pass through a
+ * `maxUploads` semaphore; with writeback they are staged on disk and uploaded later.
+ *
+ * Invariants: objects are written only for slices not yet committed and never rewritten;
+ * a fetched block is exactly its key's length after decompression or the fetch fails;
+ * concurrency is bounded by maxUploads / maxDownloads / maxDeletes.
+ */
+import type { BlockCache, WritebackStager } from '../cache/block-cache.js';
+import { MemBlockCache } from '../cache/mem-cache.js';
+import type { ObjectStore } from '../object/object-store.js';
+import { isNotFound } from '../object/object-store.js';
+import { blockCount, blockKey, blockLen } from './block-key.js';
+import type { Codec, CompressionName } from './compress.js';
+import { getCodec } from './compress.js';
+import { ByteBudget, Semaphore, mapLimit } from './limits.js';
+
+export const MiB = 1024 * 1024;
+
+export interface ChunkStoreConfig {
+  store: ObjectStore;
+  /** Block size in bytes (volume BlockSize * 1024); default 4 MiB. */
+  blockSize?: number;
+  compression?: CompressionName | string;
+  hashPrefix?: boolean;
+  /** Concurrent block uploads (--max-uploads), default 20. */
+  maxUploads?: number;
+  /** Concurrent block downloads (--max-downloads), default 200. */
+  maxDownloads?: number;
+  /** Concurrent deletes (--max-deletes), default 10. */
+  maxDeletes?: number;
+  /** Write buffer and read buffer, each bounded by this many bytes (--buffer-size, 300 MiB). */
+  bufferSize?: number;
+  /** Block cache behind the read buffer (disk cache or `--cache-dir memory`). */
+  cache?: BlockCache;
+  /** Writeback staging (--writeback). */
+  writeback?: WritebackStager;
+  /** Whole blocks prefetched in the background on random reads (--prefetch), default 1. */
+  prefetch?: number;
+  /** Readahead window limit in bytes (--max-readahead), default 8 blocks. */
+  maxReadahead?: number;
+  /** Also cache full blocks on write (--cache-large-write); partial ones always are. */
+  cacheLargeWrite?: boolean;
+}
+
+export interface ChunkStoreStats {
+  blockGets: number;
+  rangeGets: number;
+  blockPuts: number;
+  bufferHits: number;
+  cacheHits: number;
+  bytesDownloaded: number;
+  bytesUploaded: number;
+}
+
+export class ChunkStore {
+  readonly store: ObjectStore;
+  readonly blockSize: number;
+  readonly codec: Codec;
+  readonly hashPrefix: boolean;
+  readonly prefetch: number;
+  readonly maxReadahead: number;
+  readonly budget: ByteBudget;
+  readonly buffer: MemBlockCache;
+  readonly cache: BlockCache | undefined;
+  readonly writeback: WritebackStager | undefined;
+  readonly stats: ChunkStoreStats = {
+    blockGets: 0,
+    rangeGets: 0,
+    blockPuts: 0,
+    bufferHits: 0,
+    cacheHits: 0,
+    bytesDownloaded: 0,
+    bytesUploaded: 0,
+  };
+  private readonly uploads: Semaphore;
+  private readonly downloads: Semaphore;
+  private readonly deletes: Semaphore;
+  private readonly prefetches: Semaphore;
+  private readonly inflight = new Map<string, Promise<Buffer>>();
+  private readonly cacheLargeWrite: boolean;
+
+  constructor(cfg: ChunkStoreConfig) {
+    this.store = cfg.store;
+    this.blockSize = cfg.blockSize ?? 4 * MiB;
+    this.codec = getCodec(cfg.compression ?? 'none');
+    this.hashPrefix = cfg.hashPrefix ?? false;
+    this.prefetch = cfg.prefetch ?? 1;
+    this.maxReadahead = cfg.maxReadahead ?? 8 * this.blockSize;
+    const bufferSize = cfg.bufferSize ?? 300 * MiB;
+    this.budget = new ByteBudget(bufferSize);
+    this.buffer = new MemBlockCache(bufferSize);
+    this.cache = cfg.cache;
+    this.writeback = cfg.writeback;
+    this.uploads = new Semaphore(cfg.maxUploads ?? 20);
+    this.downloads = new Semaphore(cfg.maxDownloads ?? 200);
+    this.deletes = new Semaphore(cfg.maxDeletes ?? 10);
+    this.prefetches = new Semaphore(Math.max(1, this.prefetch));
+    this.cacheLargeWrite = cfg.cacheLargeWrite ?? false;
+  }
+
+  /** Starts background work (writeback re-uploads of blocks staged before a restart). */
+  async start(): Promise<void> {
+    await this.writeback?.start((key, data) => this.putObject(key, data));
+  }
+
+  key(id: number, index: number, len: number): string {
+    return blockKey(id, index, len, this.hashPrefix);
+  }
+
+  blockKeyOf(id: number, sliceSize: number, index: number): string {
+    return this.key(id, index, blockLen(sliceSize, index, this.blockSize));
+  }
+
+  /** Compresses and PUTs one block now (bounded by maxUploads). */
+  async putObject(key: string, data: Buffer | (() => Buffer)): Promise<void> {
+    await this.uploads.run(async () => {
+      // Lazy data: writers assemble a block from pages only once an upload slot is free.
+      const payload = await this.codec.compress(typeof data === 'function' ? data() : data);
+      await this.store.put(key, payload);
+      this.stats.blockPuts++;
+      this.stats.bytesUploaded += payload.length;
+    });
+  }
+
+  /**
+   * Persists block `index` of slice `id` (data = its uncompressed bytes): uploads it, or
+   * stages it when writeback is on. Resolves when the block is durable. `data` may be a
+   * function producing the bytes (called once, inside the upload slot); `len` is its length.
+   */
+  async writeBlock(id: number, index: number, len: number, data: Buffer | (() => Buffer)): Promise<void> {
+    const key = this.key(id, index, len);
+    let bytes: Buffer | undefined = typeof data === 'function' ? undefined : data;
+    const get = (): Buffer => (bytes ??= (data as () => Buffer)());
+    if (this.writeback !== undefined) {
+      await this.writeback.stage(key, get());
+    } else {
+      await this.putObject(key, get);
+    }
+    // Like Go: only partial blocks (small files, tails) are kept for re-reads by default.
+    if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) {
+      this.buffer.put(key, bytes);
+      this.cache?.put(key, bytes);
+    }
+  }
+
+  /** Cached block if present in the memory buffer (no I/O). */
+  peekBlock(key: string): Buffer | undefined {
+    return this.buffer.peek(key);
+  }
+
+  /** Whole uncompressed block `index` of slice (id, sliceSize); single-flight per key. */
+  getBlock(id: number, sliceSize: number, index: number): Promise<Buffer> {
+    const len = blockLen(sliceSize, index, this.blockSize);
+    const key = this.key(id, index, len);
+    const hit = this.buffer.peek(key);
+    if (hit !== undefined) {
+      this.stats.bufferHits++;
+      return Promise.resolve(hit);
+    }
+    let p = this.inflight.get(key);
+    if (p === undefined) {
+      p = this.loadBlock(key, len).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, p);
+    }
+    return p;
+  }
+
+  private async loadBlock(key: string, len: number): Promise<Buffer> {
+    const cached = (await this.cache?.get(key)) ?? (await this.writeback?.getStaged(key));
+    if (cached !== undefined && cached.length === len) {
+      this.stats.cacheHits++;
+      this.buffer.put(key, cached);
+      return cached;
+    }
+    const raw = await this.downloads.run(() => this.store.get(key));
+    this.stats.blockGets++;
+    this.stats.bytesDownloaded += raw.length;
+    const data = await this.codec.decompress(raw, len);
+    this.buffer.put(key, data);
+    this.cache?.put(key, data);
+    return data;
+  }
+
+  /**
+   * `len` bytes at `off` inside a block. Uses a cached or in-flight whole block when there
+   * is one; otherwise a ranged GET (uncompressed volumes only) that bypasses the caches.
+   */
+  async getBlockRange(id: number, sliceSize: number, index: number, off: number, len: number): Promise<Buffer> {
+    const blen = blockLen(sliceSize, index, this.blockSize);
+    const key = this.key(id, index, blen);
+    const hit = this.buffer.peek(key);
+    if (hit !== undefined) {
+      this.stats.bufferHits++;
+      return hit.subarray(off, off + len);
+    }
+    const pending = this.inflight.get(key);
+    if (pending !== undefined || this.codec.name !== 'none') {
+      return (await (pending ?? this.getBlock(id, sliceSize, index))).subarray(off, off + len);
+    }
+    const cached = await this.cache?.get(key);
+    if (cached !== undefined && cached.length === blen) {
+      this.stats.cacheHits++;
+      this.buffer.put(key, cached);
+      return cached.subarray(off, off + len);
+    }
+    const staged = await this.writeback?.getStaged(key);
+    if (staged !== undefined) return staged.subarray(off, off + len);
+    const data = await this.downloads.run(() => this.store.get(key, { off, len }));
+    this.stats.rangeGets++;
+    this.stats.bytesDownloaded += data.length;
+    if (data.length !== len) throw new Error(`short ranged read of ${key}: ${data.length} of ${len} bytes`);
+    return data;
+  }
+
+  /**
+   * Fetches a whole block in the background if a prefetch slot is free; no-op when
+   * cached, in flight, or all `--prefetch` slots are busy. Errors are ignored (the
+   * foreground read will report them).
+   */
+  prefetchBlock(id: number, sliceSize: number, index: number, force = false): void {
+    const key = this.blockKeyOf(id, sliceSize, index);
+    if (this.buffer.peek(key) !== undefined || this.inflight.has(key)) return;
+    if (force) {
+      this.getBlock(id, sliceSize, index).catch(() => undefined);
+      return;
+    }
+    if (this.prefetch <= 0 || !this.prefetches.tryAcquire()) return;
+    this.getBlock(id, sliceSize, index)
+      .catch(() => undefined)
+      .finally(() => this.prefetches.release());
+  }
+
+  /** Deletes every block object of a slice (not-found ignored), and its cached copies. */
+  async removeSlice(id: number, size: number): Promise<void> {
+    if (id === 0) return;
+    const n = blockCount(size, this.blockSize);
+    const indexes = Array.from({ length: n }, (_, i) => i);
+    await mapLimit(indexes, 4, async (i) => {
+      const key = this.blockKeyOf(id, size, i);
+      await this.buffer.remove(key);
+      await this.cache?.remove(key);
+      await this.writeback?.unstage(key);
+      await this.deletes.run(async () => {
+        try {
+          await this.store.delete(key);
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+        }
+      });
+    });
+  }
+
+  /** Writes a whole slice from one buffer (compaction); blocks uploaded with bounded parallelism. */
+  async writeSlice(id: number, data: Buffer): Promise<void> {
+    const n = blockCount(data.length, this.blockSize);
+    const indexes = Array.from({ length: n }, (_, i) => i);
+    await mapLimit(indexes, 4, (i) =>
+      this.writeBlock(
+        id,
+        i,
+        blockLen(data.length, i, this.blockSize),
+        data.subarray(i * this.blockSize, i * this.blockSize + blockLen(data.length, i, this.blockSize)),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.cache?.drain();
+    await this.writeback?.close();
+    await this.cache?.close();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * FileReader: reads byte ranges of one open file through its chunks' slice lists
+ * (spec §4.3, §7.2), with readahead and random-read prefetch (features §2.11).
+ *
+ * Design: each read fetches the slice lists of the chunks it touches (via the injected
+ * `getSlices`), overlays them (newest record wins), and copies bytes out of whole blocks
+ * from the chunk store; holes and ranges past every record read as zeros, and the read
+ * is clamped to the file length. Sequential reads grow a readahead window (one block,
+ * doubling up to --max-readahead) and fetch whole blocks ahead in the background.
+ * Random small reads of uncompressed volumes use ranged GETs, plus a whole-block
+ * background prefetch when --prefetch > 0.
+ *
+ * Invariants: a missing block causes one re-read of the chunk's slice list (compaction
+ * may have replaced it) and a retry, then EIO naming the key; the returned buffer may
+ * share memory with the cache and must not be mutated; readahead never reads past the
+ * file length and at most --max-readahead ahead.
+ */
+import { FsError, Errno } from '../meta/errno.js';
+import type { Slice } from '../meta/types.js';
+import { CHUNK_SIZE } from '../meta/types.js';
+import { ObjectNotFoundError, isNotFound } from '../object/object-store.js';
+import { blockLen } from './block-key.js';
+import type { ChunkStore } from './chunk-store.js';
+import { mapLimit } from './limits.js';
+import type { Run } from './slice-view.js';
+import { buildView, clipView } from './slice-view.js';
+
+export interface FileReaderOptions {
+  /** The chunk's slice records, oldest first ([] = no list). */
+  getSlices(indx: number): Promise<readonly Slice[]>;
+  ino?: bigint;
+  /** Sequential-read tolerance: a read starting up to this far past the last end still counts. */
+  seqSlack?: number;
+}
+
+/** A piece of a read served by one block: slice bytes [sliceOff, sliceOff+len) → out[dst]. */
+interface Segment {
+  id: number;
+  size: number;
+  index: number;
+  inBlock: number;
+  len: number;
+  dst: number;
+}
+
+const VIEW_TTL_MS = 1000;
+
+export class FileReader {
+  private lastEnd = 0;
+  private window = 0;
+  private aheadEnd = 0;
+  private readonly views = new Map<number, { view: Run[]; at: number }>();
+  private readonly bs: number;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly opts: FileReaderOptions,
+  ) {
+    this.bs = store.blockSize;
+  }
+
+  /** Forgets cached slice views (call after this client commits to the file). */
+  invalidate(): void {
+    this.views.clear();
+    this.aheadEnd = 0;
+  }
+
+  async read(offset: number, length: number, fileLength: number): Promise<Buffer> {
+    const end = Math.min(offset + length, fileLength);
+    if (end <= offset) return Buffer.alloc(0);
+    const slack = this.opts.seqSlack ?? 128 * 1024;
+    const seq = offset >= this.lastEnd && offset <= this.lastEnd + slack;
+    if (seq) {
+      this.window = Math.min(this.store.maxReadahead, this.window === 0 ? Math.max(this.bs, 2 * (end - offset)) : this.window * 2);
+    } else {
+      this.window = 0;
+      this.aheadEnd = 0;
+    }
+    this.lastEnd = end;
+    const segs: { seg: Segment[]; zero: [number, number][] }[] = [];
+    const out = await this.readRange(offset, end, seq, segs);
+    if (seq && this.window > 0) this.readAhead(end, fileLength);
+    return out;
+  }
+
+  private async readRange(offset: number, end: number, seq: boolean, _acc: unknown[]): Promise<Buffer> {
+    const first = Math.floor(offset / CHUNK_SIZE);
+    const last = Math.floor((end - 1) / CHUNK_SIZE);
+    if (first === last) {
+      const single = await this.readChunk(first, offset - first * CHUNK_SIZE, end - first * CHUNK_SIZE, undefined, 0, seq);
+      if (single !== undefined) return single;
+    }
+    const out = Buffer.allocUnsafe(end - offset);
+    for (let indx = first; indx <= last; indx++) {
+      const cs = Math.max(offset, indx * CHUNK_SIZE);
+      const ce = Math.min(end, (indx + 1) * CHUNK_SIZE);
+      await this.readChunk(indx, cs - indx * CHUNK_SIZE, ce - indx * CHUNK_SIZE, out, cs - offset, seq);
+    }
+    return out;
+  }
+
+  private async viewOf(indx: number): Promise<Run[]> {
+    const view = buildView(await this.opts.getSlices(indx));
+    this.views.set(indx, { view, at: Date.now() });
+    if (this.views.size > 16) {
+      const oldest = this.views.keys().next().value;
+      if (oldest !== undefined) this.views.delete(oldest);
+    }
+    return view;
+  }
+
+  /**
+   * Reads chunk bytes [cs, ce) into out[dst…]. With `out` undefined, returns a buffer
+   * (zero-copy when one block serves the whole range).
+   */
+  private async readChunk(
+    indx: number,
+    cs: number,
+    ce: number,
+    out: Buffer | undefined,
+    dst: number,
+    seq: boolean,
+  ): Promise<Buffer | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const runs = clipView(await this.viewOf(indx), cs, ce);
+      const segs = this.segments(runs, cs, dst);
+      try {
+        if (out === undefined && runs.length === 1 && segs.length === 1 && segs[0] !== undefined) {
+          return await this.fetch(segs[0], seq);
+        }
+        const buf = out ?? Buffer.allocUnsafe(ce - cs);
+        for (const r of runs) if (r.id === 0) buf.fill(0, dst + r.pos - cs, dst + r.pos - cs + r.len);
+        await mapLimit(segs, 16, async (s) => {
+          const data = await this.fetch(s, seq);
+          data.copy(buf, s.dst);
+        });
+        return buf;
+      } catch (e) {
+        if (isNotFound(e) && attempt === 0) continue; // compaction may have replaced it
+        throw this.ioError(e);
+      }
+    }
+  }
+
+  private segments(runs: Run[], cs: number, dst: number): Segment[] {
+    const segs: Segment[] = [];
+    for (const r of runs) {
+      if (r.id === 0) continue;
+      let done = 0;
+      while (done < r.len) {
+        const d = r.off + done;
+        const index = Math.floor(d / this.bs);
+        const inBlock = d - index * this.bs;
+        const len = Math.min(r.len - done, this.bs - inBlock);
+        segs.push({ id: r.id, size: r.size, index, inBlock, len, dst: dst + (r.pos - cs) + done });
+        done += len;
+      }
+    }
+    return segs;
+  }
+
+  private async fetch(s: Segment, seq: boolean): Promise<Buffer> {
+    const blen = blockLen(s.size, s.index, this.bs);
+    if (s.inBlock + s.len > blen) {
+      throw new FsError(Errno.EIO, { message: `EIO: slice ${s.id} record points past its data (size ${s.size})` });
+    }
+    const small = s.len < this.bs / 4 && s.len < blen;
+    if (!seq && small && this.store.codec.name === 'none') {
+      const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len);
+      this.store.prefetchBlock(s.id, s.size, s.index);
+      return data;
+    }
+    const block = await this.store.getBlock(s.id, s.size, s.index);
+    return s.inBlock === 0 && s.len === block.length ? block : block.subarray(s.inBlock, s.inBlock + s.len);
+  }
+
+  private ioError(e: unknown): FsError {
+    if (e instanceof FsError) return e;
+    const ino = this.opts.ino !== undefined ? { ino: this.opts.ino } : {};
+    if (e instanceof ObjectNotFoundError) {
+      return new FsError(Errno.EIO, { op: 'read', ...ino, cause: e, message: `EIO: read: block ${e.key} is missing` });
+    }
+    const why = e instanceof Error ? e.message : String(e);
+    return new FsError(Errno.EIO, { op: 'read', ...ino, cause: e, message: `EIO: read: ${why}` });
+  }
+
+  /** Starts background whole-block fetches for [from, end + window) within the file. */
+  private readAhead(end: number, fileLength: number): void {
+    const target = Math.min(fileLength, end + this.window);
+    const from = Math.max(end, this.aheadEnd);
+    if (from >= target) return;
+    this.aheadEnd = target;
+    this.prefetchRange(from, target).catch(() => undefined);
+  }
+
+  private async prefetchRange(from: number, to: number): Promise<void> {
+    for (let indx = Math.floor(from / CHUNK_SIZE); indx * CHUNK_SIZE < to; indx++) {
+      const cached = this.views.get(indx);
+      const view = cached !== undefined && Date.now() - cached.at < VIEW_TTL_MS ? cached.view : await this.viewOf(indx);
+      const cs = Math.max(from, indx * CHUNK_SIZE) - indx * CHUNK_SIZE;
+      const ce = Math.min(to, (indx + 1) * CHUNK_SIZE) - indx * CHUNK_SIZE;
+      for (const s of this.segments(clipView(view, cs, ce), cs, 0)) {
+        this.store.prefetchBlock(s.id, s.size, s.index, true);
+      }
+    }
+  }
+}

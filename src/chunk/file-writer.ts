@@ -1,0 +1,246 @@
+/**
+ * FileWriter: buffers one open file's writes into slices per 64 MiB chunk and uploads
+ * their blocks (spec §4.4), Go's slice-writer model.
+ *
+ * Design: a write lands in an unfrozen slice writer of its chunk when it starts inside
+ * that slice's not-yet-uploaded tail or right at its end (Go's findWritableSlice);
+ * otherwise a new slice writer starts at the write offset. Data sits in 64 KiB pages
+ * bounded by the store's ByteBudget (writers wait when it is full: backpressure). A
+ * block is uploaded as soon as it is full while writing continues; a slice is frozen
+ * when it reaches the chunk end, when 4 newer slices exist, or on flush, and its partial
+ * tail block is uploaded then. `flush()` waits for every upload and then commits the
+ * records in creation order through the injected callback.
+ *
+ * Invariants: upload before commit, always; a failed upload makes flush reject with
+ * EIO and commit nothing (the uncommitted objects are deleted in the background); slice
+ * ids come from `allocSliceId` and are never reused; records never cross a chunk; calls
+ * are serialized (a write waits for a running flush and the other way round).
+ */
+import { FsError, Errno, toFsError } from '../meta/errno.js';
+import type { Slice, Timespec } from '../meta/types.js';
+import { CHUNK_SIZE } from '../meta/types.js';
+import type { ChunkStore } from './chunk-store.js';
+
+const PAGE = 64 * 1024;
+
+export interface FileWriterOptions {
+  allocSliceId(): Promise<number>;
+  /** Appends one record to chunk `indx` (metadata commit, spec §4.4). */
+  commit(indx: number, slice: Slice, mtime: Timespec): Promise<void>;
+  now?: () => Timespec;
+  /** For error messages. */
+  ino?: bigint;
+}
+
+function wallClock(): Timespec {
+  const ms = Date.now();
+  return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000 };
+}
+
+class SliceWriter {
+  length = 0;
+  frozen = false;
+  idP: Promise<number> | undefined;
+  id = 0;
+  /** Pages of blocks not yet handed to an upload. */
+  readonly blocks = new Map<number, Buffer[]>();
+  /** Blocks [0, sent) have been handed to uploads. */
+  sent = 0;
+  readonly uploads: Promise<void>[] = [];
+  error: unknown;
+  mtime: Timespec;
+
+  constructor(
+    readonly seq: number,
+    readonly indx: number,
+    readonly pos: number,
+    now: Timespec,
+  ) {
+    this.mtime = now;
+  }
+}
+
+export class FileWriter {
+  private readonly chunks = new Map<number, SliceWriter[]>();
+  private seq = 0;
+  private lock: Promise<void> = Promise.resolve();
+  private pendingEnd = 0;
+  private readonly bs: number;
+  private readonly now: () => Timespec;
+
+  constructor(
+    private readonly store: ChunkStore,
+    private readonly opts: FileWriterOptions,
+  ) {
+    this.bs = store.blockSize;
+    this.now = opts.now ?? wallClock;
+  }
+
+  /** File length implied by unflushed writes (0 when nothing is pending). */
+  get pendingLength(): number {
+    return this.pendingEnd;
+  }
+
+  get hasPending(): boolean {
+    return this.chunks.size > 0;
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn);
+    this.lock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Buffers `data` at file `offset`; may wait for buffer space (backpressure). */
+  write(offset: number, data: Buffer): Promise<void> {
+    if (data.length === 0) return Promise.resolve();
+    return this.serialize(async () => {
+      let done = 0;
+      while (done < data.length) {
+        const at = offset + done;
+        const indx = Math.floor(at / CHUNK_SIZE);
+        const pos = at % CHUNK_SIZE;
+        const n = Math.min(data.length - done, CHUNK_SIZE - pos);
+        await this.writeChunk(indx, pos, data.subarray(done, done + n));
+        done += n;
+      }
+      this.pendingEnd = Math.max(this.pendingEnd, offset + data.length);
+    });
+  }
+
+  private async writeChunk(indx: number, pos: number, data: Buffer): Promise<void> {
+    let list = this.chunks.get(indx);
+    if (list === undefined) {
+      list = [];
+      this.chunks.set(indx, list);
+    }
+    let s = this.findWritable(list, pos, data.length);
+    if (s === undefined) {
+      s = new SliceWriter(this.seq++, indx, pos, this.now());
+      list.push(s);
+    }
+    await this.writeSlice(s, pos - s.pos, data);
+    s.mtime = this.now();
+    if (s.pos + s.length >= CHUNK_SIZE) this.freeze(s);
+  }
+
+  /** Go's findWritableSlice: newest first; freeze slices with more than 3 newer ones. */
+  private findWritable(list: SliceWriter[], pos: number, size: number): SliceWriter | undefined {
+    for (let i = 0; i < list.length; i++) {
+      const s = list[list.length - 1 - i] as SliceWriter;
+      if (!s.frozen) {
+        const flushoff = s.sent * this.bs;
+        if (pos >= s.pos + flushoff && pos <= s.pos + s.length) return s;
+        if (i > 3) this.freeze(s);
+      }
+      if (pos < s.pos + s.length && s.pos < pos + size) return undefined; // overlaps: new slice
+    }
+    return undefined;
+  }
+
+  private async writeSlice(s: SliceWriter, rel: number, data: Buffer): Promise<void> {
+    let i = 0;
+    while (i < data.length) {
+      const at = rel + i;
+      const bi = Math.floor(at / this.bs);
+      const inBlock = at - bi * this.bs;
+      const pi = Math.floor(inBlock / PAGE);
+      let pages = s.blocks.get(bi);
+      if (pages === undefined) {
+        pages = [];
+        s.blocks.set(bi, pages);
+      }
+      let page = pages[pi];
+      if (page === undefined) {
+        const size = Math.min(PAGE, this.bs - pi * PAGE);
+        await this.store.budget.acquire(size);
+        page = Buffer.allocUnsafe(size);
+        pages[pi] = page;
+      }
+      const inPage = inBlock - pi * PAGE;
+      const n = Math.min(data.length - i, page.length - inPage);
+      data.copy(page, inPage, i, i + n);
+      i += n;
+      if (at + n > s.length) s.length = at + n;
+      if (s.length >= (bi + 1) * this.bs && bi === s.sent) this.sendBlock(s, bi, this.bs);
+    }
+  }
+
+  /** Hands block `bi` (of `len` bytes) to an upload; errors are kept on the slice. */
+  private sendBlock(s: SliceWriter, bi: number, len: number): void {
+    const pages = s.blocks.get(bi) ?? [];
+    s.blocks.delete(bi);
+    s.sent = bi + 1;
+    const held = pages.reduce((a, p) => a + p.length, 0);
+    this.store.budget.markDraining(held);
+    s.idP ??= this.opts.allocSliceId();
+    const assemble = (): Buffer => {
+      const first = pages[0];
+      if (pages.length === 1 && first !== undefined) return first.subarray(0, len);
+      return Buffer.concat(pages, len);
+    };
+    const up = (async () => {
+      const id = await (s.idP as Promise<number>);
+      s.id = id;
+      await this.store.writeBlock(id, bi, len, assemble);
+    })()
+      .catch((e: unknown) => {
+        s.error ??= e;
+      })
+      .finally(() => this.store.budget.release(held, true));
+    s.uploads.push(up);
+  }
+
+  /** No more writes go to `s`; its partial tail block (if any) is uploaded now. */
+  private freeze(s: SliceWriter): void {
+    if (s.frozen) return;
+    s.frozen = true;
+    const tailStart = s.sent * this.bs;
+    if (s.length > tailStart) this.sendBlock(s, s.sent, s.length - tailStart);
+  }
+
+  /**
+   * Uploads everything pending, then commits the records in write order. Rejects with
+   * EIO (committing nothing) when an upload failed; a commit failure is passed through
+   * as an FsError (records after it are not committed).
+   */
+  flush(): Promise<void> {
+    return this.serialize(async () => {
+      const all = [...this.chunks.values()].flat().sort((a, b) => a.seq - b.seq);
+      this.chunks.clear();
+      this.pendingEnd = 0;
+      if (all.length === 0) return;
+      for (const s of all) this.freeze(s);
+      for (const s of all) for (const p of s.uploads) await p;
+      const failed = all.find((s) => s.error !== undefined);
+      if (failed !== undefined) {
+        this.discard(all);
+        const cause = failed.error;
+        const why = cause instanceof Error ? cause.message : String(cause);
+        throw new FsError(Errno.EIO, {
+          op: 'flush',
+          ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}),
+          cause,
+          message: `EIO: flush: upload failed: ${why}`,
+        });
+      }
+      for (const s of all) {
+        try {
+          await this.opts.commit(s.indx, { pos: s.pos, id: s.id, size: s.length, off: 0, len: s.length }, s.mtime);
+        } catch (e) {
+          throw toFsError(e, { op: 'flush', ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}) });
+        }
+      }
+    });
+  }
+
+  /** Deletes the objects of never-committed slices in the background. */
+  private discard(slices: SliceWriter[]): void {
+    for (const s of slices) {
+      if (s.id > 0) this.store.removeSlice(s.id, s.length).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Loader and typed surface of the native addon (native/tjfs_fuse.c).
+ *
+ * Design: the addon is loaded lazily with createRequire from native/build/Release, found by
+ * walking up from this file to the package root (works from src/ under vitest and from
+ * dist/src/ after tsc). A missing build yields a clear error only when a mount is attempted.
+ * Invariants: the addon is loaded at most once; no other module touches `require`.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface FdWatcher {
+  pause(): void;
+  resume(): void;
+  /** Stops polling for good; the callback is never called afterwards. Idempotent. */
+  close(): void;
+  ref(): void;
+  unref(): void;
+}
+
+export interface NativeFuse {
+  /** mount(2). Throws Error{code, errno, syscall}. */
+  mount(source: string, target: string, fstype: string, flags: number, data: string): void;
+  /** umount2(2): flags MNT_FORCE 1 / MNT_DETACH 2 / UMOUNT_NOFOLLOW 8. */
+  umount(target: string, flags: number): void;
+  /** uv_poll(UV_READABLE) on `fd`; `cb(status, events)` runs on the JS thread. */
+  watch(fd: number, cb: (status: number, events: number) => void): FdWatcher;
+  /** read(2) into `buf`: bytes read, or −errno (never throws for I/O errors). */
+  readNonBlocking(fd: number, buf: Buffer): number;
+  /** AF_UNIX socketpair; [0] is close-on-exec, [1] is inheritable. */
+  socketpair(): [number, number];
+  /** Receives one SCM_RIGHTS descriptor (returned O_NONBLOCK, close-on-exec). */
+  recvFd(socketFd: number): number;
+}
+
+let cached: NativeFuse | undefined;
+let loadError: Error | undefined;
+
+export function findPackageRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`tjfs: package root not found above ${start}`);
+    dir = up;
+  }
+}
+
+/** The addon, or throws a descriptive error if it was not built (`npm run build:native`). */
+export function loadNative(): NativeFuse {
+  if (cached !== undefined) return cached;
+  if (loadError !== undefined) throw loadError;
+  try {
+    const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+    const require = createRequire(import.meta.url);
+    // cast: the addon's exports are declared by NativeFuse above (native/tjfs_fuse.c init()).
+    cached = require(join(root, 'native', 'build', 'Release', 'tjfs_fuse.node')) as NativeFuse;
+    return cached;
+  } catch (e) {
+    loadError = new Error('tjfs: native FUSE addon not available; run `npm run build:native` (needs python3, make, a C compiler)', { cause: e });
+    throw loadError;
+  }
+}

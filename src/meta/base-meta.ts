@@ -1,0 +1,288 @@
+/**
+ * BaseMeta: the POSIX metadata client over any engine. Read ops live here; mutations are
+ * delegated to the op modules. One instance = one client session of one volume.
+ */
+import { systemClock } from './clock.js';
+import { MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
+import type { MetaEngine } from './engine.js';
+import { FsError, Errno } from './errno.js';
+import { copyFileRange, fallocate, setattr, truncate, writeSlice } from './file-ops.js';
+import { checkFormatVersion, parseFormat, type Format } from './format.js';
+import { flock, getlk, setlk } from './lock-ops.js';
+import type { EntryResult, LockTypeValue, Meta, MknodRequest, PosixLock, SessionInfo, SetAttrRequest, StatFs } from './meta.js';
+import { link, mknodCommon } from './ns-create.js';
+import { rmdir, unlink } from './ns-remove.js';
+import { rename } from './ns-rename.js';
+import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from './permissions.js';
+import { cleanSession, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
+import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
+import { openEngine } from './registry.js';
+import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from './types.js';
+
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+
+export class BaseMeta implements Meta {
+  readonly core: MetaCore;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(engine: MetaEngine, format: Format, opts: MetaOptions = {}) {
+    this.core = new MetaCore(engine, format, opts.clock ?? systemClock, opts);
+  }
+
+  get sid(): number {
+    return this.core.sid;
+  }
+  get format(): Format {
+    return this.core.format;
+  }
+  get engine(): MetaEngine {
+    return this.core.engine;
+  }
+
+  /** Registers a session (writable clients) and loads caches. */
+  async start(info: Partial<SessionInfo> = {}, opts: { heartbeat?: boolean } = {}): Promise<void> {
+    await refreshCaches(this.core);
+    if (!this.core.readOnly) await newSession(this.core, info);
+    if (opts.heartbeat) {
+      const period = this.core.heartbeatSec * 1000;
+      this.timer = setInterval(() => {
+        heartbeat(this.core).catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }));
+      }, period * (0.9 + Math.random() * 0.2));
+      this.timer.unref();
+    }
+  }
+
+  heartbeat(): Promise<void> {
+    return heartbeat(this.core);
+  }
+
+  async lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult> {
+    const op = 'lookup';
+    return this.core.engine.txn(
+      async (tx) => {
+        const pattr = await mustGetDir(tx, parent, op);
+        checkAccess(ctx, pattr, X_OK, op, parent);
+        if (isDot(name)) return { ino: parent, attr: pattr };
+        if (isDotDot(name)) {
+          const up = parent === ROOT_INODE || pattr.parent === 0n ? parent : pattr.parent;
+          return { ino: up, attr: up === parent ? pattr : await mustGetAttr(tx, up, op) };
+        }
+        validateName(name, op);
+        if (parent === ROOT_INODE && name.toString() === TRASH_NAME) {
+          const t = await tx.getAttr(TRASH_INODE);
+          if (t) return { ino: TRASH_INODE, attr: t };
+        }
+        const e = await tx.getEntry(parent, name);
+        if (!e) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
+        const a = await tx.getAttr(e.ino);
+        if (!a) {
+          this.core.log.warn('dangling entry: attr missing', { parent: String(parent), ino: String(e.ino) });
+          throw new FsError(Errno.ENOENT, { op, ino: e.ino, message: `ENOENT: entry ${name.toString()} points to missing inode ${e.ino}` });
+        }
+        return { ino: e.ino, attr: a };
+      },
+      { op, readonly: true },
+    );
+  }
+
+  getattr(_ctx: Context, ino: Ino): Promise<Attr> {
+    return this.core.engine.txn((tx) => mustGetAttr(tx, ino, 'getattr'), { op: 'getattr', readonly: true });
+  }
+
+  setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
+    return setattr(this.core, ctx, ino, req);
+  }
+
+  async access(ctx: Context, ino: Ino, mask: number): Promise<void> {
+    const a = await this.getattr(ctx, ino);
+    if (mask & W_OK && this.core.readOnly) throw new FsError(Errno.EROFS, { op: 'access', ino });
+    checkAccess(ctx, a, mask & 7, 'access', ino);
+  }
+
+  async statfs(_ctx: Context, _ino: Ino): Promise<StatFs> {
+    const used = Math.max(0, await this.core.engine.getCounter('usedSpace'));
+    const inodes = Math.max(0, await this.core.engine.getCounter('totalInodes'));
+    this.core.usage = { usedSpace: used, totalInodes: inodes };
+    let total = this.core.format.Capacity ?? 0;
+    if (total > 0 && used > total) total = used;
+    if (total === 0) {
+      total = 1 << 30;
+      total *= 1 << 20; // 1 PiB
+      while (total * 8 < used * 10) total *= 2;
+    }
+    let avail = total - used;
+    if (avail < 0) avail = 0;
+    let iavail: number;
+    const maxInodes = this.core.format.Inodes ?? 0;
+    if (maxInodes > 0) iavail = Math.max(0, maxInodes - inodes);
+    else {
+      iavail = 10 << 20;
+      while (inodes > 4 * iavail) iavail *= 2;
+    }
+    return { totalSpace: total, availSpace: avail, usedInodes: inodes, availInodes: iavail };
+  }
+
+  mknod(ctx: Context, parent: Ino, name: Buffer, req: MknodRequest): Promise<EntryResult> {
+    if (req.type === FileType.Directory || req.type === FileType.Symlink) throw new FsError(Errno.EINVAL, { op: 'mknod' });
+    return mknodCommon(this.core, ctx, parent, name, { type: req.type, mode: req.mode, umask: req.umask ?? 0, rdev: req.rdev ?? 0 }, 'mknod');
+  }
+
+  mkdir(ctx: Context, parent: Ino, name: Buffer, mode: number, umask = 0): Promise<EntryResult> {
+    return mknodCommon(this.core, ctx, parent, name, { type: FileType.Directory, mode, umask, rdev: 0 }, 'mkdir');
+  }
+
+  async create(ctx: Context, parent: Ino, name: Buffer, mode: number, umask = 0): Promise<EntryResult> {
+    const r = await mknodCommon(this.core, ctx, parent, name, { type: FileType.File, mode, umask, rdev: 0 }, 'create');
+    this.noteOpen(r.ino);
+    return r;
+  }
+
+  symlink(ctx: Context, parent: Ino, name: Buffer, target: Buffer): Promise<EntryResult> {
+    return mknodCommon(this.core, ctx, parent, name, { type: FileType.Symlink, mode: 0o777, umask: 0, rdev: 0, target }, 'symlink');
+  }
+
+  async readlink(_ctx: Context, ino: Ino): Promise<Buffer> {
+    return this.core.engine.txn(
+      async (tx) => {
+        const a = await mustGetAttr(tx, ino, 'readlink');
+        if (a.type !== FileType.Symlink) throw new FsError(Errno.EINVAL, { op: 'readlink', ino });
+        const t = await tx.getSymlink(ino);
+        if (!t) throw new FsError(Errno.EIO, { op: 'readlink', ino, message: `EIO: symlink target of inode ${ino} missing` });
+        return t;
+      },
+      { op: 'readlink', readonly: true },
+    );
+  }
+
+  link(ctx: Context, ino: Ino, parent: Ino, name: Buffer): Promise<EntryResult> {
+    return link(this.core, ctx, ino, parent, name);
+  }
+  unlink(ctx: Context, parent: Ino, name: Buffer): Promise<void> {
+    return unlink(this.core, ctx, parent, name);
+  }
+  rmdir(ctx: Context, parent: Ino, name: Buffer): Promise<void> {
+    return rmdir(this.core, ctx, parent, name);
+  }
+  rename(ctx: Context, ps: Ino, ns: Buffer, pd: Ino, nd: Buffer, flags = 0): Promise<EntryResult> {
+    return rename(this.core, ctx, ps, ns, pd, nd, flags);
+  }
+
+  async readdir(ctx: Context, ino: Ino, opts: { plus?: boolean } = {}): Promise<Entry[]> {
+    const a = await this.getattr(ctx, ino);
+    if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'readdir', ino });
+    checkAccess(ctx, a, R_OK, 'readdir', ino);
+    const records = await this.core.engine.listEntries(ino);
+    const out: Entry[] = records.map((r) => ({ name: r.name, ino: r.ino, type: r.type }));
+    if (opts.plus && out.length > 0) {
+      const attrs = await this.core.engine.getAttrs(out.map((e) => e.ino));
+      out.forEach((e, i) => {
+        const at = attrs[i];
+        if (at) e.attr = at;
+      });
+    }
+    return out;
+  }
+
+  private noteOpen(ino: Ino): void {
+    this.core.opened.set(ino, (this.core.opened.get(ino) ?? 0) + 1);
+  }
+
+  async open(ctx: Context, ino: Ino, flags: number): Promise<Attr> {
+    const a = await this.getattr(ctx, ino);
+    const acc = flags & O_ACCMODE;
+    const write = acc === O_WRONLY || acc === O_RDWR || (flags & O_TRUNC) !== 0;
+    if (a.type === FileType.Directory && write) throw new FsError(Errno.EISDIR, { op: 'open', ino });
+    if (write) {
+      if (this.core.readOnly) throw new FsError(Errno.EROFS, { op: 'open', ino });
+      if (isTrash(a.parent) || ino >= TRASH_INODE) throw new FsError(Errno.EPERM, { op: 'open', ino });
+      if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op: 'open', ino });
+      if (a.flags & Flag.Append && !(flags & O_APPEND)) throw new FsError(Errno.EPERM, { op: 'open', ino });
+    }
+    const mask = (acc === O_RDWR ? R_OK | W_OK : acc === O_WRONLY ? W_OK : R_OK) | (flags & O_TRUNC ? W_OK : 0);
+    checkAccess(ctx, a, mask, 'open', ino);
+    this.noteOpen(ino);
+    return a;
+  }
+
+  async close(arg: Ino): Promise<void> {
+    const n = (this.core.opened.get(arg) ?? 0) - 1;
+    if (n > 0) {
+      this.core.opened.set(arg, n);
+      return;
+    }
+    this.core.opened.delete(arg);
+    if (this.core.sid > 0 && (await this.core.engine.listSustained(this.core.sid)).includes(arg)) {
+      await deleteSustained(this.core, this.core.sid, arg);
+    }
+  }
+
+  readChunk(ino: Ino, indx: number): Promise<Slice[]> {
+    return this.core.engine.txn((tx) => tx.getChunk(ino, indx), { op: 'read', readonly: true });
+  }
+  writeSlice(ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void> {
+    return writeSlice(this.core, ino, indx, slice, mtime);
+  }
+  newSliceId(): Promise<number> {
+    return this.core.nextSliceId();
+  }
+  truncate(ctx: Context, ino: Ino, length: number, opts: { viaHandle?: boolean } = {}): Promise<Attr> {
+    return truncate(this.core, ctx, ino, length, opts);
+  }
+  fallocate(ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
+    return fallocate(this.core, ctx, ino, mode, off, size);
+  }
+  copyFileRange(ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number> {
+    return copyFileRange(this.core, ctx, fin, offIn, fout, offOut, size);
+  }
+  getxattr(ctx: Context, ino: Ino, name: string): Promise<Buffer> {
+    return getxattr(this.core, ctx, ino, name);
+  }
+  listxattr(ctx: Context, ino: Ino): Promise<string[]> {
+    return listxattr(this.core, ctx, ino);
+  }
+  setxattr(ctx: Context, ino: Ino, name: string, value: Buffer, flags = 0): Promise<void> {
+    return setxattr(this.core, ctx, ino, name, value, flags);
+  }
+  removexattr(ctx: Context, ino: Ino, name: string): Promise<void> {
+    return removexattr(this.core, ctx, ino, name);
+  }
+  flock(ctx: Context, ino: Ino, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
+    return flock(this.core, ctx, ino, owner, type, block);
+  }
+  getlk(ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock> {
+    return getlk(this.core, ctx, ino, owner, lock);
+  }
+  setlk(ctx: Context, ino: Ino, owner: bigint, block: boolean, lock: PosixLock): Promise<void> {
+    return setlk(this.core, ctx, ino, owner, block, lock);
+  }
+
+  /** Flushes background work, cleans this session (locks, sustained inodes), closes the engine. */
+  async stop(opts: { keepEngine?: boolean } = {}): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await Promise.allSettled([...this.core.pending]);
+    if (this.core.sid > 0) await cleanSession(this.core, this.core.sid);
+    await Promise.allSettled([...this.core.pending]);
+    if (!opts.keepEngine) await this.core.engine.close();
+  }
+}
+
+/** Opens a formatted volume: loads and checks the setting; does not start a session. */
+export async function openMeta(url: string, opts: MetaOptions & { engine?: MetaEngine } = {}): Promise<BaseMeta> {
+  const engine = opts.engine ?? (await openEngine(url, { ...(opts.maxTxRetries === undefined ? {} : { maxRetries: opts.maxTxRetries }) }));
+  try {
+    const text = await engine.getFormatText();
+    if (text === undefined) {
+      throw new FsError(Errno.ENOENT, { message: `database ${engine.displayUrl} is not formatted: run 'tjfs format' first` });
+    }
+    const format = parseFormat(text);
+    checkFormatVersion(format);
+    return new BaseMeta(engine, format, opts);
+  } catch (e) {
+    if (!opts.engine) await engine.close();
+    throw e;
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * Shared state of one metadata client (one session): engine, loaded format, clock, id
+ * batches, open-file counts, quota cache and the callbacks to the data layer. The op
+ * modules (ns-*.ts, file-ops.ts, xattr-ops.ts, lock-ops.ts, sessions.ts) are functions
+ * over this core so that each stays small.
+ */
+import type { Clock } from './clock.js';
+import type { FreedSlice, MetaEngine, MetaTx, QuotaRecord } from './engine.js';
+import { FsError, Errno } from './errno.js';
+import type { Format } from './format.js';
+import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
+
+export interface Logger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  info?(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = { warn() {}, error() {} };
+
+export interface MetaOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** Read-only clients register no session and refuse mutations with EROFS. */
+  readOnly?: boolean;
+  /** Directory mtime updates closer than this to the previous one are skipped (Go: 100 ms). */
+  skipDirMtimeMs?: number;
+  /** Called with slices whose last reference is gone; the data layer deletes their objects. */
+  onFreeSlices?: (slices: FreedSlice[]) => Promise<void>;
+  /** Heartbeat period in seconds (session expire = now + 5 * heartbeat). */
+  heartbeatSec?: number;
+  /** Skip the background deletion of unlinked file data (tests inspect delfiles). */
+  noBgDelete?: boolean;
+  /** Subdirectory used as root (mount --subdir); resolved by the caller. */
+  maxTxRetries?: number;
+}
+
+export interface Counters {
+  usedSpace: number;
+  totalInodes: number;
+}
+
+export class MetaCore {
+  readonly engine: MetaEngine;
+  format: Format;
+  sid = 0;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly readOnly: boolean;
+  readonly skipDirMtimeNs: bigint;
+  readonly heartbeatSec: number;
+  readonly noBgDelete: boolean;
+  onFreeSlices: (slices: FreedSlice[]) => Promise<void>;
+  /** Open handle counts per inode (sustained-inode rule). */
+  readonly opened = new Map<Ino, number>();
+  /** Directory quotas, refreshed on heartbeat. */
+  dirQuotas = new Map<Ino, QuotaRecord>();
+  /** Cached volume usage, refreshed on heartbeat and adjusted locally. */
+  usage: Counters = { usedSpace: 0, totalInodes: 0 };
+  private inodeBatch = { next: 0, end: 0 };
+  private sliceBatch = { next: 0, end: 0 };
+  private inodeAlloc: Promise<void> | undefined;
+  private sliceAlloc: Promise<void> | undefined;
+  /** Background deletions in flight (awaited by close). */
+  readonly pending = new Set<Promise<unknown>>();
+
+  constructor(engine: MetaEngine, format: Format, clock: Clock, opts: MetaOptions) {
+    this.engine = engine;
+    this.format = format;
+    this.clock = clock;
+    this.log = opts.logger ?? silentLogger;
+    this.readOnly = opts.readOnly ?? false;
+    this.skipDirMtimeNs = BigInt(Math.round((opts.skipDirMtimeMs ?? 100) * 1e6));
+    this.heartbeatSec = opts.heartbeatSec ?? 12;
+    this.noBgDelete = opts.noBgDelete ?? false;
+    this.onFreeSlices = opts.onFreeSlices ?? (async () => {});
+  }
+
+  now(): Timespec {
+    return this.clock.now();
+  }
+
+  checkWritable(op: string): void {
+    if (this.readOnly) throw new FsError(Errno.EROFS, { op });
+    if (this.format.EnableACL) {
+      throw new FsError(Errno.EROFS, {
+        op,
+        message: `EROFS: ${op}: volume has POSIX ACLs enabled, which tjfs does not write yet (read-only)`,
+      });
+    }
+    if (this.format.ChangeLog) {
+      throw new FsError(Errno.EROFS, { op, message: `EROFS: ${op}: volume has ChangeLog enabled (read-only for tjfs)` });
+    }
+  }
+
+  async nextInode(): Promise<Ino> {
+    for (;;) {
+      if (this.inodeBatch.next < this.inodeBatch.end) {
+        const v = this.inodeBatch.next++;
+        if (v <= 1) continue;
+        return BigInt(v);
+      }
+      this.inodeAlloc ??= this.engine.allocate('nextInode', 1024).then(
+        (first) => {
+          this.inodeBatch = { next: first, end: first + 1024 };
+          this.inodeAlloc = undefined;
+        },
+        (e: unknown) => {
+          this.inodeAlloc = undefined;
+          throw e;
+        },
+      );
+      await this.inodeAlloc;
+    }
+  }
+
+  async nextSliceId(): Promise<number> {
+    for (;;) {
+      if (this.sliceBatch.next < this.sliceBatch.end) {
+        const v = this.sliceBatch.next++;
+        if (v === 0) continue;
+        return v;
+      }
+      this.sliceAlloc ??= this.engine.allocate('nextChunk', 4096).then(
+        (first) => {
+          this.sliceBatch = { next: first, end: first + 4096 };
+          this.sliceAlloc = undefined;
+        },
+        (e: unknown) => {
+          this.sliceAlloc = undefined;
+          throw e;
+        },
+      );
+      await this.sliceAlloc;
+    }
+  }
+
+  /** Sets mtime/ctime of a directory unless the last change is younger than skip-dir-mtime. */
+  touchDir(attr: Attr, now: Timespec, force: boolean): boolean {
+    if (!force) {
+      const last = BigInt(attr.mtime) * 1_000_000_000n + BigInt(attr.mtimensec);
+      const cur = BigInt(now.sec) * 1_000_000_000n + BigInt(now.nsec);
+      if (cur - last < this.skipDirMtimeNs && cur >= last) return false;
+    }
+    setMtime(attr, now);
+    setCtime(attr, now);
+    return true;
+  }
+
+  /** ENOSPC when the volume capacity or inode limit would be exceeded. */
+  checkCapacity(space: number, inodes: number, op: string): void {
+    const cap = this.format.Capacity ?? 0;
+    if (cap > 0 && space > 0 && this.usage.usedSpace + space > cap) {
+      throw new FsError(Errno.ENOSPC, { op, message: `ENOSPC: ${op}: volume capacity ${cap} bytes reached` });
+    }
+    const max = this.format.Inodes ?? 0;
+    if (max > 0 && inodes > 0 && this.usage.totalInodes + inodes > max) {
+      throw new FsError(Errno.ENOSPC, { op, message: `ENOSPC: ${op}: volume inode limit ${max} reached` });
+    }
+  }
+
+  /** Applies a usage change to the counters (in the tx) and the local cache (after commit). */
+  addUsage(tx: MetaTx, space: number, inodes: number): void {
+    if (space !== 0) tx.addCounter('usedSpace', space);
+    if (inodes !== 0) tx.addCounter('totalInodes', inodes);
+  }
+
+  noteUsage(space: number, inodes: number): void {
+    this.usage.usedSpace += space;
+    this.usage.totalInodes += inodes;
+  }
+
+  /**
+   * Quota-bearing ancestors of `dir` (inclusive), read inside the tx. Empty when no
+   * directory quota exists (the common case costs nothing).
+   */
+  async quotaAncestors(tx: MetaTx, dir: Ino): Promise<Ino[]> {
+    if (this.dirQuotas.size === 0 || !this.format.DirStats) return [];
+    const out: Ino[] = [];
+    let cur = dir;
+    for (let depth = 0; depth < 1000; depth++) {
+      if (this.dirQuotas.has(cur)) out.push(cur);
+      if (cur === 1n) break;
+      const a = await tx.getAttr(cur);
+      if (!a || a.parent === 0n || a.parent === cur) break;
+      cur = a.parent;
+    }
+    return out;
+  }
+
+  /** EDQUOT when any quota in `quotas` would be exceeded by the deltas. */
+  checkQuotas(quotas: Ino[], space: number, inodes: number, op: string): void {
+    for (const q of quotas) {
+      const r = this.dirQuotas.get(q);
+      if (!r) continue;
+      if ((space > 0 && r.maxSpace > 0 && r.usedSpace + space > r.maxSpace) ||
+          (inodes > 0 && r.maxInodes > 0 && r.usedInodes + inodes > r.maxInodes)) {
+        throw new FsError(Errno.EDQUOT, { op, ino: q, message: `EDQUOT: ${op}: quota of directory inode ${q} exceeded` });
+      }
+    }
+  }
+
+  applyQuotas(tx: MetaTx, quotas: Ino[], space: number, inodes: number): void {
+    for (const q of quotas) tx.updateDirQuotaUsage(q, space, inodes);
+  }
+
+  noteQuotas(quotas: Ino[], space: number, inodes: number): void {
+    for (const q of quotas) {
+      const r = this.dirQuotas.get(q);
+      if (r) {
+        r.usedSpace += space;
+        r.usedInodes += inodes;
+      }
+    }
+  }
+
+  dirStat(tx: MetaTx, dir: Ino, length: number, space: number, inodes: number): void {
+    if (!this.format.DirStats) return;
+    tx.updateDirStat(dir, { dataLength: length, usedSpace: space, usedInodes: inodes });
+  }
+
+  /** Runs a background task, logging failures and tracking it for close(). */
+  background(name: string, task: () => Promise<unknown>): void {
+    const p = task().catch((e: unknown) => this.log.error(`${name} failed`, { err: String(e) }));
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Deletes the data of a removed file (spec §4.7) and its delfiles entry. */
+  async deleteFileData(ino: Ino, length: number): Promise<void> {
+    const indexes = await this.engine.listChunkIndexes(ino, length);
+    for (const indx of indexes) {
+      const freed = await this.engine.deleteChunk(ino, indx);
+      if (freed.length > 0) await this.onFreeSlices(freed);
+    }
+    await this.engine.removeDelFile(ino, length);
+  }
+
+  scheduleDelete(ino: Ino, length: number): void {
+    if (this.noBgDelete) return;
+    this.background(`delete data of inode ${ino}`, () => this.deleteFileData(ino, length));
+  }
+}
+
+export function setMtime(a: Attr, t: Timespec): void {
+  a.mtime = t.sec;
+  a.mtimensec = t.nsec;
+}
+
+export function setCtime(a: Attr, t: Timespec): void {
+  a.ctime = t.sec;
+  a.ctimensec = t.nsec;
+}
+
+export function setAtime(a: Attr, t: Timespec): void {
+  a.atime = t.sec;
+  a.atimensec = t.nsec;
+}
+
+/** Space an inode accounts for: align4K(length) for files, 4096 otherwise. */
+export function inodeSpace(a: Attr): number {
+  return a.type === FileType.File ? align4K(a.length) : 4096;
+}
+
+export function fileLength(a: Attr): number {
+  return a.type === FileType.File ? a.length : 0;
+}
+
+export async function mustGetAttr(tx: MetaTx, ino: Ino, op: string): Promise<Attr> {
+  const a = await tx.getAttr(ino);
+  if (!a) throw new FsError(Errno.ENOENT, { op, ino });
+  return a;
+}
+
+export async function mustGetDir(tx: MetaTx, ino: Ino, op: string): Promise<Attr> {
+  const a = await mustGetAttr(tx, ino, op);
+  if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op, ino });
+  return a;
+}

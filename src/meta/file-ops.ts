@@ -1,0 +1,279 @@
+/**
+ * Attribute changes and file data records (spec §4.4, §4.5): setattr, truncate (hole
+ * records, never deleting lists), fallocate, slice commits and copy_file_range (which
+ * copies records and adds slice references, never data).
+ */
+import { mustGetAttr, setAtime, setCtime, setMtime, type MetaCore } from './core.js';
+import type { MetaTx } from './engine.js';
+import { FsError, Errno } from './errno.js';
+import { FallocMode, type SetAttrRequest } from './meta.js';
+import { checkAccess, inGroup, W_OK } from './permissions.js';
+import { buildVisible } from './slices.js';
+import { align4K, CHUNK_SIZE, FileType, Flag, isTrash, MAX_FILE_SIZE, type Attr, type Context, type Ino, type Slice, type Timespec } from './types.js';
+
+function ensureModifiable(a: Attr, ino: Ino, op: string): void {
+  if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino });
+  if (isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino, message: `EPERM: ${op}: file is in .trash` });
+}
+
+function applyTime(ctx: Context, a: Attr, t: Timespec | 'now', now: Timespec, set: (a: Attr, t: Timespec) => void, ino: Ino): void {
+  if (t === 'now') {
+    if (ctx.uid !== 0 && ctx.uid !== a.uid) checkAccess(ctx, a, W_OK, 'utimens', ino);
+    set(a, now);
+  } else {
+    if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'utimens', ino });
+    set(a, t);
+  }
+}
+
+export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
+  const op = 'setattr';
+  core.checkWritable(op);
+  if (req.size !== undefined) {
+    await truncate(core, ctx, ino, req.size, { viaHandle: req.viaHandle === true });
+  }
+  const touchesMore = req.mode !== undefined || req.uid !== undefined || req.gid !== undefined || req.atime !== undefined ||
+    req.mtime !== undefined || req.ctime !== undefined || req.flags !== undefined;
+  if (!touchesMore) {
+    return core.engine.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
+  }
+  return core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const a = await mustGetAttr(tx, ino, op);
+      const onlyFlags = req.flags !== undefined && req.mode === undefined && req.uid === undefined && req.gid === undefined &&
+        req.atime === undefined && req.mtime === undefined;
+      if (!onlyFlags) ensureModifiable(a, ino, op);
+      if (a.flags & Flag.Append && (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)) {
+        throw new FsError(Errno.EPERM, { op, ino });
+      }
+      if (req.uid !== undefined && req.uid !== a.uid && ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chown', ino });
+      if (req.gid !== undefined && req.gid !== a.gid && ctx.uid !== 0) {
+        if (ctx.uid !== a.uid || !inGroup(ctx, req.gid)) throw new FsError(Errno.EPERM, { op: 'chown', ino });
+      }
+      const chown = (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
+      if (req.uid !== undefined) a.uid = req.uid;
+      if (req.gid !== undefined) a.gid = req.gid;
+      if (chown && a.type !== FileType.Directory && req.mode === undefined) {
+        // chown clears set-user-ID, and set-group-ID when group-exec is set (Linux).
+        a.mode &= ~0o4000;
+        if (a.mode & 0o010) a.mode &= ~0o2000;
+      }
+      if (req.mode !== undefined) {
+        if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'chmod', ino });
+        let mode = req.mode & 0o7777;
+        if (ctx.uid !== 0 && a.type !== FileType.Directory && !inGroup(ctx, a.gid)) mode &= ~0o2000;
+        a.mode = mode;
+      }
+      if (req.flags !== undefined) {
+        if (ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chattr', ino });
+        a.flags = req.flags;
+      }
+      if (req.atime !== undefined) applyTime(ctx, a, req.atime, now, setAtime, ino);
+      if (req.mtime !== undefined) applyTime(ctx, a, req.mtime, now, setMtime, ino);
+      setCtime(a, req.ctime ?? now);
+      tx.setAttr(ino, a);
+      return a;
+    },
+    { op },
+  );
+}
+
+/** Hole records covering [left, right) as truncate/fallocate append them (spec §4.5). */
+export function appendHoles(tx: MetaTx, ino: Ino, left: number, right: number, middleOnlyIfExists: boolean): void {
+  if (right <= left) return;
+  const first = Math.floor(left / CHUNK_SIZE);
+  const last = Math.floor((right - 1) / CHUNK_SIZE);
+  const pos = left % CHUNK_SIZE;
+  const firstLen = first === last ? right - left : CHUNK_SIZE - pos;
+  tx.appendSlices(ino, first, [{ pos, id: 0, size: 0, off: 0, len: firstLen }]);
+  for (let i = first + 1; i < last; i++) {
+    tx.appendSlices(ino, i, [{ pos: 0, id: 0, size: 0, off: 0, len: CHUNK_SIZE }], { ifExists: middleOnlyIfExists });
+  }
+  if (last > first) {
+    const endLen = right - last * CHUNK_SIZE;
+    if (endLen === CHUNK_SIZE) {
+      tx.appendSlices(ino, last, [{ pos: 0, id: 0, size: 0, off: 0, len: CHUNK_SIZE }], { ifExists: middleOnlyIfExists });
+    } else {
+      tx.appendSlices(ino, last, [{ pos: 0, id: 0, size: 0, off: 0, len: endLen }]);
+    }
+  }
+}
+
+/** Applies a length change's accounting: counters, dir stats of each parent, quotas. */
+async function lengthDelta(core: MetaCore, tx: MetaTx, ino: Ino, a: Attr, oldLen: number, newLen: number, op: string): Promise<{ space: number; quotas: Ino[] }> {
+  const space = align4K(newLen) - align4K(oldLen);
+  if (space > 0) core.checkCapacity(space, 0, op);
+  const parents = a.parent !== 0n ? new Map([[a.parent, 1]]) : await tx.getParents(ino);
+  let quotas: Ino[] = [];
+  for (const [p, n] of parents) {
+    if (n <= 0) continue;
+    core.dirStat(tx, p, (newLen - oldLen) * n, space * n, 0);
+    if (quotas.length === 0) quotas = await core.quotaAncestors(tx, p);
+  }
+  if (space > 0) core.checkQuotas(quotas, space, 0, op);
+  core.addUsage(tx, space, 0);
+  core.applyQuotas(tx, quotas, space, 0);
+  return { space, quotas };
+}
+
+export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: number, opts: { viaHandle?: boolean } = {}): Promise<Attr> {
+  const op = 'truncate';
+  core.checkWritable(op);
+  if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
+  if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const a = await mustGetAttr(tx, ino, op);
+      if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
+      if (a.type !== FileType.File) throw new FsError(Errno.EINVAL, { op, ino });
+      ensureModifiable(a, ino, op);
+      if (a.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino });
+      if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino);
+      if (a.length === length) return { a, space: 0, quotas: [] as Ino[] };
+      const old = a.length;
+      const d = await lengthDelta(core, tx, ino, a, old, length, op);
+      appendHoles(tx, ino, Math.min(old, length), Math.max(old, length), true);
+      a.length = length;
+      setMtime(a, now);
+      setCtime(a, now);
+      tx.setAttr(ino, a);
+      return { a, ...d };
+    },
+    { op },
+  );
+  core.noteUsage(res.space, 0);
+  core.noteQuotas(res.quotas, res.space, 0);
+  return res.a;
+}
+
+export async function fallocate(core: MetaCore, ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
+  const op = 'fallocate';
+  core.checkWritable(op);
+  if (mode & (FallocMode.CollapseRange | FallocMode.InsertRange)) throw new FsError(Errno.ENOTSUP, { op, ino });
+  if (mode & FallocMode.PunchHole && !(mode & FallocMode.KeepSize)) throw new FsError(Errno.EINVAL, { op, ino });
+  if (size <= 0 || off < 0) throw new FsError(Errno.EINVAL, { op, ino });
+  if (off + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const a = await mustGetAttr(tx, ino, op);
+      if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
+      if (a.type !== FileType.File) throw new FsError(Errno.ENODEV, { op, ino });
+      ensureModifiable(a, ino, op);
+      if (a.flags & Flag.Append && mode & (FallocMode.PunchHole | FallocMode.ZeroRange)) throw new FsError(Errno.EPERM, { op, ino });
+      const old = a.length;
+      const newLen = off + size > old && !(mode & FallocMode.KeepSize) ? off + size : old;
+      const d = await lengthDelta(core, tx, ino, a, old, newLen, op);
+      if (mode & (FallocMode.ZeroRange | FallocMode.PunchHole) && off < old) {
+        appendHoles(tx, ino, off, Math.min(off + size, old), false);
+      }
+      a.length = newLen;
+      setMtime(a, now);
+      setCtime(a, now);
+      tx.setAttr(ino, a);
+      return { a, ...d };
+    },
+    { op },
+  );
+  core.noteUsage(res.space, 0);
+  core.noteQuotas(res.quotas, res.space, 0);
+  return res.a;
+}
+
+export async function writeSlice(core: MetaCore, ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void> {
+  const op = 'write';
+  core.checkWritable(op);
+  if (slice.pos + slice.len > CHUNK_SIZE) throw new FsError(Errno.EINVAL, { op, ino, message: 'EINVAL: slice crosses a chunk' });
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const a = await tx.getAttr(ino);
+      if (!a) throw new FsError(Errno.ENOENT, { op, ino });
+      if (a.type !== FileType.File) throw new FsError(Errno.EPERM, { op, ino });
+      const end = indx * CHUNK_SIZE + slice.pos + slice.len;
+      if (end >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+      const newLen = Math.max(a.length, end);
+      const d = await lengthDelta(core, tx, ino, a, a.length, newLen, op);
+      tx.appendSlices(ino, indx, [slice]);
+      tx.newSliceRef(slice.id, slice.size);
+      a.length = newLen;
+      setMtime(a, mtime);
+      setCtime(a, now);
+      tx.setAttr(ino, a);
+      return d;
+    },
+    { op },
+  );
+  core.noteUsage(res.space, 0);
+  core.noteQuotas(res.quotas, res.space, 0);
+}
+
+export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number> {
+  const op = 'copy_file_range';
+  core.checkWritable(op);
+  if (offIn < 0 || offOut < 0 || size < 0) throw new FsError(Errno.EINVAL, { op });
+  if (offOut + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const ain = await mustGetAttr(tx, fin, op);
+      const aout = fin === fout ? ain : await mustGetAttr(tx, fout, op);
+      if (ain.type !== FileType.File || aout.type !== FileType.File) throw new FsError(Errno.EINVAL, { op });
+      ensureModifiable(aout, fout, op);
+      if (aout.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino: fout });
+      if (fin === fout && offIn < offOut + size && offOut < offIn + size) throw new FsError(Errno.EINVAL, { op });
+      const n = Math.max(0, Math.min(size, ain.length - offIn));
+      if (n === 0) return { n, space: 0, quotas: [] as Ino[] };
+      const byChunk = new Map<number, Slice[]>();
+      for (let o = offIn; o < offIn + n; ) {
+        const indx = Math.floor(o / CHUNK_SIZE);
+        const chunkStart = indx * CHUNK_SIZE;
+        const to = Math.min(offIn + n, chunkStart + CHUNK_SIZE);
+        const runs = buildVisible(await tx.getChunk(fin, indx));
+        for (const r of runs) {
+          const s = Math.max(r.pos, o - chunkStart);
+          const e = Math.min(r.pos + r.len, to - chunkStart);
+          if (e <= s || r.id === 0) continue;
+          placeRecord(byChunk, offOut + (chunkStart + s - offIn), { id: r.id, size: r.size, off: r.off + (s - r.pos), len: e - s });
+        }
+        o = to;
+      }
+      // The destination range first becomes a hole, then the copied records land on it.
+      const newLen = Math.max(aout.length, offOut + n);
+      const d = await lengthDelta(core, tx, fout, aout, aout.length, newLen, op);
+      appendHoles(tx, fout, offOut, offOut + n, false);
+      for (const [indx, recs] of byChunk) {
+        tx.appendSlices(fout, indx, recs);
+        for (const r of recs) tx.incrSliceRef(r.id, r.size, 1);
+      }
+      aout.length = newLen;
+      setMtime(aout, now);
+      setCtime(aout, now);
+      tx.setAttr(fout, aout);
+      return { n, ...d };
+    },
+    { op },
+  );
+  core.noteUsage(res.space, 0);
+  core.noteQuotas(res.quotas, res.space, 0);
+  void ctx;
+  return res.n;
+}
+
+/** Splits a record at destination chunk boundaries; pieces share the slice id. */
+function placeRecord(byChunk: Map<number, Slice[]>, dst: number, r: { id: number; size: number; off: number; len: number }): void {
+  let { off, len } = r;
+  while (len > 0) {
+    const indx = Math.floor(dst / CHUNK_SIZE);
+    const pos = dst % CHUNK_SIZE;
+    const l = Math.min(len, CHUNK_SIZE - pos);
+    const list = byChunk.get(indx) ?? [];
+    list.push({ pos, id: r.id, size: r.size, off, len: l });
+    byChunk.set(indx, list);
+    dst += l;
+    off += l;
+    len -= l;
+  }
+}

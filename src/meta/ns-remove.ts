@@ -1,0 +1,150 @@
+/**
+ * Removing names (spec §4.8): unlink and rmdir, and `dropVictim`, the shared step that
+ * also handles the target replaced by rename. With TrashDays > 0 victims move into the
+ * hourly trash directory; otherwise the last link of an open file becomes a sustained
+ * inode of this session, and a closed one goes to delfiles and its data is deleted.
+ */
+import { fileLength, inodeSpace, mustGetDir, setCtime, type MetaCore } from './core.js';
+import type { DentryValue, MetaTx } from './engine.js';
+import { FsError, Errno } from './errno.js';
+import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from './permissions.js';
+import { trashDir, trashEntryName } from './trash.js';
+import { FileType, Flag, isTrash, type Attr, type Context, type Ino } from './types.js';
+
+/** What happened to a removed inode, for after-commit work. */
+export interface DropOutcome {
+  /** Data to delete after commit (file with no links left and not open). */
+  deleteData?: { ino: Ino; length: number };
+  /** Usage change applied in the tx (to mirror into the local cache). */
+  space: number;
+  inodes: number;
+}
+
+export interface DropArgs {
+  parent: Ino;
+  name: Buffer;
+  entry: DentryValue;
+  attr: Attr | undefined;
+  /** Trash sub-directory to move into, or undefined for a real removal. */
+  trash: Ino | undefined;
+  now: { sec: number; nsec: number };
+}
+
+/** True when the victim should go to the trash (spec §4.8). */
+export function wantsTrash(core: MetaCore, parent: Ino, attr: Attr | undefined): boolean {
+  return core.format.TrashDays > 0 && !isTrash(parent) && attr !== undefined && (attr.flags & Flag.SkipTrash) === 0;
+}
+
+/**
+ * Removes the link `parent/name -> entry` (the entry itself is deleted or overwritten by
+ * the caller) and applies the inode's fate. Directories must already be known empty.
+ */
+export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promise<DropOutcome> {
+  const { entry, attr, now } = a;
+  const out: DropOutcome = { space: 0, inodes: 0 };
+  if (!attr) return out;
+  const ino = entry.ino;
+  const isDir = attr.type === FileType.Directory;
+  core.dirStat(tx, a.parent, -fileLength(attr), -inodeSpace(attr), -1);
+  if (a.trash !== undefined) {
+    const tname = trashEntryName(a.parent, ino, a.name);
+    if (isDir || !(await tx.getEntry(a.trash, tname))) {
+      tx.setEntry(a.trash, tname, { ino, type: attr.type });
+      if (attr.parent !== 0n) attr.parent = a.trash;
+      else {
+        tx.incrParent(ino, a.trash, 1);
+        tx.incrParent(ino, a.parent, -1);
+      }
+      setCtime(attr, now);
+      tx.setAttr(ino, attr);
+      core.dirStat(tx, a.trash, fileLength(attr), inodeSpace(attr), 1);
+      return out;
+    }
+  }
+  setCtime(attr, now);
+  if (isDir) {
+    tx.deleteAttr(ino);
+    tx.deleteAllXattrs(ino);
+    tx.deleteDirStat(ino);
+    tx.deleteDirQuota(ino);
+    out.space = -4096;
+    out.inodes = -1;
+  } else {
+    attr.nlink--;
+    if (attr.nlink > 0) {
+      if (attr.parent === 0n) tx.incrParent(ino, a.parent, -1);
+      tx.setAttr(ino, attr);
+      return out;
+    }
+    if (attr.type === FileType.File && core.sid > 0 && (core.opened.get(ino) ?? 0) > 0) {
+      tx.setAttr(ino, attr);
+      tx.addSustained(core.sid, ino);
+    } else {
+      if (attr.type === FileType.File) {
+        tx.addDelFile(ino, attr.length, now.sec);
+        out.deleteData = { ino, length: attr.length };
+      }
+      if (attr.type === FileType.Symlink) tx.deleteSymlink(ino);
+      tx.deleteAttr(ino);
+      out.space = -inodeSpace(attr);
+      out.inodes = -1;
+    }
+    tx.deleteAllXattrs(ino);
+    if (attr.parent === 0n) tx.deleteParents(ino);
+  }
+  core.addUsage(tx, out.space, out.inodes);
+  return out;
+}
+
+export function afterDrop(core: MetaCore, o: DropOutcome, quotas: Ino[]): void {
+  core.noteUsage(o.space, o.inodes);
+  core.noteQuotas(quotas, o.space, o.inodes);
+  if (o.deleteData) core.scheduleDelete(o.deleteData.ino, o.deleteData.length);
+}
+
+async function removeCommon(core: MetaCore, ctx: Context, parent: Ino, name: Buffer, dir: boolean): Promise<void> {
+  const op = dir ? 'rmdir' : 'unlink';
+  core.checkWritable(op);
+  validateName(name, op);
+  if (dir && isDot(name)) throw new FsError(Errno.EINVAL, { op });
+  if (dir && isDotDot(name)) throw new FsError(Errno.ENOTEMPTY, { op });
+  const trash = core.format.TrashDays > 0 && !isTrash(parent) ? await trashDir(core, core.now()) : undefined;
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const pattr = await mustGetDir(tx, parent, op);
+      checkAccess(ctx, pattr, W_OK | X_OK, op, parent);
+      if (pattr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: parent });
+      const entry = await tx.getEntry(parent, name);
+      if (!entry) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
+      if (dir && entry.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op, path: name.toString() });
+      if (!dir && entry.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, path: name.toString() });
+      const attr = await tx.getAttr(entry.ino);
+      if (attr) {
+        checkSticky(ctx, pattr, attr, op);
+        if (attr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: entry.ino });
+        if (isTrash(parent) && ctx.uid !== 0) throw new FsError(Errno.EPERM, { op, ino: entry.ino });
+      }
+      if (dir && (await tx.hasEntries(entry.ino))) throw new FsError(Errno.ENOTEMPTY, { op, path: name.toString() });
+      const quotas = await core.quotaAncestors(tx, parent);
+      tx.deleteEntry(parent, name);
+      if (dir) pattr.nlink--;
+      const touched = core.touchDir(pattr, now, dir);
+      if (touched || dir) tx.setAttr(parent, pattr);
+      const toTrash = wantsTrash(core, parent, attr) ? trash : undefined;
+      const outcome = await dropVictim(core, tx, { parent, name, entry, attr, trash: toTrash, now });
+      core.applyQuotas(tx, quotas, outcome.space, outcome.inodes);
+      return { outcome, quotas };
+    },
+    { op },
+  );
+  afterDrop(core, res.outcome, res.quotas);
+}
+
+export function unlink(core: MetaCore, ctx: Context, parent: Ino, name: Buffer): Promise<void> {
+  return removeCommon(core, ctx, parent, name, false);
+}
+
+export function rmdir(core: MetaCore, ctx: Context, parent: Ino, name: Buffer): Promise<void> {
+  return removeCommon(core, ctx, parent, name, true);
+}

@@ -1,0 +1,228 @@
+/**
+ * Redis connections for the metadata engine: opening clients from a parsed URL, and a
+ * bounded pool of dedicated connections for WATCH/MULTI/EXEC transactions.
+ * Design: callers see a small structural `RedisConn` (satisfied by ioredis Redis and
+ * Cluster) so the engine speaks raw commands and tests could pass fakes. The shared
+ * connection may reconnect (bounded); dedicated transaction connections never reconnect,
+ * so a WATCH can never be silently lost: a broken one is dropped from the pool.
+ * Invariants: opening fails fast (connect timeout, no retry before the first success);
+ * `close()` ends every connection so the process can exit.
+ */
+import { Cluster, Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { FsError, Errno } from '../errno.js';
+import type { RedisTarget } from './redis-url.js';
+
+export type Arg = string | Buffer | number;
+
+export interface RedisChain {
+  call(command: string, ...args: Arg[]): RedisChain;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
+/** The subset of ioredis used by the engine. */
+export interface RedisConn {
+  readonly status: string;
+  call(command: string, ...args: Arg[]): Promise<unknown>;
+  callBuffer(command: string, ...args: Arg[]): Promise<unknown>;
+  multi(): RedisChain;
+  connect(): Promise<void>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+export interface OpenedClient {
+  conn: RedisConn;
+  /** Opens another connection to the same server for the transaction pool. */
+  openDedicated(): Promise<RedisConn>;
+  /** Cluster only: the master nodes (for SCAN). */
+  masters(): RedisConn[];
+}
+
+function connectError(target: RedisTarget, cause: unknown): FsError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new FsError(Errno.EIO, { op: 'connect', cause, message: `EIO: cannot connect to redis ${target.displayUrl}: ${why}` });
+}
+
+/** Connects with an overall deadline; on failure the client is torn down. */
+async function connectWithin(target: RedisTarget, conn: RedisConn, lastError: () => unknown, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([conn.connect(), deadline]);
+  } catch (e) {
+    conn.disconnect();
+    throw connectError(target, lastError() ?? e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** ioredis wants a definite reply mapping under exactOptionalPropertyTypes. */
+type Options = RedisOptions & { replyMapping: 'legacy' };
+
+function baseOptions(target: RedisTarget, timeoutMs: number): Options {
+  return {
+    replyMapping: 'legacy',
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    protocol: 2, // RESP2: flat HGETALL/ZRANGE WITHSCORES replies, like Go's go-redis
+    db: target.db,
+    enableReadyCheck: true,
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {} } : {}),
+    ...(target.path === undefined ? {} : { path: target.path }),
+  };
+}
+
+/** Options of the shared connection: a few reconnects once it has worked, none before. */
+function sharedOptions(target: RedisTarget, timeoutMs: number, state: { ready: boolean }): Options {
+  return {
+    ...baseOptions(target, timeoutMs),
+    maxRetriesPerRequest: 3,
+    enableOfflineQueue: true,
+    retryStrategy: (times: number) => (state.ready && times <= 20 ? Math.min(times * 100, 2000) : null),
+  };
+}
+
+/** Options of a dedicated transaction connection: never reconnects or resends. */
+function dedicatedOptions(target: RedisTarget, timeoutMs: number): Options {
+  return {
+    ...baseOptions(target, timeoutMs),
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: () => null,
+  };
+}
+
+function newRedis(target: RedisTarget, options: Options): Redis {
+  if (target.mode === 'sentinel' && target.masterName !== undefined) {
+    return new Redis({ ...options, sentinels: target.hosts, name: target.masterName });
+  }
+  const hp = target.hosts[0];
+  return new Redis({ ...options, ...(target.path === undefined && hp ? { host: hp.host, port: hp.port } : {}) });
+}
+
+function newCluster(target: RedisTarget, options: Options, state: { ready: boolean } | undefined): Cluster {
+  // Cluster nodes take no SELECT, host or reconnect options of their own.
+  const { db: _db, lazyConnect: _lazy, retryStrategy: _retry, enableOfflineQueue: _queue, path: _path, ...redisOptions } = options;
+  return new Cluster(target.hosts, {
+    lazyConnect: true,
+    redisOptions,
+    enableOfflineQueue: state !== undefined,
+    clusterRetryStrategy: (times: number) => (state?.ready && times <= 20 ? Math.min(times * 100, 2000) : null),
+  });
+}
+
+/** Opens the shared connection (fails fast with a message naming the redacted URL). */
+export async function openClient(target: RedisTarget, timeoutMs: number): Promise<OpenedClient> {
+  const state = { ready: false };
+  const shared = sharedOptions(target, timeoutMs, state);
+  const client = target.mode === 'cluster' ? newCluster(target, shared, state) : newRedis(target, shared);
+  let last: unknown;
+  client.on('error', (e: unknown) => {
+    last = e;
+  });
+  await connectWithin(target, client, () => last, timeoutMs);
+  state.ready = true;
+  const openDedicated = async (): Promise<RedisConn> => {
+    const opts = dedicatedOptions(target, timeoutMs);
+    const c = target.mode === 'cluster' ? newCluster(target, opts, undefined) : newRedis(target, opts);
+    let lastErr: unknown;
+    c.on('error', (e: unknown) => {
+      lastErr = e;
+    });
+    await connectWithin(target, c, () => lastErr, timeoutMs);
+    return c;
+  };
+  const masters = (): RedisConn[] => (client instanceof Cluster ? client.nodes('master') : [client]);
+  return { conn: client, openDedicated, masters };
+}
+
+/** QUIT with a short grace period, then a hard disconnect. */
+export async function closeConn(conn: RedisConn): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, 1000);
+  });
+  try {
+    if (conn.status === 'ready') await Promise.race([conn.quit().catch(() => undefined), grace]);
+  } finally {
+    clearTimeout(timer);
+    conn.disconnect();
+  }
+}
+
+/**
+ * A bounded pool of dedicated connections. Waiters queue when all are busy; a connection
+ * released as broken (or not ready) is closed and its slot freed.
+ */
+export class ConnPool {
+  private readonly idle: RedisConn[] = [];
+  private readonly all = new Set<RedisConn>();
+  private readonly waiters: (() => void)[] = [];
+  private opening = 0;
+  private closed = false;
+
+  constructor(
+    private readonly open: () => Promise<RedisConn>,
+    private readonly max = 8,
+  ) {}
+
+  async acquire(): Promise<RedisConn> {
+    for (;;) {
+      if (this.closed) throw new FsError(Errno.EIO, { op: 'txn', message: 'EIO: redis engine is closed' });
+      const c = this.idle.pop();
+      if (c) {
+        if (c.status === 'ready') return c;
+        this.drop(c);
+        continue;
+      }
+      if (this.all.size + this.opening < this.max) return this.create();
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  release(conn: RedisConn, broken: boolean): void {
+    if (broken || this.closed || conn.status !== 'ready') this.drop(conn);
+    else this.idle.push(conn);
+    this.waiters.shift()?.();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w();
+    const conns = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(conns.map((c) => closeConn(c)));
+  }
+
+  private async create(): Promise<RedisConn> {
+    this.opening++;
+    let c: RedisConn;
+    try {
+      c = await this.open();
+    } catch (e) {
+      this.waiters.shift()?.(); // the slot is free again
+      throw e;
+    } finally {
+      this.opening--;
+    }
+    if (this.closed) {
+      c.disconnect();
+      throw new FsError(Errno.EIO, { op: 'txn', message: 'EIO: redis engine is closed' });
+    }
+    this.all.add(c);
+    return c;
+  }
+
+  private drop(conn: RedisConn): void {
+    this.all.delete(conn);
+    conn.disconnect();
+  }
+}

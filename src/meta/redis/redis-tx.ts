@@ -1,0 +1,332 @@
+/**
+ * Optimistic Redis transactions (spec §5.3): `RedisTx` implements `MetaTx` on one
+ * dedicated connection, `runTxn` drives the WATCH / MULTI / EXEC retry loop.
+ * Design: each read WATCHes its key first (WATCH and the read are written back to back,
+ * one round trip); writes are queued as raw commands and sent in one MULTI/EXEC. EXEC
+ * returning null is a conflict: the whole `fn` re-runs after a random 0..(i+1)²-1 ms sleep.
+ * Invariants: a connection always leaves `runTxn` un-WATCHed (EXEC or UNWATCH), or it is
+ * dropped from the pool; read-only transactions use the shared connection, no WATCH.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TxConflictError } from '../engine.js';
+import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner, TxOptions } from '../engine.js';
+import { decodeAttr, decodeEntry, decodeSlice, encodeAttr, encodeEntry, encodeSlice, lockOwnerField, parseLockOwnerField, SLICE_BYTES } from '../encoding.js';
+import { FsError, Errno } from '../errno.js';
+import type { Attr, Ino, Slice } from '../types.js';
+import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
+import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
+import type { RedisKeys } from './redis-keys.js';
+import { asBuffer, asInt, pairs } from './redis-reply.js';
+
+export class RedisTx implements MetaTx {
+  /** Queued writes: [command, ...args]. */
+  readonly writes: Arg[][] = [];
+  private readonly watched = new Set<string>();
+  /** Lock hashes read in this transaction (field -> value), kept current by set*lock. */
+  private readonly lockState = new Map<string, Map<string, Buffer>>();
+  /** Unlocks on lock hashes not read in this tx: locked{sid} is settled at commit. */
+  private readonly pendingUnlocks: { key: string; sid: number }[] = [];
+
+  constructor(
+    readonly conn: RedisConn,
+    readonly keys: RedisKeys,
+    readonly readonly: boolean,
+    readonly op: string,
+  ) {}
+
+  /** Runs a read command on `key`, WATCHing the key first (once) in a writable tx. */
+  async read(key: string, command: string, ...args: Arg[]): Promise<unknown> {
+    if (this.readonly || this.watched.has(key)) return this.conn.callBuffer(command, key, ...args);
+    this.watched.add(key);
+    const [, reply] = await Promise.all([this.conn.call('WATCH', key), this.conn.callBuffer(command, key, ...args)]);
+    return reply;
+  }
+
+  queue(command: string, ...args: Arg[]): void {
+    if (this.readonly) throw new Error(`redis: write ${command} in read-only transaction ${this.op}`);
+    this.writes.push([command, ...args]);
+  }
+
+  /** Sends the queued writes; null on a WATCH conflict, else the EXEC replies. */
+  async commit(): Promise<unknown[] | null> {
+    await this.settlePendingUnlocks();
+    if (this.writes.length === 0) {
+      if (this.watched.size > 0) await this.conn.call('UNWATCH');
+      return [];
+    }
+    const multi = this.conn.multi();
+    for (const [command, ...args] of this.writes) multi.call(String(command), ...args);
+    const replies = await multi.exec();
+    if (replies === null) return null;
+    return replies.map(([err, value], i) => {
+      if (err) {
+        const command = String(this.writes[i]?.[0]);
+        throw new FsError(Errno.EIO, { op: this.op, cause: err, message: `EIO: redis ${command} failed in ${this.op}: ${err.message}` });
+      }
+      return value;
+    });
+  }
+
+  async getAttr(ino: Ino): Promise<Attr | undefined> {
+    const b = asBuffer(await this.read(this.keys.inode(ino), 'GET'));
+    return b === undefined ? undefined : decodeAttr(b, ino);
+  }
+  setAttr(ino: Ino, attr: Attr): void {
+    this.queue('SET', this.keys.inode(ino), encodeAttr(attr));
+  }
+  deleteAttr(ino: Ino): void {
+    this.queue('DEL', this.keys.inode(ino));
+  }
+
+  async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {
+    const b = asBuffer(await this.read(this.keys.entries(parent), 'HGET', name));
+    return b === undefined ? undefined : decodeEntry(b);
+  }
+  setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
+    this.queue('HSET', this.keys.entries(parent), name, encodeEntry(value.type, value.ino));
+  }
+  deleteEntry(parent: Ino, name: Buffer): void {
+    this.queue('HDEL', this.keys.entries(parent), name);
+  }
+  async hasEntries(parent: Ino): Promise<boolean> {
+    return asInt(await this.read(this.keys.entries(parent), 'HLEN')) > 0;
+  }
+
+  async getParents(ino: Ino): Promise<Map<Ino, number>> {
+    const out = new Map<Ino, number>();
+    for (const [f, v] of pairs(await this.read(this.keys.parents(ino), 'HGETALL'))) {
+      const n = asInt(v);
+      if (n > 0) out.set(BigInt(f.toString()), n);
+    }
+    return out;
+  }
+  incrParent(ino: Ino, parent: Ino, delta: number): void {
+    this.queue('HINCRBY', this.keys.parents(ino), parent.toString(), delta);
+  }
+  deleteParents(ino: Ino): void {
+    this.queue('DEL', this.keys.parents(ino));
+  }
+
+  async getSymlink(ino: Ino): Promise<Buffer | undefined> {
+    return asBuffer(await this.read(this.keys.symlink(ino), 'GET'));
+  }
+  setSymlink(ino: Ino, target: Buffer): void {
+    this.queue('SET', this.keys.symlink(ino), target);
+  }
+  deleteSymlink(ino: Ino): void {
+    this.queue('DEL', this.keys.symlink(ino));
+  }
+
+  async getXattr(ino: Ino, name: string): Promise<Buffer | undefined> {
+    return asBuffer(await this.read(this.keys.xattrs(ino), 'HGET', name));
+  }
+  async listXattrs(ino: Ino): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    for (const [f, v] of pairs(await this.read(this.keys.xattrs(ino), 'HGETALL'))) out.set(f.toString(), v);
+    return out;
+  }
+  setXattr(ino: Ino, name: string, value: Buffer): void {
+    this.queue('HSET', this.keys.xattrs(ino), name, value);
+  }
+  deleteXattr(ino: Ino, name: string): void {
+    this.queue('HDEL', this.keys.xattrs(ino), name);
+  }
+  deleteAllXattrs(ino: Ino): void {
+    this.queue('DEL', this.keys.xattrs(ino));
+  }
+
+  async getChunk(ino: Ino, indx: number): Promise<Slice[]> {
+    return decodeChunkList(await this.read(this.keys.chunk(ino, indx), 'LRANGE', 0, -1), ino, indx);
+  }
+  appendSlices(ino: Ino, indx: number, slices: readonly Slice[], opts?: { ifExists?: boolean }): void {
+    if (slices.length === 0) return;
+    this.queue(opts?.ifExists ? 'RPUSHX' : 'RPUSH', this.keys.chunk(ino, indx), ...slices.map(encodeSlice));
+  }
+  newSliceRef(_id: number, _size: number): void {
+    // Redis: a missing sliceRef field means one reference; plain writes create no entry.
+  }
+  incrSliceRef(id: number, size: number, delta: number): void {
+    this.queue('HINCRBY', this.keys.global('sliceRef'), sliceRefField(id, size), delta);
+  }
+
+  addCounter(name: CounterName, delta: number): void {
+    if (delta !== 0) this.queue('INCRBY', this.keys.counter(name), delta);
+  }
+  async incrCounter(name: CounterName, delta: number): Promise<number> {
+    return asInt(await this.conn.call('INCRBY', this.keys.counter(name), delta)) + counterOffset(name);
+  }
+
+  initDirStat(ino: Ino): void {
+    for (const key of this.keys.dirStatKeys()) this.queue('HSET', key, ino.toString(), '0');
+  }
+  updateDirStat(ino: Ino, delta: DirStat): void {
+    const [length, space, inodes] = this.keys.dirStatKeys();
+    if (delta.dataLength !== 0) this.queue('HINCRBY', length, ino.toString(), delta.dataLength);
+    if (delta.usedSpace !== 0) this.queue('HINCRBY', space, ino.toString(), delta.usedSpace);
+    if (delta.usedInodes !== 0) this.queue('HINCRBY', inodes, ino.toString(), delta.usedInodes);
+  }
+  deleteDirStat(ino: Ino): void {
+    for (const key of this.keys.dirStatKeys()) this.queue('HDEL', key, ino.toString());
+  }
+  updateDirQuotaUsage(ino: Ino, space: number, inodes: number): void {
+    const [, usedSpace, usedInodes] = this.keys.quotaKeys('dir');
+    if (space !== 0) this.queue('HINCRBY', usedSpace, ino.toString(), space);
+    if (inodes !== 0) this.queue('HINCRBY', usedInodes, ino.toString(), inodes);
+  }
+  deleteDirQuota(ino: Ino): void {
+    for (const key of this.keys.quotaKeys('dir')) this.queue('HDEL', key, ino.toString());
+  }
+
+  addDelFile(ino: Ino, length: number, time: number): void {
+    this.queue('ZADD', this.keys.global('delfiles'), time, delFileMember(ino, length));
+  }
+  addSustained(sid: number, ino: Ino): void {
+    this.queue('SADD', this.keys.sustained(sid), ino.toString());
+  }
+  removeSustained(sid: number, ino: Ino): void {
+    this.queue('SREM', this.keys.sustained(sid), ino.toString());
+  }
+
+  async getFlocks(ino: Ino): Promise<FlockOwner[]> {
+    const state = await this.readLocks(this.keys.flock(ino));
+    const out: FlockOwner[] = [];
+    for (const [field, v] of state) {
+      const { sid, owner } = parseLockOwnerField(field);
+      out.push({ sid, owner, type: v.toString() === 'W' ? 'W' : 'R' });
+    }
+    return out;
+  }
+  setFlock(ino: Ino, sid: number, owner: bigint, type: 'R' | 'W' | null): void {
+    this.setLock(this.keys.flock(ino), sid, owner, type === null ? undefined : Buffer.from(type));
+  }
+  async getPlocks(ino: Ino): Promise<PlockOwner[]> {
+    const state = await this.readLocks(this.keys.plock(ino));
+    return [...state].map(([field, records]) => ({ ...parseLockOwnerField(field), records }));
+  }
+  setPlock(ino: Ino, sid: number, owner: bigint, records: Buffer): void {
+    this.setLock(this.keys.plock(ino), sid, owner, records.length === 0 ? undefined : records);
+  }
+
+  private async readLocks(key: string): Promise<Map<string, Buffer>> {
+    const state = new Map<string, Buffer>();
+    for (const [f, v] of pairs(await this.read(key, 'HGETALL'))) state.set(f.toString(), v);
+    this.lockState.set(key, state);
+    return state;
+  }
+
+  /**
+   * HSET/HDEL an owner's lock and keep locked{sid}: SADD on set; SREM once no field of the
+   * session remains in the hash (decided now if the hash was read, else at commit).
+   */
+  private setLock(key: string, sid: number, owner: bigint, value: Buffer | undefined): void {
+    const field = lockOwnerField(sid, owner);
+    const state = this.lockState.get(key);
+    if (value !== undefined) {
+      this.queue('HSET', key, field, value);
+      this.queue('SADD', this.keys.locked(sid), key);
+      state?.set(field, value);
+      return;
+    }
+    this.queue('HDEL', key, field);
+    if (!state) {
+      this.pendingUnlocks.push({ key, sid });
+      return;
+    }
+    state.delete(field);
+    if (!hasSessionField(state, sid)) this.queue('SREM', this.keys.locked(sid), key);
+  }
+
+  /**
+   * For unlocks whose lock hash was not read: read (and WATCH) it now, replay this tx's
+   * queued HSET/HDEL on it, and SREM the key from locked{sid} when no field of sid is left.
+   */
+  private async settlePendingUnlocks(): Promise<void> {
+    for (const { key, sid } of this.pendingUnlocks.splice(0)) {
+      const state = new Map<string, Buffer>();
+      for (const [f, v] of pairs(await this.read(key, 'HGETALL'))) state.set(f.toString(), v);
+      for (const [command, k, field, value] of this.writes) {
+        if (k !== key || typeof field !== 'string') continue;
+        if (command === 'HDEL') state.delete(field);
+        else if (command === 'HSET' && Buffer.isBuffer(value)) state.set(field, value);
+      }
+      this.lockState.set(key, state);
+      if (!hasSessionField(state, sid)) this.queue('SREM', this.keys.locked(sid), key);
+    }
+  }
+}
+
+function hasSessionField(state: ReadonlyMap<string, Buffer>, sid: number): boolean {
+  const prefix = `${sid}_`;
+  return [...state.keys()].some((f) => f.startsWith(prefix));
+}
+
+/** Decodes an LRANGE reply of a chunk; any element not 24 bytes long is EIO. */
+export function decodeChunkList(reply: unknown, ino: Ino, indx: number): Slice[] {
+  const out: Slice[] = [];
+  for (const el of Array.isArray(reply) ? reply : []) {
+    const b = asBuffer(el);
+    if (b === undefined || b.length !== SLICE_BYTES) {
+      throw new FsError(Errno.EIO, {
+        op: 'read chunk',
+        ino,
+        message: `EIO: corrupt slice record in chunk ${indx} of inode ${ino}: ${b?.length ?? 0} bytes`,
+      });
+    }
+    out.push(decodeSlice(b));
+  }
+  return out;
+}
+
+export interface TxRunner {
+  pool: ConnPool;
+  /** Shared connection for read-only transactions. */
+  shared: RedisConn;
+  keys: RedisKeys;
+  maxRetries: number;
+}
+
+/** UNWATCH; false when the connection is unusable (it must then be dropped). */
+async function unwatch(conn: RedisConn): Promise<boolean> {
+  try {
+    await conn.call('UNWATCH');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `fn` as an optimistic transaction; returns its value and the EXEC replies. */
+export async function runTxn<T>(
+  runner: TxRunner,
+  fn: (tx: RedisTx) => Promise<T>,
+  opts: TxOptions,
+): Promise<{ value: T; replies: unknown[] }> {
+  if (opts.readonly) {
+    return { value: await fn(new RedisTx(runner.shared, runner.keys, true, opts.op)), replies: [] };
+  }
+  const conn = await runner.pool.acquire();
+  let broken = false;
+  try {
+    for (let attempt = 0; attempt < runner.maxRetries; attempt++) {
+      const tx = new RedisTx(conn, runner.keys, false, opts.op);
+      let value: T;
+      let replies: unknown[] | null;
+      try {
+        value = await fn(tx);
+        replies = await tx.commit();
+      } catch (e) {
+        broken = !(await unwatch(conn));
+        throw e;
+      }
+      if (replies !== null) return { value, replies };
+      // EXEC already dropped the WATCHes; UNWATCH anyway (cheap, and keeps the invariant obvious).
+      broken = !(await unwatch(conn));
+      if (broken) break;
+      await sleep(Math.floor(Math.random() * (attempt + 1) ** 2));
+    }
+    if (broken) throw new FsError(Errno.EIO, { op: opts.op, message: `EIO: redis connection lost in ${opts.op}` });
+    throw new TxConflictError(opts.op, runner.maxRetries);
+  } finally {
+    runner.pool.release(conn, broken);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Sessions (spec §4.13): register, heartbeat (refresh expire, reload the setting, refresh
+ * usage and quotas), stale-session cleanup of other clients (their locks and sustained
+ * inodes) gated volume-wide by a counter, and the hourly delfiles sweep.
+ */
+import { hostname } from 'node:os';
+import { inodeSpace, type MetaCore } from './core.js';
+import { FsError, Errno } from './errno.js';
+import { checkFormatVersion, CLIENT_VERSION, parseFormat } from './format.js';
+import type { SessionInfo } from './meta.js';
+import { FileType, type Ino } from './types.js';
+
+export function sessionInfoJson(info: Partial<SessionInfo>, nowIso: string): string {
+  const full: SessionInfo = {
+    Version: info.Version ?? `${CLIENT_VERSION}+tjfs`,
+    HostName: info.HostName ?? hostname(),
+    ...(info.IPAddrs && info.IPAddrs.length > 0 ? { IPAddrs: info.IPAddrs } : {}),
+    MountPoint: info.MountPoint ?? '',
+    MountTime: info.MountTime ?? nowIso,
+    ProcessID: info.ProcessID ?? process.pid,
+  };
+  return JSON.stringify(full);
+}
+
+function isoWithNanos(sec: number, nsec: number): string {
+  const base = new Date(sec * 1000).toISOString().slice(0, 19);
+  return `${base}.${String(nsec).padStart(9, '0')}Z`;
+}
+
+export async function newSession(core: MetaCore, info: Partial<SessionInfo>): Promise<number> {
+  const now = core.now();
+  const sid = await core.engine.newSessionId();
+  await core.engine.putSession(sid, now.sec + 5 * core.heartbeatSec, sessionInfoJson(info, isoWithNanos(now.sec, now.nsec)));
+  core.sid = sid;
+  return sid;
+}
+
+/** Finalizes a sustained inode: delfiles + drop the attr, then delete its data. */
+export async function deleteSustained(core: MetaCore, sid: number, ino: Ino): Promise<void> {
+  const res = await core.engine.txn(
+    async (tx) => {
+      const now = core.now();
+      const a = await tx.getAttr(ino);
+      tx.removeSustained(sid, ino);
+      if (!a || a.nlink > 0) return undefined;
+      if (a.type === FileType.File) tx.addDelFile(ino, a.length, now.sec);
+      tx.deleteAttr(ino);
+      const space = -inodeSpace(a);
+      core.addUsage(tx, space, -1);
+      return { length: a.type === FileType.File ? a.length : -1, space };
+    },
+    { op: 'delete sustained' },
+  );
+  if (res) {
+    core.noteUsage(res.space, -1);
+    if (res.length >= 0) await core.deleteFileData(ino, res.length);
+  }
+}
+
+/** Releases every lock of `sid`, finalizes its sustained inodes and removes it. */
+export async function cleanSession(core: MetaCore, sid: number): Promise<void> {
+  for (const ino of await core.engine.listLockedInodes(sid)) {
+    await core.engine.txn(
+      async (tx) => {
+        for (const o of await tx.getFlocks(ino)) if (o.sid === sid) tx.setFlock(ino, sid, o.owner, null);
+        for (const o of await tx.getPlocks(ino)) if (o.sid === sid) tx.setPlock(ino, sid, o.owner, Buffer.alloc(0));
+      },
+      { op: 'clean session locks' },
+    );
+  }
+  for (const ino of await core.engine.listSustained(sid)) await deleteSustained(core, sid, ino);
+  await core.engine.deleteSession(sid);
+}
+
+/** Cleans sessions whose expire passed, at most once per ~0.9 heartbeat volume-wide. */
+export async function cleanStaleSessions(core: MetaCore, force = false): Promise<number[]> {
+  const now = core.now().sec;
+  if (!force && !(await core.engine.setCounterIfSmall('lastCleanupSessions', now, Math.floor(core.heartbeatSec * 0.9)))) {
+    return [];
+  }
+  const cleaned: number[] = [];
+  for (const s of await core.engine.listSessions()) {
+    if (s.sid === core.sid || s.expire >= now) continue;
+    await cleanSession(core, s.sid);
+    cleaned.push(s.sid);
+  }
+  return cleaned;
+}
+
+/** Deletes the data of delfiles entries older than `ageSec` (crashed deleters), hourly. */
+export async function cleanupDelFiles(core: MetaCore, ageSec = 3600, force = false): Promise<number> {
+  const now = core.now().sec;
+  if (!force && !(await core.engine.setCounterIfSmall('lastCleanupFiles', now, 3240))) return 0;
+  let n = 0;
+  for (const d of await core.engine.listDelFiles()) {
+    if (d.expire > now - ageSec) continue;
+    await core.deleteFileData(d.ino, d.length);
+    n++;
+  }
+  return n;
+}
+
+/** One heartbeat: refresh expire, pick up setting changes, refresh caches, clean others. */
+export async function heartbeat(core: MetaCore): Promise<void> {
+  const text = await core.engine.getFormatText();
+  if (text === undefined) throw new FsError(Errno.EIO, { message: 'volume setting disappeared: database is not formatted' });
+  const f = parseFormat(text);
+  checkFormatVersion(f);
+  if (f.UUID !== core.format.UUID) throw new FsError(Errno.EIO, { message: `volume UUID changed from ${core.format.UUID} to ${f.UUID}` });
+  core.format = f;
+  if (core.sid > 0) await core.engine.putSession(core.sid, core.now().sec + 5 * core.heartbeatSec);
+  await refreshCaches(core);
+  if (core.sid > 0) {
+    await cleanStaleSessions(core);
+    await cleanupDelFiles(core);
+  }
+}
+
+export async function refreshCaches(core: MetaCore): Promise<void> {
+  core.usage = {
+    usedSpace: await core.engine.getCounter('usedSpace'),
+    totalInodes: await core.engine.getCounter('totalInodes'),
+  };
+  core.dirQuotas = core.format.DirStats ? await core.engine.listDirQuotas() : new Map();
+}

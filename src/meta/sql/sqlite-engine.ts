@@ -1,0 +1,215 @@
+/**
+ * SQLite metadata engine (`sqlite3://path.db`, spec §6) on better-sqlite3.
+ *
+ * Design: one synchronous connection per engine. Transactions are serialised in the
+ * process by a promise queue (the callback is async while the connection is shared),
+ * write transactions use BEGIN IMMEDIATE, read-only ones a deferred BEGIN. The write lock
+ * is taken without blocking the event loop: BEGIN IMMEDIATE runs with a zero busy
+ * timeout and, while another process (or engine) holds the lock, is retried with
+ * jittered backoff up to `maxRetries` before `TxConflictError`. Statements otherwise run
+ * with the 5 s busy timeout Go uses. Any failure rolls back, so no transaction is left
+ * open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
+ * SQLite-specific parts (URL, pragmas, dialect, transaction control).
+ * Invariants: integers are read as bigint (safe integers on) and integral JS numbers
+ * are bound as bigint, so inodes above 2^53 round-trip exactly and no INTEGER column
+ * receives a REAL. Opening never creates tables.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { TxConflictError, type EngineOptions, type MetaEngine } from '../engine.js';
+import { FsError, Errno } from '../errno.js';
+import type { SqlConn, SqlDialect, SqlParam, SqlRow, TxRunner } from './sql-conn.js';
+import { sqliteDdl } from './schema.js';
+import { SqlEngine } from './sql-engine.js';
+
+const BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_RETRIES = 50;
+const MAX_BACKOFF_MS = 250;
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite3',
+  // `||` turns BLOBs into TEXT that may hold NULs: CAST reads the raw bytes back.
+  blob: (expr) => `CAST(${expr} AS BLOB)`,
+  append: (col, param) => `CAST(${col} || ${param} AS BLOB)`,
+  tableExistsSql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+  ddl: sqliteDdl,
+};
+
+export interface SqliteUrl {
+  path: string;
+  /** `jfs_` or `jfs_{table_prefix}_`. */
+  prefix: string;
+}
+
+/** Parses `sqlite3://relative.db` / `sqlite3:///abs.db[?table_prefix=x&...]`. */
+export function parseSqliteUrl(url: string, cwd = process.cwd()): SqliteUrl {
+  const m = /^sqlite3:\/\/([^?]*)(?:\?(.*))?$/i.exec(url);
+  const raw = m?.[1];
+  if (!m || !raw) {
+    throw new FsError(Errno.EINVAL, {
+      message: `invalid SQLite meta URL '${url}': expected sqlite3://path/to/file.db`,
+    });
+  }
+  const query = new URLSearchParams(m[2] ?? '');
+  const tp = query.get('table_prefix') ?? '';
+  return { path: resolve(cwd, decodeURIComponent(raw)), prefix: tp ? `jfs_${tp}_` : 'jfs_' };
+}
+
+type Db = Database.Database;
+type Stmt = Database.Statement<SqlParam[], unknown>;
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code; // SqliteError carries the result code name
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function bindable(params: readonly SqlParam[]): SqlParam[] {
+  return params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p));
+}
+
+/** The engine's single connection: cached prepared statements, serialised transactions. */
+class SqliteBackend {
+  private readonly stmts = new Map<string, Stmt>();
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+  readonly conn: SqlConn;
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxRetries: number,
+  ) {
+    this.conn = {
+      query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
+      exec: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...bindable(params)).changes),
+    };
+  }
+
+  private prepare(sql: string): Stmt {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare<SqlParam[], unknown>(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Waits for the previous transaction of this connection; resolves to the release. */
+  private acquire(): Promise<() => void> {
+    let release: () => void = () => undefined;
+    const mine = new Promise<void>((r) => (release = r));
+    const prev = this.queue;
+    this.queue = prev.then(() => mine);
+    return prev.then(() => release);
+  }
+
+  readonly runTx: TxRunner = async (fn, opts) => {
+    const release = await this.acquire();
+    try {
+      if (this.closed)
+        throw new FsError(Errno.EIO, { op: opts.op, message: `EIO: ${opts.op}: metadata engine is closed` });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          this.begin(opts.readonly);
+          const result = await fn(this.conn);
+          this.db.exec('COMMIT');
+          return result;
+        } catch (e) {
+          this.rollback();
+          if (!isBusy(e)) throw e;
+          if (attempt >= this.maxRetries) throw new TxConflictError(opts.op, attempt);
+          await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+        }
+      }
+    } finally {
+      release();
+    }
+  };
+
+  private begin(readonly: boolean): void {
+    if (readonly) {
+      this.db.exec('BEGIN');
+      return;
+    }
+    // Never block the event loop on another writer: fail fast and back off asynchronously.
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  private rollback(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite may already have rolled back (e.g. after SQLITE_FULL); nothing is left open.
+    }
+  }
+
+  async close(): Promise<void> {
+    const release = await this.acquire();
+    try {
+      if (!this.closed) {
+        this.closed = true;
+        this.stmts.clear();
+        this.db.close();
+      }
+    } finally {
+      release();
+    }
+  }
+}
+
+function openDatabase(path: string, op: string): Db {
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new FsError(Errno.ENOENT, {
+      op,
+      path,
+      message: `ENOENT: cannot open SQLite database ${path}: directory ${dir} does not exist`,
+    });
+  }
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (e) {
+    throw new FsError(Errno.EIO, {
+      op,
+      path,
+      cause: e,
+      message: `EIO: cannot open SQLite database ${path}: ${String(e)}`,
+    });
+  }
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+  } catch (e) {
+    db.close();
+    throw new FsError(Errno.EIO, {
+      op,
+      path,
+      cause: e,
+      message: `EIO: cannot set up SQLite database ${path}: ${String(e)}`,
+    });
+  }
+  return db;
+}
+
+export async function openSqliteEngine(url: string, options: EngineOptions): Promise<MetaEngine> {
+  const { path, prefix } = parseSqliteUrl(url);
+  const db = openDatabase(path, 'open meta');
+  const backend = new SqliteBackend(db, Math.max(1, options.maxRetries ?? DEFAULT_MAX_RETRIES));
+  return new SqlEngine({
+    kind: 'sqlite3',
+    displayUrl: url,
+    prefix,
+    dialect: sqliteDialect,
+    runTx: backend.runTx,
+    close: () => backend.close(),
+  });
+}

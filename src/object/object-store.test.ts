@@ -1,0 +1,77 @@
+/** Unit tests: file path rules (spec §7.4, V-7), bucket URL parsing, retry wrapper. */
+import { describe, expect, it } from 'vitest';
+import { filePathFor } from './file/file-store.js';
+import { FaultyStore } from './faulty.js';
+import { MemObjectStore } from './mem/mem-store.js';
+import { ObjectNotFoundError, ObjectStoreError } from './object-store.js';
+import { RetryingStore } from './retrying.js';
+import { parseBucketUrl } from './s3/bucket-url.js';
+
+describe('file store path rules', () => {
+  it('joins with a trailing slash, concatenates without', () => {
+    expect(filePathFor('/var/jfs/', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfs/myjfs/chunks/0/1/1234_2_4194304');
+    expect(filePathFor('/var/jfs', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfsmyjfs/chunks/0/1/1234_2_4194304');
+  });
+});
+
+describe('bucket URLs', () => {
+  it('path style custom endpoint', () => {
+    expect(parseBucketUrl('http://127.0.0.1:9000/mybucket')).toEqual({
+      endpoint: 'http://127.0.0.1:9000',
+      bucket: 'mybucket',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      keyPrefix: '',
+    });
+    expect(parseBucketUrl('http://h:1/b/sub/dir').keyPrefix).toBe('sub/dir/');
+  });
+  it('AWS virtual host', () => {
+    expect(parseBucketUrl('https://jfs.s3.eu-west-1.amazonaws.com')).toEqual({
+      endpoint: undefined,
+      bucket: 'jfs',
+      region: 'eu-west-1',
+      forcePathStyle: false,
+      keyPrefix: '',
+    });
+    expect(parseBucketUrl('https://jfs.s3.amazonaws.com').region).toBe('us-east-1');
+  });
+});
+
+describe('RetryingStore', () => {
+  const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+  it('retries transient failures then succeeds', async () => {
+    const mem = new MemObjectStore();
+    const f = new FaultyStore(mem).addRule({ ops: ['put'], times: 3 });
+    const st = new RetryingStore(f, { ...fast, retries: 5 });
+    await st.put('k', Buffer.from('v'));
+    expect(mem.counters.put).toBe(1);
+    expect(f.injected).toBe(3);
+  });
+  it('final error names the key and the cause', async () => {
+    const f = new FaultyStore(new MemObjectStore()).addRule({ ops: ['get'] });
+    const st = new RetryingStore(f, { ...fast, retries: 2 });
+    const err = await st.get('some/key').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ObjectStoreError);
+    expect((err as ObjectStoreError).key).toBe('some/key');
+    expect((err as Error).message).toContain('some/key');
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect(f.injected).toBe(3);
+  });
+  it('does not retry not-found or permanent errors', async () => {
+    const mem = new MemObjectStore();
+    const st = new RetryingStore(mem, fast);
+    await expect(st.get('x')).rejects.toBeInstanceOf(ObjectNotFoundError);
+    expect(mem.counters.get).toBe(1);
+    const f = new FaultyStore(mem).addRule({ ops: ['put'], permanent: true });
+    await expect(new RetryingStore(f, fast).put('y', Buffer.alloc(1))).rejects.toBeInstanceOf(ObjectStoreError);
+    expect(f.injected).toBe(1);
+  });
+  it('times out a hung call and retries', async () => {
+    const mem = new MemObjectStore();
+    const f = new FaultyStore(mem).addRule({ ops: ['put'], hang: true, times: 1 });
+    const st = new RetryingStore(f, { ...fast, putTimeoutMs: 50 });
+    await st.put('k', Buffer.from('v'));
+    f.releaseHung();
+    expect(mem.counters.put).toBe(1);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Retry wrapper: transient failures are retried with jittered exponential backoff; the
+ * final failure is an `ObjectStoreError` naming the operation, key and cause.
+ *
+ * Design: each attempt races a timeout (the abandoned attempt may still finish; every op
+ * is idempotent, so that is harmless). Not-found and errors marked permanent (HTTP 4xx
+ * other than 408/429, or `permanent: true`) are not retried. The sleep is injectable.
+ *
+ * Invariants: `get` of a missing key still throws `ObjectNotFoundError` (never wrapped);
+ * no more than `retries + 1` attempts per call.
+ */
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from './object-store.js';
+import { ObjectStoreError, isNotFound } from './object-store.js';
+
+export interface RetryOptions {
+  /** Extra attempts after the first; default 10 (JuiceFS --io-retries). */
+  retries?: number;
+  /** First backoff delay; doubles per attempt with full jitter. Default 100 ms. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Per-attempt timeout for get (--get-timeout), default 60 s; 0 = none. */
+  getTimeoutMs?: number;
+  /** Per-attempt timeout for put (--put-timeout), default 60 s; 0 = none. */
+  putTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class OperationTimeoutError extends Error {
+  constructor(op: string, ms: number) {
+    super(`${op} timed out after ${ms} ms`);
+    this.name = 'OperationTimeoutError';
+  }
+}
+
+/** True when retrying might help. */
+export function isTransient(e: unknown): boolean {
+  if (isNotFound(e)) return false;
+  if (typeof e !== 'object' || e === null) return true;
+  const o = e as { permanent?: unknown; $metadata?: { httpStatusCode?: unknown }; name?: unknown };
+  if (o.permanent === true) return false;
+  const status = o.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) return false;
+  return true;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class RetryingStore implements ObjectStore {
+  private readonly retries: number;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly getTimeout: number;
+  private readonly putTimeout: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(
+    readonly inner: ObjectStore,
+    opts: RetryOptions = {},
+  ) {
+    this.retries = opts.retries ?? 10;
+    this.base = opts.baseDelayMs ?? 100;
+    this.max = opts.maxDelayMs ?? 10_000;
+    this.getTimeout = opts.getTimeoutMs ?? 60_000;
+    this.putTimeout = opts.putTimeoutMs ?? 60_000;
+    this.sleep = opts.sleep ?? defaultSleep;
+  }
+
+  private async attempt<T>(op: string, key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i <= this.retries; i++) {
+      if (i > 0) await this.sleep(Math.random() * Math.min(this.max, this.base * 2 ** (i - 1)));
+      try {
+        return await withTimeout(fn(), timeoutMs, op);
+      } catch (e) {
+        if (isNotFound(e)) throw e;
+        last = e;
+        if (!isTransient(e)) break;
+      }
+    }
+    throw new ObjectStoreError(op, key, last);
+  }
+
+  get(key: string, range?: ByteRange): Promise<Buffer> {
+    return this.attempt('get', key, this.getTimeout, () => this.inner.get(key, range));
+  }
+
+  put(key: string, data: Buffer): Promise<void> {
+    return this.attempt('put', key, this.putTimeout, () => this.inner.put(key, data));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.attempt('delete', key, this.putTimeout, () => this.inner.delete(key));
+  }
+
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.attempt('head', key, this.getTimeout, () => this.inner.head(key));
+  }
+
+  list(opts: ListOptions): Promise<ObjectInfo[]> {
+    return this.attempt('list', opts.prefix ?? '', this.getTimeout, () => this.inner.list(opts));
+  }
+
+  describe(): string {
+    return this.inner.describe();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, op: string): Promise<T> {
+  if (ms <= 0) return p;
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new OperationTimeoutError(op, ms)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
