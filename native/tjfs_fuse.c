@@ -134,7 +134,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   napi_value cb, recv, args[2], result;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_get_reference_value(env, w->callback, &cb);
-  napi_get_undefined(env, &recv);
+  napi_get_global(env, &recv); /* make_callback needs an object receiver */
   napi_create_int32(env, status, &args[0]);
   napi_create_int32(env, events, &args[1]);
   /* make_callback (not call_function) so nextTicks and microtasks run after the callback. */
@@ -198,7 +198,7 @@ static void add_method(napi_env env, napi_value obj, const char *name, napi_call
 /* watch(fd, cb(status, events)): starts polling at once; the handle is ref'd until unref(). */
 static napi_value do_watch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], handle, name;
+  napi_value argv[2], handle, name, resource;
   int32_t fd = -1;
   napi_valuetype t;
   uv_loop_t *loop;
@@ -220,7 +220,8 @@ static napi_value do_watch(napi_env env, napi_callback_info info) {
   w->env = env;
   napi_create_reference(env, argv[1], 1, &w->callback);
   napi_create_string_utf8(env, "tjfs:fuse-watch", NAPI_AUTO_LENGTH, &name);
-  napi_async_init(env, NULL, name, &w->async);
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, name, &w->async);
   rc = uv_poll_start(&w->poll, UV_READABLE, on_poll);
   if (rc != 0) {
     w->closed = 1;

@@ -77,13 +77,12 @@ export class FileReader {
       this.aheadEnd = 0;
     }
     this.lastEnd = end;
-    const segs: { seg: Segment[]; zero: [number, number][] }[] = [];
-    const out = await this.readRange(offset, end, seq, segs);
+    const out = await this.readRange(offset, end, seq);
     if (seq && this.window > 0) this.readAhead(end, fileLength);
     return out;
   }
 
-  private async readRange(offset: number, end: number, seq: boolean, _acc: unknown[]): Promise<Buffer> {
+  private async readRange(offset: number, end: number, seq: boolean): Promise<Buffer> {
     const first = Math.floor(offset / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
     if (first === last) {

@@ -61,6 +61,16 @@ export interface LkIn {
   flock: boolean;
 }
 
+/** READ, READDIR, READDIRPLUS share fuse_read_in. */
+export interface ReadArgs {
+  opcode: typeof Opcode.READ | typeof Opcode.READDIR | typeof Opcode.READDIRPLUS;
+  fh: bigint;
+  offset: number;
+  size: number;
+  flags: number;
+  lockOwner?: bigint;
+}
+
 /** Decoded arguments per opcode. `nodeid` is in the header. */
 export type RequestArgs =
   | { opcode: typeof Opcode.LOOKUP | typeof Opcode.UNLINK | typeof Opcode.RMDIR | typeof Opcode.REMOVEXATTR; name: Buffer }
@@ -75,7 +85,7 @@ export type RequestArgs =
   | { opcode: typeof Opcode.RENAME | typeof Opcode.RENAME2; newdir: bigint; flags: number; oldName: Buffer; newName: Buffer }
   | { opcode: typeof Opcode.LINK; oldnodeid: bigint; newName: Buffer }
   | { opcode: typeof Opcode.OPEN | typeof Opcode.OPENDIR; flags: number; openFlags: number }
-  | { opcode: typeof Opcode.READ | typeof Opcode.READDIR | typeof Opcode.READDIRPLUS; fh: bigint; offset: number; size: number; flags: number; lockOwner?: bigint }
+  | ReadArgs
   | { opcode: typeof Opcode.WRITE; fh: bigint; offset: number; data: Buffer; flags: number; cached: boolean; killSuidgid: boolean; lockOwner?: bigint }
   | { opcode: typeof Opcode.RELEASE | typeof Opcode.RELEASEDIR; fh: bigint; flags: number; flush: boolean; flockUnlock: boolean; lockOwner: bigint }
   | { opcode: typeof Opcode.FSYNC | typeof Opcode.FSYNCDIR; fh: bigint; datasync: boolean }
@@ -103,7 +113,7 @@ class Reader {
   constructor(
     readonly buf: Buffer,
     readonly end: number,
-    public pos = Size.IN_HEADER,
+    public pos: number = Size.IN_HEADER,
   ) {}
   need(n: number): number {
     if (this.pos + n > this.end) throw new DecodeError(`truncated arguments (need ${n} at ${this.pos}, end ${this.end})`);

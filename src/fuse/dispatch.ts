@@ -10,7 +10,7 @@
  * errors propagate as thrown values (mapped to -errno by the session).
  */
 import { Opcode } from './abi.js';
-import type { FuseRequest, RequestArgs } from './decode.js';
+import type { FuseRequest, ReadArgs, RequestArgs } from './decode.js';
 import { DirentPacker, attrOut, createOut, entryOut, lkOut, openOut, statfsOut, u32Out, u64Out } from './encode.js';
 import type { EntryReply, FuseOps, RequestContext } from './fuse-ops.js';
 import { Errno, FsError } from '../meta/errno.js';
@@ -181,7 +181,7 @@ function sized(value: Buffer, size: number): DispatchReply {
   return { data: [value], refs: [] };
 }
 
-async function readdir(ops: FuseOps, ino: Ino, a: Extract<RequestArgs, { opcode: 28 | 44 }>, ctx: RequestContext): Promise<DispatchReply> {
+async function readdir(ops: FuseOps, ino: Ino, a: ReadArgs, ctx: RequestContext): Promise<DispatchReply> {
   const input = { ino, fh: a.fh, offset: a.offset, size: a.size };
   const packer = new DirentPacker(a.size);
   const refs: Ino[] = [];

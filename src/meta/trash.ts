@@ -51,6 +51,8 @@ export async function trashDir(core: MetaCore, now: Timespec): Promise<Ino> {
       tx.setAttr(sub, trashDirAttr(now, TRASH_INODE));
       tx.setEntry(TRASH_INODE, key, { ino: sub, type: FileType.Directory });
       tx.initDirStat(sub);
+      // Trash sub-directories count as inodes (spec §4.12); the trash root does not.
+      core.addUsage(tx, 4096, 1);
       return sub;
     },
     { op: 'mkdir trash' },

@@ -72,6 +72,11 @@ export async function initFormat(engine: MetaEngine, format: Format, opts: { for
     rootAttr: dirAttr(0o777, opts.nowSec),
     ...(trash ? { trashAttr: trash } : {}),
   });
+  if (oldText === undefined) {
+    // Go recomputes a missing directory stat on first use; seed the root's so every engine
+    // (SQL updates only existing rows) keeps it from the start.
+    await engine.setDirStat(ROOT_INODE, { dataLength: 0, usedSpace: 0, usedInodes: 0 });
+  }
   return { format: next, created: oldText === undefined };
 }
 

@@ -1,3 +1,5 @@
+/** The metadata conformance suite on the mem engine. */
+import { memTarget } from '../helpers/engine-targets.js';
 import { runMetaConformance } from './meta-suite.js';
-let i = 0;
-runMetaConformance({ name: 'mem', freshUrl: async () => `mem://conformance-${process.pid}-${i++}` });
+
+runMetaConformance(memTarget());

@@ -140,13 +140,14 @@ describe('transactions', () => {
     expect(await raw.get('totalInodes')).toBe('2');
     expect(await raw.hgetall('dirUsedInodes')).toEqual({ '1': '1', '2': '1' });
     expect(await raw.hgetall('dirUsedSpace')).toEqual({ '1': '4096', '2': '4096' });
-    expect(await raw.hgetall('dirDataLength')).toEqual({ '2': '5' });
+    expect(await raw.hgetall('dirDataLength')).toEqual({ '1': '0', '2': '5' });
     expect(await raw.exists('sliceRef')).toBe(0);
     const i3 = await raw.getBuffer('i3');
     expect(i3?.length).toBe(72);
     expect(i3?.readBigUInt64BE(63)).toBe(2n);
     expect(await engine.getDirStat(2n)).toEqual({ dataLength: 5, usedSpace: 4096, usedInodes: 1 });
-    expect(await engine.getDirStat(1n)).toBeUndefined(); // dirDataLength field missing
+    expect(await engine.getDirStat(1n)).toEqual({ dataLength: 0, usedSpace: 4096, usedInodes: 1 });
+    expect(await engine.getDirStat(9n)).toBeUndefined();
   });
 
   it('reads back what it wrote, through every MetaTx accessor', async () => {

@@ -160,18 +160,21 @@ export class RedisTx implements MetaTx {
     for (const key of this.keys.dirStatKeys()) this.queue('HSET', key, ino.toString(), '0');
   }
   updateDirStat(ino: Ino, delta: DirStat): void {
+    // Like Go's flush: all three fields together (a zero delta still creates the field).
+    if (delta.dataLength === 0 && delta.usedSpace === 0 && delta.usedInodes === 0) return;
     const [length, space, inodes] = this.keys.dirStatKeys();
-    if (delta.dataLength !== 0) this.queue('HINCRBY', length, ino.toString(), delta.dataLength);
-    if (delta.usedSpace !== 0) this.queue('HINCRBY', space, ino.toString(), delta.usedSpace);
-    if (delta.usedInodes !== 0) this.queue('HINCRBY', inodes, ino.toString(), delta.usedInodes);
+    this.queue('HINCRBY', length, ino.toString(), delta.dataLength);
+    this.queue('HINCRBY', space, ino.toString(), delta.usedSpace);
+    this.queue('HINCRBY', inodes, ino.toString(), delta.usedInodes);
   }
   deleteDirStat(ino: Ino): void {
     for (const key of this.keys.dirStatKeys()) this.queue('HDEL', key, ino.toString());
   }
   updateDirQuotaUsage(ino: Ino, space: number, inodes: number): void {
+    if (space === 0 && inodes === 0) return;
     const [, usedSpace, usedInodes] = this.keys.quotaKeys('dir');
-    if (space !== 0) this.queue('HINCRBY', usedSpace, ino.toString(), space);
-    if (inodes !== 0) this.queue('HINCRBY', usedInodes, ino.toString(), inodes);
+    this.queue('HINCRBY', usedSpace, ino.toString(), space);
+    this.queue('HINCRBY', usedInodes, ino.toString(), inodes);
   }
   deleteDirQuota(ino: Ino): void {
     for (const key of this.keys.quotaKeys('dir')) this.queue('HDEL', key, ino.toString());

@@ -73,14 +73,21 @@ export function rowToAttr(row: SqlRow, ino: Ino): Attr {
   };
 }
 
+const upsertCache = new Map<string, string>();
+
 /** Upsert of a whole node row; parameters from `nodeParams`. */
 export function nodeUpsertSql(table: string): string {
-  const cols = NODE_SELECT.split(', ');
-  const sets = cols
-    .filter((c) => c !== 'inode')
-    .map((c) => `${c} = excluded.${c}`)
-    .join(', ');
-  return `INSERT INTO ${table} (${NODE_SELECT}) VALUES (${cols.map(() => '?').join(',')}) ON CONFLICT (inode) DO UPDATE SET ${sets}`;
+  let sql = upsertCache.get(table);
+  if (sql === undefined) {
+    const cols = NODE_SELECT.split(', ');
+    const sets = cols
+      .filter((c) => c !== 'inode')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
+    sql = `INSERT INTO ${table} (${NODE_SELECT}) VALUES (${cols.map(() => '?').join(',')}) ON CONFLICT (inode) DO UPDATE SET ${sets}`;
+    upsertCache.set(table, sql);
+  }
+  return sql;
 }
 
 export function nodeParams(ino: Ino, a: Attr): SqlParam[] {

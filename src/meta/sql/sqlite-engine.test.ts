@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TxConflictError, type MetaEngine } from '../engine.js';
 import { encodeSlices } from '../encoding.js';
 import { FsError } from '../errno.js';
+import { openEngine } from '../registry.js';
 import { FileType, TRASH_INODE, emptyAttr, type Attr, type Slice } from '../types.js';
 import { joinTime, splitTime } from './sql-rows.js';
 import { openSqliteEngine, parseSqliteUrl } from './sqlite-engine.js';
@@ -102,6 +103,13 @@ describe('URL and opening', () => {
       n: bigint;
     };
     expect(n.n).toBe(0n);
+  });
+
+  it('is loaded by the registry for sqlite3:// URLs', async () => {
+    const e = await openEngine(`sqlite3://${dbPath}`);
+    engines.push(e);
+    expect(e.kind).toBe('sqlite3');
+    expect(e.displayUrl).toBe(`sqlite3://${dbPath}`);
   });
 
   it('refuses a path whose directory does not exist', async () => {

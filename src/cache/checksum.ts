@@ -1,0 +1,79 @@
+/**
+ * CRC32C (Castagnoli) checksums for cached blocks, JuiceFS's layout (features §2.13):
+ * one big-endian uint32 per 32 KiB piece, appended after the block data.
+ * Slicing-by-8 table implementation (no native CRC32C in Node 20).
+ */
+
+export const PIECE = 32 * 1024;
+
+const TABLES: Uint32Array[] = (() => {
+  const t: Uint32Array[] = [];
+  const t0 = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    t0[i] = c >>> 0;
+  }
+  t.push(t0);
+  for (let j = 1; j < 8; j++) {
+    const prev = t[j - 1] as Uint32Array;
+    const cur = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      const p = prev[i] as number;
+      cur[i] = ((p >>> 8) ^ (t0[p & 0xff] as number)) >>> 0;
+    }
+    t.push(cur);
+  }
+  return t;
+})();
+
+export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
+  let crc = 0xffffffff;
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const a = (crc ^ ((data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24))) >>> 0;
+    crc =
+      (t7[a & 0xff] as number) ^
+      (t6[(a >>> 8) & 0xff] as number) ^
+      (t5[(a >>> 16) & 0xff] as number) ^
+      (t4[a >>> 24] as number) ^
+      (t3[data[i + 4] as number] as number) ^
+      (t2[data[i + 5] as number] as number) ^
+      (t1[data[i + 6] as number] as number) ^
+      (t0[data[i + 7] as number] as number);
+  }
+  for (; i < end; i++) crc = (t0[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+export function checksumLength(dataLen: number): number {
+  return dataLen <= 0 ? 0 : Math.ceil(dataLen / PIECE) * 4;
+}
+
+/** The checksum trailer of a block. */
+export function blockChecksums(data: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(checksumLength(data.length));
+  for (let p = 0, o = 0; p < data.length; p += PIECE, o += 4) {
+    out.writeUInt32BE(crc32c(data, p, Math.min(data.length, p + PIECE)), o);
+  }
+  return out;
+}
+
+/** True when `file` = data (dataLen bytes) + a matching trailer. */
+export function verifyChecksums(file: Buffer, dataLen: number): boolean {
+  if (file.length !== dataLen + checksumLength(dataLen)) return false;
+  for (let p = 0, o = dataLen; p < dataLen; p += PIECE, o += 4) {
+    if (crc32c(file, p, Math.min(dataLen, p + PIECE)) !== file.readUInt32BE(o)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,175 @@
+/**
+ * Writeback staging (`--writeback`, features §2.12): blocks are written durably to
+ * `{cacheDir}/{uuid}/rawstaging/{key}` (tmp + fsync + rename), hard-linked into the disk
+ * cache, and uploaded in the background; staged files left by a previous run are found
+ * by `start()` and uploaded again.
+ *
+ * Design: a FIFO of keys drained by `concurrency` workers; a failed upload is retried
+ * with backoff (the block stays staged, readable through `getStaged`). A successful
+ * upload removes the staging file.
+ *
+ * Invariants: a block is staged (durable) before `stage` resolves, so the slice may be
+ * committed; a staged file is deleted only after its upload succeeded or its slice was
+ * deleted (`unstage`).
+ */
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { parseBlockKey } from '../chunk/block-key.js';
+import type { WritebackStager } from './block-cache.js';
+import type { DiskBlockCache } from './disk-cache.js';
+
+export interface WritebackOptions {
+  cacheDir: string;
+  uuid: string;
+  /** Disk cache to hard-link staged blocks into (optional). */
+  cache?: DiskBlockCache;
+  /** Concurrent background uploads (default 4). */
+  concurrency?: number;
+  retryDelayMs?: number;
+}
+
+export class Writeback implements WritebackStager {
+  readonly dir: string;
+  private readonly staged = new Set<string>();
+  private readonly queue: string[] = [];
+  private upload: ((key: string, data: Buffer) => Promise<void>) | undefined;
+  private active = 0;
+  private closed = false;
+  private idle: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly retryDelay: number;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Upload failures seen (each is retried). */
+  failures = 0;
+
+  constructor(private readonly opts: WritebackOptions) {
+    this.dir = join(opts.cacheDir, opts.uuid, 'rawstaging');
+    this.concurrency = opts.concurrency ?? 4;
+    this.retryDelay = opts.retryDelayMs ?? 1000;
+  }
+
+  get pending(): number {
+    return this.staged.size;
+  }
+
+  private path(key: string): string {
+    return join(this.dir, key);
+  }
+
+  async stage(key: string, data: Buffer): Promise<void> {
+    const p = this.path(key);
+    await mkdir(dirname(p), { recursive: true });
+    const tmp = `${p}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, p);
+    this.staged.add(key);
+    await this.opts.cache?.adopt(key, p).catch(() => undefined);
+    this.enqueue(key);
+  }
+
+  async getStaged(key: string): Promise<Buffer | undefined> {
+    if (!this.staged.has(key)) return undefined;
+    try {
+      return await readFile(this.path(key));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async unstage(key: string): Promise<void> {
+    if (!this.staged.delete(key)) return;
+    await unlink(this.path(key)).catch(() => undefined);
+    this.wakeIdle();
+  }
+
+  async start(upload: (key: string, data: Buffer) => Promise<void>): Promise<void> {
+    this.upload = upload;
+    await this.scan(this.dir);
+    this.pump();
+  }
+
+  private async scan(dir: string): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await this.scan(p);
+      else if (e.name.endsWith('.tmp')) await unlink(p).catch(() => undefined);
+      else {
+        const key = relative(this.dir, p);
+        if (parseBlockKey(key) !== undefined && !this.staged.has(key)) {
+          this.staged.add(key);
+          this.queue.push(key);
+        }
+      }
+    }
+  }
+
+  private enqueue(key: string): void {
+    this.queue.push(key);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.upload !== undefined && this.active < this.concurrency && this.queue.length > 0) {
+      const key = this.queue.shift() as string;
+      if (!this.staged.has(key)) continue;
+      this.active++;
+      this.uploadOne(key).finally(() => {
+        this.active--;
+        this.pump();
+        this.wakeIdle();
+      });
+    }
+  }
+
+  private async uploadOne(key: string): Promise<void> {
+    const upload = this.upload;
+    if (upload === undefined) return;
+    try {
+      const data = await readFile(this.path(key));
+      await upload(key, data);
+      this.staged.delete(key);
+      await unlink(this.path(key)).catch(() => undefined);
+    } catch {
+      if (!this.staged.has(key)) return;
+      this.failures++;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.enqueue(key);
+      }, this.retryDelay);
+      this.timers.add(t);
+    }
+  }
+
+  private wakeIdle(): void {
+    if (this.staged.size > 0) return;
+    const w = this.idle;
+    this.idle = [];
+    for (const f of w) f();
+  }
+
+  async flushAll(): Promise<void> {
+    if (this.staged.size === 0) return;
+    await new Promise<void>((r) => this.idle.push(r));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const w = this.idle;
+    this.idle = [];
+    for (const f of w) f();
+  }
+}

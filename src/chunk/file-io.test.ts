@@ -1,0 +1,229 @@
+/**
+ * FileWriter / FileReader behaviour: fault injection (EIO, nothing committed, nothing
+ * hangs), request counting (caches save GETs, one GET per block when sequential),
+ * backpressure, slice deletion and compaction.
+ */
+import { describe, expect, it } from 'vitest';
+import { isFsError } from '../meta/errno.js';
+import { FaultyStore, ThrottledStore } from '../object/faulty.js';
+import { MemObjectStore } from '../object/mem/mem-store.js';
+import { RetryingStore } from '../object/retrying.js';
+import { SliceModel } from '../../test/helpers/slice-model.js';
+import type { ChunkStoreConfig } from './chunk-store.js';
+import { ChunkStore } from './chunk-store.js';
+import { compactChunk } from './compact.js';
+import { FileReader } from './file-reader.js';
+import { FileWriter } from './file-writer.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+function setup(cfg: Partial<ChunkStoreConfig> & Pick<ChunkStoreConfig, 'store'>): {
+  cs: ChunkStore;
+  meta: SliceModel;
+  writer: FileWriter;
+  reader: () => FileReader;
+} {
+  const cs = new ChunkStore({ blockSize: 4 * MiB, ...cfg });
+  const meta = new SliceModel();
+  const writer = new FileWriter(cs, { allocSliceId: meta.allocSliceId, commit: meta.commit, ino: 2n });
+  return { cs, meta, writer, reader: () => new FileReader(cs, { getSlices: meta.getSlices, ino: 2n }) };
+}
+
+function fill(len: number, seed = 1): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+describe('faults', () => {
+  it('a failing store makes flush reject with EIO and commits nothing', async () => {
+    const mem = new MemObjectStore();
+    const faulty = new FaultyStore(mem).addRule({ ops: ['put'], permanent: true, match: (k) => k.includes('_1_') });
+    const { meta, writer } = setup({ store: new RetryingStore(faulty, { baseDelayMs: 1 }) });
+    await writer.write(0, fill(10 * MiB));
+    const err = await writer.flush().catch((e: unknown) => e);
+    expect(isFsError(err, 'EIO')).toBe(true);
+    expect(String((err as Error).message)).toContain('_1_');
+    expect(meta.commits).toBe(0);
+    // uncommitted objects are cleaned up in the background
+    await new Promise((r) => setTimeout(r, 20));
+    expect(mem.keys()).toEqual([]);
+    // the writer is usable afterwards
+    faulty.clearRules();
+    await writer.write(0, fill(100));
+    await writer.flush();
+    expect(meta.commits).toBe(1);
+  });
+
+  it('a hung store times out: flush rejects, nothing hangs', async () => {
+    const faulty = new FaultyStore(new MemObjectStore()).addRule({ ops: ['put'], hang: true });
+    const { meta, writer } = setup({ store: new RetryingStore(faulty, { retries: 1, baseDelayMs: 1, putTimeoutMs: 50 }) });
+    await writer.write(0, fill(1000));
+    const err = await writer.flush().catch((e: unknown) => e);
+    expect(isFsError(err, 'EIO')).toBe(true);
+    expect(meta.commits).toBe(0);
+    faulty.releaseHung();
+  });
+
+  it('allocSliceId failure is EIO at flush', async () => {
+    const cs = new ChunkStore({ store: new MemObjectStore() });
+    const w = new FileWriter(cs, { allocSliceId: () => Promise.reject(new Error('meta down')), commit: () => Promise.resolve() });
+    await w.write(0, fill(10));
+    await expect(w.flush()).rejects.toMatchObject({ code: 'EIO' });
+  });
+
+  it('a missing block re-reads the slice list once, then EIO naming the key', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer, reader } = setup({ store: mem, blockSize: 64 * KiB });
+    await writer.write(0, fill(200 * KiB));
+    await writer.flush();
+    await mem.delete('chunks/0/0/1_1_65536');
+    let calls = 0;
+    const r = new FileReader(new ChunkStore({ store: mem, blockSize: 64 * KiB }), {
+      getSlices: (i) => {
+        calls++;
+        return meta.getSlices(i);
+      },
+    });
+    const err = await r.read(0, 200 * KiB, meta.length).catch((e: unknown) => e);
+    expect(isFsError(err, 'EIO')).toBe(true);
+    expect((err as Error).message).toContain('chunks/0/0/1_1_65536');
+    expect(calls).toBe(2);
+    expect((await reader().read(0, 1000, meta.length)).equals(fill(1000))).toBe(true);
+  });
+
+  it('a missing block found again after compaction replaced the list', async () => {
+    const mem = new MemObjectStore();
+    const { cs, meta, writer } = setup({ store: mem, blockSize: 64 * KiB });
+    for (let i = 0; i < 5; i++) {
+      await writer.write(i * 10 * KiB, fill(10 * KiB, i));
+      await writer.flush();
+    }
+    const before = await new FileReader(cs, { getSlices: meta.getSlices }).read(0, meta.length, meta.length);
+    const res = await compactChunk(cs, await meta.getSlices(0), meta.allocSliceId);
+    expect(res).toBeDefined();
+    if (res === undefined) return;
+    expect(res.replacement).toHaveLength(1);
+    expect(res.dropped).toHaveLength(5);
+    // reader saw the old list first; the old objects vanish; the retry sees the new list
+    let first = true;
+    const old = await meta.getSlices(0);
+    const r = new FileReader(new ChunkStore({ store: mem, blockSize: 64 * KiB }), {
+      getSlices: () => {
+        const out = first ? old : [...res.replacement];
+        first = false;
+        return Promise.resolve(out);
+      },
+    });
+    for (const d of res.dropped) await cs.removeSlice(d.id, d.size);
+    expect((await r.read(0, meta.length, meta.length)).equals(before)).toBe(true);
+  });
+});
+
+describe('request counting', () => {
+  it('sequential read of a 64 MiB file: one GET per block; cached re-read: zero GETs', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer } = setup({ store: mem });
+    const data = fill(64 * MiB);
+    for (let off = 0; off < data.length; off += MiB) await writer.write(off, data.subarray(off, off + MiB));
+    await writer.flush();
+    expect(mem.counters.put).toBe(16);
+    const cs = new ChunkStore({ store: mem });
+    const r = new FileReader(cs, { getSlices: meta.getSlices });
+    mem.resetCounters();
+    for (let off = 0; off < data.length; off += 128 * KiB) {
+      const got = await r.read(off, 128 * KiB, meta.length);
+      if (!got.equals(data.subarray(off, off + 128 * KiB))) throw new Error(`mismatch at ${off}`);
+    }
+    expect(mem.counters.get).toBe(16);
+    mem.resetCounters();
+    const r2 = new FileReader(cs, { getSlices: meta.getSlices });
+    await r2.read(5 * MiB, 3 * MiB, meta.length);
+    await r2.read(40 * MiB + 17, 1000, meta.length);
+    expect(mem.counters.get).toBe(0);
+  });
+
+  it('random small reads with --prefetch 0 fetch only what is asked', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer } = setup({ store: mem });
+    await writer.write(0, fill(16 * MiB));
+    await writer.flush();
+    const cs = new ChunkStore({ store: mem, prefetch: 0 });
+    const r = new FileReader(cs, { getSlices: meta.getSlices });
+    mem.resetCounters();
+    for (const off of [9 * MiB, 1 * MiB + 5, 13 * MiB, 3 * MiB]) {
+      expect((await r.read(off, 4 * KiB, meta.length)).equals(fill(16 * MiB).subarray(off, off + 4 * KiB))).toBe(true);
+    }
+    expect(mem.counters.get).toBe(4);
+    expect(mem.counters.bytesOut).toBe(16 * KiB);
+  });
+
+  it('random small read with --prefetch 1 prefetches the whole block', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer } = setup({ store: mem });
+    await writer.write(0, fill(16 * MiB));
+    await writer.flush();
+    const cs = new ChunkStore({ store: mem, prefetch: 1 });
+    const r = new FileReader(cs, { getSlices: meta.getSlices });
+    await r.read(9 * MiB, 4 * KiB, meta.length);
+    await new Promise((res) => setTimeout(res, 10));
+    mem.resetCounters();
+    await r.read(9 * MiB + 100 * KiB, 4 * KiB, meta.length);
+    expect(mem.counters.get).toBe(0);
+  });
+});
+
+describe('write path', () => {
+  it('backpressure: buffered bytes stay within the budget while the store is slow', async () => {
+    const mem = new MemObjectStore();
+    const slow = new ThrottledStore(mem, { bytesPerSec: 64 * MiB, latencyMs: 5 });
+    const { cs, meta, writer } = setup({ store: slow, blockSize: 256 * KiB, bufferSize: 1 * MiB, maxUploads: 2 });
+    let peak = 0;
+    for (let off = 0; off < 8 * MiB; off += 128 * KiB) {
+      await writer.write(off, fill(128 * KiB, off));
+      peak = Math.max(peak, cs.budget.inUse);
+    }
+    await writer.flush();
+    expect(peak).toBeLessThanOrEqual(1 * MiB + 64 * KiB);
+    expect(meta.commits).toBe(1);
+    expect(meta.chunks.get(0)).toEqual([{ pos: 0, id: 1, size: 8 * MiB, off: 0, len: 8 * MiB }]);
+  });
+
+  it('sequential writes make one slice per chunk; records split at chunk borders', async () => {
+    const { meta, writer } = setup({ store: new MemObjectStore() });
+    await writer.write(64 * MiB - 10, fill(30));
+    expect(writer.pendingLength).toBe(64 * MiB + 20);
+    await writer.flush();
+    expect(meta.chunks.get(0)).toEqual([{ pos: 64 * MiB - 10, id: 1, size: 10, off: 0, len: 10 }]);
+    expect(meta.chunks.get(1)).toEqual([{ pos: 0, id: 2, size: 20, off: 0, len: 20 }]);
+    expect(writer.pendingLength).toBe(0);
+  });
+
+  it('overwrite of uploaded data starts a new slice committed after the old one', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer, reader } = setup({ store: mem, blockSize: 64 * KiB });
+    await writer.write(0, fill(200 * KiB, 1));
+    await writer.write(10, fill(5, 9));
+    await writer.flush();
+    expect(meta.chunks.get(0)?.map((s) => [s.id, s.pos, s.len])).toEqual([
+      [1, 0, 200 * KiB],
+      [2, 10, 5],
+    ]);
+    const want = fill(200 * KiB, 1);
+    fill(5, 9).copy(want, 10);
+    expect((await reader().read(0, 200 * KiB, meta.length)).equals(want)).toBe(true);
+  });
+
+  it('removeSlice deletes every block object', async () => {
+    const mem = new MemObjectStore();
+    const { cs, meta, writer } = setup({ store: mem, blockSize: 64 * KiB });
+    await writer.write(0, fill(150 * KiB));
+    await writer.flush();
+    expect(mem.keys()).toEqual(['chunks/0/0/1_0_65536', 'chunks/0/0/1_1_65536', 'chunks/0/0/1_2_22528']);
+    await cs.removeSlice(1, 150 * KiB);
+    expect(mem.size).toBe(0);
+    await cs.removeSlice(1, 150 * KiB); // idempotent
+    expect(meta.commits).toBe(1);
+  });
+});

@@ -1,0 +1,5 @@
+/** The metadata conformance suite on Redis (a private redis-server, flushed per case). */
+import { redisTarget } from '../helpers/engine-targets.js';
+import { runMetaConformance } from './meta-suite.js';
+
+runMetaConformance(redisTarget());

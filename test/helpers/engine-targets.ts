@@ -1,0 +1,55 @@
+/**
+ * Engine targets shared by the conformance and compatibility tests: mem (always), sqlite3
+ * (a temp file per case), redis (a private redis-server per test file, flushed per case).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import type { EngineTarget } from './meta-fixture.js';
+import { startRedis, type RedisServer } from './redis-server.js';
+
+let memCounter = 0;
+
+export function memTarget(): EngineTarget {
+  return { name: 'mem', freshUrl: async () => `mem://t-${process.pid}-${memCounter++}` };
+}
+
+export function sqliteTarget(): EngineTarget {
+  let dir: string | undefined;
+  return {
+    name: 'sqlite3',
+    async freshUrl() {
+      dir = mkdtempSync(join(tmpdir(), 'tjfs-sql-'));
+      return `sqlite3://${join(dir, 'meta.db')}`;
+    },
+    async cleanup() {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
+  };
+}
+
+/** Registers beforeAll/afterAll hooks that start and stop a private redis-server. */
+export function redisTarget(): EngineTarget {
+  let server: RedisServer | undefined;
+  let raw: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    raw = new Redis(server.url, { lazyConnect: true });
+    await raw.connect();
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await server?.stop();
+  });
+  return {
+    name: 'redis',
+    async freshUrl() {
+      if (!server || !raw) throw new Error('redis-server not started');
+      await raw.flushdb();
+      return server.url;
+    },
+  };
+}
