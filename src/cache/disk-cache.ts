@@ -13,9 +13,11 @@
  * with a bad checksum (a corrupted file is deleted and reported as a miss, so the
  * caller refetches); the index never counts a file that is not on disk after its write.
  */
-import { link, mkdir, open, readdir, readFile, rename, statfs, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
+import { Semaphore } from '../chunk/limits.js';
+import { readWholeFile } from '../object/file/read-whole.js';
 import type { BlockCache } from './block-cache.js';
 import { blockChecksums, checksumLength, verifyChecksums } from './checksum.js';
 
@@ -58,6 +60,8 @@ export class DiskBlockCache implements BlockCache {
   private readonly verify: boolean;
   private readonly mode: number;
   private readonly maxPending: number;
+  /** Cache writes in flight: few, so they never occupy the whole libuv pool that reads need. */
+  private readonly writers = new Semaphore(2);
   /** Entries dropped because their checksum or length was wrong (tests, metrics). */
   corruptions = 0;
 
@@ -134,7 +138,7 @@ export class DiskBlockCache implements BlockCache {
     if (len === undefined) return undefined;
     let file: Buffer;
     try {
-      file = await readFile(this.path(key));
+      file = await readWholeFile(this.path(key));
     } catch {
       this.forget(key);
       return undefined;
@@ -153,7 +157,8 @@ export class DiskBlockCache implements BlockCache {
   put(key: string, data: Buffer): void {
     if (this.index.has(key) || this.pendingBytes + data.length > this.maxPending || this.lowSpace) return;
     this.pendingBytes += data.length;
-    const p = this.write(key, data)
+    const p = this.writers
+      .run(() => this.write(key, data))
       .catch(() => undefined)
       .finally(() => {
         this.pendingBytes -= data.length;

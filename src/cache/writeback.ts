@@ -125,11 +125,11 @@ export class Writeback implements WritebackStager {
       const key = this.queue.shift() as string;
       if (!this.staged.has(key)) continue;
       this.active++;
-      this.uploadOne(key).finally(() => {
+      void this.uploadOne(key).finally(() => {
         this.active--;
         this.pump();
         this.wakeIdle();
-      });
+      }); // uploadOne never rejects: failures are retried
     }
   }
 

@@ -11,6 +11,7 @@
  * own mount synchronously (mountinfo is read from /proc, not by stat-ing the mount).
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
@@ -46,6 +47,8 @@ export interface MountOptions extends SessionOptions {
   initTimeoutMs?: number;
   /** Do not keep the event loop alive for the mount. Default false. */
   unref?: boolean;
+  /** Root only: a detached `sh` that lazily unmounts if this process dies. Default true. */
+  watchdog?: boolean;
 }
 
 export interface UnmountOptions {
@@ -58,6 +61,8 @@ export interface UnmountOptions {
 export class MountedFuseSession extends FuseSession {
   /** Connection number N (/sys/fs/fuse/connections/N), or -1 if unknown. */
   connection = -1;
+  /** Crash watchdog (killed on clean unmount). */
+  watchdog: ChildProcess | undefined;
   private unmounted = false;
 
   constructor(
@@ -83,6 +88,8 @@ export class MountedFuseSession extends FuseSession {
         if (code !== 'EINVAL' && code !== 'ENOENT') throw e;
       }
       this.unmounted = true;
+      this.watchdog?.kill('SIGKILL');
+      this.watchdog = undefined;
     }
     const timer = new Promise<'timeout'>((res) => setTimeout(res, opts.timeoutMs ?? 5000, 'timeout').unref());
     if ((await Promise.race([this.closed, timer])) === 'timeout') this.close('unmount timeout');
@@ -147,6 +154,20 @@ function clearStaleMount(native: NativeFuse, mnt: string): void {
   }
 }
 
+/**
+ * Spawns a detached shell that waits for EOF on its stdin (our end closes when this process
+ * dies, however it dies) and then lazily unmounts the mount point (spec §1.3).
+ */
+function startWatchdog(mnt: string): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', 'cat >/dev/null; exec umount -l "$0" 2>/dev/null', mnt], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  child.on('error', () => undefined);
+  child.unref();
+  child.stdin?.on('error', () => undefined);
+  // cast: the stdin pipe is a net.Socket at runtime; unref so it does not keep the loop alive.
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return child;
+}
+
 /** Connection number from /proc/self/mountinfo (field 3 is "0:N"); -1 if not found. */
 export async function fuseConnection(mountpoint: string): Promise<number> {
   const info = await readFile('/proc/self/mountinfo', 'utf8');
@@ -190,6 +211,7 @@ export async function mountFuse(o: MountOptions): Promise<MountedFuseSession> {
   } finally {
     clearTimeout(timer);
   }
+  if (root && o.watchdog !== false) session.watchdog = startWatchdog(mnt);
   session.connection = await fuseConnection(mnt).catch(() => -1);
   if (root && session.connection >= 0) {
     const kb = o.readAheadKb ?? 1024;

@@ -62,7 +62,7 @@ export class BaseMeta implements Meta {
 
   async lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult> {
     const op = 'lookup';
-    return this.core.engine.txn(
+    return this.core.txn(
       async (tx) => {
         const pattr = await mustGetDir(tx, parent, op);
         checkAccess(ctx, pattr, X_OK, op, parent);
@@ -90,7 +90,7 @@ export class BaseMeta implements Meta {
   }
 
   getattr(_ctx: Context, ino: Ino): Promise<Attr> {
-    return this.core.engine.txn((tx) => mustGetAttr(tx, ino, 'getattr'), { op: 'getattr', readonly: true });
+    return this.core.txn((tx) => mustGetAttr(tx, ino, 'getattr'), { op: 'getattr', readonly: true });
   }
 
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
@@ -146,7 +146,7 @@ export class BaseMeta implements Meta {
   }
 
   async readlink(_ctx: Context, ino: Ino): Promise<Buffer> {
-    return this.core.engine.txn(
+    return this.core.txn(
       async (tx) => {
         const a = await mustGetAttr(tx, ino, 'readlink');
         if (a.type !== FileType.Symlink) throw new FsError(Errno.EINVAL, { op: 'readlink', ino });
@@ -221,7 +221,7 @@ export class BaseMeta implements Meta {
   }
 
   readChunk(ino: Ino, indx: number): Promise<Slice[]> {
-    return this.core.engine.txn((tx) => tx.getChunk(ino, indx), { op: 'read', readonly: true });
+    return this.core.txn((tx) => tx.getChunk(ino, indx), { op: 'read', readonly: true });
   }
   writeSlice(ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void> {
     return writeSlice(this.core, ino, indx, slice, mtime);

@@ -5,8 +5,8 @@
  * over this core so that each stays small.
  */
 import type { Clock } from './clock.js';
-import type { FreedSlice, MetaEngine, MetaTx, QuotaRecord } from './engine.js';
-import { FsError, Errno } from './errno.js';
+import { TxConflictError, type FreedSlice, type MetaEngine, type MetaTx, type QuotaRecord, type TxOptions } from './engine.js';
+import { FsError, Errno, toFsError } from './errno.js';
 import type { Format } from './format.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
 
@@ -78,6 +78,29 @@ export class MetaCore {
 
   now(): Timespec {
     return this.clock.now();
+  }
+
+  /**
+   * Runs an engine transaction and maps its failures to the POSIX boundary in one place:
+   * FsErrors pass through (EIO ones, e.g. a corrupt attr naming its inode, are logged); a
+   * TxConflictError after the engine's retry budget and any unknown error become EIO
+   * naming the op, logged with the stack.
+   */
+  async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
+    try {
+      return await this.engine.txn(fn, opts);
+    } catch (e) {
+      if (e instanceof FsError) {
+        if (e.errno === Errno.EIO) this.log.error(e.message, { op: opts.op, ...(e.ino === undefined ? {} : { ino: String(e.ino) }) });
+        throw e;
+      }
+      const err =
+        e instanceof TxConflictError
+          ? new FsError(Errno.EIO, { op: opts.op, cause: e, message: `EIO: ${opts.op}: ${e.message} (metadata engine too busy)` })
+          : toFsError(e, { op: opts.op });
+      this.log.error(err.message, { op: opts.op, stack: e instanceof Error ? e.stack : String(e) });
+      throw err;
+    }
   }
 
   checkWritable(op: string): void {

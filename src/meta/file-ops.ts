@@ -35,9 +35,9 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
   const touchesMore = req.mode !== undefined || req.uid !== undefined || req.gid !== undefined || req.atime !== undefined ||
     req.mtime !== undefined || req.ctime !== undefined || req.flags !== undefined;
   if (!touchesMore) {
-    return core.engine.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
+    return core.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
   }
-  return core.engine.txn(
+  return core.txn(
     async (tx) => {
       const now = core.now();
       const a = await mustGetAttr(tx, ino, op);
@@ -122,7 +122,7 @@ export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: n
   core.checkWritable(op);
   if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
   if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const a = await mustGetAttr(tx, ino, op);
@@ -155,7 +155,7 @@ export async function fallocate(core: MetaCore, ctx: Context, ino: Ino, mode: nu
   if (mode & FallocMode.PunchHole && !(mode & FallocMode.KeepSize)) throw new FsError(Errno.EINVAL, { op, ino });
   if (size <= 0 || off < 0) throw new FsError(Errno.EINVAL, { op, ino });
   if (off + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const a = await mustGetAttr(tx, ino, op);
@@ -186,7 +186,7 @@ export async function writeSlice(core: MetaCore, ino: Ino, indx: number, slice: 
   const op = 'write';
   core.checkWritable(op);
   if (slice.pos + slice.len > CHUNK_SIZE) throw new FsError(Errno.EINVAL, { op, ino, message: 'EINVAL: slice crosses a chunk' });
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const a = await tx.getAttr(ino);
@@ -215,7 +215,7 @@ export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offI
   core.checkWritable(op);
   if (offIn < 0 || offOut < 0 || size < 0) throw new FsError(Errno.EINVAL, { op });
   if (offOut + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const ain = await mustGetAttr(tx, fin, op);

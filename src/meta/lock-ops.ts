@@ -22,7 +22,7 @@ export async function flock(core: MetaCore, ctx: Context, ino: Ino, owner: bigin
   const sid = core.sid;
   let delay = type === LockType.Write ? 1 : 10;
   for (;;) {
-    const granted = await core.engine.txn(
+    const granted = await core.txn(
       async (tx) => {
         const owners = await tx.getFlocks(ino);
         if (type === LockType.Unlock) {
@@ -74,7 +74,7 @@ export function updateRecords(records: PlockRecord[], lock: PosixLock): PlockRec
 
 export async function getlk(core: MetaCore, _ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock> {
   const sid = core.sid;
-  return core.engine.txn(
+  return core.txn(
     async (tx) => {
       for (const o of await tx.getPlocks(ino)) {
         if (o.sid === sid && o.owner === owner) continue;
@@ -96,7 +96,7 @@ export async function setlk(core: MetaCore, ctx: Context, ino: Ino, owner: bigin
   if (lock.start > lock.end) throw new FsError(Errno.EINVAL, { op, ino });
   let delay = lock.type === LockType.Write ? 1 : 10;
   for (;;) {
-    const granted = await core.engine.txn(
+    const granted = await core.txn(
       async (tx) => {
         const owners = await tx.getPlocks(ino);
         const mine = owners.find((o) => o.sid === sid && o.owner === owner);

@@ -60,7 +60,7 @@ export async function mknodCommon(
   validateName(name, op);
   core.checkCapacity(4096, 1, op);
   const ino = await core.nextInode();
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const pattr = await mustGetDir(tx, parent, op);
@@ -116,7 +116,7 @@ export async function link(core: MetaCore, ctx: Context, ino: Ino, parent: Ino, 
   const op = 'link';
   core.checkWritable(op);
   validateName(name, op);
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const pattr = await mustGetDir(tx, parent, op);

@@ -109,7 +109,7 @@ async function removeCommon(core: MetaCore, ctx: Context, parent: Ino, name: Buf
   if (dir && isDot(name)) throw new FsError(Errno.EINVAL, { op });
   if (dir && isDotDot(name)) throw new FsError(Errno.ENOTEMPTY, { op });
   const trash = core.format.TrashDays > 0 && !isTrash(parent) ? await trashDir(core, core.now()) : undefined;
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const pattr = await mustGetDir(tx, parent, op);

@@ -96,7 +96,7 @@ export async function rename(
   checkNames(ps, ns, pd, nd);
   if (isTrash(pd)) throw new FsError(Errno.EPERM, { op, message: 'EPERM: rename: into .trash' });
   const trash = core.format.TrashDays > 0 ? await trashDir(core, core.now()) : undefined;
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const spAttr = await mustGetDir(tx, ps, op);

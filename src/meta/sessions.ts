@@ -37,7 +37,7 @@ export async function newSession(core: MetaCore, info: Partial<SessionInfo>): Pr
 
 /** Finalizes a sustained inode: delfiles + drop the attr, then delete its data. */
 export async function deleteSustained(core: MetaCore, sid: number, ino: Ino): Promise<void> {
-  const res = await core.engine.txn(
+  const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const a = await tx.getAttr(ino);
@@ -60,7 +60,7 @@ export async function deleteSustained(core: MetaCore, sid: number, ino: Ino): Pr
 /** Releases every lock of `sid`, finalizes its sustained inodes and removes it. */
 export async function cleanSession(core: MetaCore, sid: number): Promise<void> {
   for (const ino of await core.engine.listLockedInodes(sid)) {
-    await core.engine.txn(
+    await core.txn(
       async (tx) => {
         for (const o of await tx.getFlocks(ino)) if (o.sid === sid) tx.setFlock(ino, sid, o.owner, null);
         for (const o of await tx.getPlocks(ino)) if (o.sid === sid) tx.setPlock(ino, sid, o.owner, Buffer.alloc(0));

@@ -39,7 +39,7 @@ export async function trashDir(core: MetaCore, now: Timespec): Promise<Ino> {
   const hit = m.get(name);
   if (hit !== undefined) return hit;
   const key = Buffer.from(name);
-  const ino = await core.engine.txn(
+  const ino = await core.txn(
     async (tx) => {
       const e = await tx.getEntry(TRASH_INODE, key);
       if (e) return e.ino;

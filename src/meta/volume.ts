@@ -1,11 +1,13 @@
 /**
  * Volume initialisation (`format`, spec §2.2, §5.6, §6.6): validates the name and block
- * size, refuses changes to immutable fields of an existing volume unless forced, creates
- * the root inode (and the trash inode when TrashDays > 0) with whole-second times.
+ * size, refuses changes to immutable fields of an existing volume unless forced, encrypts
+ * the secrets (secret.ts), creates the root inode (and the trash inode when TrashDays > 0)
+ * with whole-second times.
  */
 import type { MetaEngine } from './engine.js';
 import { FsError, Errno } from './errno.js';
 import { formatToJson, IMMUTABLE_FIELDS, parseFormat, type Format } from './format.js';
+import { encryptFormatSecrets } from './secret.js';
 import { emptyAttr, FileType, ROOT_INODE, type Attr } from './types.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -66,6 +68,8 @@ export async function initFormat(engine: MetaEngine, format: Format, opts: { for
     }
     next = { ...format, UUID: old.UUID };
   }
+  // Secrets are stored encrypted with the UUID (spec §2.3); callers decrypt on use.
+  next = encryptFormatSecrets(next);
   const trash = next.TrashDays > 0 ? dirAttr(0o555, opts.nowSec) : undefined;
   await engine.initVolume(formatToJson(next), {
     isNew: oldText === undefined,

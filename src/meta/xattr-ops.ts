@@ -29,7 +29,7 @@ function checkXattrAccess(ctx: Context, a: Attr, name: string, mask: number, op:
 export async function getxattr(core: MetaCore, ctx: Context, ino: Ino, name: string): Promise<Buffer> {
   const op = 'getxattr';
   checkName(name, op);
-  return core.engine.txn(
+  return core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
       checkXattrAccess(ctx, a, name, R_OK, op, ino);
@@ -43,7 +43,7 @@ export async function getxattr(core: MetaCore, ctx: Context, ino: Ino, name: str
 
 export async function listxattr(core: MetaCore, _ctx: Context, ino: Ino): Promise<string[]> {
   const op = 'listxattr';
-  return core.engine.txn(
+  return core.txn(
     async (tx) => {
       await mustGetAttr(tx, ino, op);
       return [...(await tx.listXattrs(ino)).keys()];
@@ -58,7 +58,7 @@ export async function setxattr(core: MetaCore, ctx: Context, ino: Ino, name: str
   checkName(name, op);
   if (value.length > MAX_XATTR_VALUE) throw new FsError(Errno.E2BIG, { op, ino });
   if (flags & ~(XattrFlag.Create | XattrFlag.Replace)) throw new FsError(Errno.EINVAL, { op, ino });
-  await core.engine.txn(
+  await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
       if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino });
@@ -81,7 +81,7 @@ export async function removexattr(core: MetaCore, ctx: Context, ino: Ino, name: 
   const op = 'removexattr';
   core.checkWritable(op);
   checkName(name, op);
-  await core.engine.txn(
+  await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
       if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino });

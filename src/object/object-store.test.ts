@@ -1,6 +1,9 @@
 /** Unit tests: file path rules (spec §7.4, V-7), bucket URL parsing, retry wrapper. */
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { filePathFor } from './file/file-store.js';
+import { FileObjectStore, filePathFor } from './file/file-store.js';
 import { FaultyStore } from './faulty.js';
 import { MemObjectStore } from './mem/mem-store.js';
 import { ObjectNotFoundError, ObjectStoreError } from './object-store.js';
@@ -11,6 +14,23 @@ describe('file store path rules', () => {
   it('joins with a trailing slash, concatenates without', () => {
     expect(filePathFor('/var/jfs/', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfs/myjfs/chunks/0/1/1234_2_4194304');
     expect(filePathFor('/var/jfs', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfsmyjfs/chunks/0/1/1234_2_4194304');
+  });
+});
+
+describe('file store without trailing slash', () => {
+  it('stores and lists by plain concatenation, ignoring siblings', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tjfs-noslash-'));
+    try {
+      await mkdir(join(root, 'other'));
+      const st = new FileObjectStore(join(root, 'jfs'));
+      await st.put('myjfs/chunks/0/0/1_0_1', Buffer.from('x'));
+      expect((await readFile(join(root, 'jfsmyjfs/chunks/0/0/1_0_1'))).toString()).toBe('x');
+      expect((await st.list({})).map((o) => o.key)).toEqual(['myjfs/chunks/0/0/1_0_1']);
+      expect((await st.list({ prefix: 'myjfs/' })).map((o) => o.key)).toEqual(['myjfs/chunks/0/0/1_0_1']);
+      expect((await readdir(join(root, 'jfsmyjfs/chunks/0/0'))).length).toBe(1); // temp file renamed away
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -86,7 +86,10 @@ export class MemOps implements FuseOps {
     const t = now();
     n.attr.ctime = t.sec;
     n.attr.ctimensec = t.nsec;
-    if (m) (n.attr.mtime = t.sec), (n.attr.mtimensec = t.nsec);
+    if (m) {
+      n.attr.mtime = t.sec;
+      n.attr.mtimensec = t.nsec;
+    }
   }
 
   private add(ctx: RequestContext, parent: Ino, name: Buffer, type: FileType, mode: number): Ino {

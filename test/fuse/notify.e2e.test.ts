@@ -66,9 +66,9 @@ describe.skipIf(!enabled)('FUSE notifications on a real mount', () => {
     const { mnt, fs, session } = m as Mounted;
     const mkdir = fs.mkdir.bind(fs);
     let pending: Promise<boolean> | undefined;
-    fs.mkdir = (ctx: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number) => {
+    fs.mkdir = (ctx: RequestContext, parent: Ino, name: Buffer, mode: number) => {
       pending = session.notifyInvalEntry(parent, 'other-name');
-      return mkdir(ctx, parent, name, mode, umask);
+      return mkdir(ctx, parent, name, mode);
     };
     await py(`import os, sys; os.mkdir(sys.argv[1] + '/sub'); print('made')`, [mnt], 10_000);
     expect(pending).toBeDefined();

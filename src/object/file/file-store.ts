@@ -11,10 +11,11 @@
  */
 import { randomInt } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-store.js';
 import { ObjectNotFoundError } from '../object-store.js';
+import { readWholeFile } from './read-whole.js';
 
 function errCode(e: unknown): string | undefined {
   return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
@@ -44,7 +45,7 @@ export class FileObjectStore implements ObjectStore {
   async get(key: string, range?: ByteRange): Promise<Buffer> {
     const p = this.path(key);
     try {
-      if (range === undefined) return await readFile(p);
+      if (range === undefined) return await readWholeFile(p);
       const fh = await open(p, fsConstants.O_RDONLY);
       try {
         const st = await fh.stat();

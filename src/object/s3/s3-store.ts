@@ -98,7 +98,10 @@ export class S3ObjectStore implements ObjectStore {
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       const status = statusOf(e);
-      if (status === 404 || nameOf(e) === 'NoSuchKey') throw new ObjectNotFoundError(key, { cause: e });
+      // A missing bucket is a configuration error, not a missing object.
+      if (nameOf(e) === 'NoSuchKey' || (status === 404 && nameOf(e) !== 'NoSuchBucket')) {
+        throw new ObjectNotFoundError(key, { cause: e });
+      }
       if (status === 416 || nameOf(e) === 'InvalidRange') return Buffer.alloc(0);
       throw e;
     }

@@ -1,0 +1,139 @@
+/**
+ * `tjfs format META NAME`: creates a volume (or updates the mutable settings of an existing
+ * one) exactly like `juicefs format`: checks the object store, refuses a non-empty volume
+ * prefix, writes `juicefs_uuid`, encrypts secrets, then initialises the metadata.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { defaultFormat, type Format } from '../../meta/format.js';
+import { openEngine, redactUrl } from '../../meta/registry.js';
+import { encryptFormatSecrets } from '../../meta/secret.js';
+import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
+import { createObjectStore } from '../../object/registry.js';
+import { listAll, type ObjectStore } from '../../object/object-store.js';
+import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { redactedJson } from '../../vfs/virtual.js';
+
+export interface FormatFlags {
+  storage: string;
+  bucket?: string;
+  accessKey?: string;
+  secretKey?: string;
+  sessionToken?: string;
+  blockSize: string;
+  compress: string;
+  trashDays: string;
+  capacity?: string;
+  inodes?: string;
+  hashPrefix?: boolean;
+  force?: boolean;
+  noUpdate?: boolean;
+}
+
+export function defaultBucket(storage: string, env: CliIo['env']): string {
+  if (storage !== 'file') throw new CliError(`--bucket is required for storage '${storage}'`);
+  if (process.getuid?.() === 0) return '/var/jfs/';
+  return `${env['HOME'] ?? homedir()}/.tjfs/local/`;
+}
+
+/** File buckets are absolute and end with '/', as Go's format writes them (spec §7.4). */
+export function normalizeBucket(storage: string, bucket: string, cwd: string): string {
+  if (storage !== 'file') return bucket;
+  const abs = isAbsolute(bucket) ? bucket : resolve(cwd, bucket);
+  return abs.endsWith('/') ? abs : abs + '/';
+}
+
+async function checkStore(store: ObjectStore, name: string): Promise<void> {
+  const key = `testing/${randomBytes(5).toString('hex')}`;
+  const data = randomBytes(100);
+  try {
+    await store.put(key, data);
+    const back = await store.get(key);
+    if (!back.equals(data)) throw new Error('read back different bytes');
+    await store.delete(key);
+  } catch (e) {
+    throw new CliError(`object storage ${store.describe()} is not usable: ${(e as Error).message}`);
+  }
+  for await (const o of listAll(store, { prefix: '' })) {
+    if (o.key === 'testing' || o.key.startsWith('testing/') || o.size === 0 || o.key === 'juicefs_uuid') continue;
+    throw new CliError(`storage ${store.describe()} already holds objects of volume '${name}' (${o.key}); use another bucket or name`);
+  }
+}
+
+export async function runFormat(metaUrl: string, name: string, f: FormatFlags, io: CliIo): Promise<number> {
+  const storage = f.storage.toLowerCase();
+  const cwd = io.cwd ?? process.cwd();
+  const bucket = normalizeBucket(storage, f.bucket ?? defaultBucket(storage, io.env), cwd);
+  const compress = f.compress.toLowerCase();
+  if (!['none', 'lz4', 'zstd'].includes(compress)) throw new CliError(`unknown compression '${f.compress}' (none, lz4, zstd)`);
+  const format: Format = {
+    ...defaultFormat(name, randomUUID(), bucket),
+    Storage: storage,
+    BlockSize: normalizeBlockSizeKiB(parseSize(f.blockSize, 'K') / 1024),
+    Compression: compress,
+    TrashDays: parseIntArg(f.trashDays, '--trash-days'),
+  };
+  const access = f.accessKey ?? io.env['ACCESS_KEY'];
+  const secret = f.secretKey ?? io.env['SECRET_KEY'];
+  const token = f.sessionToken ?? io.env['SESSION_TOKEN'];
+  if (access) format.AccessKey = access;
+  if (secret) format.SecretKey = secret;
+  if (token) format.SessionToken = token;
+  if (f.capacity) format.Capacity = parseSize(f.capacity, 'G');
+  if (f.inodes) format.Inodes = parseIntArg(f.inodes, '--inodes');
+  if (f.hashPrefix) format.HashPrefix = true;
+
+  const engine = await openEngine(metaUrl, io.env['META_PASSWORD'] ? { password: io.env['META_PASSWORD'] } : {});
+  try {
+    const exists = (await engine.getFormatText()) !== undefined;
+    if (exists && f.noUpdate) {
+      out(io, `volume already formatted in ${redactUrl(metaUrl)}; left unchanged (--no-update)`);
+      return 0;
+    }
+    const store = await createObjectStore({
+      storage,
+      bucket,
+      prefix: `${name}/`,
+      ...(access ? { accessKey: access } : {}),
+      ...(secret ? { secretKey: secret } : {}),
+      ...(token ? { sessionToken: token } : {}),
+    });
+    if (!exists) {
+      await checkStore(store, name);
+      await store.put('juicefs_uuid', Buffer.from(format.UUID));
+    }
+    encryptFormatSecrets(format);
+    const res = await initFormat(engine, format, { force: f.force === true, nowSec: Math.floor(Date.now() / 1000) });
+    const shown = { ...res.format, ...(res.format.SecretKey ? { SecretKey: 'removed' } : {}), ...(res.format.SessionToken ? { SessionToken: 'removed' } : {}) };
+    out(io, `Volume ${res.created ? 'formatted' : 'updated'} in ${redactUrl(metaUrl)}:\n${redactedJson(shown)}`);
+    return 0;
+  } finally {
+    await engine.close();
+  }
+}
+
+export function registerFormat(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
+  program
+    .command('format')
+    .description('create a volume (or update an existing one) in the metadata engine META')
+    .argument('<META>', 'metadata URL: sqlite3://path.db, redis://host:6379/1, mem://name')
+    .argument('<NAME>', 'volume name: 3-63 characters of a-z, 0-9 and -')
+    .option('--storage <type>', 'object storage type: file, s3, mem', 'file')
+    .option('--bucket <url>', 'bucket: a directory for file, http(s)://host:port/bucket for s3')
+    .option('--access-key <key>', 'object storage access key (env ACCESS_KEY)')
+    .option('--secret-key <key>', 'object storage secret key (env SECRET_KEY)')
+    .option('--session-token <token>', 'object storage session token (env SESSION_TOKEN)')
+    .option('--block-size <size>', 'block size (K by default): 64K..16M', '4M')
+    .option('--compress <algo>', 'block compression: none, lz4, zstd', 'none')
+    .option('--trash-days <n>', 'days deleted files stay in .trash (0 disables)', '1')
+    .option('--capacity <GiB>', 'volume capacity limit in GiB (0 = unlimited)')
+    .option('--inodes <n>', 'volume inode limit (0 = unlimited)')
+    .option('--hash-prefix', 'spread object keys with a hash prefix')
+    .option('--force', 'overwrite settings that cannot normally change')
+    .option('--no-update', 'leave an existing volume unchanged')
+    .action((meta: string, name: string, flags: FormatFlags & { update?: boolean }) => {
+      setExit(runFormat(meta, name, { ...flags, noUpdate: flags.update === false }, io));
+    });
+}

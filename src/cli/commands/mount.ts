@@ -1,0 +1,172 @@
+/**
+ * `tjfs mount META MOUNTPOINT`: mounts a volume with FUSE. Foreground by default; `-d`
+ * re-runs itself detached and returns once the mount is ready. SIGTERM/SIGINT flush open
+ * files, unmount and close the session. A killed daemon leaves nothing mounted (the FUSE
+ * watchdog detaches it); `tjfs umount --force` clears a mount in any state.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { mountFuse } from '../../fuse/mount.js';
+import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
+import { openRuntime, type RuntimeOptions } from '../../vfs/runtime.js';
+import { Vfs } from '../../vfs/vfs.js';
+import { redactUrl } from '../../meta/registry.js';
+import { toFsError } from '../../meta/errno.js';
+import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
+import { createLogger } from '../logger.js';
+import { resolveSubdir } from '../subdir.js';
+
+export interface MountFlags {
+  attrCache: string;
+  entryCache: string;
+  dirEntryCache: string;
+  cacheDir?: string;
+  cacheSize: string;
+  freeSpaceRatio: string;
+  bufferSize: string;
+  maxUploads: string;
+  prefetch: string;
+  maxReadahead?: string;
+  writeback?: boolean;
+  readOnly?: boolean;
+  subdir?: string;
+  o?: string[];
+  log?: string;
+  background?: boolean;
+  bgjob?: boolean;
+  hideInternal?: boolean;
+}
+
+function defaultLogFile(): string {
+  return process.getuid?.() === 0 ? '/var/log/tjfs.log' : `${homedir()}/.tjfs/tjfs.log`;
+}
+
+/** Re-executes this command detached; resolves when the child reports the mount ready. */
+async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo): Promise<number> {
+  const logFile = resolve(flags.log ?? defaultLogFile());
+  mkdirSync(dirname(logFile), { recursive: true });
+  const fd = openSync(logFile, 'a');
+  const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../bin.js');
+  const args = argv.filter((a) => a !== '-d' && a !== '--background');
+  const child = spawn(process.execPath, [bin, ...args, '--log', logFile], {
+    detached: true,
+    stdio: ['ignore', fd, fd, 'ipc'],
+    env: { ...process.env, ...io.env, TJFS_DAEMON: '1' },
+  });
+  return new Promise<number>((resolveExit) => {
+    const done = (code: number, msg: string): void => {
+      child.removeAllListeners();
+      if (child.connected) child.disconnect();
+      child.unref();
+      (code === 0 ? out : err)(io, msg);
+      resolveExit(code);
+    };
+    child.on('message', (m: unknown) => {
+      if (m === 'ready') done(0, `tjfs: mounted in the background (pid ${child.pid}, log ${logFile})`);
+      else done(1, `tjfs: mount failed: ${String(m)} (see ${logFile})`);
+    });
+    child.on('exit', (code) => done(code || 1, `tjfs: mount daemon exited with code ${code} (see ${logFile})`));
+  });
+}
+
+export async function runMount(metaUrl: string, mountpoint: string, flags: MountFlags, io: CliIo, argv: readonly string[]): Promise<number> {
+  if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io);
+  const log = createLogger(flags.log);
+  const mp = resolve(io.cwd ?? process.cwd(), mountpoint);
+  mkdirSync(mp, { recursive: true });
+  const mib = 1024 * 1024;
+  const opts: RuntimeOptions = {
+    readOnly: flags.readOnly === true,
+    cacheSize: parseIntArg(flags.cacheSize, '--cache-size') * mib,
+    freeSpaceRatio: Number(flags.freeSpaceRatio),
+    bufferSize: parseIntArg(flags.bufferSize, '--buffer-size') * mib,
+    maxUploads: parseIntArg(flags.maxUploads, '--max-uploads'),
+    prefetch: parseIntArg(flags.prefetch, '--prefetch'),
+    writeback: flags.writeback === true,
+    mountPoint: mp,
+    logger: log,
+    heartbeat: flags.bgjob !== false,
+    ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
+    ...(flags.maxReadahead ? { maxReadahead: parseIntArg(flags.maxReadahead, '--max-readahead') * mib } : {}),
+  };
+  const rt = await openRuntime(metaUrl, opts);
+  let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
+  try {
+    const rootIno = flags.subdir ? await resolveSubdir(rt.meta, flags.subdir) : undefined;
+    const attrTimeout = Number(flags.attrCache);
+    const vfs = new Vfs(rt, {
+      attrTimeout,
+      hideInternal: flags.hideInternal === true,
+      ...(rootIno !== undefined ? { rootIno } : {}),
+      config: { Meta: { MetaUrl: redactUrl(metaUrl) }, Mount: { Mountpoint: mp, ...flags } },
+    });
+    const ops = new VfsFuseOps(vfs, { attrTimeout, entryTimeout: Number(flags.entryCache), dirEntryTimeout: Number(flags.dirEntryCache) });
+    const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
+    session = await mountFuse({
+      mountpoint: mp,
+      ops,
+      fsname: `tjfs:${rt.format.Name}`,
+      subtype: 'tjfs',
+      allowOther: process.getuid?.() === 0 || extra.includes('allow_other'),
+      readOnly: flags.readOnly === true || extra.includes('ro'),
+      extraOptions: extra.filter((o) => o !== 'allow_other' && o !== 'ro'),
+      logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
+    });
+    ops.attachNotifier(session);
+    log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactUrl(metaUrl) });
+    if (process.send) process.send('ready');
+    else out(io, `tjfs: ${rt.format.Name} mounted at ${mp} (Ctrl-C or 'tjfs umount ${mp}' to stop)`);
+    const s = session;
+    const stop = (): void => {
+      void vfs.flushAll().then(() => s.unmount({ lazy: true })).catch((e: unknown) => log.error('unmount failed', { err: String(e) }));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    await s.closed;
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await vfs.flushAll();
+    return 0;
+  } catch (e) {
+    const fe = toFsError(e);
+    if (process.send) process.send(fe.message);
+    throw new CliError(`mount ${mp}: ${fe.message}`);
+  } finally {
+    if (process.connected) process.disconnect();
+    await rt.close().catch((e: unknown) => log.error('closing session failed', { err: String(e) }));
+    log.info?.('session closed');
+  }
+}
+
+export function registerMount(program: Command, io: CliIo, argv: readonly string[], setExit: (p: Promise<number>) => void): void {
+  program
+    .command('mount')
+    .description('mount a volume at MOUNTPOINT with FUSE')
+    .argument('<META>', 'metadata URL')
+    .argument('<MOUNTPOINT>', 'directory to mount on (created if missing)')
+    .option('-d, --background', 'run in the background; return once mounted')
+    .option('--log <file>', 'log file (background mode: default /var/log/tjfs.log or ~/.tjfs/tjfs.log)')
+    .option('-o <options...>', 'extra FUSE mount options (comma separated), e.g. allow_other,ro')
+    .option('--read-only', 'mount read-only (no session, no writes)')
+    .option('--subdir <path>', 'mount a sub-directory of the volume as the root')
+    .option('--attr-cache <seconds>', 'attribute cache timeout', '1')
+    .option('--entry-cache <seconds>', 'file entry cache timeout', '1')
+    .option('--dir-entry-cache <seconds>', 'directory entry cache timeout', '1')
+    .option('--cache-dir <dir>', "block cache directory, or 'memory'")
+    .option('--cache-size <MiB>', 'block cache size in MiB (0 disables)', '102400')
+    .option('--free-space-ratio <ratio>', 'minimum free space kept on the cache disk', '0.1')
+    .option('--buffer-size <MiB>', 'read/write buffer size in MiB', '300')
+    .option('--max-uploads <n>', 'concurrent block uploads', '20')
+    .option('--prefetch <n>', 'blocks prefetched on random reads', '1')
+    .option('--max-readahead <MiB>', 'readahead window limit in MiB')
+    .option('--writeback', 'upload blocks in the background after a local commit')
+    .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
+    .option('--hide-internal', 'hide .stats, .accesslog, .config and .trash')
+    .action((meta: string, mp: string, flags: MountFlags) => {
+      setExit(runMount(meta, mp, flags, io, argv));
+    });
+}

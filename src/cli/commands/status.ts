@@ -1,0 +1,35 @@
+/** `tjfs status META`: the volume setting (secrets removed) and its sessions. */
+import type { Command } from 'commander';
+import { openMeta } from '../../meta/base-meta.js';
+import { redactedJson } from '../../vfs/virtual.js';
+import { out, type CliIo } from '../io.js';
+
+export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
+  const meta = await openMeta(metaUrl, { readOnly: true });
+  try {
+    const engine = meta.engine;
+    const sessions = [];
+    for (const s of await engine.listSessions()) {
+      let info: unknown = {};
+      try {
+        info = s.info ? JSON.parse(s.info) : {};
+      } catch {
+        info = { raw: s.info };
+      }
+      sessions.push({ Sid: s.sid, Expire: new Date(s.expire * 1000).toISOString(), ...(info as object) });
+    }
+    const usage = { UsedSpace: await engine.getCounter('usedSpace'), UsedInodes: await engine.getCounter('totalInodes') };
+    out(io, redactedJson({ Setting: meta.format, Usage: usage, Sessions: sessions }));
+    return 0;
+  } finally {
+    await meta.stop();
+  }
+}
+
+export function registerStatus(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
+  program
+    .command('status')
+    .description('show the volume setting and active sessions')
+    .argument('<META>')
+    .action((meta: string) => setExit(runStatus(meta, io)));
+}

@@ -1,0 +1,60 @@
+/**
+ * The CLI as a function: `main(argv, io)` parses arguments with commander, runs one
+ * command and resolves to its exit code. Errors become a one-line message and code 1;
+ * nothing here calls process.exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { CLIENT_VERSION } from '../meta/format.js';
+import { isFsError } from '../meta/errno.js';
+import { registerDumpLoad } from './commands/dump-load.js';
+import { registerFormat } from './commands/format.js';
+import { registerMount } from './commands/mount.js';
+import { registerStatus } from './commands/status.js';
+import { registerUmount } from './commands/umount.js';
+import { CliError, err, type CliIo } from './io.js';
+
+export const TJFS_VERSION = '0.1.0';
+
+export type Registrar = (program: Command, io: CliIo, setExit: (p: Promise<number>) => void) => void;
+
+/** Commands contributed by other layers (gateway, csi) register here. */
+export const extraCommands: Registrar[] = [];
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const setExit = (p: Promise<number>): void => {
+    pending = p;
+  };
+  const program = new Command('tjfs')
+    .description('A JuiceFS-compatible distributed POSIX file system client')
+    .version(`tjfs ${TJFS_VERSION} (JuiceFS format compatible, client version ${CLIENT_VERSION})`, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError();
+  registerFormat(program, io, setExit);
+  registerMount(program, io, argv, setExit);
+  registerUmount(program, io, setExit);
+  registerStatus(program, io, setExit);
+  registerDumpLoad(program, io, setExit);
+  for (const r of extraCommands) r(program, io, setExit);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync([...argv], { from: 'user' });
+    return pending ? await pending : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof CliError) {
+      err(io, `tjfs: ${e.message}`);
+      return e.exitCode;
+    }
+    if (isFsError(e)) {
+      err(io, `tjfs: ${e.message}`);
+      return 1;
+    }
+    err(io, `tjfs: ${e instanceof Error ? e.message : String(e)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * FuseOps over the Vfs: translates decoded FUSE requests into Vfs calls and replies with
+ * the entry/attr timeouts of the mount. Thin by design so the file system is tested
+ * without FUSE. Supplementary groups of the caller come from /proc/<pid>/status (cached
+ * briefly): the kernel sends only uid/gid, but group permission checks need them all.
+ */
+import { readFileSync } from 'node:fs';
+import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
+import { FsError, Errno } from '../meta/errno.js';
+import type { EntryResult, LockTypeValue } from '../meta/meta.js';
+import { direntType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
+import type { Vfs } from './vfs.js';
+
+export interface FuseAdapterOptions {
+  attrTimeout: number;
+  entryTimeout: number;
+  dirEntryTimeout: number;
+  /** Skip supplementary-group lookups (faster; group checks use only the primary gid). */
+  noSupplementaryGroups?: boolean;
+}
+
+const groupCache = new Map<number, { gids: number[]; at: number }>();
+
+function supplementaryGroups(pid: number, gid: number): number[] {
+  if (pid <= 0) return [gid];
+  const now = Date.now();
+  const hit = groupCache.get(pid);
+  if (hit && now - hit.at < 2000) return hit.gids;
+  let gids = [gid];
+  try {
+    // /proc is not our mount: a synchronous read cannot deadlock the daemon.
+    const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const line = /^Groups:\s*(.*)$/m.exec(text);
+    if (line?.[1]) gids = [gid, ...line[1].trim().split(/\s+/).filter(Boolean).map(Number)];
+  } catch {
+    // the process may already be gone
+  }
+  if (groupCache.size > 4096) groupCache.clear();
+  groupCache.set(pid, { gids, at: now });
+  return gids;
+}
+
+/** Kernel cache invalidation sink (the FUSE session); calls must not be awaited in handlers. */
+export interface Notifier {
+  notifyInvalInode(ino: Ino, off?: number, len?: number): Promise<boolean>;
+  notifyInvalEntry(parent: Ino, name: Buffer | string): Promise<boolean>;
+}
+
+export class VfsFuseOps implements FuseOps {
+  private notifier: Notifier | undefined;
+  /** Last (mtime, length) this client saw per open inode, to spot other clients' changes. */
+  private readonly seen = new Map<Ino, string>();
+
+  constructor(
+    private readonly vfs: Vfs,
+    private readonly opts: FuseAdapterOptions,
+  ) {}
+
+  attachNotifier(n: Notifier): void {
+    this.notifier = n;
+  }
+
+  private ctx(r: RequestContext): Context {
+    const gids = this.opts.noSupplementaryGroups ? [r.gid] : supplementaryGroups(r.pid, r.gid);
+    return { uid: r.uid, gid: r.gid, gids, pid: r.pid, signal: r.signal };
+  }
+
+  private entry(r: EntryResult, dir = false): EntryReply {
+    return { ino: r.ino, attr: r.attr, entryTimeout: dir ? this.opts.dirEntryTimeout : this.opts.entryTimeout, attrTimeout: this.opts.attrTimeout };
+  }
+
+  private attr(a: Attr): AttrReply {
+    return { attr: a, attrTimeout: this.opts.attrTimeout };
+  }
+
+  lookup(r: RequestContext, parent: Ino, name: Buffer): Promise<EntryReply> {
+    return this.vfs.lookup(this.ctx(r), parent, name).then((e) => this.entry(e, true));
+  }
+
+  async getattr(r: RequestContext, ino: Ino): Promise<AttrReply> {
+    return this.attr(await this.vfs.getattr(this.ctx(r), ino));
+  }
+
+  async setattr(r: RequestContext, i: Parameters<NonNullable<FuseOps['setattr']>>[1]): Promise<AttrReply> {
+    const a = await this.vfs.setattr(this.ctx(r), i.ino, {
+      ...(i.mode !== undefined ? { mode: i.mode & 0o7777 } : {}),
+      ...(i.uid !== undefined ? { uid: i.uid } : {}),
+      ...(i.gid !== undefined ? { gid: i.gid } : {}),
+      ...(i.size !== undefined ? { size: i.size, viaHandle: i.fh !== undefined } : {}),
+      ...(i.atime !== undefined ? { atime: i.atime } : {}),
+      ...(i.mtime !== undefined ? { mtime: i.mtime } : {}),
+      ...(i.ctime !== undefined ? { ctime: i.ctime } : {}),
+    });
+    return this.attr(a);
+  }
+
+  readlink(r: RequestContext, ino: Ino): Promise<Buffer> {
+    return this.vfs.readlink(this.ctx(r), ino);
+  }
+  async symlink(r: RequestContext, parent: Ino, name: Buffer, target: Buffer): Promise<EntryReply> {
+    return this.entry(await this.vfs.symlink(this.ctx(r), parent, name, target));
+  }
+  async mknod(r: RequestContext, parent: Ino, name: Buffer, mode: number, rdev: number, umask: number): Promise<EntryReply> {
+    return this.entry(await this.vfs.mknod(this.ctx(r), parent, name, mode, rdev, umask));
+  }
+  async mkdir(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number): Promise<EntryReply> {
+    return this.entry(await this.vfs.mkdir(this.ctx(r), parent, name, mode, umask), true);
+  }
+  unlink(r: RequestContext, parent: Ino, name: Buffer): Promise<void> {
+    return this.vfs.unlink(this.ctx(r), parent, name);
+  }
+  rmdir(r: RequestContext, parent: Ino, name: Buffer): Promise<void> {
+    return this.vfs.rmdir(this.ctx(r), parent, name);
+  }
+  async rename(r: RequestContext, parent: Ino, name: Buffer, newParent: Ino, newName: Buffer, flags: number): Promise<void> {
+    await this.vfs.rename(this.ctx(r), parent, name, newParent, newName, flags);
+  }
+  async link(r: RequestContext, ino: Ino, newParent: Ino, newName: Buffer): Promise<EntryReply> {
+    return this.entry(await this.vfs.link(this.ctx(r), ino, newParent, newName));
+  }
+
+  async open(r: RequestContext, ino: Ino, flags: number): Promise<OpenReply> {
+    const h = await this.vfs.open(this.ctx(r), ino, flags);
+    // Virtual files change under us: no page cache for them; .accesslog is a stream.
+    if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
+    if (h.attr) this.noteVersion(ino, h.attr);
+    // Close-to-open: the kernel drops its page cache on open unless keepCache is set.
+    return { fh: h.fh };
+  }
+
+  /**
+   * When an inode changed since this client last saw it (another client wrote it), tell
+   * the kernel to drop cached pages and attributes. Scheduled, never sent inline from the
+   * handler (spec/fuse-protocol.md deadlock rules).
+   */
+  private noteVersion(ino: Ino, a: Attr): void {
+    const v = `${a.mtime}.${a.mtimensec}:${a.length}`;
+    const prev = this.seen.get(ino);
+    if (this.seen.size > 100_000) this.seen.clear();
+    this.seen.set(ino, v);
+    if (prev !== undefined && prev !== v && this.notifier) {
+      const n = this.notifier;
+      setImmediate(() => void n.notifyInvalInode(ino, 0, 0).catch(() => undefined));
+    }
+  }
+
+  read(r: RequestContext, i: { fh: bigint; offset: number; size: number }): Promise<Buffer> {
+    return this.vfs.read(this.ctx(r), i.fh, i.offset, i.size, r.signal);
+  }
+
+  write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer }): Promise<number> {
+    return this.vfs.write(this.ctx(r), i.fh, i.offset, i.data);
+  }
+
+  async statfs(r: RequestContext, ino: Ino): Promise<StatfsReply> {
+    const s = await this.vfs.statfs(this.ctx(r), ino);
+    const bsize = 4096;
+    return {
+      bsize,
+      frsize: bsize,
+      blocks: Math.floor(s.totalSpace / bsize),
+      bfree: Math.floor(s.availSpace / bsize),
+      bavail: Math.floor(s.availSpace / bsize),
+      files: s.usedInodes + s.availInodes,
+      ffree: s.availInodes,
+      namelen: 255,
+    };
+  }
+
+  release(r: RequestContext, i: { fh: bigint; flockUnlock: boolean; lockOwner: bigint }): Promise<void> {
+    return this.vfs.release(this.ctx(r), i.fh, i.flockUnlock ? { flockOwner: i.lockOwner } : {});
+  }
+  flush(r: RequestContext, i: { fh: bigint; lockOwner: bigint }): Promise<void> {
+    return this.vfs.flush(this.ctx(r), i.fh, i.lockOwner);
+  }
+  fsync(r: RequestContext, i: { fh: bigint }): Promise<void> {
+    return this.vfs.fsync(this.ctx(r), i.fh);
+  }
+
+  setxattr(r: RequestContext, ino: Ino, name: Buffer, value: Buffer, flags: number): Promise<void> {
+    return this.vfs.setxattr(this.ctx(r), ino, name.toString(), value, flags);
+  }
+  getxattr(r: RequestContext, ino: Ino, name: Buffer): Promise<Buffer> {
+    return this.vfs.getxattr(this.ctx(r), ino, name.toString());
+  }
+  async listxattr(r: RequestContext, ino: Ino): Promise<Buffer[]> {
+    return (await this.vfs.listxattr(this.ctx(r), ino)).map((n) => Buffer.from(n));
+  }
+  removexattr(r: RequestContext, ino: Ino, name: Buffer): Promise<void> {
+    return this.vfs.removexattr(this.ctx(r), ino, name.toString());
+  }
+
+  async opendir(r: RequestContext, ino: Ino): Promise<OpenReply> {
+    return { fh: (await this.vfs.opendir(this.ctx(r), ino)).fh };
+  }
+
+  async readdir(r: RequestContext, i: { fh: bigint; offset: number }): Promise<DirEntry[]> {
+    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, false);
+    return list.map((e, k) => ({ ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 }));
+  }
+
+  async readdirplus(r: RequestContext, i: { fh: bigint; offset: number }): Promise<DirEntryPlus[]> {
+    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, true);
+    return list.map((e, k) => {
+      const base = { ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 };
+      const dot = e.name.length <= 2 && (e.name.toString() === '.' || e.name.toString() === '..');
+      if (!e.attr || dot) return base;
+      return { ...base, mode: unixMode(e.attr), entry: this.entry({ ino: e.ino, attr: e.attr }, e.attr.type === 2) };
+    });
+  }
+
+  async releasedir(r: RequestContext, i: { fh: bigint }): Promise<void> {
+    await this.vfs.releasedir(this.ctx(r), i.fh);
+  }
+  async fsyncdir(): Promise<void> {}
+
+  async getlk(r: RequestContext, i: { ino: Ino; owner: bigint; type: LockTypeValue; start: bigint; end: bigint; pid: number }) {
+    const l = await this.vfs.getlk(this.ctx(r), i.ino, i.owner, { type: i.type, start: i.start, end: toEnd(i.end), pid: i.pid });
+    return { type: l.type, start: l.start, end: fromEnd(l.end), pid: l.pid };
+  }
+
+  setlk(r: RequestContext, i: { fh: bigint; owner: bigint; type: LockTypeValue; start: bigint; end: bigint; pid: number; wait: boolean }): Promise<void> {
+    return this.vfs.setlk(this.ctx(r), i.fh, i.owner, i.wait, { type: i.type, start: i.start, end: toEnd(i.end), pid: i.pid });
+  }
+
+  flock(r: RequestContext, i: { fh: bigint; owner: bigint; type: LockTypeValue; wait: boolean }): Promise<void> {
+    return this.vfs.flock(this.ctx(r), i.fh, i.owner, i.type, i.wait);
+  }
+
+  async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number): Promise<CreateReply> {
+    const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags);
+    return { entry: this.entry(entry), open: { fh: handle.fh } };
+  }
+
+  fallocate(r: RequestContext, i: { fh: bigint; offset: number; length: number; mode: number }): Promise<void> {
+    return this.vfs.fallocate(this.ctx(r), i.fh, i.mode, i.offset, i.length);
+  }
+
+  lseek(r: RequestContext, i: { fh: bigint; offset: number; whence: number }): Promise<number> {
+    if (i.whence !== 3 && i.whence !== 4) throw new FsError(Errno.EINVAL, { op: 'lseek' });
+    return this.vfs.lseek(this.ctx(r), i.fh, i.offset, i.whence);
+  }
+
+  copyFileRange(r: RequestContext, i: { fhIn: bigint; offsetIn: number; fhOut: bigint; offsetOut: number; length: number }): Promise<number> {
+    return this.vfs.copyFileRange(this.ctx(r), i.fhIn, i.offsetIn, i.fhOut, i.offsetOut, i.length);
+  }
+
+  async destroy(): Promise<void> {
+    await this.vfs.flushAll();
+  }
+}
+
+const OFFSET_MAX = 0x7fffffffffffffffn;
+const META_MAX = 0xffffffffffffffffn;
+const toEnd = (e: bigint): bigint => (e >= OFFSET_MAX ? META_MAX : e);
+const fromEnd = (e: bigint): bigint => (e >= OFFSET_MAX ? OFFSET_MAX : e);

@@ -1,0 +1,119 @@
+/**
+ * One place to observe every VFS operation: a latency histogram and error counter per op
+ * (served as Prometheus text by `.stats`), and the live access log (`.accesslog`) in
+ * JuiceFS's line format, fanned out to readers with bounded per-reader buffers.
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Context } from '../meta/types.js';
+
+const MAX_BUFFERED_LINES = 10_000;
+
+export class AccessLog {
+  private readers = new Set<{ lines: string[]; wake?: () => void }>();
+
+  get active(): boolean {
+    return this.readers.size > 0;
+  }
+
+  log(line: string): void {
+    for (const r of this.readers) {
+      if (r.lines.length < MAX_BUFFERED_LINES) r.lines.push(line);
+      r.wake?.();
+    }
+  }
+
+  /** Opens a reader; `next()` waits for lines (or the signal) and returns them joined. */
+  open(): { next(max: number, signal?: AbortSignal): Promise<Buffer>; close(): void } {
+    const r: { lines: string[]; wake?: () => void } = { lines: [] };
+    this.readers.add(r);
+    return {
+      next: async (max, signal) => {
+        while (r.lines.length === 0) {
+          if (signal?.aborted) return Buffer.alloc(0);
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 1000);
+            r.wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+            signal?.addEventListener('abort', () => r.wake?.(), { once: true });
+          });
+          delete r.wake;
+        }
+        const out: string[] = [];
+        let size = 0;
+        while (r.lines.length > 0 && size + Buffer.byteLength(r.lines[0]!) <= max) {
+          const l = r.lines.shift()!;
+          size += Buffer.byteLength(l);
+          out.push(l);
+        }
+        if (out.length === 0) out.push(r.lines.shift()!.slice(0, max));
+        return Buffer.from(out.join(''));
+      },
+      close: () => {
+        this.readers.delete(r);
+        r.wake?.();
+      },
+    };
+  }
+}
+
+function stamp(d: Date): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${d.getFullYear()}.${p(d.getMonth() + 1)}.${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
+}
+
+export class Observer {
+  readonly registry = new Registry();
+  readonly accessLog = new AccessLog();
+  private readonly ops: Histogram;
+  private readonly errors: Counter;
+  readonly readBytes: Counter;
+  readonly writtenBytes: Counter;
+  readonly usedSpace: Gauge;
+  readonly usedInodes: Gauge;
+
+  constructor(labels: Record<string, string> = {}) {
+    this.registry.setDefaultLabels(labels);
+    const registers = [this.registry];
+    this.ops = new Histogram({
+      name: 'juicefs_fuse_ops_durations_histogram_seconds',
+      help: 'Operations latency distributions.',
+      labelNames: ['method'],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.errors = new Counter({ name: 'tjfs_fuse_op_errors_total', help: 'Failed operations by method and errno.', labelNames: ['method', 'errno'], registers });
+    this.readBytes = new Counter({ name: 'juicefs_fuse_read_size_bytes_total', help: 'Bytes read through the file system.', registers });
+    this.writtenBytes = new Counter({ name: 'juicefs_fuse_written_size_bytes_total', help: 'Bytes written through the file system.', registers });
+    this.usedSpace = new Gauge({ name: 'juicefs_used_space', help: 'Total used space in bytes.', registers });
+    this.usedInodes = new Gauge({ name: 'juicefs_used_inodes', help: 'Total used number of inodes.', registers });
+  }
+
+  /** Runs `fn` as operation `op`, recording latency, errors and an access-log line. */
+  async run<T>(op: string, ctx: Context, describe: () => string, fn: () => Promise<T>, result?: (r: T) => string): Promise<T> {
+    const start = process.hrtime.bigint();
+    let status = 'OK';
+    let extra = '';
+    try {
+      const r = await fn();
+      if (result && this.accessLog.active) extra = ' ' + result(r);
+      return r;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      status = typeof code === 'string' ? code : 'EIO';
+      this.errors.inc({ method: op, errno: status });
+      throw e;
+    } finally {
+      const secs = Number(process.hrtime.bigint() - start) / 1e9;
+      this.ops.observe({ method: op }, secs);
+      if (this.accessLog.active) {
+        this.accessLog.log(`${stamp(new Date())} [uid:${ctx.uid},gid:${ctx.gid},pid:${ctx.pid}] ${op} (${describe()}): ${status}${extra} <${secs.toFixed(6)}>\n`);
+      }
+    }
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Per-inode open-file state shared by every handle of that inode in this client: one
+ * FileWriter (so writes through different handles are ordered and a later read sees them
+ * after a flush) and one FileReader (readahead state, slice-view cache). Handles are
+ * numbered; directory handles keep a snapshot of the listing for stable offsets.
+ */
+import { FileReader } from '../chunk/file-reader.js';
+import { FileWriter } from '../chunk/file-writer.js';
+import type { Runtime } from './runtime.js';
+import type { Attr, Entry, Ino } from '../meta/types.js';
+
+export class OpenFile {
+  refs = 0;
+  writer: FileWriter | undefined;
+  readonly reader: FileReader;
+  /** POSIX lock owners that locked this inode through us (released on flush). */
+  readonly lockOwners = new Set<bigint>();
+  readonly flockOwners = new Set<bigint>();
+  /** Last known committed length and when it was read (ms), for reads within the attr TTL. */
+  known: { length: number; at: number } | undefined;
+
+  constructor(
+    readonly ino: Ino,
+    private readonly rt: Runtime,
+  ) {
+    this.reader = new FileReader(rt.chunks, { ino, getSlices: (indx) => rt.meta.readChunk(ino, indx) });
+  }
+
+  getWriter(): FileWriter {
+    this.writer ??= new FileWriter(this.rt.chunks, {
+      ino: this.ino,
+      allocSliceId: () => this.rt.meta.newSliceId(),
+      commit: async (indx, slice, mtime) => {
+        await this.rt.meta.writeSlice(this.ino, indx, slice, mtime);
+        this.reader.invalidate();
+        this.known = undefined;
+      },
+    });
+    return this.writer;
+  }
+
+  /** Uploads and commits everything written so far. */
+  async flush(): Promise<void> {
+    if (this.writer?.hasPending) await this.writer.flush();
+  }
+
+  pendingLength(): number {
+    return this.writer?.pendingLength ?? 0;
+  }
+}
+
+export type HandleKind = 'file' | 'dir' | 'virtual';
+
+export interface Handle {
+  fh: bigint;
+  ino: Ino;
+  kind: HandleKind;
+  flags: number;
+  file?: OpenFile;
+  /** Attributes at open time. */
+  attr?: Attr;
+  /** Directory snapshot (with '.' and '..' first), filled at offset 0. */
+  entries?: Entry[];
+  /** Virtual file content snapshot, or a live reader for .accesslog. */
+  content?: Buffer;
+  live?: { next(max: number, signal?: AbortSignal): Promise<Buffer>; close(): void };
+}
+
+export class HandleTable {
+  private next = 1n;
+  private readonly handles = new Map<bigint, Handle>();
+  readonly files = new Map<Ino, OpenFile>();
+
+  constructor(private readonly rt: Runtime) {}
+
+  add(h: Omit<Handle, 'fh'>): Handle {
+    const handle: Handle = { ...h, fh: this.next++ };
+    this.handles.set(handle.fh, handle);
+    return handle;
+  }
+
+  get(fh: bigint): Handle | undefined {
+    return this.handles.get(fh);
+  }
+
+  remove(fh: bigint): Handle | undefined {
+    const h = this.handles.get(fh);
+    this.handles.delete(fh);
+    return h;
+  }
+
+  openFile(ino: Ino): OpenFile {
+    let f = this.files.get(ino);
+    if (!f) this.files.set(ino, (f = new OpenFile(ino, this.rt)));
+    f.refs++;
+    return f;
+  }
+
+  /** Drops one reference; returns true when it was the last. */
+  closeFile(f: OpenFile): boolean {
+    f.refs--;
+    if (f.refs > 0) return false;
+    this.files.delete(f.ino);
+    return true;
+  }
+
+  get size(): number {
+    return this.handles.size;
+  }
+
+  all(): Handle[] {
+    return [...this.handles.values()];
+  }
+}

@@ -1,0 +1,448 @@
+/**
+ * Vfs: the FUSE-free file system of one client over the metadata layer and the chunk
+ * store. Both the FUSE adapter and the programmatic API call it. It owns handles and
+ * per-inode open files, merges unflushed writes into reported sizes, maps the mount root
+ * (--subdir), serves the virtual files, and observes every op once (metrics, access log).
+ *
+ * Consistency: close-to-open. `flush`/`fsync`/`release` upload and commit; `open` re-reads
+ * attributes from the metadata engine; reads of a file with pending writes in this client
+ * flush them first. Errors are FsError with the right errno.
+ */
+import { FsError, Errno } from '../meta/errno.js';
+import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
+import { LockType } from '../meta/meta.js';
+import { CONFIG_INODE, FileType, LOG_INODE, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
+import { HandleTable, type Handle, type OpenFile } from './open-files.js';
+import { Observer } from './observe.js';
+import type { Runtime } from './runtime.js';
+import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+
+const O_ACCMODE = 3;
+const O_TRUNC = 0o1000;
+const O_APPEND = 0o2000;
+
+export interface VfsOptions {
+  /** Inode used as the root (--subdir); default 1. */
+  rootIno?: Ino;
+  /** Hide .accesslog/.stats/.config/.trash from the root listing. */
+  hideInternal?: boolean;
+  /** Attribute cache TTL in seconds (--attr-cache), used for lengths of open files. */
+  attrTimeout?: number;
+  /** Shown in `.config`. */
+  config?: Record<string, unknown>;
+  uid?: number;
+  gid?: number;
+}
+
+const name = (b: Buffer): string => b.toString();
+
+export class Vfs {
+  readonly rt: Runtime;
+  readonly handles: HandleTable;
+  readonly obs: Observer;
+  readonly root: Ino;
+  private readonly opts: VfsOptions;
+  private readonly started: Timespec;
+  private readonly attrTtlMs: number;
+
+  constructor(rt: Runtime, opts: VfsOptions = {}) {
+    this.rt = rt;
+    this.opts = opts;
+    this.root = opts.rootIno ?? ROOT_INODE;
+    this.attrTtlMs = (opts.attrTimeout ?? 1) * 1000;
+    this.handles = new HandleTable(rt);
+    this.obs = new Observer({ vol_name: rt.format.Name });
+    const now = Date.now();
+    this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+  }
+
+  private get meta(): Runtime['meta'] {
+    return this.rt.meta;
+  }
+
+  /** Kernel/API inode -> metadata inode (root remapping for --subdir). */
+  toMeta(ino: Ino): Ino {
+    return ino === ROOT_INODE ? this.root : ino;
+  }
+  /** Metadata inode -> kernel/API inode. */
+  fromMeta(ino: Ino): Ino {
+    return ino === this.root ? ROOT_INODE : ino;
+  }
+  private entry(r: EntryResult): EntryResult {
+    return { ino: this.fromMeta(r.ino), attr: this.adjust(r.ino, r.attr) };
+  }
+  private isRealRoot(parent: Ino): boolean {
+    return parent === ROOT_INODE && this.root === ROOT_INODE;
+  }
+
+  /** Size reported for a file with unflushed writes in this client. */
+  private adjust(ino: Ino, a: Attr): Attr {
+    const f = this.handles.files.get(ino);
+    if (!f || a.type !== FileType.File) return a;
+    const pending = f.pendingLength();
+    return pending > a.length ? { ...a, length: pending } : a;
+  }
+
+  private virtualAttr(ino: Ino): Attr | undefined {
+    const v = virtualByIno(ino);
+    return v ? virtualAttr(v, this.opts.uid ?? process.getuid?.() ?? 0, this.opts.gid ?? process.getgid?.() ?? 0, this.started) : undefined;
+  }
+
+  lookup(ctx: Context, parent: Ino, nm: Buffer): Promise<EntryResult> {
+    return this.obs.run('lookup', ctx, () => `${parent},${name(nm)}`, async () => {
+      if (this.isRealRoot(parent)) {
+        const v = virtualByName(name(nm));
+        if (v) return { ino: v.ino, attr: this.virtualAttr(v.ino)! };
+      }
+      if (parent === ROOT_INODE && this.root !== ROOT_INODE && name(nm) === '..') {
+        return { ino: ROOT_INODE, attr: await this.meta.getattr(ctx, this.root) };
+      }
+      return this.entry(await this.meta.lookup(ctx, this.toMeta(parent), nm));
+    });
+  }
+
+  getattr(ctx: Context, ino: Ino): Promise<Attr> {
+    return this.obs.run('getattr', ctx, () => String(ino), async () => {
+      const v = this.virtualAttr(ino);
+      if (v) return v;
+      const m = this.toMeta(ino);
+      return this.adjust(m, await this.meta.getattr(ctx, m));
+    });
+  }
+
+  setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
+    return this.obs.run('setattr', ctx, () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`, async () => {
+      if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
+      const m = this.toMeta(ino);
+      if (req.size !== undefined) await this.handles.files.get(m)?.flush();
+      const a = await this.meta.setattr(ctx, m, req);
+      const f = this.handles.files.get(m);
+      if (req.size !== undefined && f) {
+        f.reader.invalidate();
+        f.known = undefined;
+      }
+      return this.adjust(m, a);
+    });
+  }
+
+  mknod(ctx: Context, parent: Ino, nm: Buffer, mode: number, rdev: number, umask = 0): Promise<EntryResult> {
+    return this.obs.run('mknod', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
+      this.checkReserved(parent, nm);
+      const type = typeFromMode(mode);
+      if (type === FileType.Directory) return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode & 0o7777, umask));
+      if (type === FileType.File) {
+        const r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+        await this.meta.close(r.ino);
+        return this.entry(r);
+      }
+      return this.entry(await this.meta.mknod(ctx, this.toMeta(parent), nm, { type, mode: mode & 0o7777, umask, rdev }));
+    });
+  }
+
+  mkdir(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask = 0): Promise<EntryResult> {
+    return this.obs.run('mkdir', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
+      this.checkReserved(parent, nm);
+      return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode, umask));
+    });
+  }
+
+  symlink(ctx: Context, parent: Ino, nm: Buffer, target: Buffer): Promise<EntryResult> {
+    return this.obs.run('symlink', ctx, () => `${parent},${name(nm)},${name(target)}`, async () => {
+      this.checkReserved(parent, nm);
+      return this.entry(await this.meta.symlink(ctx, this.toMeta(parent), nm, target));
+    });
+  }
+
+  readlink(ctx: Context, ino: Ino): Promise<Buffer> {
+    return this.obs.run('readlink', ctx, () => String(ino), () => this.meta.readlink(ctx, this.toMeta(ino)));
+  }
+
+  link(ctx: Context, ino: Ino, parent: Ino, nm: Buffer): Promise<EntryResult> {
+    return this.obs.run('link', ctx, () => `${ino},${parent},${name(nm)}`, async () => {
+      this.checkReserved(parent, nm);
+      return this.entry(await this.meta.link(ctx, this.toMeta(ino), this.toMeta(parent), nm));
+    });
+  }
+
+  unlink(ctx: Context, parent: Ino, nm: Buffer): Promise<void> {
+    return this.obs.run('unlink', ctx, () => `${parent},${name(nm)}`, async () => {
+      this.checkReserved(parent, nm, Errno.EPERM);
+      await this.meta.unlink(ctx, this.toMeta(parent), nm);
+    });
+  }
+
+  rmdir(ctx: Context, parent: Ino, nm: Buffer): Promise<void> {
+    return this.obs.run('rmdir', ctx, () => `${parent},${name(nm)}`, () => this.meta.rmdir(ctx, this.toMeta(parent), nm));
+  }
+
+  rename(ctx: Context, parent: Ino, nm: Buffer, newParent: Ino, newName: Buffer, flags = 0): Promise<EntryResult> {
+    return this.obs.run('rename', ctx, () => `${parent},${name(nm)},${newParent},${name(newName)},${flags}`, async () => {
+      this.checkReserved(parent, nm, Errno.EPERM);
+      this.checkReserved(newParent, newName, Errno.EPERM);
+      return this.entry(await this.meta.rename(ctx, this.toMeta(parent), nm, this.toMeta(newParent), newName, flags));
+    });
+  }
+
+  private checkReserved(parent: Ino, nm: Buffer, errno: number = Errno.EEXIST): void {
+    if (this.isRealRoot(parent) && virtualByName(name(nm))) throw new FsError(errno, { op: 'reserved name', path: name(nm) });
+  }
+
+  private openVirtual(ctx: Context, ino: Ino, flags: number): Promise<Handle> | Handle {
+    if ((flags & O_ACCMODE) !== 0) throw new FsError(Errno.EACCES, { op: 'open', ino });
+    if (ino === LOG_INODE) return this.handles.add({ ino, kind: 'virtual', flags, live: this.obs.accessLog.open() });
+    const build = async (): Promise<Buffer> => {
+      if (ino === STATS_INODE) {
+        const st = await this.meta.statfs(ctx, this.root);
+        this.obs.usedSpace.set(st.totalSpace - st.availSpace);
+        this.obs.usedInodes.set(st.usedInodes);
+        return Buffer.from(await this.obs.metrics());
+      }
+      const cfg = { Meta: { Volume: this.rt.format.Name, Root: String(this.root) }, Format: this.rt.format, ...(this.opts.config ?? {}) };
+      return Buffer.from(redactedJson(cfg) + '\n');
+    };
+    return build().then((content) => this.handles.add({ ino, kind: 'virtual', flags, content }));
+  }
+
+  open(ctx: Context, ino: Ino, flags: number): Promise<Handle> {
+    return this.obs.run('open', ctx, () => `${ino},${flags.toString(8)}`, async () => {
+      if (virtualByIno(ino)) return this.openVirtual(ctx, ino, flags);
+      const m = this.toMeta(ino);
+      const a = await this.meta.open(ctx, m, flags);
+      if (a.type === FileType.Directory) {
+        await this.meta.close(m);
+        throw new FsError(Errno.EISDIR, { op: 'open', ino });
+      }
+      const file = this.handles.openFile(m);
+      file.known = { length: a.length, at: Date.now() };
+      if (file.refs === 1) file.reader.invalidate();
+      const h = this.handles.add({ ino: m, kind: 'file', flags, file, attr: a });
+      if (flags & O_TRUNC && a.length > 0) {
+        try {
+          await this.meta.truncate(ctx, m, 0, { viaHandle: true });
+          file.reader.invalidate();
+          file.known = { length: 0, at: Date.now() };
+        } catch (e) {
+          await this.release(ctx, h.fh);
+          throw e;
+        }
+      }
+      return h;
+    });
+  }
+
+  create(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask: number, flags: number): Promise<{ entry: EntryResult; handle: Handle }> {
+    return this.obs.run('create', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
+      this.checkReserved(parent, nm);
+      const r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+      const file = this.handles.openFile(r.ino);
+      const handle = this.handles.add({ ino: r.ino, kind: 'file', flags, file });
+      return { entry: this.entry(r), handle };
+    });
+  }
+
+  private fileHandle(fh: bigint, op: string): Handle & { file: OpenFile } {
+    const h = this.handles.get(fh);
+    if (!h || h.kind !== 'file' || !h.file) throw new FsError(Errno.EBADF, { op });
+    return h as Handle & { file: OpenFile };
+  }
+
+  read(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<Buffer> {
+    return this.obs.run('read', ctx, () => `${fh},${size},${offset}`, async () => {
+      const h = this.handles.get(fh);
+      if (h?.kind === 'virtual') {
+        if (h.live) return h.live.next(size, signal);
+        return (h.content ?? Buffer.alloc(0)).subarray(offset, offset + size);
+      }
+      const { file } = this.fileHandle(fh, 'read');
+      if ((h!.flags & O_ACCMODE) === 1) throw new FsError(Errno.EBADF, { op: 'read' });
+      await file.flush();
+      const now = Date.now();
+      if (!file.known || now - file.known.at > this.attrTtlMs) {
+        file.known = { length: (await this.meta.getattr(ctx, file.ino)).length, at: now };
+      }
+      const data = await file.reader.read(offset, size, file.known.length);
+      this.obs.readBytes.inc(data.length);
+      return data;
+    }, (b) => `${b.length}`);
+  }
+
+  write(ctx: Context, fh: bigint, offset: number, data: Buffer): Promise<number> {
+    return this.obs.run('write', ctx, () => `${fh},${data.length},${offset}`, async () => {
+      const h = this.fileHandle(fh, 'write');
+      if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, { op: 'write' });
+      let off = offset;
+      if (h.flags & O_APPEND) {
+        const a = await this.meta.getattr(ctx, h.ino);
+        off = Math.max(a.length, h.file.pendingLength());
+      }
+      if (off + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+      await h.file.getWriter().write(off, Buffer.from(data));
+      this.obs.writtenBytes.inc(data.length);
+      return data.length;
+    });
+  }
+
+  flush(ctx: Context, fh: bigint, lockOwner?: bigint): Promise<void> {
+    return this.obs.run('flush', ctx, () => String(fh), async () => {
+      const h = this.handles.get(fh);
+      if (!h?.file) return;
+      await h.file.flush();
+      if (lockOwner !== undefined && h.file.lockOwners.delete(lockOwner)) {
+        await this.meta.setlk(ctx, h.ino, lockOwner, false, { type: LockType.Unlock, start: 0n, end: 0xffffffffffffffffn, pid: ctx.pid });
+      }
+    });
+  }
+
+  fsync(ctx: Context, fh: bigint): Promise<void> {
+    return this.obs.run('fsync', ctx, () => String(fh), async () => {
+      await this.handles.get(fh)?.file?.flush();
+    });
+  }
+
+  release(ctx: Context, fh: bigint, opts: { flockOwner?: bigint } = {}): Promise<void> {
+    return this.obs.run('release', ctx, () => String(fh), async () => {
+      const h = this.handles.remove(fh);
+      if (!h) return;
+      h.live?.close();
+      if (!h.file) return;
+      try {
+        await h.file.flush();
+      } finally {
+        if (opts.flockOwner !== undefined && h.file.flockOwners.delete(opts.flockOwner)) {
+          await this.meta.flock(ctx, h.ino, opts.flockOwner, LockType.Unlock, false).catch(() => undefined);
+        }
+        this.handles.closeFile(h.file);
+        await this.meta.close(h.ino);
+      }
+    });
+  }
+
+  opendir(ctx: Context, ino: Ino): Promise<Handle> {
+    return this.obs.run('opendir', ctx, () => String(ino), async () => {
+      const m = this.toMeta(ino);
+      const a = await this.meta.getattr(ctx, m);
+      if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'opendir', ino });
+      return this.handles.add({ ino: m, kind: 'dir', flags: 0 });
+    });
+  }
+
+  /** Entries from index `offset` ('.' and '..' first); attrs included when `plus`. */
+  readdir(ctx: Context, fh: bigint, offset: number, plus: boolean): Promise<Entry[]> {
+    return this.obs.run(plus ? 'readdirplus' : 'readdir', ctx, () => `${fh},${offset}`, async () => {
+      const h = this.handles.get(fh);
+      if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, { op: 'readdir' });
+      if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino, plus);
+      return h.entries.slice(offset);
+    });
+  }
+
+  private async listDir(ctx: Context, ino: Ino, plus: boolean): Promise<Entry[]> {
+    const self = await this.meta.getattr(ctx, ino);
+    const parentIno = ino === this.root ? ino : self.parent || ino;
+    const parentAttr = parentIno === ino ? self : await this.meta.getattr(ctx, parentIno).catch(() => self);
+    const out: Entry[] = [
+      { name: Buffer.from('.'), ino: this.fromMeta(ino), type: FileType.Directory, attr: self },
+      { name: Buffer.from('..'), ino: this.fromMeta(parentIno), type: FileType.Directory, attr: parentAttr },
+    ];
+    for (const e of await this.meta.readdir(ctx, ino, { plus })) {
+      out.push({ ...e, ino: this.fromMeta(e.ino), ...(e.attr ? { attr: this.adjust(e.ino, e.attr) } : {}) });
+    }
+    if (ino === ROOT_INODE && !this.opts.hideInternal) {
+      for (const v of VIRTUAL_NODES) out.push({ name: Buffer.from(v.name), ino: v.ino, type: FileType.File, attr: this.virtualAttr(v.ino)! });
+      const trash = await this.meta.lookup(ctx, ROOT_INODE, Buffer.from('.trash')).catch(() => undefined);
+      if (trash) out.push({ name: Buffer.from('.trash'), ino: TRASH_INODE, type: FileType.Directory, attr: trash.attr });
+    }
+    return out;
+  }
+
+  releasedir(ctx: Context, fh: bigint): Promise<void> {
+    return this.obs.run('releasedir', ctx, () => String(fh), async () => {
+      this.handles.remove(fh);
+    });
+  }
+
+  statfs(ctx: Context, ino: Ino): Promise<StatFs> {
+    return this.obs.run('statfs', ctx, () => String(ino), () => this.meta.statfs(ctx, this.toMeta(ino)));
+  }
+
+  getxattr(ctx: Context, ino: Ino, nm: string): Promise<Buffer> {
+    return this.obs.run('getxattr', ctx, () => `${ino},${nm}`, async () => {
+      if (virtualByIno(ino)) throw new FsError(Errno.ENODATA, { op: 'getxattr', ino });
+      return this.meta.getxattr(ctx, this.toMeta(ino), nm);
+    });
+  }
+  listxattr(ctx: Context, ino: Ino): Promise<string[]> {
+    return this.obs.run('listxattr', ctx, () => String(ino), async () => (virtualByIno(ino) ? [] : this.meta.listxattr(ctx, this.toMeta(ino))));
+  }
+  setxattr(ctx: Context, ino: Ino, nm: string, value: Buffer, flags: number): Promise<void> {
+    return this.obs.run('setxattr', ctx, () => `${ino},${nm}`, async () => {
+      if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setxattr', ino });
+      await this.meta.setxattr(ctx, this.toMeta(ino), nm, Buffer.from(value), flags);
+    });
+  }
+  removexattr(ctx: Context, ino: Ino, nm: string): Promise<void> {
+    return this.obs.run('removexattr', ctx, () => `${ino},${nm}`, () => this.meta.removexattr(ctx, this.toMeta(ino), nm));
+  }
+
+  flock(ctx: Context, fh: bigint, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
+    return this.obs.run('flock', ctx, () => `${fh},${type}`, async () => {
+      const h = this.fileHandle(fh, 'flock');
+      await this.meta.flock(ctx, h.ino, owner, type, block);
+      if (type === LockType.Unlock) h.file.flockOwners.delete(owner);
+      else h.file.flockOwners.add(owner);
+    });
+  }
+
+  getlk(ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock> {
+    return this.obs.run('getlk', ctx, () => `${ino}`, () => this.meta.getlk(ctx, this.toMeta(ino), owner, lock));
+  }
+
+  setlk(ctx: Context, fh: bigint, owner: bigint, block: boolean, lock: PosixLock): Promise<void> {
+    return this.obs.run(block ? 'setlkw' : 'setlk', ctx, () => `${fh},${lock.type},${lock.start},${lock.end}`, async () => {
+      const h = this.fileHandle(fh, 'setlk');
+      await this.meta.setlk(ctx, h.ino, owner, block, lock);
+      if (lock.type !== LockType.Unlock) h.file.lockOwners.add(owner);
+    });
+  }
+
+  fallocate(ctx: Context, fh: bigint, mode: number, offset: number, length: number): Promise<void> {
+    return this.obs.run('fallocate', ctx, () => `${fh},${mode},${offset},${length}`, async () => {
+      const h = this.fileHandle(fh, 'fallocate');
+      await h.file.flush();
+      await this.meta.fallocate(ctx, h.ino, mode, offset, length);
+      h.file.reader.invalidate();
+      h.file.known = undefined;
+    });
+  }
+
+  copyFileRange(ctx: Context, fhIn: bigint, offIn: number, fhOut: bigint, offOut: number, size: number): Promise<number> {
+    return this.obs.run('copy_file_range', ctx, () => `${fhIn},${offIn},${fhOut},${offOut},${size}`, async () => {
+      const a = this.fileHandle(fhIn, 'copy_file_range');
+      const b = this.fileHandle(fhOut, 'copy_file_range');
+      await a.file.flush();
+      await b.file.flush();
+      const n = await this.meta.copyFileRange(ctx, a.ino, offIn, b.ino, offOut, size);
+      b.file.reader.invalidate();
+      b.file.known = undefined;
+      return n;
+    });
+  }
+
+  /** SEEK_DATA (3) / SEEK_HOLE (4): the file is treated as all data up to its length. */
+  async lseek(ctx: Context, fh: bigint, offset: number, whence: number): Promise<number> {
+    const h = this.fileHandle(fh, 'lseek');
+    await h.file.flush();
+    const a = await this.meta.getattr(ctx, h.ino);
+    if (offset >= a.length) throw new FsError(Errno.ENXIO, { op: 'lseek', ino: h.ino });
+    return whence === 3 ? offset : a.length;
+  }
+
+  /** Flushes every open file (SIGTERM, unmount). */
+  async flushAll(): Promise<void> {
+    for (const f of this.handles.files.values()) await f.flush().catch(() => undefined);
+  }
+
+  isVirtual(ino: Ino): boolean {
+    return ino === LOG_INODE || ino === STATS_INODE || ino === CONFIG_INODE;
+  }
+}
