@@ -90,17 +90,22 @@ export class MetaCore {
     try {
       return await this.engine.txn(fn, opts);
     } catch (e) {
-      if (e instanceof FsError) {
-        if (e.errno === Errno.EIO) this.log.error(e.message, { op: opts.op, ...(e.ino === undefined ? {} : { ino: String(e.ino) }) });
-        throw e;
-      }
-      const err =
-        e instanceof TxConflictError
-          ? new FsError(Errno.EIO, { op: opts.op, cause: e, message: `EIO: ${opts.op}: ${e.message} (metadata engine too busy)` })
-          : toFsError(e, { op: opts.op });
-      this.log.error(err.message, { op: opts.op, stack: e instanceof Error ? e.stack : String(e) });
-      throw err;
+      throw this.engineError(e, opts.op);
     }
+  }
+
+  /** The FsError for an engine failure (see `txn`); logs EIO with the inode or the stack. */
+  engineError(e: unknown, op: string): FsError {
+    if (e instanceof FsError) {
+      if (e.errno === Errno.EIO) this.log.error(e.message, { op, ...(e.ino === undefined ? {} : { ino: String(e.ino) }) });
+      return e;
+    }
+    const err =
+      e instanceof TxConflictError
+        ? new FsError(Errno.EIO, { op, cause: e, message: `EIO: ${op}: ${e.message} (metadata engine too busy)` })
+        : toFsError(e, { op });
+    this.log.error(err.message, { op, stack: e instanceof Error ? e.stack : String(e) });
+    return err;
   }
 
   checkWritable(op: string): void {
@@ -130,7 +135,7 @@ export class MetaCore {
         },
         (e: unknown) => {
           this.inodeAlloc = undefined;
-          throw e;
+          throw this.engineError(e, 'allocate inodes');
         },
       );
       await this.inodeAlloc;
@@ -151,7 +156,7 @@ export class MetaCore {
         },
         (e: unknown) => {
           this.sliceAlloc = undefined;
-          throw e;
+          throw this.engineError(e, 'allocate slice ids');
         },
       );
       await this.sliceAlloc;

@@ -6,6 +6,7 @@
  */
 import { FileReader } from '../chunk/file-reader.js';
 import { FileWriter } from '../chunk/file-writer.js';
+import type { Compactor } from './compactor.js';
 import type { Runtime } from './runtime.js';
 import type { Attr, Entry, Ino } from '../meta/types.js';
 
@@ -22,8 +23,16 @@ export class OpenFile {
   constructor(
     readonly ino: Ino,
     private readonly rt: Runtime,
+    compactor?: Compactor,
   ) {
-    this.reader = new FileReader(rt.chunks, { ino, getSlices: (indx) => rt.meta.readChunk(ino, indx) });
+    this.reader = new FileReader(rt.chunks, {
+      ino,
+      getSlices: async (indx) => {
+        const records = await rt.meta.readChunk(ino, indx);
+        compactor?.consider(ino, indx, records);
+        return records;
+      },
+    });
   }
 
   getWriter(): FileWriter {
@@ -71,7 +80,10 @@ export class HandleTable {
   private readonly handles = new Map<bigint, Handle>();
   readonly files = new Map<Ino, OpenFile>();
 
-  constructor(private readonly rt: Runtime) {}
+  constructor(
+    private readonly rt: Runtime,
+    private readonly compactor?: Compactor,
+  ) {}
 
   add(h: Omit<Handle, 'fh'>): Handle {
     const handle: Handle = { ...h, fh: this.next++ };
@@ -91,7 +103,7 @@ export class HandleTable {
 
   openFile(ino: Ino): OpenFile {
     let f = this.files.get(ino);
-    if (!f) this.files.set(ino, (f = new OpenFile(ino, this.rt)));
+    if (!f) this.files.set(ino, (f = new OpenFile(ino, this.rt, this.compactor)));
     f.refs++;
     return f;
   }

@@ -12,6 +12,7 @@ import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
 import { LockType } from '../meta/meta.js';
 import { CONFIG_INODE, FileType, LOG_INODE, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
+import { Compactor } from './compactor.js';
 import { HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
 import type { Runtime } from './runtime.js';
@@ -39,6 +40,7 @@ const name = (b: Buffer): string => b.toString();
 export class Vfs {
   readonly rt: Runtime;
   readonly handles: HandleTable;
+  readonly compactor: Compactor;
   readonly obs: Observer;
   readonly root: Ino;
   private readonly opts: VfsOptions;
@@ -50,7 +52,8 @@ export class Vfs {
     this.opts = opts;
     this.root = opts.rootIno ?? ROOT_INODE;
     this.attrTtlMs = (opts.attrTimeout ?? 1) * 1000;
-    this.handles = new HandleTable(rt);
+    this.compactor = new Compactor(rt, rt.meta.core.log);
+    this.handles = new HandleTable(rt, this.compactor);
     this.obs = new Observer({ vol_name: rt.format.Name });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
@@ -440,6 +443,7 @@ export class Vfs {
   /** Flushes every open file (SIGTERM, unmount). */
   async flushAll(): Promise<void> {
     for (const f of this.handles.files.values()) await f.flush().catch(() => undefined);
+    await this.compactor.idle();
   }
 
   isVirtual(ino: Ino): boolean {

@@ -44,10 +44,12 @@ export async function runDump(metaUrl: string, file: string | undefined, flags: 
 
 export async function runLoad(metaUrl: string, file: string | undefined, io: CliIo): Promise<number> {
   const engine = await openEngine(metaUrl, io.env['META_PASSWORD'] ? { password: io.env['META_PASSWORD'] } : {});
+  let raw: Readable | undefined;
   try {
+    if (!(await engine.isEmpty())) throw new CliError(`database ${redactUrl(metaUrl)} is not empty: load needs an empty database`);
     let src: Readable | NodeJS.ReadableStream;
     if (file && file !== '-') {
-      const raw = createReadStream(resolve(io.cwd ?? process.cwd(), file));
+      raw = createReadStream(resolve(io.cwd ?? process.cwd(), file));
       src = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
     } else {
       if (!io.stdin) throw new CliError('load: no FILE and no stdin');
@@ -57,6 +59,7 @@ export async function runLoad(metaUrl: string, file: string | undefined, io: Cli
     err(io, `loaded ${res.inodes} inodes into ${redactUrl(metaUrl)}`);
     return 0;
   } finally {
+    raw?.destroy();
     await engine.close();
   }
 }

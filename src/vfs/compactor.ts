@@ -1,0 +1,60 @@
+/**
+ * Background compaction of fragmented chunks (spec §4.6): when a read finds a chunk list
+ * with many records, merge its visible bytes into one new slice and swap the records in
+ * one metadata transaction that succeeds only if the list is unchanged. One compaction at
+ * a time per client, each chunk at most once in flight; failures only cost a retry later.
+ */
+import { compactChunk } from '../chunk/compact.js';
+import type { Logger } from '../meta/core.js';
+import type { Ino, Slice } from '../meta/types.js';
+import type { Runtime } from './runtime.js';
+
+/** Go compacts reads at >= 5 records; we wait for more to keep write-read loops cheap. */
+export const COMPACT_THRESHOLD = 20;
+
+export class Compactor {
+  private readonly inFlight = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  compactions = 0;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly log: Logger | undefined,
+    private readonly threshold = COMPACT_THRESHOLD,
+  ) {}
+
+  /** Called with the records a read saw; schedules a compaction when worthwhile. */
+  consider(ino: Ino, indx: number, records: readonly Slice[]): void {
+    if (records.length < this.threshold || this.rt.meta.core.readOnly) return;
+    const key = `${ino}_${indx}`;
+    if (this.inFlight.has(key)) return;
+    this.inFlight.add(key);
+    this.queue = this.queue
+      .then(async () => {
+        await this.compact(ino, indx);
+      })
+      .catch((e: unknown) => this.log?.warn('compaction failed', { ino: String(ino), indx, err: String(e) }))
+      .finally(() => this.inFlight.delete(key));
+  }
+
+  /** Compacts one chunk now (also used by tests and the compact command). */
+  async compact(ino: Ino, indx: number): Promise<boolean> {
+    const { meta, chunks } = this.rt;
+    const records = await meta.readChunk(ino, indx);
+    const res = await compactChunk(chunks, records, () => meta.newSliceId());
+    if (!res) return false;
+    const out = await meta.engine.replaceSlices(ino, indx, res.old, res.replacement, res.newSlice, res.dropped);
+    if (!out.ok) {
+      await chunks.removeSlice(res.newSlice.id, res.newSlice.size);
+      return false;
+    }
+    for (const s of out.freed) await chunks.removeSlice(s.id, s.size);
+    this.compactions++;
+    return true;
+  }
+
+  /** Waits for scheduled compactions (shutdown, tests). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The CLI as a function: help/version, format on the embedded default (SQLite + file
+ * bucket) and on mem, status, dump/load through files, and clear errors for bad input.
+ */
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+function io(env: Record<string, string> = {}, cwd?: string) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let o = '';
+  let e = '';
+  stdout.on('data', (c: Buffer) => (o += c.toString()));
+  stderr.on('data', (c: Buffer) => (e += c.toString()));
+  return { io: { stdout, stderr, env, ...(cwd ? { cwd } : {}) }, out: () => o, err: () => e };
+}
+
+describe('tjfs CLI', () => {
+  const dirs: string[] = [];
+  const tmp = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'tjfs-cli-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('prints help and version', async () => {
+    const h = io();
+    expect(await main(['--help'], h.io)).toBe(0);
+    expect(h.out()).toMatch(/format.*\n.*mount/s);
+    const v = io();
+    expect(await main(['--version'], v.io)).toBe(0);
+    expect(v.out()).toMatch(/^tjfs \d+\.\d+\.\d+/);
+    const u = io();
+    expect(await main(['nosuchcmd'], u.io)).not.toBe(0);
+  });
+
+  it('formats the embedded default, shows status, and refuses an immutable change', async () => {
+    const d = tmp();
+    const meta = `sqlite3://${join(d, 'v.db')}`;
+    const f = io({ SECRET_KEY: 'supersecret' });
+    expect(await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--trash-days', '0'], f.io)).toBe(0);
+    expect(f.out()).toContain('"Name": "myvol"');
+    expect(f.out()).not.toContain('supersecret');
+    expect(existsSync(join(d, 'bucket', 'myvol', 'juicefs_uuid'))).toBe(true);
+    const s = io();
+    expect(await main(['status', meta], s.io)).toBe(0);
+    const status = JSON.parse(s.out()) as { Setting: { Bucket: string; TrashDays: number; SecretKey: string } };
+    expect(status.Setting.Bucket).toBe(join(d, 'bucket') + '/');
+    expect(status.Setting.TrashDays).toBe(0);
+    expect(status.Setting.SecretKey).toBe('removed');
+    const again = io();
+    expect(await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--block-size', '1M'], again.io)).toBe(1);
+    expect(again.err()).toMatch(/BlockSize cannot change/);
+  });
+
+  it('dumps to a gzip file and loads it into another database', async () => {
+    const d = tmp();
+    const a = `sqlite3://${join(d, 'a.db')}`;
+    const b = `sqlite3://${join(d, 'b.db')}`;
+    expect(await main(['format', a, 'vol1', '--bucket', join(d, 'bucket')], io().io)).toBe(0);
+    expect(await main(['dump', a, join(d, 'dump.json.gz')], io().io)).toBe(0);
+    expect(await main(['dump', a, join(d, 'dump.json')], io().io)).toBe(0);
+    expect(readFileSync(join(d, 'dump.json'), 'utf8')).toMatch(/"FSTree": \{/);
+    expect(await main(['load', b, join(d, 'dump.json.gz')], io().io)).toBe(0);
+    const s = io();
+    expect(await main(['status', b], s.io)).toBe(0);
+    expect(s.out()).toContain('"Name": "vol1"');
+    const again = io();
+    expect(await main(['load', b, join(d, 'dump.json')], again.io)).toBe(1);
+    expect(again.err()).toMatch(/not empty/);
+  });
+
+  it('reports malformed and unformatted meta URLs clearly', async () => {
+    const d = tmp();
+    const bad = io();
+    expect(await main(['status', 'nonsense'], bad.io)).toBe(1);
+    expect(bad.err()).toMatch(/invalid meta URL/);
+    const unknown = io();
+    expect(await main(['status', 'foo://x'], unknown.io)).toBe(1);
+    expect(unknown.err()).toMatch(/unsupported meta URL scheme/);
+    const unformatted = io();
+    expect(await main(['status', `sqlite3://${join(d, 'empty.db')}`], unformatted.io)).toBe(1);
+    expect(unformatted.err()).toMatch(/not formatted/);
+    const name = io();
+    expect(await main(['format', 'mem://x', 'Bad_Name', '--storage', 'mem', '--bucket', 'b'], name.io)).toBe(1);
+    expect(name.err()).toMatch(/invalid volume name/);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The VFS without FUSE: handles, pending-size merging, O_APPEND, truncation, virtual files,
+ * --subdir root mapping, background compaction, and upload failures surfacing at flush.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { FaultyStore } from '../../src/object/faulty.js';
+import { ROOT_INODE, STATS_INODE, type Context } from '../../src/meta/types.js';
+import type { Runtime } from '../../src/vfs/runtime.js';
+import { Vfs } from '../../src/vfs/vfs.js';
+import { makeTestVolume } from '../helpers/runtime-fixture.js';
+
+const ctx: Context = { uid: 0, gid: 0, gids: [0], pid: 1 };
+const O_WRONLY = 1;
+const O_RDWR = 2;
+const O_APPEND = 0o2000;
+const n = (s: string): Buffer => Buffer.from(s);
+
+describe('vfs', () => {
+  const runtimes: Runtime[] = [];
+  afterEach(async () => {
+    for (const r of runtimes.splice(0)) await r.close();
+  });
+
+  async function setup(opts: Parameters<Awaited<ReturnType<typeof makeTestVolume>>['open']>[0] = {}) {
+    const vol = await makeTestVolume();
+    const rt = await vol.open(opts);
+    runtimes.push(rt);
+    return { vol, rt, vfs: new Vfs(rt) };
+  }
+
+  it('writes, reports the pending size, flushes on close and reads back', async () => {
+    const { vfs } = await setup();
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('f'), 0o644, 0, O_RDWR);
+    const data = Buffer.alloc(5 * 1024 * 1024 + 123, 7);
+    await vfs.write(ctx, handle.fh, 0, data);
+    expect((await vfs.getattr(ctx, entry.ino)).length).toBe(data.length);
+    expect((await vfs.read(ctx, handle.fh, 5 * 1024 * 1024, 1000)).equals(data.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 1000))).toBe(true);
+    await vfs.release(ctx, handle.fh);
+    const h2 = await vfs.open(ctx, entry.ino, 0);
+    const back = await vfs.read(ctx, h2.fh, 0, data.length + 10);
+    expect(back.equals(data)).toBe(true);
+    await vfs.release(ctx, h2.fh);
+  });
+
+  it('appends with O_APPEND and truncates through setattr', async () => {
+    const { vfs } = await setup();
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('log'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, handle.fh, 0, n('hello '));
+    await vfs.release(ctx, handle.fh);
+    const a = await vfs.open(ctx, entry.ino, O_WRONLY | O_APPEND);
+    await vfs.write(ctx, a.fh, 0, n('world'));
+    await vfs.release(ctx, a.fh);
+    const r = await vfs.open(ctx, entry.ino, 0);
+    expect((await vfs.read(ctx, r.fh, 0, 100)).toString()).toBe('hello world');
+    await vfs.setattr(ctx, entry.ino, { size: 5 });
+    expect((await vfs.read(ctx, r.fh, 0, 100)).toString()).toBe('hello');
+    await expect(vfs.write(ctx, r.fh, 0, n('x'))).rejects.toMatchObject({ code: 'EBADF' });
+    await vfs.release(ctx, r.fh);
+  });
+
+  it('serves .stats and .config, hides secrets and refuses writes to them', async () => {
+    const { vfs } = await setup();
+    const root = await vfs.readdir(ctx, (await vfs.opendir(ctx, ROOT_INODE)).fh, 0, true);
+    expect(root.map((e) => e.name.toString())).toEqual(expect.arrayContaining(['.', '..', '.stats', '.config', '.accesslog']));
+    const st = await vfs.lookup(ctx, ROOT_INODE, n('.stats'));
+    expect(st.ino).toBe(STATS_INODE);
+    const h = await vfs.open(ctx, st.ino, 0);
+    expect((await vfs.read(ctx, h.fh, 0, 1 << 20)).toString()).toContain('juicefs_fuse_ops_durations_histogram_seconds');
+    await expect(vfs.open(ctx, st.ino, O_WRONLY)).rejects.toMatchObject({ code: 'EACCES' });
+    await expect(vfs.unlink(ctx, ROOT_INODE, n('.stats'))).rejects.toMatchObject({ code: 'EPERM' });
+    await expect(vfs.mkdir(ctx, ROOT_INODE, n('.config'), 0o755)).rejects.toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('.accesslog streams lines of operations done while it is open', async () => {
+    const { vfs } = await setup();
+    const log = await vfs.open(ctx, (await vfs.lookup(ctx, ROOT_INODE, n('.accesslog'))).ino, 0);
+    await vfs.mkdir(ctx, ROOT_INODE, n('seen'), 0o755);
+    const text = (await vfs.read(ctx, log.fh, 0, 4096)).toString();
+    expect(text).toMatch(/\[uid:0,gid:0,pid:1\] mkdir \(1,seen,755\): OK/);
+    await vfs.release(ctx, log.fh);
+  });
+
+  it('maps a sub-directory as the root', async () => {
+    const { rt, vfs } = await setup();
+    const d = await vfs.mkdir(ctx, ROOT_INODE, n('sub'), 0o755);
+    await vfs.mkdir(ctx, d.ino, n('inner'), 0o755);
+    const sub = new Vfs(rt, { rootIno: d.ino });
+    expect((await sub.lookup(ctx, ROOT_INODE, n('inner'))).attr.parent).toBe(d.ino);
+    await expect(sub.lookup(ctx, ROOT_INODE, n('.stats'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const list = await sub.readdir(ctx, (await sub.opendir(ctx, ROOT_INODE)).fh, 0, false);
+    expect(list.map((e) => e.name.toString())).toEqual(['.', '..', 'inner']);
+  });
+
+  it('compacts a fragmented chunk in the background and keeps the content', async () => {
+    const { vol, vfs } = await setup();
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('frag'), 0o644, 0, O_WRONLY);
+    await vfs.release(ctx, handle.fh);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 25; i++) {
+      const h = await vfs.open(ctx, entry.ino, O_WRONLY | O_APPEND);
+      const piece = Buffer.alloc(1000, i);
+      expected.push(piece);
+      await vfs.write(ctx, h.fh, 0, piece);
+      await vfs.release(ctx, h.fh);
+    }
+    const objectsBefore = vol.raw.size;
+    const r = await vfs.open(ctx, entry.ino, 0);
+    expect((await vfs.read(ctx, r.fh, 0, 1 << 20)).equals(Buffer.concat(expected))).toBe(true);
+    await vfs.compactor.idle();
+    expect(vfs.compactor.compactions).toBe(1);
+    expect(await vfs.rt.meta.readChunk(entry.ino, 0)).toHaveLength(1);
+    expect(vol.raw.size).toBeLessThan(objectsBefore);
+    const r2 = await vfs.open(ctx, entry.ino, 0);
+    expect((await vfs.read(ctx, r2.fh, 0, 1 << 20)).equals(Buffer.concat(expected))).toBe(true);
+    await vfs.release(ctx, r.fh);
+    await vfs.release(ctx, r2.fh);
+  });
+
+  it('an upload failure fails flush with EIO and commits nothing', async () => {
+    let faulty: FaultyStore | undefined;
+    const { vfs } = await setup({ wrap: (s) => (faulty = new FaultyStore(s)) });
+    faulty!.addRule({ ops: ['put'], permanent: true });
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('f'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, handle.fh, 0, Buffer.alloc(1000, 1));
+    await expect(vfs.flush(ctx, handle.fh)).rejects.toMatchObject({ code: 'EIO' });
+    expect(await vfs.rt.meta.readChunk(entry.ino, 0)).toEqual([]);
+    faulty!.clearRules();
+    await vfs.release(ctx, handle.fh).catch(() => undefined);
+  });
+});
