@@ -14,7 +14,7 @@ import { link, mknodCommon } from './ns-create.js';
 import { rmdir, unlink } from './ns-remove.js';
 import { rename } from './ns-rename.js';
 import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from './permissions.js';
-import { cleanSession, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
+import { cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
 import { openEngine } from './registry.js';
 import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from './types.js';
@@ -50,14 +50,19 @@ export class BaseMeta implements Meta {
     if (opts.heartbeat) {
       const period = this.core.heartbeatSec * 1000;
       this.timer = setInterval(() => {
-        heartbeat(this.core).catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }));
+        heartbeat(this.core, this).catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }));
       }, period * (0.9 + Math.random() * 0.2));
       this.timer.unref();
     }
   }
 
   heartbeat(): Promise<void> {
-    return heartbeat(this.core);
+    return heartbeat(this.core, this);
+  }
+
+  /** Removes expired trash hours now (normally hourly from the heartbeat). */
+  cleanupTrash(force = true): Promise<number> {
+    return cleanupTrash(this.core, this, force);
   }
 
   async lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult> {

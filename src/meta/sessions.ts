@@ -8,7 +8,7 @@ import { inodeSpace, type MetaCore } from './core.js';
 import { FsError, Errno } from './errno.js';
 import { checkFormatVersion, CLIENT_VERSION, parseFormat } from './format.js';
 import type { SessionInfo } from './meta.js';
-import { FileType, type Ino } from './types.js';
+import { FileType, ROOT_CONTEXT, TRASH_INODE, type Context, type Ino } from './types.js';
 
 export function sessionInfoJson(info: Partial<SessionInfo>, nowIso: string): string {
   const full: SessionInfo = {
@@ -101,7 +101,7 @@ export async function cleanupDelFiles(core: MetaCore, ageSec = 3600, force = fal
 }
 
 /** One heartbeat: refresh expire, pick up setting changes, refresh caches, clean others. */
-export async function heartbeat(core: MetaCore): Promise<void> {
+export async function heartbeat(core: MetaCore, trashOps?: TrashOps): Promise<void> {
   const text = await core.engine.getFormatText();
   if (text === undefined) throw new FsError(Errno.EIO, { message: 'volume setting disappeared: database is not formatted' });
   const f = parseFormat(text);
@@ -113,6 +113,7 @@ export async function heartbeat(core: MetaCore): Promise<void> {
   if (core.sid > 0) {
     await cleanStaleSessions(core);
     await cleanupDelFiles(core);
+    if (trashOps) await cleanupTrash(core, trashOps);
   }
 }
 
@@ -122,4 +123,43 @@ export async function refreshCaches(core: MetaCore): Promise<void> {
     totalInodes: await core.engine.getCounter('totalInodes'),
   };
   core.dirQuotas = core.format.DirStats ? await core.engine.listDirQuotas() : new Map();
+}
+
+/** Parses a trash sub-directory name (UTC "YYYY-MM-DD-HH") to unix seconds. */
+export function parseTrashHour(name: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})$/.exec(name);
+  if (!m) return undefined;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4])) / 1000;
+}
+
+/**
+ * Empties and removes trash sub-directories older than TrashDays*24+2 hours (spec §10.1),
+ * at most once per ~54 min volume-wide. Trashed files are then deleted for real.
+ */
+export async function cleanupTrash(core: MetaCore, ops: TrashOps, force = false): Promise<number> {
+  const days = core.format.TrashDays;
+  if (days <= 0) return 0;
+  const now = core.now().sec;
+  if (!force && !(await core.engine.setCounterIfSmall('lastCleanupTrash', now, 3240))) return 0;
+  const edge = now - (days * 24 + 2) * 3600;
+  let removed = 0;
+  for (const sub of await core.engine.listEntries(TRASH_INODE)) {
+    const t = parseTrashHour(sub.name.toString());
+    if (t === undefined || t >= edge) continue;
+    for (const e of await core.engine.listEntries(sub.ino)) {
+      await (e.type === FileType.Directory ? ops.rmdir(ROOT_CONTEXT, sub.ino, e.name) : ops.unlink(ROOT_CONTEXT, sub.ino, e.name)).catch(
+        (err: unknown) => core.log.warn('trash cleanup: remove failed', { name: e.name.toString(), err: String(err) }),
+      );
+      removed++;
+    }
+    await ops.rmdir(ROOT_CONTEXT, TRASH_INODE, sub.name).catch((err: unknown) =>
+      core.log.warn('trash cleanup: rmdir failed', { name: sub.name.toString(), err: String(err) }),
+    );
+  }
+  return removed;
+}
+
+export interface TrashOps {
+  unlink(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
+  rmdir(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
 }

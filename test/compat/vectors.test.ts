@@ -6,7 +6,7 @@
  * Redis runs on a private redis-server started and stopped by this file.
  */
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
 import {
   decodeAttr,
@@ -240,7 +240,6 @@ describe('V-6 on SQLite', () => {
 });
 
 describe('V-10 secret encryption, V-13 trash naming, V-14 setting JSON', () => {
-  afterEach(() => undefined);
   it('V-10 AES-128-GCM with MD5(UUID)', async () => {
     const { createHash } = await import('node:crypto');
     expect(createHash('md5').update(UUID).digest('hex')).toBe('4e5057b78b964e293d57f1dab29118a5');

@@ -341,6 +341,20 @@ export function runMetaConformance(target: EngineTarget): void {
       await expectErrno(m.getattr(root, f), 'ENOENT');
     });
 
+    it('trash: expired hours are emptied and removed, their files deleted for real', async () => {
+      await v.close();
+      await setup({ TrashDays: 1 });
+      const f = await mkfile(root, ROOT_INODE, 'old');
+      await m.unlink(root, ROOT_INODE, n('old'));
+      v.clock.advance(25 * 3600 * 1000);
+      expect(await m.cleanupTrash()).toBe(0);
+      v.clock.advance(2 * 3600 * 1000);
+      expect(await m.cleanupTrash()).toBe(1);
+      expect(await m.readdir(root, TRASH_INODE)).toEqual([]);
+      await expectErrno(m.getattr(root, f), 'ENOENT');
+      expect(await v.engines[0]!.getCounter('totalInodes')).toBe(0);
+    });
+
     it('immutable and append-only flags', async () => {
       const f = await mkfile(root, ROOT_INODE, 'f');
       await m.setattr(root, f, { flags: Flag.Immutable });

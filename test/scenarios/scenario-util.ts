@@ -3,7 +3,7 @@
  * deterministic pseudo-random bytes (no dependency on Math.random, so a failure replays),
  * and sha256 of buffers.
  */
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 
 /** Awaits `p` and asserts it rejects with `err.code === code`. */

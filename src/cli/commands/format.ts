@@ -9,7 +9,6 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultFormat, type Format } from '../../meta/format.js';
 import { openEngine, redactUrl } from '../../meta/registry.js';
-import { encryptFormatSecrets } from '../../meta/secret.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
@@ -104,7 +103,6 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
       await checkStore(store, name);
       await store.put('juicefs_uuid', Buffer.from(format.UUID));
     }
-    encryptFormatSecrets(format);
     const res = await initFormat(engine, format, { force: f.force === true, nowSec: Math.floor(Date.now() / 1000) });
     const shown = { ...res.format, ...(res.format.SecretKey ? { SecretKey: 'removed' } : {}), ...(res.format.SessionToken ? { SessionToken: 'removed' } : {}) };
     out(io, `Volume ${res.created ? 'formatted' : 'updated'} in ${redactUrl(metaUrl)}:\n${redactedJson(shown)}`);

@@ -1,0 +1,35 @@
+/**
+ * CsiError: a failure with its gRPC status code, as the CSI spec prescribes per condition
+ * (INVALID_ARGUMENT for missing fields, NOT_FOUND, ABORTED for a concurrent operation,
+ * INTERNAL for mount failures...). `toServiceError` is the one place that maps any thrown
+ * value to a status; messages pass through `redactSecrets` so a meta URL password never
+ * reaches the CO, pod events or logs.
+ */
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+
+export class CsiError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CsiError';
+  }
+}
+
+export const invalidArgument = (msg: string): CsiError => new CsiError(status.INVALID_ARGUMENT, msg);
+export const notFound = (msg: string): CsiError => new CsiError(status.NOT_FOUND, msg);
+export const internal = (msg: string, cause?: unknown): CsiError => new CsiError(status.INTERNAL, msg, { cause });
+
+/** Replaces passwords in URLs (`scheme://user:pass@`, `scheme://:pass@`) with ****. */
+export function redactSecrets(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, (_m, s: string, u: string) => `${s}${u}:****@`);
+}
+
+export function toServiceError(e: unknown): Partial<ServiceError> {
+  const code = e instanceof CsiError ? e.code : status.INTERNAL;
+  const message = redactSecrets(e instanceof Error ? e.message : String(e));
+  return { code, details: message, message, metadata: new Metadata() };
+}
