@@ -67,7 +67,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function writeFileBlocks(file: string, size: number, block: Buffer, sync: boolean): Promise<void> {
+export async function writeFileBlocks(file: string, size: number, block: Buffer, sync: boolean): Promise<void> {
   const fh = await open(file, 'w');
   try {
     for (let off = 0; off < size; off += block.length) {
@@ -81,7 +81,7 @@ async function writeFileBlocks(file: string, size: number, block: Buffer, sync: 
   }
 }
 
-async function readFileBlocks(file: string, buf: Buffer): Promise<number> {
+export async function readFileBlocks(file: string, buf: Buffer): Promise<number> {
   const fh = await open(file, 'r');
   try {
     let total = 0;

@@ -5,6 +5,7 @@
  * watchdog detaches it); `tjfs umount --force` clears a mount in any state.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -39,6 +40,28 @@ export interface MountFlags {
   background?: boolean;
   bgjob?: boolean;
   hideInternal?: boolean;
+  metrics?: string;
+}
+
+/** Serves Prometheus text at http://ADDR/metrics (--metrics). */
+async function serveMetrics(addr: string, vfs: Vfs): Promise<Server> {
+  const m = /^(.*):(\d+)$/.exec(addr);
+  if (!m || !m[1] || !m[2]) throw new CliError(`invalid --metrics address '${addr}' (want host:port)`);
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    vfs.obs.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': vfs.obs.registry.contentType }).end(text),
+      (e: unknown) => res.writeHead(500).end(String(e)),
+    );
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(Number(m[2]), m[1], () => ok());
+  });
+  return server;
 }
 
 function defaultLogFile(): string {
@@ -95,6 +118,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
   };
   const rt = await openRuntime(metaUrl, opts);
   let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
+  let metricsServer: Server | undefined;
   try {
     const rootIno = flags.subdir ? await resolveSubdir(rt.meta, flags.subdir) : undefined;
     const attrTimeout = Number(flags.attrCache);
@@ -117,6 +141,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
     });
     ops.attachNotifier(session);
+    metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
     log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactUrl(metaUrl) });
     if (process.send) process.send('ready');
     else out(io, `tjfs: ${rt.format.Name} mounted at ${mp} (Ctrl-C or 'tjfs umount ${mp}' to stop)`);
@@ -132,10 +157,12 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     await vfs.flushAll();
     return 0;
   } catch (e) {
+    await session?.unmount({ lazy: true }).catch(() => undefined);
     const fe = toFsError(e);
     if (process.send) process.send(fe.message);
     throw new CliError(`mount ${mp}: ${fe.message}`);
   } finally {
+    metricsServer?.close();
     if (process.connected) process.disconnect();
     await rt.close().catch((e: unknown) => log.error('closing session failed', { err: String(e) }));
     log.info?.('session closed');
@@ -165,6 +192,7 @@ export function registerMount(program: Command, io: CliIo, argv: readonly string
     .option('--max-readahead <MiB>', 'readahead window limit in MiB')
     .option('--writeback', 'upload blocks in the background after a local commit')
     .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
+    .option('--metrics <addr>', 'serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9567')
     .option('--hide-internal', 'hide .stats, .accesslog, .config and .trash')
     .action((meta: string, mp: string, flags: MountFlags) => {
       setExit(runMount(meta, mp, flags, io, argv));
