@@ -10,5 +10,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     dangerouslyIgnoreUnhandledErrors: false,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

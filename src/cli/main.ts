@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { CLIENT_VERSION } from '../meta/format.js';
 import { isFsError } from '../meta/errno.js';
 import { registerBench } from './commands/bench.js';
+import { registerCsi } from './commands/csi.js';
 import { registerDumpLoad } from './commands/dump-load.js';
 import { registerFormat } from './commands/format.js';
 import { registerMount } from './commands/mount.js';
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerUmount(program, io, setExit);
   registerStatus(program, io, setExit);
   registerDumpLoad(program, io, setExit);
+  registerCsi(program, io, setExit, TJFS_VERSION);
   registerBench(program, io, setExit);
   for (const r of extraCommands) r(program, io, setExit);
   try {

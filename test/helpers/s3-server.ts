@@ -25,7 +25,12 @@ export interface S3TestServer {
   stop(): Promise<void>;
 }
 
-export async function startS3Server(bucket = 'tjfs-test'): Promise<S3TestServer> {
+export interface S3ServerOptions {
+  /** Accept any secret key for the S3RVER access key (s3rver's allowMismatchedSignatures). */
+  anySecret?: boolean;
+}
+
+export async function startS3Server(bucket = 'tjfs-test', opts: S3ServerOptions = {}): Promise<S3TestServer> {
   const require = createRequire(import.meta.url);
   // s3rver ships CommonJS without types; the constructor shape is declared above.
   const S3rver = require('s3rver') as S3rverCtor;
@@ -37,6 +42,7 @@ export async function startS3Server(bucket = 'tjfs-test'): Promise<S3TestServer>
     directory: dir,
     configureBuckets: [{ name: bucket }],
     vhostBuckets: false,
+    ...(opts.anySecret === true ? { allowMismatchedSignatures: true } : {}),
   });
   server.on('error', () => {
     /* s3rver reports client-side aborts and long keys here; tests assert via the client */

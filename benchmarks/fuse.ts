@@ -1,0 +1,323 @@
+/**
+ * Mount-level benchmark: formats a fresh volume (SQLite + file store in a temp dir; Redis +
+ * file via a private redis-server when asked), mounts it with a spawned daemon, and runs the
+ * same phases on the mount and on a local directory on the same disk in the same run:
+ * sequential write/read of a big file (fio when on PATH, else a node child with 1 MiB blocks
+ * and fsync), small files, create/stat/readdir/unlink of N empty files, readdir of an
+ * R-entry directory. Reports both sides, mount/local ratios and the issue's targets; writes
+ * JSON (commit, machine) to bench-results/fuse.json.
+ * Read flavours: warm (right after the write), read (kernel caches dropped: the mount may
+ * serve its disk cache), cold (mount only: daemon restarted on an emptied cache dir and
+ * kernel caches dropped, so data comes from the object store; for local, equal to read).
+ * Invariants: every daemon is stopped and every mount detached, even on error; temp dirs
+ * are removed. Sizes via options or env TJFS_BENCH_{BIG_MIB,SMALL_COUNT,SMALL_KIB,FILES,
+ * READDIR,JOBS,ENGINES,CPU_PROF}.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { main } from '../src/cli/main.js';
+import { dropCaches } from '../src/cli/commands/bench.js';
+import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
+import { startDaemon, summarizeProfiles, type Daemon, type HotSpot } from './fuse-daemon.js';
+import type { Phase, PhaseResult } from './fuse-worker.js';
+import { envNumber, stamp, type Stamp } from './stamp.js';
+
+const MiB = 1024 * 1024;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WORKER = join(HERE, 'fuse-worker.js');
+
+export type FuseEngine = 'sqlite3' | 'redis';
+
+export interface FuseBenchOptions {
+  bigMiB?: number;
+  smallCount?: number;
+  smallKiB?: number;
+  /** Empty files for create/stat/readdir/unlink. */
+  files?: number;
+  /** Entries of the directory whose readdir is timed (reuses the create dir when equal to files). */
+  readdirEntries?: number;
+  /** Metadata ops in flight per phase. */
+  jobs?: number;
+  engines?: FuseEngine[];
+  cpuProfDir?: string;
+  outFile?: string;
+  log?: (line: string) => void;
+}
+
+export interface TargetResult {
+  seqWriteMiBs: number;
+  seqReadWarmMiBs: number;
+  seqReadMiBs: number;
+  seqReadColdMiBs: number;
+  smallWriteFilesPerSec: number;
+  smallReadFilesPerSec: number;
+  createPerSec: number;
+  statPerSec: number;
+  unlinkPerSec: number;
+  /** First listing after the stat phase, and the best of three. */
+  readdirMs: number;
+  readdirBestMs: number;
+  readdirEntries: number;
+}
+
+export interface TargetCheck {
+  name: string;
+  target: string;
+  value: number;
+  ok: boolean;
+}
+
+export interface FuseBenchResult extends Stamp {
+  config: { bigMiB: number; smallCount: number; smallKiB: number; files: number; readdirEntries: number; jobs: number; seqTool: 'fio' | 'node'; dropCaches: boolean };
+  local: TargetResult;
+  mounts: Partial<Record<FuseEngine, TargetResult>>;
+  /** mount/local; for the *Ms keys a time ratio (lower is better). */
+  ratios: Partial<Record<FuseEngine, Record<keyof TargetResult, number>>>;
+  targets: Partial<Record<FuseEngine, TargetCheck[]>>;
+  hotSpots?: HotSpot[];
+}
+
+interface Config {
+  bigMiB: number;
+  smallCount: number;
+  smallKiB: number;
+  files: number;
+  readdirEntries: number;
+  jobs: number;
+  fio: boolean;
+  drop: boolean;
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+function runWorker(phase: Phase, timeoutMs = 15 * 60_000): Promise<PhaseResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, JSON.stringify(phase)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, sig) => {
+      clearTimeout(t);
+      if (code === 0) resolve(JSON.parse(stdout) as PhaseResult);
+      else reject(new Error(`${phase.op} failed (${code ?? sig}): ${stderr.trim()}`));
+    });
+  });
+}
+
+async function hasFio(): Promise<boolean> {
+  return promisify(execFile)('which', ['fio']).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A place to run phases; `coldRestart` (mounts) empties the client's caches. */
+interface Target {
+  dir: string;
+  coldRestart?: () => Promise<void>;
+}
+
+async function runTarget(t: Target, c: Config, log: (l: string) => void): Promise<TargetResult> {
+  const drop = async (): Promise<void> => {
+    if (c.drop) await dropCaches();
+  };
+  const big = join(t.dir, 'bigfile');
+  const bytes = c.bigMiB * MiB;
+  const mibs = (r: PhaseResult): number => r2((r.bytes ?? 0) / MiB / Math.max(r.seconds, 1e-9));
+  const perSec = (n: number, r: PhaseResult): number => Math.round(n / Math.max(r.seconds, 1e-9));
+  const w = await runWorker({ op: 'write', file: big, bytes, block: MiB, fio: c.fio });
+  const warm = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
+  await drop();
+  const read = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
+  let cold = read;
+  if (t.coldRestart !== undefined) {
+    await t.coldRestart();
+    await drop();
+    cold = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
+  }
+  log(`  seq write ${mibs(w)} MiB/s, read warm ${mibs(warm)}, after drop_caches ${mibs(read)}, cold ${mibs(cold)}`);
+  const small = join(t.dir, 'small');
+  const sw = await runWorker({ op: 'smallwrite', dir: small, count: c.smallCount, bytes: c.smallKiB * 1024 });
+  await drop();
+  const sr = await runWorker({ op: 'smallread', dir: small, count: c.smallCount });
+  log(`  small ${c.smallKiB} KiB: write ${perSec(c.smallCount, sw)} files/s, read ${perSec(c.smallCount, sr)} files/s`);
+  const md = join(t.dir, 'meta');
+  const cr = await runWorker({ op: 'create', dir: md, count: c.files, jobs: c.jobs });
+  await drop();
+  const st = await runWorker({ op: 'stat', dir: md, count: c.files, jobs: c.jobs });
+  let rd = await runWorker({ op: 'readdir', dir: md, repeat: 3 });
+  const ul = await runWorker({ op: 'unlink', dir: md, count: c.files, jobs: c.jobs });
+  if (c.readdirEntries !== c.files) {
+    const rdir = join(t.dir, 'readdir');
+    await runWorker({ op: 'create', dir: rdir, count: c.readdirEntries, jobs: c.jobs });
+    await drop();
+    rd = await runWorker({ op: 'readdir', dir: rdir, repeat: 3 });
+  }
+  const res: TargetResult = {
+    seqWriteMiBs: mibs(w),
+    seqReadWarmMiBs: mibs(warm),
+    seqReadMiBs: mibs(read),
+    seqReadColdMiBs: mibs(cold),
+    smallWriteFilesPerSec: perSec(c.smallCount, sw),
+    smallReadFilesPerSec: perSec(c.smallCount, sr),
+    createPerSec: perSec(c.files, cr),
+    statPerSec: perSec(c.files, st),
+    unlinkPerSec: perSec(c.files, ul),
+    readdirMs: r2(rd.runsMs?.[0] ?? 0),
+    readdirBestMs: r2(Math.min(...(rd.runsMs ?? [0]))),
+    readdirEntries: rd.entries ?? 0,
+  };
+  log(`  create ${res.createPerSec}/s, stat ${res.statPerSec}/s, unlink ${res.unlinkPerSec}/s, readdir of ${res.readdirEntries}: ${res.readdirMs} ms (best ${res.readdirBestMs})`);
+  return res;
+}
+
+const silent = new Writable({ write: (_c, _e, cb) => cb() });
+
+async function format(metaUrl: string, bucket: string): Promise<void> {
+  let errText = '';
+  const stderr = new Writable({ write: (c: Buffer, _e, cb) => ((errText += c.toString()), cb()) });
+  const code = await main(['format', metaUrl, 'benchvol', '--storage', 'file', '--bucket', bucket + '/'], { stdout: silent, stderr, env: {} });
+  if (code !== 0) throw new Error(`format ${metaUrl} failed: ${errText.trim()}`);
+}
+
+async function benchMount(engine: FuseEngine, work: string, c: Config, cpuProfDir: string | undefined, log: (l: string) => void): Promise<TargetResult> {
+  const dir = join(work, engine);
+  const mp = join(dir, 'mnt');
+  const cacheDir = join(dir, 'cache');
+  await mkdir(mp, { recursive: true });
+  let redis: RedisServer | undefined;
+  let daemon: Daemon | undefined;
+  try {
+    let metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
+    if (engine === 'redis') {
+      redis = await startRedis();
+      metaUrl = redis.url;
+    }
+    await format(metaUrl, join(dir, 'bucket'));
+    const mount = (): Promise<Daemon> =>
+      startDaemon({ metaUrl, mountpoint: mp, cacheDir, logFile: join(dir, 'mount.log'), ...(cpuProfDir !== undefined ? { cpuProfDir } : {}) });
+    daemon = await mount();
+    const coldRestart = async (): Promise<void> => {
+      await daemon?.stop();
+      daemon = undefined;
+      await rm(cacheDir, { recursive: true, force: true });
+      daemon = await mount();
+    };
+    return await runTarget({ dir: mp, coldRestart }, c, log);
+  } finally {
+    await daemon?.stop();
+    await redis?.stop();
+  }
+}
+
+const RATIO_KEYS: Array<keyof TargetResult> = [
+  'seqWriteMiBs',
+  'seqReadWarmMiBs',
+  'seqReadMiBs',
+  'seqReadColdMiBs',
+  'smallWriteFilesPerSec',
+  'smallReadFilesPerSec',
+  'createPerSec',
+  'statPerSec',
+  'unlinkPerSec',
+  'readdirMs',
+  'readdirBestMs',
+];
+
+function ratios(m: TargetResult, l: TargetResult): Record<keyof TargetResult, number> {
+  const out = { readdirEntries: 1 } as Record<keyof TargetResult, number>;
+  for (const k of RATIO_KEYS) out[k] = l[k] > 0 ? r2(m[k] / l[k]) : 0;
+  return out;
+}
+
+/** The issue's targets for this machine. */
+export function checkTargets(m: TargetResult, l: TargetResult): TargetCheck[] {
+  return [
+    { name: 'sequential write', target: `>= local (${l.seqWriteMiBs} MiB/s)`, value: m.seqWriteMiBs, ok: m.seqWriteMiBs >= l.seqWriteMiBs },
+    { name: 'cold sequential read', target: '>= 1024 MiB/s', value: m.seqReadColdMiBs, ok: m.seqReadColdMiBs >= 1024 },
+    { name: 'stat', target: '>= 30000 /s', value: m.statPerSec, ok: m.statPerSec >= 30_000 },
+    { name: 'create', target: '>= 5000 /s', value: m.createPerSec, ok: m.createPerSec >= 5000 },
+    { name: `readdir of ${m.readdirEntries} entries`, target: '<= 30 ms', value: m.readdirMs, ok: m.readdirMs <= 30 },
+  ];
+}
+
+function envEngines(): FuseEngine[] {
+  const v = process.env['TJFS_BENCH_ENGINES'];
+  if (v === undefined || v === '') return ['sqlite3'];
+  return v.split(',').map((e) => {
+    if (e !== 'sqlite3' && e !== 'redis') throw new Error(`TJFS_BENCH_ENGINES: unknown engine ${e}`);
+    return e;
+  });
+}
+
+export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBenchResult> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const files = opts.files ?? envNumber('TJFS_BENCH_FILES', 10_000);
+  const c: Config = {
+    bigMiB: opts.bigMiB ?? envNumber('TJFS_BENCH_BIG_MIB', 1024),
+    smallCount: opts.smallCount ?? envNumber('TJFS_BENCH_SMALL_COUNT', 2000),
+    smallKiB: opts.smallKiB ?? envNumber('TJFS_BENCH_SMALL_KIB', 128),
+    files,
+    readdirEntries: opts.readdirEntries ?? envNumber('TJFS_BENCH_READDIR', files),
+    jobs: opts.jobs ?? envNumber('TJFS_BENCH_JOBS', 4),
+    fio: await hasFio(),
+    drop: process.getuid?.() === 0,
+  };
+  const engines = opts.engines ?? envEngines();
+  const cpuProfDir = opts.cpuProfDir ?? (process.env['TJFS_BENCH_CPU_PROF'] || undefined);
+  if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), 'tjfs-fusebench-'));
+  const result: FuseBenchResult = {
+    ...stamp(),
+    config: { bigMiB: c.bigMiB, smallCount: c.smallCount, smallKiB: c.smallKiB, files: c.files, readdirEntries: c.readdirEntries, jobs: c.jobs, seqTool: c.fio ? 'fio' : 'node', dropCaches: c.drop },
+    local: {} as TargetResult,
+    mounts: {},
+    ratios: {},
+    targets: {},
+  };
+  log(`fuse bench: big ${c.bigMiB} MiB, ${c.smallCount} x ${c.smallKiB} KiB, ${c.files} files (${c.jobs} in flight), ${c.fio ? 'fio' : 'node'} seq I/O, drop caches ${c.drop ? 'on' : 'off (not root)'}`);
+  try {
+    log(`local (${join(work, 'local')}):`);
+    await mkdir(join(work, 'local'));
+    result.local = await runTarget({ dir: join(work, 'local') }, c, log);
+    await rm(join(work, 'local'), { recursive: true, force: true });
+    for (const engine of engines) {
+      log(`tjfs mount (${engine} + file store):`);
+      const m = await benchMount(engine, work, c, cpuProfDir, log);
+      result.mounts[engine] = m;
+      result.ratios[engine] = ratios(m, result.local);
+      result.targets[engine] = checkTargets(m, result.local);
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true }).catch(() => undefined);
+  }
+  if (cpuProfDir !== undefined) result.hotSpots = await summarizeProfiles(cpuProfDir).catch(() => []);
+  const outFile = opts.outFile ?? join(process.cwd(), 'bench-results', 'fuse.json');
+  await mkdir(dirname(outFile), { recursive: true });
+  await writeFile(outFile, JSON.stringify(result, null, 2) + '\n');
+  log(formatFuseSummary(result));
+  return result;
+}
+
+export function formatFuseSummary(r: FuseBenchResult): string {
+  const lines: string[] = [];
+  for (const [engine, m] of Object.entries(r.mounts) as Array<[FuseEngine, TargetResult]>) {
+    lines.push(`mount (${engine}) vs local:`);
+    for (const k of RATIO_KEYS) lines.push(`  ${k.padEnd(22)} ${String(m[k]).padStart(10)} vs ${String(r.local[k]).padStart(10)}  x${r.ratios[engine]?.[k] ?? 0}`);
+    for (const t of r.targets[engine] ?? []) lines.push(`  target ${t.ok ? 'MET ' : 'MISS'} ${t.name}: ${t.value} (${t.target})`);
+  }
+  return lines.join('\n');
+}
+
+// Direct entry: `node dist/benchmarks/fuse.js`.
+if (process.argv[1]?.endsWith('benchmarks/fuse.js') === true) {
+  process.once('SIGINT', () => process.exit(130));
+  await runFuseBench();
+}
