@@ -1,7 +1,8 @@
 /**
-// vitest loads reporters by module path and needs a default export (the one exception to named exports).
  * Prints one plain closing line, "N passed, N failed, N skipped", after the run so that
  * any CI log reader can tell how many tests ran; unhandled errors count as failures.
+ * vitest loads reporters by module path and needs a default export (the one exception to
+ * the named-exports rule).
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
