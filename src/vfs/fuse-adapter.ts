@@ -19,6 +19,8 @@ export interface FuseAdapterOptions {
   noSupplementaryGroups?: boolean;
 }
 
+const O_DIRECT = 0o40000;
+
 const groupCache = new Map<number, { gids: number[]; at: number }>();
 
 function supplementaryGroups(pid: number, gid: number): number[] {
@@ -125,7 +127,8 @@ export class VfsFuseOps implements FuseOps {
     if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
     if (h.attr) this.noteVersion(ino, h.attr);
     // Close-to-open: the kernel drops its page cache on open unless keepCache is set.
-    return { fh: h.fh };
+    // O_DIRECT handles bypass the page cache entirely.
+    return (flags & O_DIRECT) !== 0 ? { fh: h.fh, directIo: true } : { fh: h.fh };
   }
 
   /**
@@ -229,7 +232,7 @@ export class VfsFuseOps implements FuseOps {
 
   async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number): Promise<CreateReply> {
     const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags);
-    return { entry: this.entry(entry), open: { fh: handle.fh } };
+    return { entry: this.entry(entry), open: (flags & O_DIRECT) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh } };
   }
 
   fallocate(r: RequestContext, i: { fh: bigint; offset: number; length: number; mode: number }): Promise<void> {
