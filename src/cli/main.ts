@@ -12,6 +12,8 @@ import { registerDumpLoad } from './commands/dump-load.js';
 import { registerFormat } from './commands/format.js';
 import { registerMount } from './commands/mount.js';
 import { registerStatus } from './commands/status.js';
+import { registerConfig } from './commands/config.js';
+import { registerQuota } from './commands/quota.js';
 import { registerUmount } from './commands/umount.js';
 import { CliError, err, type CliIo } from './io.js';
 
@@ -37,6 +39,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerMount(program, io, argv, setExit);
   registerUmount(program, io, setExit);
   registerStatus(program, io, setExit);
+  registerConfig(program, io, setExit);
+  registerQuota(program, io, setExit);
   registerDumpLoad(program, io, setExit);
   registerCsi(program, io, setExit, TJFS_VERSION);
   registerBench(program, io, setExit);

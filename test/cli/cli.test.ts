@@ -77,6 +77,35 @@ describe('tjfs CLI', () => {
     expect(again.err()).toMatch(/not empty/);
   });
 
+  it('changes mutable settings with config, keeps secrets encrypted, and manages quotas', async () => {
+    const d = tmp();
+    const meta = `sqlite3://${join(d, 'v.db')}`;
+    expect(await main(['format', meta, 'cfgvol', '--bucket', join(d, 'b'), '--secret-key', 'sk1'], io().io)).toBe(0);
+    const c = io();
+    expect(await main(['config', meta, '--trash-days', '3', '--capacity', '2'], c.io)).toBe(0);
+    expect(c.out()).not.toContain('sk1');
+    const { openEngine } = await import('../../src/meta/registry.js');
+    const { parseFormat } = await import('../../src/meta/format.js');
+    const { decryptFormatSecrets } = await import('../../src/meta/secret.js');
+    const e = await openEngine(meta);
+    const f = parseFormat((await e.getFormatText())!);
+    await e.close();
+    expect(f.TrashDays).toBe(3);
+    expect(f.Capacity).toBe(2 * 1024 ** 3);
+    expect(f.KeyEncrypted).toBe(true);
+    expect(decryptFormatSecrets(f).secretKey).toBe('sk1');
+    const q = io();
+    expect(await main(['quota', 'set', meta, '--path', '/', '--inodes', '10'], q.io)).toBe(0);
+    expect(JSON.parse(q.out())).toMatchObject({ inode: '1', maxInodes: 10, usedInodes: 0 });
+    const l = io();
+    expect(await main(['quota', 'list', meta], l.io)).toBe(0);
+    expect(JSON.parse(l.out())).toHaveLength(1);
+    expect(await main(['quota', 'delete', meta, '--path', '/'], io().io)).toBe(0);
+    const g = io();
+    expect(await main(['quota', 'get', meta, '--path', '/'], g.io)).toBe(1);
+    expect(g.err()).toMatch(/no quota/);
+  });
+
   it('reports malformed and unformatted meta URLs clearly', async () => {
     const d = tmp();
     const bad = io();

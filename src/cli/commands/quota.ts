@@ -1,0 +1,91 @@
+/**
+ * `tjfs quota set|get|list|delete META --path P`: directory quotas (spec §4.12), stored in
+ * the metadata engine so Go clients honour them too. `set` computes the current usage of
+ * the tree below the directory so the quota starts accurate.
+ */
+import type { Command } from 'commander';
+import { openMeta } from '../../meta/base-meta.js';
+import type { MetaEngine } from '../../meta/engine.js';
+import { align4K, FileType, type Ino } from '../../meta/types.js';
+import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { resolveSubdir } from '../subdir.js';
+
+/** Space and inodes used below `dir` (not counting `dir`), walking the tree. */
+export async function treeUsage(engine: MetaEngine, dir: Ino): Promise<{ space: number; inodes: number }> {
+  let space = 0;
+  let inodes = 0;
+  const stack: Ino[] = [dir];
+  while (stack.length > 0) {
+    const d = stack.pop()!;
+    const entries = await engine.listEntries(d);
+    for (let i = 0; i < entries.length; i += 1000) {
+      const batch = entries.slice(i, i + 1000);
+      const attrs = await engine.getAttrs(batch.map((e) => e.ino));
+      batch.forEach((e, k) => {
+        const a = attrs[k];
+        inodes++;
+        space += a && a.type === FileType.File ? align4K(a.length) : 4096;
+        if (e.type === FileType.Directory) stack.push(e.ino);
+      });
+    }
+  }
+  return { space, inodes };
+}
+
+interface QuotaFlags {
+  path?: string;
+  capacity?: string;
+  inodes?: string;
+}
+
+async function runQuota(action: string, metaUrl: string, f: QuotaFlags, io: CliIo): Promise<number> {
+  const meta = await openMeta(metaUrl, { readOnly: true });
+  try {
+    const engine = meta.engine;
+    if (action === 'list') {
+      const rows = [...(await engine.listDirQuotas())].map(([ino, q]) => ({ inode: String(ino), ...q }));
+      out(io, JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    if (!f.path) throw new CliError(`quota ${action}: --path is required`);
+    const ino = await resolveSubdir(meta, f.path);
+    const quotas = await engine.listDirQuotas();
+    const cur = quotas.get(ino);
+    if (action === 'get') {
+      if (!cur) throw new CliError(`no quota on ${f.path}`);
+      out(io, JSON.stringify({ path: f.path, inode: String(ino), ...cur }, null, 2));
+    } else if (action === 'delete') {
+      if (!cur) throw new CliError(`no quota on ${f.path}`);
+      await engine.txn(async (tx) => tx.deleteDirQuota(ino), { op: 'quota delete' });
+      out(io, `quota on ${f.path} removed`);
+    } else if (action === 'set') {
+      if (!meta.format.DirStats) throw new CliError('directory quotas need DirStats (format with a current tjfs or juicefs)');
+      const used = await treeUsage(engine, ino);
+      const q = {
+        maxSpace: f.capacity !== undefined ? parseSize(f.capacity, 'G') : (cur?.maxSpace ?? 0),
+        maxInodes: f.inodes !== undefined ? parseIntArg(f.inodes, '--inodes') : (cur?.maxInodes ?? 0),
+        usedSpace: used.space,
+        usedInodes: used.inodes,
+      };
+      await engine.setDirQuota(ino, q);
+      out(io, JSON.stringify({ path: f.path, inode: String(ino), ...q }, null, 2));
+    } else {
+      throw new CliError(`unknown quota action '${action}' (set, get, list, delete)`);
+    }
+    return 0;
+  } finally {
+    await meta.stop();
+  }
+}
+
+export function registerQuota(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
+  program
+    .command('quota')
+    .description('manage directory quotas: set, get, list, delete')
+    .argument('<ACTION>', 'set | get | list | delete')
+    .argument('<META>')
+    .option('--path <path>', 'directory inside the volume')
+    .option('--capacity <GiB>', 'space limit in GiB (0 = unlimited)')
+    .option('--inodes <n>', 'inode limit (0 = unlimited)')
+    .action((action: string, meta: string, flags: QuotaFlags) => setExit(runQuota(action, meta, flags, io)));
+}
