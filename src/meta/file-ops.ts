@@ -117,26 +117,31 @@ async function lengthDelta(core: MetaCore, tx: MetaTx, ino: Ino, a: Attr, oldLen
   return { space, quotas };
 }
 
-export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: number, opts: { viaHandle?: boolean } = {}): Promise<Attr> {
-  const op = 'truncate';
-  core.checkWritable(op);
-  if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
-  if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+/** What a length-changing op does to a file, decided inside its transaction. */
+interface LengthPlan {
+  newLen: number;
+  /** Extra writes (hole or slice records) in the same transaction. */
+  apply?: (tx: MetaTx) => void;
+  /** Modification time to set (default: now). */
+  mtime?: Timespec;
+}
+
+/**
+ * The shared transaction of truncate, fallocate and slice commits: read the attr, let
+ * `plan` check it and decide, account the length change, write the records, set the
+ * length and times. `plan` returning undefined leaves the file untouched.
+ */
+async function changeLength(core: MetaCore, ino: Ino, op: string, plan: (a: Attr) => LengthPlan | undefined): Promise<Attr> {
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
       const a = await mustGetAttr(tx, ino, op);
-      if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
-      if (a.type !== FileType.File) throw new FsError(Errno.EINVAL, { op, ino });
-      ensureModifiable(a, ino, op);
-      if (a.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino });
-      if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino);
-      if (a.length === length) return { a, space: 0, quotas: [] as Ino[] };
-      const old = a.length;
-      const d = await lengthDelta(core, tx, ino, a, old, length, op);
-      appendHoles(tx, ino, Math.min(old, length), Math.max(old, length), true);
-      a.length = length;
-      setMtime(a, now);
+      const p = plan(a);
+      if (!p) return { a, space: 0, quotas: [] as Ino[] };
+      const d = await lengthDelta(core, tx, ino, a, a.length, p.newLen, op);
+      p.apply?.(tx);
+      a.length = p.newLen;
+      setMtime(a, p.mtime ?? now);
       setCtime(a, now);
       tx.setAttr(ino, a);
       return { a, ...d };
@@ -148,66 +153,61 @@ export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: n
   return res.a;
 }
 
-export async function fallocate(core: MetaCore, ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
+export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: number, opts: { viaHandle?: boolean } = {}): Promise<Attr> {
+  const op = 'truncate';
+  core.checkWritable(op);
+  if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
+  if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+  return changeLength(core, ino, op, (a) => {
+    if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
+    if (a.type !== FileType.File) throw new FsError(Errno.EINVAL, { op, ino });
+    ensureModifiable(a, ino, op);
+    if (a.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino });
+    if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino);
+    if (a.length === length) return undefined;
+    const [left, right] = [Math.min(a.length, length), Math.max(a.length, length)];
+    return { newLen: length, apply: (tx) => appendHoles(tx, ino, left, right, true) };
+  });
+}
+
+export async function fallocate(core: MetaCore, _ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
   const op = 'fallocate';
   core.checkWritable(op);
   if (mode & (FallocMode.CollapseRange | FallocMode.InsertRange)) throw new FsError(Errno.ENOTSUP, { op, ino });
   if (mode & FallocMode.PunchHole && !(mode & FallocMode.KeepSize)) throw new FsError(Errno.EINVAL, { op, ino });
   if (size <= 0 || off < 0) throw new FsError(Errno.EINVAL, { op, ino });
   if (off + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
-  const res = await core.txn(
-    async (tx) => {
-      const now = core.now();
-      const a = await mustGetAttr(tx, ino, op);
-      if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
-      if (a.type !== FileType.File) throw new FsError(Errno.ENODEV, { op, ino });
-      ensureModifiable(a, ino, op);
-      if (a.flags & Flag.Append && mode & (FallocMode.PunchHole | FallocMode.ZeroRange)) throw new FsError(Errno.EPERM, { op, ino });
-      const old = a.length;
-      const newLen = off + size > old && !(mode & FallocMode.KeepSize) ? off + size : old;
-      const d = await lengthDelta(core, tx, ino, a, old, newLen, op);
-      if (mode & (FallocMode.ZeroRange | FallocMode.PunchHole) && off < old) {
-        appendHoles(tx, ino, off, Math.min(off + size, old), false);
-      }
-      a.length = newLen;
-      setMtime(a, now);
-      setCtime(a, now);
-      tx.setAttr(ino, a);
-      return { a, ...d };
-    },
-    { op },
-  );
-  core.noteUsage(res.space, 0);
-  core.noteQuotas(res.quotas, res.space, 0);
-  return res.a;
+  return changeLength(core, ino, op, (a) => {
+    if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
+    if (a.type !== FileType.File) throw new FsError(Errno.ENODEV, { op, ino });
+    ensureModifiable(a, ino, op);
+    const zeroing = (mode & (FallocMode.PunchHole | FallocMode.ZeroRange)) !== 0;
+    if (a.flags & Flag.Append && zeroing) throw new FsError(Errno.EPERM, { op, ino });
+    const old = a.length;
+    const newLen = off + size > old && !(mode & FallocMode.KeepSize) ? off + size : old;
+    const plan: LengthPlan = { newLen };
+    if (zeroing && off < old) plan.apply = (tx) => appendHoles(tx, ino, off, Math.min(off + size, old), false);
+    return plan;
+  });
 }
 
 export async function writeSlice(core: MetaCore, ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void> {
   const op = 'write';
   core.checkWritable(op);
   if (slice.pos + slice.len > CHUNK_SIZE) throw new FsError(Errno.EINVAL, { op, ino, message: 'EINVAL: slice crosses a chunk' });
-  const res = await core.txn(
-    async (tx) => {
-      const now = core.now();
-      const a = await tx.getAttr(ino);
-      if (!a) throw new FsError(Errno.ENOENT, { op, ino });
-      if (a.type !== FileType.File) throw new FsError(Errno.EPERM, { op, ino });
-      const end = indx * CHUNK_SIZE + slice.pos + slice.len;
-      if (end >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
-      const newLen = Math.max(a.length, end);
-      const d = await lengthDelta(core, tx, ino, a, a.length, newLen, op);
-      tx.appendSlices(ino, indx, [slice]);
-      tx.newSliceRef(slice.id, slice.size);
-      a.length = newLen;
-      setMtime(a, mtime);
-      setCtime(a, now);
-      tx.setAttr(ino, a);
-      return d;
-    },
-    { op },
-  );
-  core.noteUsage(res.space, 0);
-  core.noteQuotas(res.quotas, res.space, 0);
+  const end = indx * CHUNK_SIZE + slice.pos + slice.len;
+  if (end >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+  await changeLength(core, ino, op, (a) => {
+    if (a.type !== FileType.File) throw new FsError(Errno.EPERM, { op, ino });
+    return {
+      newLen: Math.max(a.length, end),
+      mtime,
+      apply: (tx) => {
+        tx.appendSlices(ino, indx, [slice]);
+        tx.newSliceRef(slice.id, slice.size);
+      },
+    };
+  });
 }
 
 export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number> {

@@ -151,7 +151,7 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const inodes = stats.usage.find((u) => u.unit === 'INODES');
     expect(Number(bytes?.total)).toBeGreaterThan(0);
     expect(Number(bytes?.available)).toBeGreaterThan(0);
-    expect(Number(inodes?.used)).toBeGreaterThanOrEqual(3);
+    expect(Number(inodes?.used)).toBeGreaterThanOrEqual(2); // the PV directory and f.txt
   }, 90_000);
 
   it('a restarted plugin re-attaches to mounts in use and unpublish cleans up', async () => {

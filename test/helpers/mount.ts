@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +111,7 @@ export class E2eEnv {
 
   constructor(label: string) {
     this.base = mkdtempSync(join(tmpdir(), `tjfs-e2e-${label}-`));
+    chmodSync(this.base, 0o755); // other users (sticky/permission tests) must reach the mounts
   }
 
   async createVolume(kind: VolumeKind, opts: VolumeOptions = {}): Promise<Volume> {
