@@ -69,21 +69,27 @@ export class BaseMeta implements Meta {
     const op = 'lookup';
     return this.core.txn(
       async (tx) => {
-        const pattr = await mustGetDir(tx, parent, op);
-        checkAccess(ctx, pattr, X_OK, op, parent);
-        if (isDot(name)) return { ino: parent, attr: pattr };
-        if (isDotDot(name)) {
+        const special = isDot(name) || isDotDot(name) || (parent === ROOT_INODE && name.toString() === TRASH_NAME);
+        // Root needs no search permission: skip reading the parent unless it decides the answer.
+        let pattr = ctx.uid === 0 && !special ? undefined : await mustGetDir(tx, parent, op);
+        if (pattr) checkAccess(ctx, pattr, X_OK, op, parent);
+        if (pattr && isDot(name)) return { ino: parent, attr: pattr };
+        if (pattr && isDotDot(name)) {
           const up = parent === ROOT_INODE || pattr.parent === 0n ? parent : pattr.parent;
           return { ino: up, attr: up === parent ? pattr : await mustGetAttr(tx, up, op) };
         }
         validateName(name, op);
-        if (parent === ROOT_INODE && name.toString() === TRASH_NAME) {
+        if (special) {
           const t = await tx.getAttr(TRASH_INODE);
           if (t) return { ino: TRASH_INODE, attr: t };
         }
-        const e = await tx.getEntry(parent, name);
-        if (!e) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
-        const a = await tx.getAttr(e.ino);
+        const e = tx.getEntryAttr ? await tx.getEntryAttr(parent, name) : await tx.getEntry(parent, name);
+        if (!e) {
+          pattr ??= await mustGetDir(tx, parent, op);
+          throw new FsError(Errno.ENOENT, { op, path: name.toString() });
+        }
+        let a: Attr | undefined = (e as { attr?: Attr }).attr;
+        if (!a && !tx.getEntryAttr) a = await tx.getAttr(e.ino);
         if (!a) {
           this.core.log.warn('dangling entry: attr missing', { parent: String(parent), ino: String(e.ino) });
           throw new FsError(Errno.ENOENT, { op, ino: e.ino, message: `ENOENT: entry ${name.toString()} points to missing inode ${e.ino}` });
@@ -220,7 +226,7 @@ export class BaseMeta implements Meta {
       return;
     }
     this.core.opened.delete(arg);
-    if (this.core.sid > 0 && (await this.core.engine.listSustained(this.core.sid)).includes(arg)) {
+    if (this.core.sid > 0 && this.core.sustained.delete(arg)) {
       await deleteSustained(this.core, this.core.sid, arg);
     }
   }

@@ -53,6 +53,8 @@ export class MetaCore {
   onFreeSlices: (slices: FreedSlice[]) => Promise<void>;
   /** Open handle counts per inode (sustained-inode rule). */
   readonly opened = new Map<Ino, number>();
+  /** Inodes this session keeps alive after their last unlink (mirror of session{sid}). */
+  readonly sustained = new Set<Ino>();
   /** Directory quotas, refreshed on heartbeat. */
   dirQuotas = new Map<Ino, QuotaRecord>();
   /** Cached volume usage, refreshed on heartbeat and adjusted locally. */

@@ -93,6 +93,8 @@ export interface MetaTx {
   deleteAttr(ino: Ino): void;
 
   getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined>;
+  /** Optional fast path: the entry and its attr in one round trip (attr absent if dangling). */
+  getEntryAttr?(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined>;
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void;
   deleteEntry(parent: Ino, name: Buffer): void;
   /** True when the directory has at least one stored entry. */

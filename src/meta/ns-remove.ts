@@ -18,6 +18,8 @@ export interface DropOutcome {
   /** Usage change applied in the tx (to mirror into the local cache). */
   space: number;
   inodes: number;
+  /** An open file that became a sustained inode of this session. */
+  sustained?: Ino;
 }
 
 export interface DropArgs {
@@ -79,6 +81,7 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
     if (attr.type === FileType.File && core.sid > 0 && (core.opened.get(ino) ?? 0) > 0) {
       tx.setAttr(ino, attr);
       tx.addSustained(core.sid, ino);
+      out.sustained = ino;
     } else {
       if (attr.type === FileType.File) {
         tx.addDelFile(ino, attr.length, now.sec);
@@ -99,6 +102,7 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
 export function afterDrop(core: MetaCore, o: DropOutcome, quotas: Ino[]): void {
   core.noteUsage(o.space, o.inodes);
   core.noteQuotas(quotas, o.space, o.inodes);
+  if (o.sustained !== undefined) core.sustained.add(o.sustained);
   if (o.deleteData) core.scheduleDelete(o.deleteData.ino, o.deleteData.length);
 }
 

@@ -197,13 +197,16 @@ export class VfsFuseOps implements FuseOps {
     return { fh: (await this.vfs.opendir(this.ctx(r), ino)).fh };
   }
 
-  async readdir(r: RequestContext, i: { fh: bigint; offset: number }): Promise<DirEntry[]> {
-    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, false);
+  // Only what fits in the kernel's `size`-byte buffer is encoded (a dirent takes >= 32 bytes,
+  // a direntplus >= 160), so map just that many: mapping the whole remaining listing on every
+  // call made listing a large directory quadratic.
+  async readdir(r: RequestContext, i: { fh: bigint; offset: number; size?: number }): Promise<DirEntry[]> {
+    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, false, fitting(i.size, 32));
     return list.map((e, k) => ({ ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 }));
   }
 
-  async readdirplus(r: RequestContext, i: { fh: bigint; offset: number }): Promise<DirEntryPlus[]> {
-    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, true);
+  async readdirplus(r: RequestContext, i: { fh: bigint; offset: number; size?: number }): Promise<DirEntryPlus[]> {
+    const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, true, fitting(i.size, 160));
     return list.map((e, k) => {
       const base = { ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 };
       const dot = e.name.length <= 2 && (e.name.toString() === '.' || e.name.toString() === '..');
@@ -257,3 +260,8 @@ const OFFSET_MAX = 0x7fffffffffffffffn;
 const META_MAX = 0xffffffffffffffffn;
 const toEnd = (e: bigint): bigint => (e >= OFFSET_MAX ? META_MAX : e);
 const fromEnd = (e: bigint): bigint => (e >= OFFSET_MAX ? OFFSET_MAX : e);
+
+/** How many records of at least `minRecord` bytes can fit in a `size`-byte reply. */
+function fitting(size: number | undefined, minRecord: number): number | undefined {
+  return size === undefined ? undefined : Math.floor(size / minRecord) + 1;
+}

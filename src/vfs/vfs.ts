@@ -21,6 +21,7 @@ import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName }
 const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
+const O_EXCL = 0o200;
 
 export interface VfsOptions {
   /** Inode used as the root (--subdir); default 1. */
@@ -236,7 +237,18 @@ export class Vfs {
   create(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask: number, flags: number): Promise<{ entry: EntryResult; handle: Handle }> {
     return this.obs.run('create', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
       this.checkReserved(parent, nm);
-      const r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+      let r: EntryResult;
+      try {
+        r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+      } catch (e) {
+        // Another client created the name after the kernel's lookup: without O_EXCL, open
+        // the existing file as POSIX (and Go JuiceFS) do.
+        if (!(e instanceof FsError) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
+        const existing = await this.meta.lookup(ctx, this.toMeta(parent), nm);
+        if (existing.attr.type !== FileType.File) throw e;
+        const handle = await this.open(ctx, this.fromMeta(existing.ino), flags);
+        return { entry: this.entry({ ino: existing.ino, attr: await this.meta.getattr(ctx, existing.ino) }), handle };
+      }
       const file = this.handles.openFile(r.ino);
       const handle = this.handles.add({ ino: r.ino, kind: 'file', flags, file });
       return { entry: this.entry(r), handle };
@@ -329,17 +341,30 @@ export class Vfs {
     });
   }
 
-  /** Entries from index `offset` ('.' and '..' first); attrs included when `plus`. */
-  readdir(ctx: Context, fh: bigint, offset: number, plus: boolean): Promise<Entry[]> {
+  /**
+   * Entries from index `offset` ('.' and '..' first), at most `limit`. The listing is a
+   * snapshot taken at offset 0 (names only); with `plus`, attributes are fetched just for
+   * the entries returned, in one batch — the kernel asks for a page at a time.
+   */
+  readdir(ctx: Context, fh: bigint, offset: number, plus: boolean, limit?: number): Promise<Entry[]> {
     return this.obs.run(plus ? 'readdirplus' : 'readdir', ctx, () => `${fh},${offset}`, async () => {
       const h = this.handles.get(fh);
       if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, { op: 'readdir' });
-      if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino, plus);
-      return h.entries.slice(offset);
+      if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino);
+      const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
+      if (plus) {
+        const missing = out.filter((e) => !e.attr);
+        const attrs = missing.length > 0 ? await this.rt.meta.engine.getAttrs(missing.map((e) => this.toMeta(e.ino))) : [];
+        missing.forEach((e, i) => {
+          const a = attrs[i];
+          if (a) e.attr = this.adjust(this.toMeta(e.ino), a);
+        });
+      }
+      return out;
     });
   }
 
-  private async listDir(ctx: Context, ino: Ino, plus: boolean): Promise<Entry[]> {
+  private async listDir(ctx: Context, ino: Ino): Promise<Entry[]> {
     const self = await this.meta.getattr(ctx, ino);
     const parentIno = ino === this.root ? ino : self.parent || ino;
     const parentAttr = parentIno === ino ? self : await this.meta.getattr(ctx, parentIno).catch(() => self);
@@ -347,9 +372,7 @@ export class Vfs {
       { name: Buffer.from('.'), ino: this.fromMeta(ino), type: FileType.Directory, attr: self },
       { name: Buffer.from('..'), ino: this.fromMeta(parentIno), type: FileType.Directory, attr: parentAttr },
     ];
-    for (const e of await this.meta.readdir(ctx, ino, { plus })) {
-      out.push({ ...e, ino: this.fromMeta(e.ino), ...(e.attr ? { attr: this.adjust(e.ino, e.attr) } : {}) });
-    }
+    for (const e of await this.meta.readdir(ctx, ino)) out.push({ ...e, ino: this.fromMeta(e.ino) });
     if (ino === ROOT_INODE && !this.opts.hideInternal) {
       for (const v of VIRTUAL_NODES) out.push({ name: Buffer.from(v.name), ino: v.ino, type: FileType.File, attr: this.virtualAttr(v.ino)! });
       const trash = await this.meta.lookup(ctx, ROOT_INODE, Buffer.from('.trash')).catch(() => undefined);

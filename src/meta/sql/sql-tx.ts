@@ -91,6 +91,22 @@ export class SqlTx implements MetaTx {
     return r ? { ino: toBig(r['inode'], 'inode'), type: toNum(r['type']) as FileType } : undefined; // type as stored
   }
 
+  async getEntryAttr(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined> {
+    // One join, as Go's lookup does: the edge and its node in a single query.
+    const cols = NODE_SELECT.split(',').map((c) => `n.${c.trim()}`).join(', ');
+    const rows = await this.conn.query(
+      `SELECT e.inode AS e_inode, e.type AS e_type, n.inode AS n_inode, ${cols} FROM ${this.t.edge} e ` +
+        `LEFT JOIN ${this.t.node} n ON n.inode = e.inode WHERE e.parent = ? AND e.name = ?`,
+      [parent, name],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const ino = toBig(r['e_inode'], 'inode');
+    const out: DentryValue & { attr?: Attr } = { ino, type: toNum(r['e_type']) as FileType };
+    if (r['n_inode'] !== null && r['n_inode'] !== undefined) out.attr = rowToAttr(r, ino);
+    return out;
+  }
+
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
     this.write(
       `INSERT INTO ${this.t.edge} (parent, name, inode, type) VALUES (?, ?, ?, ?) ` +

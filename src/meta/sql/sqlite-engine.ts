@@ -113,7 +113,7 @@ class SqliteBackend {
         try {
           this.begin(opts.readonly);
           const result = await fn(this.conn);
-          this.db.exec('COMMIT');
+          this.commit();
           return result;
         } catch (e) {
           this.rollback();
@@ -127,18 +127,24 @@ class SqliteBackend {
     }
   };
 
+  private control: { begin: Database.Statement; beginImmediate: Database.Statement; commit: Database.Statement } | undefined;
+
+  /**
+   * Starts a transaction. The connection runs with busy_timeout 0 (set after opening), so
+   * BEGIN IMMEDIATE never blocks the event loop on another writer: it fails fast with
+   * SQLITE_BUSY and runTx backs off asynchronously. Control statements are prepared once.
+   */
   private begin(readonly: boolean): void {
-    if (readonly) {
-      this.db.exec('BEGIN');
-      return;
-    }
-    // Never block the event loop on another writer: fail fast and back off asynchronously.
-    this.db.pragma('busy_timeout = 0');
-    try {
-      this.db.exec('BEGIN IMMEDIATE');
-    } finally {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
+    const c = (this.control ??= {
+      begin: this.db.prepare('BEGIN'),
+      beginImmediate: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+    });
+    (readonly ? c.begin : c.beginImmediate).run();
+  }
+
+  private commit(): void {
+    this.control?.commit.run();
   }
 
   private rollback(): void {
@@ -188,6 +194,8 @@ function openDatabase(path: string, op: string): Db {
     db.defaultSafeIntegers(true);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma('journal_mode = WAL');
+    // From here on every wait is asynchronous (see begin()).
+    db.pragma('busy_timeout = 0');
   } catch (e) {
     db.close();
     throw new FsError(Errno.EIO, {
