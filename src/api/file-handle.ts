@@ -11,7 +11,7 @@ import { FsError, Errno } from '../meta/errno.js';
 import type { Context, Ino } from '../meta/types.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { nodeError } from './errors.js';
-import { O_ACCMODE, O_RDONLY, encodingOf, toBuffer, toTimespec, type Encoding, type TimeLike } from './flags.js';
+import { O_ACCMODE, O_APPEND, O_RDONLY, encodingOf, toBuffer, toTimespec, type Encoding, type TimeLike } from './flags.js';
 import { Stats } from './stats.js';
 
 /** Largest single Vfs read; bigger reads loop. */
@@ -22,6 +22,8 @@ export interface HandleHost {
   nextFd(): number;
   track(h: FileHandle): void;
   untrack(h: FileHandle): void;
+  /** Runs `fn` alone among calls for the same inode (O_APPEND writes: find end + write). */
+  exclusive<T>(ino: Ino, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface ReadResult {
@@ -123,7 +125,8 @@ export class FileHandle {
     return this.run('write', async () => {
       const useCur = position === null || position === undefined;
       const at = useCur ? this.pos : position!;
-      const n = await this.host.vfs.write(this.ctx, this.fh, at, bytes);
+      const write = (): Promise<number> => this.host.vfs.write(this.ctx, this.fh, at, bytes);
+      const n = this.flags & O_APPEND ? await this.host.exclusive(this.ino, write) : await write();
       if (useCur) this.pos = at + n;
       return { bytesWritten: n, buffer: data };
     });

@@ -368,6 +368,34 @@ export class HdfsNamespace {
     });
   }
 
+  /**
+   * A whole listing as a stream of statuses in name order, from one directory read; the
+   * first await throws FileNotFoundException etc. before anything is yielded.
+   */
+  async listStatusStream(path: string): Promise<{ total: number; entries: AsyncGenerator<FileStatus> }> {
+    const p = this.qualify(path);
+    return this.guard(p, async () => {
+      const f = await this.vol.lookup(p, true, 'scandir');
+      if (f.attr.type !== FileType.Directory) {
+        const one = this.toStatus(p, f.ino, f.attr);
+        return { total: 1, entries: (async function* () { yield one; })() };
+      }
+      const all = await listDir(this.vol.vfs, this.vol.ctx, f.ino, true);
+      all.sort((a, b) => Buffer.compare(a.name, b.name));
+      const self = this;
+      async function* gen(): AsyncGenerator<FileStatus> {
+        for (const e of all) {
+          const child = p === '/' ? `/${e.name.toString()}` : `${p}/${e.name.toString()}`;
+          const attr = e.attr ?? (await self.vol.vfs.getattr(self.vol.ctx, e.ino).catch(() => undefined));
+          if (!attr) continue;
+          const target = attr.type === FileType.Symlink ? (await self.vol.vfs.readlink(self.vol.ctx, e.ino)).toString() : undefined;
+          yield self.toStatus(child, e.ino, attr, target);
+        }
+      }
+      return { total: all.length, entries: gen() };
+    });
+  }
+
   /** Pages through a directory with listStatusBatch (bounded memory per page). */
   async *listStatusIterator(path: string, pageSize = 1000): AsyncGenerator<FileStatus> {
     let after = '';

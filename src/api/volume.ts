@@ -63,6 +63,18 @@ export class VolumeCore implements HandleHost {
     this.open.delete(h);
   }
 
+  private readonly locks = new Map<Ino, Promise<unknown>>();
+  exclusive<T>(ino: Ino, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(ino) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(ino, tail);
+    void tail.then(() => {
+      if (this.locks.get(ino) === tail) this.locks.delete(ino);
+    });
+    return next;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -13,7 +13,8 @@ import { CsiPlugin, DRIVER_NAME } from '../../src/csi/csi-plugin.js';
 import { openMeta } from '../../src/meta/base-meta.js';
 import { ROOT_CONTEXT, ROOT_INODE } from '../../src/meta/types.js';
 import { fuseAvailable } from '../fuse/harness.js';
-import { CsiClient, cleanupDir, formatVolume, mountsUnder, quietLogger, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';
+import type { Logger } from '../../src/meta/core.js';
+import { CsiClient, cleanupDir, formatVolume, mountsUnder, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';
 
 const GiB = 1024 ** 3;
 
@@ -25,6 +26,9 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
   let stateDir = '';
   const pvc = `pvc-${randomUUID()}`;
   let volumeContext: Record<string, string> = {};
+  const logged: string[] = [];
+  const record = (msg: string, fields?: Record<string, unknown>): void => void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+  const capturing: Logger = { info: record, warn: record, error: record };
 
   const start = async (): Promise<void> => {
     plugin = await CsiPlugin.start({
@@ -34,7 +38,7 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
       stateDir,
       mountBase: join(dir, 'mnt'),
       version: '0.1.0-test',
-      logger: quietLogger,
+      logger: capturing,
       env: process.env,
       checkIntervalMs: 0,
     });
@@ -104,6 +108,8 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     expect(await client.code(client.controller, 'DeleteVolume', { volumeId: missing.volumeId, secrets: { metaurl: vol.metaUrl } })).toBe(grpc.status.OK);
     const err = await client.call(client.node, 'NodePublishVolume', publishReq(t, { secrets: { metaurl: 'redis://u:hunter2@127.0.0.1:1/1' } })).catch((e: grpc.ServiceError) => e);
     expect(String((err as grpc.ServiceError).details)).not.toContain('hunter2');
+    expect(logged.join('\n')).toContain('NodePublishVolume failed');
+    expect(logged.join('\n')).not.toContain('hunter2');
   }, 60_000);
 
   it('CreateVolume makes a sub-directory with a quota, idempotently', async () => {
@@ -123,6 +129,15 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
       expect((await meta.engine.listDirQuotas()).get(e.ino)?.maxSpace).toBe(GiB);
     } finally {
       await meta.engine.close();
+    }
+    const x = await client.call<{ capacityBytes: string; nodeExpansionRequired: boolean }>(client.controller, 'ControllerExpandVolume', { volumeId: pvc, capacityRange: { requiredBytes: String(3 * GiB) }, secrets: { metaurl: vol.metaUrl } });
+    expect(x).toEqual({ capacityBytes: String(3 * GiB), nodeExpansionRequired: false });
+    const meta2 = await openMeta(vol.metaUrl);
+    try {
+      const e = await meta2.lookup(ROOT_CONTEXT, ROOT_INODE, Buffer.from(pvc));
+      expect((await meta2.engine.listDirQuotas()).get(e.ino)?.maxSpace).toBe(3 * GiB);
+    } finally {
+      await meta2.engine.close();
     }
   }, 60_000);
 

@@ -50,9 +50,17 @@ if pid == 0:
 assert os.read(r, 1) == b'S'
 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB); fcntl.flock(fd, fcntl.LOCK_UN)
 os.waitpid(pid, 0)
-fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # holder exited: its lock is gone
+# The holder exited: its lock goes with the kernel's RELEASE, which FUSE sends
+# asynchronously after the last close, so allow it a moment to arrive.
+t0 = time.time()
+while True:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+    except BlockingIOError:
+        assert time.time() - t0 < 2, 'flock of an exited holder was never released'
+        time.sleep(0.01)
 os.close(fd)
-print(json.dumps({'waited': round(waited, 3)}))
+print(json.dumps({'waited': round(waited, 3), 'release_lag': round(time.time() - t0, 3)}))
 `;
 
 export const FCNTL_PY = `
@@ -253,3 +261,19 @@ os.close(fd)
 print(json.dumps({'line': line}))
 os._exit(0)
 `;
+
+/** A long-lived holder: opens argv[2], reads on "read", closes on "close". */
+export const HOLDER_PY = `import sys, os, hashlib
+fd = os.open(os.path.join(sys.argv[1], sys.argv[2]), os.O_RDONLY); print('open')
+for cmd in sys.stdin:
+    cmd = cmd.strip()
+    if cmd == 'read':
+        data = b''
+        while True:
+            b = os.pread(fd, 1 << 20, len(data))
+            if not b: break
+            data += b
+        print('sha', hashlib.sha256(data).hexdigest(), len(data))
+    elif cmd == 'close':
+        os.close(fd); print('closed'); break`;
+

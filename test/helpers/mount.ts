@@ -210,6 +210,20 @@ export class E2eEnv {
   }
 }
 
+/** Number of block objects a file-store volume holds (reads the bucket dir, not the mount). */
+export function blockCount(vol: Volume): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else n++;
+    }
+  };
+  const dir = join(vol.dir, 'bucket', vol.name, 'chunks');
+  if (existsSync(dir)) walk(dir);
+  return n;
+}
+
 function readCmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');

@@ -7,7 +7,7 @@
  * growing truncate) are still plain POSIX; the HDFS adapter reports those operations as
  * unsupported (code 'ERR_HDFS_UNSUPPORTED') and its test marks the scenario skipped.
  */
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import type { Scenario, ScenarioFs } from './scenario-fs.js';
 
 async function rejectsCode(p: Promise<unknown>, code: string | string[]): Promise<void> {

@@ -138,6 +138,9 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       allowOther: process.getuid?.() === 0 || extra.includes('allow_other'),
       readOnly: flags.readOnly === true || extra.includes('ro'),
       extraOptions: extra.filter((o) => o !== 'allow_other' && o !== 'ro'),
+      // Kernel readahead of the mount: 8 MiB measured best for sequential reads here (1 MiB
+      // left the daemon idle between requests; 32 MiB was slower).
+      readAheadKb: 8192,
       logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
     });
     ops.attachNotifier(session);
