@@ -88,11 +88,17 @@ export class MetaCore {
    * TxConflictError after the engine's retry budget and any unknown error become EIO
    * naming the op, logged with the stack.
    */
+  /** Observes each transaction's duration in seconds (metrics); set by the VFS. */
+  txObserver: ((op: string, seconds: number) => void) | undefined;
+
   async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
+    const start = this.txObserver ? process.hrtime.bigint() : 0n;
     try {
       return await this.engine.txn(fn, opts);
     } catch (e) {
       throw this.engineError(e, opts.op);
+    } finally {
+      if (this.txObserver) this.txObserver(opts.op, Number(process.hrtime.bigint() - start) / 1e9);
     }
   }
 

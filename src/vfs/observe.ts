@@ -6,6 +6,17 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Context } from '../meta/types.js';
 
+/** The chunk store counters the metrics expose. */
+export interface ChunkStats {
+  blockGets: number;
+  rangeGets: number;
+  blockPuts: number;
+  bufferHits: number;
+  cacheHits: number;
+  bytesDownloaded: number;
+  bytesUploaded: number;
+}
+
 const MAX_BUFFERED_LINES = 10_000;
 
 export class AccessLog {
@@ -111,6 +122,39 @@ export class Observer {
         this.accessLog.log(`${stamp(new Date())} [uid:${ctx.uid},gid:${ctx.gid},pid:${ctx.pid}] ${op} (${describe()}): ${status}${extra} <${secs.toFixed(6)}>\n`);
       }
     }
+  }
+
+  /** Client-wide metrics in JuiceFS's names: transactions, object requests, cache, process. */
+  attach(sources: { onTxn: (fn: (op: string, secs: number) => void) => void; stats: () => ChunkStats }): void {
+    const registers = [this.registry];
+    const txn = new Histogram({
+      name: 'juicefs_transaction_durations_histogram_seconds',
+      help: 'Transactions latency distributions.',
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    sources.onTxn((_op, secs) => txn.observe(secs));
+    const cumulative = (name: string, help: string, pick: (s: ChunkStats) => number): void => {
+      new Gauge({ name, help, registers, collect() { this.set(pick(sources.stats())); } });
+    };
+    cumulative('juicefs_object_request_get_total', 'Whole-block GET requests.', (s) => s.blockGets);
+    cumulative('juicefs_object_request_range_get_total', 'Ranged GET requests.', (s) => s.rangeGets);
+    cumulative('juicefs_object_request_put_total', 'PUT requests.', (s) => s.blockPuts);
+    cumulative('juicefs_object_request_data_bytes_get', 'Bytes downloaded.', (s) => s.bytesDownloaded);
+    cumulative('juicefs_object_request_data_bytes_put', 'Bytes uploaded.', (s) => s.bytesUploaded);
+    cumulative('juicefs_blockcache_hits', 'Reads served by the block cache or buffer.', (s) => s.cacheHits + s.bufferHits);
+    const started = Date.now();
+    new Gauge({ name: 'juicefs_uptime', help: 'Client uptime in seconds.', registers, collect() { this.set((Date.now() - started) / 1000); } });
+    new Gauge({ name: 'juicefs_memory', help: 'Resident memory in bytes.', registers, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({
+      name: 'juicefs_cpu_usage',
+      help: 'CPU seconds used by the client.',
+      registers,
+      collect() {
+        const u = process.cpuUsage();
+        this.set((u.user + u.system) / 1e6);
+      },
+    });
   }
 
   metrics(): Promise<string> {

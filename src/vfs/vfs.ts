@@ -56,6 +56,7 @@ export class Vfs {
     this.compactor = new Compactor(rt, rt.meta.core.log);
     this.handles = new HandleTable(rt, this.compactor);
     this.obs = new Observer({ vol_name: rt.format.Name });
+    this.obs.attach({ onTxn: (fn) => (rt.meta.core.txObserver = fn), stats: () => rt.chunks.stats });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
   }

@@ -65,7 +65,10 @@ describe('vfs', () => {
     const st = await vfs.lookup(ctx, ROOT_INODE, n('.stats'));
     expect(st.ino).toBe(STATS_INODE);
     const h = await vfs.open(ctx, st.ino, 0);
-    expect((await vfs.read(ctx, h.fh, 0, 1 << 20)).toString()).toContain('juicefs_fuse_ops_durations_histogram_seconds');
+    const stats = (await vfs.read(ctx, h.fh, 0, 1 << 20)).toString();
+    expect(stats).toContain('juicefs_fuse_ops_durations_histogram_seconds');
+    expect(stats).toMatch(/juicefs_transaction_durations_histogram_seconds_count\{vol_name="testvol"\} [1-9]/);
+    expect(stats).toMatch(/juicefs_uptime\{vol_name="testvol"\} /);
     await expect(vfs.open(ctx, st.ino, O_WRONLY)).rejects.toMatchObject({ code: 'EACCES' });
     await expect(vfs.unlink(ctx, ROOT_INODE, n('.stats'))).rejects.toMatchObject({ code: 'EPERM' });
     await expect(vfs.mkdir(ctx, ROOT_INODE, n('.config'), 0o755)).rejects.toMatchObject({ code: 'EEXIST' });
