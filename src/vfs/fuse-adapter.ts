@@ -50,7 +50,7 @@ export interface Notifier {
 
 export class VfsFuseOps implements FuseOps {
   private notifier: Notifier | undefined;
-  /** Last (mtime, length) this client saw per open inode, to spot other clients' changes. */
+  /** Last (mtime, length) this client handed to the kernel per inode, to spot other clients' changes. */
   private readonly seen = new Map<Ino, string>();
 
   constructor(
@@ -68,10 +68,12 @@ export class VfsFuseOps implements FuseOps {
   }
 
   private entry(r: EntryResult, dir = false): EntryReply {
+    this.told(r.ino, r.attr);
     return { ino: r.ino, attr: r.attr, entryTimeout: dir ? this.opts.dirEntryTimeout : this.opts.entryTimeout, attrTimeout: this.opts.attrTimeout };
   }
 
-  private attr(a: Attr): AttrReply {
+  private attr(ino: Ino, a: Attr): AttrReply {
+    this.told(ino, a);
     return { attr: a, attrTimeout: this.opts.attrTimeout };
   }
 
@@ -80,7 +82,7 @@ export class VfsFuseOps implements FuseOps {
   }
 
   async getattr(r: RequestContext, ino: Ino): Promise<AttrReply> {
-    return this.attr(await this.vfs.getattr(this.ctx(r), ino));
+    return this.attr(ino, await this.vfs.getattr(this.ctx(r), ino));
   }
 
   async setattr(r: RequestContext, i: Parameters<NonNullable<FuseOps['setattr']>>[1]): Promise<AttrReply> {
@@ -93,7 +95,7 @@ export class VfsFuseOps implements FuseOps {
       ...(i.mtime !== undefined ? { mtime: i.mtime } : {}),
       ...(i.ctime !== undefined ? { ctime: i.ctime } : {}),
     });
-    return this.attr(a);
+    return this.attr(i.ino, a);
   }
 
   readlink(r: RequestContext, ino: Ino): Promise<Buffer> {
@@ -137,14 +139,23 @@ export class VfsFuseOps implements FuseOps {
    * handler (spec/fuse-protocol.md deadlock rules).
    */
   private noteVersion(ino: Ino, a: Attr): void {
-    const v = `${a.mtime}.${a.mtimensec}:${a.length}`;
     const prev = this.seen.get(ino);
-    if (this.seen.size > 100_000) this.seen.clear();
-    this.seen.set(ino, v);
+    const v = this.told(ino, a);
     if (prev !== undefined && prev !== v && this.notifier) {
       const n = this.notifier;
       setImmediate(() => void n.notifyInvalInode(ino, 0, 0).catch(() => undefined));
     }
+  }
+
+  /**
+   * Records the version of attributes the kernel now caches (every entry/attr reply), so an
+   * open after a mere stat also spots another client's change (close-to-open with TTLs).
+   */
+  private told(ino: Ino, a: Attr): string {
+    const v = `${a.mtime}.${a.mtimensec}:${a.length}`;
+    if (this.seen.size > 100_000) this.seen.clear();
+    this.seen.set(ino, v);
+    return v;
   }
 
   read(r: RequestContext, i: { fh: bigint; offset: number; size: number }): Promise<Buffer> {

@@ -78,6 +78,13 @@ describe.skipIf(!fuseAvailable())('POSIX extras on a mount (python children)', (
     expect(r.line).toMatch(/no such file|ENOENT/i);
   });
 
+  it('without trash, removing one of two hard links drops nlink to 1', async () => {
+    const code = `import os, sys
+d = sys.argv[1] + '/nlink'; os.mkdir(d); open(d + '/a', 'w').close(); os.link(d + '/a', d + '/b')
+n2 = os.stat(d + '/b').st_nlink; os.unlink(d + '/a'); print(n2, os.stat(d + '/b').st_nlink)`;
+    expect(ok(await py(code, [sm.mount().mp])).trim()).toBe('2 1');
+  });
+
   it('open-but-unlinked on one mount: readable until the last close, then its blocks are deleted', async () => {
     const mp = sm.mount().mp;
     ok(await py(`import sys; open(sys.argv[1] + '/held.bin', 'wb').write(bytes(range(256)) * 4096 * 3)`, [mp]), 'create');
