@@ -5,7 +5,14 @@
  * over this core so that each stays small.
  */
 import type { Clock } from './clock.js';
-import { TxConflictError, type FreedSlice, type MetaEngine, type MetaTx, type QuotaRecord, type TxOptions } from './engine.js';
+import {
+  TxConflictError,
+  type FreedSlice,
+  type MetaEngine,
+  type MetaTx,
+  type QuotaRecord,
+  type TxOptions,
+} from './engine.js';
 import { FsError, Errno, toFsError } from './errno.js';
 import type { Format } from './format.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
@@ -59,10 +66,19 @@ export class MetaCore {
   dirQuotas = new Map<Ino, QuotaRecord>();
   /** Cached volume usage, refreshed on heartbeat and adjusted locally. */
   usage: Counters = { usedSpace: 0, totalInodes: 0 };
-  private inodeBatch = { next: 0, end: 0 };
-  private sliceBatch = { next: 0, end: 0 };
-  private inodeAlloc: Promise<void> | undefined;
-  private sliceAlloc: Promise<void> | undefined;
+  /** Inodes 0 and 1 are never handed out; slice id 0 means a hole. */
+  private readonly inodeIds = new IdBatch(
+    () => this.engine.allocate('nextInode', 1024),
+    1024,
+    2,
+    (e) => this.engineError(e, 'allocate inodes'),
+  );
+  private readonly sliceIds = new IdBatch(
+    () => this.engine.allocate('nextChunk', 4096),
+    4096,
+    1,
+    (e) => this.engineError(e, 'allocate slice ids'),
+  );
   /** Background deletions in flight (awaited by close). */
   readonly pending = new Set<Promise<unknown>>();
 
@@ -105,12 +121,17 @@ export class MetaCore {
   /** The FsError for an engine failure (see `txn`); logs EIO with the inode or the stack. */
   engineError(e: unknown, op: string): FsError {
     if (e instanceof FsError) {
-      if (e.errno === Errno.EIO) this.log.error(e.message, { op, ...(e.ino === undefined ? {} : { ino: String(e.ino) }) });
+      if (e.errno === Errno.EIO)
+        this.log.error(e.message, { op, ...(e.ino === undefined ? {} : { ino: String(e.ino) }) });
       return e;
     }
     const err =
       e instanceof TxConflictError
-        ? new FsError(Errno.EIO, { op, cause: e, message: `EIO: ${op}: ${e.message} (metadata engine too busy)` })
+        ? new FsError(Errno.EIO, {
+            op,
+            cause: e,
+            message: `EIO: ${op}: ${e.message} (metadata engine too busy)`,
+          })
         : toFsError(e, { op });
     this.log.error(err.message, { op, stack: e instanceof Error ? e.stack : String(e) });
     return err;
@@ -125,50 +146,19 @@ export class MetaCore {
       });
     }
     if (this.format.ChangeLog) {
-      throw new FsError(Errno.EROFS, { op, message: `EROFS: ${op}: volume has ChangeLog enabled (read-only for tjfs)` });
+      throw new FsError(Errno.EROFS, {
+        op,
+        message: `EROFS: ${op}: volume has ChangeLog enabled (read-only for tjfs)`,
+      });
     }
   }
 
   async nextInode(): Promise<Ino> {
-    for (;;) {
-      if (this.inodeBatch.next < this.inodeBatch.end) {
-        const v = this.inodeBatch.next++;
-        if (v <= 1) continue;
-        return BigInt(v);
-      }
-      this.inodeAlloc ??= this.engine.allocate('nextInode', 1024).then(
-        (first) => {
-          this.inodeBatch = { next: first, end: first + 1024 };
-          this.inodeAlloc = undefined;
-        },
-        (e: unknown) => {
-          this.inodeAlloc = undefined;
-          throw this.engineError(e, 'allocate inodes');
-        },
-      );
-      await this.inodeAlloc;
-    }
+    return BigInt(await this.inodeIds.next());
   }
 
-  async nextSliceId(): Promise<number> {
-    for (;;) {
-      if (this.sliceBatch.next < this.sliceBatch.end) {
-        const v = this.sliceBatch.next++;
-        if (v === 0) continue;
-        return v;
-      }
-      this.sliceAlloc ??= this.engine.allocate('nextChunk', 4096).then(
-        (first) => {
-          this.sliceBatch = { next: first, end: first + 4096 };
-          this.sliceAlloc = undefined;
-        },
-        (e: unknown) => {
-          this.sliceAlloc = undefined;
-          throw this.engineError(e, 'allocate slice ids');
-        },
-      );
-      await this.sliceAlloc;
-    }
+  nextSliceId(): Promise<number> {
+    return this.sliceIds.next();
   }
 
   /** Sets mtime/ctime of a directory unless the last change is younger than skip-dir-mtime. */
@@ -229,9 +219,15 @@ export class MetaCore {
     for (const q of quotas) {
       const r = this.dirQuotas.get(q);
       if (!r) continue;
-      if ((space > 0 && r.maxSpace > 0 && r.usedSpace + space > r.maxSpace) ||
-          (inodes > 0 && r.maxInodes > 0 && r.usedInodes + inodes > r.maxInodes)) {
-        throw new FsError(Errno.EDQUOT, { op, ino: q, message: `EDQUOT: ${op}: quota of directory inode ${q} exceeded` });
+      if (
+        (space > 0 && r.maxSpace > 0 && r.usedSpace + space > r.maxSpace) ||
+        (inodes > 0 && r.maxInodes > 0 && r.usedInodes + inodes > r.maxInodes)
+      ) {
+        throw new FsError(Errno.EDQUOT, {
+          op,
+          ino: q,
+          message: `EDQUOT: ${op}: quota of directory inode ${q} exceeded`,
+        });
       }
     }
   }
@@ -275,6 +271,45 @@ export class MetaCore {
   scheduleDelete(ino: Ino, length: number): void {
     if (this.noBgDelete) return;
     this.background(`delete data of inode ${ino}`, () => this.deleteFileData(ino, length));
+  }
+}
+
+/**
+ * Ids reserved from an engine counter in batches (spec §4.2) and handed out locally; one
+ * reservation in flight at a time, ids below `min` skipped.
+ */
+class IdBatch {
+  private cur = 0;
+  private end = 0;
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly reserve: () => Promise<number>,
+    private readonly size: number,
+    private readonly min: number,
+    private readonly mapError: (e: unknown) => Error,
+  ) {}
+
+  async next(): Promise<number> {
+    for (;;) {
+      if (this.cur < this.end) {
+        const v = this.cur++;
+        if (v >= this.min) return v;
+        continue;
+      }
+      this.pending ??= this.reserve().then(
+        (first) => {
+          this.cur = first;
+          this.end = first + this.size;
+          this.pending = undefined;
+        },
+        (e: unknown) => {
+          this.pending = undefined;
+          throw this.mapError(e);
+        },
+      );
+      await this.pending;
+    }
   }
 }
 

@@ -9,20 +9,44 @@ import { FsError, Errno } from './errno.js';
 import { LockType, type LockTypeValue, type PosixLock } from './meta.js';
 import type { Context, Ino } from './types.js';
 
-async function waitRetry(core: MetaCore, ctx: Context, ms: number, op: string, ino: Ino): Promise<void> {
-  try {
-    await core.clock.sleep(ms, ctx.signal);
-  } catch {
-    throw new FsError(Errno.EINTR, { op, ino });
+/**
+ * Runs `attempt` (one transaction) until it grants the lock: EAGAIN at once for a
+ * non-blocking request, else sleeps with doubling delays (1 ms for write locks, 10 ms for
+ * read locks, as Go; capped at 50 ms) until granted or the signal aborts (EINTR).
+ */
+async function acquire(
+  core: MetaCore,
+  ctx: Context,
+  op: string,
+  ino: Ino,
+  write: boolean,
+  block: boolean,
+  attempt: () => Promise<boolean>,
+): Promise<void> {
+  let delay = write ? 1 : 10;
+  while (!(await attempt())) {
+    if (!block) throw new FsError(Errno.EAGAIN, { op, ino });
+    try {
+      await core.clock.sleep(delay, ctx.signal);
+    } catch {
+      throw new FsError(Errno.EINTR, { op, ino });
+    }
+    delay = Math.min(delay * 2, 50);
   }
 }
 
-export async function flock(core: MetaCore, ctx: Context, ino: Ino, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
+export async function flock(
+  core: MetaCore,
+  ctx: Context,
+  ino: Ino,
+  owner: bigint,
+  type: LockTypeValue,
+  block: boolean,
+): Promise<void> {
   const op = 'flock';
   const sid = core.sid;
-  let delay = type === LockType.Write ? 1 : 10;
-  for (;;) {
-    const granted = await core.txn(
+  await acquire(core, ctx, op, ino, type === LockType.Write, block, () =>
+    core.txn(
       async (tx) => {
         const owners = await tx.getFlocks(ino);
         if (type === LockType.Unlock) {
@@ -30,18 +54,16 @@ export async function flock(core: MetaCore, ctx: Context, ino: Ino, owner: bigin
           return true;
         }
         const want = type === LockType.Write ? 'W' : 'R';
-        const conflict = owners.some((o) => !(o.sid === sid && o.owner === owner) && (want === 'W' || o.type === 'W'));
+        const conflict = owners.some(
+          (o) => !(o.sid === sid && o.owner === owner) && (want === 'W' || o.type === 'W'),
+        );
         if (conflict) return false;
         tx.setFlock(ino, sid, owner, want);
         return true;
       },
       { op },
-    );
-    if (granted) return;
-    if (!block) throw new FsError(Errno.EAGAIN, { op, ino });
-    await waitRetry(core, ctx, delay, op, ino);
-    delay = Math.min(delay * 2, 50);
-  }
+    ),
+  );
 }
 
 const MAX_END = 0xffffffffffffffffn;
@@ -61,7 +83,8 @@ export function updateRecords(records: PlockRecord[], lock: PosixLock): PlockRec
     if (r.start < lock.start) out.push({ ...r, end: lock.start - 1n });
     if (r.end > lock.end) out.push({ ...r, start: lock.end + 1n });
   }
-  if (lock.type !== LockType.Unlock) out.push({ type: lock.type, pid: lock.pid, start: lock.start, end: lock.end });
+  if (lock.type !== LockType.Unlock)
+    out.push({ type: lock.type, pid: lock.pid, start: lock.start, end: lock.end });
   out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   const merged: PlockRecord[] = [];
   for (const r of out) {
@@ -72,7 +95,13 @@ export function updateRecords(records: PlockRecord[], lock: PosixLock): PlockRec
   return merged;
 }
 
-export async function getlk(core: MetaCore, _ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock> {
+export async function getlk(
+  core: MetaCore,
+  _ctx: Context,
+  ino: Ino,
+  owner: bigint,
+  lock: PosixLock,
+): Promise<PosixLock> {
   const sid = core.sid;
   return core.txn(
     async (tx) => {
@@ -80,7 +109,12 @@ export async function getlk(core: MetaCore, _ctx: Context, ino: Ino, owner: bigi
         if (o.sid === sid && o.owner === owner) continue;
         for (const r of decodePlocks(o.records)) {
           if (overlaps(r, lock) && (r.type === LockType.Write || lock.type === LockType.Write)) {
-            return { type: r.type as LockTypeValue, start: r.start, end: r.end, pid: o.sid === sid ? r.pid : 0 };
+            return {
+              type: r.type as LockTypeValue,
+              start: r.start,
+              end: r.end,
+              pid: o.sid === sid ? r.pid : 0,
+            };
           }
         }
       }
@@ -90,13 +124,19 @@ export async function getlk(core: MetaCore, _ctx: Context, ino: Ino, owner: bigi
   );
 }
 
-export async function setlk(core: MetaCore, ctx: Context, ino: Ino, owner: bigint, block: boolean, lock: PosixLock): Promise<void> {
+export async function setlk(
+  core: MetaCore,
+  ctx: Context,
+  ino: Ino,
+  owner: bigint,
+  block: boolean,
+  lock: PosixLock,
+): Promise<void> {
   const op = 'setlk';
   const sid = core.sid;
   if (lock.start > lock.end) throw new FsError(Errno.EINVAL, { op, ino });
-  let delay = lock.type === LockType.Write ? 1 : 10;
-  for (;;) {
-    const granted = await core.txn(
+  await acquire(core, ctx, op, ino, lock.type === LockType.Write, block, () =>
+    core.txn(
       async (tx) => {
         const owners = await tx.getPlocks(ino);
         const mine = owners.find((o) => o.sid === sid && o.owner === owner);
@@ -104,7 +144,8 @@ export async function setlk(core: MetaCore, ctx: Context, ino: Ino, owner: bigin
           for (const o of owners) {
             if (o === mine) continue;
             for (const r of decodePlocks(o.records)) {
-              if (overlaps(r, lock) && (r.type === LockType.Write || lock.type === LockType.Write)) return false;
+              if (overlaps(r, lock) && (r.type === LockType.Write || lock.type === LockType.Write))
+                return false;
             }
           }
         } else if (!mine) {
@@ -115,10 +156,6 @@ export async function setlk(core: MetaCore, ctx: Context, ino: Ino, owner: bigin
         return true;
       },
       { op },
-    );
-    if (granted) return;
-    if (!block) throw new FsError(Errno.EAGAIN, { op, ino });
-    await waitRetry(core, ctx, delay, op, ino);
-    delay = Math.min(delay * 2, 50);
-  }
+    ),
+  );
 }

@@ -4,18 +4,9 @@
  * JuiceFS's line format, fanned out to readers with bounded per-reader buffers.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChunkStoreStats as ChunkStats } from '../chunk/chunk-store.js';
 import type { Context } from '../meta/types.js';
 
-/** The chunk store counters the metrics expose. */
-export interface ChunkStats {
-  blockGets: number;
-  rangeGets: number;
-  blockPuts: number;
-  bufferHits: number;
-  cacheHits: number;
-  bytesDownloaded: number;
-  bytesUploaded: number;
-}
 
 const MAX_BUFFERED_LINES = 10_000;
 

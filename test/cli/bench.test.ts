@@ -6,21 +6,13 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { costRows, fuseOpsByMethod, parseMetrics } from '../../src/cli/bench-metrics.js';
 import type { BenchReport } from '../../src/cli/commands/bench.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-function io() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (c: Buffer) => (o += c.toString()));
-  stderr.on('data', (c: Buffer) => (e += c.toString()));
-  return { io: { stdout, stderr, env: {} }, out: () => o, err: () => e };
-}
+const io = captureIo;
 
 describe('tjfs bench', () => {
   const dirs: string[] = [];

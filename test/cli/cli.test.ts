@@ -5,19 +5,11 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { captureIo } from '../helpers/cli-io.js';
 
-function io(env: Record<string, string> = {}, cwd?: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (c: Buffer) => (o += c.toString()));
-  stderr.on('data', (c: Buffer) => (e += c.toString()));
-  return { io: { stdout, stderr, env, ...(cwd ? { cwd } : {}) }, out: () => o, err: () => e };
-}
+const io = captureIo;
 
 describe('tjfs CLI', () => {
   const dirs: string[] = [];
