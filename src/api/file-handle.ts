@@ -48,6 +48,8 @@ export class FileHandle {
     readonly ino: Ino,
     readonly flags: number,
     readonly path: string,
+    /** Committed length seen by the open call (undefined for created files). */
+    readonly openSize?: number,
   ) {
     this.fd = host.nextFd();
     host.track(this);

@@ -20,6 +20,7 @@ import { codeOf, HdfsError, toHdfsError } from './hdfs-errors.js';
 import { compileGlob, hasGlob } from './hdfs-glob.js';
 import { HdfsInputStream, HdfsOutputStream } from './hdfs-streams.js';
 import { listDir, mkdirChain, removeTree } from './tree.js';
+import { resolveExisting, walk, type Walk } from './resolve.js';
 import { UserDb } from './users.js';
 import type { Volume } from './volume.js';
 import type { FileHandle } from './file-handle.js';
@@ -192,26 +193,28 @@ export class HdfsNamespace {
     return this.guard(p, async () => {
       if (p === '/') throw new HdfsError('FileAlreadyExistsException', `/ is a directory`);
       const parent = posix.dirname(p);
-      if (opts.createParent === false) {
-        const st = await this.getFileStatus(parent);
-        if (!st.isDirectory) throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`);
-      } else {
-        await this.mkdirs(parent).catch((e: unknown) => {
-          if (e instanceof HdfsError && e.exception === 'FileAlreadyExistsException') {
-            throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, { cause: e });
-          }
+      const flags = O_WRONLY | O_CREAT | (opts.overwrite === false ? O_EXCL : O_TRUNC);
+      const perm = (opts.permission ?? 0o644) & 0o1777;
+      const openIt = (): Promise<FileHandle> =>
+        this.vol.open(p, flags, perm).catch((e: unknown) => {
+          const c = codeOf(e);
+          if (c === 'EEXIST') throw new HdfsError('FileAlreadyExistsException', `${p} for client already exists`, { cause: e });
+          if (c === 'EISDIR') throw new HdfsError('FileAlreadyExistsException', `${p} already exists as a directory`, { cause: e });
+          if (c === 'ENOTDIR') throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, { cause: e });
           throw e;
         });
-      }
-      const flags = O_WRONLY | O_CREAT | (opts.overwrite === false ? O_EXCL : O_TRUNC);
       let fh: FileHandle;
       try {
-        fh = await this.vol.open(p, flags, (opts.permission ?? 0o644) & 0o1777);
+        fh = await openIt();
       } catch (e) {
-        const c = codeOf(e);
-        if (c === 'EEXIST') throw new HdfsError('FileAlreadyExistsException', `${p} for client already exists`, { cause: e });
-        if (c === 'EISDIR') throw new HdfsError('FileAlreadyExistsException', `${p} already exists as a directory`, { cause: e });
-        throw e;
+        if (!(e instanceof Error && codeOf(e) === 'ENOENT') || opts.createParent === false) throw e;
+        await this.mkdirs(parent).catch((e2: unknown) => {
+          if (e2 instanceof HdfsError && e2.exception === 'FileAlreadyExistsException') {
+            throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, { cause: e2 });
+          }
+          throw e2;
+        });
+        fh = await openIt();
       }
       return new HdfsOutputStream(fh, p, 0);
     });
@@ -236,8 +239,8 @@ export class HdfsNamespace {
     return this.guard(p, async () => {
       const fh = await this.vol.open(p, O_RDONLY);
       try {
-        const st = await fh.stat();
-        return new HdfsInputStream(fh, p, st.size);
+        const size = fh.openSize ?? (await fh.stat()).size;
+        return new HdfsInputStream(fh, p, size);
       } catch (e) {
         await fh.close().catch(() => undefined);
         throw e;
@@ -252,19 +255,24 @@ export class HdfsNamespace {
   async rename(src: string, dst: string): Promise<boolean> {
     const s = this.qualify(src);
     let d = this.qualify(dst);
+    const FALSE = ['EEXIST', 'ENOENT', 'ENOTDIR', 'EINVAL', 'ENOTEMPTY', 'EBUSY', 'EISDIR'];
+    const { vfs, ctx } = this.vol;
     return this.guard(s, async () => {
       if (s === '/') return false;
-      const srcSt = await this.lstatOrUndefined(s);
-      if (!srcSt) return false;
-      const dstSt = await this.statOrUndefined(d);
-      if (dstSt?.isDirectory && d !== s) d = d === '/' ? `/${posix.basename(s)}` : `${d}/${posix.basename(s)}`;
-      if (d === s) return true;
-      if (d.startsWith(s + '/')) return false;
       try {
-        await this.vol.rename(s, d, RenameFlag.NoReplace);
+        // one resolution per side: the commit itself is a single RENAME_NOREPLACE
+        const src = await resolveExisting(vfs, ctx, s, false);
+        let dw: Walk = await walk(vfs, ctx, d, true);
+        if (dw.kind === 'found' && dw.attr.type === FileType.Directory && d !== s) {
+          d = d === '/' ? `/${posix.basename(s)}` : `${d}/${posix.basename(s)}`;
+          dw = await walk(vfs, ctx, d, false);
+        }
+        if (d === s) return true;
+        if (d.startsWith(s + '/') || dw.kind === 'found') return false;
+        await vfs.rename(ctx, src.parent, Buffer.from(src.name!), dw.parent, Buffer.from(dw.name), RenameFlag.NoReplace);
         return true;
       } catch (e) {
-        if (['EEXIST', 'ENOENT', 'ENOTDIR', 'EINVAL', 'ENOTEMPTY', 'EBUSY', 'EISDIR'].includes(codeOf(e) ?? '')) return false;
+        if (FALSE.includes(codeOf(e) ?? '')) return false;
         throw e;
       }
     });
@@ -382,14 +390,15 @@ export class HdfsNamespace {
       }
       const all = await listDir(this.vol.vfs, this.vol.ctx, f.ino, true);
       all.sort((a, b) => Buffer.compare(a.name, b.name));
-      const self = this;
+      const { vfs, ctx } = this.vol;
+      const status = this.toStatus.bind(this);
       async function* gen(): AsyncGenerator<FileStatus> {
         for (const e of all) {
           const child = p === '/' ? `/${e.name.toString()}` : `${p}/${e.name.toString()}`;
-          const attr = e.attr ?? (await self.vol.vfs.getattr(self.vol.ctx, e.ino).catch(() => undefined));
+          const attr = e.attr ?? (await vfs.getattr(ctx, e.ino).catch(() => undefined));
           if (!attr) continue;
-          const target = attr.type === FileType.Symlink ? (await self.vol.vfs.readlink(self.vol.ctx, e.ino)).toString() : undefined;
-          yield self.toStatus(child, e.ino, attr, target);
+          const target = attr.type === FileType.Symlink ? (await vfs.readlink(ctx, e.ino)).toString() : undefined;
+          yield status(child, e.ino, attr, target);
         }
       }
       return { total: all.length, entries: gen() };

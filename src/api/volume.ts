@@ -162,7 +162,7 @@ export class Volume {
       if (w.kind === 'found') {
         if (f & O_CREAT && f & O_EXCL) throw new FsError(Errno.EEXIST, { op: 'open', path });
         const h = await this.vfs.open(this.ctx, w.ino, f & ~(O_CREAT | O_EXCL));
-        return new FileHandle(this.core, this.ctx, h.fh, w.ino, f, path);
+        return new FileHandle(this.core, this.ctx, h.fh, w.ino, f, path, f & O_TRUNC ? 0 : h.attr?.length);
       }
       if (!(f & O_CREAT)) throw new FsError(Errno.ENOENT, { op: 'open', path });
       try {

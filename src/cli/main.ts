@@ -10,6 +10,7 @@ import { registerBench } from './commands/bench.js';
 import { registerCsi } from './commands/csi.js';
 import { registerDumpLoad } from './commands/dump-load.js';
 import { registerFormat } from './commands/format.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerMount } from './commands/mount.js';
 import { registerStatus } from './commands/status.js';
 import { registerConfig } from './commands/config.js';
@@ -42,6 +43,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerConfig(program, io, setExit);
   registerQuota(program, io, setExit);
   registerDumpLoad(program, io, setExit);
+  registerGateway(program, io, setExit);
   registerCsi(program, io, setExit, TJFS_VERSION);
   registerBench(program, io, setExit);
   for (const r of extraCommands) r(program, io, setExit);

@@ -6,6 +6,7 @@
  */
 import { FileReader } from '../chunk/file-reader.js';
 import { FileWriter } from '../chunk/file-writer.js';
+import { Mutex } from '../util/mutex.js';
 import type { Compactor } from './compactor.js';
 import type { Runtime } from './runtime.js';
 import type { Attr, Entry, Ino } from '../meta/types.js';
@@ -17,6 +18,8 @@ export class OpenFile {
   /** POSIX lock owners that locked this inode through us (released on flush). */
   readonly lockOwners = new Set<bigint>();
   readonly flockOwners = new Set<bigint>();
+  /** Serializes O_APPEND writes (offset choice + write) of this client. */
+  readonly appendLock = new Mutex();
   /** Last known committed length and when it was read (ms), for reads within the attr TTL. */
   known: { length: number; at: number } | undefined;
 

@@ -286,13 +286,20 @@ export class Vfs {
     return this.obs.run('write', ctx, () => `${fh},${data.length},${offset}`, async () => {
       const h = this.fileHandle(fh, 'write');
       if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, { op: 'write' });
-      let off = offset;
+      const copy = Buffer.from(data);
       if (h.flags & O_APPEND) {
-        const a = await this.meta.getattr(ctx, h.ino);
-        off = Math.max(a.length, h.file.pendingLength());
+        // Offset choice and write are one step per inode, so concurrent appenders in this
+        // client never pick the same end of file.
+        await h.file.appendLock.run(async () => {
+          const a = await this.meta.getattr(ctx, h.ino);
+          const off = Math.max(a.length, h.file.pendingLength());
+          if (off + copy.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+          await h.file.getWriter().write(off, copy);
+        });
+      } else {
+        if (offset + copy.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+        await h.file.getWriter().write(offset, copy);
       }
-      if (off + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
-      await h.file.getWriter().write(off, Buffer.from(data));
       this.obs.writtenBytes.inc(data.length);
       return data.length;
     });

@@ -1,0 +1,136 @@
+/**
+ * `tjfs gateway webhdfs META --address HOST:PORT`: serves a volume over WebHDFS REST so
+ * Spark/Hive/Iceberg (`webhdfs://`), Python (fsspec, pyarrow) and curl reach it without
+ * FUSE. Runs in the foreground until SIGINT/SIGTERM (or `stop` in tests), then closes the
+ * listener, flushes open files and the session.
+ *
+ * Invariants: the token comes from --token or TJFS_GATEWAY_TOKEN and is never printed;
+ * a non-loopback address needs a token unless --allow-insecure.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { HdfsFileSystem } from '../../api/hdfs.js';
+import { UserDb } from '../../api/users.js';
+import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js';
+import { redactUrl } from '../../meta/registry.js';
+import { CliError, out, parseIntArg, type CliIo } from '../io.js';
+import { createLogger } from '../logger.js';
+
+export interface GatewayFlags {
+  address: string;
+  token?: string;
+  usersMap?: string;
+  defaultUser: string;
+  unknownUser: string;
+  superuser?: string[];
+  checksum?: boolean;
+  advertiseUrl?: string;
+  allowInsecure?: boolean;
+  maxStreams: string;
+  subdir?: string;
+  cacheDir?: string;
+  cacheSize: string;
+  attrCache: string;
+  log?: string;
+  accessLog?: boolean;
+}
+
+export function parseAddress(address: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new CliError(`invalid --address '${address}' (want HOST:PORT, e.g. 127.0.0.1:9870)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export async function runGateway(metaUrl: string, f: GatewayFlags, io: CliIo, stop?: AbortSignal): Promise<number> {
+  const { host, port } = parseAddress(f.address);
+  const unknownUser = f.unknownUser === 'nobody' ? 'nobody' : f.unknownUser === 'reject' ? 'reject' : undefined;
+  if (!unknownUser) throw new CliError(`--unknown-user must be 'reject' or 'nobody'`);
+  const token = f.token ?? io.env['TJFS_GATEWAY_TOKEN'];
+  let mapping: string | undefined;
+  if (f.usersMap) {
+    try {
+      mapping = readFileSync(resolve(io.cwd ?? process.cwd(), f.usersMap), 'utf8');
+    } catch (e) {
+      throw new CliError(`cannot read --users-map ${f.usersMap}: ${(e as Error).message}`);
+    }
+  }
+  const users = UserDb.system(mapping);
+  const log = createLogger(f.log);
+  const fs = await HdfsFileSystem.open(metaUrl, {
+    uid: 0,
+    gid: 0,
+    users,
+    attrCache: Number(f.attrCache),
+    cacheSize: parseIntArg(f.cacheSize, '--cache-size') * 1024 * 1024,
+    mountPoint: `webhdfs://${f.address}`,
+    logger: log,
+    ...(f.cacheDir ? { cacheDir: f.cacheDir } : {}),
+    ...(f.subdir ? { subdir: f.subdir } : {}),
+  });
+  try {
+    const gw = await startWebHdfsGateway({
+      fs,
+      host,
+      port,
+      users,
+      unknownUser,
+      defaultUser: f.defaultUser,
+      superusers: f.superuser ?? ['root'],
+      checksum: f.checksum === true,
+      maxDataStreams: parseIntArg(f.maxStreams, '--max-streams'),
+      allowInsecure: f.allowInsecure === true,
+      ...(token ? { token } : {}),
+      ...(f.advertiseUrl ? { advertiseUrl: f.advertiseUrl } : {}),
+      ...(f.accessLog ? { log: (e: AccessEntry) => log.info?.('webhdfs', { ...e }) } : {}),
+    }).catch((e: unknown) => {
+      throw new CliError(`gateway: ${(e as Error).message}`);
+    });
+    out(io, `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactUrl(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`);
+    await new Promise<void>((done) => {
+      const finish = (): void => {
+        process.off('SIGINT', finish);
+        process.off('SIGTERM', finish);
+        done();
+      };
+      if (stop) {
+        if (stop.aborted) return finish();
+        stop.addEventListener('abort', finish, { once: true });
+      } else {
+        process.once('SIGINT', finish);
+        process.once('SIGTERM', finish);
+      }
+    });
+    await gw.close();
+    return 0;
+  } finally {
+    await fs.close();
+  }
+}
+
+export function registerGateway(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
+  const gw = program.command('gateway').description('serve a volume over a network protocol');
+  gw.command('webhdfs')
+    .description('serve a volume over WebHDFS REST (webhdfs://, fsspec, curl)')
+    .argument('<META>', 'metadata URL')
+    .option('--address <host:port>', 'listen address', '127.0.0.1:9870')
+    .option('--token <secret>', 'shared token clients pass as delegation=<token> or Authorization: Bearer (env TJFS_GATEWAY_TOKEN); required off loopback')
+    .option('--users-map <file>', "user map: lines 'name:uid:gid[:gid,...]' and '@group:gid' (before /etc/passwd, /etc/group)")
+    .option('--default-user <name>', 'user for requests without user.name', 'dr.who')
+    .option('--unknown-user <policy>', "unknown user.name: 'reject' (403) or 'nobody'", 'reject')
+    .option('--superuser <names...>', 'users allowed to impersonate with doas', ['root'])
+    .option('--checksum', 'serve GETFILECHECKSUM (MD5-of-MD5-of-CRC32C; reads the whole file)')
+    .option('--advertise-url <url>', 'base URL used in redirects (default: the Host the client used)')
+    .option('--allow-insecure', 'allow a non-loopback address without --token')
+    .option('--max-streams <n>', 'concurrent OPEN/CREATE/APPEND data streams', '64')
+    .option('--subdir <path>', 'serve a sub-directory of the volume as the root')
+    .option('--cache-dir <dir>', "block cache directory, or 'memory'", 'memory')
+    .option('--cache-size <MiB>', 'block cache size in MiB', '1024')
+    .option('--attr-cache <seconds>', 'attribute cache of open files', '1')
+    .option('--log <file>', 'log file (default stderr)')
+    .option('--access-log', 'log every request (method, op, path, user, status, bytes, ms)')
+    .action((meta: string, flags: GatewayFlags) => {
+      setExit(runGateway(meta, flags, io));
+    });
+}
