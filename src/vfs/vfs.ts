@@ -18,6 +18,9 @@ import { Observer } from './observe.js';
 import type { Runtime } from './runtime.js';
 import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
 
+/** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
+const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);
+
 const O_ACCMODE = 3;
 const O_TRUNC = 0o1000;
 const O_APPEND = 0o2000;
@@ -263,12 +266,13 @@ export class Vfs {
   }
 
   read(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<Buffer> {
+    const h = this.handles.get(fh);
+    if (h?.kind === 'virtual') {
+      // Not observed: reading .accesslog must not log its own reads.
+      if (h.live) return h.live.next(size, signal);
+      return Promise.resolve((h.content ?? Buffer.alloc(0)).subarray(offset, offset + size));
+    }
     return this.obs.run('read', ctx, () => `${fh},${size},${offset}`, async () => {
-      const h = this.handles.get(fh);
-      if (h?.kind === 'virtual') {
-        if (h.live) return h.live.next(size, signal);
-        return (h.content ?? Buffer.alloc(0)).subarray(offset, offset + size);
-      }
       const { file } = this.fileHandle(fh, 'read');
       if ((h!.flags & O_ACCMODE) === 1) throw new FsError(Errno.EBADF, { op: 'read' });
       await file.flush();
@@ -401,7 +405,9 @@ export class Vfs {
 
   getxattr(ctx: Context, ino: Ino, nm: string): Promise<Buffer> {
     return this.obs.run('getxattr', ctx, () => `${ino},${nm}`, async () => {
-      if (virtualByIno(ino)) throw new FsError(Errno.ENODATA, { op: 'getxattr', ino });
+      // The kernel asks for security.capability before every write; tjfs never stores it
+      // (setxattr refuses it, as Go does), so answer without a metadata round trip.
+      if (virtualByIno(ino) || UNSTORED_XATTRS.has(nm)) throw new FsError(Errno.ENODATA, { op: 'getxattr', ino });
       return this.meta.getxattr(ctx, this.toMeta(ino), nm);
     });
   }
@@ -411,6 +417,7 @@ export class Vfs {
   setxattr(ctx: Context, ino: Ino, nm: string, value: Buffer, flags: number): Promise<void> {
     return this.obs.run('setxattr', ctx, () => `${ino},${nm}`, async () => {
       if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setxattr', ino });
+      if (UNSTORED_XATTRS.has(nm)) throw new FsError(Errno.ENOTSUP, { op: 'setxattr', ino, message: `ENOTSUP: ${nm} is not supported` });
       await this.meta.setxattr(ctx, this.toMeta(ino), nm, Buffer.from(value), flags);
     });
   }
