@@ -3,12 +3,11 @@
  *
  * Design: one synchronous connection per engine. Transactions are serialised in the
  * process by a promise queue (the callback is async while the connection is shared),
- * write transactions use BEGIN IMMEDIATE, read-only ones a deferred BEGIN. The write lock
- * is taken without blocking the event loop: BEGIN IMMEDIATE runs with a zero busy
- * timeout and, while another process (or engine) holds the lock, is retried with
- * jittered backoff up to `maxRetries` before `TxConflictError`. Statements otherwise run
- * with the 5 s busy timeout Go uses. Any failure rolls back, so no transaction is left
- * open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
+ * write transactions use BEGIN IMMEDIATE, read-only ones run in autocommit mode (each
+ * statement atomic). The connection's busy timeout is 0 after opening, so nothing blocks
+ * the event loop: a BUSY answer (another process holds the write lock) rolls back and is
+ * retried with jittered backoff up to `maxRetries` before `TxConflictError`. Any failure
+ * rolls back, so no transaction is left open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
  * SQLite-specific parts (URL, pragmas, dialect, transaction control).
  * Invariants: integers are read as bigint (safe integers on) and integral JS numbers
  * are bound as bigint, so inodes above 2^53 round-trip exactly and no INTEGER column
@@ -111,9 +110,11 @@ class SqliteBackend {
         throw new FsError(Errno.EIO, { op: opts.op, message: `EIO: ${opts.op}: metadata engine is closed` });
       for (let attempt = 1; ; attempt++) {
         try {
-          this.begin(opts.readonly);
+          // Read-only work runs in autocommit mode: each statement is atomic on its own and
+          // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
+          if (!opts.readonly) this.begin();
           const result = await fn(this.conn);
-          this.commit();
+          if (!opts.readonly) this.commit();
           return result;
         } catch (e) {
           this.rollback();
@@ -127,20 +128,16 @@ class SqliteBackend {
     }
   };
 
-  private control: { begin: Database.Statement; beginImmediate: Database.Statement; commit: Database.Statement } | undefined;
+  private control: { beginImmediate: Database.Statement; commit: Database.Statement } | undefined;
 
   /**
-   * Starts a transaction. The connection runs with busy_timeout 0 (set after opening), so
+   * Starts a write transaction. The connection runs with busy_timeout 0 (set after opening), so
    * BEGIN IMMEDIATE never blocks the event loop on another writer: it fails fast with
    * SQLITE_BUSY and runTx backs off asynchronously. Control statements are prepared once.
    */
-  private begin(readonly: boolean): void {
-    const c = (this.control ??= {
-      begin: this.db.prepare('BEGIN'),
-      beginImmediate: this.db.prepare('BEGIN IMMEDIATE'),
-      commit: this.db.prepare('COMMIT'),
-    });
-    (readonly ? c.begin : c.beginImmediate).run();
+  private begin(): void {
+    const c = (this.control ??= { beginImmediate: this.db.prepare('BEGIN IMMEDIATE'), commit: this.db.prepare('COMMIT') });
+    c.beginImmediate.run();
   }
 
   private commit(): void {
