@@ -16,6 +16,7 @@ import type { Attr, Ino, Slice } from '../types.js';
 import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
 import type { RedisKeys } from './redis-keys.js';
+import { lookupScript } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
 
 export class RedisTx implements MetaTx {
@@ -81,6 +82,20 @@ export class RedisTx implements MetaTx {
   async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {
     const b = asBuffer(await this.read(this.keys.entries(parent), 'HGET', name));
     return b === undefined ? undefined : decodeEntry(b);
+  }
+  /** Read-only, standalone: dentry and attr in one round trip (redis-lookup.ts). */
+  async getEntryAttr(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined> {
+    if (!this.readonly || this.keys.prefix !== '') {
+      const e = await this.getEntry(parent, name);
+      if (!e) return undefined;
+      const attr = await this.getAttr(e.ino);
+      return attr ? { ...e, attr } : e;
+    }
+    const r = await lookupScript(this.conn, this.keys.entries(parent), name, this.keys.inode(0n).slice(0, -1));
+    if (!r || !r[0]) return undefined;
+    const e = decodeEntry(r[0]);
+    const b = r[1] ?? (r.length === 1 ? asBuffer(await this.conn.callBuffer('GET', this.keys.inode(e.ino))) : undefined);
+    return b ? { ...e, attr: decodeAttr(b, e.ino) } : e;
   }
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
     this.queue('HSET', this.keys.entries(parent), name, encodeEntry(value.type, value.ino));
