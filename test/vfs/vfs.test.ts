@@ -83,6 +83,16 @@ describe('vfs', () => {
     await vfs.release(ctx, log.fh);
   });
 
+  it('answers security.capability without storing it: get ENODATA, set ENOTSUP', async () => {
+    const { vfs } = await setup();
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('cap'), 0o755, 0, O_WRONLY);
+    await vfs.release(ctx, handle.fh);
+    await expect(vfs.getxattr(ctx, entry.ino, 'security.capability')).rejects.toMatchObject({ code: 'ENODATA' });
+    await expect(vfs.setxattr(ctx, entry.ino, 'security.capability', Buffer.alloc(20), 0)).rejects.toMatchObject({ code: 'ENOTSUP' });
+    await vfs.setxattr(ctx, entry.ino, 'user.ok', n('v'), 0);
+    expect((await vfs.getxattr(ctx, entry.ino, 'user.ok')).toString()).toBe('v');
+  });
+
   it('maps a sub-directory as the root', async () => {
     const { rt, vfs } = await setup();
     const d = await vfs.mkdir(ctx, ROOT_INODE, n('sub'), 0o755);
