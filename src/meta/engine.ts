@@ -246,6 +246,12 @@ export interface MetaEngine {
   /** Stores a rule under a given id (load). */
   setAcl(id: number, rule: AclRule): Promise<void>;
 
+  /**
+   * Makes every transaction committed so far durable against power loss (fsync). Engines
+   * whose commits are already durable (or whose durability is the server's) omit it.
+   */
+  sync?(): Promise<void>;
+
   /** True when the database holds no volume data at all (load requires it). */
   isEmpty(): Promise<boolean>;
   /** Removes every key/table row of the volume (tests, destroy). */

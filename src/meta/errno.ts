@@ -79,7 +79,12 @@ export class FsError extends Error {
     const where = [init.op, init.path ?? (init.ino !== undefined ? `inode ${init.ino}` : undefined)]
       .filter(Boolean)
       .join(' ');
+    // Expected errors (ENOENT on every negative lookup, EEXIST, EACCES, ...) are answers,
+    // not bugs: skip the stack capture, which dominated their cost. EIO keeps its stack.
+    const limit = Error.stackTraceLimit;
+    if (errno !== Errno.EIO) Error.stackTraceLimit = 0;
     super(init.message ?? `${code}${where ? `: ${where}` : ''}`, init.cause === undefined ? {} : { cause: init.cause });
+    Error.stackTraceLimit = limit;
     this.name = 'FsError';
     this.errno = errno;
     this.code = code;

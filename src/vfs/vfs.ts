@@ -323,6 +323,8 @@ export class Vfs {
   fsync(ctx: Context, fh: bigint): Promise<void> {
     return this.obs.run('fsync', ctx, () => String(fh), async () => {
       await this.handles.get(fh)?.file?.flush();
+      // The slices are committed; make the commits durable too (SQLite WAL sync).
+      await this.rt.meta.engine.sync?.();
     });
   }
 

@@ -129,6 +129,20 @@ describe('vfs', () => {
     await vfs.release(ctx, r2.fh);
   });
 
+  it('fsync makes the commit durable through the engine\'s sync', async () => {
+    const { rt, vfs } = await setup();
+    let synced = 0;
+    rt.meta.engine.sync = async () => {
+      synced++;
+    };
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('d'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, handle.fh, 0, n('durable'));
+    await vfs.fsync(ctx, handle.fh);
+    expect(synced).toBe(1);
+    expect(await rt.meta.readChunk(entry.ino, 0)).toHaveLength(1);
+    await vfs.release(ctx, handle.fh);
+  });
+
   it('an upload failure fails flush with EIO and commits nothing', async () => {
     let faulty: FaultyStore | undefined;
     const { vfs } = await setup({ wrap: (s) => (faulty = new FaultyStore(s)) });

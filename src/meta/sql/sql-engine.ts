@@ -59,6 +59,8 @@ export interface SqlEngineConfig {
   dialect: SqlDialect;
   runTx: TxRunner;
   close: () => Promise<void>;
+  /** Makes every committed transaction durable (see MetaEngine.sync). */
+  sync?: () => Promise<void>;
 }
 
 export class SqlEngine implements MetaEngine {
@@ -409,6 +411,10 @@ export class SqlEngine implements MetaEngine {
     return this.run('reset', false, async (c) => {
       for (const table of allTableNames(this.t)) await c.exec(`DROP TABLE IF EXISTS ${table}`);
     });
+  }
+
+  async sync(): Promise<void> {
+    await this.cfg.sync?.();
   }
 
   close(): Promise<void> {

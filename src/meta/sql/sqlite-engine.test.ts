@@ -119,6 +119,20 @@ describe('URL and opening', () => {
   });
 });
 
+describe('durability', () => {
+  it('commits without fsync and sync() backfills the WAL (passive checkpoint)', async () => {
+    const e = await formatted();
+    await e.txn(async (tx) => tx.setSymlink(5n, Buffer.from('x')), { op: 'write' });
+    const db = raw();
+    const before = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as { log: bigint; checkpointed: bigint }[];
+    expect(before[0]?.log).toBeGreaterThan(0n);
+    await e.txn(async (tx) => tx.setSymlink(6n, Buffer.from('y')), { op: 'write' });
+    await e.sync?.();
+    const after = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as { log: bigint; checkpointed: bigint }[];
+    expect(after[0]?.checkpointed).toBe(after[0]?.log);
+  });
+});
+
 describe('format (spec §6.2, §6.4, §6.6)', () => {
   it('creates the exact tables, indexes, root, trash and counters', async () => {
     const e = await formatted();
