@@ -53,7 +53,8 @@ export async function walk(vfs: Vfs, ctx: Context, path: string, follow: boolean
     const isLast = queue.length === 0;
     let r;
     try {
-      r = await vfs.lookup(ctx, cur, Buffer.from(name));
+      // Middle components may come from the Vfs's short-lived directory cache.
+      r = await (isLast ? vfs.lookup(ctx, cur, Buffer.from(name)) : vfs.lookupPath(ctx, cur, Buffer.from(name)));
     } catch (e) {
       if (isLast && isFsError(e, 'ENOENT')) return { kind: 'missing', parent: cur, name };
       throw e;

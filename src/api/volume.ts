@@ -107,7 +107,7 @@ export async function openVolume(metaUrl: string, options: VolumeOptions = {}): 
   const rt = await openRuntime(metaUrl, { cacheDir: 'memory', cacheSize: 64 * 1024 * 1024, ...rtOpts });
   try {
     const rootIno = subdir ? await subdirInode(rt, subdir) : undefined;
-    const vfs = new Vfs(rt, { attrTimeout: attrCache ?? 1, hideInternal: showInternal !== true, ...(rootIno !== undefined ? { rootIno } : {}) });
+    const vfs = new Vfs(rt, { attrTimeout: attrCache ?? 1, dirEntryTimeout: 1, hideInternal: showInternal !== true, ...(rootIno !== undefined ? { rootIno } : {}) });
     const base = processIdentity();
     const id: Identity = {
       uid: uid ?? base.uid,

@@ -31,6 +31,13 @@ export interface VfsOptions {
   rootIno?: Ino;
   /** Hide .accesslog/.stats/.config/.trash from the root listing. */
   hideInternal?: boolean;
+  /**
+   * Seconds a successful lookup of a directory is reused by this Vfs (0 = off). For
+   * in-process API users, who have no kernel dentry cache; the mount leaves it off. Any
+   * namespace or attribute change made through this Vfs drops the cache at once; changes
+   * by other clients may be seen up to this late (like the mount's --dir-entry-cache).
+   */
+  dirEntryTimeout?: number;
   /** Attribute cache TTL in seconds (--attr-cache), used for lengths of open files. */
   attrTimeout?: number;
   /** Shown in `.config`. */
@@ -50,12 +57,16 @@ export class Vfs {
   private readonly opts: VfsOptions;
   private readonly started: Timespec;
   private readonly attrTtlMs: number;
+  private readonly dirCacheMs: number;
+  private readonly dirCache = new Map<string, { entry: EntryResult; gen: number; until: number }>();
+  private nsGen = 0;
 
   constructor(rt: Runtime, opts: VfsOptions = {}) {
     this.rt = rt;
     this.opts = opts;
     this.root = opts.rootIno ?? ROOT_INODE;
     this.attrTtlMs = (opts.attrTimeout ?? 1) * 1000;
+    this.dirCacheMs = (opts.dirEntryTimeout ?? 0) * 1000;
     this.compactor = new Compactor(rt, rt.meta.core.log);
     this.handles = new HandleTable(rt, this.compactor);
     this.obs = new Observer({ vol_name: rt.format.Name });
@@ -109,6 +120,31 @@ export class Vfs {
     });
   }
 
+  /**
+   * `lookup` for the middle components of a path walk (API users, who have no kernel
+   * dentry cache): successful lookups of directories are reused for `dirEntryTimeout`
+   * seconds per caller identity. Only the inode and type are reliable in a cached answer
+   * (its attributes may be stale); take the last component from `lookup`.
+   */
+  async lookupPath(ctx: Context, parent: Ino, nm: Buffer): Promise<EntryResult> {
+    if (this.dirCacheMs === 0) return this.lookup(ctx, parent, nm);
+    const key = `${ctx.uid}:${ctx.gid}:${ctx.gids.join(',')}:${parent}/${nm.toString('latin1')}`;
+    const hit = this.dirCache.get(key);
+    if (hit && hit.gen === this.nsGen && hit.until > Date.now()) return hit.entry;
+    const gen = this.nsGen;
+    const r = await this.lookup(ctx, parent, nm);
+    if (r.attr.type === FileType.Directory && gen === this.nsGen) {
+      if (this.dirCache.size > 10_000) this.dirCache.clear();
+      this.dirCache.set(key, { entry: r, gen, until: Date.now() + this.dirCacheMs });
+    }
+    return r;
+  }
+
+  /** Drops cached directory lookups after a namespace or permission change by this client. */
+  private changed(): void {
+    if (this.dirCacheMs > 0) this.nsGen++;
+  }
+
   getattr(ctx: Context, ino: Ino): Promise<Attr> {
     return this.obs.run('getattr', ctx, () => String(ino), async () => {
       const v = this.virtualAttr(ino);
@@ -121,6 +157,7 @@ export class Vfs {
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
     return this.obs.run('setattr', ctx, () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`, async () => {
       if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
+      this.changed();
       const m = this.toMeta(ino);
       if (req.size !== undefined) await this.handles.files.get(m)?.flush();
       const a = await this.meta.setattr(ctx, m, req);
@@ -180,13 +217,17 @@ export class Vfs {
   }
 
   rmdir(ctx: Context, parent: Ino, nm: Buffer): Promise<void> {
-    return this.obs.run('rmdir', ctx, () => `${parent},${name(nm)}`, () => this.meta.rmdir(ctx, this.toMeta(parent), nm));
+    return this.obs.run('rmdir', ctx, () => `${parent},${name(nm)}`, async () => {
+      this.changed();
+      await this.meta.rmdir(ctx, this.toMeta(parent), nm);
+    });
   }
 
   rename(ctx: Context, parent: Ino, nm: Buffer, newParent: Ino, newName: Buffer, flags = 0): Promise<EntryResult> {
     return this.obs.run('rename', ctx, () => `${parent},${name(nm)},${newParent},${name(newName)},${flags}`, async () => {
       this.checkReserved(parent, nm, Errno.EPERM);
       this.checkReserved(newParent, newName, Errno.EPERM);
+      this.changed();
       return this.entry(await this.meta.rename(ctx, this.toMeta(parent), nm, this.toMeta(newParent), newName, flags));
     });
   }

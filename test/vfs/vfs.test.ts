@@ -3,6 +3,7 @@
  * --subdir root mapping, background compaction, and upload failures surfacing at flush.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { MemEngine } from '../../src/meta/mem/mem-engine.js';
 import { FaultyStore } from '../../src/object/faulty.js';
 import { ROOT_INODE, STATS_INODE, type Context } from '../../src/meta/types.js';
 import type { Runtime } from '../../src/vfs/runtime.js';
@@ -91,6 +92,20 @@ describe('vfs', () => {
     await expect(vfs.setxattr(ctx, entry.ino, 'security.capability', Buffer.alloc(20), 0)).rejects.toMatchObject({ code: 'ENOTSUP' });
     await vfs.setxattr(ctx, entry.ino, 'user.ok', n('v'), 0);
     expect((await vfs.getxattr(ctx, entry.ino, 'user.ok')).toString()).toBe('v');
+  });
+
+  it('reuses path lookups of directories for API walks until a local change', async () => {
+    const { rt } = await setup();
+    const vfs = new Vfs(rt, { dirEntryTimeout: 60 });
+    const d = await vfs.mkdir(ctx, ROOT_INODE, n('cached'), 0o755);
+    expect((await vfs.lookupPath(ctx, ROOT_INODE, n('cached'))).ino).toBe(d.ino);
+    // cast: the test volume runs on the mem engine, whose op counters prove the cache hit.
+    const lookups = (): number | undefined => (rt.meta.engine as MemEngine).ops.get('txn:lookup');
+    const before = lookups();
+    await vfs.lookupPath(ctx, ROOT_INODE, n('cached'));
+    expect(lookups()).toBe(before);
+    await vfs.rename(ctx, ROOT_INODE, n('cached'), ROOT_INODE, n('moved'));
+    await expect(vfs.lookupPath(ctx, ROOT_INODE, n('cached'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('maps a sub-directory as the root', async () => {
