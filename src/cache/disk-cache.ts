@@ -13,13 +13,14 @@
  * with a bad checksum (a corrupted file is deleted and reported as a miss, so the
  * caller refetches); the index never counts a file that is not on disk after its write.
  */
-import { link, mkdir, open, readdir, rename, statfs, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { link, mkdir, open, rename, statfs, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
 import { Semaphore } from '../chunk/limits.js';
 import { readWholeFile } from '../object/file/read-whole.js';
 import type { BlockCache } from './block-cache.js';
 import { blockChecksums, checksumLength, verifyChecksums } from './checksum.js';
+import { scanBlocks } from './scan-blocks.js';
 
 export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
 
@@ -79,32 +80,9 @@ export class DiskBlockCache implements BlockCache {
   static async open(opts: DiskCacheOptions): Promise<DiskBlockCache> {
     const c = new DiskBlockCache(opts);
     await mkdir(c.rawDir, { recursive: true });
-    await c.scan(c.rawDir);
+    await scanBlocks(c.rawDir, (key, b) => c.account(key, b.len + (c.verify ? checksumLength(b.len) : 0)));
     await c.evict();
     return c;
-  }
-
-  private async scan(dir: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await this.scan(p);
-      else if (e.isFile()) {
-        if (e.name.endsWith('.tmp')) {
-          await unlink(p).catch(() => undefined);
-          continue;
-        }
-        const key = relative(this.rawDir, p);
-        const parsed = parseBlockKey(key);
-        if (parsed === undefined) continue;
-        this.account(key, parsed.len + (this.verify ? checksumLength(parsed.len) : 0));
-      }
-    }
   }
 
   private account(key: string, size: number): void {

@@ -12,11 +12,11 @@
  * committed; a staged file is deleted only after its upload succeeded or its slice was
  * deleted (`unstage`).
  */
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { parseBlockKey } from '../chunk/block-key.js';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { WritebackStager } from './block-cache.js';
 import type { DiskBlockCache } from './disk-cache.js';
+import { scanBlocks } from './scan-blocks.js';
 
 export interface WritebackOptions {
   cacheDir: string;
@@ -90,29 +90,13 @@ export class Writeback implements WritebackStager {
 
   async start(upload: (key: string, data: Buffer) => Promise<void>): Promise<void> {
     this.upload = upload;
-    await this.scan(this.dir);
-    this.pump();
-  }
-
-  private async scan(dir: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await this.scan(p);
-      else if (e.name.endsWith('.tmp')) await unlink(p).catch(() => undefined);
-      else {
-        const key = relative(this.dir, p);
-        if (parseBlockKey(key) !== undefined && !this.staged.has(key)) {
-          this.staged.add(key);
-          this.queue.push(key);
-        }
+    await scanBlocks(this.dir, (key) => {
+      if (!this.staged.has(key)) {
+        this.staged.add(key);
+        this.queue.push(key);
       }
-    }
+    });
+    this.pump();
   }
 
   private enqueue(key: string): void {

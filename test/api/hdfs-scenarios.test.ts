@@ -8,9 +8,7 @@ import { HdfsFileSystem } from '../../src/api/hdfs.js';
 import { apiScenarios } from '../scenarios/api-scenarios.js';
 import { hdfsScenarioFs, UNSUPPORTED } from '../scenarios/hdfs-adapter.js';
 import { loadSharedScenarios } from '../scenarios/shared.js';
-import { formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { describeRedisS3, formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
 
 const scenarios = [...apiScenarios, ...(await loadSharedScenarios())];
 
@@ -59,16 +57,4 @@ function hdfsSuite(label: string, spec: () => TestVolumeSpec): void {
 
 hdfsSuite('sqlite3 meta + file store', () => ({ meta: 'sqlite', storage: 'file' }));
 
-describe('redis + s3rver', () => {
-  let redis: RedisServer;
-  let s3: S3TestServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-    s3 = await startS3Server();
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    await redis?.stop();
-  });
-  hdfsSuite('redis meta + s3 store', () => ({ meta: { redisUrl: redis.url }, storage: { s3 } }));
-});
+describeRedisS3('redis + s3rver', (spec) => hdfsSuite('redis meta + s3 store', spec));

@@ -11,9 +11,7 @@ import { openVolume, type Volume } from '../../src/api/volume.js';
 import { apiScenarios } from '../scenarios/api-scenarios.js';
 import { loadSharedScenarios } from '../scenarios/shared.js';
 import type { ScenarioFs } from '../scenarios/scenario-fs.js';
-import { formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
-import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { startS3Server, type S3TestServer } from '../helpers/s3-server.js';
+import { describeRedisS3, formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
 
 const scenarios = [...apiScenarios, ...(await loadSharedScenarios())];
 
@@ -43,19 +41,7 @@ function scenarioSuite(label: string, spec: () => TestVolumeSpec): void {
 scenarioSuite('mem meta + mem store', () => ({ meta: 'mem', storage: 'mem' }));
 scenarioSuite('sqlite3 meta + file store', () => ({ meta: 'sqlite', storage: 'file' }));
 
-describe('redis + s3rver', () => {
-  let redis: RedisServer;
-  let s3: S3TestServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-    s3 = await startS3Server();
-  });
-  afterAll(async () => {
-    await s3?.stop();
-    await redis?.stop();
-  });
-  scenarioSuite('redis meta + s3 store', () => ({ meta: { redisUrl: redis.url }, storage: { s3 } }));
-});
+describeRedisS3('redis + s3rver', (spec) => scenarioSuite('redis meta + s3 store', spec));
 
 describe('openVolume behaviour', () => {
   let tv: TestVolume;

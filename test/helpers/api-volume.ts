@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { defaultFormat, type Format } from '../../src/meta/format.js';
 import { openEngine } from '../../src/meta/registry.js';
 import { initFormat } from '../../src/meta/volume.js';
-import type { S3TestServer } from './s3-server.js';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { startRedis, type RedisServer } from './redis-server.js';
+import { startS3Server, type S3TestServer } from './s3-server.js';
 
 export interface TestVolumeSpec {
   meta: 'mem' | 'sqlite' | { redisUrl: string };
@@ -56,4 +58,27 @@ export async function formatTestVolume(spec: TestVolumeSpec): Promise<TestVolume
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A describe block with a private redis-server and s3rver for its suite; `suite` gets a
+ * spec factory pointing at them (valid once the block's beforeAll has run).
+ */
+export function describeRedisS3(name: string, suite: (spec: () => TestVolumeSpec) => void): void {
+  describe(name, () => {
+    let redis: RedisServer | undefined;
+    let s3: S3TestServer | undefined;
+    beforeAll(async () => {
+      redis = await startRedis();
+      s3 = await startS3Server();
+    });
+    afterAll(async () => {
+      await s3?.stop();
+      await redis?.stop();
+    });
+    suite(() => {
+      if (!redis || !s3) throw new Error('redis-server/s3rver not started');
+      return { meta: { redisUrl: redis.url }, storage: { s3 } };
+    });
+  });
 }
