@@ -15,6 +15,7 @@ import { registerMount } from './commands/mount.js';
 import { registerStatus } from './commands/status.js';
 import { registerConfig } from './commands/config.js';
 import { registerQuota } from './commands/quota.js';
+import { registerFsckGc } from './commands/fsck-gc.js';
 import { registerUmount } from './commands/umount.js';
 import { CliError, err, type CliIo } from './io.js';
 
@@ -42,6 +43,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerStatus(program, io, setExit);
   registerConfig(program, io, setExit);
   registerQuota(program, io, setExit);
+  registerFsckGc(program, io, setExit);
   registerDumpLoad(program, io, setExit);
   registerGateway(program, io, setExit);
   registerCsi(program, io, setExit, TJFS_VERSION);
