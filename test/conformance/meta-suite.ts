@@ -394,6 +394,16 @@ export function runMetaConformance(target: EngineTarget): void {
       await mkfile(root, sub.ino, 'x');
     });
 
+    it('rename across different quota trees is EXDEV; within one tree it works', async () => {
+      const q = await m.mkdir(root, ROOT_INODE, n('quota'), 0o777);
+      const sub = await m.mkdir(root, q.ino, n('sub'), 0o777);
+      await v.engines[0]!.setDirQuota(q.ino, { maxSpace: 0, maxInodes: 100, usedSpace: 0, usedInodes: 0 });
+      await m.heartbeat();
+      await mkfile(root, q.ino, 'f');
+      await m.rename(root, q.ino, n('f'), sub.ino, n('g'));
+      await expectErrno(m.rename(root, sub.ino, n('g'), ROOT_INODE, n('out')), 'EXDEV');
+    });
+
     it('two sessions see each other\'s changes and conflicting creates resolve to one winner', async () => {
       const m2 = await v.client();
       const results = await Promise.allSettled(
