@@ -33,24 +33,46 @@ interface Opener {
 
 const MiB = 1024 * 1024;
 
+type Callback = (err?: Error | null) => void;
+
+/** A stream's file handle: opened by `construct`, closed exactly once by `final` or `destroy`. */
+class HandleSlot {
+  h: FileHandle | undefined;
+
+  open(opening: Promise<FileHandle>, cb: Callback): void {
+    opening.then(
+      (h) => {
+        this.h = h;
+        cb();
+      },
+      (e: unknown) => cb(e as Error),
+    );
+  }
+
+  close(err: Error | null, cb: Callback): void {
+    const h = this.h;
+    this.h = undefined;
+    if (!h) return cb(err);
+    h.close().then(
+      () => cb(err),
+      (e: unknown) => cb(err ?? (e as Error)),
+    );
+  }
+}
+
 export function createReadStream(vol: Opener, path: string, opts: ReadStreamOptions = {}): Readable {
-  let fh: FileHandle | undefined;
+  const slot = new HandleSlot();
   let pos = opts.start ?? 0;
   const end = opts.end ?? Infinity;
   const hwm = opts.highWaterMark ?? MiB;
   return new Readable({
     highWaterMark: hwm,
     construct(cb) {
-      vol.open(path, opts.flags ?? 'r').then(
-        (h) => {
-          fh = h;
-          cb();
-        },
-        (e: unknown) => cb(e as Error),
-      );
+      slot.open(vol.open(path, opts.flags ?? 'r'), cb);
     },
     read(size) {
       const want = Math.min(Math.max(size, 1), hwm, end - pos + 1);
+      const fh = slot.h;
       if (want <= 0 || !fh) {
         this.push(null);
         return;
@@ -65,33 +87,21 @@ export function createReadStream(vol: Opener, path: string, opts: ReadStreamOpti
       );
     },
     destroy(err, cb) {
-      const h = fh;
-      fh = undefined;
-      if (!h) return cb(err);
-      h.close().then(
-        () => cb(err),
-        (e: unknown) => cb(err ?? (e as Error)),
-      );
+      slot.close(err, cb);
     },
   });
 }
 
 export function createWriteStream(vol: Opener, path: string, opts: WriteStreamOptions = {}): Writable {
-  let fh: FileHandle | undefined;
+  const slot = new HandleSlot();
   let pos: number | null = opts.start ?? null;
   return new Writable({
     highWaterMark: opts.highWaterMark ?? MiB,
     construct(cb) {
-      vol.open(path, opts.flags ?? 'w', opts.mode ?? 0o666).then(
-        (h) => {
-          fh = h;
-          cb();
-        },
-        (e: unknown) => cb(e as Error),
-      );
+      slot.open(vol.open(path, opts.flags ?? 'w', opts.mode ?? 0o666), cb);
     },
     write(chunk: Buffer, _enc, cb) {
-      fh!.write(chunk, 0, chunk.length, pos).then(
+      slot.h!.write(chunk, 0, chunk.length, pos).then(
         ({ bytesWritten }) => {
           if (pos !== null) pos += bytesWritten;
           cb();
@@ -100,22 +110,10 @@ export function createWriteStream(vol: Opener, path: string, opts: WriteStreamOp
       );
     },
     final(cb) {
-      const h = fh;
-      fh = undefined;
-      if (!h) return cb();
-      h.close().then(
-        () => cb(),
-        (e: unknown) => cb(e as Error),
-      );
+      slot.close(null, cb);
     },
     destroy(err, cb) {
-      const h = fh;
-      fh = undefined;
-      if (!h) return cb(err);
-      h.close().then(
-        () => cb(err),
-        (e: unknown) => cb(err ?? (e as Error)),
-      );
+      slot.close(err, cb);
     },
   });
 }
