@@ -59,6 +59,9 @@ export interface ChunkStoreStats {
   bytesUploaded: number;
 }
 
+/** Block buffers kept for reuse (16 x 4 MiB by default). */
+const MAX_FREE_BLOCKS = 16;
+
 export class ChunkStore {
   readonly store: ObjectStore;
   readonly blockSize: number;
@@ -85,6 +88,8 @@ export class ChunkStore {
   private readonly prefetches: Semaphore;
   private readonly inflight = new Map<string, Promise<Buffer>>();
   private readonly cacheLargeWrite: boolean;
+  /** Whole-block buffers of streaming writers, kept for reuse once their upload is done. */
+  private readonly freeBlocks: Buffer[] = [];
 
   constructor(cfg: ChunkStoreConfig) {
     this.store = cfg.store;
@@ -134,7 +139,7 @@ export class ChunkStore {
    * stages it when writeback is on. Resolves when the block is durable. `data` may be a
    * function producing the bytes (called once, inside the upload slot); `len` is its length.
    */
-  async writeBlock(id: number, index: number, len: number, data: Buffer | (() => Buffer)): Promise<void> {
+  async writeBlock(id: number, index: number, len: number, data: Buffer | (() => Buffer)): Promise<boolean> {
     const key = this.key(id, index, len);
     let bytes: Buffer | undefined = typeof data === 'function' ? undefined : data;
     const get = (): Buffer => (bytes ??= (data as () => Buffer)());
@@ -147,7 +152,23 @@ export class ChunkStore {
     if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) {
       this.buffer.put(key, bytes);
       this.cache?.put(key, bytes);
+      return true;
     }
+    return false;
+  }
+
+  /**
+   * A block-sized buffer for a writer that fills whole blocks: taken from the free list when
+   * one is there. Streaming writes then need no 64 KiB pages, no concatenation before the
+   * upload and no fresh memory per block (which would also drive the garbage collector).
+   */
+  takeBlockBuffer(): Buffer {
+    return this.freeBlocks.pop() ?? Buffer.allocUnsafe(this.blockSize);
+  }
+
+  /** Returns a buffer from takeBlockBuffer once nothing references it any more. */
+  recycleBlockBuffer(b: Buffer): void {
+    if (b.length === this.blockSize && this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(b);
   }
 
   /** Cached block if present in the memory buffer (no I/O). */

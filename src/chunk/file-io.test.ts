@@ -190,6 +190,34 @@ describe('write path', () => {
     expect(meta.chunks.get(0)).toEqual([{ pos: 0, id: 1, size: 8 * MiB, off: 0, len: 8 * MiB }]);
   });
 
+  it('streaming writes reuse uploaded block buffers without mixing files', async () => {
+    const { cs } = setup({ store: new MemObjectStore() });
+    const taken: Buffer[] = [];
+    const take = cs.takeBlockBuffer.bind(cs);
+    cs.takeBlockBuffer = () => {
+      const b = take();
+      taken.push(b);
+      return b;
+    };
+    // Three files of 3.5 blocks in 1 MiB writes, one after the other: the later ones get the
+    // first one's buffers back; the partial tail block is cached, so it is never reused.
+    let nextId = 1;
+    const files = [1, 2, 3].map((seed) => ({ data: fill(14 * MiB, seed), meta: new SliceModel() }));
+    for (const f of files) {
+      f.meta.allocSliceId = () => Promise.resolve(nextId++); // slice ids unique across the files
+      const w = new FileWriter(cs, { allocSliceId: f.meta.allocSliceId, commit: f.meta.commit, ino: 2n });
+      for (let off = 0; off < f.data.length; off += MiB) await w.write(off, f.data.subarray(off, off + MiB));
+      await w.flush();
+    }
+    expect(taken.length).toBe(12);
+    expect(new Set(taken).size).toBeLessThan(12);
+    for (const f of files) {
+      const r = new FileReader(cs, { getSlices: f.meta.getSlices, ino: 2n });
+      expect((await r.read(0, f.data.length, f.data.length)).equals(f.data)).toBe(true);
+    }
+    expect(cs.budget.inUse).toBe(0);
+  });
+
   it('sequential writes make one slice per chunk; records split at chunk borders', async () => {
     const { meta, writer } = setup({ store: new MemObjectStore() });
     await writer.write(64 * MiB - 10, fill(30));

@@ -4,7 +4,8 @@
  *
  * Design: a write lands in an unfrozen slice writer of its chunk when it starts inside
  * that slice's not-yet-uploaded tail or right at its end (Go's findWritableSlice);
- * otherwise a new slice writer starts at the write offset. Data sits in 64 KiB pages
+ * otherwise a new slice writer starts at the write offset. Data sits in 64 KiB pages, or
+ * in one recycled block-sized buffer when a big write starts the block (streaming writers),
  * bounded by the store's ByteBudget (writers wait when it is full: backpressure). A
  * block is uploaded as soon as it is full while writing continues; a slice is frozen
  * when it reaches the chunk end, when 4 newer slices exist, or on flush, and its partial
@@ -22,6 +23,8 @@ import { CHUNK_SIZE } from '../meta/types.js';
 import type { ChunkStore } from './chunk-store.js';
 
 const PAGE = 64 * 1024;
+/** A block whose first write is at least this big is held as one block-sized buffer. */
+const WHOLE_BLOCK_MIN = 2 * PAGE;
 
 export interface FileWriterOptions {
   allocSliceId(): Promise<number>;
@@ -44,6 +47,8 @@ class SliceWriter {
   id = 0;
   /** Pages of blocks not yet handed to an upload. */
   readonly blocks = new Map<number, Buffer[]>();
+  /** Blocks not yet handed to an upload that are held as one block-sized buffer. */
+  readonly whole = new Map<number, Buffer>();
   /** Blocks [0, sent) have been handed to uploads. */
   sent = 0;
   readonly uploads: Promise<void>[] = [];
@@ -147,6 +152,21 @@ export class FileWriter {
       const at = rel + i;
       const bi = Math.floor(at / this.bs);
       const inBlock = at - bi * this.bs;
+      let block = s.whole.get(bi);
+      if (block === undefined && inBlock === 0 && !s.blocks.has(bi) && data.length - i >= WHOLE_BLOCK_MIN) {
+        // A big write starts this block (streaming): hold it as one buffer.
+        await this.store.budget.acquire(this.bs);
+        block = this.store.takeBlockBuffer();
+        s.whole.set(bi, block);
+      }
+      if (block !== undefined) {
+        const n = Math.min(data.length - i, this.bs - inBlock);
+        data.copy(block, inBlock, i, i + n);
+        i += n;
+        if (at + n > s.length) s.length = at + n;
+        if (s.length >= (bi + 1) * this.bs && bi === s.sent) this.sendBlock(s, bi, this.bs);
+        continue;
+      }
       const pi = Math.floor(inBlock / PAGE);
       let pages = s.blocks.get(bi);
       if (pages === undefined) {
@@ -172,12 +192,15 @@ export class FileWriter {
   /** Hands block `bi` (of `len` bytes) to an upload; errors are kept on the slice. */
   private sendBlock(s: SliceWriter, bi: number, len: number): void {
     const pages = s.blocks.get(bi) ?? [];
+    const block = s.whole.get(bi);
     s.blocks.delete(bi);
+    s.whole.delete(bi);
     s.sent = bi + 1;
-    const held = pages.reduce((a, p) => a + p.length, 0);
+    const held = block !== undefined ? this.bs : pages.reduce((a, p) => a + p.length, 0);
     this.store.budget.markDraining(held);
     s.idP ??= this.opts.allocSliceId();
     const assemble = (): Buffer => {
+      if (block !== undefined) return block.subarray(0, len);
       const first = pages[0];
       if (pages.length === 1 && first !== undefined) return first.subarray(0, len);
       return Buffer.concat(pages, len);
@@ -185,7 +208,9 @@ export class FileWriter {
     const up = (async () => {
       const id = await (s.idP as Promise<number>);
       s.id = id;
-      await this.store.writeBlock(id, bi, len, assemble);
+      const retained = await this.store.writeBlock(id, bi, len, assemble);
+      // Uploaded and not kept by a cache: nothing refers to the buffer any more.
+      if (block !== undefined && !retained) this.store.recycleBlockBuffer(block);
     })()
       .catch((e: unknown) => {
         s.error ??= e;

@@ -2,22 +2,22 @@
  * FuseDevice: the transport under a session — /dev/fuse in production, a fake in tests.
  *
  * Design (spec/fuse-protocol.md §7.2 "poll"): the fd is O_NONBLOCK; the addon's uv_poll tells
- * the JS thread when it is readable; the session drains with non-blocking reads. Replies are
- * synchronous writev (never block on kernel locks); notifications go through the libuv
- * threadpool (`fs.writev`) because they can block on locks held by requests we have yet to
- * answer.
+ * the JS thread when it is readable; the session drains with non-blocking reads. A reply is
+ * one synchronous writev whose header the addon builds (replies never block on kernel locks);
+ * notifications go through the libuv threadpool (`fs.writev`) because they can block on
+ * locks held by requests we have yet to answer.
  * Invariants: errors are returned as −errno, never thrown, except programming errors; no
  * write happens after `close()` (a closed fd number could be reused by anything).
  */
-import { closeSync, writev, writevSync } from 'node:fs';
+import { closeSync, writev } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { FdWatcher, NativeFuse } from './native.js';
 
 export interface FuseDevice {
   /** One request into `buf`: its length, or −errno (−EAGAIN when nothing is queued). */
   read(buf: Buffer): number;
-  /** One reply (single writev): 0 or −errno. */
-  write(bufs: Buffer[]): number;
+  /** One reply: out header for `unique`/`error` then `payload`, in a single write; 0 or −errno. */
+  reply(unique: bigint, error: number, payload: readonly Buffer[]): number;
   /** A notification, off the JS thread: resolves 0 or −errno. */
   writeAsync(bufs: Buffer[]): Promise<number>;
   watch(onReadable: () => void): FdWatcher;
@@ -25,6 +25,8 @@ export interface FuseDevice {
 }
 
 const errnos = osConstants.errno as Record<string, number>;
+/** Payload buffers the addon's writeReply takes in one call. */
+const MAX_REPLY_BUFFERS = 63;
 
 /** −errno of a Node system error (EIO if unknown). */
 export function negErrno(e: unknown): number {
@@ -46,14 +48,11 @@ export class FdDevice implements FuseDevice {
     return this.native.readNonBlocking(this.fd, buf);
   }
 
-  write(bufs: Buffer[]): number {
+  reply(unique: bigint, error: number, payload: readonly Buffer[]): number {
     if (this.closed) return -osConstants.errno.EBADF;
-    try {
-      writevSync(this.fd, bufs);
-      return 0;
-    } catch (e) {
-      return negErrno(e);
-    }
+    // The addon builds the header and writes everything with one writev (no header Buffer,
+    // no fs.writevSync argument checks): replies are the hottest write of the daemon.
+    return this.native.writeReply(this.fd, unique, error, payload.length <= MAX_REPLY_BUFFERS ? payload : [Buffer.concat(payload)]);
   }
 
   writeAsync(bufs: Buffer[]): Promise<number> {

@@ -29,6 +29,10 @@ export interface NativeFuse {
   watch(fd: number, cb: (status: number, events: number) => void): FdWatcher;
   /** read(2) into `buf`: bytes read, or −errno (never throws for I/O errors). */
   readNonBlocking(fd: number, buf: Buffer): number;
+  /** One reply: the out header (built natively) and at most 63 payload buffers in one writev; 0 or −errno. */
+  writeReply(fd: number, unique: bigint, error: number, payload: readonly Buffer[]): number;
+  /** mallopt: allocations up to `bytes` from the heap, freed memory kept for reuse (glibc). */
+  keepHeap(bytes: number): boolean;
   /** AF_UNIX socketpair; [0] is close-on-exec, [1] is inheritable. */
   socketpair(): [number, number];
   /** Receives one SCM_RIGHTS descriptor (returned O_NONBLOCK, close-on-exec). */

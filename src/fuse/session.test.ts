@@ -10,6 +10,7 @@ import { InitFlag, Opcode } from './abi.js';
 import type { FuseDevice } from './device.js';
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
+import { outHeader } from './encode.js';
 import type { FdWatcher } from './native.js';
 import { FuseSession } from './session.js';
 import { Errno, FsError } from '../meta/errno.js';
@@ -32,8 +33,9 @@ class FakeDevice implements FuseDevice {
     r.copy(buf);
     return r.length;
   }
-  write(bufs: Buffer[]): number {
-    this.replies.push(Buffer.concat(bufs));
+  reply(unique: bigint, error: number, payload: readonly Buffer[]): number {
+    const len = payload.reduce((n, b) => n + b.length, 0);
+    this.replies.push(Buffer.concat([outHeader(len, error, unique), ...payload]));
     return 0;
   }
   async writeAsync(bufs: Buffer[]): Promise<number> {
@@ -57,7 +59,7 @@ class FakeDevice implements FuseDevice {
     this.queue.push(...reqs);
     if (!this.paused) this.wake?.();
   }
-  reply(unique: bigint): { error: number; payload: Buffer } | undefined {
+  replyFor(unique: bigint): { error: number; payload: Buffer } | undefined {
     const r = this.replies.find((b) => b.readBigUInt64LE(8) === unique);
     return r && { error: r.readInt32LE(4), payload: r.subarray(16) };
   }
@@ -125,7 +127,7 @@ describe('FuseSession over a fake device', () => {
     const { dev, s } = setup();
     const caps = await s.ready;
     expect(caps.maxWrite).toBe(1 << 20);
-    const r = dev.reply(2n);
+    const r = dev.replyFor(2n);
     expect(r?.error).toBe(0);
     expect(r?.payload.length).toBe(64);
   });
@@ -138,7 +140,7 @@ describe('FuseSession over a fake device', () => {
     dev.push(a, b);
     await tick();
     expect(s.nodes.count(5n)).toBe(2n);
-    expect(dev.reply(a.readBigUInt64LE(8))?.payload.readBigUInt64LE(0)).toBe(5n);
+    expect(dev.replyFor(a.readBigUInt64LE(8))?.payload.readBigUInt64LE(0)).toBe(5n);
     dev.push(req(Opcode.FORGET, 5n, u64(1n)));
     expect(s.nodes.count(5n)).toBe(1n);
     dev.push(req(Opcode.BATCH_FORGET, 0n, Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), u64(5n, 1n)])));
@@ -147,8 +149,8 @@ describe('FuseSession over a fake device', () => {
     const miss = req(Opcode.LOOKUP, 1n, Buffer.from('missing\0'));
     dev.push(miss);
     await tick();
-    expect(dev.reply(miss.readBigUInt64LE(8))?.error).toBe(-Errno.ENOENT);
-    expect(dev.reply(miss.readBigUInt64LE(8))?.payload.length).toBe(0);
+    expect(dev.replyFor(miss.readBigUInt64LE(8))?.error).toBe(-Errno.ENOENT);
+    expect(dev.replyFor(miss.readBigUInt64LE(8))?.payload.length).toBe(0);
   });
 
   it('ENOSYS for unknown opcodes and missing methods, counted per opcode', async () => {
@@ -158,8 +160,8 @@ describe('FuseSession over a fake device', () => {
     const mkdir = req(Opcode.MKDIR, 1n, Buffer.concat([Buffer.alloc(8), Buffer.from('d\0')]));
     dev.push(ioctl, mkdir);
     await tick();
-    expect(dev.reply(ioctl.readBigUInt64LE(8))?.error).toBe(-Errno.ENOSYS);
-    expect(dev.reply(mkdir.readBigUInt64LE(8))?.error).toBe(-Errno.ENOSYS);
+    expect(dev.replyFor(ioctl.readBigUInt64LE(8))?.error).toBe(-Errno.ENOSYS);
+    expect(dev.replyFor(mkdir.readBigUInt64LE(8))?.error).toBe(-Errno.ENOSYS);
     expect(s.stats.enosys.get(Opcode.IOCTL)).toBe(1);
     expect(s.stats.enosys.get(Opcode.MKDIR)).toBe(1);
     expect(s.stats.unknownOpcodes).toBe(1);
@@ -179,8 +181,8 @@ describe('FuseSession over a fake device', () => {
     const r = req(Opcode.RMDIR, 1n, Buffer.from('a\0'));
     dev.push(u, r);
     await tick();
-    expect(dev.reply(u.readBigUInt64LE(8))?.error).toBe(-Errno.EIO);
-    expect(dev.reply(r.readBigUInt64LE(8))?.error).toBe(-Errno.ENOTEMPTY);
+    expect(dev.replyFor(u.readBigUInt64LE(8))?.error).toBe(-Errno.EIO);
+    expect(dev.replyFor(r.readBigUInt64LE(8))?.error).toBe(-Errno.ENOTEMPTY);
   });
 
   it('INTERRUPT aborts the request signal; exactly one reply (EINTR)', async () => {
@@ -202,12 +204,12 @@ describe('FuseSession over a fake device', () => {
     const other = req(Opcode.GETATTR, 5n, Buffer.alloc(16));
     dev.push(other); // not blocked by the waiting lock
     await tick();
-    expect(dev.reply(other.readBigUInt64LE(8))?.error).toBe(0);
+    expect(dev.replyFor(other.readBigUInt64LE(8))?.error).toBe(0);
     dev.push(req(Opcode.INTERRUPT, 0n, u64(500n), 501n));
     await tick();
     expect(dev.replies.filter((b) => b.readBigUInt64LE(8) === 500n)).toHaveLength(1);
-    expect(dev.reply(500n)?.error).toBe(-Errno.EINTR);
-    expect(dev.reply(501n)).toBeUndefined();
+    expect(dev.replyFor(500n)?.error).toBe(-Errno.EINTR);
+    expect(dev.replyFor(501n)).toBeUndefined();
     expect(s.stats.interrupts).toBe(1);
     dev.push(req(Opcode.INTERRUPT, 0n, u64(500n), 503n)); // already answered: ignored
     await tick();
@@ -230,7 +232,7 @@ describe('FuseSession over a fake device', () => {
     const r = req(Opcode.READDIRPLUS, 1n, rd);
     dev.push(r);
     await tick();
-    expect(dev.reply(r.readBigUInt64LE(8))?.payload.length).toBe(4 * 160);
+    expect(dev.replyFor(r.readBigUInt64LE(8))?.payload.length).toBe(4 * 160);
     expect(s.nodes.count(9n)).toBe(1n);
     expect(s.nodes.known(10n)).toBe(false);
   });
@@ -267,7 +269,7 @@ describe('FuseSession over a fake device', () => {
     expect(pending).toHaveLength(1);
     pending.shift()?.();
     await tick();
-    expect(dev.reply(w2.readBigUInt64LE(8))?.payload.readUInt32LE(0)).toBe(100_000);
+    expect(dev.replyFor(w2.readBigUInt64LE(8))?.payload.readUInt32LE(0)).toBe(100_000);
   });
 
   it('ENODEV closes the session and the device', async () => {

@@ -19,7 +19,7 @@ import type { FuseRequest } from './decode.js';
 import type { FuseDevice } from './device.js';
 import { dispatchRequest } from './dispatch.js';
 import type { DispatchReply } from './dispatch.js';
-import { initOut, notifyDelete, notifyInvalEntry, notifyInvalInode, outHeader } from './encode.js';
+import { initOut, notifyDelete, notifyInvalEntry, notifyInvalInode } from './encode.js';
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
 import type { Capabilities, InitOptions } from './init.js';
@@ -56,8 +56,29 @@ export interface SessionStats {
 }
 
 interface InFlight {
-  ctl: AbortController;
+  /** Created on first use: most requests never look at their signal. */
+  ctl: AbortController | undefined;
   done: boolean;
+}
+
+function abortOf(f: InFlight): AbortController {
+  return (f.ctl ??= new AbortController());
+}
+
+/** RequestContext whose AbortSignal exists only once a handler (or an interrupt) asks for it. */
+class LazyContext implements RequestContext {
+  constructor(
+    readonly unique: bigint,
+    readonly opcode: number,
+    readonly uid: number,
+    readonly gid: number,
+    readonly pid: number,
+    private readonly entry: InFlight,
+  ) {}
+
+  get signal(): AbortSignal {
+    return abortOf(this.entry).signal;
+  }
 }
 
 export class FuseSession {
@@ -121,7 +142,7 @@ export class FuseSession {
     this.watcher?.close();
     this.watcher = undefined;
     const why = new FsError(Errno.EINTR, { op: reason });
-    for (const f of this.inflight.values()) f.ctl.abort(why);
+    for (const f of this.inflight.values()) abortOf(f).abort(why);
     this.rejectReady(new Error(`FUSE session ${reason} before INIT`));
     this.nodes.clear();
     this.maybeCloseDevice();
@@ -220,9 +241,9 @@ export class FuseSession {
 
   private run(req: FuseRequest, release: (() => void) | undefined): void {
     const h = req.header;
-    const entry: InFlight = { ctl: new AbortController(), done: false };
+    const entry: InFlight = { ctl: undefined, done: false };
     this.inflight.set(h.unique, entry);
-    const ctx: RequestContext = { unique: h.unique, opcode: h.opcode, uid: h.uid, gid: h.gid, pid: h.pid, signal: entry.ctl.signal };
+    const ctx = new LazyContext(h.unique, h.opcode, h.uid, h.gid, h.pid, entry);
     const finish = (): void => {
       this.inflight.delete(h.unique);
       release?.();
@@ -253,8 +274,7 @@ export class FuseSession {
     if (entry.done) return;
     entry.done = true;
     for (const ino of r.refs) this.nodes.ref(ino);
-    const len = r.data.reduce((s, b) => s + b.length, 0);
-    const rc = this.device.write([outHeader(len, 0, unique), ...r.data]);
+    const rc = this.device.reply(unique, 0, r.data);
     if (rc !== 0) {
       for (const ino of r.refs) this.nodes.unref(ino);
       this.onWriteError(rc);
@@ -266,7 +286,7 @@ export class FuseSession {
     entry.done = true;
     this.stats.errors++;
     if (errno === Errno.ENOSYS) this.stats.enosys.set(opcode, (this.stats.enosys.get(opcode) ?? 0) + 1);
-    const rc = this.device.write([outHeader(0, -errno, unique)]);
+    const rc = this.device.reply(unique, -errno, []);
     if (rc !== 0) this.onWriteError(rc);
   }
 
@@ -283,7 +303,7 @@ export class FuseSession {
     try {
       const h = decodeHeader(buf);
       if (h.opcode !== Opcode.FORGET && h.opcode !== Opcode.BATCH_FORGET && h.opcode !== Opcode.INTERRUPT) {
-        this.device.write([outHeader(0, -Errno.EIO, h.unique)]);
+        this.device.reply(h.unique, -Errno.EIO, []);
       }
     } catch {
       // Header unreadable: nothing to answer.
@@ -295,16 +315,16 @@ export class FuseSession {
     const res = negotiateInit(req.args.init, this.ops, this.opts);
     if (!res.ok) {
       if (res.reply !== undefined) {
-        this.device.write([outHeader(64, 0, req.header.unique), initOut(res.reply)]);
+        this.device.reply(req.header.unique, 0, [initOut(res.reply)]);
         return;
       }
-      this.device.write([outHeader(0, -E.EPROTO, req.header.unique)]);
+      this.device.reply(req.header.unique, -E.EPROTO, []);
       this.rejectReady(new Error(res.error));
       this.close('protocol error');
       return;
     }
     const payload = initOut(res.reply);
-    const rc = this.device.write([outHeader(payload.length, 0, req.header.unique), payload]);
+    const rc = this.device.reply(req.header.unique, 0, [payload]);
     if (rc !== 0) {
       this.rejectReady(new Error(`INIT reply failed: errno ${-rc}`));
       this.close('INIT failed');
@@ -330,7 +350,7 @@ export class FuseSession {
     // Unknown: already answered (a single reader always sees the original first).
     if (f === undefined || f.done) return;
     this.stats.interrupts++;
-    f.ctl.abort(new FsError(Errno.EINTR, { op: 'interrupt' }));
+    abortOf(f).abort(new FsError(Errno.EINTR, { op: 'interrupt' }));
   }
 
   // ---------------------------------------------------------------- notifications

@@ -34,7 +34,10 @@ export interface ListOptions {
 export interface ObjectStore {
   /** Whole object or a byte range of it. Throws ObjectNotFoundError for a missing key. */
   get(key: string, range?: ByteRange): Promise<Buffer>;
-  /** Creates or replaces an object atomically (readers never see a partial object). */
+  /**
+   * Creates or replaces an object atomically (readers never see a partial object). The
+   * store must not keep `data` after the promise settles: callers reuse the buffer.
+   */
   put(key: string, data: Buffer): Promise<void>;
   /** Removes an object; a missing key is not an error. */
   delete(key: string): Promise<void>;

@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { mountFuse } from '../../fuse/mount.js';
+import { loadNative } from '../../fuse/native.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
 import { openRuntime, type RuntimeOptions } from '../../vfs/runtime.js';
 import { Vfs } from '../../vfs/vfs.js';
@@ -116,6 +117,13 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
     ...(flags.maxReadahead ? { maxReadahead: parseIntArg(flags.maxReadahead, '--max-readahead') * mib } : {}),
   };
+  // The daemon allocates and frees block buffers (up to 4 MiB, 64 MiB for big blocks) all
+  // the time: keep them on the heap for reuse instead of a fresh, page-faulting mmap each.
+  try {
+    loadNative().keepHeap(32 * mib);
+  } catch {
+    // no addon: mountFuse reports it below
+  }
   const rt = await openRuntime(metaUrl, opts);
   let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
   let metricsServer: Server | undefined;

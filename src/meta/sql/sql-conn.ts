@@ -19,6 +19,18 @@ export interface SqlConn {
   query(sql: string, params?: readonly SqlParam[]): Promise<SqlRow[]>;
   /** Runs a statement; resolves to the number of rows it changed. */
   exec(sql: string, params?: readonly SqlParam[]): Promise<number>;
+  /**
+   * The first row as column values in SELECT order (no per-row object with named keys:
+   * the hot single-row lookups use it). Optional: `firstRow` falls back to `query`.
+   */
+  queryFirstRaw?(sql: string, params?: readonly SqlParam[]): Promise<readonly unknown[] | undefined>;
+}
+
+/** First row of `sql` as positional values, through the driver's raw mode when it has one. */
+export async function firstRow(conn: SqlConn, sql: string, params: readonly SqlParam[]): Promise<readonly unknown[] | undefined> {
+  if (conn.queryFirstRaw !== undefined) return conn.queryFirstRaw(sql, params);
+  const r = (await conn.query(sql, params))[0];
+  return r === undefined ? undefined : Object.values(r);
 }
 
 export interface SqlDialect {
@@ -69,4 +81,26 @@ export function toStr(v: unknown): string {
 /** `(?,?,…)` with n placeholders. */
 export function placeholders(n: number): string {
   return `(${new Array<string>(n).fill('?').join(',')})`;
+}
+
+const sqlTexts = new WeakMap<TemplateStringsArray, Array<{ values: readonly unknown[]; text: string }>>();
+
+/**
+ * Template tag for statement text: returns the same string object every time a call site
+ * is evaluated with the same interpolated values (table names, dialect expressions), so
+ * the driver's prepared-statement cache hashes it once instead of building and hashing a
+ * fresh string per query. At most 16 texts are kept per call site.
+ */
+export function sql(strings: TemplateStringsArray, ...values: unknown[]): string {
+  let list = sqlTexts.get(strings);
+  if (list === undefined) sqlTexts.set(strings, (list = []));
+  next: for (const e of list) {
+    for (let i = 0; i < values.length; i++) if (e.values[i] !== values[i]) continue next;
+    return e.text;
+  }
+  let text = strings[0] ?? '';
+  for (let i = 0; i < values.length; i++) text += String(values[i]) + (strings[i + 1] ?? '');
+  if (list.length >= 16) list.shift();
+  list.push({ values, text });
+  return text;
 }

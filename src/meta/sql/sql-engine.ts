@@ -26,6 +26,7 @@ import { decodeSlices, encodeSlices, type AclRule } from '../encoding.js';
 import { ROOT_INODE, TRASH_INODE, type FileType, type Ino, type Attr, type Slice } from '../types.js';
 import {
   placeholders,
+  sql,
   toBig,
   toBuf,
   toNum,
@@ -98,7 +99,7 @@ export class SqlEngine implements MetaEngine {
   getFormatText(): Promise<string | undefined> {
     return this.run('getFormat', true, async (c) => {
       if (!(await this.tableExists(c, this.t.setting))) return undefined;
-      const rows = await c.query(`SELECT value FROM ${this.t.setting} WHERE name = ?`, ['format']);
+      const rows = await c.query(sql`SELECT value FROM ${this.t.setting} WHERE name = ?`, ['format']);
       return rows[0] ? toStr(rows[0]['value']) : undefined;
     });
   }
@@ -107,23 +108,23 @@ export class SqlEngine implements MetaEngine {
     const t = this.t;
     return this.run('initVolume', false, async (c) => {
       for (const stmt of this.d.ddl(t.prefix)) await c.exec(stmt);
-      const old = await c.query(`SELECT value FROM ${t.setting} WHERE name = ?`, ['format']);
+      const old = await c.query(sql`SELECT value FROM ${t.setting} WHERE name = ?`, ['format']);
       if (old[0]) {
         // Enabling DirStats / UserGroupQuota drops the outdated rows, as Go's format does.
         const before = parseFlags(toStr(old[0]['value']));
         const after = parseFlags(formatJson);
-        if (!before.DirStats && after.DirStats) await c.exec(`DELETE FROM ${t.dirStats}`);
-        if (!before.UserGroupQuota && after.UserGroupQuota) await c.exec(`DELETE FROM ${t.userGroupQuota}`);
+        if (!before.DirStats && after.DirStats) await c.exec(sql`DELETE FROM ${t.dirStats}`);
+        if (!before.UserGroupQuota && after.UserGroupQuota) await c.exec(sql`DELETE FROM ${t.userGroupQuota}`);
       }
       if (opts.trashAttr) await this.insertNode(c, TRASH_INODE, opts.trashAttr);
       await c.exec(
-        `INSERT INTO ${t.setting} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        sql`INSERT INTO ${t.setting} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
         ['format', formatJson],
       );
       if (!opts.isNew) return;
       await this.insertNode(c, ROOT_INODE, opts.rootAttr);
       for (const [name, value] of FORMAT_COUNTERS) {
-        await c.exec(`INSERT INTO ${t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, [
+        await c.exec(sql`INSERT INTO ${t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, [
           name,
           value,
         ]);
@@ -134,19 +135,19 @@ export class SqlEngine implements MetaEngine {
   private async insertNode(c: SqlConn, ino: Ino, attr: Attr): Promise<void> {
     const cols = NODE_SELECT.split(', ');
     await c.exec(
-      `INSERT INTO ${this.t.node} (${NODE_SELECT}) VALUES ${placeholders(cols.length)} ON CONFLICT (inode) DO NOTHING`,
+      sql`INSERT INTO ${this.t.node} (${NODE_SELECT}) VALUES ${placeholders(cols.length)} ON CONFLICT (inode) DO NOTHING`,
       nodeParams(ino, attr),
     );
   }
 
   private async readCounter(c: SqlConn, name: CounterName): Promise<number | undefined> {
-    const rows = await c.query(`SELECT value FROM ${this.t.counter} WHERE name = ?`, [name]);
+    const rows = await c.query(sql`SELECT value FROM ${this.t.counter} WHERE name = ?`, [name]);
     return rows[0] ? toNum(rows[0]['value']) : undefined;
   }
 
   private async writeCounter(c: SqlConn, name: CounterName, value: number): Promise<void> {
     await c.exec(
-      `INSERT INTO ${this.t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      sql`INSERT INTO ${this.t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
       [name, value],
     );
   }
@@ -189,13 +190,13 @@ export class SqlEngine implements MetaEngine {
     return this.run('putSession', false, async (c) => {
       if (info !== undefined) {
         await c.exec(
-          `INSERT INTO ${s} (sid, expire, info) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET expire = excluded.expire, info = excluded.info`,
+          sql`INSERT INTO ${s} (sid, expire, info) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET expire = excluded.expire, info = excluded.info`,
           [sid, expire, Buffer.from(info, 'utf8')],
         );
         return;
       }
-      if ((await c.exec(`UPDATE ${s} SET expire = ? WHERE sid = ?`, [expire, sid])) === 0) {
-        await c.exec(`INSERT INTO ${s} (sid, expire, info) VALUES (?, ?, NULL)`, [sid, expire]);
+      if ((await c.exec(sql`UPDATE ${s} SET expire = ? WHERE sid = ?`, [expire, sid])) === 0) {
+        await c.exec(sql`INSERT INTO ${s} (sid, expire, info) VALUES (?, ?, NULL)`, [sid, expire]);
       }
     });
   }
@@ -204,7 +205,7 @@ export class SqlEngine implements MetaEngine {
     return this.run('listSessions', true, async (c) => {
       if (!(await this.tableExists(c, this.t.session2))) return [];
       const rows = await c.query(
-        `SELECT sid, expire, ${this.d.blob('info')} AS info FROM ${this.t.session2}`,
+        sql`SELECT sid, expire, ${this.d.blob('info')} AS info FROM ${this.t.session2}`,
       );
       return rows.map((r) => {
         const rec: SessionRecord = { sid: toNum(r['sid']), expire: toNum(r['expire']) };
@@ -218,14 +219,14 @@ export class SqlEngine implements MetaEngine {
     const t = this.t;
     return this.run('deleteSession', false, async (c) => {
       for (const table of [t.session2, t.sustained, t.flock, t.plock]) {
-        await c.exec(`DELETE FROM ${table} WHERE sid = ?`, [sid]);
+        await c.exec(sql`DELETE FROM ${table} WHERE sid = ?`, [sid]);
       }
     });
   }
 
   listSustained(sid: number): Promise<Ino[]> {
     return this.run('listSustained', true, async (c) =>
-      (await c.query(`SELECT inode FROM ${this.t.sustained} WHERE sid = ?`, [sid])).map((r) =>
+      (await c.query(sql`SELECT inode FROM ${this.t.sustained} WHERE sid = ?`, [sid])).map((r) =>
         toBig(r['inode']),
       ),
     );
@@ -235,7 +236,7 @@ export class SqlEngine implements MetaEngine {
     const t = this.t;
     return this.run('listLockedInodes', true, async (c) => {
       const rows = await c.query(
-        `SELECT inode FROM ${t.flock} WHERE sid = ? UNION SELECT inode FROM ${t.plock} WHERE sid = ?`,
+        sql`SELECT inode FROM ${t.flock} WHERE sid = ? UNION SELECT inode FROM ${t.plock} WHERE sid = ?`,
         [sid, sid],
       );
       return rows.map((r) => toBig(r['inode']));
@@ -244,7 +245,7 @@ export class SqlEngine implements MetaEngine {
 
   listDelFiles(): Promise<DelFileRecord[]> {
     return this.run('listDelFiles', true, async (c) =>
-      (await c.query(`SELECT inode, length, expire FROM ${this.t.delfile}`)).map((r) => ({
+      (await c.query(sql`SELECT inode, length, expire FROM ${this.t.delfile}`)).map((r) => ({
         ino: toBig(r['inode']),
         length: toNum(r['length']),
         expire: toNum(r['expire']),
@@ -255,7 +256,7 @@ export class SqlEngine implements MetaEngine {
   removeDelFile(ino: Ino, _length: number): Promise<void> {
     // The inode is the row's primary key (Go deletes by inode only).
     return this.run('removeDelFile', false, async (c) => {
-      await c.exec(`DELETE FROM ${this.t.delfile} WHERE inode = ?`, [ino]);
+      await c.exec(sql`DELETE FROM ${this.t.delfile} WHERE inode = ?`, [ino]);
     });
   }
 
@@ -263,19 +264,19 @@ export class SqlEngine implements MetaEngine {
     const t = this.t;
     return this.run('deleteChunk', false, async (c) => {
       const rows = await c.query(
-        `SELECT ${this.d.blob('slices')} AS slices FROM ${t.chunk} WHERE inode = ? AND indx = ?`,
+        sql`SELECT ${this.d.blob('slices')} AS slices FROM ${t.chunk} WHERE inode = ? AND indx = ?`,
         [ino, indx],
       );
       if (!rows[0]) return [];
       const slices = decodeSlices(toBuf(rows[0]['slices']), ino, indx);
-      await c.exec(`DELETE FROM ${t.chunk} WHERE inode = ? AND indx = ?`, [ino, indx]);
+      await c.exec(sql`DELETE FROM ${t.chunk} WHERE inode = ? AND indx = ?`, [ino, indx]);
       return freeDroppedRefs(c, t, slices, { matchSize: false });
     });
   }
 
   listChunkIndexes(ino: Ino, _length: number): Promise<number[]> {
     return this.run('listChunkIndexes', true, async (c) =>
-      (await c.query(`SELECT indx FROM ${this.t.chunk} WHERE inode = ? ORDER BY indx`, [ino])).map((r) =>
+      (await c.query(sql`SELECT indx FROM ${this.t.chunk} WHERE inode = ? ORDER BY indx`, [ino])).map((r) =>
         toNum(r['indx']),
       ),
     );
@@ -292,7 +293,7 @@ export class SqlEngine implements MetaEngine {
     const t = this.t;
     return this.run('replaceSlices', false, async (c) => {
       const rows = await c.query(
-        `SELECT ${this.d.blob('slices')} AS slices FROM ${t.chunk} WHERE inode = ? AND indx = ?`,
+        sql`SELECT ${this.d.blob('slices')} AS slices FROM ${t.chunk} WHERE inode = ? AND indx = ?`,
         [ino, indx],
       );
       const cur = rows[0] ? toBuf(rows[0]['slices']) : undefined;
@@ -301,9 +302,9 @@ export class SqlEngine implements MetaEngine {
         return { ok: false, freed: [] };
       }
       const next = Buffer.concat([encodeSlices(replacement), cur.subarray(oldBuf.length)]);
-      await c.exec(`UPDATE ${t.chunk} SET slices = ? WHERE inode = ? AND indx = ?`, [next, ino, indx]);
+      await c.exec(sql`UPDATE ${t.chunk} SET slices = ? WHERE inode = ? AND indx = ?`, [next, ino, indx]);
       await c.exec(
-        `INSERT INTO ${t.chunkRef} (chunkid, size, refs) VALUES (?, ?, 1) ON CONFLICT (chunkid) DO UPDATE SET refs = ${t.chunkRef}.refs + 1`,
+        sql`INSERT INTO ${t.chunkRef} (chunkid, size, refs) VALUES (?, ?, 1) ON CONFLICT (chunkid) DO UPDATE SET refs = ${t.chunkRef}.refs + 1`,
         [newSlice.id, newSlice.size],
       );
       const freed = await freeDroppedRefs(c, t, dropped, { matchSize: true });
@@ -313,7 +314,7 @@ export class SqlEngine implements MetaEngine {
 
   listOrphanSlices(): Promise<FreedSlice[]> {
     return this.run('listOrphanSlices', true, async (c) =>
-      (await c.query(`SELECT chunkid, size FROM ${this.t.chunkRef} WHERE refs <= 0`)).map((r) => ({
+      (await c.query(sql`SELECT chunkid, size FROM ${this.t.chunkRef} WHERE refs <= 0`)).map((r) => ({
         id: toNum(r['chunkid']),
         size: toNum(r['size']),
       })),
@@ -322,7 +323,7 @@ export class SqlEngine implements MetaEngine {
 
   getSliceRefs(): Promise<Map<number, number>> {
     return this.run('getSliceRefs', true, async (c) => {
-      const rows = await c.query(`SELECT chunkid, refs FROM ${this.t.chunkRef}`);
+      const rows = await c.query(sql`SELECT chunkid, refs FROM ${this.t.chunkRef}`);
       return new Map(rows.map((r) => [toNum(r['chunkid']), toNum(r['refs'])]));
     });
   }
@@ -330,7 +331,7 @@ export class SqlEngine implements MetaEngine {
   listEntries(parent: Ino): Promise<DirEntryRecord[]> {
     return this.run('listEntries', true, async (c) => {
       const rows = await c.query(
-        `SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`,
+        sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`,
         [parent],
       );
       // type as stored: the edge row carries Go's type code.
@@ -348,7 +349,7 @@ export class SqlEngine implements MetaEngine {
       for (let i = 0; i < inos.length; i += IN_BATCH) {
         const batch = inos.slice(i, i + IN_BATCH);
         const rows = await c.query(
-          `SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`,
+          sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`,
           batch,
         );
         for (const r of rows) {
@@ -401,7 +402,7 @@ export class SqlEngine implements MetaEngine {
       if (!(await this.tableExists(c, this.t.setting))) return true;
       for (const table of [this.t.setting, this.t.node]) {
         if (!(await this.tableExists(c, table))) continue;
-        if ((await c.query(`SELECT 1 AS x FROM ${table} LIMIT 1`)).length > 0) return false;
+        if ((await c.query(sql`SELECT 1 AS x FROM ${table} LIMIT 1`)).length > 0) return false;
       }
       return true;
     });

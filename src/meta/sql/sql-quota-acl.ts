@@ -12,6 +12,7 @@ import { decodeAclEntries, encodeAclEntries, type AclRule } from '../encoding.js
 import type { Ino } from '../types.js';
 import {
   toBig,
+  sql,
   toBuf,
   toNum,
   type SqlConn,
@@ -28,7 +29,7 @@ const QUOTA_SETS =
 
 export async function getDirStat(c: SqlConn, t: SqlTables, ino: Ino): Promise<DirStat | undefined> {
   const rows = await c.query(
-    `SELECT data_length, used_space, used_inodes FROM ${t.dirStats} WHERE inode = ?`,
+    sql`SELECT data_length, used_space, used_inodes FROM ${t.dirStats} WHERE inode = ?`,
     [ino],
   );
   const r = rows[0];
@@ -42,21 +43,19 @@ export async function getDirStat(c: SqlConn, t: SqlTables, ino: Ino): Promise<Di
 
 export async function setDirStat(c: SqlConn, t: SqlTables, ino: Ino, s: DirStat): Promise<void> {
   await c.exec(
-    `INSERT INTO ${t.dirStats} (inode, data_length, used_space, used_inodes) VALUES (?, ?, ?, ?) ` +
-      'ON CONFLICT (inode) DO UPDATE SET data_length = excluded.data_length, used_space = excluded.used_space, ' +
-      'used_inodes = excluded.used_inodes',
+    sql`INSERT INTO ${t.dirStats} (inode, data_length, used_space, used_inodes) VALUES (?, ?, ?, ?) ON CONFLICT (inode) DO UPDATE SET data_length = excluded.data_length, used_space = excluded.used_space, used_inodes = excluded.used_inodes`,
     [ino, s.dataLength, s.usedSpace, s.usedInodes],
   );
 }
 
 export async function listDirQuotas(c: SqlConn, t: SqlTables): Promise<Map<Ino, QuotaRecord>> {
-  const rows = await c.query(`SELECT inode, ${QUOTA_COLS} FROM ${t.dirQuota}`);
+  const rows = await c.query(sql`SELECT inode, ${QUOTA_COLS} FROM ${t.dirQuota}`);
   return new Map(rows.map((r) => [toBig(r['inode']), quotaFromRow(r)]));
 }
 
 export async function setDirQuota(c: SqlConn, t: SqlTables, ino: Ino, q: QuotaRecord): Promise<void> {
   await c.exec(
-    `INSERT INTO ${t.dirQuota} (inode, ${QUOTA_COLS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (inode) DO UPDATE SET ${QUOTA_SETS}`,
+    sql`INSERT INTO ${t.dirQuota} (inode, ${QUOTA_COLS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (inode) DO UPDATE SET ${QUOTA_SETS}`,
     [ino, ...quotaParams(q)],
   );
 }
@@ -66,7 +65,7 @@ export async function listUserGroupQuotas(
   t: SqlTables,
   kind: 'user' | 'group',
 ): Promise<Map<number, QuotaRecord>> {
-  const rows = await c.query(`SELECT qkey, ${QUOTA_COLS} FROM ${t.userGroupQuota} WHERE qtype = ?`, [
+  const rows = await c.query(sql`SELECT qkey, ${QUOTA_COLS} FROM ${t.userGroupQuota} WHERE qtype = ?`, [
     qtype(kind),
   ]);
   return new Map(rows.map((r) => [toNum(r['qkey']), quotaFromRow(r)]));
@@ -80,8 +79,7 @@ export async function setUserGroupQuota(
   q: QuotaRecord,
 ): Promise<void> {
   await c.exec(
-    `INSERT INTO ${t.userGroupQuota} (qtype, qkey, ${QUOTA_COLS}) VALUES (?, ?, ?, ?, ?, ?) ` +
-      `ON CONFLICT (qtype, qkey) DO UPDATE SET ${QUOTA_SETS}`,
+    sql`INSERT INTO ${t.userGroupQuota} (qtype, qkey, ${QUOTA_COLS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (qtype, qkey) DO UPDATE SET ${QUOTA_SETS}`,
     [qtype(kind), id, ...quotaParams(q)],
   );
 }
@@ -96,19 +94,19 @@ export async function getAcl(
   d: SqlDialect,
   id: number,
 ): Promise<AclRule | undefined> {
-  const rows = await c.query(`SELECT ${aclCols(d)} FROM ${t.acl} WHERE id = ?`, [id]);
+  const rows = await c.query(sql`SELECT ${aclCols(d)} FROM ${t.acl} WHERE id = ?`, [id]);
   return rows[0] ? aclFromRow(rows[0]) : undefined;
 }
 
 export async function putAcl(c: SqlConn, t: SqlTables, d: SqlDialect, rule: AclRule): Promise<number> {
   const rows = await c.query(
-    `SELECT id, ${aclCols(d)} FROM ${t.acl} WHERE owner = ? AND "group" = ? AND mask = ? AND other = ? ORDER BY id`,
+    sql`SELECT id, ${aclCols(d)} FROM ${t.acl} WHERE owner = ? AND "group" = ? AND mask = ? AND other = ? ORDER BY id`,
     [rule.owner, rule.group, rule.mask, rule.other],
   );
   const same = rows.find((r) => sameAcl(aclFromRow(r), rule));
   if (same) return toNum(same['id']);
   const ins = await c.query(
-    `INSERT INTO ${t.acl} (owner, "group", mask, other, named_users, named_groups) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+    sql`INSERT INTO ${t.acl} (owner, "group", mask, other, named_users, named_groups) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
     aclParams(rule),
   );
   return toNum(ins[0]?.['id']);
@@ -116,9 +114,7 @@ export async function putAcl(c: SqlConn, t: SqlTables, d: SqlDialect, rule: AclR
 
 export async function setAcl(c: SqlConn, t: SqlTables, id: number, rule: AclRule): Promise<void> {
   await c.exec(
-    `INSERT INTO ${t.acl} (id, owner, "group", mask, other, named_users, named_groups) VALUES (?, ?, ?, ?, ?, ?, ?) ` +
-      'ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, "group" = excluded."group", mask = excluded.mask, ' +
-      'other = excluded.other, named_users = excluded.named_users, named_groups = excluded.named_groups',
+    sql`INSERT INTO ${t.acl} (id, owner, "group", mask, other, named_users, named_groups) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, "group" = excluded."group", mask = excluded.mask, other = excluded.other, named_users = excluded.named_users, named_groups = excluded.named_groups`,
     [id, ...aclParams(rule)],
   );
 }

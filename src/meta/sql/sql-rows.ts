@@ -38,38 +38,49 @@ export const NODE_SELECT =
   'inode, type, flags, mode, uid, gid, atime, mtime, ctime, atimensec, mtimensec, ctimensec, ' +
   'nlink, length, rdev, parent, access_acl_id, default_acl_id, tier_id';
 
+const NODE_COLS = NODE_SELECT.split(', ');
+
 export function rowToAttr(row: SqlRow, ino: Ino): Attr {
-  const type = toNum(row['type']);
+  return valuesToAttr(
+    NODE_COLS.map((c) => row[c]),
+    0,
+    ino,
+  );
+}
+
+/** A node from positional values in NODE_SELECT order, starting at `at`. */
+export function valuesToAttr(v: readonly unknown[], at: number, ino: Ino): Attr {
+  const type = toNum(v[at + 1]);
   if (!Number.isInteger(type) || type < 1 || type > 7) {
     throw new FsError(Errno.EIO, {
       op: 'decode node',
       ino,
-      message: `EIO: corrupt node row of inode ${ino}: type ${String(row['type'])}`,
+      message: `EIO: corrupt node row of inode ${ino}: type ${String(v[at + 1])}`,
     });
   }
-  const a = joinTime(row['atime'], row['atimensec']);
-  const m = joinTime(row['mtime'], row['mtimensec']);
-  const c = joinTime(row['ctime'], row['ctimensec']);
-  const parent = row['parent'];
+  const a = joinTime(v[at + 6], v[at + 9]);
+  const m = joinTime(v[at + 7], v[at + 10]);
+  const c = joinTime(v[at + 8], v[at + 11]);
+  const parent = v[at + 15];
   return {
-    flags: toNum(row['flags']),
+    flags: toNum(v[at + 2]),
     type: type as FileType, // range-checked above
-    mode: toNum(row['mode']) & 0o7777,
-    uid: toNum(row['uid']),
-    gid: toNum(row['gid']),
+    mode: toNum(v[at + 3]) & 0o7777,
+    uid: toNum(v[at + 4]),
+    gid: toNum(v[at + 5]),
     atime: a.sec,
     atimensec: a.nsec,
     mtime: m.sec,
     mtimensec: m.nsec,
     ctime: c.sec,
     ctimensec: c.nsec,
-    nlink: toNum(row['nlink']),
-    length: toNum(row['length']),
-    rdev: toNum(row['rdev']),
+    nlink: toNum(v[at + 12]),
+    length: toNum(v[at + 13]),
+    rdev: toNum(v[at + 14]),
     parent: parent === null || parent === undefined ? 0n : toBig(parent, 'parent'),
-    accessAcl: toNum(row['access_acl_id']),
-    defaultAcl: toNum(row['default_acl_id']),
-    tier: toNum(row['tier_id']),
+    accessAcl: toNum(v[at + 16]),
+    defaultAcl: toNum(v[at + 17]),
+    tier: toNum(v[at + 18]),
   };
 }
 

@@ -7,7 +7,7 @@
  * transaction (a slice without a row is never freed: at worst its objects leak, as in Go).
  */
 import type { FreedSlice } from '../engine.js';
-import { placeholders, toNum, type SqlConn } from './sql-conn.js';
+import { placeholders, sql, toNum, type SqlConn } from './sql-conn.js';
 import type { SqlTables } from './schema.js';
 
 const IN_BATCH = 500;
@@ -33,13 +33,13 @@ export async function freeDroppedRefs(
   if (drops.size === 0) return [];
   for (const [id, d] of drops) {
     if (opts.matchSize) {
-      await c.exec(`UPDATE ${t.chunkRef} SET refs = refs - ? WHERE chunkid = ? AND size = ?`, [
+      await c.exec(sql`UPDATE ${t.chunkRef} SET refs = refs - ? WHERE chunkid = ? AND size = ?`, [
         d.n,
         id,
         d.size,
       ]);
     } else {
-      await c.exec(`UPDATE ${t.chunkRef} SET refs = refs - ? WHERE chunkid = ?`, [d.n, id]);
+      await c.exec(sql`UPDATE ${t.chunkRef} SET refs = refs - ? WHERE chunkid = ?`, [d.n, id]);
     }
   }
   const ids = [...drops.keys()];
@@ -47,14 +47,14 @@ export async function freeDroppedRefs(
   for (let i = 0; i < ids.length; i += IN_BATCH) {
     const batch = ids.slice(i, i + IN_BATCH);
     const rows = await c.query(
-      `SELECT chunkid, size FROM ${t.chunkRef} WHERE refs <= 0 AND chunkid IN ${placeholders(batch.length)}`,
+      sql`SELECT chunkid, size FROM ${t.chunkRef} WHERE refs <= 0 AND chunkid IN ${placeholders(batch.length)}`,
       batch,
     );
     for (const r of rows) freed.push({ id: toNum(r['chunkid']), size: toNum(r['size']) });
   }
   for (let i = 0; i < freed.length; i += IN_BATCH) {
     const batch = freed.slice(i, i + IN_BATCH).map((f) => f.id);
-    await c.exec(`DELETE FROM ${t.chunkRef} WHERE chunkid IN ${placeholders(batch.length)}`, batch);
+    await c.exec(sql`DELETE FROM ${t.chunkRef} WHERE chunkid IN ${placeholders(batch.length)}`, batch);
   }
   return freed;
 }

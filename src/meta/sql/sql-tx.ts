@@ -13,7 +13,7 @@
 import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner } from '../engine.js';
 import { decodeSlices, encodeSlices } from '../encoding.js';
 import type { Attr, FileType, Ino, Slice } from '../types.js';
-import { toBig, toBuf, toNum, toStr, type SqlConn, type SqlDialect, type SqlParam } from './sql-conn.js';
+import { firstRow, sql, toBig, toBuf, toNum, toStr, type SqlConn, type SqlDialect, type SqlParam } from './sql-conn.js';
 import type { SqlTables } from './schema.js';
 import {
   LTYPE_READ,
@@ -24,8 +24,11 @@ import {
   nodeUpsertSql,
   ownerFromSql,
   ownerToSql,
-  rowToAttr,
+  valuesToAttr,
 } from './sql-rows.js';
+
+/** NODE_SELECT qualified with the node table's alias `n`. */
+const JOINED_NODE_COLS = NODE_SELECT.split(',').map((c) => `n.${c.trim()}`).join(', ');
 
 interface PendingWrite {
   sql: string;
@@ -39,11 +42,11 @@ export async function incrCounterIn(
   name: string,
   delta: number,
 ): Promise<number> {
-  const rows = await conn.query(`SELECT value FROM ${t.counter} WHERE name = ?`, [name]);
+  const rows = await conn.query(sql`SELECT value FROM ${t.counter} WHERE name = ?`, [name]);
   const row = rows[0];
   const v = (row ? toBig(row['value']) : 0n) + BigInt(delta);
-  if (row) await conn.exec(`UPDATE ${t.counter} SET value = ? WHERE name = ?`, [v, name]);
-  else await conn.exec(`INSERT INTO ${t.counter} (name, value) VALUES (?, ?)`, [name, v]);
+  if (row) await conn.exec(sql`UPDATE ${t.counter} SET value = ? WHERE name = ?`, [v, name]);
+  else await conn.exec(sql`INSERT INTO ${t.counter} (name, value) VALUES (?, ?)`, [name, v]);
   return Number(v);
 }
 
@@ -70,8 +73,8 @@ export class SqlTx implements MetaTx {
   }
 
   async getAttr(ino: Ino): Promise<Attr | undefined> {
-    const rows = await this.conn.query(`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode = ?`, [ino]);
-    return rows[0] ? rowToAttr(rows[0], ino) : undefined;
+    const row = await firstRow(this.conn, sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode = ?`, [ino]);
+    return row ? valuesToAttr(row, 0, ino) : undefined;
   }
 
   setAttr(ino: Ino, attr: Attr): void {
@@ -79,12 +82,12 @@ export class SqlTx implements MetaTx {
   }
 
   deleteAttr(ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.node} WHERE inode = ?`, [ino]);
+    this.write(sql`DELETE FROM ${this.t.node} WHERE inode = ?`, [ino]);
   }
 
   async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {
     const rows = await this.conn.query(
-      `SELECT inode, type FROM ${this.t.edge} WHERE parent = ? AND name = ?`,
+      sql`SELECT inode, type FROM ${this.t.edge} WHERE parent = ? AND name = ?`,
       [parent, name],
     );
     const r = rows[0];
@@ -93,34 +96,31 @@ export class SqlTx implements MetaTx {
 
   async getEntryAttr(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined> {
     // One join, as Go's lookup does: the edge and its node in a single query.
-    const cols = NODE_SELECT.split(',').map((c) => `n.${c.trim()}`).join(', ');
-    const rows = await this.conn.query(
-      `SELECT e.inode AS e_inode, e.type AS e_type, n.inode AS n_inode, ${cols} FROM ${this.t.edge} e ` +
-        `LEFT JOIN ${this.t.node} n ON n.inode = e.inode WHERE e.parent = ? AND e.name = ?`,
+    const r = await firstRow(
+      this.conn,
+      sql`SELECT e.inode, e.type, ${JOINED_NODE_COLS} FROM ${this.t.edge} e LEFT JOIN ${this.t.node} n ON n.inode = e.inode WHERE e.parent = ? AND e.name = ?`,
       [parent, name],
     );
-    const r = rows[0];
     if (!r) return undefined;
-    const ino = toBig(r['e_inode'], 'inode');
-    const out: DentryValue & { attr?: Attr } = { ino, type: toNum(r['e_type']) as FileType };
-    if (r['n_inode'] !== null && r['n_inode'] !== undefined) out.attr = rowToAttr(r, ino);
+    const ino = toBig(r[0], 'inode');
+    const out: DentryValue & { attr?: Attr } = { ino, type: toNum(r[1]) as FileType };
+    if (r[2] !== null && r[2] !== undefined) out.attr = valuesToAttr(r, 2, ino); // the node row exists
     return out;
   }
 
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
     this.write(
-      `INSERT INTO ${this.t.edge} (parent, name, inode, type) VALUES (?, ?, ?, ?) ` +
-        'ON CONFLICT (parent, name) DO UPDATE SET inode = excluded.inode, type = excluded.type',
+      sql`INSERT INTO ${this.t.edge} (parent, name, inode, type) VALUES (?, ?, ?, ?) ON CONFLICT (parent, name) DO UPDATE SET inode = excluded.inode, type = excluded.type`,
       [parent, name, value.ino, value.type],
     );
   }
 
   deleteEntry(parent: Ino, name: Buffer): void {
-    this.write(`DELETE FROM ${this.t.edge} WHERE parent = ? AND name = ?`, [parent, name]);
+    this.write(sql`DELETE FROM ${this.t.edge} WHERE parent = ? AND name = ?`, [parent, name]);
   }
 
   async hasEntries(parent: Ino): Promise<boolean> {
-    const rows = await this.conn.query(`SELECT 1 AS x FROM ${this.t.edge} WHERE parent = ? LIMIT 1`, [
+    const rows = await this.conn.query(sql`SELECT 1 AS x FROM ${this.t.edge} WHERE parent = ? LIMIT 1`, [
       parent,
     ]);
     return rows.length > 0;
@@ -128,7 +128,7 @@ export class SqlTx implements MetaTx {
 
   async getParents(ino: Ino): Promise<Map<Ino, number>> {
     const rows = await this.conn.query(
-      `SELECT parent, count(*) AS n FROM ${this.t.edge} WHERE inode = ? GROUP BY parent`,
+      sql`SELECT parent, count(*) AS n FROM ${this.t.edge} WHERE inode = ? GROUP BY parent`,
       [ino],
     );
     return new Map(rows.map((r) => [toBig(r['parent'], 'parent'), toNum(r['n'])]));
@@ -144,7 +144,7 @@ export class SqlTx implements MetaTx {
 
   async getSymlink(ino: Ino): Promise<Buffer | undefined> {
     const rows = await this.conn.query(
-      `SELECT ${this.d.blob('target')} AS target FROM ${this.t.symlink} WHERE inode = ?`,
+      sql`SELECT ${this.d.blob('target')} AS target FROM ${this.t.symlink} WHERE inode = ?`,
       [ino],
     );
     return rows[0] ? toBuf(rows[0]['target']) : undefined;
@@ -152,18 +152,18 @@ export class SqlTx implements MetaTx {
 
   setSymlink(ino: Ino, target: Buffer): void {
     this.write(
-      `INSERT INTO ${this.t.symlink} (inode, target) VALUES (?, ?) ON CONFLICT (inode) DO UPDATE SET target = excluded.target`,
+      sql`INSERT INTO ${this.t.symlink} (inode, target) VALUES (?, ?) ON CONFLICT (inode) DO UPDATE SET target = excluded.target`,
       [ino, target],
     );
   }
 
   deleteSymlink(ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.symlink} WHERE inode = ?`, [ino]);
+    this.write(sql`DELETE FROM ${this.t.symlink} WHERE inode = ?`, [ino]);
   }
 
   async getXattr(ino: Ino, name: string): Promise<Buffer | undefined> {
     const rows = await this.conn.query(
-      `SELECT ${this.d.blob('value')} AS value FROM ${this.t.xattr} WHERE inode = ? AND name = ?`,
+      sql`SELECT ${this.d.blob('value')} AS value FROM ${this.t.xattr} WHERE inode = ? AND name = ?`,
       [ino, name],
     );
     return rows[0] ? toBuf(rows[0]['value']) : undefined;
@@ -171,7 +171,7 @@ export class SqlTx implements MetaTx {
 
   async listXattrs(ino: Ino): Promise<Map<string, Buffer>> {
     const rows = await this.conn.query(
-      `SELECT name, ${this.d.blob('value')} AS value FROM ${this.t.xattr} WHERE inode = ?`,
+      sql`SELECT name, ${this.d.blob('value')} AS value FROM ${this.t.xattr} WHERE inode = ?`,
       [ino],
     );
     return new Map(rows.map((r) => [toStr(r['name']), toBuf(r['value'])]));
@@ -179,22 +179,22 @@ export class SqlTx implements MetaTx {
 
   setXattr(ino: Ino, name: string, value: Buffer): void {
     this.write(
-      `INSERT INTO ${this.t.xattr} (inode, name, value) VALUES (?, ?, ?) ON CONFLICT (inode, name) DO UPDATE SET value = excluded.value`,
+      sql`INSERT INTO ${this.t.xattr} (inode, name, value) VALUES (?, ?, ?) ON CONFLICT (inode, name) DO UPDATE SET value = excluded.value`,
       [ino, name, value],
     );
   }
 
   deleteXattr(ino: Ino, name: string): void {
-    this.write(`DELETE FROM ${this.t.xattr} WHERE inode = ? AND name = ?`, [ino, name]);
+    this.write(sql`DELETE FROM ${this.t.xattr} WHERE inode = ? AND name = ?`, [ino, name]);
   }
 
   deleteAllXattrs(ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.xattr} WHERE inode = ?`, [ino]);
+    this.write(sql`DELETE FROM ${this.t.xattr} WHERE inode = ?`, [ino]);
   }
 
   async getChunk(ino: Ino, indx: number): Promise<Slice[]> {
     const rows = await this.conn.query(
-      `SELECT ${this.d.blob('slices')} AS slices FROM ${this.t.chunk} WHERE inode = ? AND indx = ?`,
+      sql`SELECT ${this.d.blob('slices')} AS slices FROM ${this.t.chunk} WHERE inode = ? AND indx = ?`,
       [ino, indx],
     );
     return rows[0] ? decodeSlices(toBuf(rows[0]['slices']), ino, indx) : [];
@@ -205,7 +205,7 @@ export class SqlTx implements MetaTx {
     const buf = encodeSlices(slices);
     const c = this.t.chunk;
     if (opts?.ifExists) {
-      this.write(`UPDATE ${c} SET slices = ${this.d.append('slices', '?')} WHERE inode = ? AND indx = ?`, [
+      this.write(sql`UPDATE ${c} SET slices = ${this.d.append('slices', '?')} WHERE inode = ? AND indx = ?`, [
         buf,
         ino,
         indx,
@@ -213,16 +213,14 @@ export class SqlTx implements MetaTx {
       return;
     }
     this.write(
-      `INSERT INTO ${c} (inode, indx, slices) VALUES (?, ?, ?) ` +
-        `ON CONFLICT (inode, indx) DO UPDATE SET slices = ${this.d.append(`${c}.slices`, 'excluded.slices')}`,
+      sql`INSERT INTO ${c} (inode, indx, slices) VALUES (?, ?, ?) ON CONFLICT (inode, indx) DO UPDATE SET slices = ${this.d.append(`${c}.slices`, 'excluded.slices')}`,
       [ino, indx, buf],
     );
   }
 
   newSliceRef(id: number, size: number): void {
     this.write(
-      `INSERT INTO ${this.t.chunkRef} (chunkid, size, refs) VALUES (?, ?, 1) ` +
-        `ON CONFLICT (chunkid) DO UPDATE SET refs = ${this.t.chunkRef}.refs + 1`,
+      sql`INSERT INTO ${this.t.chunkRef} (chunkid, size, refs) VALUES (?, ?, 1) ON CONFLICT (chunkid) DO UPDATE SET refs = ${this.t.chunkRef}.refs + 1`,
       [id, size],
     );
   }
@@ -230,14 +228,13 @@ export class SqlTx implements MetaTx {
   incrSliceRef(id: number, _size: number, delta: number): void {
     // As Go's copy_file_range/clone: only an existing row is touched (a missing row is
     // never freed, which leaks at worst).
-    this.write(`UPDATE ${this.t.chunkRef} SET refs = refs + ? WHERE chunkid = ?`, [delta, id]);
+    this.write(sql`UPDATE ${this.t.chunkRef} SET refs = refs + ? WHERE chunkid = ?`, [delta, id]);
   }
 
   addCounter(name: CounterName, delta: number): void {
     if (delta === 0) return;
     this.write(
-      `INSERT INTO ${this.t.counter} (name, value) VALUES (?, ?) ` +
-        `ON CONFLICT (name) DO UPDATE SET value = ${this.t.counter}.value + excluded.value`,
+      sql`INSERT INTO ${this.t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = ${this.t.counter}.value + excluded.value`,
       [name, delta],
     );
   }
@@ -248,8 +245,7 @@ export class SqlTx implements MetaTx {
 
   initDirStat(ino: Ino): void {
     this.write(
-      `INSERT INTO ${this.t.dirStats} (inode, data_length, used_space, used_inodes) VALUES (?, 0, 0, 0) ` +
-        'ON CONFLICT (inode) DO UPDATE SET data_length = 0, used_space = 0, used_inodes = 0',
+      sql`INSERT INTO ${this.t.dirStats} (inode, data_length, used_space, used_inodes) VALUES (?, 0, 0, 0) ON CONFLICT (inode) DO UPDATE SET data_length = 0, used_space = 0, used_inodes = 0`,
       [ino],
     );
   }
@@ -257,48 +253,46 @@ export class SqlTx implements MetaTx {
   updateDirStat(ino: Ino, delta: DirStat): void {
     // As Go: only an existing row is updated; a missing stat is recomputed by the caller.
     this.write(
-      `UPDATE ${this.t.dirStats} SET data_length = data_length + ?, used_space = used_space + ?, ` +
-        'used_inodes = used_inodes + ? WHERE inode = ?',
+      sql`UPDATE ${this.t.dirStats} SET data_length = data_length + ?, used_space = used_space + ?, used_inodes = used_inodes + ? WHERE inode = ?`,
       [delta.dataLength, delta.usedSpace, delta.usedInodes, ino],
     );
   }
 
   deleteDirStat(ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.dirStats} WHERE inode = ?`, [ino]);
+    this.write(sql`DELETE FROM ${this.t.dirStats} WHERE inode = ?`, [ino]);
   }
 
   updateDirQuotaUsage(ino: Ino, space: number, inodes: number): void {
     this.write(
-      `UPDATE ${this.t.dirQuota} SET used_space = used_space + ?, used_inodes = used_inodes + ? WHERE inode = ?`,
+      sql`UPDATE ${this.t.dirQuota} SET used_space = used_space + ?, used_inodes = used_inodes + ? WHERE inode = ?`,
       [space, inodes, ino],
     );
   }
 
   deleteDirQuota(ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.dirQuota} WHERE inode = ?`, [ino]);
+    this.write(sql`DELETE FROM ${this.t.dirQuota} WHERE inode = ?`, [ino]);
   }
 
   addDelFile(ino: Ino, length: number, time: number): void {
     this.write(
-      `INSERT INTO ${this.t.delfile} (inode, length, expire) VALUES (?, ?, ?) ` +
-        'ON CONFLICT (inode) DO UPDATE SET length = excluded.length, expire = excluded.expire',
+      sql`INSERT INTO ${this.t.delfile} (inode, length, expire) VALUES (?, ?, ?) ON CONFLICT (inode) DO UPDATE SET length = excluded.length, expire = excluded.expire`,
       [ino, length, time],
     );
   }
 
   addSustained(sid: number, ino: Ino): void {
     this.write(
-      `INSERT INTO ${this.t.sustained} (sid, inode) VALUES (?, ?) ON CONFLICT (sid, inode) DO NOTHING`,
+      sql`INSERT INTO ${this.t.sustained} (sid, inode) VALUES (?, ?) ON CONFLICT (sid, inode) DO NOTHING`,
       [sid, ino],
     );
   }
 
   removeSustained(sid: number, ino: Ino): void {
-    this.write(`DELETE FROM ${this.t.sustained} WHERE sid = ? AND inode = ?`, [sid, ino]);
+    this.write(sql`DELETE FROM ${this.t.sustained} WHERE sid = ? AND inode = ?`, [sid, ino]);
   }
 
   async getFlocks(ino: Ino): Promise<FlockOwner[]> {
-    const rows = await this.conn.query(`SELECT sid, owner, ltype FROM ${this.t.flock} WHERE inode = ?`, [
+    const rows = await this.conn.query(sql`SELECT sid, owner, ltype FROM ${this.t.flock} WHERE inode = ?`, [
       ino,
     ]);
     return rows.map((r) => ({
@@ -311,19 +305,18 @@ export class SqlTx implements MetaTx {
   setFlock(ino: Ino, sid: number, owner: bigint, type: 'R' | 'W' | null): void {
     const o = ownerToSql(owner);
     if (type === null) {
-      this.write(`DELETE FROM ${this.t.flock} WHERE inode = ? AND sid = ? AND owner = ?`, [ino, sid, o]);
+      this.write(sql`DELETE FROM ${this.t.flock} WHERE inode = ? AND sid = ? AND owner = ?`, [ino, sid, o]);
       return;
     }
     this.write(
-      `INSERT INTO ${this.t.flock} (inode, sid, owner, ltype) VALUES (?, ?, ?, ?) ` +
-        'ON CONFLICT (inode, sid, owner) DO UPDATE SET ltype = excluded.ltype',
+      sql`INSERT INTO ${this.t.flock} (inode, sid, owner, ltype) VALUES (?, ?, ?, ?) ON CONFLICT (inode, sid, owner) DO UPDATE SET ltype = excluded.ltype`,
       [ino, sid, o, type === 'R' ? LTYPE_READ : LTYPE_WRITE],
     );
   }
 
   async getPlocks(ino: Ino): Promise<PlockOwner[]> {
     const rows = await this.conn.query(
-      `SELECT sid, owner, ${this.d.blob('records')} AS records FROM ${this.t.plock} WHERE inode = ?`,
+      sql`SELECT sid, owner, ${this.d.blob('records')} AS records FROM ${this.t.plock} WHERE inode = ?`,
       [ino],
     );
     return rows.map((r) => ({
@@ -336,12 +329,11 @@ export class SqlTx implements MetaTx {
   setPlock(ino: Ino, sid: number, owner: bigint, records: Buffer): void {
     const o = ownerToSql(owner);
     if (records.length === 0) {
-      this.write(`DELETE FROM ${this.t.plock} WHERE inode = ? AND sid = ? AND owner = ?`, [ino, sid, o]);
+      this.write(sql`DELETE FROM ${this.t.plock} WHERE inode = ? AND sid = ? AND owner = ?`, [ino, sid, o]);
       return;
     }
     this.write(
-      `INSERT INTO ${this.t.plock} (inode, sid, owner, records) VALUES (?, ?, ?, ?) ` +
-        'ON CONFLICT (inode, sid, owner) DO UPDATE SET records = excluded.records',
+      sql`INSERT INTO ${this.t.plock} (inode, sid, owner, records) VALUES (?, ?, ?, ?) ON CONFLICT (inode, sid, owner) DO UPDATE SET records = excluded.records`,
       [ino, sid, o, records],
     );
   }

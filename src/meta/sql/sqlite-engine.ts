@@ -68,10 +68,41 @@ function bindable(params: readonly SqlParam[]): SqlParam[] {
   return params.map((p) => (typeof p === 'number' && Number.isInteger(p) ? BigInt(p) : p));
 }
 
-/** The engine's single connection: cached prepared statements, serialised transactions. */
-class SqliteBackend {
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A write transaction that ran inside an open group and waits for the group's COMMIT. */
+interface Member {
+  fn: (conn: SqlConn) => Promise<unknown>;
+  opts: { op: string; readonly: boolean };
+  outcome: Outcome;
+  settle: (o: Outcome) => void;
+}
+
+/** Write transactions that may share one COMMIT (see SqliteBackend). */
+const MAX_GROUP = 32;
+
+/**
+ * The engine's single connection: cached prepared statements, serialised transactions.
+ *
+ * Group commit: COMMIT is the dearest part of a small write transaction (it appends the
+ * changed pages to the WAL). When write transactions are queued behind the one running,
+ * they run one after another inside a single SQLite transaction, each in its own SAVEPOINT
+ * (a failing one rolls back only its own changes), and the last of them commits for all.
+ * No member's result or error is handed out before that COMMIT succeeds; if it fails, the
+ * group is rolled back and every member runs again in a transaction of its own, so each
+ * gets the outcome it would have had alone. A read-only transaction commits an open group
+ * before it reads, so readers only ever see committed state. A lone transaction runs as a
+ * plain BEGIN IMMEDIATE ... COMMIT.
+ */
+export class SqliteBackend {
+  /** Commits run and transactions that shared another's commit (metrics, tests). */
+  readonly stats = { commits: 0, grouped: 0 };
   private readonly stmts = new Map<string, Stmt>();
   private queue: Promise<void> = Promise.resolve();
+  /** Callers queued behind the current holder of the connection. */
+  private waiters = 0;
+  /** Members of the open group transaction, if one is open. */
+  private group: Member[] | undefined;
   private closed = false;
   readonly conn: SqlConn;
 
@@ -82,7 +113,20 @@ class SqliteBackend {
     this.conn = {
       query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
       exec: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...bindable(params)).changes),
+      queryFirstRaw: (sql, params = []) => Promise.resolve(this.prepareRaw(sql).get(...bindable(params)) as unknown[] | undefined),
     };
+  }
+
+  private readonly rawStmts = new Map<string, Stmt>();
+
+  /** A second statement for `sql` in raw mode (rows as arrays). */
+  private prepareRaw(sql: string): Stmt {
+    let s = this.rawStmts.get(sql);
+    if (!s) {
+      s = this.db.prepare<SqlParam[], unknown>(sql).raw(true);
+      this.rawStmts.set(sql, s);
+    }
+    return s;
   }
 
   private prepare(sql: string): Stmt {
@@ -94,39 +138,150 @@ class SqliteBackend {
     return s;
   }
 
-  /** Waits for the previous transaction of this connection; resolves to the release. */
+  /** Waits for the previous holder of the connection; resolves to the release. */
   private acquire(): Promise<() => void> {
     let release: () => void = () => undefined;
     const mine = new Promise<void>((r) => (release = r));
     const prev = this.queue;
     this.queue = prev.then(() => mine);
-    return prev.then(() => release);
+    this.waiters++;
+    return prev.then(() => {
+      this.waiters--;
+      return release;
+    });
   }
 
-  readonly runTx: TxRunner = async (fn, opts) => {
+  private checkOpen(op: string): void {
+    if (this.closed) throw new FsError(Errno.EIO, { op, message: `EIO: ${op}: metadata engine is closed` });
+  }
+
+  readonly runTx: TxRunner = async <T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> => {
     const release = await this.acquire();
+    let joined: { done: Promise<Outcome> } | undefined;
     try {
-      if (this.closed)
-        throw new FsError(Errno.EIO, { op: opts.op, message: `EIO: ${opts.op}: metadata engine is closed` });
-      for (let attempt = 1; ; attempt++) {
-        try {
-          // Read-only work runs in autocommit mode: each statement is atomic on its own and
-          // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
-          if (!opts.readonly) this.begin();
-          const result = await fn(this.conn);
-          if (!opts.readonly) this.commit();
-          return result;
-        } catch (e) {
-          this.rollback();
-          if (!isBusy(e)) throw e;
-          if (attempt >= this.maxRetries) throw new TxConflictError(opts.op, attempt);
-          await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
-        }
+      this.checkOpen(opts.op);
+      if (opts.readonly) {
+        await this.commitGroup();
+        return await this.attempt(fn, opts);
       }
+      if (this.group === undefined && this.waiters === 0) return await this.attempt(fn, opts);
+      joined = await this.runInGroup(fn, opts);
     } finally {
       release();
     }
+    const o = await joined.done;
+    if (o.ok) return o.value as T;
+    throw o.error;
   };
+
+  /** One transaction on its own, retried with backoff while another process holds the lock. */
+  private async attempt<T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Read-only work runs in autocommit mode: each statement is atomic on its own and
+        // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
+        if (!opts.readonly) this.begin();
+        const result = await fn(this.conn);
+        if (!opts.readonly) this.commit();
+        return result;
+      } catch (e) {
+        this.rollback();
+        if (!isBusy(e)) throw e;
+        if (attempt >= this.maxRetries) throw new TxConflictError(opts.op, attempt);
+        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** BEGIN IMMEDIATE, backing off while another process holds the write lock. */
+  private async beginRetrying(op: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.begin();
+        return;
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        if (attempt >= this.maxRetries) throw new TxConflictError(op, attempt);
+        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /**
+   * Runs a write transaction inside the open group (opening one if needed); resolves, while
+   * the caller still holds the connection, to a promise of the member's final outcome.
+   */
+  private async runInGroup(fn: (conn: SqlConn) => Promise<unknown>, opts: { op: string; readonly: boolean }): Promise<{ done: Promise<Outcome> }> {
+    if (this.group === undefined) {
+      await this.beginRetrying(opts.op);
+      this.group = [];
+    }
+    const c = this.groupControl();
+    let outcome: Outcome;
+    c.savepoint.run();
+    try {
+      outcome = { ok: true, value: await fn(this.conn) };
+      c.releaseSavepoint.run();
+    } catch (e) {
+      outcome = { ok: false, error: e };
+      try {
+        c.rollbackTo.run();
+        c.releaseSavepoint.run();
+      } catch {
+        // The whole transaction is gone (SQLite rolls back on some errors): run the
+        // members alone.
+        return this.abandonGroup(fn, opts);
+      }
+    }
+    let settle: (o: Outcome) => void = () => undefined;
+    const done = new Promise<Outcome>((r) => (settle = r));
+    this.group.push({ fn, opts, outcome, settle });
+    if (this.waiters === 0 || this.group.length >= MAX_GROUP) await this.commitGroup();
+    return { done };
+  }
+
+  private groupControl(): { savepoint: Database.Statement; releaseSavepoint: Database.Statement; rollbackTo: Database.Statement } {
+    return (this.savepoints ??= {
+      savepoint: this.db.prepare('SAVEPOINT tjfs_member'),
+      releaseSavepoint: this.db.prepare('RELEASE tjfs_member'),
+      rollbackTo: this.db.prepare('ROLLBACK TO tjfs_member'),
+    });
+  }
+
+  private savepoints: ReturnType<SqliteBackend['groupControl']> | undefined;
+
+  /** Commits the open group and settles its members (called with the connection held). */
+  private async commitGroup(): Promise<void> {
+    const g = this.group;
+    if (g === undefined) return;
+    this.group = undefined;
+    try {
+      this.commit();
+    } catch {
+      this.rollback();
+      for (const m of g) m.settle(await this.alone(m));
+      return;
+    }
+    this.stats.grouped += g.length - 1;
+    for (const m of g) m.settle(m.outcome);
+  }
+
+  /** The transaction under the group failed as a whole: everyone runs alone. */
+  private async abandonGroup(fn: (conn: SqlConn) => Promise<unknown>, opts: { op: string; readonly: boolean }): Promise<{ done: Promise<Outcome> }> {
+    const g = this.group ?? [];
+    this.group = undefined;
+    this.rollback();
+    for (const m of g) m.settle(await this.alone(m));
+    return { done: Promise.resolve(await this.alone({ fn, opts })) };
+  }
+
+  private async alone(m: Pick<Member, 'fn' | 'opts'>): Promise<Outcome> {
+    try {
+      return { ok: true, value: await this.attempt(m.fn, m.opts) };
+    } catch (e) {
+      return { ok: false, error: e };
+    }
+  }
 
   private control: { beginImmediate: Database.Statement; commit: Database.Statement } | undefined;
 
@@ -142,6 +297,7 @@ class SqliteBackend {
 
   private commit(): void {
     this.control?.commit.run();
+    this.stats.commits++;
   }
 
   private rollback(): void {
@@ -160,6 +316,7 @@ class SqliteBackend {
   async sync(): Promise<void> {
     const release = await this.acquire();
     try {
+      await this.commitGroup();
       if (!this.closed) this.db.pragma('wal_checkpoint(PASSIVE)');
     } finally {
       release();
@@ -169,9 +326,11 @@ class SqliteBackend {
   async close(): Promise<void> {
     const release = await this.acquire();
     try {
+      await this.commitGroup();
       if (!this.closed) {
         this.closed = true;
         this.stmts.clear();
+        this.rawStmts.clear();
         this.db.close();
       }
     } finally {
