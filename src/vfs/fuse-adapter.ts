@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
 import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
-import { direntType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
+import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
 import type { Vfs } from './vfs.js';
 
 export interface FuseAdapterOptions {
@@ -67,8 +67,10 @@ export class VfsFuseOps implements FuseOps {
     return { uid: r.uid, gid: r.gid, gids, pid: r.pid, signal: r.signal };
   }
 
-  private entry(r: EntryResult, dir = false): EntryReply {
+  /** Entry reply: directories' names are cached for --dir-entry-cache, others' for --entry-cache. */
+  private entry(r: EntryResult): EntryReply {
     this.told(r.ino, r.attr);
+    const dir = r.attr.type === FileType.Directory;
     return { ino: r.ino, attr: r.attr, entryTimeout: dir ? this.opts.dirEntryTimeout : this.opts.entryTimeout, attrTimeout: this.opts.attrTimeout };
   }
 
@@ -78,7 +80,7 @@ export class VfsFuseOps implements FuseOps {
   }
 
   lookup(r: RequestContext, parent: Ino, name: Buffer): Promise<EntryReply> {
-    return this.vfs.lookup(this.ctx(r), parent, name).then((e) => this.entry(e, true));
+    return this.vfs.lookup(this.ctx(r), parent, name).then((e) => this.entry(e));
   }
 
   async getattr(r: RequestContext, ino: Ino): Promise<AttrReply> {
@@ -108,7 +110,7 @@ export class VfsFuseOps implements FuseOps {
     return this.entry(await this.vfs.mknod(this.ctx(r), parent, name, mode, rdev, umask));
   }
   async mkdir(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number): Promise<EntryReply> {
-    return this.entry(await this.vfs.mkdir(this.ctx(r), parent, name, mode, umask), true);
+    return this.entry(await this.vfs.mkdir(this.ctx(r), parent, name, mode, umask));
   }
   unlink(r: RequestContext, parent: Ino, name: Buffer): Promise<void> {
     return this.vfs.unlink(this.ctx(r), parent, name);
@@ -222,7 +224,7 @@ export class VfsFuseOps implements FuseOps {
       const base = { ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 };
       const dot = e.name.length <= 2 && (e.name.toString() === '.' || e.name.toString() === '..');
       if (!e.attr || dot) return base;
-      return { ...base, mode: unixMode(e.attr), entry: this.entry({ ino: e.ino, attr: e.attr }, e.attr.type === 2) };
+      return { ...base, mode: unixMode(e.attr), entry: this.entry({ ino: e.ino, attr: e.attr }) };
     });
   }
 

@@ -170,3 +170,29 @@ describe('vfs', () => {
     await vfs.release(ctx, handle.fh).catch(() => undefined);
   });
 });
+
+describe('fuse adapter entry timeouts', () => {
+  it('caches directory names for --dir-entry-cache and other names for --entry-cache', async () => {
+    const { VfsFuseOps } = await import('../../src/vfs/fuse-adapter.js');
+    const vol = await makeTestVolume();
+    const rt = await vol.open({});
+    try {
+      const vfs = new Vfs(rt);
+      await vfs.mkdir(ctx, ROOT_INODE, n('d'), 0o755);
+      const { handle } = await vfs.create(ctx, ROOT_INODE, n('f'), 0o644, 0, O_WRONLY);
+      await vfs.release(ctx, handle.fh);
+      const ops = new VfsFuseOps(vfs, { attrTimeout: 1, entryTimeout: 2, dirEntryTimeout: 7, noSupplementaryGroups: true });
+      const rctx = { unique: 1n, opcode: 1, uid: 0, gid: 0, pid: 0, signal: new AbortController().signal };
+      expect((await ops.lookup(rctx, ROOT_INODE, n('d'))).entryTimeout).toBe(7);
+      expect((await ops.lookup(rctx, ROOT_INODE, n('f'))).entryTimeout).toBe(2);
+      const dh = await vfs.opendir(ctx, ROOT_INODE);
+      const plus = await ops.readdirplus(rctx, { fh: dh.fh, offset: 0 });
+      const byName = new Map(plus.map((e) => [e.name.toString(), e.entry?.entryTimeout]));
+      expect(byName.get('d')).toBe(7);
+      expect(byName.get('f')).toBe(2);
+      await vfs.releasedir(ctx, dh.fh);
+    } finally {
+      await rt.close();
+    }
+  });
+});
