@@ -42,6 +42,26 @@ function supplementaryGroups(pid: number, gid: number): number[] {
   return gids;
 }
 
+/** A request's Context; its signal is the request's, created only if someone reads it. */
+class RequestIdentity implements Context {
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+
+  constructor(
+    private readonly r: RequestContext,
+    readonly gids: number[],
+  ) {
+    this.uid = r.uid;
+    this.gid = r.gid;
+    this.pid = r.pid;
+  }
+
+  get signal(): AbortSignal {
+    return this.r.signal;
+  }
+}
+
 /** Kernel cache invalidation sink (the FUSE session); calls must not be awaited in handlers. */
 export interface Notifier {
   notifyInvalInode(ino: Ino, off?: number, len?: number): Promise<boolean>;
@@ -64,7 +84,7 @@ export class VfsFuseOps implements FuseOps {
 
   private ctx(r: RequestContext): Context {
     const gids = this.opts.noSupplementaryGroups ? [r.gid] : supplementaryGroups(r.pid, r.gid);
-    return { uid: r.uid, gid: r.gid, gids, pid: r.pid, signal: r.signal };
+    return new RequestIdentity(r, gids);
   }
 
   /** Entry reply: directories' names are cached for --dir-entry-cache, others' for --entry-cache. */
