@@ -23,8 +23,11 @@ import { CHUNK_SIZE } from '../meta/types.js';
 import type { ChunkStore } from './chunk-store.js';
 
 const PAGE = 64 * 1024;
-/** A block whose first write is at least this big is held as one block-sized buffer. */
-const WHOLE_BLOCK_MIN = 2 * PAGE;
+/**
+ * A block whose first write is at least this big is held as one block-sized buffer: FUSE
+ * streams 1 MiB writes; small files (one small write) keep using pages.
+ */
+const WHOLE_BLOCK_MIN = 8 * PAGE;
 
 export interface FileWriterOptions {
   allocSliceId(): Promise<number>;
@@ -200,7 +203,9 @@ export class FileWriter {
     this.store.budget.markDraining(held);
     s.idP ??= this.opts.allocSliceId();
     const assemble = (): Buffer => {
-      if (block !== undefined) return block.subarray(0, len);
+      // A partial block may be kept by the caches: give them a copy of its own size and
+      // keep the block-sized buffer for reuse.
+      if (block !== undefined) return len < this.bs ? Buffer.from(block.subarray(0, len)) : block.subarray(0, len);
       const first = pages[0];
       if (pages.length === 1 && first !== undefined) return first.subarray(0, len);
       return Buffer.concat(pages, len);
@@ -209,8 +214,8 @@ export class FileWriter {
       const id = await (s.idP as Promise<number>);
       s.id = id;
       const retained = await this.store.writeBlock(id, bi, len, assemble);
-      // Uploaded and not kept by a cache: nothing refers to the buffer any more.
-      if (block !== undefined && !retained) this.store.recycleBlockBuffer(block);
+      // Uploaded, and either copied or not kept by a cache: nothing refers to the buffer.
+      if (block !== undefined && (len < this.bs || !retained)) this.store.recycleBlockBuffer(block);
     })()
       .catch((e: unknown) => {
         s.error ??= e;
