@@ -84,7 +84,7 @@ INIT.writeUInt32LE(0x73fffffb, 12);
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 const attr = { ...emptyAttr(), type: FileType.File, mode: 0o644, nlink: 1 };
 
-function setup(ops: Partial<FuseOps> = {}, maxBigBuffers?: number) {
+function setup(ops: Partial<FuseOps> = {}, maxBigBuffers?: number, busyPollUs?: number) {
   const base: FuseOps = {
     lookup: async (_c, _p, name) => {
       if (name.toString() === 'missing') throw new FsError(Errno.ENOENT);
@@ -94,7 +94,7 @@ function setup(ops: Partial<FuseOps> = {}, maxBigBuffers?: number) {
     ...ops,
   };
   const dev = new FakeDevice();
-  const s = new FuseSession(dev, base, { logger: { warn: () => undefined }, ...(maxBigBuffers === undefined ? {} : { maxBigBuffers }) });
+  const s = new FuseSession(dev, base, { logger: { warn: () => undefined }, ...(maxBigBuffers === undefined ? {} : { maxBigBuffers }), ...(busyPollUs === undefined ? {} : { busyPollUs }) });
   s.start();
   dev.push(req(Opcode.INIT, 0n, INIT, 2n));
   return { dev, s };
@@ -123,6 +123,41 @@ describe('INIT negotiation', () => {
 });
 
 describe('FuseSession over a fake device', () => {
+  it('busy polls after a batch, counts requests caught meanwhile, and backs off when idle', async () => {
+    const { dev, s } = setup({}, undefined, 3000);
+    await s.ready;
+    expect(s.stats.busyPolls).toBe(1); // start() opened a window
+    const hits = s.stats.busyPollHits;
+    dev.push(req(Opcode.LOOKUP, 1n, Buffer.from('a\0')));
+    await tick();
+    expect(s.stats.busyPollHits).toBe(hits + 1); // arrived while the loop was still polling
+    // Windows that see no request make polling pause (idle costs no CPU): after a few sparse
+    // requests, one arrives that opens no window.
+    let pushed = 2;
+    let paused = false;
+    for (let i = 0; i < 20 && !paused; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      const before = { ...s.stats };
+      dev.push(req(Opcode.GETATTR, 1n, Buffer.alloc(16)));
+      pushed++;
+      await tick();
+      paused = s.stats.busyPolls === before.busyPolls && s.stats.busyPollHits === before.busyPollHits;
+    }
+    expect(paused).toBe(true);
+    expect(s.stats.busyPolls).toBeGreaterThanOrEqual(4);
+    expect(dev.replies.length).toBe(pushed);
+    s.close();
+  });
+
+  it('does not busy poll unless asked', async () => {
+    const { dev, s } = setup();
+    await s.ready;
+    dev.push(req(Opcode.LOOKUP, 1n, Buffer.from('a\0')));
+    await tick();
+    expect(s.stats).toMatchObject({ busyPolls: 0, busyPollHits: 0 });
+    s.close();
+  });
+
   it('answers INIT and resolves ready', async () => {
     const { dev, s } = setup();
     const caps = await s.ready;

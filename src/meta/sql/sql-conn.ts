@@ -24,6 +24,14 @@ export interface SqlConn {
    * the hot single-row lookups use it). Optional: `firstRow` falls back to `query`.
    */
   queryFirstRaw?(sql: string, params?: readonly SqlParam[]): Promise<readonly unknown[] | undefined>;
+  /** Every row as column values in SELECT order (big listings). Optional, see `rawRows`. */
+  queryRaw?(sql: string, params?: readonly SqlParam[]): Promise<ReadonlyArray<readonly unknown[]>>;
+}
+
+/** All rows of `sql` as positional values, through the driver's raw mode when it has one. */
+export async function rawRows(conn: SqlConn, sql: string, params: readonly SqlParam[] = []): Promise<ReadonlyArray<readonly unknown[]>> {
+  if (conn.queryRaw !== undefined) return conn.queryRaw(sql, params);
+  return (await conn.query(sql, params)).map((r) => Object.values(r));
 }
 
 /** First row of `sql` as positional values, through the driver's raw mode when it has one. */

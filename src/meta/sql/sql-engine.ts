@@ -26,6 +26,7 @@ import { decodeSlices, encodeSlices, type AclRule } from '../encoding.js';
 import { ROOT_INODE, TRASH_INODE, type FileType, type Ino, type Attr, type Slice } from '../types.js';
 import {
   placeholders,
+  rawRows,
   sql,
   toBig,
   toBuf,
@@ -36,7 +37,7 @@ import {
   type TxRunner,
 } from './sql-conn.js';
 import { allTableNames, sqlTables, type SqlTables } from './schema.js';
-import { NODE_SELECT, nodeParams, rowToAttr } from './sql-rows.js';
+import { NODE_SELECT, nodeParams, valuesToAttr } from './sql-rows.js';
 import * as qa from './sql-quota-acl.js';
 import { SqlTx, incrCounterIn } from './sql-tx.js';
 import { freeDroppedRefs } from './sql-slices.js';
@@ -330,15 +331,12 @@ export class SqlEngine implements MetaEngine {
 
   listEntries(parent: Ino): Promise<DirEntryRecord[]> {
     return this.run('listEntries', true, async (c) => {
-      const rows = await c.query(
-        sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`,
-        [parent],
-      );
+      const rows = await rawRows(c, sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`, [parent]);
       // type as stored: the edge row carries Go's type code.
       return rows.map((r) => ({
-        name: toBuf(r['name']),
-        ino: toBig(r['inode']),
-        type: toNum(r['type']) as FileType,
+        name: toBuf(r[0]),
+        ino: toBig(r[1]),
+        type: toNum(r[2]) as FileType,
       }));
     });
   }
@@ -348,13 +346,10 @@ export class SqlEngine implements MetaEngine {
       const found = new Map<bigint, Attr>();
       for (let i = 0; i < inos.length; i += IN_BATCH) {
         const batch = inos.slice(i, i + IN_BATCH);
-        const rows = await c.query(
-          sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`,
-          batch,
-        );
+        const rows = await rawRows(c, sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`, batch);
         for (const r of rows) {
-          const ino = toBig(r['inode']);
-          found.set(ino, rowToAttr(r, ino));
+          const ino = toBig(r[0]);
+          found.set(ino, valuesToAttr(r, 0, ino));
         }
       }
       return inos.map((ino) => found.get(ino));

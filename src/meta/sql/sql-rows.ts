@@ -9,7 +9,7 @@
  */
 import { FsError, Errno } from '../errno.js';
 import type { Attr, FileType, Ino } from '../types.js';
-import { toBig, toNum, type SqlParam, type SqlRow } from './sql-conn.js';
+import { toBig, toNum, type SqlParam } from './sql-conn.js';
 
 const NS_PER_US = 1000n;
 const NS_PER_S = 1_000_000_000n;
@@ -37,16 +37,6 @@ export function joinTime(us: unknown, nsec: unknown): { sec: number; nsec: numbe
 export const NODE_SELECT =
   'inode, type, flags, mode, uid, gid, atime, mtime, ctime, atimensec, mtimensec, ctimensec, ' +
   'nlink, length, rdev, parent, access_acl_id, default_acl_id, tier_id';
-
-const NODE_COLS = NODE_SELECT.split(', ');
-
-export function rowToAttr(row: SqlRow, ino: Ino): Attr {
-  return valuesToAttr(
-    NODE_COLS.map((c) => row[c]),
-    0,
-    ino,
-  );
-}
 
 /** A node from positional values in NODE_SELECT order, starting at `at`. */
 export function valuesToAttr(v: readonly unknown[], at: number, ino: Ino): Attr {

@@ -114,6 +114,7 @@ export class SqliteBackend {
       query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
       exec: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...bindable(params)).changes),
       queryFirstRaw: (sql, params = []) => Promise.resolve(this.prepareRaw(sql).get(...bindable(params)) as unknown[] | undefined),
+      queryRaw: (sql, params = []) => Promise.resolve(this.prepareRaw(sql).all(...bindable(params)) as unknown[][]),
     };
   }
 
