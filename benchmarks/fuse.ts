@@ -43,6 +43,8 @@ export interface FuseBenchOptions {
   readdirEntries?: number;
   /** Metadata ops in flight per phase. */
   jobs?: number;
+  /** Runs of each metadata phase; the median is reported (default 3). */
+  rounds?: number;
   engines?: FuseEngine[];
   cpuProfDir?: string;
   outFile?: string;
@@ -56,9 +58,13 @@ export interface TargetResult {
   seqReadColdMiBs: number;
   smallWriteFilesPerSec: number;
   smallReadFilesPerSec: number;
+  /** Medians of `rounds` runs, each on its own directory; the runs themselves below. */
   createPerSec: number;
   statPerSec: number;
   unlinkPerSec: number;
+  createRuns: number[];
+  statRuns: number[];
+  unlinkRuns: number[];
   /** First listing after the stat phase, and the best of three. */
   readdirMs: number;
   readdirBestMs: number;
@@ -73,11 +79,11 @@ export interface TargetCheck {
 }
 
 export interface FuseBenchResult extends Stamp {
-  config: { bigMiB: number; smallCount: number; smallKiB: number; files: number; readdirEntries: number; jobs: number; seqTool: 'fio' | 'node'; dropCaches: boolean };
+  config: { bigMiB: number; smallCount: number; smallKiB: number; files: number; readdirEntries: number; jobs: number; rounds: number; seqTool: 'fio' | 'node'; dropCaches: boolean };
   local: TargetResult;
   mounts: Partial<Record<FuseEngine, TargetResult>>;
   /** mount/local; for the *Ms keys a time ratio (lower is better). */
-  ratios: Partial<Record<FuseEngine, Record<keyof TargetResult, number>>>;
+  ratios: Partial<Record<FuseEngine, Record<NumericKey, number>>>;
   targets: Partial<Record<FuseEngine, TargetCheck[]>>;
   hotSpots?: HotSpot[];
 }
@@ -89,9 +95,20 @@ interface Config {
   files: number;
   readdirEntries: number;
   jobs: number;
+  /** Runs of each metadata phase (the median is reported). */
+  rounds: number;
   fio: boolean;
   drop: boolean;
 }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : Math.round(((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2);
+}
+
+/** The numeric fields of TargetResult (the ones compared with the local baseline). */
+type NumericKey = { [K in keyof TargetResult]: TargetResult[K] extends number ? K : never }[keyof TargetResult];
 
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
@@ -148,18 +165,27 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   await drop();
   const sr = await runWorker({ op: 'smallread', dir: small, count: c.smallCount });
   log(`  small ${c.smallKiB} KiB: write ${perSec(c.smallCount, sw)} files/s, read ${perSec(c.smallCount, sr)} files/s`);
-  const md = join(t.dir, 'meta');
-  const cr = await runWorker({ op: 'create', dir: md, count: c.files, jobs: c.jobs });
-  await drop();
-  const st = await runWorker({ op: 'stat', dir: md, count: c.files, jobs: c.jobs });
-  let rd = await runWorker({ op: 'readdir', dir: md, repeat: 3 });
-  const ul = await runWorker({ op: 'unlink', dir: md, count: c.files, jobs: c.jobs });
+  // Metadata phases are short (a fraction of a second for 10k files) and this machine is
+  // noisy: each runs `rounds` times on its own directory and the median is reported (every
+  // run is kept in the JSON).
+  const dirs = Array.from({ length: c.rounds }, (_, r) => join(t.dir, `meta${r}`));
+  const cr: PhaseResult[] = [];
+  const st: PhaseResult[] = [];
+  const ul: PhaseResult[] = [];
+  for (const md of dirs) {
+    cr.push(await runWorker({ op: 'create', dir: md, count: c.files, jobs: c.jobs }));
+    await drop();
+    st.push(await runWorker({ op: 'stat', dir: md, count: c.files, jobs: c.jobs }));
+  }
+  let rd = await runWorker({ op: 'readdir', dir: dirs[0] as string, repeat: 3 });
+  for (const md of dirs) ul.push(await runWorker({ op: 'unlink', dir: md, count: c.files, jobs: c.jobs }));
   if (c.readdirEntries !== c.files) {
     const rdir = join(t.dir, 'readdir');
     await runWorker({ op: 'create', dir: rdir, count: c.readdirEntries, jobs: c.jobs });
     await drop();
     rd = await runWorker({ op: 'readdir', dir: rdir, repeat: 3 });
   }
+  const rates = (rs: PhaseResult[]): number[] => rs.map((r) => perSec(c.files, r));
   const res: TargetResult = {
     seqWriteMiBs: mibs(w),
     seqReadWarmMiBs: mibs(warm),
@@ -167,14 +193,17 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
     seqReadColdMiBs: mibs(cold),
     smallWriteFilesPerSec: perSec(c.smallCount, sw),
     smallReadFilesPerSec: perSec(c.smallCount, sr),
-    createPerSec: perSec(c.files, cr),
-    statPerSec: perSec(c.files, st),
-    unlinkPerSec: perSec(c.files, ul),
+    createPerSec: median(rates(cr)),
+    statPerSec: median(rates(st)),
+    unlinkPerSec: median(rates(ul)),
+    createRuns: rates(cr),
+    statRuns: rates(st),
+    unlinkRuns: rates(ul),
     readdirMs: r2(rd.runsMs?.[0] ?? 0),
     readdirBestMs: r2(Math.min(...(rd.runsMs ?? [0]))),
     readdirEntries: rd.entries ?? 0,
   };
-  log(`  create ${res.createPerSec}/s, stat ${res.statPerSec}/s, unlink ${res.unlinkPerSec}/s, readdir of ${res.readdirEntries}: ${res.readdirMs} ms (best ${res.readdirBestMs})`);
+  log(`  create ${res.createPerSec}/s [${res.createRuns.join(' ')}], stat ${res.statPerSec}/s [${res.statRuns.join(' ')}], unlink ${res.unlinkPerSec}/s [${res.unlinkRuns.join(' ')}], readdir of ${res.readdirEntries}: ${res.readdirMs} ms (best ${res.readdirBestMs})`);
   return res;
 }
 
@@ -217,7 +246,7 @@ async function benchMount(engine: FuseEngine, work: string, c: Config, cpuProfDi
   }
 }
 
-const RATIO_KEYS: Array<keyof TargetResult> = [
+const RATIO_KEYS: NumericKey[] = [
   'seqWriteMiBs',
   'seqReadWarmMiBs',
   'seqReadMiBs',
@@ -231,8 +260,8 @@ const RATIO_KEYS: Array<keyof TargetResult> = [
   'readdirBestMs',
 ];
 
-function ratios(m: TargetResult, l: TargetResult): Record<keyof TargetResult, number> {
-  const out = { readdirEntries: 1 } as Record<keyof TargetResult, number>;
+function ratios(m: TargetResult, l: TargetResult): Record<NumericKey, number> {
+  const out = { readdirEntries: 1 } as Record<NumericKey, number>;
   for (const k of RATIO_KEYS) out[k] = l[k] > 0 ? r2(m[k] / l[k]) : 0;
   return out;
 }
@@ -267,6 +296,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     files,
     readdirEntries: opts.readdirEntries ?? envNumber('TJFS_BENCH_READDIR', files),
     jobs: opts.jobs ?? envNumber('TJFS_BENCH_JOBS', 4),
+    rounds: Math.max(1, opts.rounds ?? envNumber('TJFS_BENCH_ROUNDS', 3)),
     fio: await hasFio(),
     drop: process.getuid?.() === 0,
   };
@@ -276,7 +306,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
   const work = await mkdtemp(join(tmpdir(), 'tjfs-fusebench-'));
   const result: FuseBenchResult = {
     ...stamp(),
-    config: { bigMiB: c.bigMiB, smallCount: c.smallCount, smallKiB: c.smallKiB, files: c.files, readdirEntries: c.readdirEntries, jobs: c.jobs, seqTool: c.fio ? 'fio' : 'node', dropCaches: c.drop },
+    config: { bigMiB: c.bigMiB, smallCount: c.smallCount, smallKiB: c.smallKiB, files: c.files, readdirEntries: c.readdirEntries, jobs: c.jobs, rounds: c.rounds, seqTool: c.fio ? 'fio' : 'node', dropCaches: c.drop },
     local: {} as TargetResult,
     mounts: {},
     ratios: {},
