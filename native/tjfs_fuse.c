@@ -177,7 +177,7 @@ static napi_value do_keep_heap(napi_env env, napi_callback_info info) {
     return NULL;
   }
 #ifdef M_MMAP_THRESHOLD
-  int ok = mallopt(M_MMAP_THRESHOLD, bytes) == 1 && mallopt(M_TRIM_THRESHOLD, bytes * 64) == 1;
+  int ok = mallopt(M_MMAP_THRESHOLD, bytes) == 1 && mallopt(M_TRIM_THRESHOLD, bytes * 8) == 1;
 #else
   int ok = 0;
 #endif

@@ -85,3 +85,12 @@ describe('FdDevice.reply', () => {
     expect(() => loadNative().writeReply(1, 1n, 0, ['x' as unknown as Buffer])).toThrow(TypeError);
   });
 });
+
+describe('keepHeap', () => {
+  it('tunes glibc malloc and refuses nonsense sizes', () => {
+    const native = loadNative();
+    expect(native.keepHeap(32 * 1024 * 1024)).toBe(true);
+    expect(() => native.keepHeap(0)).toThrow(TypeError);
+    expect(() => native.keepHeap('x' as unknown as number)).toThrow(TypeError);
+  });
+});
