@@ -9,7 +9,7 @@
  * Invariants: no I/O here; every result is a complete payload (header added by the session);
  * errors propagate as thrown values (mapped to -errno by the session).
  */
-import { Opcode } from './abi.js';
+import { OPEN_KILL_SUIDGID, Opcode } from './abi.js';
 import type { FuseRequest, ReadArgs, RequestArgs } from './decode.js';
 import { DirentPacker, attrOut, createOut, entryOut, lkOut, openOut, statfsOut, u32Out, u64Out } from './encode.js';
 import type { EntryReply, FuseOps, RequestContext } from './fuse-ops.js';
@@ -71,11 +71,11 @@ export async function dispatchRequest(ops: FuseOps, req: FuseRequest, ctx: Reque
     case Opcode.LINK:
       return entry(await need(ops.link, 'link').call(ops, ctx, a.oldnodeid, ino, a.newName));
     case Opcode.OPEN:
-      return { data: [openOut(await need(ops.open, 'open').call(ops, ctx, ino, a.flags))], refs: [] };
+      return { data: [openOut(await need(ops.open, 'open').call(ops, ctx, ino, a.flags, { killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0 }))], refs: [] };
     case Opcode.OPENDIR:
       return { data: [openOut(await need(ops.opendir, 'opendir').call(ops, ctx, ino, a.flags))], refs: [] };
     case Opcode.CREATE: {
-      const r = await need(ops.create, 'create').call(ops, ctx, ino, a.name, a.mode, a.umask, a.flags);
+      const r = await need(ops.create, 'create').call(ops, ctx, ino, a.name, a.mode, a.umask, a.flags, { killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0 });
       return { data: [createOut(r.entry, r.open)], refs: [r.entry.ino] };
     }
     default:

@@ -215,7 +215,8 @@ export interface FuseOps {
   /** Hard link of `ino` as newParent/newName. EPERM (dirs), EMLINK, EEXIST. Adds a lookup ref. */
   link?(ctx: RequestContext, ino: Ino, newParent: Ino, newName: Buffer): P<EntryReply>;
   /** `flags` are open(2) flags (O_TRUNC included with ATOMIC_O_TRUNC). EACCES, EISDIR, ETXTBSY. */
-  open?(ctx: RequestContext, ino: Ino, flags: number): P<OpenReply>;
+  /** `opts.killSuidgid`: O_TRUNC by a caller without CAP_FSETID (HANDLE_KILLPRIV_V2): clear suid/sgid. */
+  open?(ctx: RequestContext, ino: Ino, flags: number, opts?: { killSuidgid: boolean }): P<OpenReply>;
   /** Returns ≤ size bytes; shorter = EOF. EIO, EBADF. */
   read?(ctx: RequestContext, input: ReadInput): P<Buffer>;
   /** Returns the number of bytes written (all of them unless error). ENOSPC, EDQUOT, EFBIG, EIO. */
@@ -250,7 +251,7 @@ export interface FuseOps {
   /** Only sent without default_permissions. mask: R_OK 4, W_OK 2, X_OK 1, F_OK 0. EACCES. */
   access?(ctx: RequestContext, ino: Ino, mask: number): P<void>;
   /** Atomic create+open. `mode` includes S_IFREG. EEXIST (O_EXCL), ENOSPC. Adds a lookup ref. */
-  create?(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number): P<CreateReply>;
+  create?(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number, opts?: { killSuidgid: boolean }): P<CreateReply>;
   /** Session end (fuseblk only in practice; otherwise called once on shutdown). */
   destroy?(): P<void>;
   /** mode: FALLOC_FL_KEEP_SIZE 1, PUNCH_HOLE 2, ... EOPNOTSUPP, ENOSPC. */

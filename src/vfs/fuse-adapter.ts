@@ -80,6 +80,8 @@ export class VfsFuseOps implements FuseOps {
 
   attachNotifier(n: Notifier): void {
     this.notifier = n;
+    // Attribute-only invalidation (no page range): sent off the handler, never awaited.
+    this.vfs.notifyAttrChanged = (ino) => void n.notifyInvalInode(ino).catch(() => undefined);
   }
 
   private ctx(r: RequestContext): Context {
@@ -116,7 +118,7 @@ export class VfsFuseOps implements FuseOps {
       ...(i.atime !== undefined ? { atime: i.atime } : {}),
       ...(i.mtime !== undefined ? { mtime: i.mtime } : {}),
       ...(i.ctime !== undefined ? { ctime: i.ctime } : {}),
-    });
+    }, { killSuidgid: i.killSuidgid });
     return this.attr(i.ino, a);
   }
 
@@ -145,8 +147,8 @@ export class VfsFuseOps implements FuseOps {
     return this.entry(await this.vfs.link(this.ctx(r), ino, newParent, newName));
   }
 
-  async open(r: RequestContext, ino: Ino, flags: number): Promise<OpenReply> {
-    const h = await this.vfs.open(this.ctx(r), ino, flags);
+  async open(r: RequestContext, ino: Ino, flags: number, opts?: { killSuidgid: boolean }): Promise<OpenReply> {
+    const h = await this.vfs.open(this.ctx(r), ino, flags, opts?.killSuidgid === true);
     // Virtual files change under us: no page cache for them; .accesslog is a stream.
     if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
     if (h.attr) this.noteVersion(ino, h.attr);
@@ -184,8 +186,8 @@ export class VfsFuseOps implements FuseOps {
     return this.vfs.read(this.ctx(r), i.fh, i.offset, i.size, r.signal);
   }
 
-  write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer }): Promise<number> {
-    return this.vfs.write(this.ctx(r), i.fh, i.offset, i.data);
+  write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean }): Promise<number> {
+    return this.vfs.write(this.ctx(r), i.fh, i.offset, i.data, i.killSuidgid);
   }
 
   async statfs(r: RequestContext, ino: Ino): Promise<StatfsReply> {
@@ -266,8 +268,8 @@ export class VfsFuseOps implements FuseOps {
     return this.vfs.flock(this.ctx(r), i.fh, i.owner, i.type, i.wait);
   }
 
-  async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number): Promise<CreateReply> {
-    const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags);
+  async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number, opts?: { killSuidgid: boolean }): Promise<CreateReply> {
+    const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags, opts?.killSuidgid === true);
     return { entry: this.entry(entry), open: (flags & O_DIRECT) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh } };
   }
 

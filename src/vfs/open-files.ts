@@ -20,6 +20,11 @@ export class OpenFile {
   readonly flockOwners = new Set<bigint>();
   /** Serializes O_APPEND writes (offset choice + write) of this client. */
   readonly appendLock = new Mutex();
+  /**
+   * This client made sure the file has no setuid/setgid bit since it last changed the mode
+   * (writes by callers without CAP_FSETID must clear them: HANDLE_KILLPRIV_V2).
+   */
+  suidgidClear = false;
   /** Last known committed length and when it was read (ms), for reads within the attr TTL. */
   known: { length: number; at: number } | undefined;
 

@@ -11,7 +11,7 @@
 import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
 import { LockType } from '../meta/meta.js';
-import { CONFIG_INODE, FileType, LOG_INODE, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
+import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
 import { Compactor } from './compactor.js';
 import { HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
@@ -154,18 +154,24 @@ export class Vfs {
     });
   }
 
-  setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
+  /**
+   * `opts.killSuidgid`: a truncation by a caller without CAP_FSETID, which also clears
+   * setuid and setgid (HANDLE_KILLPRIV_V2: the kernel leaves that to us).
+   */
+  setattr(ctx: Context, ino: Ino, req: SetAttrRequest, opts: { killSuidgid?: boolean } = {}): Promise<Attr> {
     return this.obs.run('setattr', ctx, () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`, async () => {
       if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
       this.changed();
       const m = this.toMeta(ino);
       if (req.size !== undefined) await this.handles.files.get(m)?.flush();
-      const a = await this.meta.setattr(ctx, m, req);
+      let a = await this.meta.setattr(ctx, m, req);
       const f = this.handles.files.get(m);
       if (req.size !== undefined && f) {
         f.reader.invalidate();
         f.known = undefined;
       }
+      if (f && (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)) f.suidgidClear = false;
+      if (req.size !== undefined && opts.killSuidgid === true) a = await this.dropSuidgid(m, a);
       return this.adjust(m, a);
     });
   }
@@ -252,7 +258,8 @@ export class Vfs {
     return build().then((content) => this.handles.add({ ino, kind: 'virtual', flags, content }));
   }
 
-  open(ctx: Context, ino: Ino, flags: number): Promise<Handle> {
+  /** `killSuidgid`: O_TRUNC by a caller without CAP_FSETID also clears setuid/setgid. */
+  open(ctx: Context, ino: Ino, flags: number, killSuidgid = false): Promise<Handle> {
     return this.obs.run('open', ctx, () => `${ino},${flags.toString(8)}`, async () => {
       if (virtualByIno(ino)) return this.openVirtual(ctx, ino, flags);
       const m = this.toMeta(ino);
@@ -275,11 +282,15 @@ export class Vfs {
           throw e;
         }
       }
+      if (flags & O_TRUNC && killSuidgid) {
+        const after = await this.dropSuidgid(m, a);
+        if (after !== a) h.attr = after;
+      }
       return h;
     });
   }
 
-  create(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask: number, flags: number): Promise<{ entry: EntryResult; handle: Handle }> {
+  create(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask: number, flags: number, killSuidgid = false): Promise<{ entry: EntryResult; handle: Handle }> {
     return this.obs.run('create', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
       this.checkReserved(parent, nm);
       let r: EntryResult;
@@ -291,10 +302,11 @@ export class Vfs {
         if (!(e instanceof FsError) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
         const existing = await this.meta.lookup(ctx, this.toMeta(parent), nm);
         if (existing.attr.type !== FileType.File) throw e;
-        const handle = await this.open(ctx, this.fromMeta(existing.ino), flags);
+        const handle = await this.open(ctx, this.fromMeta(existing.ino), flags, killSuidgid);
         return { entry: this.entry({ ino: existing.ino, attr: await this.meta.getattr(ctx, existing.ino) }), handle };
       }
       const file = this.handles.openFile(r.ino);
+      if (file.refs === 1) file.suidgidClear = (r.attr.mode & 0o6000) === 0; // we just made it
       const handle = this.handles.add({ ino: r.ino, kind: 'file', flags, file });
       return { entry: this.entry(r), handle };
     });
@@ -327,11 +339,22 @@ export class Vfs {
     }, (b) => `${b.length}`);
   }
 
-  write(ctx: Context, fh: bigint, offset: number, data: Buffer): Promise<number> {
+  /**
+   * `killSuidgid`: the writer lacks CAP_FSETID, so the write clears setuid, and setgid when
+   * group-exec is set (Linux semantics; the kernel leaves it to us with HANDLE_KILLPRIV_V2
+   * and in return no longer asks for security.capability before every write). Checked once
+   * per open file until this client changes the mode again. `data` is only read until the
+   * promise settles: the writer copies it into its own buffers.
+   */
+  write(ctx: Context, fh: bigint, offset: number, data: Buffer, killSuidgid = false): Promise<number> {
     return this.obs.run('write', ctx, () => `${fh},${data.length},${offset}`, async () => {
       const h = this.fileHandle(fh, 'write');
       if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, { op: 'write' });
-      const copy = Buffer.from(data);
+      if (killSuidgid && !h.file.suidgidClear) {
+        await this.dropSuidgid(h.ino);
+        h.file.suidgidClear = true;
+      }
+      const copy = data;
       if (h.flags & O_APPEND) {
         // Offset choice and write are one step per inode, so concurrent appenders in this
         // client never pick the same end of file.
@@ -349,6 +372,24 @@ export class Vfs {
       return data.length;
     });
   }
+
+  /**
+   * Clears setuid, and setgid when the group may execute, as the kernel would for a write or
+   * truncation by an unprivileged caller. Runs as root: the writer need not own the file.
+   * Returns the attributes afterwards.
+   */
+  private async dropSuidgid(m: Ino, known?: Attr): Promise<Attr> {
+    const a = known ?? (await this.meta.getattr(ROOT_CONTEXT, m));
+    let mode = a.mode & ~0o4000;
+    if (mode & 0o010) mode &= ~0o2000;
+    if (mode === a.mode) return a;
+    const after = await this.meta.setattr(ROOT_CONTEXT, m, { mode });
+    this.notifyAttrChanged?.(this.fromMeta(m));
+    return after;
+  }
+
+  /** Set by the FUSE adapter: drops the kernel's cached attributes of an inode (async). */
+  notifyAttrChanged: ((ino: Ino) => void) | undefined;
 
   flush(ctx: Context, fh: bigint, lockOwner?: bigint): Promise<void> {
     return this.obs.run('flush', ctx, () => String(fh), async () => {

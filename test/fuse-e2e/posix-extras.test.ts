@@ -49,6 +49,12 @@ describe.skipIf(!fuseAvailable())('POSIX extras on a mount (python children)', (
     expect(await runPy('sticky/setgid', P.STICKY_SETGID_PY)).toBe('OK');
   });
 
+  it('writes, O_TRUNC and truncate by other users drop setuid/setgid; small writes cost no xattr round trip each', async () => {
+    const r = JSON.parse(await runPy('killpriv', P.KILLPRIV_PY)) as { getxattr: number };
+    // HANDLE_KILLPRIV_V2: the kernel checks security.capability once per inode, not per write.
+    expect(r.getxattr).toBeLessThanOrEqual(2);
+  });
+
   it('mknod: fifo works between two processes, char device keeps rdev, socket node', async () => {
     expect(await runPy('special', P.SPECIAL_PY)).toBe('OK');
   });

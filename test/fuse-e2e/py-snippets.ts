@@ -277,3 +277,47 @@ for cmd in sys.stdin:
     elif cmd == 'close':
         os.close(fd); print('closed'); break`;
 
+
+/** Writes and truncation by unprivileged callers drop setuid/setgid, as Linux does. */
+export const KILLPRIV_PY = `
+d = fresh('killpriv'); os.chmod(d, 0o777)
+caps = struct.pack('<IIIII', 0x02000001, 1 << 10, 0, 0, 0)  # v2, effective, CAP_NET_BIND_SERVICE
+def mk(name, mode):
+    p = d + '/' + name; open(p, 'w').write('x'); os.chown(p, 1000, 1000); os.chmod(p, mode); return p
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+p = mk('write', 0o6775)
+as_user(1000, lambda: open(p, 'a').write('more'))
+assert mode(p) == 0o775, 'write by the owner: ' + oct(mode(p))
+p = mk('write-sgid-no-gx', 0o2664)
+as_user(1000, lambda: open(p, 'a').write('more'))
+assert mode(p) == 0o2664, 'setgid without group exec stays: ' + oct(mode(p))
+p = mk('write-root', 0o6775)
+open(p, 'a').write('more')
+assert mode(p) == 0o6775, 'root (CAP_FSETID) keeps them: ' + oct(mode(p))
+p = mk('otrunc', 0o6775)
+as_user(1000, lambda: open(p, 'w').close())
+assert mode(p) == 0o775, 'O_TRUNC open: ' + oct(mode(p))
+p = mk('truncate', 0o4755)
+as_user(1000, lambda: os.truncate(p, 1))
+assert mode(p) == 0o755, 'truncate: ' + oct(mode(p))
+p = mk('second-handle', 0o755)
+def write_after_chmod():
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND); os.write(fd, b'a')
+    os.chmod(p, 0o4755); os.write(fd, b'b'); os.close(fd)
+as_user(1000, write_after_chmod)
+assert mode(p) == 0o755, 'setuid set while open, then a write: ' + oct(mode(p))
+# tjfs stores no security.capability (as JuiceFS): nothing to drop on write, chown or truncate.
+expect_errno(errno.EOPNOTSUPP, os.setxattr, mk('cap', 0o755), 'security.capability', caps)
+def getxattr_count():
+    for line in open(mp + '/.stats'):
+        if line.startswith('juicefs_fuse_ops_durations_histogram_seconds_count') and 'method="getxattr"' in line:
+            return int(float(line.split()[-1]))
+    return 0
+before = getxattr_count()
+fd = os.open(d + '/small-writes', os.O_WRONLY | os.O_CREAT, 0o644)
+for i in range(200):
+    os.write(fd, b'x' * 100)
+os.close(fd)
+print(json.dumps({'getxattr': getxattr_count() - before}))
+`;
