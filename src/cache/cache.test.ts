@@ -33,6 +33,14 @@ function fill(len: number, seed = 1): Buffer {
 }
 
 describe('checksum', () => {
+  it('native and JavaScript checksums agree on every length', () => {
+    for (const len of [1, 7, 8, 9, 4095, 32 * KiB - 1, 32 * KiB, 32 * KiB + 1, 100 * KiB + 3, 4 * 1024 * KiB]) {
+      const b = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) b[i] = (i * 131 + (i >> 7)) & 0xff;
+      expect(blockChecksums(b).equals(blockChecksums(b, false)), `length ${len}`).toBe(true);
+    }
+  });
+
   it('crc32c check value and JuiceFS trailer layout', () => {
     expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
     const t = blockChecksums(Buffer.alloc(40 * KiB));
@@ -63,6 +71,16 @@ describe('DiskBlockCache', () => {
     const c2 = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID, checksum: 'full' });
     expect(c2.items).toBe(1);
     expect((await c2.get(key))?.equals(fill(5000))).toBe(true);
+  });
+
+  it('recreates its directories when they are removed behind its back', async () => {
+    const c = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID, checksum: 'full' });
+    c.put('chunks/0/1/1_0_100', fill(100));
+    await c.drain();
+    await rm(join(dir, UUID, 'raw', 'chunks'), { recursive: true, force: true });
+    c.put('chunks/0/1/2_0_100', fill(100, 2));
+    await c.drain();
+    expect((await c.get('chunks/0/1/2_0_100'))?.equals(fill(100, 2))).toBe(true);
   });
 
   it('evicts least recently used blocks beyond cacheSize', async () => {

@@ -1,8 +1,12 @@
 /**
  * CRC32C (Castagnoli) checksums for cached blocks, JuiceFS's layout (features §2.13):
  * one big-endian uint32 per 32 KiB piece, appended after the block data.
- * Slicing-by-8 table implementation (no native CRC32C in Node 20).
+ * The addon computes it with the CPU's crc32 instruction when it is built (about ten times
+ * faster); this slicing-by-8 table version is the fallback and the reference.
  */
+import { optionalNative } from '../fuse/native.js';
+
+const native = optionalNative();
 
 export const PIECE = 32 * 1024;
 
@@ -61,8 +65,12 @@ export function checksumLength(dataLen: number): number {
 }
 
 /** The checksum trailer of a block. */
-export function blockChecksums(data: Buffer): Buffer {
+export function blockChecksums(data: Buffer, useNative = true): Buffer {
   const out = Buffer.allocUnsafe(checksumLength(data.length));
+  if (native !== undefined && useNative) {
+    native.crc32cPieces(data, PIECE, out);
+    return out;
+  }
   for (let p = 0, o = 0; p < data.length; p += PIECE, o += 4) {
     out.writeUInt32BE(crc32c(data, p, Math.min(data.length, p + PIECE)), o);
   }
@@ -72,6 +80,7 @@ export function blockChecksums(data: Buffer): Buffer {
 /** True when `file` = data (dataLen bytes) + a matching trailer. */
 export function verifyChecksums(file: Buffer, dataLen: number): boolean {
   if (file.length !== dataLen + checksumLength(dataLen)) return false;
+  if (native !== undefined) return blockChecksums(file.subarray(0, dataLen)).equals(file.subarray(dataLen));
   for (let p = 0, o = dataLen; p < dataLen; p += PIECE, o += 4) {
     if (crc32c(file, p, Math.min(dataLen, p + PIECE)) !== file.readUInt32BE(o)) return false;
   }

@@ -63,6 +63,8 @@ export class DiskBlockCache implements BlockCache {
   private readonly maxPending: number;
   /** Cache writes in flight: few, so they never occupy the whole libuv pool that reads need. */
   private readonly writers = new Semaphore(2);
+  /** Directories this cache created (or found) already: no mkdir per block. */
+  private readonly madeDirs = new Set<string>();
   /** Entries dropped because their checksum or length was wrong (tests, metrics). */
   corruptions = 0;
 
@@ -148,8 +150,20 @@ export class DiskBlockCache implements BlockCache {
   private async write(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
     const tmp = `${p}.tmp`;
-    await mkdir(dirname(p), { recursive: true });
-    const fh = await open(tmp, 'w', this.mode);
+    const dir = dirname(p);
+    if (!this.madeDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    let fh;
+    try {
+      fh = await open(tmp, 'w', this.mode);
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw e;
+      // The directory went away behind our back (cache dir cleaned): make it again.
+      await mkdir(dir, { recursive: true });
+      fh = await open(tmp, 'w', this.mode);
+    }
     try {
       await fh.writev(this.verify ? [data, blockChecksums(data)] : [data]);
     } finally {

@@ -33,6 +33,8 @@ export interface NativeFuse {
   writeReply(fd: number, unique: bigint, error: number, payload: readonly Buffer[]): number;
   /** mallopt: allocations up to `bytes` from the heap, freed memory kept for reuse (glibc). */
   keepHeap(bytes: number): boolean;
+  /** Big-endian CRC32C of each `piece` bytes of `data` into `out` (4 bytes per piece). */
+  crc32cPieces(data: Buffer, piece: number, out: Buffer): void;
   /** AF_UNIX socketpair; [0] is close-on-exec, [1] is inheritable. */
   socketpair(): [number, number];
   /** Receives one SCM_RIGHTS descriptor (returned O_NONBLOCK, close-on-exec). */
@@ -49,6 +51,15 @@ export function findPackageRoot(start: string): string {
     const up = dirname(dir);
     if (up === dir) throw new Error(`tjfs: package root not found above ${start}`);
     dir = up;
+  }
+}
+
+/** The addon when it was built, else undefined (callers with a JavaScript fallback). */
+export function optionalNative(): NativeFuse | undefined {
+  try {
+    return loadNative();
+  } catch {
+    return undefined;
   }
 }
 
