@@ -13,7 +13,7 @@
  * with a bad checksum (a corrupted file is deleted and reported as a miss, so the
  * caller refetches); the index never counts a file that is not on disk after its write.
  */
-import { link, mkdir, open, rename, statfs, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
 import { Semaphore } from '../chunk/limits.js';
@@ -21,6 +21,7 @@ import { readWholeFile } from '../object/file/read-whole.js';
 import type { BlockCache } from './block-cache.js';
 import { blockChecksums, checksumLength, verifyChecksums } from './checksum.js';
 import { scanBlocks } from './scan-blocks.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
 
@@ -155,21 +156,15 @@ export class DiskBlockCache implements BlockCache {
       await mkdir(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    let fh;
+    const parts = this.verify ? [data, blockChecksums(data)] : [data];
     try {
-      fh = await open(tmp, 'w', this.mode);
+      await writeFileAtomic(tmp, p, parts, this.mode);
     } catch (e) {
       if (errCode(e) !== 'ENOENT') throw e;
       // The directory went away behind our back (cache dir cleaned): make it again.
       await mkdir(dir, { recursive: true });
-      fh = await open(tmp, 'w', this.mode);
+      await writeFileAtomic(tmp, p, parts, this.mode);
     }
-    try {
-      await fh.writev(this.verify ? [data, blockChecksums(data)] : [data]);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, p);
     this.account(key, data.length + (this.verify ? checksumLength(data.length) : 0));
     await this.evict();
   }

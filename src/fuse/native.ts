@@ -33,6 +33,8 @@ export interface NativeFuse {
   writeReply(fd: number, unique: bigint, error: number, payload: readonly Buffer[]): number;
   /** mallopt: allocations up to `bytes` from the heap, freed memory kept for reuse (glibc). */
   keepHeap(bytes: number): boolean;
+  /** Writes `parts` (at most 8) to `tmp` and renames it to `path`: one thread-pool job. */
+  writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode: number): Promise<void>;
   /** Big-endian CRC32C of each `piece` bytes of `data` into `out` (4 bytes per piece). */
   crc32cPieces(data: Buffer, piece: number, out: Buffer): void;
   /** AF_UNIX socketpair; [0] is close-on-exec, [1] is inheritable. */

@@ -11,11 +11,12 @@
  */
 import { randomInt } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-store.js';
 import { ObjectNotFoundError } from '../object-store.js';
 import { readWholeFile } from './read-whole.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 
 function errCode(e: unknown): string | undefined {
   return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
@@ -79,18 +80,12 @@ export class FileObjectStore implements ObjectStore {
     }
     const tmp = join(dir, `.jfs.${basename(p).slice(0, 200)}.tmp.${randomInt(1 << 30)}`);
     try {
-      await writeFile(tmp, data, { mode: 0o666 });
+      await writeFileAtomic(tmp, p, [data], 0o666);
     } catch (e) {
       if (errCode(e) !== 'ENOENT') throw e;
       this.madeDirs.delete(dir); // directory removed behind our back: recreate once
       await mkdir(dir, { recursive: true, mode: 0o777 });
-      await writeFile(tmp, data, { mode: 0o666 });
-    }
-    try {
-      await rename(tmp, p);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
+      await writeFileAtomic(tmp, p, [data], 0o666);
     }
   }
 

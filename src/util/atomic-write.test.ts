@@ -1,0 +1,52 @@
+/**
+ * writeFileAtomic: the file appears whole under its final name, errors carry Node's code and
+ * path, and no temporary file is left behind; the native job and the Node fallback (more
+ * parts than one native call takes) behave the same.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic-write.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tjfs-atomic-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.each([
+  ['native (one job)', 3],
+  ['Node fallback', 12],
+])('writeFileAtomic, %s', (_name, count) => {
+  const parts = (): Buffer[] => Array.from({ length: count }, (_, i) => Buffer.alloc(1000 + i * 4097, i + 1));
+
+  it('writes all parts and renames into place', async () => {
+    const p = parts();
+    await writeFileAtomic(join(dir, 'f.tmp'), join(dir, 'f'), p);
+    expect((await readFile(join(dir, 'f'))).equals(Buffer.concat(p))).toBe(true);
+    expect(await readdir(dir)).toEqual(['f']);
+    // Replacing an existing file.
+    await writeFileAtomic(join(dir, 'f.tmp'), join(dir, 'f'), [Buffer.from('new')]);
+    expect((await readFile(join(dir, 'f'))).toString()).toBe('new');
+  });
+
+  it('rejects with ENOENT and the path when the directory is missing', async () => {
+    const err = (await writeFileAtomic(join(dir, 'no/f.tmp'), join(dir, 'no/f'), parts()).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.code).toBe('ENOENT');
+    expect(err.path).toBe(join(dir, 'no/f.tmp'));
+  });
+
+  it('removes the temporary file when the rename fails', async () => {
+    await writeFileAtomic(join(dir, 'd.tmp'), join(dir, 'd'), [Buffer.from('x')]);
+    // Renaming a file over a non-empty directory fails.
+    await rm(join(dir, 'd'));
+    await mkdir(join(dir, 'd'));
+    await writeFile(join(dir, 'd', 'inside'), 'y');
+    const err = (await writeFileAtomic(join(dir, 't.tmp'), join(dir, 'd'), parts()).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(err.code).toMatch(/EISDIR|ENOTEMPTY|EEXIST/);
+    expect((await readdir(dir)).sort()).toEqual(['d']);
+  });
+});
