@@ -11,6 +11,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { daemonEnv } from '../src/cli/daemon-env.js';
 import { loadNative } from '../src/fuse/native.js';
 
 const MNT_DETACH = 2;
@@ -76,7 +77,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const fd = openSync(o.logFile, 'a');
   const prof = o.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
   const args = [...prof, BIN, 'mount', o.metaUrl, o.mountpoint, '--cache-dir', o.cacheDir, '--log', o.logFile, ...(o.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd, 'ipc'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd, 'ipc'], env: daemonEnv(process.env) });
   closeSync(fd);
   live.set(child, o.mountpoint);
   const stop = async (): Promise<void> => {

@@ -56,6 +56,10 @@ export interface TargetResult {
   seqReadWarmMiBs: number;
   seqReadMiBs: number;
   seqReadColdMiBs: number;
+  /** Sequential phases: medians above of `rounds` runs, each on its own file; the runs. */
+  seqWriteRuns: number[];
+  seqReadRuns: number[];
+  seqReadColdRuns: number[];
   smallWriteFilesPerSec: number;
   smallReadFilesPerSec: number;
   /** Medians of `rounds` runs, each on its own directory; the runs themselves below. */
@@ -104,7 +108,7 @@ interface Config {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] ?? 0) : Math.round(((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2);
+  return s.length % 2 === 1 ? (s[m] ?? 0) : r2(((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2);
 }
 
 /** The numeric fields of TargetResult (the ones compared with the local baseline). */
@@ -149,17 +153,29 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   const bytes = c.bigMiB * MiB;
   const mibs = (r: PhaseResult): number => r2((r.bytes ?? 0) / MiB / Math.max(r.seconds, 1e-9));
   const perSec = (n: number, r: PhaseResult): number => Math.round(n / Math.max(r.seconds, 1e-9));
-  const w = await runWorker({ op: 'write', file: big, bytes, block: MiB, fio: c.fio });
-  const warm = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
-  await drop();
-  const read = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
-  let cold = read;
-  if (t.coldRestart !== undefined) {
-    await t.coldRestart();
+  // Each round writes its own file (an overwrite would free the previous data meanwhile);
+  // medians are reported and every run is kept.
+  const w: number[] = [];
+  const warm: number[] = [];
+  const read: number[] = [];
+  const cold: number[] = [];
+  for (let r = 0; r < c.rounds; r++) {
+    const file = `${big}${r}`;
+    await drop(); // every round starts without the previous round's dirty pages
+    w.push(mibs(await runWorker({ op: 'write', file, bytes, block: MiB, fio: c.fio })));
+    warm.push(mibs(await runWorker({ op: 'read', file, block: MiB, fio: c.fio })));
     await drop();
-    cold = await runWorker({ op: 'read', file: big, block: MiB, fio: c.fio });
+    const after = mibs(await runWorker({ op: 'read', file, block: MiB, fio: c.fio }));
+    read.push(after);
+    if (t.coldRestart !== undefined) {
+      await t.coldRestart();
+      await drop();
+      cold.push(mibs(await runWorker({ op: 'read', file, block: MiB, fio: c.fio })));
+    } else {
+      cold.push(after);
+    }
   }
-  log(`  seq write ${mibs(w)} MiB/s, read warm ${mibs(warm)}, after drop_caches ${mibs(read)}, cold ${mibs(cold)}`);
+  log(`  seq write ${median(w)} MiB/s [${w.join(' ')}], read warm ${median(warm)}, after drop_caches ${median(read)} [${read.join(' ')}], cold ${median(cold)} [${cold.join(' ')}]`);
   const small = join(t.dir, 'small');
   const sw = await runWorker({ op: 'smallwrite', dir: small, count: c.smallCount, bytes: c.smallKiB * 1024 });
   await drop();
@@ -187,10 +203,13 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   }
   const rates = (rs: PhaseResult[]): number[] => rs.map((r) => perSec(c.files, r));
   const res: TargetResult = {
-    seqWriteMiBs: mibs(w),
-    seqReadWarmMiBs: mibs(warm),
-    seqReadMiBs: mibs(read),
-    seqReadColdMiBs: mibs(cold),
+    seqWriteMiBs: median(w),
+    seqReadWarmMiBs: median(warm),
+    seqReadMiBs: median(read),
+    seqReadColdMiBs: median(cold),
+    seqWriteRuns: w,
+    seqReadRuns: read,
+    seqReadColdRuns: cold,
     smallWriteFilesPerSec: perSec(c.smallCount, sw),
     smallReadFilesPerSec: perSec(c.smallCount, sr),
     createPerSec: median(rates(cr)),

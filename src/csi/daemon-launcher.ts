@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './csi-proto.js';
+import { daemonEnv } from '../cli/daemon-env.js';
 
 export interface LaunchRequest {
   metaUrl: string;
@@ -55,7 +56,7 @@ export function createDaemonLauncher(env: Readonly<Record<string, string | undef
     const child = spawn(process.execPath, [cliBinPath(), 'csi-mount', req.mountPoint, ...req.args, '--log', req.logFile], {
       detached: true,
       stdio: ['ignore', fd, fd, 'ipc'],
-      env: childEnv,
+      env: daemonEnv(childEnv),
     });
     closeSync(fd);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -4,6 +4,7 @@
  * the bucket in the background and read back from a plain mount), and the volume inode
  * limit surfacing as ENOSPC.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
@@ -40,6 +41,10 @@ describe.skipIf(!fuseAvailable())('mount modes', () => {
     expect(r.stdout).toMatch(/mounted in the background \(pid \d+/);
     expect(isMounted(mp)).toBe(true);
     ok(await py(WRITE, [mp, 'f', 4096]));
+    // The daemon runs with a 16-thread libuv pool (uploads, cache and store I/O).
+    const pid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    expect(environ).toContain('UV_THREADPOOL_SIZE=16');
     expect(ok(await py(SHA, [mp, 'f'])).trim()).toMatch(/^[0-9a-f]{64}$/);
     expect((await tjfs(['umount', mp])).code).toBe(0);
     expect(await waitUntil(() => processesMentioning(mp).length === 0, 10_000)).toBe(true);

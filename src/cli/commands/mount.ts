@@ -20,6 +20,7 @@ import { redactUrl } from '../../meta/registry.js';
 import { toFsError } from '../../meta/errno.js';
 import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
+import { daemonEnv } from '../daemon-env.js';
 import { resolveSubdir } from '../subdir.js';
 
 export interface MountFlags {
@@ -88,7 +89,7 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
   const child = spawn(process.execPath, [bin, ...args, '--log', logFile], {
     detached: true,
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: { ...process.env, ...io.env, TJFS_DAEMON: '1' },
+    env: daemonEnv({ ...process.env, ...io.env, TJFS_DAEMON: '1' }),
   });
   return new Promise<number>((resolveExit) => {
     const done = (code: number, msg: string): void => {
