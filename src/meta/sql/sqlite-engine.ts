@@ -264,7 +264,8 @@ export class SqliteBackend {
       return;
     }
     this.stats.grouped += g.length - 1;
-    for (const m of g) m.settle(m.outcome);
+    // A member that met a lock conflict inside the group runs again on its own.
+    for (const m of g) m.settle(!m.outcome.ok && isBusy(m.outcome.error) ? await this.alone(m) : m.outcome);
   }
 
   /** The transaction under the group failed as a whole: everyone runs alone. */

@@ -92,6 +92,30 @@ describe('group commit', () => {
     expect(main.inTransaction).toBe(false);
   });
 
+  it('a member that meets a lock conflict inside the group runs again alone', async () => {
+    const main = db();
+    main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
+    const b = new SqliteBackend(main, 5);
+    let calls = 0;
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const runs = [
+      b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (1)'), { op: 'w1', readonly: false }),
+      b.runTx(
+        async (c) => {
+          calls++;
+          if (calls === 1) throw busy;
+          return c.exec('INSERT INTO t (k) VALUES (2)');
+        },
+        { op: 'flaky', readonly: false },
+      ),
+      b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (3)'), { op: 'w3', readonly: false }),
+    ];
+    expect(await Promise.all(runs)).toEqual([1, 1, 1]);
+    expect(calls).toBe(2);
+    expect(keys(db())).toEqual([1, 2, 3]);
+    expect(b.stats.grouped).toBeGreaterThan(0);
+  });
+
   it('a lone write runs as a plain transaction', async () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
