@@ -38,7 +38,11 @@ export interface DiskCacheOptions {
   checksum?: ChecksumLevel;
   /** File mode of cached blocks (--cache-mode, default 0600). */
   mode?: number;
-  /** Bytes of queued cache writes before new puts are dropped (default 256 MiB). */
+  /**
+   * Bytes of queued cache writes before new puts are dropped (default 60 MiB: 20% of the
+   * default 300 MiB buffer, as JuiceFS sizes its pending queue). One writer drains the queue,
+   * also as JuiceFS: a reader outrunning the disk skips caching instead of competing for it.
+   */
   maxPendingBytes?: number;
 }
 
@@ -63,7 +67,7 @@ export class DiskBlockCache implements BlockCache {
   private readonly mode: number;
   private readonly maxPending: number;
   /** Cache writes in flight: few, so they never occupy the whole libuv pool that reads need. */
-  private readonly writers = new Semaphore(2);
+  private readonly writers = new Semaphore(1);
   /** Directories this cache created (or found) already: no mkdir per block. */
   private readonly madeDirs = new Set<string>();
   /** Entries dropped because their checksum or length was wrong (tests, metrics). */
@@ -76,7 +80,7 @@ export class DiskBlockCache implements BlockCache {
     this.ratio = opts.freeSpaceRatio ?? 0.1;
     this.verify = (opts.checksum ?? 'none') !== 'none';
     this.mode = opts.mode ?? 0o600;
-    this.maxPending = opts.maxPendingBytes ?? 256 * 1024 * 1024;
+    this.maxPending = opts.maxPendingBytes ?? 60 * 1024 * 1024;
   }
 
   /** Opens (creating) the cache and indexes blocks already on disk. */

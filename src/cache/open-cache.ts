@@ -17,6 +17,8 @@ export interface CacheConfig {
   checksum?: ChecksumLevel;
   writeback?: boolean;
   mode?: number;
+  /** Queued cache writes before puts are dropped; the runtime passes 20% of --buffer-size. */
+  maxPendingBytes?: number;
 }
 
 export async function openBlockCache(cfg: CacheConfig): Promise<{ cache?: BlockCache; writeback?: WritebackStager }> {
@@ -32,6 +34,7 @@ export async function openBlockCache(cfg: CacheConfig): Promise<{ cache?: BlockC
           ...(cfg.freeSpaceRatio !== undefined ? { freeSpaceRatio: cfg.freeSpaceRatio } : {}),
           ...(cfg.checksum !== undefined ? { checksum: cfg.checksum } : {}),
           ...(cfg.mode !== undefined ? { mode: cfg.mode } : {}),
+          ...(cfg.maxPendingBytes !== undefined ? { maxPendingBytes: cfg.maxPendingBytes } : {}),
         })
       : undefined;
   const out: { cache?: BlockCache; writeback?: WritebackStager } = {};

@@ -75,6 +75,7 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
       cacheSize,
       ...(opts.freeSpaceRatio !== undefined ? { freeSpaceRatio: opts.freeSpaceRatio } : {}),
       ...(opts.writeback ? { writeback: true } : {}),
+      ...(opts.bufferSize !== undefined ? { maxPendingBytes: Math.floor(opts.bufferSize / 5) } : {}),
     });
     chunks = new ChunkStore({
       store,
