@@ -114,3 +114,23 @@ describe('reply encoders (golden bytes)', () => {
     expect(notifyDelete(1n, 9n, Buffer.from('x')).toString('hex')).toBe(hex('2a000000 06000000 0000000000000000 0100000000000000 0900000000000000 01000000 00000000 7800'));
   });
 });
+
+describe('64-bit fields without BigInt', () => {
+  it('lengths past 2^32, times before 1970 and past 2038 encode as the BigInt reference does', () => {
+    const cases: Array<[number, number, number]> = [
+      [5 * 2 ** 30 + 7, -1, 2 ** 33 + 5],
+      [2 ** 53 - 1, -(2 ** 31) - 3, 0],
+      [0, -1700000000, 4102444800],
+    ];
+    for (const [length, atime, mtime] of cases) {
+      const a: Attr = { ...emptyAttr(), type: FileType.File, mode: 0o644, nlink: 1, length, atime, mtime, ctime: mtime };
+      const b = attrOut(7n, { attr: a, attrTimeout: 1.5 });
+      expect(b.readBigUInt64LE(16 + 8)).toBe(BigInt(length));
+      expect(b.readBigUInt64LE(16 + 16)).toBe(BigInt(Math.ceil(length / 512)));
+      expect(b.readBigInt64LE(16 + 24)).toBe(BigInt(atime));
+      expect(b.readBigInt64LE(16 + 32)).toBe(BigInt(mtime));
+      expect(b.readBigUInt64LE(0)).toBe(1n);
+      expect(b.readUInt32LE(8)).toBe(500_000_000);
+    }
+  });
+});

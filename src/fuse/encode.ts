@@ -20,25 +20,43 @@ export function outHeader(payloadLen: number, error: number, unique: bigint): Bu
   return b;
 }
 
+const TWO32 = 4294967296;
+
+/** Unsigned 64-bit from a JS number (≤ 2^53) without BigInt: two 32-bit halves. */
+function writeU64(b: Buffer, n: number, off: number): void {
+  const v = n > 0 ? Math.trunc(n) : 0;
+  const lo = v % TWO32;
+  b.writeUInt32LE(lo, off);
+  b.writeUInt32LE((v - lo) / TWO32, off + 4);
+}
+
+/** Signed 64-bit (times before 1970) from a JS number, two's complement. */
+function writeI64(b: Buffer, n: number, off: number): void {
+  const v = Math.trunc(n);
+  const hi = Math.floor(v / TWO32);
+  b.writeUInt32LE(v - hi * TWO32, off);
+  b.writeInt32LE(hi, off + 4);
+}
+
 function clampNsec(n: number): number {
   return n < 0 ? 0 : n > 999_999_999 ? 999_999_999 : Math.trunc(n);
 }
 
 /** Seconds (may be fractional) → [sec, nsec]. Negative or NaN → 0. */
-export function splitTimeout(seconds: number): [bigint, number] {
-  if (!(seconds > 0)) return [0n, 0];
+export function splitTimeout(seconds: number): [number, number] {
+  if (!(seconds > 0)) return [0, 0];
   const whole = Math.floor(seconds);
-  return [BigInt(whole), clampNsec(Math.round((seconds - whole) * 1e9))];
+  return [whole, clampNsec(Math.round((seconds - whole) * 1e9))];
 }
 
 /** Writes a fuse_attr (88 bytes) at `off`. */
 export function writeAttr(b: Buffer, off: number, ino: Ino, a: Attr): void {
   b.writeBigUInt64LE(ino, off);
-  b.writeBigUInt64LE(BigInt(a.length), off + 8);
-  b.writeBigUInt64LE(BigInt(Math.ceil(a.length / 512)), off + 16);
-  b.writeBigInt64LE(BigInt(Math.trunc(a.atime)), off + 24);
-  b.writeBigInt64LE(BigInt(Math.trunc(a.mtime)), off + 32);
-  b.writeBigInt64LE(BigInt(Math.trunc(a.ctime)), off + 40);
+  writeU64(b, a.length, off + 8);
+  writeU64(b, Math.ceil(a.length / 512), off + 16);
+  writeI64(b, a.atime, off + 24);
+  writeI64(b, a.mtime, off + 32);
+  writeI64(b, a.ctime, off + 40);
   b.writeUInt32LE(clampNsec(a.atimensec), off + 48);
   b.writeUInt32LE(clampNsec(a.mtimensec), off + 52);
   b.writeUInt32LE(clampNsec(a.ctimensec), off + 56);
@@ -56,9 +74,10 @@ export function writeEntry(b: Buffer, off: number, e: EntryReply): void {
   const [es, ens] = splitTimeout(e.entryTimeout);
   const [as, ans] = splitTimeout(e.attrTimeout);
   b.writeBigUInt64LE(e.ino, off);
-  b.writeBigUInt64LE(BigInt(e.generation ?? 0), off + 8);
-  b.writeBigUInt64LE(es, off + 16);
-  b.writeBigUInt64LE(as, off + 24);
+  if (typeof e.generation === 'bigint') b.writeBigUInt64LE(e.generation, off + 8);
+  else writeU64(b, e.generation ?? 0, off + 8);
+  writeU64(b, es, off + 16);
+  writeU64(b, as, off + 24);
   b.writeUInt32LE(ens, off + 32);
   b.writeUInt32LE(ans, off + 36);
   writeAttr(b, off + 40, e.ino, e.attr);
@@ -73,7 +92,7 @@ export function entryOut(e: EntryReply): Buffer {
 export function attrOut(ino: Ino, r: AttrReply): Buffer {
   const b = Buffer.alloc(Size.ATTR_OUT);
   const [s, ns] = splitTimeout(r.attrTimeout);
-  b.writeBigUInt64LE(s, 0);
+  writeU64(b, s, 0);
   b.writeUInt32LE(ns, 8);
   writeAttr(b, 16, ino, r.attr);
   return b;
@@ -208,7 +227,7 @@ export class DirentPacker {
 
   private writeDirent(off: number, d: DirEntry): void {
     this.buf.writeBigUInt64LE(d.ino, off);
-    this.buf.writeBigUInt64LE(BigInt(d.next), off + 8);
+    writeU64(this.buf, d.next, off + 8);
     this.buf.writeUInt32LE(d.name.length, off + 16);
     this.buf.writeUInt32LE((d.mode & 0o170000) >>> 12, off + 20);
     d.name.copy(this.buf, off + Size.DIRENT);
