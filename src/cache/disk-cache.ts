@@ -21,7 +21,7 @@ import { readWholeFile } from '../object/file/read-whole.js';
 import type { BlockCache } from './block-cache.js';
 import { blockChecksums, checksumLength, verifyChecksums } from './checksum.js';
 import { scanBlocks } from './scan-blocks.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { AtomicFileWriter } from '../util/atomic-write.js';
 
 export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
 
@@ -68,8 +68,8 @@ export class DiskBlockCache implements BlockCache {
   private readonly maxPending: number;
   /** Cache writes in flight: few, so they never occupy the whole libuv pool that reads need. */
   private readonly writers = new Semaphore(1);
-  /** Directories this cache created (or found) already: no mkdir per block. */
-  private readonly madeDirs = new Set<string>();
+  /** Block files: write + rename, one mkdir per directory rather than per block. */
+  private readonly files = new AtomicFileWriter();
   /** Entries dropped because their checksum or length was wrong (tests, metrics). */
   corruptions = 0;
 
@@ -154,21 +154,7 @@ export class DiskBlockCache implements BlockCache {
 
   private async write(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
-    const tmp = `${p}.tmp`;
-    const dir = dirname(p);
-    if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.madeDirs.add(dir);
-    }
-    const parts = this.verify ? [data, blockChecksums(data)] : [data];
-    try {
-      await writeFileAtomic(tmp, p, parts, this.mode);
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw e;
-      // The directory went away behind our back (cache dir cleaned): make it again.
-      await mkdir(dir, { recursive: true });
-      await writeFileAtomic(tmp, p, parts, this.mode);
-    }
+    await this.files.write(`${p}.tmp`, p, this.verify ? [data, blockChecksums(data)] : [data], this.mode);
     this.account(key, data.length + (this.verify ? checksumLength(data.length) : 0));
     await this.evict();
   }

@@ -11,12 +11,12 @@
  */
 import { randomInt } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-store.js';
 import { ObjectNotFoundError } from '../object-store.js';
 import { readWholeFile } from './read-whole.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { AtomicFileWriter } from '../../util/atomic-write.js';
 
 function errCode(e: unknown): string | undefined {
   return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
@@ -32,7 +32,8 @@ function isTempName(name: string): boolean {
 }
 
 export class FileObjectStore implements ObjectStore {
-  private readonly madeDirs = new Set<string>();
+  /** Objects: write + rename, one mkdir per directory rather than per object. */
+  private readonly files = new AtomicFileWriter();
 
   /** `bucket` is a local path; a leading `file://` is accepted. */
   constructor(private readonly bucket: string) {
@@ -73,20 +74,8 @@ export class FileObjectStore implements ObjectStore {
 
   async put(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
-    const dir = dirname(p);
-    if (!this.madeDirs.has(dir)) {
-      await mkdir(dir, { recursive: true, mode: 0o777 });
-      this.madeDirs.add(dir);
-    }
-    const tmp = join(dir, `.jfs.${basename(p).slice(0, 200)}.tmp.${randomInt(1 << 30)}`);
-    try {
-      await writeFileAtomic(tmp, p, [data], 0o666);
-    } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw e;
-      this.madeDirs.delete(dir); // directory removed behind our back: recreate once
-      await mkdir(dir, { recursive: true, mode: 0o777 });
-      await writeFileAtomic(tmp, p, [data], 0o666);
-    }
+    const tmp = join(dirname(p), `.jfs.${basename(p).slice(0, 200)}.tmp.${randomInt(1 << 30)}`);
+    await this.files.write(tmp, p, [data], 0o666);
   }
 
   async delete(key: string): Promise<void> {
