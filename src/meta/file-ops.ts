@@ -9,7 +9,7 @@ import { FsError, Errno } from './errno.js';
 import { FallocMode, type SetAttrRequest } from './meta.js';
 import { checkAccess, inGroup, W_OK } from './permissions.js';
 import { buildVisible } from './slices.js';
-import { align4K, CHUNK_SIZE, FileType, Flag, isTrash, MAX_FILE_SIZE, type Attr, type Context, type Ino, type Slice, type Timespec } from './types.js';
+import { align4K, CHUNK_SIZE, FileType, Flag, isTrash, MAX_FILE_SIZE, type Attr, type Context, type Ino, type Slice, type Timespec, withoutSuidgid } from './types.js';
 
 function ensureModifiable(a: Attr, ino: Ino, op: string): void {
   if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino });
@@ -55,9 +55,7 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
       if (req.uid !== undefined) a.uid = req.uid;
       if (req.gid !== undefined) a.gid = req.gid;
       if (chown && a.type !== FileType.Directory && req.mode === undefined) {
-        // chown clears set-user-ID, and set-group-ID when group-exec is set (Linux).
-        a.mode &= ~0o4000;
-        if (a.mode & 0o010) a.mode &= ~0o2000;
+        a.mode = withoutSuidgid(a.mode);
       }
       if (req.mode !== undefined) {
         if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'chmod', ino });

@@ -139,6 +139,16 @@ export function unixMode(attr: Pick<Attr, 'type' | 'mode'>): number {
   return TYPE_BITS[attr.type] | (attr.mode & 0o7777);
 }
 
+/**
+ * Permission bits after a chown, or a write or truncation by a caller without CAP_FSETID
+ * (Linux): setuid goes, and setgid when the group may execute (otherwise it marks
+ * mandatory locking and stays).
+ */
+export function withoutSuidgid(mode: number): number {
+  const m = mode & ~0o4000;
+  return m & 0o010 ? m & ~0o2000 : m;
+}
+
 /** DT_* value used by readdir. */
 export function direntType(type: FileType): number {
   return TYPE_BITS[type] >> 12;

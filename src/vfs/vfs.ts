@@ -11,7 +11,7 @@
 import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
 import { LockType } from '../meta/meta.js';
-import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
+import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, withoutSuidgid, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
 import { Compactor } from './compactor.js';
 import { HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
@@ -354,19 +354,18 @@ export class Vfs {
         await this.dropSuidgid(h.ino);
         h.file.suidgidClear = true;
       }
-      const copy = data;
       if (h.flags & O_APPEND) {
         // Offset choice and write are one step per inode, so concurrent appenders in this
         // client never pick the same end of file.
         await h.file.appendLock.run(async () => {
           const a = await this.meta.getattr(ctx, h.ino);
           const off = Math.max(a.length, h.file.pendingLength());
-          if (off + copy.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
-          await h.file.getWriter().write(off, copy);
+          if (off + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+          await h.file.getWriter().write(off, data);
         });
       } else {
-        if (offset + copy.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
-        await h.file.getWriter().write(offset, copy);
+        if (offset + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+        await h.file.getWriter().write(offset, data);
       }
       this.obs.writtenBytes.inc(data.length);
       return data.length;
@@ -380,8 +379,7 @@ export class Vfs {
    */
   private async dropSuidgid(m: Ino, known?: Attr): Promise<Attr> {
     const a = known ?? (await this.meta.getattr(ROOT_CONTEXT, m));
-    let mode = a.mode & ~0o4000;
-    if (mode & 0o010) mode &= ~0o2000;
+    const mode = withoutSuidgid(a.mode);
     if (mode === a.mode) return a;
     const after = await this.meta.setattr(ROOT_CONTEXT, m, { mode });
     this.notifyAttrChanged?.(this.fromMeta(m));
