@@ -20,11 +20,9 @@ export interface SqlConn {
   /** Runs a statement; resolves to the number of rows it changed. */
   exec(sql: string, params?: readonly SqlParam[]): Promise<number>;
   /**
-   * The first row as column values in SELECT order (no per-row object with named keys:
-   * the hot single-row lookups use it). Optional: `firstRow` falls back to `query`.
+   * Every row as column values in SELECT order: no per-row object with named keys, for the
+   * hot lookups and big listings. Optional, see `rawRows`.
    */
-  queryFirstRaw?(sql: string, params?: readonly SqlParam[]): Promise<readonly unknown[] | undefined>;
-  /** Every row as column values in SELECT order (big listings). Optional, see `rawRows`. */
   queryRaw?(sql: string, params?: readonly SqlParam[]): Promise<ReadonlyArray<readonly unknown[]>>;
 }
 
@@ -34,11 +32,9 @@ export async function rawRows(conn: SqlConn, sql: string, params: readonly SqlPa
   return (await conn.query(sql, params)).map((r) => Object.values(r));
 }
 
-/** First row of `sql` as positional values, through the driver's raw mode when it has one. */
+/** First row of `sql` (a query on a unique key) as positional values, see `rawRows`. */
 export async function firstRow(conn: SqlConn, sql: string, params: readonly SqlParam[]): Promise<readonly unknown[] | undefined> {
-  if (conn.queryFirstRaw !== undefined) return conn.queryFirstRaw(sql, params);
-  const r = (await conn.query(sql, params))[0];
-  return r === undefined ? undefined : Object.values(r);
+  return (await rawRows(conn, sql, params))[0];
 }
 
 export interface SqlDialect {

@@ -113,28 +113,20 @@ export class SqliteBackend {
     this.conn = {
       query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
       exec: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...bindable(params)).changes),
-      queryFirstRaw: (sql, params = []) => Promise.resolve(this.prepareRaw(sql).get(...bindable(params)) as unknown[] | undefined),
-      queryRaw: (sql, params = []) => Promise.resolve(this.prepareRaw(sql).all(...bindable(params)) as unknown[][]),
+      queryRaw: (sql, params = []) => Promise.resolve(this.prepare(sql, true).all(...bindable(params)) as unknown[][]),
     };
   }
 
   private readonly rawStmts = new Map<string, Stmt>();
 
-  /** A second statement for `sql` in raw mode (rows as arrays). */
-  private prepareRaw(sql: string): Stmt {
-    let s = this.rawStmts.get(sql);
-    if (!s) {
-      s = this.db.prepare<SqlParam[], unknown>(sql).raw(true);
-      this.rawStmts.set(sql, s);
-    }
-    return s;
-  }
-
-  private prepare(sql: string): Stmt {
-    let s = this.stmts.get(sql);
+  /** The cached statement for `sql`; raw ones (rows as arrays) are separate statements. */
+  private prepare(sql: string, raw = false): Stmt {
+    const cache = raw ? this.rawStmts : this.stmts;
+    let s = cache.get(sql);
     if (!s) {
       s = this.db.prepare<SqlParam[], unknown>(sql);
-      this.stmts.set(sql, s);
+      if (raw) s.raw(true);
+      cache.set(sql, s);
     }
     return s;
   }
@@ -175,9 +167,22 @@ export class SqliteBackend {
     throw o.error;
   };
 
-  /** One transaction on its own, retried with backoff while another process holds the lock. */
-  private async attempt<T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> {
+  /** Runs `once` again, with jittered backoff, while another process holds the lock. */
+  private async retryWhileBusy<T>(op: string, once: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      try {
+        return await once();
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        if (attempt >= this.maxRetries) throw new TxConflictError(op, attempt);
+        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  /** One transaction on its own (rolled back on any failure), retried while busy. */
+  private attempt<T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> {
+    return this.retryWhileBusy(opts.op, async () => {
       try {
         // Read-only work runs in autocommit mode: each statement is atomic on its own and
         // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
@@ -187,25 +192,9 @@ export class SqliteBackend {
         return result;
       } catch (e) {
         this.rollback();
-        if (!isBusy(e)) throw e;
-        if (attempt >= this.maxRetries) throw new TxConflictError(opts.op, attempt);
-        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+        throw e;
       }
-    }
-  }
-
-  /** BEGIN IMMEDIATE, backing off while another process holds the write lock. */
-  private async beginRetrying(op: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.begin();
-        return;
-      } catch (e) {
-        if (!isBusy(e)) throw e;
-        if (attempt >= this.maxRetries) throw new TxConflictError(op, attempt);
-        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
-      }
-    }
+    });
   }
 
   /**
@@ -214,7 +203,7 @@ export class SqliteBackend {
    */
   private async runInGroup(fn: (conn: SqlConn) => Promise<unknown>, opts: { op: string; readonly: boolean }): Promise<{ done: Promise<Outcome> }> {
     if (this.group === undefined) {
-      await this.beginRetrying(opts.op);
+      await this.retryWhileBusy(opts.op, async () => this.begin());
       this.group = [];
     }
     const c = this.groupControl();
