@@ -43,7 +43,7 @@ export interface FuseBenchOptions {
   readdirEntries?: number;
   /** Metadata ops in flight per phase. */
   jobs?: number;
-  /** Runs of each metadata phase; the median is reported (default 3). */
+  /** Runs of each sequential and metadata phase; the median is reported (default 3). */
   rounds?: number;
   engines?: FuseEngine[];
   cpuProfDir?: string;
@@ -99,7 +99,7 @@ interface Config {
   files: number;
   readdirEntries: number;
   jobs: number;
-  /** Runs of each metadata phase (the median is reported). */
+  /** Runs of each sequential and metadata phase (the median is reported). */
   rounds: number;
   fio: boolean;
   drop: boolean;

@@ -185,8 +185,6 @@ export class FuseSession {
 
   private spinUntil = 0n;
   private spinning = false;
-  /** Requests read while the loop was spinning since the current spin began. */
-  private spinHits = 0;
   private spinMisses = 0;
   private spinPausedUntil = 0n;
 
@@ -203,7 +201,6 @@ export class FuseSession {
     if (ns === 0n) return;
     const now = process.hrtime.bigint();
     if (this.spinning) {
-      this.spinHits++;
       this.stats.busyPollHits++;
       this.spinUntil = now + ns;
       return;
@@ -211,7 +208,7 @@ export class FuseSession {
     if (now < this.spinPausedUntil) return;
     this.stats.busyPolls++;
     this.spinning = true;
-    this.spinHits = 0;
+    const hitsBefore = this.stats.busyPollHits;
     this.spinUntil = now + ns;
     const tick = (): void => {
       const t = process.hrtime.bigint();
@@ -220,7 +217,7 @@ export class FuseSession {
         return;
       }
       this.spinning = false;
-      if (this.spinHits > 0) this.spinMisses = 0;
+      if (this.stats.busyPollHits > hitsBefore) this.spinMisses = 0;
       else if (++this.spinMisses >= 4) {
         this.spinMisses = 0;
         this.spinPausedUntil = t + SPIN_PAUSE_NS;
