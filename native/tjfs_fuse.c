@@ -135,9 +135,27 @@ static napi_value do_read(napi_env env, napi_callback_info info) {
  * 16-byte fuse_out_header (built here) and up to 63 payload buffers. Never throws for I/O
  * errors; a short write (the kernel takes a reply whole or not at all) is -EIO.
  */
+/*
+ * Points iov[0..n) at the Buffers of array `arr`, adding their lengths to *total. With `refs`,
+ * also takes a reference to each (the bytes must outlive an async job); *taken counts them.
+ * Returns 0, or -1 when an element is not a Buffer.
+ */
+static int buffers_to_iov(napi_env env, napi_value arr, uint32_t n, struct iovec *iov, size_t *total, napi_ref *refs, int *taken) {
+  napi_value el;
+  for (uint32_t i = 0; i < n; i++) {
+    void *data = NULL;
+    size_t len = 0;
+    if (napi_get_element(env, arr, i, &el) != napi_ok || napi_get_buffer_info(env, el, &data, &len) != napi_ok) return -1;
+    if (refs != NULL) napi_create_reference(env, el, 1, &refs[i]), *taken = (int)i + 1;
+    iov[i].iov_base = data, iov[i].iov_len = len;
+    *total += len;
+  }
+  return 0;
+}
+
 static napi_value do_write_reply(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4], out, el;
+  napi_value argv[4], out;
   int32_t fd = -1, error = 0;
   uint64_t unique = 0;
   bool lossless = false;
@@ -158,15 +176,9 @@ static napi_value do_write_reply(napi_env env, napi_callback_info info) {
   }
   size_t total = sizeof hdr;
   iov[0].iov_base = &hdr, iov[0].iov_len = sizeof hdr;
-  for (uint32_t i = 0; i < n; i++) {
-    void *data = NULL;
-    size_t len = 0;
-    if (napi_get_element(env, argv[3], i, &el) != napi_ok || napi_get_buffer_info(env, el, &data, &len) != napi_ok) {
-      napi_throw_type_error(env, NULL, "writeReply: buffers must be Buffers");
-      return NULL;
-    }
-    iov[i + 1].iov_base = data, iov[i + 1].iov_len = len;
-    total += len;
+  if (buffers_to_iov(env, argv[3], n, iov + 1, &total, NULL, NULL) != 0) {
+    napi_throw_type_error(env, NULL, "writeReply: buffers must be Buffers");
+    return NULL;
   }
   hdr.len = (uint32_t)total, hdr.error = error, hdr.unique = unique;
   ssize_t w;
@@ -310,6 +322,11 @@ static void aw_execute(napi_env env, void *data) {
   if (w->err != 0) unlink(w->tmp);
 }
 
+static void aw_free(napi_env env, atomic_write_t *w) {
+  for (int i = 0; i < w->n; i++) napi_delete_reference(env, w->refs[i]);
+  free(w->tmp), free(w->path), free(w);
+}
+
 static void aw_complete(napi_env env, napi_status status, void *data) {
   atomic_write_t *w = data;
   napi_value v;
@@ -320,15 +337,15 @@ static void aw_complete(napi_env env, napi_status status, void *data) {
   } else {
     napi_reject_deferred(env, w->deferred, errno_error(env, w->err, w->syscall, strcmp(w->syscall, "rename") == 0 ? w->path : w->tmp));
   }
-  for (int i = 0; i < w->n; i++) napi_delete_reference(env, w->refs[i]);
   napi_delete_async_work(env, w->work);
-  free(w->tmp), free(w->path), free(w);
+  aw_free(env, w);
 }
 
 static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
   size_t argc = 4;
-  napi_value argv[4], promise, name, el;
+  napi_value argv[4], promise, name;
   uint32_t n = 0, mode = 0666;
+  size_t total = 0;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3 || napi_get_array_length(env, argv[2], &n) != napi_ok || n > 8) {
     napi_throw_type_error(env, NULL, "writeFileAtomic(tmp, path, buffers[<=8], mode)");
@@ -338,22 +355,15 @@ static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
   atomic_write_t *w = calloc(1, sizeof *w);
   if (w == NULL) return throw_errno(env, ENOMEM, "writeFileAtomic");
   w->tmp = get_string(env, argv[0]), w->path = get_string(env, argv[1]), w->mode = mode;
-  for (uint32_t i = 0; i < n; i++) {
-    void *d = NULL;
-    size_t len = 0;
-    if (napi_get_element(env, argv[2], i, &el) != napi_ok || napi_get_buffer_info(env, el, &d, &len) != napi_ok) {
-      for (int k = 0; k < w->n; k++) napi_delete_reference(env, w->refs[k]);
-      free(w->tmp), free(w->path), free(w);
-      napi_throw_type_error(env, NULL, "writeFileAtomic: buffers must be Buffers");
-      return NULL;
-    }
-    napi_create_reference(env, el, 1, &w->refs[i]); /* keeps the bytes alive until done */
-    w->iov[i].iov_base = d, w->iov[i].iov_len = len, w->n = (int)i + 1;
-  }
   if (w->tmp == NULL || w->path == NULL) {
-    for (int k = 0; k < w->n; k++) napi_delete_reference(env, w->refs[k]);
-    free(w->tmp), free(w->path), free(w);
+    aw_free(env, w);
     napi_throw_type_error(env, NULL, "writeFileAtomic: paths must be strings");
+    return NULL;
+  }
+  /* The references keep the bytes alive until the job is done. */
+  if (buffers_to_iov(env, argv[2], n, w->iov, &total, w->refs, &w->n) != 0) {
+    aw_free(env, w);
+    napi_throw_type_error(env, NULL, "writeFileAtomic: buffers must be Buffers");
     return NULL;
   }
   CHECK(env, napi_create_promise(env, &w->deferred, &promise));
