@@ -162,34 +162,32 @@ export class FileWriter {
         block = this.store.takeBlockBuffer();
         s.whole.set(bi, block);
       }
-      if (block !== undefined) {
-        const n = Math.min(data.length - i, this.bs - inBlock);
-        data.copy(block, inBlock, i, i + n);
-        i += n;
-        if (at + n > s.length) s.length = at + n;
-        if (s.length >= (bi + 1) * this.bs && bi === s.sent) this.sendBlock(s, bi, this.bs);
-        continue;
-      }
-      const pi = Math.floor(inBlock / PAGE);
-      let pages = s.blocks.get(bi);
-      if (pages === undefined) {
-        pages = [];
-        s.blocks.set(bi, pages);
-      }
-      let page = pages[pi];
-      if (page === undefined) {
-        const size = Math.min(PAGE, this.bs - pi * PAGE);
-        await this.store.budget.acquire(size);
-        page = Buffer.allocUnsafe(size);
-        pages[pi] = page;
-      }
-      const inPage = inBlock - pi * PAGE;
-      const n = Math.min(data.length - i, page.length - inPage);
-      data.copy(page, inPage, i, i + n);
+      // Where the bytes go: the block's own buffer, or the 64 KiB page holding `inBlock`.
+      const [target, off] = block !== undefined ? [block, inBlock] : await this.page(s, bi, inBlock);
+      const n = Math.min(data.length - i, target.length - off);
+      data.copy(target, off, i, i + n);
       i += n;
       if (at + n > s.length) s.length = at + n;
       if (s.length >= (bi + 1) * this.bs && bi === s.sent) this.sendBlock(s, bi, this.bs);
     }
+  }
+
+  /** The page of block `bi` that holds byte `inBlock` (allocated on first use) and the offset in it. */
+  private async page(s: SliceWriter, bi: number, inBlock: number): Promise<[Buffer, number]> {
+    const pi = Math.floor(inBlock / PAGE);
+    let pages = s.blocks.get(bi);
+    if (pages === undefined) {
+      pages = [];
+      s.blocks.set(bi, pages);
+    }
+    let page = pages[pi];
+    if (page === undefined) {
+      const size = Math.min(PAGE, this.bs - pi * PAGE);
+      await this.store.budget.acquire(size);
+      page = Buffer.allocUnsafe(size);
+      pages[pi] = page;
+    }
+    return [page, inBlock - pi * PAGE];
   }
 
   /** Hands block `bi` (of `len` bytes) to an upload; errors are kept on the slice. */
