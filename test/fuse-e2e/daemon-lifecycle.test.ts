@@ -5,9 +5,9 @@
  * unmounts, and closes the session once the last open file is closed.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { E2eEnv, isMounted, processesMentioning, tjfs, type Mount, type Volume } from '../helpers/mount.js';
+import { isMounted, processesMentioning, tjfs, type Mount, type Volume, useE2eEnv } from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
 
 const READ = `import sys; print(open(sys.argv[1] + '/' + sys.argv[2]).read(), end='')`;
@@ -43,19 +43,11 @@ async function sessions(vol: Volume): Promise<Array<{ Sid: number; ProcessID?: n
 }
 
 describe.skipIf(!fuseAvailable())('mount daemon lifecycle', () => {
-  let env: E2eEnv | undefined;
+  const e = useE2eEnv('life');
   let vol: Volume;
   beforeAll(async () => {
-    env = new E2eEnv('life');
-    vol = await env.createVolume('sqlite-file', { formatArgs: ['--trash-days', '0'] });
+    vol = await e().createVolume('sqlite-file', { formatArgs: ['--trash-days', '0'] });
   }, 60_000);
-  afterAll(async () => {
-    expect((await env?.cleanup()) ?? []).toEqual([]);
-  }, 60_000);
-  const e = (): E2eEnv => {
-    if (!env) throw new Error('beforeAll failed');
-    return env;
-  };
 
   it('kill -9 of the daemon: the watchdog detaches the mount, a new mount sees the closed data', async () => {
     const m1 = await e().mount(vol, [], 'mnt-kill');

@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { blockCount, E2eEnv, isMounted, processesMentioning, tjfs, type Volume } from '../helpers/mount.js';
+import { blockCount, isMounted, processesMentioning, tjfs, type Volume, useE2eEnv } from '../helpers/mount.js';
 import { ok, py } from '../helpers/proc.js';
 
 const WRITE = `import sys, os; open(sys.argv[1] + '/' + sys.argv[2], 'wb').write(os.urandom(int(sys.argv[3])))`;
@@ -21,17 +21,7 @@ async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 describe.skipIf(!fuseAvailable())('mount modes', () => {
-  let env: E2eEnv | undefined;
-  beforeAll(() => {
-    env = new E2eEnv('modes');
-  });
-  afterAll(async () => {
-    expect((await env?.cleanup()) ?? []).toEqual([]);
-  }, 60_000);
-  const e = (): E2eEnv => {
-    if (!env) throw new Error('beforeAll failed');
-    return env;
-  };
+  const e = useE2eEnv('modes');
 
   it('-d returns once mounted; the background daemon serves and exits on umount', async () => {
     const vol: Volume = await e().createVolume('sqlite-file');

@@ -6,9 +6,9 @@
  * The volume keeps the default trash (1 day): that is what keeps a file removed by one
  * client readable by another client that still has it open (docs/SEMANTICS.md).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { E2eEnv, type Mount, type Volume } from '../helpers/mount.js';
+import { type Mount, type Volume, useE2eEnv } from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
 import { HOLDER_PY as HOLDER } from './py-snippets.js';
 
@@ -44,20 +44,16 @@ for cmd in sys.stdin:
         print('error', e.errno)`;
 
 describe.skipIf(!fuseAvailable())('two mounts of one volume (Redis + file store)', () => {
-  let env: E2eEnv | undefined;
+  const e = useE2eEnv('two');
   let vol: Volume;
   let A: Mount;
   let B: Mount;
   let C: Mount;
   beforeAll(async () => {
-    env = new E2eEnv('two');
-    vol = await env.createVolume('redis-file'); // default trash: 1 day
-    A = await env.mount(vol, NO_CACHE);
-    B = await env.mount(vol, NO_CACHE);
-    C = await env.mount(vol, []);
-  }, 60_000);
-  afterAll(async () => {
-    expect((await env?.cleanup()) ?? []).toEqual([]);
+    vol = await e().createVolume('redis-file'); // default trash: 1 day
+    A = await e().mount(vol, NO_CACHE);
+    B = await e().mount(vol, NO_CACHE);
+    C = await e().mount(vol, []);
   }, 60_000);
 
   const write = async (m: Mount, rel: string, data: string, mode = 'w'): Promise<void> => {

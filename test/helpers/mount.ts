@@ -15,6 +15,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startS3Server, type S3TestServer } from './s3-server.js';
 import { ok, run, type ChildResult } from './proc.js';
@@ -208,6 +209,24 @@ export class E2eEnv {
     const procs = processesMentioning(this.base).map((p) => `pid ${p}: ${readCmdline(p)}`);
     return [...mounts.map((p) => `mount ${p}`), ...procs];
   }
+}
+
+/**
+ * An E2eEnv for the enclosing describe: made in beforeAll, cleaned up in afterAll, which
+ * asserts that nothing is left mounted or running. Returns its accessor.
+ */
+export function useE2eEnv(label: string): () => E2eEnv {
+  let env: E2eEnv | undefined;
+  beforeAll(() => {
+    env = new E2eEnv(label);
+  });
+  afterAll(async () => {
+    expect((await env?.cleanup()) ?? []).toEqual([]);
+  }, 60_000);
+  return () => {
+    if (!env) throw new Error('beforeAll failed');
+    return env;
+  };
 }
 
 /** Number of block objects a file-store volume holds (reads the bucket dir, not the mount). */
