@@ -9,8 +9,12 @@
 
 export interface BlockCache {
   get(key: string): Promise<Buffer | undefined>;
-  /** Stores a copy-safe block (the caller will not mutate it). Fire-and-forget. */
-  put(key: string, data: Buffer): void;
+  /**
+   * Stores a copy-safe block (the caller will not mutate it). Fire-and-forget. `done` runs
+   * once the cache no longer reads `data` (written out, evicted, or not taken), so the
+   * caller may then reuse the buffer.
+   */
+  put(key: string, data: Buffer, done?: () => void): void;
   remove(key: string): Promise<void>;
   /** Bytes currently used (including per-item overhead for disk caches). */
   readonly usedBytes: number;

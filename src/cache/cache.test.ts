@@ -73,6 +73,19 @@ describe('DiskBlockCache', () => {
     expect((await c2.get(key))?.equals(fill(5000))).toBe(true);
   });
 
+  it('tells the writer when it is done with a block: after the write, or at once when skipped', async () => {
+    const c = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID, checksum: 'full' });
+    const key = 'chunks/0/1/1235_0_5000';
+    const calls: string[] = [];
+    c.put(key, fill(5000), () => calls.push('written'));
+    expect(calls).toEqual([]); // the write is still queued: the buffer is in use
+    await c.drain();
+    expect(calls).toEqual(['written']);
+    c.put(key, fill(5000), () => calls.push('skipped')); // already cached
+    expect(calls).toEqual(['written', 'skipped']);
+    expect((await c.get(key))?.equals(fill(5000))).toBe(true);
+  });
+
   it('recreates its directories when they are removed behind its back', async () => {
     const c = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID, checksum: 'full' });
     c.put('chunks/0/1/1_0_100', fill(100));

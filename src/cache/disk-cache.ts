@@ -139,8 +139,11 @@ export class DiskBlockCache implements BlockCache {
     return undefined;
   }
 
-  put(key: string, data: Buffer): void {
-    if (this.index.has(key) || this.pendingBytes + data.length > this.maxPending || this.lowSpace) return;
+  put(key: string, data: Buffer, done?: () => void): void {
+    if (this.index.has(key) || this.pendingBytes + data.length > this.maxPending || this.lowSpace) {
+      done?.();
+      return;
+    }
     this.pendingBytes += data.length;
     const p = this.writers
       .run(() => this.write(key, data))
@@ -148,6 +151,7 @@ export class DiskBlockCache implements BlockCache {
       .finally(() => {
         this.pendingBytes -= data.length;
         this.writing.delete(p);
+        done?.();
       });
     this.writing.add(p);
   }

@@ -3,33 +3,49 @@
  *
  * Used for the read buffer of the chunk store and for `--cache-dir memory`.
  * Invariants: never holds more than `maxBytes` of block data; blocks larger than the
- * whole cache are not stored; stored buffers are shared, never mutated.
+ * whole cache are not stored; stored buffers are shared, never mutated. A `put`'s `done`
+ * runs exactly once: when the entry is evicted, replaced, removed or cleared, or at once
+ * when the block is not stored.
  */
 import { LRUCache } from 'lru-cache';
 import type { BlockCache } from './block-cache.js';
 
+interface Entry {
+  data: Buffer;
+  done?: () => void;
+}
+
 export class MemBlockCache implements BlockCache {
-  private readonly lru: LRUCache<string, Buffer> | undefined;
+  private readonly lru: LRUCache<string, Entry> | undefined;
 
   constructor(readonly maxBytes: number) {
     this.lru =
       maxBytes > 0
-        ? new LRUCache<string, Buffer>({ maxSize: maxBytes, sizeCalculation: (b) => Math.max(1, b.length) })
+        ? new LRUCache<string, Entry>({
+            maxSize: maxBytes,
+            sizeCalculation: (e) => Math.max(1, e.data.length),
+            dispose: (e) => e.done?.(),
+          })
         : undefined;
   }
 
   /** Synchronous lookup (hot path). */
   peek(key: string): Buffer | undefined {
-    return this.lru?.get(key);
+    return this.lru?.get(key)?.data;
   }
 
   get(key: string): Promise<Buffer | undefined> {
-    return Promise.resolve(this.lru?.get(key));
+    return Promise.resolve(this.peek(key));
   }
 
-  put(key: string, data: Buffer): void {
-    if (this.lru === undefined || data.length > this.maxBytes) return;
-    this.lru.set(key, data);
+  /** Stores `data` under `key`; false (and `done` called at once) when it is not stored. */
+  put(key: string, data: Buffer, done?: () => void): boolean {
+    if (this.lru === undefined || data.length > this.maxBytes || this.lru.peek(key)?.data === data) {
+      done?.();
+      return false;
+    }
+    this.lru.set(key, done !== undefined ? { data, done } : { data });
+    return true;
   }
 
   remove(key: string): Promise<void> {

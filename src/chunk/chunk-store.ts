@@ -11,12 +11,18 @@
  * Invariants: objects are written only for slices not yet committed and never rewritten;
  * a fetched block is exactly its key's length after decompression or the fetch fails;
  * concurrency is bounded by maxUploads / maxDownloads / maxDeletes.
+ *
+ * Buffer ownership: whole blocks of uncompressed volumes are read into pooled buffers
+ * (BlockPool). Every buffer returned by getBlock/getBlockRange carries one reference that
+ * the caller gives back with `releaseBlock` once it stopped reading the bytes (a no-op for
+ * buffers that are not pooled); the read buffer and the block cache hold their own.
  */
 import type { BlockCache, WritebackStager } from '../cache/block-cache.js';
 import { MemBlockCache } from '../cache/mem-cache.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { isNotFound } from '../object/object-store.js';
 import { blockCount, blockKey, blockLen } from './block-key.js';
+import { BlockPool } from './block-pool.js';
 import type { Codec, CompressionName } from './compress.js';
 import { getCodec } from './compress.js';
 import { ByteBudget, Semaphore, mapLimit } from './limits.js';
@@ -62,6 +68,12 @@ export interface ChunkStoreStats {
 /** Block buffers kept for reuse (16 x 4 MiB by default). */
 const MAX_FREE_BLOCKS = 16;
 
+/** A block download in flight, and how many getBlock calls wait for it (one reference each). */
+interface Fetch {
+  promise: Promise<Buffer>;
+  waiters: number;
+}
+
 export class ChunkStore {
   readonly store: ObjectStore;
   readonly blockSize: number;
@@ -86,10 +98,10 @@ export class ChunkStore {
   private readonly downloads: Semaphore;
   private readonly deletes: Semaphore;
   private readonly prefetches: Semaphore;
-  private readonly inflight = new Map<string, Promise<Buffer>>();
+  private readonly inflight = new Map<string, Fetch>();
   private readonly cacheLargeWrite: boolean;
-  /** Whole-block buffers of streaming writers, kept for reuse once their upload is done. */
-  private readonly freeBlocks: Buffer[] = [];
+  /** Block-sized buffers of streaming writers and whole-block downloads. */
+  readonly pool: BlockPool;
 
   constructor(cfg: ChunkStoreConfig) {
     this.store = cfg.store;
@@ -108,6 +120,7 @@ export class ChunkStore {
     this.deletes = new Semaphore(cfg.maxDeletes ?? 10);
     this.prefetches = new Semaphore(Math.max(1, this.prefetch));
     this.cacheLargeWrite = cfg.cacheLargeWrite ?? false;
+    this.pool = new BlockPool(this.blockSize, MAX_FREE_BLOCKS);
   }
 
   /** Starts background work (writeback re-uploads of blocks staged before a restart). */
@@ -138,8 +151,9 @@ export class ChunkStore {
    * Persists block `index` of slice `id` (data = its uncompressed bytes): uploads it, or
    * stages it when writeback is on. Resolves when the block is durable. `data` may be a
    * function producing the bytes (called once, inside the upload slot); `len` is its length.
+   * The caches take their own references to a pooled `data`; the caller keeps its own.
    */
-  async writeBlock(id: number, index: number, len: number, data: Buffer | (() => Buffer)): Promise<boolean> {
+  async writeBlock(id: number, index: number, len: number, data: Buffer | (() => Buffer)): Promise<void> {
     const key = this.key(id, index, len);
     let bytes: Buffer | undefined = typeof data === 'function' ? undefined : data;
     const get = (): Buffer => (bytes ??= (data as () => Buffer)());
@@ -149,26 +163,32 @@ export class ChunkStore {
       await this.putObject(key, get);
     }
     // Like Go: only partial blocks (small files, tails) are kept for re-reads by default.
-    if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) {
-      this.buffer.put(key, bytes);
-      this.cache?.put(key, bytes);
-      return true;
+    if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) this.keep(key, bytes, true);
+  }
+
+  /** Puts a block into the read buffer and, when `toCache`, the block cache; each holds a reference. */
+  private keep(key: string, data: Buffer, toCache: boolean): void {
+    const release = (): void => this.pool.release(data);
+    this.pool.hold(data);
+    this.buffer.put(key, data, release);
+    if (toCache && this.cache !== undefined) {
+      this.pool.hold(data);
+      this.cache.put(key, data, release);
     }
-    return false;
   }
 
   /**
-   * A block-sized buffer for a writer that fills whole blocks: taken from the free list when
-   * one is there. Streaming writes then need no 64 KiB pages, no concatenation before the
-   * upload and no fresh memory per block (which would also drive the garbage collector).
+   * A block-sized buffer (one reference, the caller's) for a writer that fills whole blocks.
+   * Streaming writes then need no 64 KiB pages, no concatenation before the upload and no
+   * fresh memory per block (which would also drive the garbage collector).
    */
   takeBlockBuffer(): Buffer {
-    return this.freeBlocks.pop() ?? Buffer.allocUnsafe(this.blockSize);
+    return this.pool.take();
   }
 
-  /** Returns a buffer from takeBlockBuffer once nothing references it any more. */
-  recycleBlockBuffer(b: Buffer): void {
-    if (b.length === this.blockSize && this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(b);
+  /** Gives back a reference to a block from takeBlockBuffer, getBlock or getBlockRange. */
+  releaseBlock(b: Buffer): void {
+    this.pool.release(b);
   }
 
   /** Cached block if present in the memory buffer (no I/O). */
@@ -176,37 +196,69 @@ export class ChunkStore {
     return this.buffer.peek(key);
   }
 
-  /** Whole uncompressed block `index` of slice (id, sliceSize); single-flight per key. */
+  /**
+   * Whole uncompressed block `index` of slice (id, sliceSize); single-flight per key. The
+   * result carries one reference: give it back with releaseBlock.
+   */
   getBlock(id: number, sliceSize: number, index: number): Promise<Buffer> {
     const len = blockLen(sliceSize, index, this.blockSize);
     const key = this.key(id, index, len);
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
+      this.pool.hold(hit);
       return Promise.resolve(hit);
     }
-    let p = this.inflight.get(key);
-    if (p === undefined) {
-      p = this.loadBlock(key, len).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, p);
+    let f = this.inflight.get(key);
+    if (f === undefined) {
+      const nf: Fetch = { promise: Promise.resolve(Buffer.alloc(0)), waiters: 0 };
+      nf.promise = this.loadBlock(key, len, nf);
+      this.inflight.set(key, nf);
+      f = nf;
     }
-    return p;
+    f.waiters++;
+    return f.promise;
   }
 
-  private async loadBlock(key: string, len: number): Promise<Buffer> {
+  private async loadBlock(key: string, len: number, f: Fetch): Promise<Buffer> {
+    let got: { data: Buffer; cached: boolean };
+    try {
+      got = await this.fetchBlock(key, len);
+    } finally {
+      this.inflight.delete(key);
+    }
+    // Same step as leaving `inflight`: every waiter so far gets its reference, later
+    // callers find the block in the read buffer (or start a new fetch).
+    this.pool.hold(got.data, f.waiters);
+    this.keep(key, got.data, !got.cached);
+    this.pool.release(got.data); // the fetch's own reference
+    return got.data;
+  }
+
+  /** A block from the cache, staging or the object store (pooled when uncompressed and whole). */
+  private async fetchBlock(key: string, len: number): Promise<{ data: Buffer; cached: boolean }> {
     const cached = (await this.cache?.get(key)) ?? (await this.writeback?.getStaged(key));
     if (cached !== undefined && cached.length === len) {
       this.stats.cacheHits++;
-      this.buffer.put(key, cached);
-      return cached;
+      return { data: cached, cached: true };
     }
-    const raw = await this.downloads.run(() => this.store.get(key));
+    const into = this.codec.name === 'none' && len === this.blockSize ? this.pool.take() : undefined;
+    let raw: Buffer;
+    try {
+      raw = await this.downloads.run(() => this.store.get(key, undefined, into));
+    } catch (e) {
+      if (into !== undefined) this.pool.discard(into); // a timed-out read may still land in it
+      throw e;
+    }
+    if (into !== undefined && raw.buffer !== into.buffer) this.pool.discard(into);
     this.stats.blockGets++;
     this.stats.bytesDownloaded += raw.length;
-    const data = await this.codec.decompress(raw, len);
-    this.buffer.put(key, data);
-    this.cache?.put(key, data);
-    return data;
+    try {
+      return { data: await this.codec.decompress(raw, len), cached: false };
+    } catch (e) {
+      this.pool.release(raw);
+      throw e;
+    }
   }
 
   /**
@@ -219,11 +271,11 @@ export class ChunkStore {
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
+      this.pool.hold(hit);
       return hit.subarray(off, off + len);
     }
-    const pending = this.inflight.get(key);
-    if (pending !== undefined || this.codec.name !== 'none') {
-      return (await (pending ?? this.getBlock(id, sliceSize, index))).subarray(off, off + len);
+    if (this.inflight.has(key) || this.codec.name !== 'none') {
+      return (await this.getBlock(id, sliceSize, index)).subarray(off, off + len);
     }
     const cached = await this.cache?.get(key);
     if (cached !== undefined && cached.length === blen) {
@@ -249,12 +301,12 @@ export class ChunkStore {
     const key = this.blockKeyOf(id, sliceSize, index);
     if (this.buffer.peek(key) !== undefined || this.inflight.has(key)) return;
     if (force) {
-      this.getBlock(id, sliceSize, index).catch(() => undefined);
+      this.getBlock(id, sliceSize, index).then((b) => this.releaseBlock(b), () => undefined);
       return;
     }
     if (this.prefetch <= 0 || !this.prefetches.tryAcquire()) return;
     this.getBlock(id, sliceSize, index)
-      .catch(() => undefined)
+      .then((b) => this.releaseBlock(b), () => undefined)
       .finally(() => this.prefetches.release());
   }
 

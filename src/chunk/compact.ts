@@ -115,6 +115,7 @@ export async function readPlanData(store: ChunkStore, plan: CompactionPlan): Pro
   await mapLimit(pieces, 8, async (p) => {
     const block = await store.getBlock(p.id, p.size, p.index);
     block.copy(out, p.dst, p.inBlock, p.inBlock + p.len);
+    store.releaseBlock(block);
   });
   return out;
 }

@@ -12,7 +12,8 @@
  *
  * Invariants: a missing block causes one re-read of the chunk's slice list (compaction
  * may have replaced it) and a retry, then EIO naming the key; the returned buffer may
- * share memory with the cache and must not be mutated; readahead never reads past the
+ * share memory with the cache (a pooled block) and must not be mutated, and the caller
+ * gives it back with `release` once it stopped reading it; readahead never reads past the
  * file length and at most --max-readahead ahead.
  */
 import { FsError, Errno } from '../meta/errno.js';
@@ -65,6 +66,7 @@ export class FileReader {
     this.aheadEnd = 0;
   }
 
+  /** Bytes [offset, offset+length) clamped to `fileLength`; pass the result to `release` after use. */
   async read(offset: number, length: number, fileLength: number): Promise<Buffer> {
     const end = Math.min(offset + length, fileLength);
     if (end <= offset) return Buffer.alloc(0);
@@ -80,6 +82,11 @@ export class FileReader {
     const out = await this.readRange(offset, end, seq);
     if (seq && this.window > 0) this.readAhead(end, fileLength);
     return out;
+  }
+
+  /** Ends the use of a buffer from `read` (it may be a pooled block's bytes). */
+  release(data: Buffer): void {
+    this.store.releaseBlock(data);
   }
 
   private async readRange(offset: number, end: number, seq: boolean): Promise<Buffer> {
@@ -110,7 +117,7 @@ export class FileReader {
 
   /**
    * Reads chunk bytes [cs, ce) into out[dst…]. With `out` undefined, returns a buffer
-   * (zero-copy when one block serves the whole range).
+   * (zero-copy when one block serves the whole range: then it holds that block).
    */
   private async readChunk(
     indx: number,
@@ -132,6 +139,7 @@ export class FileReader {
         await mapLimit(segs, 16, async (s) => {
           const data = await this.fetch(s, seq);
           data.copy(buf, s.dst);
+          this.store.releaseBlock(data);
         });
         return buf;
       } catch (e) {
@@ -158,6 +166,7 @@ export class FileReader {
     return segs;
   }
 
+  /** One segment's bytes, holding a reference to their block (give it back with releaseBlock). */
   private async fetch(s: Segment, seq: boolean): Promise<Buffer> {
     const blen = blockLen(s.size, s.index, this.bs);
     if (s.inBlock + s.len > blen) {

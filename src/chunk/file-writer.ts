@@ -211,9 +211,15 @@ export class FileWriter {
     const up = (async () => {
       const id = await (s.idP as Promise<number>);
       s.id = id;
-      const retained = await this.store.writeBlock(id, bi, len, assemble);
-      // Uploaded, and either copied or not kept by a cache: nothing refers to the buffer.
-      if (block !== undefined && (len < this.bs || !retained)) this.store.recycleBlockBuffer(block);
+      try {
+        await this.store.writeBlock(id, bi, len, assemble);
+      } catch (e) {
+        // A timed-out upload attempt may still be reading the buffer: never reuse it.
+        if (block !== undefined) this.store.pool.discard(block);
+        throw e;
+      }
+      // The caches took their own references (or a copy of a partial block).
+      if (block !== undefined) this.store.releaseBlock(block);
     })()
       .catch((e: unknown) => {
         s.error ??= e;

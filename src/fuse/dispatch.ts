@@ -20,6 +20,8 @@ export interface DispatchReply {
   data: Buffer[];
   /** Inodes handed to the kernel by this reply (one lookup reference each). */
   refs: Ino[];
+  /** Called once `data` was written (or dropped): ends a ReadReply's loan. */
+  done?: () => void;
 }
 
 const EMPTY: DispatchReply = Object.freeze({ data: [], refs: [] }) as DispatchReply;
@@ -87,8 +89,10 @@ async function dispatchIo(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: RequestCo
   switch (a.opcode) {
     case Opcode.READ: {
       const { opcode: _op, ...input } = a;
-      const data = await need(ops.read, 'read').call(ops, ctx, { ino, ...input });
-      return { data: [data.length > a.size ? data.subarray(0, a.size) : data], refs: [] };
+      const r = await need(ops.read, 'read').call(ops, ctx, { ino, ...input });
+      const { data, done } = Buffer.isBuffer(r) ? { data: r, done: undefined } : r;
+      const out = data.length > a.size ? data.subarray(0, a.size) : data;
+      return done !== undefined ? { data: [out], refs: [], done } : { data: [out], refs: [] };
     }
     case Opcode.WRITE: {
       const { opcode: _op, ...input } = a;

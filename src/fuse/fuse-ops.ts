@@ -189,6 +189,12 @@ type P<T> = Promise<T>;
  * Methods are safe to call concurrently; the session never awaits one request before
  * starting another.
  */
+/** Read bytes on loan (e.g. a cached block): `done` ends the loan once they were sent. */
+export interface ReadReply {
+  data: Buffer;
+  done?: () => void;
+}
+
 export interface FuseOps {
   /** Name → entry. ENOENT (not cached), ENOTDIR, EACCES, ENAMETOOLONG. Adds a lookup ref. */
   lookup(ctx: RequestContext, parent: Ino, name: Buffer): P<EntryReply>;
@@ -217,8 +223,11 @@ export interface FuseOps {
   /** `flags` are open(2) flags (O_TRUNC included with ATOMIC_O_TRUNC). EACCES, EISDIR, ETXTBSY. */
   /** `opts.killSuidgid`: O_TRUNC by a caller without CAP_FSETID (HANDLE_KILLPRIV_V2): clear suid/sgid. */
   open?(ctx: RequestContext, ino: Ino, flags: number, opts?: { killSuidgid: boolean }): P<OpenReply>;
-  /** Returns ≤ size bytes; shorter = EOF. EIO, EBADF. */
-  read?(ctx: RequestContext, input: ReadInput): P<Buffer>;
+  /**
+   * Returns ≤ size bytes; shorter = EOF. EIO, EBADF. As a ReadReply, the bytes are only
+   * valid until the session calls `done` (right after the reply is written).
+   */
+  read?(ctx: RequestContext, input: ReadInput): P<Buffer | ReadReply>;
   /** Returns the number of bytes written (all of them unless error). ENOSPC, EDQUOT, EFBIG, EIO. */
   write?(ctx: RequestContext, input: WriteInput): P<number>;
   statfs?(ctx: RequestContext, ino: Ino): P<StatfsReply>;

@@ -304,6 +304,7 @@ export class FuseSession {
     dispatchRequest(this.ops, req, ctx).then(
       (r) => {
         this.replyOk(h.unique, entry, r);
+        r.done?.();
         finish();
       },
       (e: unknown) => {

@@ -83,9 +83,9 @@ export class FaultyStore implements ObjectStore {
     }
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     await this.check('get', key);
-    return this.inner.get(key, range);
+    return this.inner.get(key, range, into);
   }
 
   async put(key: string, data: Buffer): Promise<void> {
@@ -141,8 +141,8 @@ export class ThrottledStore implements ObjectStore {
     if (wait > 0) await sleep(wait);
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
-    const data = await this.inner.get(key, range);
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    const data = await this.inner.get(key, range, into);
     await this.pace(data.length);
     return data;
   }

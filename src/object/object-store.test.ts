@@ -94,4 +94,20 @@ describe('RetryingStore', () => {
     f.releaseHung();
     expect(mem.counters.put).toBe(1);
   });
+  it('reads into the caller buffer on the first attempt only', async () => {
+    const mem = new MemObjectStore();
+    await mem.put('k', Buffer.from('hello'));
+    const into = Buffer.alloc(16);
+    const st = new RetryingStore(mem, fast);
+    const got = await st.get('k', undefined, into);
+    expect(got.buffer).toBe(into.buffer);
+    expect(got.toString()).toBe('hello');
+    // A hung first attempt may still write into `into` later: the retry must not use it.
+    const f = new FaultyStore(mem).addRule({ ops: ['get'], hang: true, times: 1 });
+    const other = Buffer.alloc(16);
+    const retried = await new RetryingStore(f, { ...fast, getTimeoutMs: 50 }).get('k', undefined, other);
+    f.releaseHung();
+    expect(retried.buffer).not.toBe(other.buffer);
+    expect(retried.toString()).toBe('hello');
+  });
 });

@@ -32,8 +32,14 @@ export interface ListOptions {
 }
 
 export interface ObjectStore {
-  /** Whole object or a byte range of it. Throws ObjectNotFoundError for a missing key. */
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  /**
+   * Whole object or a byte range of it. Throws ObjectNotFoundError for a missing key.
+   * `into`: a buffer the store may read the bytes into (the result is then a subarray of
+   * it); stores that cannot, or objects larger than it, get a new buffer. Callers tell by
+   * comparing `result.buffer` with `into.buffer`, and must not reuse `into` for anything
+   * else when the result is not in it or the call failed (a timed-out read may still land).
+   */
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
   /**
    * Creates or replaces an object atomically (readers never see a partial object). The
    * store must not keep `data` after the promise settles: callers reuse the buffer.

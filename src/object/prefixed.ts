@@ -14,9 +14,9 @@ export class PrefixedStore implements ObjectStore {
     readonly prefix: string,
   ) {}
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     try {
-      return await this.inner.get(this.prefix + key, range);
+      return await this.inner.get(this.prefix + key, range, into);
     } catch (e) {
       // Report the caller's key space, keeping the full name in the cause.
       if (isNotFound(e)) throw new ObjectNotFoundError(key, { cause: e });

@@ -80,8 +80,15 @@ export class RetryingStore implements ObjectStore {
     throw new ObjectStoreError(op, key, last);
   }
 
-  get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.attempt('get', key, this.getTimeout, () => this.inner.get(key, range));
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    // Only the first attempt reads into the caller's buffer: one that timed out may still
+    // be writing to it while a retry runs.
+    let target = into;
+    return this.attempt('get', key, this.getTimeout, () => {
+      const t = target;
+      target = undefined;
+      return this.inner.get(key, range, t);
+    });
   }
 
   put(key: string, data: Buffer): Promise<void> {

@@ -5,7 +5,7 @@
  * briefly): the kernel sends only uid/gid, but group permission checks need them all.
  */
 import { readFileSync } from 'node:fs';
-import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
+import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, ReadReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
 import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
 import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
@@ -182,8 +182,8 @@ export class VfsFuseOps implements FuseOps {
     return v;
   }
 
-  read(r: RequestContext, i: { fh: bigint; offset: number; size: number }): Promise<Buffer> {
-    return this.vfs.read(this.ctx(r), i.fh, i.offset, i.size, r.signal);
+  read(r: RequestContext, i: { fh: bigint; offset: number; size: number }): Promise<ReadReply> {
+    return this.vfs.readShared(this.ctx(r), i.fh, i.offset, i.size, r.signal);
   }
 
   write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean }): Promise<number> {

@@ -48,6 +48,12 @@ export interface VfsOptions {
 
 const name = (b: Buffer): string => b.toString();
 
+/** Read bytes that may be shared with the read buffer: valid until `done` (if any) is called. */
+export interface SharedRead {
+  data: Buffer;
+  done?: () => void;
+}
+
 export class Vfs {
   readonly rt: Runtime;
   readonly handles: HandleTable;
@@ -318,12 +324,25 @@ export class Vfs {
     return h as Handle & { file: OpenFile };
   }
 
-  read(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<Buffer> {
+  /** Bytes at `offset` of an open file; the result is the caller's to keep. */
+  async read(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<Buffer> {
+    const r = await this.readShared(ctx, fh, offset, size, signal);
+    if (r.done === undefined) return r.data;
+    const copy = Buffer.from(r.data);
+    r.done();
+    return copy;
+  }
+
+  /**
+   * Like read, without a copy: `data` may be the bytes of a block in the read buffer, valid
+   * until `done()` (when present) is called. The FUSE reply path uses it.
+   */
+  readShared(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<SharedRead> {
     const h = this.handles.get(fh);
     if (h?.kind === 'virtual') {
       // Not observed: reading .accesslog must not log its own reads.
-      if (h.live) return h.live.next(size, signal);
-      return Promise.resolve((h.content ?? Buffer.alloc(0)).subarray(offset, offset + size));
+      if (h.live) return h.live.next(size, signal).then((data) => ({ data }));
+      return Promise.resolve({ data: (h.content ?? Buffer.alloc(0)).subarray(offset, offset + size) });
     }
     return this.obs.run('read', ctx, () => `${fh},${size},${offset}`, async () => {
       const { file } = this.fileHandle(fh, 'read');
@@ -335,8 +354,8 @@ export class Vfs {
       }
       const data = await file.reader.read(offset, size, file.known.length);
       this.obs.readBytes.inc(data.length);
-      return data;
-    }, (b) => `${b.length}`);
+      return this.rt.chunks.pool.owns(data) ? { data, done: () => file.reader.release(data) } : { data };
+    }, (r) => `${r.data.length}`);
   }
 
   /**

@@ -44,23 +44,23 @@ export class FileObjectStore implements ObjectStore {
     return filePathFor(this.bucket, key);
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     const p = this.path(key);
     try {
-      if (range === undefined) return await readWholeFile(p);
+      if (range === undefined) return await readWholeFile(p, into);
       const fh = await open(p, fsConstants.O_RDONLY);
       try {
         const st = await fh.stat();
         if (range.off >= st.size || range.len <= 0) return Buffer.alloc(0);
         const len = Math.min(range.len, st.size - range.off);
-        const buf = Buffer.allocUnsafe(len);
+        const buf = into !== undefined && len <= into.length ? into : Buffer.allocUnsafe(len);
         let done = 0;
         while (done < len) {
           const { bytesRead } = await fh.read(buf, done, len - done, range.off + done);
           if (bytesRead === 0) break;
           done += bytesRead;
         }
-        return done === len ? buf : buf.subarray(0, done);
+        return done === buf.length ? buf : buf.subarray(0, done);
       } finally {
         await fh.close();
       }

@@ -46,12 +46,18 @@ export class MemObjectStore implements ObjectStore {
     return [...this.objects.keys()].sort();
   }
 
-  get(key: string, range?: ByteRange): Promise<Buffer> {
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     this.counters.get++;
     const o = this.objects.get(key);
     if (o === undefined) return Promise.reject(new ObjectNotFoundError(key));
     const [s, e] = clampRange(o.data.length, range);
-    const out = Buffer.from(o.data.subarray(s, e));
+    let out: Buffer;
+    if (into !== undefined && e - s <= into.length) {
+      o.data.copy(into, 0, s, e);
+      out = into.subarray(0, e - s);
+    } else {
+      out = Buffer.from(o.data.subarray(s, e));
+    }
     this.counters.bytesOut += out.length;
     return Promise.resolve(out);
   }

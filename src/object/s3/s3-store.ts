@@ -11,6 +11,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -23,6 +24,21 @@ import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-
 import { ObjectNotFoundError } from '../object-store.js';
 import type { S3Location } from './bucket-url.js';
 import { parseBucketUrl } from './bucket-url.js';
+
+/** Reads a response body into `into` (a subarray of it), or a new buffer if it overflows. */
+async function readStreamInto(body: Readable, into: Buffer): Promise<Buffer> {
+  let n = 0;
+  let spill: Buffer[] | undefined;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (spill === undefined && n + chunk.length <= into.length) chunk.copy(into, n);
+    else {
+      spill ??= [into.subarray(0, n)];
+      spill.push(chunk);
+    }
+    n += chunk.length;
+  }
+  return spill !== undefined ? Buffer.concat(spill, n) : into.subarray(0, n);
+}
 
 export interface S3StoreOptions {
   bucket: string;
@@ -83,7 +99,7 @@ export class S3ObjectStore implements ObjectStore {
     return this.location.keyPrefix + key;
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     if (range !== undefined && range.len <= 0) return Buffer.alloc(0);
     try {
       const res = await this.client.send(
@@ -94,6 +110,9 @@ export class S3ObjectStore implements ObjectStore {
         }),
       );
       if (res.Body === undefined) return Buffer.alloc(0);
+      if (into !== undefined && res.Body instanceof Readable && (res.ContentLength ?? Infinity) <= into.length) {
+        return await readStreamInto(res.Body, into);
+      }
       const bytes = await res.Body.transformToByteArray();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {

@@ -1,0 +1,129 @@
+/**
+ * Pooled block buffers: reference counting in BlockPool, and the chunk store's promise that
+ * a block handed out by getBlock keeps its bytes until released, even while the read
+ * buffer evicts it and other downloads reuse freed buffers.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemBlockCache } from '../cache/mem-cache.js';
+import { MemObjectStore } from '../object/mem/mem-store.js';
+import { BlockPool } from './block-pool.js';
+import { ChunkStore } from './chunk-store.js';
+import { FileReader } from './file-reader.js';
+import { SliceModel } from '../../test/helpers/slice-model.js';
+
+const KiB = 1024;
+const BS = 64 * KiB;
+
+function fill(len: number, seed = 1): Buffer {
+  const b = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+}
+
+describe('BlockPool', () => {
+  it('reuses a buffer only after its last reference, counted across subarrays', () => {
+    const pool = new BlockPool(BS, 2);
+    const a = pool.take();
+    pool.hold(a.subarray(10, 20)); // a second holder through a view
+    pool.release(a);
+    expect(pool.freeCount).toBe(0);
+    expect(pool.owns(a)).toBe(true);
+    pool.release(a.subarray(5));
+    expect(pool.freeCount).toBe(1);
+    expect(pool.owns(a)).toBe(false);
+    expect(pool.take()).toBe(a);
+    expect(pool.reused).toBe(1);
+  });
+
+  it('ignores foreign buffers, drops discarded ones, keeps at most maxFree', () => {
+    const pool = new BlockPool(BS, 1);
+    const foreign = Buffer.alloc(BS);
+    pool.hold(foreign);
+    pool.release(foreign);
+    expect(pool.freeCount).toBe(0);
+    const [a, b, c] = [pool.take(), pool.take(), pool.take()];
+    pool.discard(a);
+    pool.release(a); // no longer counted: stays out of the pool
+    pool.release(b);
+    pool.release(c);
+    expect(pool.freeCount).toBe(1);
+    expect(pool.inUse).toBe(0);
+    expect(pool.allocated).toBe(3);
+  });
+});
+
+describe('MemBlockCache done callbacks', () => {
+  it('runs done once when an entry is evicted, replaced, removed or not stored', async () => {
+    const c = new MemBlockCache(2 * BS);
+    const calls: string[] = [];
+    const done = (k: string) => () => calls.push(k);
+    const [a, b, x, big] = [Buffer.alloc(BS), Buffer.alloc(BS), Buffer.alloc(BS), Buffer.alloc(3 * BS)];
+    expect(c.put('a', a, done('a'))).toBe(true);
+    expect(c.put('a', a, done('a-again'))).toBe(false); // same bytes already stored
+    expect(c.put('big', big, done('big'))).toBe(false);
+    c.put('b', b, done('b'));
+    c.put('x', x, done('x')); // evicts a
+    c.put('b', Buffer.alloc(BS), done('b2')); // replaces b
+    await c.remove('x');
+    await c.close(); // clears b2
+    expect(calls).toEqual(['a-again', 'big', 'a', 'b', 'x', 'b2']);
+  });
+});
+
+describe('ChunkStore with pooled blocks', () => {
+  async function volume(blocks: number): Promise<{ cs: ChunkStore; data: Buffer }> {
+    const cs = new ChunkStore({ store: new MemObjectStore(), blockSize: BS, bufferSize: 2 * BS });
+    const data = fill(blocks * BS);
+    await cs.writeSlice(1, data);
+    return { cs, data };
+  }
+  const block = (data: Buffer, i: number): Buffer => data.subarray(i * BS, (i + 1) * BS);
+
+  it('a held block keeps its bytes while the read buffer evicts it and buffers are reused', async () => {
+    const { cs, data } = await volume(8);
+    const first = await cs.getBlock(1, data.length, 0);
+    const again = await cs.getBlock(1, data.length, 0); // read-buffer hit: its own reference
+    expect(again).toBe(first);
+    cs.releaseBlock(again);
+    for (let i = 1; i < 8; i++) {
+      const b = await cs.getBlock(1, data.length, i);
+      expect(b.equals(block(data, i))).toBe(true);
+      cs.releaseBlock(b);
+    }
+    expect(cs.pool.reused).toBeGreaterThan(0); // evicted blocks were downloaded into again
+    expect(first.equals(block(data, 0))).toBe(true);
+    cs.releaseBlock(first);
+    // Nothing leaks: only the read buffer's two blocks are still out of the pool.
+    expect(cs.pool.inUse).toBe(2);
+  });
+
+  it('every waiter of one download gets its own reference', async () => {
+    const { cs, data } = await volume(6);
+    const [x, y] = await Promise.all([cs.getBlock(1, data.length, 0), cs.getBlock(1, data.length, 0)]);
+    expect(x).toBe(y);
+    cs.releaseBlock(x);
+    for (let i = 1; i < 6; i++) cs.releaseBlock(await cs.getBlock(1, data.length, i));
+    expect(y.equals(block(data, 0))).toBe(true);
+    cs.releaseBlock(y);
+    expect(cs.pool.inUse).toBe(2);
+  });
+
+  it('ranged reads and file reads hold their block until released', async () => {
+    const { cs, data } = await volume(6);
+    const meta = new SliceModel();
+    await meta.commit(0, { pos: 0, id: 1, size: data.length, off: 0, len: data.length }, { sec: 0, nsec: 0 });
+    const reader = new FileReader(cs, { getSlices: meta.getSlices, ino: 2n });
+    const whole = await reader.read(BS, BS, data.length); // one block: shared, not copied
+    expect(cs.pool.owns(whole)).toBe(true);
+    const range = await cs.getBlockRange(1, data.length, 1, 100, 50); // hit in the read buffer
+    for (let i = 2; i < 6; i++) cs.releaseBlock(await cs.getBlock(1, data.length, i));
+    expect(whole.equals(block(data, 1))).toBe(true);
+    expect(range.equals(data.subarray(BS + 100, BS + 150))).toBe(true);
+    reader.release(whole);
+    cs.releaseBlock(range);
+    const across = await reader.read(BS - 10, 20, data.length); // two blocks: a copy
+    expect(cs.pool.owns(across)).toBe(false);
+    expect(across.equals(data.subarray(BS - 10, BS + 10))).toBe(true);
+    expect(cs.pool.inUse).toBe(2);
+  });
+});
