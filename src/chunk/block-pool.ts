@@ -14,6 +14,11 @@
  * releases that block. Buffers the pool did not hand out are ignored by hold/release, so
  * callers need not know where a buffer came from.
  */
+import { optionalNative } from '../fuse/native.js';
+
+const native = optionalNative();
+/** Block buffers start on a page boundary so the disk cache can write them with O_DIRECT. */
+const ALIGN = 4096;
 
 export class BlockPool {
   private readonly free: Buffer[] = [];
@@ -34,7 +39,13 @@ export class BlockPool {
     if (buf !== undefined) this.reused++;
     else {
       // Slow (unpooled) allocation: the buffer owns its ArrayBuffer, which keys its count.
-      buf = Buffer.allocUnsafeSlow(this.blockSize);
+      if (native !== undefined) {
+        const raw = Buffer.allocUnsafeSlow(this.blockSize + ALIGN);
+        const pad = native.alignPad(raw, ALIGN);
+        buf = raw.subarray(pad, pad + this.blockSize);
+      } else {
+        buf = Buffer.allocUnsafeSlow(this.blockSize);
+      }
       this.allocated++;
     }
     this.refs.set(buf.buffer, { buf, n: 1 });

@@ -33,8 +33,13 @@ export interface NativeFuse {
   writeReply(fd: number, unique: bigint, error: number, payload: readonly Buffer[]): number;
   /** mallopt: allocations up to `bytes` from the heap, freed memory kept for reuse (glibc). */
   keepHeap(bytes: number): boolean;
-  /** Writes `parts` (at most 8) to `tmp` and renames it to `path`: one thread-pool job. */
-  writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode: number): Promise<void>;
+  /**
+   * Writes `parts` (at most 8) to `tmp` and renames it to `path`: one thread-pool job.
+   * `direct`: a first part aligned to 4 KiB (address and length) is written with O_DIRECT.
+   */
+  writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode: number, direct?: boolean): Promise<void>;
+  /** Bytes from `buf`'s start to the next multiple of `align` (a power of two). */
+  alignPad(buf: Buffer, align: number): number;
   /** Big-endian CRC32C of each `piece` bytes of `data` into `out` (4 bytes per piece). */
   crc32cPieces(data: Buffer, piece: number, out: Buffer): void;
   /** AF_UNIX socketpair; [0] is close-on-exec, [1] is inheritable. */

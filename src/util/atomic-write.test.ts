@@ -3,10 +3,13 @@
  * path, and no temporary file is left behind; the native job and the Node fallback (more
  * parts than one native call takes) behave the same.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BlockPool } from '../chunk/block-pool.js';
+import { optionalNative } from '../fuse/native.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 let dir: string;
@@ -48,5 +51,43 @@ describe.each([
     const err = (await writeFileAtomic(join(dir, 't.tmp'), join(dir, 'd'), parts()).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toMatch(/EISDIR|ENOTEMPTY|EEXIST/);
     expect((await readdir(dir)).sort()).toEqual(['d']);
+  });
+});
+
+/** Bytes of `path` in the page cache (util-linux fincore), or undefined without the tool. */
+function resident(path: string): number | undefined {
+  try {
+    return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]).toString().trim());
+  } catch {
+    return undefined;
+  }
+}
+
+describe.runIf(optionalNative() !== undefined)('writeFileAtomic with O_DIRECT', () => {
+  const block = (): Buffer => new BlockPool(1 << 20).take().fill(7); // page-aligned, as pooled blocks are
+  const tail = Buffer.alloc(123, 9);
+
+  it('writes an aligned block past the page cache and its tail through it', async () => {
+    const b = block();
+    const p = join(dir, 'blk');
+    await writeFileAtomic(join(dir, 'blk.tmp'), p, [b, tail], 0o644, true);
+    const res = resident(p); // before reading it back, which fills the cache
+    if (res !== undefined) expect(res).toBeLessThan(b.length); // the block part never entered it
+    expect((await readFile(p)).equals(Buffer.concat([b, tail]))).toBe(true);
+  });
+
+  it('falls back to a buffered write for unaligned data and on file systems without O_DIRECT', async () => {
+    const unaligned = block().subarray(1, 1 + 8192);
+    await writeFileAtomic(join(dir, 'u.tmp'), join(dir, 'u'), [unaligned, tail], 0o644, true);
+    expect((await readFile(join(dir, 'u'))).equals(Buffer.concat([unaligned, tail]))).toBe(true);
+    const shm = await mkdtemp('/dev/shm/tjfs-atomic-').catch(() => undefined);
+    if (shm === undefined) return;
+    try {
+      const b = block();
+      await writeFileAtomic(join(shm, 'b.tmp'), join(shm, 'b'), [b, tail], 0o644, true);
+      expect((await readFile(join(shm, 'b'))).equals(Buffer.concat([b, tail]))).toBe(true);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
   });
 });

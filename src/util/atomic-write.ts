@@ -12,8 +12,12 @@ const native = optionalNative();
 /** Buffers one native call takes. */
 const MAX_PARTS = 8;
 
-export async function writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode = 0o666): Promise<void> {
-  if (native !== undefined && parts.length <= MAX_PARTS) return native.writeFileAtomic(tmp, path, parts, mode);
+/**
+ * `direct`: write a page-aligned first part with O_DIRECT, past the page cache (native addon
+ * only; file systems without O_DIRECT get a buffered write).
+ */
+export async function writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode = 0o666, direct = false): Promise<void> {
+  if (native !== undefined && parts.length <= MAX_PARTS) return native.writeFileAtomic(tmp, path, parts, mode, direct);
   try {
     const fh = await open(tmp, 'w', mode);
     try {
@@ -38,15 +42,15 @@ export class AtomicFileWriter {
 
   constructor(private readonly dirMode = 0o777) {}
 
-  async write(tmp: string, path: string, parts: Buffer[], mode: number): Promise<void> {
+  async write(tmp: string, path: string, parts: Buffer[], mode: number, direct = false): Promise<void> {
     const dir = dirname(path);
     if (!this.madeDirs.has(dir)) await this.makeDir(dir);
     try {
-      await writeFileAtomic(tmp, path, parts, mode);
+      await writeFileAtomic(tmp, path, parts, mode, direct);
     } catch (e) {
       if ((e as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw e; // cast: Node fs errors carry `code`
       await this.makeDir(dir);
-      await writeFileAtomic(tmp, path, parts, mode);
+      await writeFileAtomic(tmp, path, parts, mode, direct);
     }
   }
 

@@ -75,7 +75,7 @@ export class FileObjectStore implements ObjectStore {
   async put(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
     const tmp = join(dirname(p), `.jfs.${basename(p).slice(0, 200)}.tmp.${randomInt(1 << 30)}`);
-    await this.files.write(tmp, p, [data], 0o666);
+    await this.files.write(tmp, p, [data], 0o666, true);
   }
 
   async delete(key: string): Promise<void> {
