@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemBlockCache } from '../cache/mem-cache.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';
+import { markReading, unmarkReading } from '../object/object-store.js';
 import { BlockPool } from './block-pool.js';
 import { ChunkStore } from './chunk-store.js';
 import { FileReader } from './file-reader.js';
@@ -33,6 +34,18 @@ describe('BlockPool', () => {
     expect(pool.owns(a)).toBe(false);
     expect(pool.take()).toBe(a);
     expect(pool.reused).toBe(1);
+  });
+
+  it('does not reuse a buffer a timed-out upload may still be reading', () => {
+    const pool = new BlockPool(BS, 4);
+    const a = pool.take();
+    markReading(a);
+    pool.release(a);
+    expect(pool.freeCount).toBe(0);
+    unmarkReading(a);
+    const b = pool.take();
+    pool.release(b);
+    expect(pool.freeCount).toBe(1);
   });
 
   it('ignores foreign buffers, drops discarded ones, keeps at most maxFree', () => {

@@ -12,9 +12,11 @@
  * `release` when done; the buffer returns to the free list when the count reaches zero.
  * References are counted per ArrayBuffer, so a subarray of a pooled block holds and
  * releases that block. Buffers the pool did not hand out are ignored by hold/release, so
- * callers need not know where a buffer came from.
+ * callers need not know where a buffer came from. A buffer that an object-store call given
+ * up on may still read (`isStillRead`: a timed-out PUT goes on) is never reused.
  */
 import { optionalNative } from '../fuse/native.js';
+import { isStillRead } from '../object/object-store.js';
 
 const native = optionalNative();
 /** Block buffers start on a page boundary so the disk cache can write them with O_DIRECT. */
@@ -64,7 +66,8 @@ export class BlockPool {
     if (e === undefined) return;
     if (--e.n > 0) return;
     this.refs.delete(b.buffer);
-    if (this.free.length < this.maxFree) this.free.push(e.buf);
+    // A timed-out upload may still be sending these bytes: leave the buffer to the GC.
+    if (this.free.length < this.maxFree && !isStillRead(e.buf)) this.free.push(e.buf);
   }
 
   /** Forgets a block without reusing it (something may still write to it); the GC frees it. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FileObjectStore, filePathFor } from './file/file-store.js';
 import { FaultyStore } from './faulty.js';
 import { MemObjectStore } from './mem/mem-store.js';
-import { ObjectNotFoundError, ObjectStoreError } from './object-store.js';
+import { ObjectNotFoundError, ObjectStoreError, isStillRead } from './object-store.js';
 import { RetryingStore } from './retrying.js';
 import { parseBucketUrl } from './s3/bucket-url.js';
 
@@ -93,6 +93,17 @@ describe('RetryingStore', () => {
     await st.put('k', Buffer.from('v'));
     f.releaseHung();
     expect(mem.counters.put).toBe(1);
+  });
+  it('a put given up on marks its data as still read until the call ends', async () => {
+    const mem = new MemObjectStore();
+    const f = new FaultyStore(mem).addRule({ ops: ['put'], hang: true, times: 1 });
+    const data = Buffer.from('payload');
+    await new RetryingStore(f, { ...fast, putTimeoutMs: 50 }).put('k', data);
+    expect(mem.counters.put).toBe(1); // the retry stored it
+    expect(isStillRead(data)).toBe(true); // the first attempt still holds it
+    f.releaseHung();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(isStillRead(data)).toBe(false);
   });
   it('reads into the caller buffer on the first attempt only', async () => {
     const mem = new MemObjectStore();

@@ -55,6 +55,26 @@ export interface ObjectStore {
   describe(): string;
 }
 
+/**
+ * Buffers that a store call given up on (timed out, not abortable) may still read. Code that
+ * recycles buffers (the block pool) must not reuse these; counted per ArrayBuffer.
+ */
+const stillRead = new WeakMap<ArrayBufferLike, number>();
+
+export function markReading(b: Buffer): void {
+  stillRead.set(b.buffer, (stillRead.get(b.buffer) ?? 0) + 1);
+}
+
+export function unmarkReading(b: Buffer): void {
+  const n = (stillRead.get(b.buffer) ?? 1) - 1;
+  if (n > 0) stillRead.set(b.buffer, n);
+  else stillRead.delete(b.buffer);
+}
+
+export function isStillRead(b: Buffer): boolean {
+  return stillRead.has(b.buffer);
+}
+
 /** `get` of a key that does not exist. Never retried. */
 export class ObjectNotFoundError extends Error {
   readonly key: string;

@@ -10,7 +10,7 @@
  * no more than `retries + 1` attempts per call.
  */
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from './object-store.js';
-import { ObjectStoreError, isNotFound } from './object-store.js';
+import { ObjectStoreError, isNotFound, markReading, unmarkReading } from './object-store.js';
 
 export interface RetryOptions {
   /** Extra attempts after the first; default 10 (JuiceFS --io-retries). */
@@ -65,12 +65,13 @@ export class RetryingStore implements ObjectStore {
     this.sleep = opts.sleep ?? defaultSleep;
   }
 
-  private async attempt<T>(op: string, key: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  /** `reads`: a buffer the call reads (PUT data), marked in use while a timed-out call may still read it. */
+  private async attempt<T>(op: string, key: string, timeoutMs: number, fn: () => Promise<T>, reads?: Buffer): Promise<T> {
     let last: unknown;
     for (let i = 0; i <= this.retries; i++) {
       if (i > 0) await this.sleep(Math.random() * Math.min(this.max, this.base * 2 ** (i - 1)));
       try {
-        return await withTimeout(fn(), timeoutMs, op);
+        return await withTimeout(fn(), timeoutMs, op, reads);
       } catch (e) {
         if (isNotFound(e)) throw e;
         last = e;
@@ -92,7 +93,7 @@ export class RetryingStore implements ObjectStore {
   }
 
   put(key: string, data: Buffer): Promise<void> {
-    return this.attempt('put', key, this.putTimeout, () => this.inner.put(key, data));
+    return this.attempt('put', key, this.putTimeout, () => this.inner.put(key, data), data);
   }
 
   delete(key: string): Promise<void> {
@@ -112,10 +113,18 @@ export class RetryingStore implements ObjectStore {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, op: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, op: string, reads?: Buffer): Promise<T> {
   if (ms <= 0) return p;
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new OperationTimeoutError(op, ms)), ms);
+    const t = setTimeout(() => {
+      // The call goes on (stores cannot be aborted): until it settles, `reads` must not be reused.
+      if (reads !== undefined) {
+        markReading(reads);
+        const done = (): void => unmarkReading(reads);
+        p.then(done, done);
+      }
+      reject(new OperationTimeoutError(op, ms));
+    }, ms);
     p.then(
       (v) => {
         clearTimeout(t);
