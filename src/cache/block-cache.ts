@@ -8,7 +8,8 @@
  */
 
 export interface BlockCache {
-  get(key: string): Promise<Buffer | undefined>;
+  /** `into`: a buffer the cache may read the block into (the result is then a subarray of it). */
+  get(key: string, into?: Buffer): Promise<Buffer | undefined>;
   /**
    * Stores a copy-safe block (the caller will not mutate it). Fire-and-forget. `done` runs
    * once the cache no longer reads `data` (written out, evicted, or not taken), so the

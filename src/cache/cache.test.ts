@@ -140,6 +140,12 @@ describe('DiskBlockCache', () => {
     const warm = new ChunkStore({ store: mem, blockSize: 64 * KiB, cache });
     await new FileReader(warm, { getSlices: meta.getSlices }).read(0, 100 * KiB, meta.length);
     expect(mem.counters.get).toBe(0);
+    // A whole block from the disk cache lands in a pooled buffer (no fresh 4 MiB per hit).
+    const again = new ChunkStore({ store: mem, blockSize: 64 * KiB, cache });
+    const block = await again.getBlock(1, 100 * KiB, 0);
+    expect(again.pool.owns(block)).toBe(true);
+    expect(block.equals(fill(100 * KiB).subarray(0, 64 * KiB))).toBe(true);
+    again.releaseBlock(block);
   });
 
   it('cache-dir memory gives a memory cache', async () => {

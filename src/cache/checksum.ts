@@ -77,12 +77,12 @@ export function blockChecksums(data: Buffer, useNative = true): Buffer {
   return out;
 }
 
-/** True when `file` = data (dataLen bytes) + a matching trailer. */
-export function verifyChecksums(file: Buffer, dataLen: number): boolean {
-  if (file.length !== dataLen + checksumLength(dataLen)) return false;
-  if (native !== undefined) return blockChecksums(file.subarray(0, dataLen)).equals(file.subarray(dataLen));
-  for (let p = 0, o = dataLen; p < dataLen; p += PIECE, o += 4) {
-    if (crc32c(file, p, Math.min(dataLen, p + PIECE)) !== file.readUInt32BE(o)) return false;
+/** True when `trailer` holds the checksums of `data`. */
+export function checksumsMatch(data: Buffer, trailer: Buffer): boolean {
+  if (trailer.length !== checksumLength(data.length)) return false;
+  if (native !== undefined) return blockChecksums(data).equals(trailer);
+  for (let p = 0, o = 0; p < data.length; p += PIECE, o += 4) {
+    if (crc32c(data, p, Math.min(data.length, p + PIECE)) !== trailer.readUInt32BE(o)) return false;
   }
   return true;
 }

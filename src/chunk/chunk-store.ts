@@ -237,12 +237,24 @@ export class ChunkStore {
 
   /** A block from the cache, staging or the object store (pooled when uncompressed and whole). */
   private async fetchBlock(key: string, len: number): Promise<{ data: Buffer; cached: boolean }> {
-    const cached = (await this.cache?.get(key)) ?? (await this.writeback?.getStaged(key));
-    if (cached !== undefined && cached.length === len) {
-      this.stats.cacheHits++;
-      return { data: cached, cached: true };
+    const whole = len === this.blockSize;
+    if (this.cache !== undefined) {
+      const into = whole ? this.pool.take() : undefined;
+      const hit = await this.cache.get(key, into).catch(() => undefined);
+      // Disk reads finish before `get` settles: `into` is free again unless it holds the hit.
+      if (into !== undefined && hit?.buffer !== into.buffer) this.pool.release(into);
+      if (hit !== undefined && hit.length === len) {
+        this.stats.cacheHits++;
+        return { data: hit, cached: true };
+      }
+      if (hit !== undefined) this.pool.release(hit);
     }
-    const into = this.codec.name === 'none' && len === this.blockSize ? this.pool.take() : undefined;
+    const staged = await this.writeback?.getStaged(key);
+    if (staged !== undefined && staged.length === len) {
+      this.stats.cacheHits++;
+      return { data: staged, cached: true };
+    }
+    const into = this.codec.name === 'none' && whole ? this.pool.take() : undefined;
     let raw: Buffer;
     try {
       raw = await this.downloads.run(() => this.store.get(key, undefined, into));
