@@ -20,6 +20,7 @@ export interface FuseAdapterOptions {
 }
 
 const O_DIRECT = 0o40000;
+const O_TRUNC = 0o1000;
 
 const groupCache = new Map<number, { gids: number[]; at: number }>();
 
@@ -151,24 +152,28 @@ export class VfsFuseOps implements FuseOps {
     const h = await this.vfs.open(this.ctx(r), ino, flags, opts?.killSuidgid === true);
     // Virtual files change under us: no page cache for them; .accesslog is a stream.
     if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
-    if (h.attr) this.noteVersion(ino, h.attr);
-    // Close-to-open: the kernel drops its page cache on open unless keepCache is set.
-    // O_DIRECT handles bypass the page cache entirely.
-    return (flags & O_DIRECT) !== 0 ? { fh: h.fh, directIo: true } : { fh: h.fh };
+    const unchanged = h.attr !== undefined && this.noteVersion(ino, h.attr);
+    // O_DIRECT handles bypass the page cache entirely. Otherwise, close-to-open as JuiceFS
+    // does it: the kernel keeps the pages it cached for this inode only when the file is
+    // the version this client last saw (mtime and length, fresh from the metadata engine
+    // at open); any change, ours or another client's, makes the kernel drop them.
+    if ((flags & O_DIRECT) !== 0) return { fh: h.fh, directIo: true };
+    return unchanged && (flags & O_TRUNC) === 0 ? { fh: h.fh, keepCache: true } : { fh: h.fh };
   }
 
   /**
    * When an inode changed since this client last saw it (another client wrote it), tell
    * the kernel to drop cached pages and attributes. Scheduled, never sent inline from the
-   * handler (spec/fuse-protocol.md deadlock rules).
+   * handler (spec/fuse-protocol.md deadlock rules). True when it is the version last seen.
    */
-  private noteVersion(ino: Ino, a: Attr): void {
+  private noteVersion(ino: Ino, a: Attr): boolean {
     const prev = this.seen.get(ino);
     const v = this.told(ino, a);
     if (prev !== undefined && prev !== v && this.notifier) {
       const n = this.notifier;
       setImmediate(() => void n.notifyInvalInode(ino, 0, 0).catch(() => undefined));
     }
+    return prev === v;
   }
 
   /**

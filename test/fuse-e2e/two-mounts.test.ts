@@ -23,6 +23,10 @@ const READ = `import sys, os
 try: print(open(os.path.join(sys.argv[1], sys.argv[2])).read(), end='')
 except FileNotFoundError: print('ENOENT', end='')`;
 const LIST = `import sys, os, json; print(json.dumps(sorted(os.listdir(os.path.join(sys.argv[1], sys.argv[2])))))`;
+/** python: the count of READ operations in the mount's .stats. */
+const READ_COUNT = `import sys
+for l in open(sys.argv[1] + '/.stats'):
+    if l.startswith('juicefs_fuse_ops_durations_histogram_seconds_count{') and 'method="read"' in l: print(int(float(l.split()[-1])))`;
 
 /** Takes a lock (argv[3]: flock | fcntl) on argv[2]; "nb" tries without blocking; "unlock". */
 const LOCKER = `import sys, os, fcntl, time
@@ -60,6 +64,7 @@ describe.skipIf(!fuseAvailable())('two mounts of one volume (Redis + file store)
     ok(await py(WRITE, [m.mp, data, rel, mode]), `write on ${m.mp}`);
   };
   const read = async (m: Mount, rel: string): Promise<string> => ok(await py(READ, [m.mp, rel]), `read on ${m.mp}`);
+
 
   it('close-to-open: data written and closed on A is read by a later open on B', async () => {
     await write(A, 'cto.txt', 'version 1');
@@ -209,6 +214,19 @@ print('done')`;
     } finally {
       c.kill();
     }
+  });
+
+  it('C keeps its page cache across opens of an unchanged file, and drops it when A changed the file', async () => {
+    await write(A, 'kept.txt', 'first content');
+    // READ requests C's daemon has answered so far (its .stats).
+    const reads = async (): Promise<number> => Number(ok(await py(READ_COUNT, [C.mp]), 'read .stats'));
+    expect(await read(C, 'kept.txt')).toBe('first content');
+    const before = await reads();
+    expect(await read(C, 'kept.txt')).toBe('first content'); // served from C's page cache
+    expect(await reads()).toBe(before);
+    await write(A, 'kept.txt', 'FIRST CONTENT', 'r+'); // same length: only mtime tells
+    expect(await read(C, 'kept.txt')).toBe('FIRST CONTENT');
+    expect(await reads()).toBeGreaterThan(before);
   });
 
   it('with the default 1 s caches, a change on A is visible on C within the TTL', async () => {
