@@ -115,6 +115,7 @@ export class BaseMeta implements Meta {
   }
 
   async statfs(_ctx: Context, _ino: Ino): Promise<StatFs> {
+    await this.core.stats.flush();
     const used = Math.max(0, await this.core.engine.getCounter('usedSpace'));
     const inodes = Math.max(0, await this.core.engine.getCounter('totalInodes'));
     this.core.usage = { usedSpace: used, totalInodes: inodes };
@@ -277,6 +278,7 @@ export class BaseMeta implements Meta {
     await Promise.allSettled([...this.core.pending]);
     if (this.core.sid > 0) await cleanSession(this.core, this.core.sid);
     await Promise.allSettled([...this.core.pending]);
+    await this.core.stats.close();
     if (!opts.keepEngine) await this.core.engine.close();
   }
 }

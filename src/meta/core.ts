@@ -15,6 +15,7 @@ import {
 } from './engine.js';
 import { FsError, Errno, toFsError } from './errno.js';
 import type { Format } from './format.js';
+import { StatsBatch } from './stats-batch.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
 
 export interface Logger {
@@ -81,6 +82,8 @@ export class MetaCore {
   );
   /** Background deletions in flight (awaited by close). */
   readonly pending = new Set<Promise<unknown>>();
+  /** Usage counters and directory stats, written in batches once a second. */
+  readonly stats: StatsBatch;
 
   constructor(engine: MetaEngine, format: Format, clock: Clock, opts: MetaOptions) {
     this.engine = engine;
@@ -92,6 +95,7 @@ export class MetaCore {
     this.heartbeatSec = opts.heartbeatSec ?? 12;
     this.noBgDelete = opts.noBgDelete ?? false;
     this.onFreeSlices = opts.onFreeSlices ?? (async () => {});
+    this.stats = new StatsBatch(engine, (e) => this.log.warn('writing usage statistics failed (kept for the next try)', { err: String(e) }));
   }
 
   now(): Timespec {
@@ -109,8 +113,11 @@ export class MetaCore {
 
   async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
     const start = this.txObserver ? process.hrtime.bigint() : 0n;
+    let last: MetaTx | undefined; // the attempt that committed, when it returns
     try {
-      return await this.engine.txn(fn, opts);
+      const r = await this.engine.txn((tx) => fn((last = tx)), opts);
+      if (last !== undefined) this.stats.committed(last);
+      return r;
     } catch (e) {
       throw this.engineError(e, opts.op);
     } finally {
@@ -185,10 +192,9 @@ export class MetaCore {
     }
   }
 
-  /** Applies a usage change to the counters (in the tx) and the local cache (after commit). */
+  /** Records a usage change of `tx` for the batched counters (see StatsBatch); noteUsage updates the local cache. */
   addUsage(tx: MetaTx, space: number, inodes: number): void {
-    if (space !== 0) tx.addCounter('usedSpace', space);
-    if (inodes !== 0) tx.addCounter('totalInodes', inodes);
+    if (space !== 0 || inodes !== 0) this.stats.usage(tx, space, inodes);
   }
 
   noteUsage(space: number, inodes: number): void {
@@ -248,7 +254,13 @@ export class MetaCore {
 
   dirStat(tx: MetaTx, dir: Ino, length: number, space: number, inodes: number): void {
     if (!this.format.DirStats) return;
-    tx.updateDirStat(dir, { dataLength: length, usedSpace: space, usedInodes: inodes });
+    this.stats.dir(tx, dir, { dataLength: length, usedSpace: space, usedInodes: inodes });
+  }
+
+  /** Deletes a removed directory's stat row (in `tx`) and drops its batched deltas. */
+  dropDirStat(tx: MetaTx, dir: Ino): void {
+    tx.deleteDirStat(dir);
+    this.stats.dirRemoved(tx, dir);
   }
 
   /** Runs a background task, logging failures and tracking it for close(). */

@@ -67,7 +67,7 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
   if (isDir) {
     tx.deleteAttr(ino);
     tx.deleteAllXattrs(ino);
-    tx.deleteDirStat(ino);
+    core.dropDirStat(tx, ino);
     tx.deleteDirQuota(ino);
     out.space = -4096;
     out.inodes = -1;

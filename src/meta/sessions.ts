@@ -118,6 +118,7 @@ export async function heartbeat(core: MetaCore, trashOps?: TrashOps): Promise<vo
 }
 
 export async function refreshCaches(core: MetaCore): Promise<void> {
+  await core.stats.flush(); // the counters then include this client's batched changes
   core.usage = {
     usedSpace: await core.engine.getCounter('usedSpace'),
     totalInodes: await core.engine.getCounter('totalInodes'),

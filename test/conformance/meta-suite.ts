@@ -219,8 +219,12 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(await m.readChunk(f, 0)).toEqual([{ pos: 10, id: 0, size: 0, off: 0, len: 64 * 1024 * 1024 - 10 }]);
       expect((await m.readChunk(f, 1)).at(-1)).toEqual({ pos: 0, id: 0, size: 0, off: 0, len: 300 });
       expect((await m.getattr(root, f)).length).toBe(10);
+      await m.core.stats.flush(); // usage is written in batches (once a second, as Go)
       expect(await v.engines[0]!.getCounter('usedSpace')).toBe(4096);
       await m.truncate(root, f, 5 * 4096);
+      expect(await v.engines[0]!.getCounter('usedSpace')).toBe(4096); // not yet written
+      const st = await m.statfs(root, ROOT_INODE); // writes the batch first
+      expect(st.totalSpace - st.availSpace).toBe(5 * 4096);
       expect(await v.engines[0]!.getCounter('usedSpace')).toBe(5 * 4096);
       await expectErrno(m.truncate(root, ROOT_INODE, 0), 'EISDIR');
       await expectErrno(m.truncate(alice, f, 0), 'EACCES');
@@ -374,13 +378,34 @@ export function runMetaConformance(target: EngineTarget): void {
       const id = await m.newSliceId();
       await m.writeSlice(f, 0, { pos: 0, id, size: 5, off: 0, len: 5 }, v.clock.now());
       const e = v.engines[0]!;
+      await m.core.stats.flush(); // written in batches, as Go's once a second
       expect(await e.getDirStat(d.ino)).toEqual({ dataLength: 5, usedSpace: 4096, usedInodes: 1 });
       expect(await e.getDirStat(ROOT_INODE)).toMatchObject({ usedSpace: 4096, usedInodes: 1 });
       expect(await e.getCounter('usedSpace')).toBe(8192);
       expect(await e.getCounter('totalInodes')).toBe(2);
       await m.unlink(root, d.ino, n('f'));
+      await m.core.stats.flush();
       expect(await e.getDirStat(d.ino)).toEqual({ dataLength: 0, usedSpace: 0, usedInodes: 0 });
       expect(await e.getCounter('totalInodes')).toBe(1);
+      // A removed directory's pending deltas are dropped, and its row is not re-created.
+      await mkfile(root, d.ino, 'g');
+      await m.unlink(root, d.ino, n('g'));
+      await m.rmdir(root, ROOT_INODE, n('d'));
+      await m.core.stats.flush();
+      expect(await e.getDirStat(d.ino)).toBeUndefined();
+      expect(await e.getCounter('totalInodes')).toBe(0);
+    });
+
+    it('batched directory stats never re-create the row of a directory another client removed', async () => {
+      const d = await m.mkdir(root, ROOT_INODE, n('gone'), 0o755);
+      await mkfile(root, d.ino, 'x'); // this client now holds +1 inode for d, not yet written
+      const m2 = await v.client();
+      await m2.unlink(root, d.ino, n('x'));
+      await m2.rmdir(root, ROOT_INODE, n('gone'));
+      await m2.core.stats.flush();
+      await m.core.stats.flush();
+      expect(await v.engines[0]!.getDirStat(d.ino)).toBeUndefined();
+      expect(await v.engines[0]!.getCounter('totalInodes')).toBe(0);
     });
 
     it('directory quotas return EDQUOT', async () => {
