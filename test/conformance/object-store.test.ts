@@ -78,6 +78,23 @@ for (const [name, make] of Object.entries(backends)) {
         expect((await st.get('r', { off: 10, len: 5 })).length).toBe(0);
       });
 
+      it('get into a caller buffer: the object lands in it when it fits, else in its own', async () => {
+        const st = await fresh();
+        const data = Buffer.alloc(300 * 1024);
+        for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+        await st.put('into/a', data);
+        const into = Buffer.alloc(512 * 1024, 0xee);
+        const got = await st.get('into/a', undefined, into);
+        expect(got.buffer).toBe(into.buffer);
+        expect(got.equals(data)).toBe(true);
+        const ranged = await st.get('into/a', { off: 1000, len: 5000 }, into);
+        expect(ranged.equals(data.subarray(1000, 6000))).toBe(true);
+        const small = Buffer.alloc(1024);
+        const own = await st.get('into/a', undefined, small);
+        expect(own.buffer).not.toBe(small.buffer);
+        expect(own.equals(data)).toBe(true);
+      });
+
       it('missing key: typed not-found on get, undefined on head, delete ok', async () => {
         const st = await fresh();
         await expect(st.get('nope/x')).rejects.toBeInstanceOf(ObjectNotFoundError);
