@@ -7,17 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { isMounted, processesMentioning, tjfs, type Mount, type Volume, useE2eEnv } from '../helpers/mount.js';
+import { isMounted, processesMentioning, tjfs, type Mount, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
 
 const READ = `import sys; print(open(sys.argv[1] + '/' + sys.argv[2]).read(), end='')`;
 const SHA = `import sys, hashlib; print(hashlib.sha256(open(sys.argv[1] + '/' + sys.argv[2], 'rb').read()).hexdigest())`;
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 function cmdline(pid: number): string {
   try {
@@ -54,7 +48,7 @@ describe.skipIf(!fuseAvailable())('mount daemon lifecycle', () => {
     ok(await py(`import sys; open(sys.argv[1] + '/kept', 'w').write('survives')`, [m1.mp]));
     process.kill(m1.pid, 'SIGKILL');
     await m1.exited;
-    expect(await waitUntil(() => !isMounted(m1.mp), 5000)).toBe(true);
+    expect(await waitFor(() => !isMounted(m1.mp), 5000)).toBe(true);
     expect((await sessions(vol)).some((s) => s.ProcessID === m1.pid)).toBe(true); // stale until it expires
     const m2 = await e().mount(vol, [], 'mnt-kill');
     expect(ok(await py(READ, [m2.mp, 'kept']))).toBe('survives');
@@ -99,7 +93,7 @@ sys.stdin.readline(); f.close(); print('closed')`,
     try {
       const sha = (await writer.expect('written')).split(' ')[1];
       process.kill(a.pid, 'SIGTERM');
-      expect(await waitUntil(() => !isMounted(a.mp), 10_000)).toBe(true); // lazily detached
+      expect(await waitFor(() => !isMounted(a.mp), 10_000)).toBe(true); // lazily detached
       expect(ok(await py(SHA, [b.mp, 'inflight.bin'])).trim()).toBe(sha); // flushed before the detach
       writer.send('close');
       await writer.expect('closed');

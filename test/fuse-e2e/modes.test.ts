@@ -8,17 +8,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { blockCount, isMounted, processesMentioning, tjfs, type Volume, useE2eEnv } from '../helpers/mount.js';
+import { blockCount, isMounted, processesMentioning, tjfs, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
 import { ok, py } from '../helpers/proc.js';
 
 const WRITE = `import sys, os; open(sys.argv[1] + '/' + sys.argv[2], 'wb').write(os.urandom(int(sys.argv[3])))`;
 const SHA = `import sys, hashlib; print(hashlib.sha256(open(sys.argv[1] + '/' + sys.argv[2], 'rb').read()).hexdigest())`;
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return cond();
-}
 
 describe.skipIf(!fuseAvailable())('mount modes', () => {
   const e = useE2eEnv('modes');
@@ -37,7 +31,7 @@ describe.skipIf(!fuseAvailable())('mount modes', () => {
     expect(environ).toContain('UV_THREADPOOL_SIZE=16');
     expect(ok(await py(SHA, [mp, 'f'])).trim()).toMatch(/^[0-9a-f]{64}$/);
     expect((await tjfs(['umount', mp])).code).toBe(0);
-    expect(await waitUntil(() => processesMentioning(mp).length === 0, 10_000)).toBe(true);
+    expect(await waitFor(() => processesMentioning(mp).length === 0, 10_000)).toBe(true);
     expect(isMounted(mp)).toBe(false);
   });
 
@@ -46,7 +40,7 @@ describe.skipIf(!fuseAvailable())('mount modes', () => {
     const wb = await e().mount(vol, ['--writeback'], 'mnt-wb');
     ok(await py(WRITE, [wb.mp, 'staged', 3 * 1024 * 1024 + 7]));
     const sha = ok(await py(SHA, [wb.mp, 'staged'])).trim();
-    expect(await waitUntil(() => blockCount(vol) >= 1, 15_000)).toBe(true);
+    expect(await waitFor(() => blockCount(vol) >= 1, 15_000)).toBe(true);
     await e().unmount(wb);
     const plain = await e().mount(vol, ['--cache-size', '0'], 'mnt-plain');
     expect(ok(await py(SHA, [plain.mp, 'staged'])).trim()).toBe(sha);

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { BIN, isMounted, processesMentioning, useE2eEnv } from '../helpers/mount.js';
+import { BIN, isMounted, processesMentioning, useE2eEnv, waitFor } from '../helpers/mount.js';
 import { ok, PYTHON, run, type ChildResult } from '../helpers/proc.js';
 
 const NOBODY = 65534;
@@ -19,12 +19,6 @@ function canRun(): boolean {
   if (!fuseAvailable() || process.getuid?.() !== 0 || !existsSync(SETPRIV) || !existsSync(FUSERMOUNT)) return false;
   const st = statSync(FUSERMOUNT);
   return st.uid === 0 && (st.mode & 0o4000) !== 0;
-}
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return cond();
 }
 
 describe.skipIf(!canRun())('non-root mount through fusermount3', () => {
@@ -70,8 +64,8 @@ print(open(p).read(), st.st_uid, st.st_gid)`;
       expect(() => statSync(join(mp, 'note'))).toThrow(/EACCES/);
 
       ok(await as(process.execPath, [BIN, 'umount', mp]), 'umount as nobody');
-      expect(await waitUntil(() => !isMounted(mp), 10_000)).toBe(true);
-      expect(await waitUntil(() => processesMentioning(mp).length === 0, 10_000)).toBe(true);
+      expect(await waitFor(() => !isMounted(mp), 10_000)).toBe(true);
+      expect(await waitFor(() => processesMentioning(mp).length === 0, 10_000)).toBe(true);
     } finally {
       if (isMounted(mp)) await run('umount', ['-l', mp], { timeoutMs: 10_000 });
       for (const pid of processesMentioning(dir)) {

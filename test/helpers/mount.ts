@@ -94,7 +94,8 @@ export function tjfs(args: readonly string[], timeoutMs = 30_000): Promise<Child
   return run(process.execPath, [BIN, ...args], { timeoutMs });
 }
 
-async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+/** Polls `cond` until it holds or `timeoutMs` passed; returns its last value. */
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (cond()) return true;
