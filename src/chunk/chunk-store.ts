@@ -191,11 +191,6 @@ export class ChunkStore {
     this.pool.release(b);
   }
 
-  /** Cached block if present in the memory buffer (no I/O). */
-  peekBlock(key: string): Buffer | undefined {
-    return this.buffer.peek(key);
-  }
-
   /**
    * Whole uncompressed block `index` of slice (id, sliceSize); single-flight per key. The
    * result carries one reference: give it back with releaseBlock.
@@ -276,6 +271,7 @@ export class ChunkStore {
   /**
    * `len` bytes at `off` inside a block. Uses a cached or in-flight whole block when there
    * is one; otherwise a ranged GET (uncompressed volumes only) that bypasses the caches.
+   * A result inside a pooled block holds it: give it back with releaseBlock.
    */
   async getBlockRange(id: number, sliceSize: number, index: number, off: number, len: number): Promise<Buffer> {
     const blen = blockLen(sliceSize, index, this.blockSize);
