@@ -14,6 +14,7 @@ import { DiskBlockCache } from './disk-cache.js';
 import { MemBlockCache } from './mem-cache.js';
 import { openBlockCache } from './open-cache.js';
 import { Writeback } from './writeback.js';
+import { pattern } from '../../test/helpers/pattern.js';
 
 const KiB = 1024;
 let dir: string;
@@ -26,11 +27,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function fill(len: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) b[i] = (i * 7 + seed) & 0xff;
-  return b;
-}
+const fill = (len: number, seed = 1): Buffer => pattern(len, seed, 7);
 
 describe('checksum', () => {
   it('native and JavaScript checksums agree on every length', () => {

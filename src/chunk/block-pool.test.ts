@@ -11,15 +11,10 @@ import { BlockPool } from './block-pool.js';
 import { ChunkStore } from './chunk-store.js';
 import { FileReader } from './file-reader.js';
 import { SliceModel } from '../../test/helpers/slice-model.js';
+import { pattern as fill } from '../../test/helpers/pattern.js';
 
 const KiB = 1024;
 const BS = 64 * KiB;
-
-function fill(len: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-}
 
 describe('BlockPool', () => {
   it('reuses a buffer only after its last reference, counted across subarrays', () => {

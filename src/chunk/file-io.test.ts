@@ -14,6 +14,7 @@ import { ChunkStore } from './chunk-store.js';
 import { compactChunk } from './compact.js';
 import { FileReader } from './file-reader.js';
 import { FileWriter } from './file-writer.js';
+import { pattern as fill } from '../../test/helpers/pattern.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -28,12 +29,6 @@ function setup(cfg: Partial<ChunkStoreConfig> & Pick<ChunkStoreConfig, 'store'>)
   const meta = new SliceModel();
   const writer = new FileWriter(cs, { allocSliceId: meta.allocSliceId, commit: meta.commit, ino: 2n });
   return { cs, meta, writer, reader: () => new FileReader(cs, { getSlices: meta.getSlices, ino: 2n }) };
-}
-
-function fill(len: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
 }
 
 describe('faults', () => {
