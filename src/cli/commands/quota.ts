@@ -8,27 +8,18 @@ import { openMeta } from '../../meta/base-meta.js';
 import type { MetaEngine } from '../../meta/engine.js';
 import { align4K, FileType, type Ino } from '../../meta/types.js';
 import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { walkTree } from '../ops/volume-scan.js';
 import { resolveSubdir } from '../subdir.js';
 
 /** Space and inodes used below `dir` (not counting `dir`), walking the tree. */
 export async function treeUsage(engine: MetaEngine, dir: Ino): Promise<{ space: number; inodes: number }> {
   let space = 0;
   let inodes = 0;
-  const stack: Ino[] = [dir];
-  while (stack.length > 0) {
-    const d = stack.pop()!;
-    const entries = await engine.listEntries(d);
-    for (let i = 0; i < entries.length; i += 1000) {
-      const batch = entries.slice(i, i + 1000);
-      const attrs = await engine.getAttrs(batch.map((e) => e.ino));
-      batch.forEach((e, k) => {
-        const a = attrs[k];
-        inodes++;
-        space += a && a.type === FileType.File ? align4K(a.length) : 4096;
-        if (e.type === FileType.Directory) stack.push(e.ino);
-      });
-    }
-  }
+  await walkTree(engine, [dir], (e, a) => {
+    inodes++;
+    space += a && a.type === FileType.File ? align4K(a.length) : 4096;
+    return e.type === FileType.Directory;
+  });
   return { space, inodes };
 }
 

@@ -4,8 +4,8 @@
  * for deletion (delfiles), with the slices their chunk lists reference.
  * Memory: one directory's entries at a time plus the set of referenced slices.
  */
-import type { MetaEngine } from '../../meta/engine.js';
-import { FileType, ROOT_INODE, TRASH_INODE, type Ino, type Slice } from '../../meta/types.js';
+import type { DirEntryRecord, MetaEngine } from '../../meta/engine.js';
+import { FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino, type Slice } from '../../meta/types.js';
 
 export interface FileSlices {
   ino: Ino;
@@ -13,28 +13,49 @@ export interface FileSlices {
   slices: Slice[];
 }
 
-/** Calls `onFile` for every distinct file inode that may own data. */
-export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => Promise<void>): Promise<void> {
-  const seen = new Set<Ino>();
-  const files = new Map<Ino, number>();
-  const dirs: Ino[] = [ROOT_INODE, TRASH_INODE];
+/**
+ * Depth-first walk below `roots`, one directory's entries at a time (attributes fetched in
+ * batches of 1000). `visit` sees each entry with its attributes and returns whether to
+ * descend into it; `afterDir` runs once all entries of a directory were visited.
+ */
+export async function walkTree(
+  engine: MetaEngine,
+  roots: Ino[],
+  visit: (e: DirEntryRecord, a: Attr | undefined) => boolean,
+  afterDir?: () => Promise<void>,
+): Promise<void> {
+  const dirs = [...roots];
   while (dirs.length > 0) {
-    const d = dirs.pop()!;
-    const entries = await engine.listEntries(d);
+    const entries = await engine.listEntries(dirs.pop()!);
     for (let i = 0; i < entries.length; i += 1000) {
       const batch = entries.slice(i, i + 1000);
       const attrs = await engine.getAttrs(batch.map((e) => e.ino));
       batch.forEach((e, k) => {
-        if (seen.has(e.ino)) return;
-        seen.add(e.ino);
-        const a = attrs[k];
-        if (e.type === FileType.Directory) dirs.push(e.ino);
-        else if (e.type === FileType.File && a) files.set(e.ino, a.length);
+        if (visit(e, attrs[k])) dirs.push(e.ino);
       });
     }
-    for (const [ino, length] of files) await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
-    files.clear();
+    await afterDir?.();
   }
+}
+
+/** Calls `onFile` for every distinct file inode that may own data. */
+export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => Promise<void>): Promise<void> {
+  const seen = new Set<Ino>();
+  const files = new Map<Ino, number>();
+  await walkTree(
+    engine,
+    [ROOT_INODE, TRASH_INODE],
+    (e, a) => {
+      if (seen.has(e.ino)) return false;
+      seen.add(e.ino);
+      if (e.type === FileType.File && a) files.set(e.ino, a.length);
+      return e.type === FileType.Directory;
+    },
+    async () => {
+      for (const [ino, length] of files) await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
+      files.clear();
+    },
+  );
   const extra = new Map<Ino, number>();
   for (const s of await engine.listSessions()) {
     for (const ino of await engine.listSustained(s.sid)) {
