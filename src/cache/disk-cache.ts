@@ -13,35 +13,17 @@
  * with a bad checksum (a corrupted file is deleted and reported as a miss, so the
  * caller refetches); the index never counts a file that is not on disk after its write.
  */
-import { link, mkdir, open, statfs, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
 import { Semaphore } from '../chunk/limits.js';
-import { readWholeFile } from '../object/file/read-whole.js';
+import { readFileSplit } from '../object/file/read-whole.js';
 import type { BlockCache } from './block-cache.js';
 import { blockChecksums, checksumLength, checksumsMatch } from './checksum.js';
 import { scanBlocks } from './scan-blocks.js';
 import { AtomicFileWriter } from '../util/atomic-write.js';
 
 export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
-
-/** Reads a file's first `head.length` bytes into `head` and the rest into a new buffer. */
-async function readSplit(path: string, head: Buffer): Promise<[Buffer, Buffer]> {
-  const fh = await open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const tail = Buffer.allocUnsafe(Math.max(0, size - head.length));
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = done < head.length ? await fh.readv([head.subarray(done), tail], done) : await fh.read(tail, done - head.length, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return [head.subarray(0, Math.min(done, head.length)), tail.subarray(0, Math.max(0, done - head.length))];
-  } finally {
-    await fh.close();
-  }
-}
 
 export interface DiskCacheOptions {
   /** --cache-dir (one directory). */
@@ -142,13 +124,9 @@ export class DiskBlockCache implements BlockCache {
     let data: Buffer;
     let trailer: Buffer;
     try {
-      if (into !== undefined && into.length >= len) {
-        // The block lands in the caller's buffer, the checksum trailer in a small one.
-        [data, trailer] = await readSplit(this.path(key), into.subarray(0, len));
-      } else {
-        const file = await readWholeFile(this.path(key));
-        [data, trailer] = [file.subarray(0, Math.min(len, file.length)), file.subarray(Math.min(len, file.length))];
-      }
+      // The block lands in the caller's buffer when it has room, the checksum trailer apart.
+      const head = into !== undefined && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+      [data, trailer] = await readFileSplit(this.path(key), head);
     } catch {
       this.forget(key);
       return undefined;
