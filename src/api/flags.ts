@@ -7,20 +7,12 @@
 import { FsError, Errno } from '../meta/errno.js';
 import type { Timespec } from '../meta/types.js';
 
-export const O_RDONLY = 0;
-export const O_WRONLY = 1;
-export const O_RDWR = 2;
-export const O_ACCMODE = 3;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_TRUNC = 0o1000;
-export const O_APPEND = 0o2000;
-export const O_SYNC = 0o4010000;
+import { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../meta/open-flags.js';
+
+export { O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../meta/open-flags.js';
+export { R_OK, W_OK, X_OK } from '../meta/permissions.js';
 
 export const F_OK = 0;
-export const R_OK = 4;
-export const W_OK = 2;
-export const X_OK = 1;
 export const COPYFILE_EXCL = 1;
 
 const TABLE: Readonly<Record<string, number>> = {

@@ -18,12 +18,8 @@ import { cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, ref
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
 import { openEngine } from './registry.js';
 import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from './types.js';
+import { O_ACCMODE, O_APPEND, O_RDWR, O_TRUNC, O_WRONLY } from './open-flags.js';
 
-const O_ACCMODE = 3;
-const O_WRONLY = 1;
-const O_RDWR = 2;
-const O_TRUNC = 0o1000;
-const O_APPEND = 0o2000;
 
 export class BaseMeta implements Meta {
   readonly core: MetaCore;

@@ -10,6 +10,7 @@ import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
 import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
 import type { Vfs } from './vfs.js';
+import { O_DIRECT, O_TRUNC } from '../meta/open-flags.js';
 
 export interface FuseAdapterOptions {
   attrTimeout: number;
@@ -19,8 +20,6 @@ export interface FuseAdapterOptions {
   noSupplementaryGroups?: boolean;
 }
 
-const O_DIRECT = 0o40000;
-const O_TRUNC = 0o1000;
 
 const groupCache = new Map<number, { gids: number[]; at: number }>();
 

@@ -17,14 +17,11 @@ import { HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
 import type { Runtime } from './runtime.js';
 import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../meta/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
 const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);
 
-const O_ACCMODE = 3;
-const O_TRUNC = 0o1000;
-const O_APPEND = 0o2000;
-const O_EXCL = 0o200;
 
 export interface VfsOptions {
   /** Inode used as the root (--subdir); default 1. */
