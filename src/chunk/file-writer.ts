@@ -23,6 +23,8 @@ import { CHUNK_SIZE } from '../meta/types.js';
 import type { ChunkStore } from './chunk-store.js';
 
 const PAGE = 64 * 1024;
+/** Commit errors after which the record is certainly not in the metadata. */
+const DEFINITE_REFUSALS = new Set<number>([Errno.ENOENT, Errno.ENOSPC, Errno.EDQUOT]);
 /**
  * A block whose first write is at least this big is held as one block-sized buffer: FUSE
  * streams 1 MiB writes; small files (one small write) keep using pages.
@@ -203,7 +205,8 @@ export class FileWriter {
     const assemble = (): Buffer => {
       // A partial block may be kept by the caches: give them a copy of its own size and
       // keep the block-sized buffer for reuse.
-      if (block !== undefined) return len < this.bs ? Buffer.from(block.subarray(0, len)) : block.subarray(0, len);
+      if (block !== undefined)
+        return len < this.bs ? Buffer.from(block.subarray(0, len)) : block.subarray(0, len);
       const first = pages[0];
       if (pages.length === 1 && first !== undefined) return first.subarray(0, len);
       return Buffer.concat(pages, len);
@@ -245,30 +248,53 @@ export class FileWriter {
     return this.serialize(async () => {
       const all = [...this.chunks.values()].flat().sort((a, b) => a.seq - b.seq);
       this.chunks.clear();
-      this.pendingEnd = 0;
       if (all.length === 0) return;
-      for (const s of all) this.freeze(s);
-      for (const s of all) for (const p of s.uploads) await p;
-      const failed = all.find((s) => s.error !== undefined);
-      if (failed !== undefined) {
-        this.discard(all);
-        const cause = failed.error;
-        const why = cause instanceof Error ? cause.message : String(cause);
-        throw new FsError(Errno.EIO, {
-          op: 'flush',
-          ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}),
-          cause,
-          message: `EIO: flush: upload failed: ${why}`,
-        });
-      }
-      for (const s of all) {
-        try {
-          await this.opts.commit(s.indx, { pos: s.pos, id: s.id, size: s.length, off: 0, len: s.length }, s.mtime);
-        } catch (e) {
-          throw toFsError(e, { op: 'flush', ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}) });
-        }
+      // pendingEnd keeps covering these slices until they are committed (or have failed):
+      // a getattr answered meanwhile must not report the old, shorter length, or the
+      // kernel's size goes backwards (appenders reuse an offset, mmap faults get SIGBUS).
+      try {
+        await this.uploadAndCommit(all);
+      } finally {
+        this.pendingEnd = 0;
       }
     });
+  }
+
+  private async uploadAndCommit(all: SliceWriter[]): Promise<void> {
+    for (const s of all) this.freeze(s);
+    for (const s of all) for (const p of s.uploads) await p;
+    const failed = all.find((s) => s.error !== undefined);
+    if (failed !== undefined) {
+      this.discard(all);
+      const cause = failed.error;
+      const why = cause instanceof Error ? cause.message : String(cause);
+      throw new FsError(Errno.EIO, {
+        op: 'flush',
+        ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}),
+        cause,
+        message: `EIO: flush: upload failed: ${why}`,
+      });
+    }
+    for (let i = 0; i < all.length; i++) {
+      const s = all[i] as SliceWriter;
+      try {
+        await this.opts.commit(
+          s.indx,
+          { pos: s.pos, id: s.id, size: s.length, off: 0, len: s.length },
+          s.mtime,
+        );
+      } catch (e) {
+        const err = toFsError(e, {
+          op: 'flush',
+          ...(this.opts.ino !== undefined ? { ino: this.opts.ino } : {}),
+        });
+        // The records after this one were never tried: their objects are garbage. This
+        // one's are too when the engine refused it for certain (as Go: ENOENT, ENOSPC,
+        // EDQUOT); after other errors (a timeout) it may have been committed after all.
+        this.discard(all.slice(DEFINITE_REFUSALS.has(err.errno) ? i : i + 1));
+        throw err;
+      }
+    }
   }
 
   /** Deletes the objects of never-committed slices in the background. */

@@ -6,7 +6,7 @@
  * from the struct tables in spec/fuse-protocol.md §2.4. Arguments end at
  * `len − 8 × total_extlen` (extensions are ignored).
  * Invariants: never reads past `len`; a malformed request throws `DecodeError` (the session
- * answers EINVAL/EIO); 64-bit file offsets become numbers (lengths stay far below 2^53).
+ * answers EINVAL/EIO); 64-bit file offsets become numbers, exact up to 2^53 - 1 and Infinity above (see Reader.num).
  */
 import { FattrFlag, GETATTR_FH, LK_FLOCK, Opcode, READ_LOCKOWNER, RELEASE_FLOCK_UNLOCK, RELEASE_FLUSH, Size, WRITE_CACHE, WRITE_KILL_SUIDGID, WRITE_LOCKOWNER } from './abi.js';
 import type { LockType } from './abi.js';
@@ -127,8 +127,13 @@ class Reader {
   u64(off: number): bigint {
     return this.buf.readBigUInt64LE(off);
   }
+  /**
+   * An unsigned 64-bit offset or length as a number: exact up to 2^53 - 1, Infinity above
+   * (a double would round it to a neighbour; the VFS answers EFBIG or end of file).
+   */
   num(off: number): number {
-    return Number(this.buf.readBigUInt64LE(off));
+    const v = this.buf.readBigUInt64LE(off);
+    return v <= MAX_EXACT ? Number(v) : Number.POSITIVE_INFINITY;
   }
   /** Signed 64-bit (timestamps before 1970). */
   i64(off: number): number {
@@ -285,6 +290,8 @@ function decodeArgs(opcode: number, r: Reader, setxattrExt: boolean): RequestArg
       return { opcode: 0, unsupported: opcode };
   }
 }
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 function decodeWrite(r: Reader): RequestArgs {
   const p = r.need(Size.WRITE_IN);

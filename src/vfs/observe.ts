@@ -5,7 +5,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChunkStoreStats as ChunkStats } from '../chunk/chunk-store.js';
+import type { Logger } from '../meta/core.js';
 import type { Context } from '../meta/types.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 
 const MAX_BUFFERED_LINES = 10_000;
@@ -75,7 +77,11 @@ export class Observer {
   readonly usedSpace: Gauge;
   readonly usedInodes: Gauge;
 
-  constructor(labels: Record<string, string> = {}) {
+  private readonly failures: RateLimitedLog | undefined;
+
+  /** `log`: where failures with EIO (never an expected errno) are written, rate-limited per op. */
+  constructor(labels: Record<string, string> = {}, log?: Logger) {
+    this.failures = log !== undefined ? new RateLimitedLog(log) : undefined;
     this.registry.setDefaultLabels(labels);
     const registers = [this.registry];
     this.ops = new Histogram({
@@ -105,6 +111,7 @@ export class Observer {
       const code = (e as { code?: unknown }).code;
       status = typeof code === 'string' ? code : 'EIO';
       this.errors.inc({ method: op, errno: status });
+      if (status === 'EIO') this.failures?.error(`op:${op}`, `${op} failed`, { args: describe(), err: e instanceof Error ? e.message : String(e) });
       throw e;
     } finally {
       const secs = Number(process.hrtime.bigint() - start) / 1e9;

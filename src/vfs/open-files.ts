@@ -56,10 +56,26 @@ export class OpenFile {
     return this.writer;
   }
 
-  /** Uploads and commits everything written so far. */
+  /**
+   * Uploads and commits everything written so far, and waits for a flush that another
+   * caller started (an fsync racing a close must not return before that commit).
+   */
   async flush(): Promise<void> {
-    if (this.writer?.hasPending) await this.writer.flush();
+    if (this.writer !== undefined) {
+      try {
+        await this.writer.flush();
+      } catch (e) {
+        this.failed ??= e;
+      }
+    }
+    // As Go's fileWriter: once data of this open file could not be persisted, every later
+    // flush, fsync and close of it reports that, whoever triggered the failed flush (a
+    // read flushes pending writes first, and its caller is not the writer).
+    if (this.failed !== undefined) throw this.failed;
   }
+
+  /** The first flush error of this open file; kept until its last handle is closed. */
+  failed: unknown;
 
   pendingLength(): number {
     return this.writer?.pendingLength ?? 0;

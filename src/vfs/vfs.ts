@@ -45,6 +45,17 @@ export interface VfsOptions {
 
 const name = (b: Buffer): string => b.toString();
 
+/**
+ * Offsets and lengths are JS numbers, exact up to 2^53 - 1; the FUSE decoder turns a larger
+ * 64-bit value into Infinity. A range this client cannot address exactly is refused with
+ * EFBIG instead of landing somewhere else (JuiceFS's own limit, 2^57, is above it).
+ */
+function checkRange(op: string, ino: Ino, offset: number, length: number): void {
+  if (!(offset >= 0 && length >= 0 && offset + length <= Number.MAX_SAFE_INTEGER)) {
+    throw new FsError(Errno.EFBIG, { op, ino, message: `EFBIG: ${op}: range at ${offset} of ${length} bytes is beyond the largest supported offset (2^53 - 1)` });
+  }
+}
+
 /** Read bytes that may be shared with the read buffer: valid until `done` (if any) is called. */
 export interface SharedRead {
   data: Buffer;
@@ -72,7 +83,7 @@ export class Vfs {
     this.dirCacheMs = (opts.dirEntryTimeout ?? 0) * 1000;
     this.compactor = new Compactor(rt, rt.meta.core.log);
     this.handles = new HandleTable(rt, this.compactor);
-    this.obs = new Observer({ vol_name: rt.format.Name });
+    this.obs = new Observer({ vol_name: rt.format.Name }, rt.meta.core.log);
     this.obs.attach({ onTxn: (fn) => (rt.meta.core.txObserver = fn), stats: () => rt.chunks.stats });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
@@ -164,6 +175,7 @@ export class Vfs {
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest, opts: { killSuidgid?: boolean } = {}): Promise<Attr> {
     return this.obs.run('setattr', ctx, () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`, async () => {
       if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
+      if (req.size !== undefined) checkRange('truncate', ino, req.size, 0);
       this.changed();
       const m = this.toMeta(ino);
       if (req.size !== undefined) await this.handles.files.get(m)?.flush();
@@ -344,7 +356,11 @@ export class Vfs {
     return this.obs.run('read', ctx, () => `${fh},${size},${offset}`, async () => {
       const { file } = this.fileHandle(fh, 'read');
       if ((h!.flags & O_ACCMODE) === 1) throw new FsError(Errno.EBADF, { op: 'read' });
-      await file.flush();
+      // Past any length this client can hold: end of file.
+      if (offset > Number.MAX_SAFE_INTEGER) return { data: Buffer.alloc(0) };
+      // A failed flush is kept for the writer's next flush, fsync and close (OpenFile.failed);
+      // the reader gets what was committed, as in Go.
+      await file.flush().catch(() => undefined);
       const now = Date.now();
       if (!file.known || now - file.known.at > this.attrTtlMs) {
         file.known = { length: (await this.meta.getattr(ctx, file.ino)).length, at: now };
@@ -376,11 +392,11 @@ export class Vfs {
         await h.file.appendLock.run(async () => {
           const a = await this.meta.getattr(ctx, h.ino);
           const off = Math.max(a.length, h.file.pendingLength());
-          if (off + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+          checkRange('write', h.ino, off, data.length);
           await h.file.getWriter().write(off, data);
         });
       } else {
-        if (offset + data.length >= 2 ** 57) throw new FsError(Errno.EFBIG, { op: 'write', ino: h.ino });
+        checkRange('write', h.ino, offset, data.length);
         await h.file.getWriter().write(offset, data);
       }
       this.obs.writtenBytes.inc(data.length);
@@ -547,6 +563,7 @@ export class Vfs {
   fallocate(ctx: Context, fh: bigint, mode: number, offset: number, length: number): Promise<void> {
     return this.obs.run('fallocate', ctx, () => `${fh},${mode},${offset},${length}`, async () => {
       const h = this.fileHandle(fh, 'fallocate');
+      checkRange('fallocate', h.ino, offset, length);
       await h.file.flush();
       await this.meta.fallocate(ctx, h.ino, mode, offset, length);
       h.file.reader.invalidate();
@@ -560,7 +577,13 @@ export class Vfs {
       const b = this.fileHandle(fhOut, 'copy_file_range');
       await a.file.flush();
       await b.file.flush();
-      const n = await this.meta.copyFileRange(ctx, a.ino, offIn, b.ino, offOut, size);
+      // A short count is allowed: copy at most what lies before the source's end, so a
+      // 2^62-byte request costs no more than the file holds.
+      const srcLen = (await this.meta.getattr(ctx, a.ino)).length;
+      if (offIn >= srcLen) return 0;
+      const len = Math.min(size, srcLen - offIn);
+      checkRange('copy_file_range', b.ino, offOut, len);
+      const n = await this.meta.copyFileRange(ctx, a.ino, offIn, b.ino, offOut, len);
       b.file.reader.invalidate();
       b.file.known = undefined;
       return n;
@@ -576,10 +599,26 @@ export class Vfs {
     return whence === 3 ? offset : a.length;
   }
 
-  /** Flushes every open file (SIGTERM, unmount). */
+  /**
+   * Flushes every open file (SIGTERM, unmount, Volume.close). Each failure is logged with
+   * its inode; afterwards one EIO names how many files could not be persisted, so the
+   * process that asked can exit non-zero.
+   */
   async flushAll(): Promise<void> {
-    for (const f of this.handles.files.values()) await f.flush().catch(() => undefined);
+    const failed: Ino[] = [];
+    for (const f of this.handles.files.values()) {
+      try {
+        await f.flush();
+      } catch (e) {
+        failed.push(f.ino);
+        this.rt.meta.core.log.error('flush failed: written data is lost', { ino: String(f.ino), err: String(e) });
+      }
+    }
     await this.compactor.idle();
+    if (failed.length > 0) {
+      const list = failed.slice(0, 10).join(', ') + (failed.length > 10 ? ', ...' : '');
+      throw new FsError(Errno.EIO, { op: 'flush', message: `EIO: flush: data of ${failed.length} open file(s) could not be persisted (inodes ${list})` });
+    }
   }
 
   isVirtual(ino: Ino): boolean {
