@@ -10,7 +10,7 @@ import { FsError, Errno } from '../meta/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
 import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
 import type { Vfs } from './vfs.js';
-import { O_DIRECT, O_TRUNC } from '../meta/open-flags.js';
+import { O_APPEND, O_DIRECT, O_TRUNC } from '../meta/open-flags.js';
 
 export interface FuseAdapterOptions {
   attrTimeout: number;
@@ -156,7 +156,7 @@ export class VfsFuseOps implements FuseOps {
     // does it: the kernel keeps the pages it cached for this inode only when the file is
     // the version this client last saw (mtime and length, fresh from the metadata engine
     // at open); any change, ours or another client's, makes the kernel drop them.
-    if ((flags & O_DIRECT) !== 0) return { fh: h.fh, directIo: true };
+    if ((flags & (O_DIRECT | O_APPEND)) !== 0) return { fh: h.fh, directIo: true };
     return unchanged && (flags & O_TRUNC) === 0 ? { fh: h.fh, keepCache: true } : { fh: h.fh };
   }
 
@@ -190,8 +190,18 @@ export class VfsFuseOps implements FuseOps {
     return this.vfs.readShared(this.ctx(r), i.fh, i.offset, i.size, r.signal);
   }
 
-  write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean }): Promise<number> {
-    return this.vfs.write(this.ctx(r), i.fh, i.offset, i.data, i.killSuidgid);
+  /**
+   * O_APPEND: the kernel picks the offset from the size it caches, which another client's
+   * appends make stale (without writeback_cache it never asks before an append). The VFS
+   * appends at the real end instead; such handles are opened with direct I/O so the data
+   * never sits in the page cache at the kernel's offset, and when the two offsets differ
+   * the kernel's attributes are dropped (after the reply) so its size catches up.
+   */
+  async write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean }): Promise<number> {
+    const n = await this.vfs.write(this.ctx(r), i.fh, i.offset, i.data, i.killSuidgid);
+    const h = this.vfs.handles.get(i.fh);
+    if (h?.appendedAt !== undefined && h.appendedAt !== i.offset) this.vfs.notifyAttrChanged?.(this.vfs.fromMeta(h.ino));
+    return n;
   }
 
   async statfs(r: RequestContext, ino: Ino): Promise<StatfsReply> {
@@ -274,7 +284,7 @@ export class VfsFuseOps implements FuseOps {
 
   async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number, opts?: { killSuidgid: boolean }): Promise<CreateReply> {
     const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags, opts?.killSuidgid === true);
-    return { entry: this.entry(entry), open: (flags & O_DIRECT) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh } };
+    return { entry: this.entry(entry), open: (flags & (O_DIRECT | O_APPEND)) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh } };
   }
 
   fallocate(r: RequestContext, i: { fh: bigint; offset: number; length: number; mode: number }): Promise<void> {

@@ -92,6 +92,8 @@ export interface Handle {
   file?: OpenFile;
   /** Attributes at open time. */
   attr?: Attr;
+  /** O_APPEND handles: the offset the last write landed at (chosen by the VFS). */
+  appendedAt?: number;
   /** Directory snapshot (with '.' and '..' first), filled at offset 0. */
   entries?: Entry[];
   /** Virtual file content snapshot, or a live reader for .accesslog. */

@@ -394,6 +394,7 @@ export class Vfs {
           const off = Math.max(a.length, h.file.pendingLength());
           checkRange('write', h.ino, off, data.length);
           await h.file.getWriter().write(off, data);
+          h.appendedAt = off;
         });
       } else {
         checkRange('write', h.ino, offset, data.length);
@@ -542,9 +543,13 @@ export class Vfs {
   flock(ctx: Context, fh: bigint, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
     return this.obs.run('flock', ctx, () => `${fh},${type}`, async () => {
       const h = this.fileHandle(fh, 'flock');
+      if (type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
       await this.meta.flock(ctx, h.ino, owner, type, block);
       if (type === LockType.Unlock) h.file.flockOwners.delete(owner);
-      else h.file.flockOwners.add(owner);
+      else {
+        h.file.flockOwners.add(owner);
+        this.lockAcquired(h.file);
+      }
     });
   }
 
@@ -555,9 +560,29 @@ export class Vfs {
   setlk(ctx: Context, fh: bigint, owner: bigint, block: boolean, lock: PosixLock): Promise<void> {
     return this.obs.run(block ? 'setlkw' : 'setlk', ctx, () => `${fh},${lock.type},${lock.start},${lock.end}`, async () => {
       const h = this.fileHandle(fh, 'setlk');
+      if (lock.type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
       await this.meta.setlk(ctx, h.ino, owner, block, lock);
-      if (lock.type !== LockType.Unlock) h.file.lockOwners.add(owner);
+      if (lock.type !== LockType.Unlock) {
+        h.file.lockOwners.add(owner);
+        this.lockAcquired(h.file);
+      }
     });
+  }
+
+  /**
+   * Lock-based consistency between clients (as NFS): what a lock holder wrote is
+   * committed before the lock is released, so the next holder on any client sees it (two
+   * mounts appending under flock lose nothing). A failed flush does not keep the lock: it
+   * stays recorded on the open file and is reported by its next flush, fsync or close.
+   */
+  private async persistBeforeUnlock(f: OpenFile): Promise<void> {
+    await f.flush().catch(() => undefined);
+  }
+
+  /** A new lock holder reads what the previous holder committed, not this client's cache. */
+  private lockAcquired(f: OpenFile): void {
+    f.reader.invalidate();
+    f.known = undefined;
   }
 
   fallocate(ctx: Context, fh: bigint, mode: number, offset: number, length: number): Promise<void> {

@@ -1,9 +1,13 @@
 /**
  * fsx-style random operation test: ONE python child applies the same seeded random
- * sequence of write / read / truncate / mmap read / mmap write / O_DIRECT read / fsync /
- * reopen to a file on the mount and to a file on local disk, and compares sizes after
- * every op, the touched range after every mutation and the whole file every 100 ops.
- * Set TJFS_FSX_SEED to replay a failure; the seed is printed on failure.
+ * sequence of write / sparse write / O_APPEND write / read / truncate up and down /
+ * mmap read / mmap write / O_DIRECT read / fsync / reopen to a file on the mount and to a
+ * file on local disk, and compares sizes after every op, the touched range after every
+ * mutation and the whole file every 100 ops. A second thread stats the mounted file all
+ * the time (the mount runs with --attr-cache 0, so each stat is a GETATTR the daemon
+ * answers while writes are being flushed: a reply with a stale, shorter size made the
+ * kernel's size go backwards, and appends and mmap writes land wrong or fault).
+ * The seed is fixed (replayable); TJFS_FSX_SEED and TJFS_FSX_OPS override it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,13 +18,22 @@ import { py } from '../helpers/proc.js';
 import { useScenarioMount } from './scenario-suite.js';
 
 const FSX_PY = `
-import os, sys, random, mmap, json, hashlib
+import os, sys, random, mmap, json, hashlib, threading, faulthandler
 mp, local, seed, nops = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
 MAX = 1 << 20
+SPARSE = 12 << 20
 paths = [mp + '/fsx.bin', local + '/fsx.bin']
 def openboth(): return [os.open(p, os.O_RDWR | os.O_CREAT, 0o644) for p in paths]
-fds = openboth(); size = 0; step = 0; recent = []
+def openappend(): return [os.open(p, os.O_WRONLY | os.O_APPEND) for p in paths]
+fds = openboth(); afds = openappend(); size = 0; step = 0; recent = []
+stop = False
+def stat_loop():
+    while not stop:
+        try: os.stat(paths[0])
+        except OSError: pass
+threading.Thread(target=stat_loop, daemon=True).start()
+faulthandler.enable()  # a SIGBUS from an mmap access prints where it happened
 def fail(msg):
     print(json.dumps({'ok': False, 'seed': seed, 'step': step, 'msg': msg, 'recent': recent[-15:]})); sys.exit(1)
 def pread_all(fd, off, n):
@@ -38,18 +51,28 @@ def check_range(off, n, what='read'):
     same(pread_all(fds[0], off, n), pread_all(fds[1], off, n), what, off)
 counts = {}
 for step in range(nops):
-    op = rng.choices(['write', 'read', 'truncate', 'mapread', 'mapwrite', 'directread', 'fsync', 'reopen'], [30, 20, 8, 10, 10, 8, 3, 3])[0]
+    op = rng.choices(['write', 'sparse', 'append', 'read', 'truncate', 'mapread', 'mapwrite', 'directread', 'fsync', 'reopen'], [24, 4, 8, 16, 10, 10, 10, 6, 3, 3])[0]
     counts[op] = counts.get(op, 0) + 1
     if op == 'write':
         off = rng.randrange(0, MAX - 1); n = rng.randrange(1, min(65536, MAX - off) + 1); data = rng.randbytes(n)
         recent.append((step, op, off, n))
         for fd in fds: os.pwrite(fd, data, off)
         size = max(size, off + n); check_range(off, n, 'after write')
+    elif op == 'sparse':
+        off = rng.randrange(MAX, SPARSE); n = rng.randrange(1, 65536); data = rng.randbytes(n)
+        recent.append((step, op, off, n))
+        for fd in fds: os.pwrite(fd, data, off)
+        size = max(size, off + n); check_range(off, n, 'after sparse write')
+    elif op == 'append':
+        n = rng.randrange(1, 16384); data = rng.randbytes(n)
+        recent.append((step, op, size, n))
+        for fd in afds: os.write(fd, data)
+        size += n; check_range(size - n, n, 'after append')
     elif op == 'read':
         off = rng.randrange(0, size + 4096); n = rng.randrange(1, 131072)
         recent.append((step, op, off, n)); check_range(off, n)
     elif op == 'truncate':
-        size = rng.randrange(0, MAX); recent.append((step, op, size))
+        old = size; size = rng.randrange(0, SPARSE if rng.random() < 0.3 else MAX); recent.append((step, op, old, size))
         for fd in fds: os.ftruncate(fd, size)
         check_range(max(0, size - 4096), 8192, 'after truncate')
     elif op in ('mapread', 'mapwrite'):
@@ -74,34 +97,36 @@ for step in range(nops):
         for fd in fds: os.fsync(fd)
     elif op == 'reopen':
         recent.append((step, op))
-        for fd in fds: os.close(fd)
-        fds = openboth()
+        for fd in fds + afds: os.close(fd)
+        fds = openboth(); afds = openappend()
     s0, s1 = os.fstat(fds[0]).st_size, os.fstat(fds[1]).st_size
     if s0 != s1 or s1 != size: fail(f'size: mount {s0}, local {s1}, model {size}')
-    if step % 100 == 99: check_range(0, MAX + 4096, 'full compare')
-for fd in fds: os.close(fd)
+    if step % 100 == 99: check_range(0, size + 4096, 'full compare')
+stop = True
+for fd in fds + afds: os.close(fd)
 h = [hashlib.sha256(open(p, 'rb').read()).hexdigest() for p in paths]
 if h[0] != h[1]: fail('final sha256 differs')
 print(json.dumps({'ok': True, 'seed': seed, 'ops': nops, 'size': size, 'counts': counts}))
 `;
 
 describe.skipIf(!fuseAvailable())('fsx: random ops on a mounted file vs a local file', () => {
-  const sm = useScenarioMount('sqlite-file', { formatArgs: ['--trash-days', '0', '--block-size', '64'] });
+  const sm = useScenarioMount('sqlite-file', { formatArgs: ['--trash-days', '0', '--block-size', '64'] }, ['--attr-cache', '0']);
+  const nops = Number(process.env['TJFS_FSX_OPS'] ?? 3000);
 
-  it('3000 seeded random ops leave identical files', async () => {
-    const seed = Number(process.env['TJFS_FSX_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+  it(`${nops} seeded random ops (appends, sparse writes, mmap, truncates, a stat thread) leave identical files`, async () => {
+    const seed = Number(process.env['TJFS_FSX_SEED'] ?? 20261204);
     const local = mkdtempSync(join(tmpdir(), 'tjfs-e2e-fsx-local-'));
     try {
-      const r = await py(FSX_PY, [sm.mount().mp, local, seed, 3000], { timeoutMs: 120_000 });
+      const r = await py(FSX_PY, [sm.mount().mp, local, seed, nops], { timeoutMs: 120_000 + nops * 20 });
       const last = r.stdout.trim().split('\n').pop() ?? '';
       if (r.code !== 0) {
         console.error(`fsx failed with seed ${seed} (replay: TJFS_FSX_SEED=${seed})`);
         throw new Error(`fsx seed ${seed}: ${last}\n${r.stderr}\ndaemon log:\n${sm.mount().log().slice(-3000)}`);
       }
       const res = JSON.parse(last) as { ok: boolean; ops: number };
-      expect(res).toMatchObject({ ok: true, ops: 3000 });
+      expect(res).toMatchObject({ ok: true, ops: nops });
     } finally {
       rmSync(local, { recursive: true, force: true });
     }
-  }, 150_000);
+  }, 150_000 + nops * 20);
 });

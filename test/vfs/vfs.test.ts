@@ -169,6 +169,59 @@ describe('vfs', () => {
     faulty!.clearRules();
     await vfs.release(ctx, handle.fh).catch(() => undefined);
   });
+
+  it('a failed flush is reported by every later flush and close, also when a read triggered it', async () => {
+    let faulty: FaultyStore | undefined;
+    const { vfs } = await setup({ wrap: (s) => (faulty = new FaultyStore(s)) });
+    faulty!.addRule({ ops: ['put'], permanent: true });
+    const { handle: w } = await vfs.create(ctx, ROOT_INODE, n('f'), 0o644, 0, O_RDWR);
+    await vfs.write(ctx, w.fh, 0, Buffer.alloc(1000, 1));
+    // The reader's flush fails; the reader gets what was committed (nothing)...
+    expect((await vfs.read(ctx, w.fh, 0, 10)).length).toBe(0);
+    faulty!.clearRules();
+    // ...and the writer still hears about the lost data, at every flush and at close.
+    await expect(vfs.fsync(ctx, w.fh)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(vfs.flush(ctx, w.fh)).rejects.toMatchObject({ code: 'EIO' });
+    await expect(vfs.release(ctx, w.fh)).rejects.toMatchObject({ code: 'EIO' });
+    // Once the last handle is closed, the file starts clean.
+    const h2 = await vfs.open(ctx, w.ino, O_RDWR);
+    await vfs.write(ctx, h2.fh, 0, n('ok'));
+    await vfs.release(ctx, h2.fh);
+  });
+
+  it('flushAll reports files whose data could not be persisted (unmount, SIGTERM)', async () => {
+    let faulty: FaultyStore | undefined;
+    const { vfs } = await setup({ wrap: (s) => (faulty = new FaultyStore(s)) });
+    const { handle: good } = await vfs.create(ctx, ROOT_INODE, n('good'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, good.fh, 0, n('fine'));
+    await vfs.flush(ctx, good.fh);
+    const { entry, handle: bad } = await vfs.create(ctx, ROOT_INODE, n('bad'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, bad.fh, 0, Buffer.alloc(5000, 2));
+    faulty!.addRule({ ops: ['put'], permanent: true });
+    const err = await vfs.flushAll().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'EIO' });
+    expect(String((err as Error).message)).toContain(`inodes ${entry.ino}`);
+    faulty!.clearRules();
+    await vfs.release(ctx, good.fh);
+    await vfs.release(ctx, bad.fh).catch(() => undefined);
+  });
+
+  it('unlocking a flock or fcntl lock commits what the holder wrote first', async () => {
+    const { vfs, rt } = await setup();
+    const { LockType } = await import('../../src/meta/meta.js');
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('locked'), 0o644, 0, O_WRONLY | O_APPEND);
+    await vfs.flock(ctx, handle.fh, 7n, LockType.Write, false);
+    await vfs.write(ctx, handle.fh, 0, n('one'));
+    expect((await rt.meta.getattr(ctx, entry.ino)).length).toBe(0);
+    await vfs.flock(ctx, handle.fh, 7n, LockType.Unlock, false);
+    expect((await rt.meta.getattr(ctx, entry.ino)).length).toBe(3);
+    const lock = { type: LockType.Write, start: 0n, end: 100n, pid: 1 };
+    await vfs.setlk(ctx, handle.fh, 8n, false, lock);
+    await vfs.write(ctx, handle.fh, 0, n('two'));
+    await vfs.setlk(ctx, handle.fh, 8n, false, { ...lock, type: LockType.Unlock });
+    expect((await rt.meta.getattr(ctx, entry.ino)).length).toBe(6);
+    await vfs.release(ctx, handle.fh);
+  });
 });
 
 describe('fuse adapter entry timeouts', () => {
