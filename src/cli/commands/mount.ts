@@ -1,8 +1,10 @@
 /**
  * `tjfs mount META MOUNTPOINT`: mounts a volume with FUSE. Foreground by default; `-d`
- * re-runs itself detached and returns once the mount is ready. SIGTERM/SIGINT flush open
- * files, unmount and close the session. A killed daemon leaves nothing mounted (the FUSE
- * watchdog detaches it); `tjfs umount --force` clears a mount in any state.
+ * re-runs itself detached as a supervisor (src/supervisor) that owns the mount and runs the
+ * daemon as a worker, replaced on the same FUSE connection if it dies; it returns once the
+ * mount is ready. SIGTERM/SIGINT flush open files, unmount and close the session. A killed
+ * supervisor leaves nothing mounted (the FUSE watchdog detaches it); `tjfs umount --force`
+ * clears a mount in any state.
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -11,7 +13,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { mountFuse } from '../../fuse/mount.js';
+import { mountFuse, type MountOptions } from '../../fuse/mount.js';
 import { loadNative } from '../../fuse/native.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
 import { openRuntime, type RuntimeOptions } from '../../vfs/runtime.js';
@@ -22,6 +24,9 @@ import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { daemonEnv } from '../daemon-env.js';
 import { resolveSubdir } from '../subdir.js';
+import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
+import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
+import { runSupervisor } from './mount-supervisor.js';
 
 export interface MountFlags {
   attrCache: string;
@@ -89,7 +94,7 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
   const child = spawn(process.execPath, [bin, ...args, '--log', logFile], {
     detached: true,
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: daemonEnv({ ...process.env, ...io.env, TJFS_DAEMON: '1' }),
+    env: daemonEnv({ ...process.env, ...io.env, TJFS_DAEMON: '1', [SUPERVISOR_ENV]: '1' }),
   });
   return new Promise<number>((resolveExit) => {
     const done = (code: number, msg: string): void => {
@@ -109,6 +114,8 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
 
 export async function runMount(metaUrl: string, mountpoint: string, flags: MountFlags, io: CliIo, argv: readonly string[]): Promise<number> {
   if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io);
+  if (io.env[SUPERVISOR_ENV] === '1') return runSupervisor(flags, io);
+  const link = WorkerLink.fromEnv(io.env);
   const log = createLogger(flags.log);
   const mp = resolve(io.cwd ?? process.cwd(), mountpoint);
   mkdirSync(mp, { recursive: true });
@@ -148,7 +155,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     });
     const ops = new VfsFuseOps(vfs, { attrTimeout, entryTimeout: Number(flags.entryCache), dirEntryTimeout: Number(flags.dirEntryCache) });
     const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
-    session = await mountFuse({
+    const mountOpts: MountOptions = {
       mountpoint: mp,
       ops,
       fsname: `tjfs:${rt.format.Name}`,
@@ -164,27 +171,43 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       handleKillpriv: true,
       busyPollUs: parseIntArg(flags.busyPoll, '--busy-poll'),
       logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
-    });
+    };
+    session = link !== undefined ? await serveSupervised(link, vfs, mountOpts) : await mountFuse(mountOpts);
     ops.attachNotifier(session);
     metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
     log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactUrl(metaUrl) });
-    if (process.send) process.send('ready');
+    if (link !== undefined) link.ready();
+    else if (process.send) process.send('ready');
     else out(io, `tjfs: ${rt.format.Name} mounted at ${mp} (Ctrl-C or 'tjfs umount ${mp}' to stop)`);
     const s = session;
+    // Data that could not be persisted is logged per inode by flushAll and makes the
+    // daemon exit non-zero; the unmount goes ahead regardless.
+    let lost: unknown;
     const stop = (): void => {
-      void vfs.flushAll().then(() => s.unmount({ lazy: true })).catch((e: unknown) => log.error('unmount failed', { err: String(e) }));
+      link?.stopping();
+      void vfs
+        .flushAll()
+        .catch((e: unknown) => (lost ??= e))
+        .then(() => s.unmount({ lazy: true }))
+        .catch((e: unknown) => log.error('unmount failed', { err: String(e) }));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    // A supervised worker whose supervisor died stops too (the watchdog detaches the mount).
+    if (link !== undefined) process.once('disconnect', stop);
     await s.closed;
+    link?.stopping();
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
-    await vfs.flushAll();
+    process.off('disconnect', stop);
+    await vfs.flushAll().catch((e: unknown) => (lost ??= e));
+    if (lost !== undefined) throw lost;
     return 0;
   } catch (e) {
     await session?.unmount({ lazy: true }).catch(() => undefined);
     const fe = toFsError(e);
-    if (process.send) process.send(fe.message);
+    if (link !== undefined) link.failed(fe.message);
+    else if (process.send) process.send(fe.message);
     throw new CliError(`mount ${mp}: ${fe.message}`);
   } finally {
     metricsServer?.close();
