@@ -281,7 +281,12 @@ export class BaseMeta implements Meta {
 
 /** Opens a formatted volume: loads and checks the setting; does not start a session. */
 export async function openMeta(url: string, opts: MetaOptions & { engine?: MetaEngine } = {}): Promise<BaseMeta> {
-  const engine = opts.engine ?? (await openEngine(url, { ...(opts.maxTxRetries === undefined ? {} : { maxRetries: opts.maxTxRetries }) }));
+  const engine =
+    opts.engine ??
+    (await openEngine(url, {
+      ...(opts.maxTxRetries === undefined ? {} : { maxRetries: opts.maxTxRetries }),
+      ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    }));
   try {
     const text = await engine.getFormatText();
     if (text === undefined) {

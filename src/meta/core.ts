@@ -14,6 +14,7 @@ import {
   type TxOptions,
 } from './engine.js';
 import { FsError, Errno, toFsError } from './errno.js';
+import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
 import { StatsBatch } from './stats-batch.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
@@ -41,6 +42,8 @@ export interface MetaOptions {
   noBgDelete?: boolean;
   /** Subdirectory used as root (mount --subdir); resolved by the caller. */
   maxTxRetries?: number;
+  /** How long an unreachable or locked engine is waited out (`--io-retries`, retry-policy.ts). */
+  retry?: MetaRetryOptions;
 }
 
 export interface Counters {
@@ -95,6 +98,7 @@ export class MetaCore {
     this.heartbeatSec = opts.heartbeatSec ?? 12;
     this.noBgDelete = opts.noBgDelete ?? false;
     this.onFreeSlices = opts.onFreeSlices ?? (async () => {});
+    engine.useLogger?.(this.log);
     this.stats = new StatsBatch(engine, (e) => this.log.warn('writing usage statistics failed (kept for the next try)', { err: String(e) }));
   }
 

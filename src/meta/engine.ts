@@ -16,6 +16,8 @@
  * engine converts from its own storage convention (Redis: last issued; SQL: next unused).
  */
 import type { AclRule } from './encoding.js';
+import type { Logger } from './core.js';
+import type { MetaRetryOptions } from './retry-policy.js';
 import type { Attr, FileType, Ino, Slice } from './types.js';
 
 export type CounterName =
@@ -254,6 +256,8 @@ export interface MetaEngine {
 
   /** True when the database holds no volume data at all (load requires it). */
   isEmpty(): Promise<boolean>;
+  /** Where the engine logs outages, retries and lost data (set by the client core). */
+  useLogger?(logger: Logger): void;
   /** Removes every key/table row of the volume (tests, destroy). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -264,6 +268,8 @@ export interface EngineOptions {
   connectTimeoutMs?: number;
   /** Max transaction attempts before TxConflictError (default 50). */
   maxRetries?: number;
+  /** How long an unreachable or locked engine is waited out (retry-policy.ts). */
+  retry?: MetaRetryOptions;
   /** Redis: password used when the URL carries none (the CLI reads REDIS_PASSWORD / META_PASSWORD). */
   password?: string;
 }

@@ -3,8 +3,11 @@
  * bounded pool of dedicated connections for WATCH/MULTI/EXEC transactions.
  * Design: callers see a small structural `RedisConn` (satisfied by ioredis Redis and
  * Cluster) so the engine speaks raw commands and tests could pass fakes. The shared
- * connection may reconnect (bounded); dedicated transaction connections never reconnect,
- * so a WATCH can never be silently lost: a broken one is dropped from the pool.
+ * connection reconnects for as long as the engine is open, but queues nothing and resends
+ * nothing: a command issued while it is down fails at once and the engine's retry policy
+ * decides (redis-guard.ts), so no command reaches a restarted server before the engine has
+ * checked it. Dedicated transaction connections never reconnect, so a WATCH can never be
+ * silently lost: a broken one is dropped from the pool.
  * Invariants: opening fails fast (connect timeout, no retry before the first success);
  * `close()` ends every connection so the process can exit.
  */
@@ -37,6 +40,8 @@ export interface OpenedClient {
   openDedicated(): Promise<RedisConn>;
   /** Cluster only: the master nodes (for SCAN). */
   masters(): RedisConn[];
+  /** Counts the shared connection's 'ready' events: a new value means a new server connection. */
+  epoch(): number;
 }
 
 function connectError(target: RedisTarget, cause: unknown): FsError {
@@ -78,13 +83,18 @@ function baseOptions(target: RedisTarget, timeoutMs: number): Options {
   };
 }
 
-/** Options of the shared connection: a few reconnects once it has worked, none before. */
+/**
+ * Options of the shared connection: reconnects (every 50 ms growing to 1 s) once it has
+ * worked, none before; no offline queue and no resending, and commands in flight when the
+ * connection drops fail at once (see the header).
+ */
 function sharedOptions(target: RedisTarget, timeoutMs: number, state: { ready: boolean }): Options {
   return {
     ...baseOptions(target, timeoutMs),
-    maxRetriesPerRequest: 3,
-    enableOfflineQueue: true,
-    retryStrategy: (times: number) => (state.ready && times <= 20 ? Math.min(times * 100, 2000) : null),
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times: number) => (state.ready ? Math.min(times * 50, 1000) : null),
   };
 }
 
@@ -114,7 +124,7 @@ function newCluster(target: RedisTarget, options: Options, state: { ready: boole
     lazyConnect: true,
     redisOptions,
     enableOfflineQueue: state !== undefined,
-    clusterRetryStrategy: (times: number) => (state?.ready && times <= 20 ? Math.min(times * 100, 2000) : null),
+    clusterRetryStrategy: (times: number) => (state?.ready ? Math.min(times * 50, 1000) : null),
   });
 }
 
@@ -127,6 +137,8 @@ export async function openClient(target: RedisTarget, timeoutMs: number): Promis
   client.on('error', (e: unknown) => {
     last = e;
   });
+  let epoch = 0;
+  client.on('ready', () => epoch++);
   await connectWithin(target, client, () => last, timeoutMs);
   state.ready = true;
   const openDedicated = async (): Promise<RedisConn> => {
@@ -140,7 +152,7 @@ export async function openClient(target: RedisTarget, timeoutMs: number): Promis
     return c;
   };
   const masters = (): RedisConn[] => (client instanceof Cluster ? client.nodes('master') : [client]);
-  return { conn: client, openDedicated, masters };
+  return { conn: client, openDedicated, masters, epoch: () => epoch };
 }
 
 /** QUIT with a short grace period, then a hard disconnect. */

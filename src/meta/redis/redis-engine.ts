@@ -25,7 +25,10 @@ import { decodeAttr, decodeEntry, encodeAttr, encodeSlices } from '../encoding.j
 import type { AclRule } from '../encoding.js';
 import { CHUNK_SIZE, ROOT_INODE, TRASH_INODE } from '../types.js';
 import type { Attr, Ino, Slice } from '../types.js';
+import type { Logger } from '../core.js';
+import { MetaRetryPolicy, MetaUnavailableError } from '../retry-policy.js';
 import { closeConn, ConnPool, openClient } from './redis-conn.js';
+import { classified, GuardedConn, VolumeGuard } from './redis-guard.js';
 import type { OpenedClient, RedisConn } from './redis-conn.js';
 import { counterOffset, delFileMember, parseDelFileMember, parseSliceRefField, RedisKeys, sliceRefField } from './redis-keys.js';
 import * as quota from './redis-quota-acl.js';
@@ -43,7 +46,8 @@ const POOL_SIZE = 8;
 export async function openRedisEngine(url: string, options: EngineOptions): Promise<MetaEngine> {
   const target = parseRedisUrl(url, options.password);
   const client = await openClient(target, options.connectTimeoutMs ?? 5000);
-  return new RedisEngine(target, client, options.maxRetries ?? 50);
+  const policy = new MetaRetryPolicy({ ...target.retry, ...options.retry });
+  return new RedisEngine(target, client, options.maxRetries ?? 50, policy);
 }
 
 export class RedisEngine implements MetaEngine {
@@ -54,19 +58,50 @@ export class RedisEngine implements MetaEngine {
   private readonly pool: ConnPool;
   private readonly runner: TxRunner;
   private readonly acls: quota.RedisAcls;
+  private readonly guard: VolumeGuard;
+  private readonly policy: MetaRetryPolicy;
   private closing: Promise<void> | undefined;
 
   constructor(
     private readonly target: RedisTarget,
     private readonly client: OpenedClient,
     maxRetries: number,
+    policy = new MetaRetryPolicy(),
   ) {
     this.displayUrl = target.displayUrl;
     this.keys = new RedisKeys(target.prefix);
-    this.conn = client.conn;
-    this.pool = new ConnPool(client.openDedicated, POOL_SIZE);
-    this.runner = { pool: this.pool, shared: this.conn, keys: this.keys, maxRetries };
+    this.policy = policy;
+    const what = `metadata engine ${target.displayUrl}`;
+    this.guard = new VolumeGuard(this.keys.global('setting'), target.displayUrl);
+    this.conn = new GuardedConn(client.conn, client.epoch, this.guard, policy, what);
+    this.pool = new ConnPool(() => this.openDedicated(what), POOL_SIZE);
+    this.runner = { pool: this.pool, shared: this.conn, keys: this.keys, maxRetries, retry: policy, what };
     this.acls = new quota.RedisAcls(this.conn, this.keys);
+  }
+
+  useLogger(logger: Logger): void {
+    this.policy.useLogger(logger);
+    this.guard.useLogger(logger);
+  }
+
+  /** A transaction connection: failures classified, the volume checked before first use. */
+  private async openDedicated(what: string): Promise<RedisConn> {
+    const lost = this.guard.lostError;
+    if (lost) throw lost;
+    let raw: RedisConn;
+    try {
+      raw = await this.client.openDedicated();
+    } catch (e) {
+      throw new MetaUnavailableError(e instanceof Error ? e.message : String(e), false, { cause: e });
+    }
+    const conn = classified(raw, what);
+    try {
+      await this.guard.verify(conn);
+    } catch (e) {
+      raw.disconnect();
+      throw e;
+    }
+    return conn;
   }
 
   async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
@@ -74,12 +109,15 @@ export class RedisEngine implements MetaEngine {
   }
 
   async getFormatText(): Promise<string | undefined> {
-    return asString(await this.conn.callBuffer('GET', this.keys.global('setting')));
+    const text = asString(await this.conn.callBuffer('GET', this.keys.global('setting')));
+    if (text !== undefined) this.guard.arm(); // from now on its absence means lost data
+    return text;
   }
 
   async initVolume(formatJson: string, opts: { isNew: boolean; rootAttr: Attr; trashAttr?: Attr }): Promise<void> {
     if (opts.trashAttr) await this.conn.call('SETNX', this.keys.inode(TRASH_INODE), encodeAttr(opts.trashAttr));
     await this.conn.call('SET', this.keys.global('setting'), formatJson);
+    this.guard.arm();
     if (opts.isNew) await this.conn.call('SET', this.keys.inode(ROOT_INODE), encodeAttr(opts.rootAttr));
   }
 
@@ -333,6 +371,7 @@ export class RedisEngine implements MetaEngine {
 
   async reset(): Promise<void> {
     this.acls.clearCache();
+    this.guard.disarm();
     if (this.target.mode !== 'cluster') {
       await this.conn.call('FLUSHDB');
       return;

@@ -12,6 +12,7 @@ import { TxConflictError } from '../engine.js';
 import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner, TxOptions } from '../engine.js';
 import { decodeAttr, decodeEntry, decodeSlice, encodeAttr, encodeEntry, encodeSlice, lockOwnerField, parseLockOwnerField, SLICE_BYTES } from '../encoding.js';
 import { FsError, Errno } from '../errno.js';
+import { MetaUnavailableError, type MetaRetryPolicy } from '../retry-policy.js';
 import type { Attr, Ino, Slice } from '../types.js';
 import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
@@ -300,7 +301,12 @@ export interface TxRunner {
   /** Shared connection for read-only transactions. */
   shared: RedisConn;
   keys: RedisKeys;
+  /** WATCH conflicts tolerated before TxConflictError. */
   maxRetries: number;
+  /** How an unreachable server is waited out (whole transactions are retried). */
+  retry: MetaRetryPolicy;
+  /** Names the engine in log lines. */
+  what: string;
 }
 
 /** UNWATCH; false when the connection is unusable (it must then be dropped). */
@@ -313,7 +319,11 @@ async function unwatch(conn: RedisConn): Promise<boolean> {
   }
 }
 
-/** Runs `fn` as an optimistic transaction; returns its value and the EXEC replies. */
+/**
+ * Runs `fn` as an optimistic transaction; returns its value and the EXEC replies. While the
+ * server is unreachable the whole transaction runs again (fresh reads, fresh WATCHes) per
+ * the retry policy; an EXEC whose reply was lost is not retried (redis-guard.ts).
+ */
 export async function runTxn<T>(
   runner: TxRunner,
   fn: (tx: RedisTx) => Promise<T>,
@@ -322,6 +332,10 @@ export async function runTxn<T>(
   if (opts.readonly) {
     return { value: await fn(new RedisTx(runner.shared, runner.keys, true, opts.op)), replies: [] };
   }
+  return runner.retry.run(opts.op, runner.what, () => runTxnOnce(runner, fn, opts));
+}
+
+async function runTxnOnce<T>(runner: TxRunner, fn: (tx: RedisTx) => Promise<T>, opts: TxOptions): Promise<{ value: T; replies: unknown[] }> {
   const conn = await runner.pool.acquire();
   let broken = false;
   try {
@@ -342,7 +356,8 @@ export async function runTxn<T>(
       if (broken) break;
       await sleep(Math.floor(Math.random() * (attempt + 1) ** 2));
     }
-    if (broken) throw new FsError(Errno.EIO, { op: opts.op, message: `EIO: redis connection lost in ${opts.op}` });
+    // EXEC answered "not applied" before the connection broke: running again is safe.
+    if (broken) throw new MetaUnavailableError(`redis connection lost in ${opts.op}`, false);
     throw new TxConflictError(opts.op, runner.maxRetries);
   } finally {
     runner.pool.release(conn, broken);

@@ -8,6 +8,7 @@
  */
 import { FsError, Errno } from '../errno.js';
 import { redactUrl } from '../registry.js';
+import { parseDurationMs } from '../retry-policy.js';
 
 export interface HostPort {
   host: string;
@@ -29,6 +30,8 @@ export interface RedisTarget {
   /** Sentinel master name. */
   masterName?: string;
   displayUrl: string;
+  /** JuiceFS's `min-retry-backoff` / `max-retry-backoff` query options (e.g. `?max-retry-backoff=5s`). */
+  retry: { minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 function invalid(url: string, why: string): FsError {
@@ -61,6 +64,21 @@ function splitUserInfo(s: string): { user?: string; pass?: string; rest: string 
   return { ...(user ? { user } : {}), ...(pass ? { pass } : {}), rest: s.slice(at + 1) };
 }
 
+function parseRetryQuery(url: string, query: URLSearchParams): RedisTarget['retry'] {
+  const out: RedisTarget['retry'] = {};
+  for (const [name, field] of [
+    ['min-retry-backoff', 'minBackoffMs'],
+    ['max-retry-backoff', 'maxBackoffMs'],
+  ] as const) {
+    const v = query.get(name) ?? query.get(name.replaceAll('-', '_'));
+    if (v === null) continue;
+    const ms = parseDurationMs(v);
+    if (ms === undefined) throw invalid(url, `bad ${name} '${v}' (e.g. 20ms, 10s)`);
+    out[field] = ms;
+  }
+  return out;
+}
+
 export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarget {
   const m = /^(redis|rediss|unix):\/\/(.*)$/i.exec(url);
   if (!m || m[1] === undefined || m[2] === undefined) throw invalid(url, 'expected redis://, rediss:// or unix://');
@@ -71,6 +89,7 @@ export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarg
   const { user, pass, rest } = splitUserInfo(body);
   const password = pass ?? fallbackPassword;
   const common = {
+    retry: parseRetryQuery(url, query),
     tls: scheme === 'rediss',
     displayUrl: redactUrl(url),
     ...(user === undefined ? {} : { username: user }),

@@ -1,0 +1,146 @@
+/**
+ * Fault tests: a real redis-server stopped and started again under a metadata client.
+ * Operations issued during the outage wait and then succeed exactly once; past the retry
+ * bound they fail with EIO and a log line naming the operation; a Redis that comes back
+ * empty is detected and never written into.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
+import type { Logger } from '../../src/meta/core.js';
+import { Errno } from '../../src/meta/errno.js';
+import { defaultFormat } from '../../src/meta/format.js';
+import { openEngine } from '../../src/meta/registry.js';
+import type { MetaRetryOptions } from '../../src/meta/retry-policy.js';
+import { initFormat } from '../../src/meta/volume.js';
+import { n, root } from '../helpers/meta-fixture.js';
+import { startRestartableRedis, type RestartableRedis } from './restartable-redis.js';
+
+interface Line {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown> | undefined;
+}
+
+function captureLogger(lines: Line[]): Logger {
+  const push = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    lines.push({ level, msg, fields });
+  return { warn: push('warn'), error: push('error'), info: push('info') };
+}
+
+let redis: RestartableRedis;
+let meta: BaseMeta | undefined;
+let lines: Line[];
+
+async function open(retry: MetaRetryOptions): Promise<BaseMeta> {
+  meta = await openMeta(redis.url, { logger: captureLogger(lines), retry, skipDirMtimeMs: 0 });
+  await meta.start({ MountPoint: '/outage' }, { heartbeat: false });
+  return meta;
+}
+
+async function rawKeys(): Promise<number> {
+  const c = new Redis({
+    port: redis.port,
+    host: '127.0.0.1',
+    db: 1,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+  });
+  try {
+    await c.connect();
+    return await c.dbsize();
+  } finally {
+    c.disconnect();
+  }
+}
+
+function settledFlags<T>(ps: Promise<T>[]): { settled: number } {
+  const s = { settled: 0 };
+  for (const p of ps)
+    void p.then(
+      () => s.settled++,
+      () => s.settled++,
+    );
+  return s;
+}
+
+beforeEach(async () => {
+  lines = [];
+  redis = await startRestartableRedis();
+  const engine = await openEngine(redis.url);
+  try {
+    await initFormat(
+      engine,
+      { ...defaultFormat('outage', randomUUID(), '/tmp/tjfs-outage-bucket/'), TrashDays: 0 },
+      { nowSec: Math.floor(Date.now() / 1000) },
+    );
+  } finally {
+    await engine.close();
+  }
+});
+
+afterEach(async () => {
+  await meta?.stop().catch(() => undefined);
+  meta = undefined;
+  await redis.destroy();
+});
+
+describe('redis outage', () => {
+  it('operations issued while redis is down wait, then succeed once it is back', async () => {
+    const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 1000 });
+    await m.mkdir(root, 1n, n('before'), 0o755);
+    await redis.stop();
+    const ops = [
+      m.mkdir(root, 1n, n('during'), 0o755),
+      m.create(root, 1n, n('file'), 0o644),
+      m.getattr(root, 1n),
+      m.rename(root, 1n, n('before'), 1n, n('renamed')),
+    ];
+    const state = settledFlags(ops);
+    await new Promise((r) => setTimeout(r, 8000));
+    expect(state.settled).toBe(0); // all of them still waiting
+    await redis.start();
+    const [dir, file] = (await Promise.all(ops)) as [{ ino: bigint }, { ino: bigint }];
+    // Each applied exactly once: the tree and the root's link count agree.
+    expect((await m.lookup(root, 1n, n('during'))).ino).toBe(dir.ino);
+    expect((await m.lookup(root, 1n, n('file'))).ino).toBe(file.ino);
+    await expect(m.lookup(root, 1n, n('before'))).rejects.toMatchObject({ errno: Errno.ENOENT });
+    expect((await m.getattr(root, 1n)).nlink).toBe(4); // ., .., during, renamed
+    await expect(m.mkdir(root, 1n, n('during'), 0o755)).rejects.toMatchObject({ errno: Errno.EEXIST });
+    expect(lines.some((l) => l.level === 'warn' && /unavailable, retrying mkdir/.test(l.msg))).toBe(true);
+  }, 40_000);
+
+  it('past the retry bound an operation fails with EIO and a log line naming it; it works again later', async () => {
+    const m = await open({ retries: 3, minBackoffMs: 20, maxBackoffMs: 100 });
+    await redis.stop();
+    const t0 = Date.now();
+    await expect(m.mkdir(root, 1n, n('late'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(
+      lines.some(
+        (l) => l.level === 'error' && /mkdir|INCRBY/.test(l.msg) && /gave up after 3 retries/.test(l.msg),
+      ),
+    ).toBe(true);
+    await redis.start();
+    await m.mkdir(root, 1n, n('late'), 0o755);
+    expect((await m.lookup(root, 1n, n('late'))).attr.nlink).toBe(2);
+  }, 30_000);
+
+  it('a redis that comes back empty is reported and never written into', async () => {
+    const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
+    await m.mkdir(root, 1n, n('kept'), 0o755);
+    await redis.stop();
+    await redis.start({ wipe: true });
+    await expect(m.mkdir(root, 1n, n('new'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
+    await expect(m.create(root, 1n, n('f'), 0o644)).rejects.toMatchObject({ errno: Errno.EIO });
+    await expect(m.lookup(root, 1n, n('kept'))).rejects.toMatchObject({ errno: Errno.EIO });
+    await expect(m.getattr(root, 1n)).rejects.toMatchObject({ errno: Errno.EIO });
+    expect(await rawKeys()).toBe(0); // no counter, inode or session recreated
+    const loud = lines.filter((l) => l.level === 'error' && /'setting' key is missing/.test(l.msg));
+    expect(loud.length).toBeGreaterThan(0);
+    await m.stop().catch(() => undefined); // cleanup must not write either
+    meta = undefined;
+    expect(await rawKeys()).toBe(0);
+  }, 30_000);
+});
