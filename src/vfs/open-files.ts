@@ -66,6 +66,8 @@ export class OpenFile {
         await this.writer.flush();
       } catch (e) {
         this.failed ??= e;
+      } finally {
+        if (this.reserved > 0) this.onSettled?.(this);
       }
     }
     // As Go's fileWriter: once data of this open file could not be persisted, every later
@@ -76,6 +78,12 @@ export class OpenFile {
 
   /** The first flush error of this open file; kept until its last handle is closed. */
   failed: unknown;
+  /** Growth accepted by write() and not committed yet, in 4 KiB units (Vfs.reserveSpace). */
+  reserved = 0;
+  /** Directories with a quota above this file, read once per open file. */
+  quotaDirs: Ino[] | undefined;
+  /** Called after every flush, successful or not: the reservation is settled. */
+  onSettled: ((f: OpenFile) => void) | undefined;
 
   pendingLength(): number {
     return this.writer?.pendingLength ?? 0;

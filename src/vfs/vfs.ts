@@ -44,6 +44,7 @@ export interface VfsOptions {
 }
 
 const name = (b: Buffer): string => b.toString();
+const align4K = (n: number): number => Math.ceil(n / 4096) * 4096;
 
 /**
  * Offsets and lengths are JS numbers, exact up to 2^53 - 1; the FUSE decoder turns a larger
@@ -386,6 +387,7 @@ export class Vfs {
         await this.dropSuidgid(h.ino);
         h.file.suidgidClear = true;
       }
+      await this.reserveSpace(h.file, h.flags & O_APPEND ? undefined : offset, data.length);
       if (h.flags & O_APPEND) {
         // Offset choice and write are one step per inode, so concurrent appenders in this
         // client never pick the same end of file.
@@ -403,6 +405,44 @@ export class Vfs {
       this.obs.writtenBytes.inc(data.length);
       return data.length;
     });
+  }
+
+  /**
+   * Refuses a write that would grow the file past the volume capacity (ENOSPC) or a
+   * directory quota (EDQUOT) at write() rather than at close: counted are the volume's
+   * usage as this client knows it, the growth this client accepted and has not committed
+   * yet (all open files), and this write's growth (4 KiB units, as the engine counts).
+   * Costs nothing on volumes without capacity and quotas. `offset` undefined: an append.
+   */
+  private async reserveSpace(f: OpenFile, offset: number | undefined, length: number): Promise<void> {
+    const core = this.rt.meta.core;
+    if (!((core.format.Capacity ?? 0) > 0 || core.dirQuotas.size > 0)) return;
+    if (f.known === undefined) f.known = { length: (await this.meta.getattr(ROOT_CONTEXT, f.ino)).length, at: Date.now() };
+    const cur = Math.max(f.known.length, f.pendingLength());
+    const end = (offset ?? cur) + length;
+    const growth = align4K(end) - align4K(cur);
+    if (growth <= 0) return;
+    core.checkCapacity(this.reserved + growth, 0, 'write');
+    f.quotaDirs ??= await core.txn(async (tx) => {
+      const a = await tx.getAttr(f.ino);
+      const parents = a && a.parent !== 0n ? [a.parent] : [...(await tx.getParents(f.ino)).keys()];
+      const out = new Set<Ino>();
+      for (const p of parents) for (const q of await core.quotaAncestors(tx, p)) out.add(q);
+      return [...out];
+    }, { op: 'write', readonly: true });
+    core.checkQuotas(f.quotaDirs, f.reserved + growth, 0, 'write');
+    f.onSettled ??= (x) => this.unreserve(x);
+    f.reserved += growth;
+    this.reserved += growth;
+  }
+
+  /** Growth accepted by write() and not committed yet, over every open file (see reserveSpace). */
+  private reserved = 0;
+
+  /** The growth reserved by `f` is committed (or lost): it counts in the engine's usage now. */
+  private unreserve(f: OpenFile): void {
+    this.reserved = Math.max(0, this.reserved - f.reserved);
+    f.reserved = 0;
   }
 
   /**

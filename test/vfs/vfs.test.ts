@@ -206,6 +206,38 @@ describe('vfs', () => {
     await vfs.release(ctx, bad.fh).catch(() => undefined);
   });
 
+  it('a write past the volume capacity fails at write() with ENOSPC, before anything is uploaded', async () => {
+    const vol = await makeTestVolume({ Capacity: 1024 * 1024 });
+    const rt = await vol.open({});
+    runtimes.push(rt);
+    const vfs = new Vfs(rt);
+    const { handle } = await vfs.create(ctx, ROOT_INODE, n('big'), 0o644, 0, O_WRONLY);
+    const chunk = Buffer.alloc(256 * 1024, 3);
+    for (let i = 0; i < 3; i++) await vfs.write(ctx, handle.fh, i * chunk.length, chunk);
+    // 768 KiB accepted and not committed: another 512 KiB would pass 1 MiB.
+    await expect(vfs.write(ctx, handle.fh, 3 * chunk.length, Buffer.alloc(512 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+    // Overwriting what is already there needs no space.
+    await vfs.write(ctx, handle.fh, 0, chunk);
+    await vfs.release(ctx, handle.fh);
+    const { handle: h2 } = await vfs.create(ctx, ROOT_INODE, n('second'), 0o644, 0, O_WRONLY | O_APPEND);
+    await expect(vfs.write(ctx, h2.fh, 0, Buffer.alloc(300 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await vfs.write(ctx, h2.fh, 0, Buffer.alloc(200 * 1024));
+    await vfs.release(ctx, h2.fh);
+    expect(vol.raw.keys().length).toBeGreaterThan(0);
+  });
+
+  it('a write past a directory quota fails at write() with EDQUOT', async () => {
+    const { vfs, rt } = await setup();
+    const d = await vfs.mkdir(ctx, ROOT_INODE, n('q'), 0o755);
+    await rt.meta.engine.setDirQuota(d.ino, { maxSpace: 64 * 1024, maxInodes: 0, usedSpace: 0, usedInodes: 0 });
+    const { refreshCaches } = await import('../../src/meta/sessions.js');
+    await refreshCaches(rt.meta.core);
+    const { handle } = await vfs.create(ctx, d.ino, n('f'), 0o644, 0, O_WRONLY);
+    await vfs.write(ctx, handle.fh, 0, Buffer.alloc(40 * 1024));
+    await expect(vfs.write(ctx, handle.fh, 40 * 1024, Buffer.alloc(40 * 1024))).rejects.toMatchObject({ code: 'EDQUOT' });
+    await vfs.release(ctx, handle.fh);
+  });
+
   it('unlocking a flock or fcntl lock commits what the holder wrote first', async () => {
     const { vfs, rt } = await setup();
     const { LockType } = await import('../../src/meta/meta.js');
