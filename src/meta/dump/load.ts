@@ -3,6 +3,11 @@
  * the engine primitives, the way Go's loader does: counters, nlink, parents, dir stats,
  * slice refcounts and quota usage are recomputed from the tree; hard links are written at
  * their first occurrence and get their parents and nlink fixed at the end.
+ *
+ * Invariants: every record is validated (load-check.ts) before it is written, with a message
+ * naming it; a directory's entries are written as they are read (memory holds the path and the
+ * names of the open directories, for the duplicate check); when anything fails the database is reset, so a load either
+ * completes or leaves an empty database (no setting, no half-volume).
  */
 import type { MetaEngine, MetaTx } from '../engine.js';
 import type { AclRule } from '../encoding.js';
@@ -10,24 +15,38 @@ import { FsError, Errno } from '../errno.js';
 import { formatToJson, parseFormat } from '../format.js';
 import { align4K, emptyAttr, FileType, TRASH_INODE, type Attr, type Ino, type Slice } from '../types.js';
 import { dirAttr } from '../volume.js';
+import { typeName } from './dump.js';
 import { unescapeToBytes } from './escape.js';
 import { JsonReader, type JsonValue } from './json-reader.js';
+import {
+  checkAttr,
+  checkChunks,
+  checkName,
+  checkQuotas,
+  checkXattrs,
+  describePath,
+  inodeOf,
+  intOf,
+  invalidDump,
+  isObj,
+  type CheckedAttr,
+  type Obj,
+} from './load-check.js';
 
-type Obj = { [k: string]: JsonValue };
+/** What a directory accumulates from its children while they stream past. */
+interface DirAcc {
+  subdirs: number;
+  names: Set<string>;
+  stat: { dataLength: number; usedSpace: number; usedInodes: number };
+}
 
-const TYPES: Record<string, FileType> = {
-  regular: FileType.File, directory: FileType.Directory, symlink: FileType.Symlink, fifo: FileType.FIFO,
-  blockdev: FileType.BlockDev, chardev: FileType.CharDev, socket: FileType.Socket,
-};
+type Role = 'root' | 'trash' | 'child' | 'trash-child';
 
-const num = (v: JsonValue | undefined): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0);
-const ino = (v: JsonValue | undefined): Ino => (typeof v === 'bigint' ? v : BigInt(num(v)));
-
-interface ChildSummary {
-  name: Buffer;
-  ino: Ino;
-  type: FileType;
-  length: number;
+interface Extra {
+  symlink: Buffer | undefined;
+  xattrs: { name: string; value: Buffer }[];
+  chunks: { index: number; slices: Slice[] }[];
+  acls: [JsonValue | undefined, JsonValue | undefined];
 }
 
 interface Decoded {
@@ -44,7 +63,10 @@ class Loader {
   counters = { usedSpace: 0, usedInodes: 0, nextInode: 2, nextChunk: 1, nextTrash: 0 };
   loaded = 0;
 
-  constructor(private readonly engine: MetaEngine, readonly quotas: Set<Ino>) {}
+  constructor(
+    private readonly engine: MetaEngine,
+    readonly quotas: Set<Ino>,
+  ) {}
 
   write(fn: (tx: MetaTx) => void): void {
     this.queue.push(fn);
@@ -59,106 +81,142 @@ class Loader {
   }
 
   async acl(v: JsonValue | undefined): Promise<number> {
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return 0;
-    const o = v as Obj;
+    if (v === undefined || v === null) return 0;
+    const at = `${this.where()} ACL`;
+    if (!isObj(v)) throw invalidDump(at, 'not an object');
+    const perm = { min: 0, max: 7, dflt: 0 };
     const list = (x: JsonValue | undefined): { id: number; perm: number }[] =>
-      Array.isArray(x) ? x.map((e) => ({ id: num((e as Obj)['id']), perm: num((e as Obj)['perm']) })) : [];
-    const rule: AclRule = { owner: num(o['owner']), group: num(o['group']), mask: num(o['mask']), other: num(o['other']), users: list(o['users']), groups: list(o['groups']) };
+      Array.isArray(x)
+        ? x.map((e) =>
+            isObj(e)
+              ? { id: intOf(e, 'id', at, { min: 0, max: 2 ** 32 - 1 }), perm: intOf(e, 'perm', at, perm) }
+              : { id: -1, perm: -1 },
+          )
+        : [];
+    const rule: AclRule = {
+      owner: intOf(v, 'owner', at, perm),
+      group: intOf(v, 'group', at, perm),
+      mask: intOf(v, 'mask', at, { min: 0, max: 0xffff, dflt: 0 }),
+      other: intOf(v, 'other', at, perm),
+      users: list(v['users']),
+      groups: list(v['groups']),
+    };
+    if ([...rule.users, ...rule.groups].some((e) => e.id < 0))
+      throw invalidDump(at, 'bad user or group entry');
     return this.engine.putAcl(rule);
   }
 
-  /** Decodes one entry object; `parent` 0 marks the tree root (rewritten to inode 1). */
-  async entry(r: JsonReader, parent: Ino): Promise<Decoded> {
-    let dumped: Obj | undefined;
-    let me: Ino = 0n;
+  /** The path of the entry being read, for messages. */
+  readonly path: string[] = [];
+  readonly types = new Map<Ino, FileType>();
+
+  private where(): string {
+    return describePath(this.path);
+  }
+
+  /**
+   * Reads one entry object and writes it (children first, as they stream past); `role`
+   * says whether it is the FSTree root, the Trash root or a child of `parent`.
+   */
+  async entry(r: JsonReader, parent: Ino, role: Role): Promise<Decoded> {
+    let a: CheckedAttr | undefined;
     let first = false;
-    let symlink: Buffer | undefined;
-    let xattrs: { name: string; value: Buffer }[] = [];
-    let chunks: { index: number; slices: Slice[] }[] = [];
-    const children: ChildSummary[] = [];
-    let acls: [JsonValue | undefined, JsonValue | undefined] = [undefined, undefined];
+    let acc: DirAcc | undefined;
+    const x: Extra = { symlink: undefined, xattrs: [], chunks: [], acls: [undefined, undefined] };
     for await (const key of r.members()) {
       if (key === 'attr') {
-        dumped = (await r.value()) as Obj;
-        if (parent === 0n) {
-          parent = 1n;
-          dumped['inode'] = 1;
-        }
-        me = ino(dumped['inode']);
-        const ps = this.parents.get(me) ?? [];
-        ps.push(parent);
-        this.parents.set(me, ps);
-        first = ps.length === 1;
-        if (first) this.countInode(me, dumped);
+        a = checkAttr(await r.value(), role, this.where());
+        first = this.addParent(a, parent);
       } else if (key === 'entries') {
-        if (!dumped) throw new FsError(Errno.EINVAL, { message: 'invalid dump: entries before attr' });
-        for await (const name of r.members()) {
-          const c = await this.entry(r, me);
-          children.push({ name: unescapeToBytes(name), ino: c.ino, type: c.type, length: c.length });
-        }
-      } else if (key === 'chunks') {
-        const v = (await r.value()) as JsonValue[];
-        chunks = v.map((c) => ({
-          index: num((c as Obj)['index']),
-          slices: ((c as Obj)['slices'] as JsonValue[]).map((s) => {
-            const o = s as Obj;
-            return { pos: num(o['pos']), id: num(o['id']) || num(o['chunkid']), size: num(o['size']), off: num(o['off']), len: num(o['len']) };
-          }),
-        }));
-      } else if (key === 'symlink') {
-        symlink = unescapeToBytes(String(await r.value()));
-      } else if (key === 'xattrs') {
-        xattrs = ((await r.value()) as Obj[]).map((x) => ({ name: String(x['name']), value: unescapeToBytes(String(x['value'])) }));
-      } else if (key === 'posix_acl_access') acls = [await r.value(), acls[1]];
-      else if (key === 'posix_acl_default') acls = [acls[0], await r.value()];
+        if (!a) throw invalidDump(this.where(), "'entries' before 'attr'");
+        if (a.type !== FileType.Directory)
+          throw invalidDump(this.where(), `'entries' in a ${typeName(a.type)}`);
+        if (!first) throw invalidDump(this.where(), `directory inode ${a.ino} appears twice`);
+        acc = { subdirs: 0, names: new Set(), stat: { dataLength: 0, usedSpace: 0, usedInodes: 0 } };
+        const childRole = role === 'trash' || role === 'trash-child' ? 'trash-child' : 'child';
+        for await (const name of r.members()) await this.child(r, a.ino, childRole, name, acc);
+      } else if (key === 'chunks') x.chunks = checkChunks(await r.value(), this.where());
+      else if (key === 'symlink') {
+        const t = await r.value();
+        if (typeof t !== 'string') throw invalidDump(this.where(), "'symlink' is not a string");
+        x.symlink = unescapeToBytes(t);
+      } else if (key === 'xattrs') x.xattrs = checkXattrs(await r.value(), this.where());
+      else if (key === 'posix_acl_access') x.acls = [await r.value(), x.acls[1]];
+      else if (key === 'posix_acl_default') x.acls = [x.acls[0], await r.value()];
       else await r.skip();
     }
-    if (!dumped) throw new FsError(Errno.EINVAL, { message: 'invalid dump: entry without attr' });
-    const type = TYPES[String(dumped['type'])] ?? FileType.File;
-    const length = type === FileType.File ? num(dumped['length']) : 0;
-    if (first) await this.store(me, parent, dumped, type, { symlink, xattrs, chunks, children, acls });
-    return { ino: me, type, length };
+    if (!a) throw invalidDump(this.where(), "entry without 'attr'");
+    this.checkExtra(a, x);
+    if (first) await this.store(a, parent, x, acc);
+    return { ino: a.ino, type: a.type, length: a.length };
   }
 
-  private countInode(me: Ino, d: Obj): void {
-    if (me > 1n && me !== TRASH_INODE) {
-      this.counters.usedSpace += align4K(num(d['length']));
+  private async child(r: JsonReader, dir: Ino, role: Role, name: string, acc: DirAcc): Promise<void> {
+    this.path.push(name);
+    const raw = checkName(name, this.where());
+    if (acc.names.has(name)) throw invalidDump(this.where(), 'duplicate entry name');
+    acc.names.add(name);
+    const c = await this.entry(r, dir, role);
+    this.path.pop();
+    if (dir < TRASH_INODE && c.type === FileType.Directory) acc.subdirs++;
+    const len = c.type === FileType.File ? c.length : 0;
+    acc.stat.dataLength += len;
+    acc.stat.usedSpace += align4K(len);
+    acc.stat.usedInodes++;
+    this.write((tx) => tx.setEntry(dir, raw, { ino: c.ino, type: c.type }));
+    await this.maybeFlush();
+  }
+
+  /** Records `parent` as a parent of the entry; true at the inode's first appearance. */
+  private addParent(a: CheckedAttr, parent: Ino): boolean {
+    const known = this.types.get(a.ino);
+    if (known !== undefined) {
+      if (known === FileType.Directory || a.type === FileType.Directory)
+        throw invalidDump(this.where(), `directory inode ${a.ino} appears twice`);
+      if (known !== a.type)
+        throw invalidDump(
+          this.where(),
+          `inode ${a.ino} appears as ${typeName(known)} and as ${typeName(a.type)}`,
+        );
+    }
+    this.types.set(a.ino, a.type);
+    const ps = this.parents.get(a.ino) ?? [];
+    ps.push(parent);
+    this.parents.set(a.ino, ps);
+    if (ps.length === 1) this.countInode(a);
+    return ps.length === 1;
+  }
+
+  private checkExtra(a: CheckedAttr, x: Extra): void {
+    if (x.chunks.length > 0 && a.type !== FileType.File)
+      throw invalidDump(this.where(), `'chunks' in a ${typeName(a.type)}`);
+    if (x.symlink !== undefined && a.type !== FileType.Symlink)
+      throw invalidDump(this.where(), `'symlink' in a ${typeName(a.type)}`);
+    if (a.type === FileType.Symlink && (x.symlink === undefined || x.symlink.length === 0))
+      throw invalidDump(this.where(), 'symlink without a target');
+    if (x.symlink && x.symlink.length > 4096)
+      throw invalidDump(this.where(), `symlink target of ${x.symlink.length} bytes (limit 4096)`);
+  }
+
+  private countInode(a: CheckedAttr): void {
+    if (a.ino > 1n && a.ino !== TRASH_INODE) {
+      this.counters.usedSpace += align4K(a.length);
       this.counters.usedInodes++;
     }
-    if (me < TRASH_INODE) this.counters.nextInode = Math.max(this.counters.nextInode, Number(me) + 1);
-    else this.counters.nextTrash = Math.max(this.counters.nextTrash, Number(me - TRASH_INODE));
+    if (a.ino < TRASH_INODE) this.counters.nextInode = Math.max(this.counters.nextInode, Number(a.ino) + 1);
+    else this.counters.nextTrash = Math.max(this.counters.nextTrash, Number(a.ino - TRASH_INODE));
   }
 
-  private async store(
-    me: Ino,
-    parent: Ino,
-    d: Obj,
-    type: FileType,
-    x: { symlink: Buffer | undefined; xattrs: { name: string; value: Buffer }[]; chunks: { index: number; slices: Slice[] }[]; children: ChildSummary[]; acls: [JsonValue | undefined, JsonValue | undefined] },
-  ): Promise<void> {
-    const a: Attr = emptyAttr();
-    a.flags = num(d['flags']);
-    a.type = type;
-    a.mode = num(d['mode']) & 0o7777;
-    a.uid = num(d['uid']);
-    a.gid = num(d['gid']);
-    a.atime = num(d['atime']);
-    a.mtime = num(d['mtime']);
-    a.ctime = num(d['ctime']);
-    a.atimensec = num(d['atimensec']);
-    a.mtimensec = num(d['mtimensec']);
-    a.ctimensec = num(d['ctimensec']);
-    a.rdev = num(d['rdev']);
-    a.tier = num(d['tier']);
-    a.parent = parent;
-    a.nlink = type === FileType.Directory ? 2 : 1;
+  private async store(c: CheckedAttr, parent: Ino, x: Extra, acc: DirAcc | undefined): Promise<void> {
+    const me = c.ino;
+    const a: Attr = { ...emptyAttr(), ...c, parent, nlink: c.type === FileType.Directory ? 2 : 1 };
+    delete (a as Partial<CheckedAttr>).ino;
     a.accessAcl = await this.acl(x.acls[0]);
     a.defaultAcl = await this.acl(x.acls[1]);
-    if (type === FileType.File) {
-      a.length = num(d['length']);
-      for (const c of x.chunks) {
-        if (c.slices.length === 0) continue;
-        for (const s of c.slices) {
+    if (c.type === FileType.File) {
+      for (const ch of x.chunks) {
+        if (ch.slices.length === 0) continue;
+        for (const s of ch.slices) {
           if (s.id > 0) {
             const k = `${s.id}_${s.size}`;
             const r = this.refs.get(k) ?? { id: s.id, size: s.size, n: 0 };
@@ -167,25 +225,18 @@ class Loader {
           }
           this.counters.nextChunk = Math.max(this.counters.nextChunk, s.id + 1);
         }
-        this.write((tx) => tx.appendSlices(me, c.index, c.slices));
+        this.write((tx) => tx.appendSlices(me, ch.index, ch.slices));
       }
-    } else if (type === FileType.Directory) {
+    } else if (c.type === FileType.Directory) {
       a.length = 4096;
-      const stat = { dataLength: 0, usedSpace: 0, usedInodes: 0 };
-      for (const c of x.children) {
-        if (me < TRASH_INODE && c.type === FileType.Directory) a.nlink++;
-        const len = c.type === FileType.File ? c.length : 0;
-        stat.dataLength += len;
-        stat.usedSpace += align4K(len);
-        stat.usedInodes++;
-        this.write((tx) => tx.setEntry(me, c.name, { ino: c.ino, type: c.type }));
-      }
+      const stat = acc?.stat ?? { dataLength: 0, usedSpace: 0, usedInodes: 0 };
+      a.nlink += acc?.subdirs ?? 0;
       this.write((tx) => {
         tx.initDirStat(me);
         tx.updateDirStat(me, stat);
       });
       this.addQuotaUse(me, stat.usedSpace, stat.usedInodes);
-    } else if (type === FileType.Symlink && x.symlink) {
+    } else if (c.type === FileType.Symlink && x.symlink) {
       const t = x.symlink;
       a.length = t.length;
       this.write((tx) => tx.setSymlink(me, t));
@@ -214,50 +265,97 @@ class Loader {
   }
 }
 
-function quotaEntries(v: JsonValue | undefined): [string, { maxSpace: number; maxInodes: number }][] {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
-  return Object.entries(v).map(([k, q]) => [k, { maxSpace: num((q as Obj)['maxSpace']), maxInodes: num((q as Obj)['maxInodes']) }]);
-}
-
 export interface LoadResult {
   inodes: number;
   counters: Loader['counters'];
 }
 
-/** Loads a dump into an empty database. */
-export async function loadMeta(engine: MetaEngine, source: AsyncIterable<Buffer | string>): Promise<LoadResult> {
+/**
+ * Loads a dump into an empty database. Any failure (invalid record, truncated input, engine
+ * error) resets the database before the error is thrown, so nothing of the load remains.
+ */
+export async function loadMeta(
+  engine: MetaEngine,
+  source: AsyncIterable<Buffer | string>,
+): Promise<LoadResult> {
   if (!(await engine.isEmpty())) {
-    throw new FsError(Errno.EEXIST, { message: `database ${engine.displayUrl} is not empty: load needs an empty database` });
+    throw new FsError(Errno.EEXIST, {
+      message: `database ${engine.displayUrl} is not empty: load needs an empty database`,
+    });
   }
+  try {
+    return await loadInto(engine, source);
+  } catch (e) {
+    try {
+      await engine.reset();
+    } catch (re) {
+      throw new FsError(Errno.EIO, {
+        cause: e,
+        message: `${(e as Error).message}; and clearing the partly loaded database failed: ${String(re)}`,
+      });
+    }
+    throw e;
+  }
+}
+
+function checkSetting(v: JsonValue | undefined): string {
+  if (!isObj(v)) throw invalidDump('Setting', "missing, or not an object (it must precede 'FSTree')");
+  try {
+    return formatToJson(
+      parseFormat(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x))),
+    );
+  } catch (e) {
+    throw invalidDump('Setting', (e as Error).message);
+  }
+}
+
+async function loadInto(engine: MetaEngine, source: AsyncIterable<Buffer | string>): Promise<LoadResult> {
   const r = new JsonReader(source);
   const header: Obj = {};
   let loader: Loader | undefined;
-  let settingWritten = false;
+  const seen = new Set<string>();
   const startTree = async (): Promise<Loader> => {
-    if (!settingWritten) {
-      if (!header['Setting']) throw new FsError(Errno.EINVAL, { message: 'invalid dump: Setting must precede FSTree' });
-      const f = parseFormat(JSON.stringify(header['Setting'], (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
-      await engine.initVolume(formatToJson(f), { isNew: true, rootAttr: dirAttr(0o777, 0) });
-      settingWritten = true;
+    if (!loader) {
+      await engine.initVolume(checkSetting(header['Setting']), { isNew: true, rootAttr: dirAttr(0o777, 0) });
+      loader = new Loader(engine, new Set(checkQuotas(header['Quotas'], 'Quotas').map(([k]) => BigInt(k))));
     }
-    loader ??= new Loader(engine, new Set(quotaEntries(header['Quotas']).map(([k]) => BigInt(k))));
     return loader;
   };
   for await (const key of r.members()) {
-    if (key === 'FSTree') await (await startTree()).entry(r, 0n);
-    else if (key === 'Trash') await (await startTree()).entry(r, 1n);
-    else header[key] = await r.value();
+    if (seen.has(key)) throw invalidDump(key, 'appears twice');
+    seen.add(key);
+    if (key === 'FSTree' || key === 'Trash') {
+      const l = await startTree();
+      l.path.push(key);
+      await l.entry(r, 1n, key === 'FSTree' ? 'root' : 'trash');
+      l.path.pop();
+    } else header[key] = await r.value();
   }
-  if (!header['Counters']) throw new FsError(Errno.EINVAL, { message: "invalid dump: missing 'Counters'" });
+  if ((await r.peek()) !== -1) throw invalidDump('end', 'data after the top-level object');
+  if (!seen.has('FSTree')) throw invalidDump('FSTree', 'missing');
+  if (!isObj(header['Counters'])) throw invalidDump('Counters', 'missing, or not an object');
   const l = await startTree();
   await l.flush();
   await finish(engine, l, header);
   return { inodes: l.loaded, counters: l.counters };
 }
 
+function checkDelFiles(v: JsonValue | undefined): { ino: Ino; length: number; expire: number }[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalidDump('DelFiles', 'not an array');
+  return v.map((d, i) => {
+    const at = `DelFiles #${i}`;
+    if (!isObj(d)) throw invalidDump(at, 'not an object');
+    const ino = inodeOf(d['inode'], at);
+    const length = intOf(d, 'length', at, { min: 0, max: Number.MAX_SAFE_INTEGER });
+    return { ino, length, expire: intOf(d, 'expire', at, { min: 0, max: Number.MAX_SAFE_INTEGER }) };
+  });
+}
+
 async function finish(engine: MetaEngine, l: Loader, header: Obj): Promise<void> {
   for (const [k, v] of Object.entries(l.counters)) {
-    const name = k === 'usedInodes' ? 'totalInodes' : (k as 'usedSpace' | 'nextInode' | 'nextChunk' | 'nextTrash');
+    const name =
+      k === 'usedInodes' ? 'totalInodes' : (k as 'usedSpace' | 'nextInode' | 'nextChunk' | 'nextTrash');
     await engine.setCounter(name, v);
   }
   await engine.setCounter('nextSession', 0);
@@ -268,9 +366,8 @@ async function finish(engine: MetaEngine, l: Loader, header: Obj): Promise<void>
     });
     await l.maybeFlush();
   }
-  for (const d of (header['DelFiles'] as Obj[] | undefined) ?? []) {
-    l.write((tx) => tx.addDelFile(ino(d['inode']), num(d['length']), num(d['expire'])));
-  }
+  for (const d of checkDelFiles(header['DelFiles']))
+    l.write((tx) => tx.addDelFile(d.ino, d.length, d.expire));
   await l.flush();
   for (const [i, ps] of l.parents) {
     if (ps.length < 2) continue;
@@ -288,11 +385,17 @@ async function finish(engine: MetaEngine, l: Loader, header: Obj): Promise<void>
       { op: 'load links' },
     );
   }
-  for (const [k, q] of quotaEntries(header['Quotas'])) {
+  for (const [k, q] of checkQuotas(header['Quotas'], 'Quotas')) {
+    if (l.types.get(BigInt(k)) !== FileType.Directory)
+      throw invalidDump(`Quotas[${k}]`, 'no directory with this inode');
     const use = l.quotaUse.get(BigInt(k)) ?? { space: 0, inodes: 0 };
     await engine.setDirQuota(BigInt(k), { ...q, usedSpace: use.space, usedInodes: use.inodes });
   }
-  for (const [kind, key] of [['user', 'UserQuotas'], ['group', 'GroupQuotas']] as const) {
-    for (const [k, q] of quotaEntries(header[key])) await engine.setUserGroupQuota(kind, Number(k), { ...q, usedSpace: 0, usedInodes: 0 });
+  for (const [kind, key] of [
+    ['user', 'UserQuotas'],
+    ['group', 'GroupQuotas'],
+  ] as const) {
+    for (const [k, q] of checkQuotas(header[key], key))
+      await engine.setUserGroupQuota(kind, Number(k), { ...q, usedSpace: 0, usedInodes: 0 });
   }
 }
