@@ -55,7 +55,7 @@ async function rawKeys(): Promise<number> {
   }
 }
 
-function settledFlags<T>(ps: Promise<T>[]): { settled: number } {
+function settledFlags(ps: Promise<unknown>[]): { settled: number } {
   const s = { settled: 0 };
   for (const p of ps)
     void p.then(
@@ -91,17 +91,15 @@ describe('redis outage', () => {
     const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 1000 });
     await m.mkdir(root, 1n, n('before'), 0o755);
     await redis.stop();
-    const ops = [
-      m.mkdir(root, 1n, n('during'), 0o755),
-      m.create(root, 1n, n('file'), 0o644),
-      m.getattr(root, 1n),
-      m.rename(root, 1n, n('before'), 1n, n('renamed')),
-    ];
+    const mk = m.mkdir(root, 1n, n('during'), 0o755);
+    const cr = m.create(root, 1n, n('file'), 0o644);
+    const ops = [mk, cr, m.getattr(root, 1n), m.rename(root, 1n, n('before'), 1n, n('renamed'))];
     const state = settledFlags(ops);
     await new Promise((r) => setTimeout(r, 8000));
     expect(state.settled).toBe(0); // all of them still waiting
     await redis.start();
-    const [dir, file] = (await Promise.all(ops)) as [{ ino: bigint }, { ino: bigint }];
+    await Promise.all(ops);
+    const [dir, file] = [await mk, await cr];
     // Each applied exactly once: the tree and the root's link count agree.
     expect((await m.lookup(root, 1n, n('during'))).ino).toBe(dir.ino);
     expect((await m.lookup(root, 1n, n('file'))).ino).toBe(file.ino);

@@ -10,6 +10,7 @@
  * Invariants: tables are only created by `initVolume`; slice reference rows hold the
  * real refcount and are removed in the same transaction that frees them.
  */
+import type { Logger } from '../core.js';
 import type {
   CounterName,
   DelFileRecord,
@@ -63,6 +64,8 @@ export interface SqlEngineConfig {
   close: () => Promise<void>;
   /** Makes every committed transaction durable (see MetaEngine.sync). */
   sync?: () => Promise<void>;
+  /** Where waits for a locked database are logged (see MetaEngine.useLogger). */
+  useLogger?: (logger: Logger) => void;
 }
 
 export class SqlEngine implements MetaEngine {
@@ -115,7 +118,8 @@ export class SqlEngine implements MetaEngine {
         const before = parseFlags(toStr(old[0]['value']));
         const after = parseFlags(formatJson);
         if (!before.DirStats && after.DirStats) await c.exec(sql`DELETE FROM ${t.dirStats}`);
-        if (!before.UserGroupQuota && after.UserGroupQuota) await c.exec(sql`DELETE FROM ${t.userGroupQuota}`);
+        if (!before.UserGroupQuota && after.UserGroupQuota)
+          await c.exec(sql`DELETE FROM ${t.userGroupQuota}`);
       }
       if (opts.trashAttr) await this.insertNode(c, TRASH_INODE, opts.trashAttr);
       await c.exec(
@@ -125,10 +129,10 @@ export class SqlEngine implements MetaEngine {
       if (!opts.isNew) return;
       await this.insertNode(c, ROOT_INODE, opts.rootAttr);
       for (const [name, value] of FORMAT_COUNTERS) {
-        await c.exec(sql`INSERT INTO ${t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, [
-          name,
-          value,
-        ]);
+        await c.exec(
+          sql`INSERT INTO ${t.counter} (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+          [name, value],
+        );
       }
     });
   }
@@ -331,7 +335,11 @@ export class SqlEngine implements MetaEngine {
 
   listEntries(parent: Ino): Promise<DirEntryRecord[]> {
     return this.run('listEntries', true, async (c) => {
-      const rows = await rawRows(c, sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`, [parent]);
+      const rows = await rawRows(
+        c,
+        sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`,
+        [parent],
+      );
       // type as stored: the edge row carries Go's type code.
       return rows.map((r) => ({
         name: toBuf(r[0]),
@@ -346,7 +354,11 @@ export class SqlEngine implements MetaEngine {
       const found = new Map<bigint, Attr>();
       for (let i = 0; i < inos.length; i += IN_BATCH) {
         const batch = inos.slice(i, i + IN_BATCH);
-        const rows = await rawRows(c, sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`, batch);
+        const rows = await rawRows(
+          c,
+          sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode IN ${placeholders(batch.length)}`,
+          batch,
+        );
         for (const r of rows) {
           const ino = toBig(r[0]);
           found.set(ino, valuesToAttr(r, 0, ino));
@@ -411,6 +423,10 @@ export class SqlEngine implements MetaEngine {
 
   async sync(): Promise<void> {
     await this.cfg.sync?.();
+  }
+
+  useLogger(logger: Logger): void {
+    this.cfg.useLogger?.(logger);
   }
 
   close(): Promise<void> {

@@ -6,8 +6,10 @@
  * write transactions use BEGIN IMMEDIATE, read-only ones run in autocommit mode (each
  * statement atomic). The connection's busy timeout is 0 after opening, so nothing blocks
  * the event loop: a BUSY answer (another process holds the write lock) rolls back and is
- * retried with jittered backoff up to `maxRetries` before `TxConflictError`. Any failure
- * rolls back, so no transaction is left open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
+ * retried with jittered backoff (1 ms growing to 250 ms) for as long as the retry policy
+ * waits out an unreachable engine (`--io-retries`, retry-policy.ts: ~45-57 s by default),
+ * or `maxRetries` attempts when that is given, then `DatabaseLockedError` (EIO, logged
+ * with the op). Any failure rolls back, so no transaction is left open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
  * SQLite-specific parts (URL, pragmas, dialect, transaction control).
  * Invariants: integers are read as bigint (safe integers on) and integral JS numbers
  * are bound as bigint, so inodes above 2^53 round-trip exactly and no INTEGER column
@@ -18,14 +20,33 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { TxConflictError, type EngineOptions, type MetaEngine } from '../engine.js';
+import type { Logger } from '../core.js';
 import { FsError, Errno } from '../errno.js';
+import { MetaRetryPolicy } from '../retry-policy.js';
+import { RateLimitedLog } from '../../util/rate-limited-log.js';
 import type { SqlConn, SqlDialect, SqlParam, SqlRow, TxRunner } from './sql-conn.js';
 import { sqliteDdl } from './schema.js';
 import { SqlEngine } from './sql-engine.js';
 
 const BUSY_TIMEOUT_MS = 5000;
-const DEFAULT_MAX_RETRIES = 50;
 const MAX_BACKOFF_MS = 250;
+
+/** The database stayed locked by another process past the retry bound. */
+export class DatabaseLockedError extends TxConflictError {
+  constructor(op: string, attempts: number, ms: number) {
+    super(op, attempts);
+    this.message = `SQLite database locked by another process: ${op} gave up after ${attempts} attempts in ${(ms / 1000).toFixed(1)} s`;
+    this.name = 'DatabaseLockedError';
+  }
+}
+
+/** How long and how often a locked database is tried again. */
+export interface BusyBound {
+  /** Give up after this long (default: the retry policy's budget). */
+  budgetMs: number;
+  /** Give up after this many attempts (EngineOptions.maxRetries), if given. */
+  maxAttempts?: number;
+}
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite3',
@@ -106,14 +127,17 @@ export class SqliteBackend {
   private closed = false;
   readonly conn: SqlConn;
 
+  private log: RateLimitedLog | undefined;
+
   constructor(
     private readonly db: Db,
-    private readonly maxRetries: number,
+    private readonly bound: BusyBound,
   ) {
     this.conn = {
       query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
       exec: (sql, params = []) => Promise.resolve(this.prepare(sql).run(...bindable(params)).changes),
-      queryRaw: (sql, params = []) => Promise.resolve(this.prepare(sql, true).all(...bindable(params)) as unknown[][]),
+      queryRaw: (sql, params = []) =>
+        Promise.resolve(this.prepare(sql, true).all(...bindable(params)) as unknown[][]),
     };
   }
 
@@ -148,7 +172,10 @@ export class SqliteBackend {
     if (this.closed) throw new FsError(Errno.EIO, { op, message: `EIO: ${op}: metadata engine is closed` });
   }
 
-  readonly runTx: TxRunner = async <T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> => {
+  readonly runTx: TxRunner = async <T>(
+    fn: (conn: SqlConn) => Promise<T>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<T> => {
     const release = await this.acquire();
     let joined: { done: Promise<Outcome> } | undefined;
     try {
@@ -167,14 +194,24 @@ export class SqliteBackend {
     throw o.error;
   };
 
+  useLogger(logger: Logger): void {
+    this.log = new RateLimitedLog(logger, 5000);
+  }
+
   /** Runs `once` again, with jittered backoff, while another process holds the lock. */
   private async retryWhileBusy<T>(op: string, once: () => Promise<T>): Promise<T> {
+    const start = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         return await once();
       } catch (e) {
         if (!isBusy(e)) throw e;
-        if (attempt >= this.maxRetries) throw new TxConflictError(op, attempt);
+        const waited = Date.now() - start;
+        if (waited >= this.bound.budgetMs || attempt >= (this.bound.maxAttempts ?? Infinity)) {
+          throw new DatabaseLockedError(op, attempt, waited);
+        }
+        if (attempt === 20)
+          this.log?.warn(`busy:${op}`, `SQLite database is locked by another process; ${op} waits`, { op });
         await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
       }
     }
@@ -201,7 +238,10 @@ export class SqliteBackend {
    * Runs a write transaction inside the open group (opening one if needed); resolves, while
    * the caller still holds the connection, to a promise of the member's final outcome.
    */
-  private async runInGroup(fn: (conn: SqlConn) => Promise<unknown>, opts: { op: string; readonly: boolean }): Promise<{ done: Promise<Outcome> }> {
+  private async runInGroup(
+    fn: (conn: SqlConn) => Promise<unknown>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<{ done: Promise<Outcome> }> {
     if (this.group === undefined) {
       await this.retryWhileBusy(opts.op, async () => this.begin());
       this.group = [];
@@ -230,7 +270,11 @@ export class SqliteBackend {
     return { done };
   }
 
-  private groupControl(): { savepoint: Database.Statement; releaseSavepoint: Database.Statement; rollbackTo: Database.Statement } {
+  private groupControl(): {
+    savepoint: Database.Statement;
+    releaseSavepoint: Database.Statement;
+    rollbackTo: Database.Statement;
+  } {
     return (this.savepoints ??= {
       savepoint: this.db.prepare('SAVEPOINT tjfs_member'),
       releaseSavepoint: this.db.prepare('RELEASE tjfs_member'),
@@ -258,7 +302,10 @@ export class SqliteBackend {
   }
 
   /** The transaction under the group failed as a whole: everyone runs alone. */
-  private async abandonGroup(fn: (conn: SqlConn) => Promise<unknown>, opts: { op: string; readonly: boolean }): Promise<{ done: Promise<Outcome> }> {
+  private async abandonGroup(
+    fn: (conn: SqlConn) => Promise<unknown>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<{ done: Promise<Outcome> }> {
     const g = this.group ?? [];
     this.group = undefined;
     this.rollback();
@@ -282,7 +329,10 @@ export class SqliteBackend {
    * SQLITE_BUSY and runTx backs off asynchronously. Control statements are prepared once.
    */
   private begin(): void {
-    const c = (this.control ??= { beginImmediate: this.db.prepare('BEGIN IMMEDIATE'), commit: this.db.prepare('COMMIT') });
+    const c = (this.control ??= {
+      beginImmediate: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+    });
     c.beginImmediate.run();
   }
 
@@ -375,7 +425,11 @@ function openDatabase(path: string, op: string): Db {
 export async function openSqliteEngine(url: string, options: EngineOptions): Promise<MetaEngine> {
   const { path, prefix } = parseSqliteUrl(url);
   const db = openDatabase(path, 'open meta');
-  const backend = new SqliteBackend(db, Math.max(1, options.maxRetries ?? DEFAULT_MAX_RETRIES));
+  const bound: BusyBound = {
+    budgetMs: new MetaRetryPolicy(options.retry).budgetMs(),
+    ...(options.maxRetries === undefined ? {} : { maxAttempts: Math.max(1, options.maxRetries) }),
+  };
+  const backend = new SqliteBackend(db, bound);
   return new SqlEngine({
     kind: 'sqlite3',
     displayUrl: url,
@@ -384,5 +438,6 @@ export async function openSqliteEngine(url: string, options: EngineOptions): Pro
     runTx: backend.runTx,
     close: () => backend.close(),
     sync: () => backend.sync(),
+    useLogger: (logger) => backend.useLogger(logger),
   });
 }

@@ -38,7 +38,7 @@ describe('group commit', () => {
   it('queued writes share commits; a failing member rolls back only its own changes', async () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const b = new SqliteBackend(main, 5);
+    const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     const other = db();
     const insert = (k: number) => (c: SqlConn) => c.exec('INSERT INTO t (k) VALUES (?)', [k]);
     const seenByOther: boolean[] = [];
@@ -66,7 +66,7 @@ describe('group commit', () => {
   it('a reader commits the open group before it reads', async () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const b = new SqliteBackend(main, 5);
+    const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     const other = db();
     const writes = [1, 2, 3].map((k) => b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false }));
     const read = b.runTx(async (c) => ({ mine: (await c.query('SELECT k FROM t ORDER BY k')).length, other: keys(other) }), { op: 'r', readonly: true });
@@ -80,7 +80,7 @@ describe('group commit', () => {
     main.exec('PRAGMA foreign_keys = ON');
     main.exec('CREATE TABLE p (k INTEGER PRIMARY KEY)');
     main.exec('CREATE TABLE c (k INTEGER PRIMARY KEY, p INTEGER REFERENCES p(k) DEFERRABLE INITIALLY DEFERRED)');
-    const b = new SqliteBackend(main, 5);
+    const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     const w = (sql: string) => b.runTx((c) => c.exec(sql), { op: sql, readonly: false });
     // The deferred foreign key only fails at COMMIT, so the shared commit fails as a whole.
     const out = await Promise.allSettled([w('INSERT INTO p (k) VALUES (1)'), w('INSERT INTO c (k, p) VALUES (1, 99)'), w('INSERT INTO c (k, p) VALUES (2, 1)')]);
@@ -95,7 +95,7 @@ describe('group commit', () => {
   it('a member that meets a lock conflict inside the group runs again alone', async () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const b = new SqliteBackend(main, 5);
+    const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     let calls = 0;
     const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
     const runs = [
@@ -119,7 +119,7 @@ describe('group commit', () => {
   it('a lone write runs as a plain transaction', async () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
-    const b = new SqliteBackend(main, 5);
+    const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     for (let k = 0; k < 3; k++) await b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false });
     expect(b.stats).toEqual({ commits: 3, grouped: 0 });
   });
