@@ -120,6 +120,13 @@ export interface MetaTx {
 
   /** The chunk's slice records, oldest first; [] when the chunk has no list. */
   getChunk(ino: Ino, indx: number): Promise<Slice[]>;
+  /**
+   * Indexes in [first, last] whose chunk has a stored list, ascending. Costs what exists,
+   * never the width of the range (Redis: pipelined EXISTS for a narrow range, SCAN of
+   * `c{ino}_*` for a wide one, as Go's truncate; SQL: one indexed range query). Not
+   * WATCHed: callers read the inode first, and every writer of a new list changes it.
+   */
+  listChunks(ino: Ino, first: number, last: number): Promise<number[]>;
   /** Appends records. `ifExists`: only when the list already exists (RPUSHX semantics). */
   appendSlices(ino: Ino, indx: number, slices: readonly Slice[], opts?: { ifExists?: boolean }): void;
   /** Records that a new slice was committed (SQL: chunk_ref row refs 1; Redis: nothing). */
@@ -208,7 +215,11 @@ export interface MetaEngine {
    * returns the slices that have no reference left (their ref bookkeeping removed).
    */
   deleteChunk(ino: Ino, indx: number): Promise<FreedSlice[]>;
-  /** Chunk indexes that have a stored list (SQL: rows; Redis: probes 0..ceil(length/64MiB)). */
+  /**
+   * Chunk indexes that have a stored list, ascending: at least every one below `length`
+   * (SQL and mem: all rows; Redis: probes 0..length/64MiB when that is narrow, else SCANs
+   * `c{ino}_*`, so a huge sparse length costs what exists).
+   */
   listChunkIndexes(ino: Ino, length: number): Promise<number[]>;
   /**
    * Replaces the first `old.length` records of a chunk with `replacement` iff they are

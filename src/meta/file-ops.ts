@@ -1,22 +1,44 @@
 /**
  * Attribute changes and file data records (spec §4.4, §4.5): setattr, truncate (hole
  * records, never deleting lists), fallocate, slice commits and copy_file_range (which
- * copies records and adds slice references, never data).
+ * copies records and adds slice references, never data). The records of a range are
+ * planned in range-records.ts: their cost follows the chunks that exist, not the range.
  */
 import { mustGetAttr, setAtime, setCtime, setMtime, type MetaCore } from './core.js';
 import type { MetaTx } from './engine.js';
 import { FsError, Errno } from './errno.js';
 import { FallocMode, type SetAttrRequest } from './meta.js';
 import { checkAccess, inGroup, W_OK } from './permissions.js';
-import { buildVisible } from './slices.js';
-import { align4K, CHUNK_SIZE, FileType, Flag, isTrash, MAX_FILE_SIZE, type Attr, type Context, type Ino, type Slice, type Timespec, withoutSuidgid } from './types.js';
+import { queueCopy, truncateHoles, zeroRange } from './range-records.js';
+import {
+  align4K,
+  CHUNK_SIZE,
+  FileType,
+  Flag,
+  isTrash,
+  MAX_FILE_SIZE,
+  type Attr,
+  type Context,
+  type Ino,
+  type Slice,
+  type Timespec,
+  withoutSuidgid,
+} from './types.js';
 
 function ensureModifiable(a: Attr, ino: Ino, op: string): void {
   if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino });
-  if (isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino, message: `EPERM: ${op}: file is in .trash` });
+  if (isTrash(a.parent))
+    throw new FsError(Errno.EPERM, { op, ino, message: `EPERM: ${op}: file is in .trash` });
 }
 
-function applyTime(ctx: Context, a: Attr, t: Timespec | 'now', now: Timespec, set: (a: Attr, t: Timespec) => void, ino: Ino): void {
+function applyTime(
+  ctx: Context,
+  a: Attr,
+  t: Timespec | 'now',
+  now: Timespec,
+  set: (a: Attr, t: Timespec) => void,
+  ino: Ino,
+): void {
   if (t === 'now') {
     if (ctx.uid !== 0 && ctx.uid !== a.uid) checkAccess(ctx, a, W_OK, 'utimens', ino);
     set(a, now);
@@ -32,8 +54,14 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
   if (req.size !== undefined) {
     await truncate(core, ctx, ino, req.size, { viaHandle: req.viaHandle === true });
   }
-  const touchesMore = req.mode !== undefined || req.uid !== undefined || req.gid !== undefined || req.atime !== undefined ||
-    req.mtime !== undefined || req.ctime !== undefined || req.flags !== undefined;
+  const touchesMore =
+    req.mode !== undefined ||
+    req.uid !== undefined ||
+    req.gid !== undefined ||
+    req.atime !== undefined ||
+    req.mtime !== undefined ||
+    req.ctime !== undefined ||
+    req.flags !== undefined;
   if (!touchesMore) {
     return core.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
   }
@@ -41,17 +69,27 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
     async (tx) => {
       const now = core.now();
       const a = await mustGetAttr(tx, ino, op);
-      const onlyFlags = req.flags !== undefined && req.mode === undefined && req.uid === undefined && req.gid === undefined &&
-        req.atime === undefined && req.mtime === undefined;
+      const onlyFlags =
+        req.flags !== undefined &&
+        req.mode === undefined &&
+        req.uid === undefined &&
+        req.gid === undefined &&
+        req.atime === undefined &&
+        req.mtime === undefined;
       if (!onlyFlags) ensureModifiable(a, ino, op);
-      if (a.flags & Flag.Append && (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)) {
+      if (
+        a.flags & Flag.Append &&
+        (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)
+      ) {
         throw new FsError(Errno.EPERM, { op, ino });
       }
-      if (req.uid !== undefined && req.uid !== a.uid && ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chown', ino });
+      if (req.uid !== undefined && req.uid !== a.uid && ctx.uid !== 0)
+        throw new FsError(Errno.EPERM, { op: 'chown', ino });
       if (req.gid !== undefined && req.gid !== a.gid && ctx.uid !== 0) {
         if (ctx.uid !== a.uid || !inGroup(ctx, req.gid)) throw new FsError(Errno.EPERM, { op: 'chown', ino });
       }
-      const chown = (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
+      const chown =
+        (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
       if (req.uid !== undefined) a.uid = req.uid;
       if (req.gid !== undefined) a.gid = req.gid;
       if (chown && a.type !== FileType.Directory && req.mode === undefined) {
@@ -77,29 +115,16 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
   );
 }
 
-/** Hole records covering [left, right) as truncate/fallocate append them (spec §4.5). */
-export function appendHoles(tx: MetaTx, ino: Ino, left: number, right: number, middleOnlyIfExists: boolean): void {
-  if (right <= left) return;
-  const first = Math.floor(left / CHUNK_SIZE);
-  const last = Math.floor((right - 1) / CHUNK_SIZE);
-  const pos = left % CHUNK_SIZE;
-  const firstLen = first === last ? right - left : CHUNK_SIZE - pos;
-  tx.appendSlices(ino, first, [{ pos, id: 0, size: 0, off: 0, len: firstLen }]);
-  for (let i = first + 1; i < last; i++) {
-    tx.appendSlices(ino, i, [{ pos: 0, id: 0, size: 0, off: 0, len: CHUNK_SIZE }], { ifExists: middleOnlyIfExists });
-  }
-  if (last > first) {
-    const endLen = right - last * CHUNK_SIZE;
-    if (endLen === CHUNK_SIZE) {
-      tx.appendSlices(ino, last, [{ pos: 0, id: 0, size: 0, off: 0, len: CHUNK_SIZE }], { ifExists: middleOnlyIfExists });
-    } else {
-      tx.appendSlices(ino, last, [{ pos: 0, id: 0, size: 0, off: 0, len: endLen }]);
-    }
-  }
-}
-
 /** Applies a length change's accounting: counters, dir stats of each parent, quotas. */
-async function lengthDelta(core: MetaCore, tx: MetaTx, ino: Ino, a: Attr, oldLen: number, newLen: number, op: string): Promise<{ space: number; quotas: Ino[] }> {
+async function lengthDelta(
+  core: MetaCore,
+  tx: MetaTx,
+  ino: Ino,
+  a: Attr,
+  oldLen: number,
+  newLen: number,
+  op: string,
+): Promise<{ space: number; quotas: Ino[] }> {
   const space = align4K(newLen) - align4K(oldLen);
   if (space > 0) core.checkCapacity(space, 0, op);
   const parents = a.parent !== 0n ? new Map([[a.parent, 1]]) : await tx.getParents(ino);
@@ -119,7 +144,7 @@ async function lengthDelta(core: MetaCore, tx: MetaTx, ino: Ino, a: Attr, oldLen
 interface LengthPlan {
   newLen: number;
   /** Extra writes (hole or slice records) in the same transaction. */
-  apply?: (tx: MetaTx) => void;
+  apply?: (tx: MetaTx) => void | Promise<void>;
   /** Modification time to set (default: now). */
   mtime?: Timespec;
 }
@@ -129,7 +154,12 @@ interface LengthPlan {
  * `plan` check it and decide, account the length change, write the records, set the
  * length and times. `plan` returning undefined leaves the file untouched.
  */
-async function changeLength(core: MetaCore, ino: Ino, op: string, plan: (a: Attr) => LengthPlan | undefined): Promise<Attr> {
+async function changeLength(
+  core: MetaCore,
+  ino: Ino,
+  op: string,
+  plan: (a: Attr) => LengthPlan | undefined,
+): Promise<Attr> {
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
@@ -137,7 +167,7 @@ async function changeLength(core: MetaCore, ino: Ino, op: string, plan: (a: Attr
       const p = plan(a);
       if (!p) return { a, space: 0, quotas: [] as Ino[] };
       const d = await lengthDelta(core, tx, ino, a, a.length, p.newLen, op);
-      p.apply?.(tx);
+      await p.apply?.(tx);
       a.length = p.newLen;
       setMtime(a, p.mtime ?? now);
       setCtime(a, now);
@@ -151,11 +181,17 @@ async function changeLength(core: MetaCore, ino: Ino, op: string, plan: (a: Attr
   return res.a;
 }
 
-export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: number, opts: { viaHandle?: boolean } = {}): Promise<Attr> {
+export async function truncate(
+  core: MetaCore,
+  ctx: Context,
+  ino: Ino,
+  length: number,
+  opts: { viaHandle?: boolean } = {},
+): Promise<Attr> {
   const op = 'truncate';
   core.checkWritable(op);
-  if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
   if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
+  if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
   return changeLength(core, ino, op, (a) => {
     if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
     if (a.type !== FileType.File) throw new FsError(Errno.EINVAL, { op, ino });
@@ -163,17 +199,27 @@ export async function truncate(core: MetaCore, ctx: Context, ino: Ino, length: n
     if (a.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino });
     if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino);
     if (a.length === length) return undefined;
-    const [left, right] = [Math.min(a.length, length), Math.max(a.length, length)];
-    return { newLen: length, apply: (tx) => appendHoles(tx, ino, left, right, true) };
+    const old = a.length;
+    return { newLen: length, apply: (tx) => truncateHoles(tx, ino, old, length) };
   });
 }
 
-export async function fallocate(core: MetaCore, _ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
+export async function fallocate(
+  core: MetaCore,
+  _ctx: Context,
+  ino: Ino,
+  mode: number,
+  off: number,
+  size: number,
+): Promise<Attr> {
   const op = 'fallocate';
   core.checkWritable(op);
-  if (mode & (FallocMode.CollapseRange | FallocMode.InsertRange)) throw new FsError(Errno.ENOTSUP, { op, ino });
-  if (mode & FallocMode.PunchHole && !(mode & FallocMode.KeepSize)) throw new FsError(Errno.EINVAL, { op, ino });
-  if (size <= 0 || off < 0) throw new FsError(Errno.EINVAL, { op, ino });
+  if (mode & (FallocMode.CollapseRange | FallocMode.InsertRange))
+    throw new FsError(Errno.ENOTSUP, { op, ino });
+  if (mode & FallocMode.PunchHole && !(mode & FallocMode.KeepSize))
+    throw new FsError(Errno.EINVAL, { op, ino });
+  if (!Number.isInteger(off) || !Number.isInteger(size) || size <= 0 || off < 0)
+    throw new FsError(Errno.EINVAL, { op, ino });
   if (off + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
   return changeLength(core, ino, op, (a) => {
     if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
@@ -184,15 +230,22 @@ export async function fallocate(core: MetaCore, _ctx: Context, ino: Ino, mode: n
     const old = a.length;
     const newLen = off + size > old && !(mode & FallocMode.KeepSize) ? off + size : old;
     const plan: LengthPlan = { newLen };
-    if (zeroing && off < old) plan.apply = (tx) => appendHoles(tx, ino, off, Math.min(off + size, old), false);
+    if (zeroing && off < old) plan.apply = (tx) => zeroRange(tx, ino, off, Math.min(off + size, old));
     return plan;
   });
 }
 
-export async function writeSlice(core: MetaCore, ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void> {
+export async function writeSlice(
+  core: MetaCore,
+  ino: Ino,
+  indx: number,
+  slice: Slice,
+  mtime: Timespec,
+): Promise<void> {
   const op = 'write';
   core.checkWritable(op);
-  if (slice.pos + slice.len > CHUNK_SIZE) throw new FsError(Errno.EINVAL, { op, ino, message: 'EINVAL: slice crosses a chunk' });
+  if (slice.pos + slice.len > CHUNK_SIZE)
+    throw new FsError(Errno.EINVAL, { op, ino, message: 'EINVAL: slice crosses a chunk' });
   const end = indx * CHUNK_SIZE + slice.pos + slice.len;
   if (end >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
   await changeLength(core, ino, op, (a) => {
@@ -208,11 +261,25 @@ export async function writeSlice(core: MetaCore, ino: Ino, indx: number, slice: 
   });
 }
 
-export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number> {
+/**
+ * copy_file_range: copies at most what lies before the source's end (a short count, as
+ * Go), so a 2^62-byte request costs what the source holds; EFBIG where an offset or the
+ * copy's end reaches the maximum file size.
+ */
+export async function copyFileRange(
+  core: MetaCore,
+  ctx: Context,
+  fin: Ino,
+  offIn: number,
+  fout: Ino,
+  offOut: number,
+  size: number,
+): Promise<number> {
   const op = 'copy_file_range';
   core.checkWritable(op);
-  if (offIn < 0 || offOut < 0 || size < 0) throw new FsError(Errno.EINVAL, { op });
-  if (offOut + size >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
+  if (![offIn, offOut, size].every((x) => Number.isInteger(x) && x >= 0))
+    throw new FsError(Errno.EINVAL, { op });
+  if (offIn >= MAX_FILE_SIZE || offOut >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
@@ -221,31 +288,14 @@ export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offI
       if (ain.type !== FileType.File || aout.type !== FileType.File) throw new FsError(Errno.EINVAL, { op });
       ensureModifiable(aout, fout, op);
       if (aout.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino: fout });
-      if (fin === fout && offIn < offOut + size && offOut < offIn + size) throw new FsError(Errno.EINVAL, { op });
+      if (fin === fout && offIn < offOut + size && offOut < offIn + size)
+        throw new FsError(Errno.EINVAL, { op });
       const n = Math.max(0, Math.min(size, ain.length - offIn));
       if (n === 0) return { n, space: 0, quotas: [] as Ino[] };
-      const byChunk = new Map<number, Slice[]>();
-      for (let o = offIn; o < offIn + n; ) {
-        const indx = Math.floor(o / CHUNK_SIZE);
-        const chunkStart = indx * CHUNK_SIZE;
-        const to = Math.min(offIn + n, chunkStart + CHUNK_SIZE);
-        const runs = buildVisible(await tx.getChunk(fin, indx));
-        for (const r of runs) {
-          const s = Math.max(r.pos, o - chunkStart);
-          const e = Math.min(r.pos + r.len, to - chunkStart);
-          if (e <= s || r.id === 0) continue;
-          placeRecord(byChunk, offOut + (chunkStart + s - offIn), { id: r.id, size: r.size, off: r.off + (s - r.pos), len: e - s });
-        }
-        o = to;
-      }
-      // The destination range first becomes a hole, then the copied records land on it.
+      if (offOut + n >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
       const newLen = Math.max(aout.length, offOut + n);
       const d = await lengthDelta(core, tx, fout, aout, aout.length, newLen, op);
-      appendHoles(tx, fout, offOut, offOut + n, false);
-      for (const [indx, recs] of byChunk) {
-        tx.appendSlices(fout, indx, recs);
-        for (const r of recs) tx.incrSliceRef(r.id, r.size, 1);
-      }
+      await queueCopy(tx, { fin, offIn, fout, offOut, n });
       aout.length = newLen;
       setMtime(aout, now);
       setCtime(aout, now);
@@ -258,20 +308,4 @@ export async function copyFileRange(core: MetaCore, ctx: Context, fin: Ino, offI
   core.noteQuotas(res.quotas, res.space, 0);
   void ctx;
   return res.n;
-}
-
-/** Splits a record at destination chunk boundaries; pieces share the slice id. */
-function placeRecord(byChunk: Map<number, Slice[]>, dst: number, r: { id: number; size: number; off: number; len: number }): void {
-  let { off, len } = r;
-  while (len > 0) {
-    const indx = Math.floor(dst / CHUNK_SIZE);
-    const pos = dst % CHUNK_SIZE;
-    const l = Math.min(len, CHUNK_SIZE - pos);
-    const list = byChunk.get(indx) ?? [];
-    list.push({ pos, id: r.id, size: r.size, off, len: l });
-    byChunk.set(indx, list);
-    dst += l;
-    off += l;
-    len -= l;
-  }
 }

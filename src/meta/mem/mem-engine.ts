@@ -59,6 +59,22 @@ function counter(s: MemStore, name: CounterName): number {
   return s.counters.get(name) ?? INITIAL[name] ?? 0;
 }
 
+function count(s: MemStore, op: string, by = 1): void {
+  s.ops.set(op, (s.ops.get(op) ?? 0) + by);
+}
+
+/** Chunk indexes of `ino` with a list, in [first, last], ascending (a walk of what exists). */
+function chunkIndexes(s: MemStore, ino: Ino, first: number, last: number): number[] {
+  const prefix = `${ino}_`;
+  const out: number[] = [];
+  for (const k of s.chunks.keys()) {
+    if (!k.startsWith(prefix)) continue;
+    const i = Number(k.slice(prefix.length));
+    if (i >= first && i <= last) out.push(i);
+  }
+  return out.sort((a, b) => a - b);
+}
+
 function getOrInit<K, V>(m: Map<K, V>, k: K, init: () => V): V {
   let v = m.get(k);
   if (v === undefined) m.set(k, (v = init()));
@@ -142,16 +158,23 @@ class MemTx implements MetaTx {
     this.w(() => this.s.xattrs.delete(ino));
   }
   async getChunk(ino: Ino, indx: number): Promise<Slice[]> {
+    count(this.s, 'tx.getChunk');
     return (this.s.chunks.get(chunkKey(ino, indx)) ?? []).map((x) => ({ ...x }));
   }
   appendSlices(ino: Ino, indx: number, slices: readonly Slice[], opts: { ifExists?: boolean } = {}): void {
     const copy = slices.map((x) => ({ ...x }));
+    count(this.s, 'tx.appendSlices');
+    count(this.s, 'tx.records', copy.length);
     this.w(() => {
       const k = chunkKey(ino, indx);
       const cur = this.s.chunks.get(k);
       if (!cur && opts.ifExists) return;
       this.s.chunks.set(k, [...(cur ?? []), ...copy]);
     });
+  }
+  async listChunks(ino: Ino, first: number, last: number): Promise<number[]> {
+    count(this.s, 'tx.listChunks');
+    return chunkIndexes(this.s, ino, first, last);
   }
   newSliceRef(id: number, size: number): void {
     this.w(() => this.s.sliceRefs.set(id, { size, refs: (this.s.sliceRefs.get(id)?.refs ?? 0) + 1 }));
@@ -213,7 +236,10 @@ class MemTx implements MetaTx {
     });
   }
   async getPlocks(ino: Ino): Promise<PlockOwner[]> {
-    return [...(this.s.plocks.get(ino)?.values() ?? [])].map((o) => ({ ...o, records: Buffer.from(o.records) }));
+    return [...(this.s.plocks.get(ino)?.values() ?? [])].map((o) => ({
+      ...o,
+      records: Buffer.from(o.records),
+    }));
   }
   setPlock(ino: Ino, sid: number, owner: bigint, records: Buffer): void {
     const r = Buffer.from(records);
@@ -228,16 +254,22 @@ class MemTx implements MetaTx {
 export class MemEngine implements MetaEngine {
   readonly kind = 'mem';
   readonly displayUrl: string;
-  constructor(private readonly s: MemStore, url: string) {
+  constructor(
+    private readonly s: MemStore,
+    url: string,
+  ) {
     this.displayUrl = url;
   }
 
-  /** Number of times each primitive ran (tests assert cache effects with it). */
+  /**
+   * Number of times each primitive ran (tests assert cache effects with it); `tx.*` entries
+   * count transaction calls, `tx.records` the slice records queued.
+   */
   get ops(): ReadonlyMap<string, number> {
     return this.s.ops;
   }
   private count(op: string): void {
-    this.s.ops.set(op, (this.s.ops.get(op) ?? 0) + 1);
+    count(this.s, op);
   }
 
   txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
@@ -258,7 +290,8 @@ export class MemEngine implements MetaEngine {
   }
   initVolume(formatJson: string, opts: { isNew: boolean; rootAttr: Attr; trashAttr?: Attr }): Promise<void> {
     return this.locked(() => {
-      if (opts.trashAttr && !this.s.attrs.has(0x7fffffff10000000n)) this.s.attrs.set(0x7fffffff10000000n, encodeAttr(opts.trashAttr));
+      if (opts.trashAttr && !this.s.attrs.has(0x7fffffff10000000n))
+        this.s.attrs.set(0x7fffffff10000000n, encodeAttr(opts.trashAttr));
       this.s.setting = formatJson;
       if (opts.isNew) this.s.attrs.set(1n, encodeAttr(opts.rootAttr));
     });
@@ -290,7 +323,10 @@ export class MemEngine implements MetaEngine {
   }
   async putSession(sid: number, expire: number, info?: string): Promise<void> {
     const cur = this.s.sessions.get(sid);
-    this.s.sessions.set(sid, { expire, ...(info !== undefined ? { info } : cur?.info !== undefined ? { info: cur.info } : {}) });
+    this.s.sessions.set(sid, {
+      expire,
+      ...(info !== undefined ? { info } : cur?.info !== undefined ? { info: cur.info } : {}),
+    });
   }
   async listSessions(): Promise<SessionRecord[]> {
     return [...this.s.sessions].map(([sid, v]) => ({ sid, ...v }));
@@ -338,14 +374,21 @@ export class MemEngine implements MetaEngine {
     return freed;
   }
   async listChunkIndexes(ino: Ino): Promise<number[]> {
-    const prefix = `${ino}_`;
-    return [...this.s.chunks.keys()].filter((k) => k.startsWith(prefix)).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+    return chunkIndexes(this.s, ino, 0, Infinity);
   }
-  replaceSlices(ino: Ino, indx: number, old: readonly Slice[], replacement: readonly Slice[], newSlice: FreedSlice, dropped: readonly FreedSlice[]): Promise<{ ok: boolean; freed: FreedSlice[] }> {
+  replaceSlices(
+    ino: Ino,
+    indx: number,
+    old: readonly Slice[],
+    replacement: readonly Slice[],
+    newSlice: FreedSlice,
+    dropped: readonly FreedSlice[],
+  ): Promise<{ ok: boolean; freed: FreedSlice[] }> {
     return this.locked(() => {
       const k = chunkKey(ino, indx);
       const cur = this.s.chunks.get(k) ?? [];
-      const same = cur.length >= old.length && old.every((o, i) => JSON.stringify(o) === JSON.stringify(cur[i]));
+      const same =
+        cur.length >= old.length && old.every((o, i) => JSON.stringify(o) === JSON.stringify(cur[i]));
       if (!same) return { ok: false, freed: [] };
       this.s.chunks.set(k, [...replacement.map((x) => ({ ...x })), ...cur.slice(old.length)]);
       this.s.sliceRefs.set(newSlice.id, { size: newSlice.size, refs: 1 });
@@ -412,7 +455,10 @@ export class MemEngine implements MetaEngine {
 /** mem://NAME — instances with the same NAME share a store for the life of the process. */
 export async function openMemEngine(url: string, _options: EngineOptions): Promise<MetaEngine> {
   const name = url.replace(/^mem:\/\//i, '');
-  return new MemEngine(getOrInit(stores, name, () => new MemStore()), url);
+  return new MemEngine(
+    getOrInit(stores, name, () => new MemStore()),
+    url,
+  );
 }
 
 /** Drops a named mem store (tests). */

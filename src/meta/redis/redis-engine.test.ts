@@ -68,7 +68,11 @@ describe('format and counters', () => {
     );
     expect((await raw.keys('*')).sort()).toEqual(['i1', `i${TRASH_INODE}`, 'setting']);
     // Re-init of an existing volume: trash attr kept (SETNX), root untouched.
-    await engine.initVolume(json, { isNew: false, rootAttr: attr(FileType.Directory, 0o700), trashAttr: attr(FileType.Directory, 0o700) });
+    await engine.initVolume(json, {
+      isNew: false,
+      rootAttr: attr(FileType.Directory, 0o700),
+      trashAttr: attr(FileType.Directory, 0o700),
+    });
     expect((await raw.getBuffer('i1'))?.equals(root ?? Buffer.alloc(0))).toBe(true);
     expect((await raw.getBuffer(`i${TRASH_INODE}`))?.readUInt16BE(1)).toBe(0x216d);
     expect(await engine.isEmpty()).toBe(false);
@@ -112,30 +116,38 @@ describe('transactions', () => {
   it('writes the V-15 scenario keys exactly', async () => {
     const d: Ino = 2n;
     const f: Ino = 3n;
-    await engine.txn(async (tx) => {
-      expect(await tx.getEntry(1n, Buffer.from('d'))).toBeUndefined();
-      expect(await tx.getAttr(1n)).toBeUndefined();
-      tx.setAttr(d, attr(FileType.Directory, 0o755, { uid: 1000, gid: 1000 }));
-      tx.setEntry(1n, Buffer.from('d'), { ino: d, type: FileType.Directory });
-      tx.initDirStat(d);
-      tx.updateDirStat(1n, { dataLength: 0, usedSpace: 4096, usedInodes: 1 });
-      tx.addCounter('usedSpace', 4096);
-      tx.addCounter('totalInodes', 1);
-    }, { op: 'mkdir' });
-    await engine.txn(async (tx) => {
-      await tx.getAttr(d);
-      tx.setAttr(f, attr(FileType.File, 0o644, { parent: d, length: 5 }));
-      tx.setEntry(d, Buffer.from('f'), { ino: f, type: FileType.File });
-      tx.appendSlices(f, 0, [{ pos: 0, id: 1, size: 5, off: 0, len: 5 }]);
-      tx.newSliceRef(1, 5);
-      tx.updateDirStat(d, { dataLength: 5, usedSpace: 4096, usedInodes: 1 });
-      tx.addCounter('usedSpace', 4096);
-      tx.addCounter('totalInodes', 1);
-    }, { op: 'create+write' });
+    await engine.txn(
+      async (tx) => {
+        expect(await tx.getEntry(1n, Buffer.from('d'))).toBeUndefined();
+        expect(await tx.getAttr(1n)).toBeUndefined();
+        tx.setAttr(d, attr(FileType.Directory, 0o755, { uid: 1000, gid: 1000 }));
+        tx.setEntry(1n, Buffer.from('d'), { ino: d, type: FileType.Directory });
+        tx.initDirStat(d);
+        tx.updateDirStat(1n, { dataLength: 0, usedSpace: 4096, usedInodes: 1 });
+        tx.addCounter('usedSpace', 4096);
+        tx.addCounter('totalInodes', 1);
+      },
+      { op: 'mkdir' },
+    );
+    await engine.txn(
+      async (tx) => {
+        await tx.getAttr(d);
+        tx.setAttr(f, attr(FileType.File, 0o644, { parent: d, length: 5 }));
+        tx.setEntry(d, Buffer.from('f'), { ino: f, type: FileType.File });
+        tx.appendSlices(f, 0, [{ pos: 0, id: 1, size: 5, off: 0, len: 5 }]);
+        tx.newSliceRef(1, 5);
+        tx.updateDirStat(d, { dataLength: 5, usedSpace: 4096, usedInodes: 1 });
+        tx.addCounter('usedSpace', 4096);
+        tx.addCounter('totalInodes', 1);
+      },
+      { op: 'create+write' },
+    );
     expect((await raw.hgetallBuffer('d1'))['d']?.toString('hex')).toBe('020000000000000002');
     expect((await raw.hgetallBuffer('d2'))['f']?.toString('hex')).toBe('010000000000000003');
     const c = await raw.lrangeBuffer('c3_0', 0, -1);
-    expect(c.map((b) => b.toString('hex'))).toEqual(['00000000' + '0000000000000001' + '00000005' + '00000000' + '00000005']);
+    expect(c.map((b) => b.toString('hex'))).toEqual([
+      '00000000' + '0000000000000001' + '00000005' + '00000000' + '00000005',
+    ]);
     expect(await raw.get('usedSpace')).toBe('8192');
     expect(await raw.get('totalInodes')).toBe('2');
     expect(await raw.hgetall('dirUsedInodes')).toEqual({ '1': '1', '2': '1' });
@@ -151,44 +163,53 @@ describe('transactions', () => {
   });
 
   it('reads back what it wrote, through every MetaTx accessor', async () => {
-    await engine.txn(async (tx) => {
-      tx.setAttr(5n, attr(FileType.Symlink, 0o777, { length: 3 }));
-      tx.setSymlink(5n, Buffer.from('a/b'));
-      tx.setXattr(5n, 'user.k', Buffer.from([0, 1, 2]));
-      tx.setXattr(5n, 'user.j', Buffer.from('v'));
-      tx.setEntry(1n, Buffer.from([0xff, 0x41]), { ino: 5n, type: FileType.Symlink });
-      tx.incrParent(6n, 1n, 2);
-      tx.incrParent(6n, 4n, 1);
-      tx.incrParent(6n, 4n, -1);
-      tx.appendSlices(6n, 1, [{ pos: 0, id: 0, size: 0, off: 0, len: 10 }], { ifExists: true });
-      tx.appendSlices(6n, 0, [{ pos: 1, id: 7, size: 9, off: 2, len: 3 }]);
-      tx.appendSlices(6n, 0, [{ pos: 0, id: 0, size: 0, off: 0, len: 1 }], { ifExists: true });
-    }, { op: 'setup' });
+    await engine.txn(
+      async (tx) => {
+        tx.setAttr(5n, attr(FileType.Symlink, 0o777, { length: 3 }));
+        tx.setSymlink(5n, Buffer.from('a/b'));
+        tx.setXattr(5n, 'user.k', Buffer.from([0, 1, 2]));
+        tx.setXattr(5n, 'user.j', Buffer.from('v'));
+        tx.setEntry(1n, Buffer.from([0xff, 0x41]), { ino: 5n, type: FileType.Symlink });
+        tx.incrParent(6n, 1n, 2);
+        tx.incrParent(6n, 4n, 1);
+        tx.incrParent(6n, 4n, -1);
+        tx.appendSlices(6n, 1, [{ pos: 0, id: 0, size: 0, off: 0, len: 10 }], { ifExists: true });
+        tx.appendSlices(6n, 0, [{ pos: 1, id: 7, size: 9, off: 2, len: 3 }]);
+        tx.appendSlices(6n, 0, [{ pos: 0, id: 0, size: 0, off: 0, len: 1 }], { ifExists: true });
+      },
+      { op: 'setup' },
+    );
     expect(await raw.hgetall('p6')).toEqual({ '1': '2', '4': '0' });
     expect(await raw.exists('c6_1')).toBe(0);
-    await engine.txn(async (tx) => {
-      expect((await tx.getAttr(5n))?.type).toBe(FileType.Symlink);
-      expect((await tx.getSymlink(5n))?.toString()).toBe('a/b');
-      expect(await tx.getXattr(5n, 'user.k')).toEqual(Buffer.from([0, 1, 2]));
-      expect(await tx.getXattr(5n, 'nope')).toBeUndefined();
-      expect([...(await tx.listXattrs(5n)).keys()].sort()).toEqual(['user.j', 'user.k']);
-      expect(await tx.getEntry(1n, Buffer.from([0xff, 0x41]))).toEqual({ ino: 5n, type: FileType.Symlink });
-      expect(await tx.hasEntries(1n)).toBe(true);
-      expect(await tx.hasEntries(9n)).toBe(false);
-      expect(await tx.getParents(6n)).toEqual(new Map([[1n, 2]]));
-      expect(await tx.getChunk(6n, 0)).toEqual([
-        { pos: 1, id: 7, size: 9, off: 2, len: 3 },
-        { pos: 0, id: 0, size: 0, off: 0, len: 1 },
-      ]);
-      expect(await tx.getChunk(6n, 5)).toEqual([]);
-    }, { op: 'check', readonly: true });
-    await engine.txn(async (tx) => {
-      tx.deleteXattr(5n, 'user.j');
-      tx.deleteSymlink(5n);
-      tx.deleteEntry(1n, Buffer.from([0xff, 0x41]));
-      tx.deleteParents(6n);
-      tx.deleteAttr(5n);
-    }, { op: 'delete' });
+    await engine.txn(
+      async (tx) => {
+        expect((await tx.getAttr(5n))?.type).toBe(FileType.Symlink);
+        expect((await tx.getSymlink(5n))?.toString()).toBe('a/b');
+        expect(await tx.getXattr(5n, 'user.k')).toEqual(Buffer.from([0, 1, 2]));
+        expect(await tx.getXattr(5n, 'nope')).toBeUndefined();
+        expect([...(await tx.listXattrs(5n)).keys()].sort()).toEqual(['user.j', 'user.k']);
+        expect(await tx.getEntry(1n, Buffer.from([0xff, 0x41]))).toEqual({ ino: 5n, type: FileType.Symlink });
+        expect(await tx.hasEntries(1n)).toBe(true);
+        expect(await tx.hasEntries(9n)).toBe(false);
+        expect(await tx.getParents(6n)).toEqual(new Map([[1n, 2]]));
+        expect(await tx.getChunk(6n, 0)).toEqual([
+          { pos: 1, id: 7, size: 9, off: 2, len: 3 },
+          { pos: 0, id: 0, size: 0, off: 0, len: 1 },
+        ]);
+        expect(await tx.getChunk(6n, 5)).toEqual([]);
+      },
+      { op: 'check', readonly: true },
+    );
+    await engine.txn(
+      async (tx) => {
+        tx.deleteXattr(5n, 'user.j');
+        tx.deleteSymlink(5n);
+        tx.deleteEntry(1n, Buffer.from([0xff, 0x41]));
+        tx.deleteParents(6n);
+        tx.deleteAttr(5n);
+      },
+      { op: 'delete' },
+    );
     expect(await raw.exists('s5', 'i5', 'd1', 'p6')).toBe(0);
     expect(await raw.hkeys('x5')).toEqual(['user.k']);
     await engine.txn(async (tx) => tx.deleteAllXattrs(5n), { op: 'rmx' });
@@ -196,7 +217,9 @@ describe('transactions', () => {
   });
 
   it('refuses writes in a read-only transaction', async () => {
-    await expect(engine.txn(async (tx) => tx.deleteAttr(1n), { op: 'ro', readonly: true })).rejects.toThrow(/read-only/);
+    await expect(engine.txn(async (tx) => tx.deleteAttr(1n), { op: 'ro', readonly: true })).rejects.toThrow(
+      /read-only/,
+    );
   });
 
   it('propagates EIO for a corrupt attr, naming the inode', async () => {
@@ -214,13 +237,16 @@ describe('transactions', () => {
     await raw.set('i10', encodeAttrForTest(0));
     let attempts = 0;
     const bump = (): Promise<void> =>
-      engine.txn(async (tx) => {
-        attempts++;
-        const a = await tx.getAttr(10n);
-        if (!a) throw new Error('missing');
-        await new Promise((r) => setTimeout(r, 20));
-        tx.setAttr(10n, { ...a, nlink: a.nlink + 1 });
-      }, { op: 'bump' });
+      engine.txn(
+        async (tx) => {
+          attempts++;
+          const a = await tx.getAttr(10n);
+          if (!a) throw new Error('missing');
+          await new Promise((r) => setTimeout(r, 20));
+          tx.setAttr(10n, { ...a, nlink: a.nlink + 1 });
+        },
+        { op: 'bump' },
+      );
     await Promise.all([bump(), bump()]);
     const [a] = await engine.getAttrs([10n]);
     expect(a?.nlink).toBe(2);
@@ -234,12 +260,15 @@ describe('transactions', () => {
       let attempts = 0;
       const started = Date.now();
       const err = await small
-        .txn(async (tx) => {
-          attempts++;
-          const a = await tx.getAttr(11n);
-          await raw.set('i11', encodeAttrForTest(attempts + 1)); // a second client changes the watched key
-          if (a) tx.setAttr(11n, a);
-        }, { op: 'storm' })
+        .txn(
+          async (tx) => {
+            attempts++;
+            const a = await tx.getAttr(11n);
+            await raw.set('i11', encodeAttrForTest(attempts + 1)); // a second client changes the watched key
+            if (a) tx.setAttr(11n, a);
+          },
+          { op: 'storm' },
+        )
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TxConflictError);
       expect(attempts).toBe(4);
@@ -252,17 +281,23 @@ describe('transactions', () => {
   it('never leaves a pooled connection WATCHing after fn throws', async () => {
     await raw.set('i12', encodeAttrForTest(1));
     await expect(
-      engine.txn(async (tx) => {
-        await tx.getAttr(12n);
-        throw new Error('boom');
-      }, { op: 'throw' }),
+      engine.txn(
+        async (tx) => {
+          await tx.getAttr(12n);
+          throw new Error('boom');
+        },
+        { op: 'throw' },
+      ),
     ).rejects.toThrow('boom');
     await raw.set('i12', encodeAttrForTest(2)); // would abort the next EXEC if still watched
     let attempts = 0;
-    await engine.txn(async (tx) => {
-      attempts++;
-      tx.addCounter('usedSpace', 1);
-    }, { op: 'after' });
+    await engine.txn(
+      async (tx) => {
+        attempts++;
+        tx.addCounter('usedSpace', 1);
+      },
+      { op: 'after' },
+    );
     expect(attempts).toBe(1);
   });
 
@@ -270,11 +305,14 @@ describe('transactions', () => {
     const clientsBefore = await clientCount();
     await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        engine.txn(async (tx) => {
-          await tx.getAttr(BigInt(100 + i));
-          await new Promise((r) => setTimeout(r, 5));
-          tx.addCounter('totalInodes', 1);
-        }, { op: 'many' }),
+        engine.txn(
+          async (tx) => {
+            await tx.getAttr(BigInt(100 + i));
+            await new Promise((r) => setTimeout(r, 5));
+            tx.addCounter('totalInodes', 1);
+          },
+          { op: 'many' },
+        ),
       ),
     );
     expect(await raw.get('totalInodes')).toBe('30');
@@ -284,7 +322,9 @@ describe('transactions', () => {
 });
 
 async function clientCount(): Promise<number> {
-  return String(await raw.call('CLIENT', 'LIST')).trim().split('\n').length;
+  return String(await raw.call('CLIENT', 'LIST'))
+    .trim()
+    .split('\n').length;
 }
 
 /** A 72-byte file attr (mode 0644, parent 1) with a given nlink, built by hand. */
@@ -300,7 +340,9 @@ describe('connection', () => {
   it('fails fast with a clear message on an unreachable server', async () => {
     const port = await freePort();
     const started = Date.now();
-    const err = await openRedisEngine(`redis://:hunter2@127.0.0.1:${port}/0`, { connectTimeoutMs: 2000 }).catch((e: unknown) => e);
+    const err = await openRedisEngine(`redis://:hunter2@127.0.0.1:${port}/0`, {
+      connectTimeoutMs: 2000,
+    }).catch((e: unknown) => e);
     expect(Date.now() - started).toBeLessThan(4000);
     expect(err).toBeInstanceOf(FsError);
     const msg = (err as Error).message;
@@ -321,7 +363,13 @@ describe('slices', () => {
   const rec = (id: number, size: number, pos = 0) => ({ pos, id, size, off: 0, len: size });
 
   it('deleteChunk drops one reference per record and returns freed slices', async () => {
-    await raw.rpush('c3_0', encodeSlice(rec(1, 5)), encodeSlice(rec(2, 10)), encodeSlice(rec(0, 0)), encodeSlice(rec(1, 5)));
+    await raw.rpush(
+      'c3_0',
+      encodeSlice(rec(1, 5)),
+      encodeSlice(rec(2, 10)),
+      encodeSlice(rec(0, 0)),
+      encodeSlice(rec(1, 5)),
+    );
     await raw.hset('sliceRef', 'k2_10', '1'); // refcount 2
     const freed = await engine.deleteChunk(3n, 0);
     expect(freed).toEqual([{ id: 1, size: 5 }]);
@@ -331,12 +379,20 @@ describe('slices', () => {
   });
 
   it('incrSliceRef, getSliceRefs and listOrphanSlices', async () => {
-    await engine.txn(async (tx) => {
-      tx.incrSliceRef(4, 100, 2);
-      tx.incrSliceRef(5, 200, -1);
-    }, { op: 'refs' });
+    await engine.txn(
+      async (tx) => {
+        tx.incrSliceRef(4, 100, 2);
+        tx.incrSliceRef(5, 200, -1);
+      },
+      { op: 'refs' },
+    );
     expect(await raw.hgetall('sliceRef')).toEqual({ k4_100: '2', k5_200: '-1' });
-    expect(await engine.getSliceRefs()).toEqual(new Map([[4, 3], [5, 0]]));
+    expect(await engine.getSliceRefs()).toEqual(
+      new Map([
+        [4, 3],
+        [5, 0],
+      ]),
+    );
     expect(await engine.listOrphanSlices()).toEqual([{ id: 5, size: 200 }]);
   });
 
@@ -368,13 +424,31 @@ describe('slices', () => {
     expect(await engine.listChunkIndexes(8n, 2 * 64 * 1024 * 1024 + 1)).toEqual([0, 2]);
     expect(await engine.listChunkIndexes(8n, 0)).toEqual([0]);
   });
+
+  it('a wide range is listed by SCAN of c{ino}_* (no probe per index), other inodes left out', async () => {
+    await raw.config('RESETSTAT');
+    const far = 2 ** 31 - 1;
+    for (const key of ['c8_0', 'c8_12345678', `c8_${far}`, 'c88_1', 'c8_x', 'c80_5'])
+      await raw.rpush(key, encodeSlice(rec(1, 1)));
+    const huge = 999999999999999;
+    expect(await engine.listChunkIndexes(8n, huge)).toEqual([0, 12345678, far]);
+    const inTx = await engine.txn((tx) => tx.listChunks(8n, 1, far - 1), { op: 't' });
+    expect(inTx).toEqual([12345678]);
+    expect(await engine.txn((tx) => tx.listChunks(8n, 0, 10), { op: 't', readonly: true })).toEqual([0]);
+    expect(await engine.txn((tx) => tx.listChunks(8n, 5, 4), { op: 't', readonly: true })).toEqual([]);
+    const calls = (await raw.info('commandstats'))
+      .split('\n')
+      .filter((l) => /cmdstat_(exists|scan):/.test(l));
+    expect(calls.find((l) => l.startsWith('cmdstat_exists'))).toMatch(/calls=(\d{1,2}),/); // the narrow probes only
+  });
 });
 
 describe('directories', () => {
   it('listEntries scans large directories and getAttrs batches', async () => {
     const n = 2500;
     const fields: Buffer[] = [];
-    for (let i = 0; i < n; i++) fields.push(Buffer.from(`f${i}`), hex('01' + (1000 + i).toString(16).padStart(16, '0')));
+    for (let i = 0; i < n; i++)
+      fields.push(Buffer.from(`f${i}`), hex('01' + (1000 + i).toString(16).padStart(16, '0')));
     await raw.hset('d1', ...fields);
     const entries = await engine.listEntries(1n);
     expect(entries.length).toBe(n);
@@ -389,19 +463,29 @@ describe('directories', () => {
 
   it('dir stats and directory quotas', async () => {
     await engine.setDirStat(2n, { dataLength: 10, usedSpace: 4096, usedInodes: 1 });
-    await engine.txn(async (tx) => {
-      tx.updateDirStat(2n, { dataLength: 5, usedSpace: 4096, usedInodes: 1 });
-      tx.updateDirQuotaUsage(2n, 8192, 2);
-    }, { op: 'stat' });
+    await engine.txn(
+      async (tx) => {
+        tx.updateDirStat(2n, { dataLength: 5, usedSpace: 4096, usedInodes: 1 });
+        tx.updateDirQuotaUsage(2n, 8192, 2);
+      },
+      { op: 'stat' },
+    );
     expect(await engine.getDirStat(2n)).toEqual({ dataLength: 15, usedSpace: 8192, usedInodes: 2 });
     await engine.setDirQuota(2n, { maxSpace: 1 << 30, maxInodes: -1, usedSpace: 100, usedInodes: 1 });
-    expect((await raw.hgetallBuffer('dirQuota'))['2']?.toString('hex')).toBe('0000000040000000ffffffffffffffff');
+    expect((await raw.hgetallBuffer('dirQuota'))['2']?.toString('hex')).toBe(
+      '0000000040000000ffffffffffffffff',
+    );
     await engine.txn(async (tx) => tx.updateDirQuotaUsage(2n, 4096, 1), { op: 'q' });
-    expect(await engine.listDirQuotas()).toEqual(new Map([[2n, { maxSpace: 1 << 30, maxInodes: -1, usedSpace: 4196, usedInodes: 2 }]]));
-    await engine.txn(async (tx) => {
-      tx.deleteDirStat(2n);
-      tx.deleteDirQuota(2n);
-    }, { op: 'rmdir' });
+    expect(await engine.listDirQuotas()).toEqual(
+      new Map([[2n, { maxSpace: 1 << 30, maxInodes: -1, usedSpace: 4196, usedInodes: 2 }]]),
+    );
+    await engine.txn(
+      async (tx) => {
+        tx.deleteDirStat(2n);
+        tx.deleteDirQuota(2n);
+      },
+      { op: 'rmdir' },
+    );
     expect(await engine.getDirStat(2n)).toBeUndefined();
     expect(await raw.exists('dirQuota', 'dirQuotaUsedSpace', 'dirQuotaUsedInodes', 'dirUsedSpace')).toBe(0);
   });
@@ -411,12 +495,24 @@ describe('directories', () => {
     await engine.setUserGroupQuota('group', 100, { maxSpace: -1, maxInodes: 9, usedSpace: 0, usedInodes: 0 });
     expect(await raw.hgetall('userQuotaUsedSpace')).toEqual({ '1000': '1' });
     expect(await raw.hgetall('groupQuotaUsedInodes')).toEqual({ '100': '0' });
-    expect(await engine.listUserGroupQuotas('user')).toEqual(new Map([[1000, { maxSpace: 5, maxInodes: 6, usedSpace: 1, usedInodes: 2 }]]));
+    expect(await engine.listUserGroupQuotas('user')).toEqual(
+      new Map([[1000, { maxSpace: 5, maxInodes: 6, usedSpace: 1, usedInodes: 2 }]]),
+    );
     expect((await engine.listUserGroupQuotas('group')).get(100)?.maxSpace).toBe(-1);
   });
 
   it('ACL rules: V-4 encoding, dedup and explicit ids', async () => {
-    const rule = { owner: 6, group: 4, mask: 5, other: 0, users: [{ id: 1000, perm: 7 }], groups: [{ id: 100, perm: 4 }, { id: 200, perm: 5 }] };
+    const rule = {
+      owner: 6,
+      group: 4,
+      mask: 5,
+      other: 0,
+      users: [{ id: 1000, perm: 7 }],
+      groups: [
+        { id: 100, perm: 4 },
+        { id: 200, perm: 5 },
+      ],
+    };
     expect(await engine.putAcl(rule)).toBe(1);
     expect((await raw.hgetallBuffer('acl'))['1']?.toString('hex')).toBe(
       hex('0006 0004 0005 0000 00000001 000003e8 0007 00000002 00000064 0004 000000c8 0005').toString('hex'),
@@ -440,17 +536,23 @@ describe('sessions, locks and delfiles', () => {
     expect(await raw.hget('sessionInfos', String(sid))).toBe('{"Version":"1.4.1"}');
     await engine.putSession(sid, T + 120);
     expect(await engine.listSessions()).toEqual([{ sid, expire: T + 120, info: '{"Version":"1.4.1"}' }]);
-    await engine.txn(async (tx) => {
-      tx.addSustained(sid, 3n);
-      tx.addSustained(sid, 4n);
-      tx.removeSustained(sid, 4n);
-    }, { op: 'sustain' });
+    await engine.txn(
+      async (tx) => {
+        tx.addSustained(sid, 3n);
+        tx.addSustained(sid, 4n);
+        tx.removeSustained(sid, 4n);
+      },
+      { op: 'sustain' },
+    );
     expect(await raw.type(`session${sid}`)).toBe('set');
     expect(await engine.listSustained(sid)).toEqual([3n]);
-    await engine.txn(async (tx) => {
-      await tx.getFlocks(3n);
-      tx.setFlock(3n, sid, 1n, 'R');
-    }, { op: 'flock' });
+    await engine.txn(
+      async (tx) => {
+        await tx.getFlocks(3n);
+        tx.setFlock(3n, sid, 1n, 'R');
+      },
+      { op: 'flock' },
+    );
     await engine.deleteSession(sid);
     expect(await raw.exists('allSessions', 'sessionInfos', `session${sid}`, `locked${sid}`)).toBe(0);
     expect(await engine.listSessions()).toEqual([]);
@@ -458,44 +560,61 @@ describe('sessions, locks and delfiles', () => {
 
   it('flock/plock records and locked{sid} bookkeeping', async () => {
     const sid = 7;
-    await engine.txn(async (tx) => {
-      expect(await tx.getFlocks(3n)).toEqual([]);
-      tx.setFlock(3n, sid, 0xdeadbeefn, 'W');
-      tx.setFlock(3n, sid, 2n, 'R');
-    }, { op: 'flock' });
+    await engine.txn(
+      async (tx) => {
+        expect(await tx.getFlocks(3n)).toEqual([]);
+        tx.setFlock(3n, sid, 0xdeadbeefn, 'W');
+        tx.setFlock(3n, sid, 2n, 'R');
+      },
+      { op: 'flock' },
+    );
     expect(await raw.hgetall('lockf3')).toEqual({ '7_00000000DEADBEEF': 'W', '7_0000000000000002': 'R' });
     expect(await raw.smembers('locked7')).toEqual(['lockf3']);
     const plock = encodePlocks([{ type: 1, pid: 4321, start: 0n, end: 99n }]);
-    await engine.txn(async (tx) => {
-      await tx.getPlocks(5n);
-      tx.setPlock(5n, sid, 1n, plock);
-    }, { op: 'plock' });
+    await engine.txn(
+      async (tx) => {
+        await tx.getPlocks(5n);
+        tx.setPlock(5n, sid, 1n, plock);
+      },
+      { op: 'plock' },
+    );
     expect((await raw.hgetallBuffer('lockp5'))['7_0000000000000001']).toEqual(plock);
     expect((await raw.smembers('locked7')).sort()).toEqual(['lockf3', 'lockp5']);
     expect((await engine.listLockedInodes(sid)).sort()).toEqual([3n, 5n]);
     const flocks = await engine.txn((tx) => tx.getFlocks(3n), { op: 'get', readonly: true });
     expect(flocks).toContainEqual({ sid, owner: 0xdeadbeefn, type: 'W' });
-    expect(await engine.txn((tx) => tx.getPlocks(5n), { op: 'get', readonly: true })).toEqual([{ sid, owner: 1n, records: plock }]);
+    expect(await engine.txn((tx) => tx.getPlocks(5n), { op: 'get', readonly: true })).toEqual([
+      { sid, owner: 1n, records: plock },
+    ]);
     // Removing one owner keeps locked7 while the session has another lock on the inode.
-    await engine.txn(async (tx) => {
-      await tx.getFlocks(3n);
-      tx.setFlock(3n, sid, 0xdeadbeefn, null);
-    }, { op: 'unlock' });
+    await engine.txn(
+      async (tx) => {
+        await tx.getFlocks(3n);
+        tx.setFlock(3n, sid, 0xdeadbeefn, null);
+      },
+      { op: 'unlock' },
+    );
     expect((await raw.smembers('locked7')).sort()).toEqual(['lockf3', 'lockp5']);
-    await engine.txn(async (tx) => {
-      await tx.getFlocks(3n);
-      tx.setFlock(3n, sid, 2n, null);
-      await tx.getPlocks(5n);
-      tx.setPlock(5n, sid, 1n, Buffer.alloc(0));
-    }, { op: 'unlock' });
+    await engine.txn(
+      async (tx) => {
+        await tx.getFlocks(3n);
+        tx.setFlock(3n, sid, 2n, null);
+        await tx.getPlocks(5n);
+        tx.setPlock(5n, sid, 1n, Buffer.alloc(0));
+      },
+      { op: 'unlock' },
+    );
     expect(await raw.exists('lockf3', 'lockp5', 'locked7')).toBe(0);
   });
 
   it('settles locked{sid} at commit for an unlock without a prior read', async () => {
-    await engine.txn(async (tx) => {
-      tx.setFlock(3n, 7, 1n, 'W');
-      tx.setFlock(3n, 8, 1n, 'R');
-    }, { op: 'lock' });
+    await engine.txn(
+      async (tx) => {
+        tx.setFlock(3n, 7, 1n, 'W');
+        tx.setFlock(3n, 8, 1n, 'R');
+      },
+      { op: 'lock' },
+    );
     expect(await raw.smembers('locked7')).toEqual(['lockf3']);
     await engine.txn(async (tx) => tx.setFlock(3n, 7, 1n, null), { op: 'unlock' });
     expect(await raw.exists('locked7')).toBe(0);

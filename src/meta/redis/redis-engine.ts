@@ -30,17 +30,24 @@ import { MetaRetryPolicy, MetaUnavailableError } from '../retry-policy.js';
 import { closeConn, ConnPool, openClient } from './redis-conn.js';
 import { classified, GuardedConn, VolumeGuard } from './redis-guard.js';
 import type { OpenedClient, RedisConn } from './redis-conn.js';
-import { counterOffset, delFileMember, parseDelFileMember, parseSliceRefField, RedisKeys, sliceRefField } from './redis-keys.js';
+import {
+  counterOffset,
+  delFileMember,
+  parseDelFileMember,
+  parseSliceRefField,
+  RedisKeys,
+  sliceRefField,
+} from './redis-keys.js';
 import * as quota from './redis-quota-acl.js';
 import { asArray, asBuffer, asInt, asString, pairs } from './redis-reply.js';
 import { execMulti, globEscape, hscanAll, scanKeys } from './redis-scan.js';
+import { existingChunks, PROBE_LIMIT } from './redis-chunks.js';
 import { decodeChunkList, runTxn } from './redis-tx.js';
 import type { RedisTx, TxRunner } from './redis-tx.js';
 import { parseRedisUrl } from './redis-url.js';
 import type { RedisTarget } from './redis-url.js';
 
 const MGET_BATCH = 4096;
-const PROBE_BATCH = 1000;
 const POOL_SIZE = 8;
 
 export async function openRedisEngine(url: string, options: EngineOptions): Promise<MetaEngine> {
@@ -75,7 +82,15 @@ export class RedisEngine implements MetaEngine {
     this.guard = new VolumeGuard(this.keys.global('setting'), target.displayUrl);
     this.conn = new GuardedConn(client.conn, client.epoch, this.guard, policy, what);
     this.pool = new ConnPool(() => this.openDedicated(what), POOL_SIZE);
-    this.runner = { pool: this.pool, shared: this.conn, keys: this.keys, maxRetries, retry: policy, what };
+    this.runner = {
+      pool: this.pool,
+      shared: this.conn,
+      keys: this.keys,
+      maxRetries,
+      retry: policy,
+      what,
+      scanNodes: () => client.masters(),
+    };
     this.acls = new quota.RedisAcls(this.conn, this.keys);
   }
 
@@ -114,8 +129,12 @@ export class RedisEngine implements MetaEngine {
     return text;
   }
 
-  async initVolume(formatJson: string, opts: { isNew: boolean; rootAttr: Attr; trashAttr?: Attr }): Promise<void> {
-    if (opts.trashAttr) await this.conn.call('SETNX', this.keys.inode(TRASH_INODE), encodeAttr(opts.trashAttr));
+  async initVolume(
+    formatJson: string,
+    opts: { isNew: boolean; rootAttr: Attr; trashAttr?: Attr },
+  ): Promise<void> {
+    if (opts.trashAttr)
+      await this.conn.call('SETNX', this.keys.inode(TRASH_INODE), encodeAttr(opts.trashAttr));
     await this.conn.call('SET', this.keys.global('setting'), formatJson);
     this.guard.arm();
     if (opts.isNew) await this.conn.call('SET', this.keys.inode(ROOT_INODE), encodeAttr(opts.rootAttr));
@@ -165,7 +184,11 @@ export class RedisEngine implements MetaEngine {
     return pairs(all).map(([m, score]) => {
       const sid = m.toString();
       const text = info.get(sid);
-      return { sid: Number(sid), expire: Number(score.toString()), ...(text === undefined ? {} : { info: text }) };
+      return {
+        sid: Number(sid),
+        expire: Number(score.toString()),
+        ...(text === undefined ? {} : { info: text }),
+      };
     });
   }
 
@@ -215,7 +238,8 @@ export class RedisEngine implements MetaEngine {
       async (tx) => {
         const list = decodeChunkList(await tx.read(key, 'LRANGE', 0, -1), ino, indx).filter((s) => s.id > 0);
         tx.queue('DEL', key);
-        for (const s of list) tx.queue('HINCRBY', this.keys.global('sliceRef'), sliceRefField(s.id, s.size), -1);
+        for (const s of list)
+          tx.queue('HINCRBY', this.keys.global('sliceRef'), sliceRefField(s.id, s.size), -1);
         return list;
       },
       { op: 'deleteChunk' },
@@ -224,7 +248,10 @@ export class RedisEngine implements MetaEngine {
   }
 
   /** Slices whose HINCRBY -1 reply went below zero; their sliceRef fields are removed. */
-  private async collectFreed(slices: readonly FreedSlice[], replies: readonly unknown[]): Promise<FreedSlice[]> {
+  private async collectFreed(
+    slices: readonly FreedSlice[],
+    replies: readonly unknown[],
+  ): Promise<FreedSlice[]> {
     const freed = new Map<string, FreedSlice>();
     slices.forEach((s, i) => {
       if (asInt(replies[i]) < 0) freed.set(sliceRefField(s.id, s.size), { id: s.id, size: s.size });
@@ -233,18 +260,17 @@ export class RedisEngine implements MetaEngine {
     return [...freed.values()];
   }
 
-  async listChunkIndexes(ino: Ino, length: number): Promise<number[]> {
+  listChunkIndexes(ino: Ino, length: number): Promise<number[]> {
+    // Narrow: probe 0..length/64MiB as Go does; wide: every list of the inode, by SCAN.
     const last = Math.ceil(length / CHUNK_SIZE);
-    const out: number[] = [];
-    for (let start = 0; start <= last; start += PROBE_BATCH) {
-      const idx: number[] = [];
-      for (let i = start; i <= last && i < start + PROBE_BATCH; i++) idx.push(i);
-      const exists = await Promise.all(idx.map((i) => this.conn.call('EXISTS', this.keys.chunk(ino, i))));
-      idx.forEach((i, j) => {
-        if (asInt(exists[j]) > 0) out.push(i);
-      });
-    }
-    return out;
+    return existingChunks(
+      this.conn,
+      this.client.masters(),
+      this.keys,
+      ino,
+      0,
+      last < PROBE_LIMIT ? last : 2 ** 31,
+    );
   }
 
   async replaceSlices(
@@ -403,4 +429,3 @@ function encodeSlicesReversed(list: readonly Slice[]): Buffer[] {
   }
   return out;
 }
-

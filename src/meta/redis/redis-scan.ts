@@ -13,7 +13,8 @@ export async function execMulti(conn: RedisConn, commands: readonly Arg[][]): Pr
   const multi = conn.multi();
   for (const [command, ...args] of commands) multi.call(String(command), ...args);
   const replies = await multi.exec();
-  if (replies === null) throw new FsError(Errno.EIO, { message: 'EIO: redis MULTI/EXEC aborted without WATCH' });
+  if (replies === null)
+    throw new FsError(Errno.EIO, { message: 'EIO: redis MULTI/EXEC aborted without WATCH' });
   return replies.map(([err, value], i) => {
     if (err) {
       const command = String(commands[i]?.[0]);
@@ -24,7 +25,11 @@ export async function execMulti(conn: RedisConn, commands: readonly Arg[][]): Pr
 }
 
 /** HSCAN over a whole hash, COUNT 1000 per page. */
-export async function hscanAll(conn: RedisConn, key: string, onPage: (entries: [Buffer, Buffer][]) => void): Promise<void> {
+export async function hscanAll(
+  conn: RedisConn,
+  key: string,
+  onPage: (entries: [Buffer, Buffer][]) => void,
+): Promise<void> {
   let cursor = '0';
   do {
     const reply = asArray(await conn.callBuffer('HSCAN', key, cursor, 'COUNT', 1000));
@@ -34,12 +39,18 @@ export async function hscanAll(conn: RedisConn, key: string, onPage: (entries: [
 }
 
 /**
- * SCAN keys matching `pattern` on one node; stops early when `onPage` returns false.
+ * SCAN keys matching `pattern` on one node (`count` keys examined per page); stops early
+ * when `onPage` returns false.
  */
-export async function scanKeys(conn: RedisConn, pattern: string, onPage: (keys: Buffer[]) => boolean | void): Promise<void> {
+export async function scanKeys(
+  conn: RedisConn,
+  pattern: string,
+  onPage: (keys: Buffer[]) => boolean | void,
+  count = 1000,
+): Promise<void> {
   let cursor = '0';
   do {
-    const reply = asArray(await conn.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000));
+    const reply = asArray(await conn.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', count));
     cursor = asString(reply[0]) ?? '0';
     const keys = asArray(reply[1]).filter((k): k is Buffer => Buffer.isBuffer(k));
     if (onPage(keys) === false) return;

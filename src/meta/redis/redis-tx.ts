@@ -9,12 +9,31 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TxConflictError } from '../engine.js';
-import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner, TxOptions } from '../engine.js';
-import { decodeAttr, decodeEntry, decodeSlice, encodeAttr, encodeEntry, encodeSlice, lockOwnerField, parseLockOwnerField, SLICE_BYTES } from '../encoding.js';
+import type {
+  CounterName,
+  DentryValue,
+  DirStat,
+  FlockOwner,
+  MetaTx,
+  PlockOwner,
+  TxOptions,
+} from '../engine.js';
+import {
+  decodeAttr,
+  decodeEntry,
+  decodeSlice,
+  encodeAttr,
+  encodeEntry,
+  encodeSlice,
+  lockOwnerField,
+  parseLockOwnerField,
+  SLICE_BYTES,
+} from '../encoding.js';
 import { FsError, Errno } from '../errno.js';
 import { MetaUnavailableError, type MetaRetryPolicy } from '../retry-policy.js';
 import type { Attr, Ino, Slice } from '../types.js';
 import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
+import { existingChunks } from './redis-chunks.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
 import type { RedisKeys } from './redis-keys.js';
 import { lookupScript } from './redis-lookup.js';
@@ -34,13 +53,18 @@ export class RedisTx implements MetaTx {
     readonly keys: RedisKeys,
     readonly readonly: boolean,
     readonly op: string,
+    /** The nodes a SCAN must visit (the master nodes; the connection itself when standalone). */
+    private readonly scanNodes: () => readonly RedisConn[] = () => [conn],
   ) {}
 
   /** Runs a read command on `key`, WATCHing the key first (once) in a writable tx. */
   async read(key: string, command: string, ...args: Arg[]): Promise<unknown> {
     if (this.readonly || this.watched.has(key)) return this.conn.callBuffer(command, key, ...args);
     this.watched.add(key);
-    const [, reply] = await Promise.all([this.conn.call('WATCH', key), this.conn.callBuffer(command, key, ...args)]);
+    const [, reply] = await Promise.all([
+      this.conn.call('WATCH', key),
+      this.conn.callBuffer(command, key, ...args),
+    ]);
     return reply;
   }
 
@@ -63,7 +87,11 @@ export class RedisTx implements MetaTx {
     return replies.map(([err, value], i) => {
       if (err) {
         const command = String(this.writes[i]?.[0]);
-        throw new FsError(Errno.EIO, { op: this.op, cause: err, message: `EIO: redis ${command} failed in ${this.op}: ${err.message}` });
+        throw new FsError(Errno.EIO, {
+          op: this.op,
+          cause: err,
+          message: `EIO: redis ${command} failed in ${this.op}: ${err.message}`,
+        });
       }
       return value;
     });
@@ -92,10 +120,17 @@ export class RedisTx implements MetaTx {
       const attr = await this.getAttr(e.ino);
       return attr ? { ...e, attr } : e;
     }
-    const r = await lookupScript(this.conn, this.keys.entries(parent), name, this.keys.inode(0n).slice(0, -1));
+    const r = await lookupScript(
+      this.conn,
+      this.keys.entries(parent),
+      name,
+      this.keys.inode(0n).slice(0, -1),
+    );
     if (!r || !r[0]) return undefined;
     const e = decodeEntry(r[0]);
-    const b = r[1] ?? (r.length === 1 ? asBuffer(await this.conn.callBuffer('GET', this.keys.inode(e.ino))) : undefined);
+    const b =
+      r[1] ??
+      (r.length === 1 ? asBuffer(await this.conn.callBuffer('GET', this.keys.inode(e.ino))) : undefined);
     return b ? { ...e, attr: decodeAttr(b, e.ino) } : e;
   }
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
@@ -153,6 +188,9 @@ export class RedisTx implements MetaTx {
 
   async getChunk(ino: Ino, indx: number): Promise<Slice[]> {
     return decodeChunkList(await this.read(this.keys.chunk(ino, indx), 'LRANGE', 0, -1), ino, indx);
+  }
+  listChunks(ino: Ino, first: number, last: number): Promise<number[]> {
+    return existingChunks(this.conn, this.scanNodes(), this.keys, ino, first, last);
   }
   appendSlices(ino: Ino, indx: number, slices: readonly Slice[], opts?: { ifExists?: boolean }): void {
     if (slices.length === 0) return;
@@ -307,6 +345,8 @@ export interface TxRunner {
   retry: MetaRetryPolicy;
   /** Names the engine in log lines. */
   what: string;
+  /** Master nodes for SCAN (standalone: the shared connection). */
+  scanNodes?: () => readonly RedisConn[];
 }
 
 /** UNWATCH; false when the connection is unusable (it must then be dropped). */
@@ -330,17 +370,24 @@ export async function runTxn<T>(
   opts: TxOptions,
 ): Promise<{ value: T; replies: unknown[] }> {
   if (opts.readonly) {
-    return { value: await fn(new RedisTx(runner.shared, runner.keys, true, opts.op)), replies: [] };
+    return {
+      value: await fn(new RedisTx(runner.shared, runner.keys, true, opts.op, runner.scanNodes)),
+      replies: [],
+    };
   }
   return runner.retry.run(opts.op, runner.what, () => runTxnOnce(runner, fn, opts));
 }
 
-async function runTxnOnce<T>(runner: TxRunner, fn: (tx: RedisTx) => Promise<T>, opts: TxOptions): Promise<{ value: T; replies: unknown[] }> {
+async function runTxnOnce<T>(
+  runner: TxRunner,
+  fn: (tx: RedisTx) => Promise<T>,
+  opts: TxOptions,
+): Promise<{ value: T; replies: unknown[] }> {
   const conn = await runner.pool.acquire();
   let broken = false;
   try {
     for (let attempt = 0; attempt < runner.maxRetries; attempt++) {
-      const tx = new RedisTx(conn, runner.keys, false, opts.op);
+      const tx = new RedisTx(conn, runner.keys, false, opts.op, runner.scanNodes);
       let value: T;
       let replies: unknown[] | null;
       try {

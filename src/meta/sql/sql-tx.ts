@@ -13,7 +13,17 @@
 import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner } from '../engine.js';
 import { decodeSlices, encodeSlices } from '../encoding.js';
 import type { Attr, FileType, Ino, Slice } from '../types.js';
-import { firstRow, sql, toBig, toBuf, toNum, toStr, type SqlConn, type SqlDialect, type SqlParam } from './sql-conn.js';
+import {
+  firstRow,
+  sql,
+  toBig,
+  toBuf,
+  toNum,
+  toStr,
+  type SqlConn,
+  type SqlDialect,
+  type SqlParam,
+} from './sql-conn.js';
 import type { SqlTables } from './schema.js';
 import {
   LTYPE_READ,
@@ -28,7 +38,9 @@ import {
 } from './sql-rows.js';
 
 /** NODE_SELECT qualified with the node table's alias `n`. */
-const JOINED_NODE_COLS = NODE_SELECT.split(',').map((c) => `n.${c.trim()}`).join(', ');
+const JOINED_NODE_COLS = NODE_SELECT.split(',')
+  .map((c) => `n.${c.trim()}`)
+  .join(', ');
 
 interface PendingWrite {
   sql: string;
@@ -73,7 +85,9 @@ export class SqlTx implements MetaTx {
   }
 
   async getAttr(ino: Ino): Promise<Attr | undefined> {
-    const row = await firstRow(this.conn, sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode = ?`, [ino]);
+    const row = await firstRow(this.conn, sql`SELECT ${NODE_SELECT} FROM ${this.t.node} WHERE inode = ?`, [
+      ino,
+    ]);
     return row ? valuesToAttr(row, 0, ino) : undefined;
   }
 
@@ -198,6 +212,14 @@ export class SqlTx implements MetaTx {
       [ino, indx],
     );
     return rows[0] ? decodeSlices(toBuf(rows[0]['slices']), ino, indx) : [];
+  }
+
+  async listChunks(ino: Ino, first: number, last: number): Promise<number[]> {
+    const rows = await this.conn.query(
+      sql`SELECT indx FROM ${this.t.chunk} WHERE inode = ? AND indx BETWEEN ? AND ? ORDER BY indx`,
+      [ino, first, last],
+    );
+    return rows.map((r) => toNum(r['indx']));
   }
 
   appendSlices(ino: Ino, indx: number, slices: readonly Slice[], opts?: { ifExists?: boolean }): void {

@@ -1,0 +1,76 @@
+/**
+ * Which chunk lists `c{ino}_{indx}` of an inode exist, at a cost that follows the lists
+ * that exist rather than the width of the range asked about.
+ * Design: a narrow range is probed with EXISTS (batches sent back to back on one
+ * connection); a wide one is found by SCAN MATCH `c{ino}_*` on every master node, as Go's
+ * truncate does past 10000 chunks. Invariant: the result is ascending and within range.
+ */
+import type { Ino } from '../types.js';
+import type { RedisConn } from './redis-conn.js';
+import type { RedisKeys } from './redis-keys.js';
+import { asInt } from './redis-reply.js';
+import { globEscape, scanKeys } from './redis-scan.js';
+
+/** Ranges of at most this many indexes are probed; wider ones are scanned. */
+export const PROBE_LIMIT = 10000;
+const PROBE_BATCH = 1000;
+const SCAN_COUNT = 10000;
+
+export async function existingChunks(
+  probe: RedisConn,
+  nodes: readonly RedisConn[],
+  keys: RedisKeys,
+  ino: Ino,
+  first: number,
+  last: number,
+): Promise<number[]> {
+  if (last < first) return [];
+  if (last - first < PROBE_LIMIT) return probeChunks(probe, keys, ino, first, last);
+  return scanChunks(nodes, keys, ino, first, last);
+}
+
+async function probeChunks(
+  conn: RedisConn,
+  keys: RedisKeys,
+  ino: Ino,
+  first: number,
+  last: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let start = first; start <= last; start += PROBE_BATCH) {
+    const idx: number[] = [];
+    for (let i = start; i <= last && i < start + PROBE_BATCH; i++) idx.push(i);
+    const exists = await Promise.all(idx.map((i) => conn.call('EXISTS', keys.chunk(ino, i))));
+    idx.forEach((i, j) => {
+      if (asInt(exists[j]) > 0) out.push(i);
+    });
+  }
+  return out;
+}
+
+async function scanChunks(
+  nodes: readonly RedisConn[],
+  keys: RedisKeys,
+  ino: Ino,
+  first: number,
+  last: number,
+): Promise<number[]> {
+  const head = keys.chunk(ino, 0).slice(0, -1); // `{prefix}c{ino}_`
+  const found = new Set<number>();
+  for (const node of nodes) {
+    await scanKeys(
+      node,
+      `${globEscape(head)}*`,
+      (page) => {
+        for (const k of page) {
+          const tail = k.toString('latin1').slice(head.length);
+          if (!/^\d{1,10}$/.test(tail)) continue;
+          const i = Number(tail);
+          if (i >= first && i <= last) found.add(i);
+        }
+      },
+      SCAN_COUNT,
+    );
+  }
+  return [...found].sort((a, b) => a - b);
+}
