@@ -7,9 +7,25 @@
  * Writeback staging (`stage`) is only offered by disk caches.
  */
 
+/** Cumulative counts a cache reports (metrics). */
+export interface CacheCounters {
+  /** Cached blocks that failed their checks and were dropped (then read from the object store). */
+  corruptions: number;
+  /** Cache reads and writes that failed with an I/O error. */
+  errors: number;
+}
+
 export interface BlockCache {
   /** `into`: a buffer the cache may read the block into (the result is then a subarray of it). */
   get(key: string, into?: Buffer): Promise<Buffer | undefined>;
+  /**
+   * Bytes [off, off+len) of a cached block, reading only what covers them (a disk cache
+   * reads and checks the 32 KiB pieces, not the block); undefined on a miss, a bad range or
+   * a dropped corrupt entry.
+   */
+  getRange(key: string, off: number, len: number): Promise<Buffer | undefined>;
+  /** Whether the cache holds the key (a `get` may still miss: the entry may turn out corrupt). */
+  has(key: string): boolean;
   /**
    * Stores a copy-safe block (the caller will not mutate it). Fire-and-forget. `done` runs
    * once the cache no longer reads `data` (written out, evicted, or not taken), so the
@@ -20,6 +36,7 @@ export interface BlockCache {
   /** Bytes currently used (including per-item overhead for disk caches). */
   readonly usedBytes: number;
   readonly items: number;
+  readonly counters?: CacheCounters;
   /** Waits for queued writes (tests, shutdown). */
   drain(): Promise<void>;
   close(): Promise<void>;

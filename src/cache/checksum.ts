@@ -3,12 +3,21 @@
  * one big-endian uint32 per 32 KiB piece, appended after the block data.
  * The addon computes it with the CPU's crc32 instruction when it is built (about ten times
  * faster); this slicing-by-8 table version is the fallback and the reference.
+ *
+ * `--verify-cache-checksum` levels (JuiceFS pkg/chunk/disk_cache_file.go), for a read of
+ * block bytes [off, end): `none` checks nothing; `full` checks only reads of the whole
+ * block; `shrink` checks the pieces lying wholly inside the range (the block's last piece
+ * counts as whole); `extend` widens the read to piece boundaries and checks every piece
+ * it covers. `planRead` turns a level and a range into what to read and what to check.
  */
 import { optionalNative } from '../fuse/native.js';
 
 const native = optionalNative();
 
 export const PIECE = 32 * 1024;
+
+export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
+export const CHECKSUM_LEVELS: readonly ChecksumLevel[] = ['none', 'full', 'shrink', 'extend'];
 
 const TABLES: Uint32Array[] = (() => {
   const t: Uint32Array[] = [];
@@ -45,7 +54,13 @@ export function crc32c(data: Uint8Array, start = 0, end = data.length): number {
   let crc = 0xffffffff;
   let i = start;
   for (; i + 8 <= end; i += 8) {
-    const a = (crc ^ ((data[i] as number) | ((data[i + 1] as number) << 8) | ((data[i + 2] as number) << 16) | ((data[i + 3] as number) << 24))) >>> 0;
+    const a =
+      (crc ^
+        ((data[i] as number) |
+          ((data[i + 1] as number) << 8) |
+          ((data[i + 2] as number) << 16) |
+          ((data[i + 3] as number) << 24))) >>>
+      0;
     crc =
       (t7[a & 0xff] as number) ^
       (t6[(a >>> 8) & 0xff] as number) ^
@@ -85,4 +100,45 @@ export function checksumsMatch(data: Buffer, trailer: Buffer): boolean {
     if (crc32c(data, p, Math.min(data.length, p + PIECE)) !== trailer.readUInt32BE(o)) return false;
   }
   return true;
+}
+
+/**
+ * What a read of block bytes [off, end) of a `blockLen`-byte block reads from the file
+ * ([readOff, readEnd)) and checks ([checkOff, checkEnd): piece-aligned at its start, and at
+ * its end unless it is the block's end; empty when checkEnd <= checkOff).
+ */
+export interface ReadPlan {
+  readOff: number;
+  readEnd: number;
+  checkOff: number;
+  checkEnd: number;
+}
+
+export function planRead(level: ChecksumLevel, blockLen: number, off: number, end: number): ReadPlan {
+  const none = { readOff: off, readEnd: end, checkOff: 0, checkEnd: 0 };
+  switch (level) {
+    case 'none':
+      return none;
+    case 'full':
+      return off === 0 && end === blockLen
+        ? { readOff: 0, readEnd: blockLen, checkOff: 0, checkEnd: blockLen }
+        : none;
+    case 'shrink': {
+      const checkOff = Math.ceil(off / PIECE) * PIECE;
+      const checkEnd = end === blockLen ? end : Math.floor(end / PIECE) * PIECE;
+      return checkEnd > checkOff ? { readOff: off, readEnd: end, checkOff, checkEnd } : none;
+    }
+    case 'extend': {
+      const readOff = Math.floor(off / PIECE) * PIECE;
+      const readEnd = Math.min(blockLen, Math.ceil(end / PIECE) * PIECE);
+      return { readOff, readEnd, checkOff: readOff, checkEnd: readEnd };
+    }
+  }
+}
+
+/** Where the checksums of plan's checked pieces sit in a block file, and how many bytes they take. */
+export function trailerSpan(blockLen: number, plan: ReadPlan): { at: number; len: number } {
+  if (plan.checkEnd <= plan.checkOff) return { at: blockLen, len: 0 };
+  const first = plan.checkOff / PIECE;
+  return { at: blockLen + first * 4, len: (Math.ceil(plan.checkEnd / PIECE) - first) * 4 };
 }

@@ -1,29 +1,41 @@
 /**
  * Disk block cache in JuiceFS's layout (features §2.13):
  * `{cacheDir}/{uuid}/raw/chunks/…/{id}_{index}_{len}` holds uncompressed blocks, written
- * as `.tmp` then renamed; with checksums on, a CRC32C per 32 KiB piece follows the data.
+ * as `.tmp` then renamed; unless `--verify-cache-checksum none`, a CRC32C per 32 KiB piece
+ * follows the data, checked on reads as the level says (see checksum.ts).
  *
  * Design: an in-memory index (Map in LRU order) rebuilt by scanning `raw/` at open;
  * accounting counts size + 4096 per item; puts are queued with a byte bound and dropped
  * when the queue is full (a cache is best effort); eviction removes least recently used
  * items while usage exceeds `cacheSize` or free space falls below `freeSpaceRatio`
- * (checked at most once a second with statfs).
+ * (checked at most once a second with statfs). Reads of part of a block read only the
+ * pieces covering it. A full, read-only or failing directory degrades the cache
+ * (CacheHealth: one log line, probes until it works again); a removed one is recreated.
  *
- * Invariants: `get` never returns a block of the wrong length or, with verification on,
- * with a bad checksum (a corrupted file is deleted and reported as a miss, so the
- * caller refetches); the index never counts a file that is not on disk after its write.
+ * Invariants: `get`/`getRange` never return bytes of the wrong length or, at the level's
+ * checks, with a bad checksum: such a file is deleted, counted in `counters.corruptions`,
+ * logged (rate-limited) and reported as a miss, so the caller refetches; the index never
+ * counts a file that is not on disk after its write.
  */
-import { link, mkdir, statfs, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
 import { Semaphore } from '../chunk/limits.js';
-import { readFileSplit } from '../object/file/read-whole.js';
-import type { BlockCache } from './block-cache.js';
-import { blockChecksums, checksumLength, checksumsMatch } from './checksum.js';
-import { scanBlocks } from './scan-blocks.js';
+import { silentLogger, type Logger } from '../meta/core.js';
 import { AtomicFileWriter } from '../util/atomic-write.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { BlockCache, CacheCounters } from './block-cache.js';
+import { CacheHealth, cacheFault, errorCode } from './cache-health.js';
+import { readCachedBlock, readCachedRange, type CacheRead } from './cache-file.js';
+import { blockChecksums, checksumLength, type ChecksumLevel } from './checksum.js';
+import { scanBlocks } from './scan-blocks.js';
 
-export type ChecksumLevel = 'none' | 'full' | 'shrink' | 'extend';
+export type { ChecksumLevel } from './checksum.js';
+
+/** How block files are written (tests inject failing writers). */
+export interface BlockFileWriter {
+  write(tmp: string, path: string, parts: Buffer[], mode: number, direct?: boolean): Promise<void>;
+}
 
 export interface DiskCacheOptions {
   /** --cache-dir (one directory). */
@@ -34,7 +46,7 @@ export interface DiskCacheOptions {
   cacheSize?: number;
   /** --free-space-ratio (default 0.1). */
   freeSpaceRatio?: number;
-  /** --verify-cache-checksum; anything but 'none' writes and verifies whole-block CRCs. */
+  /** --verify-cache-checksum (default 'extend', as JuiceFS). */
   checksum?: ChecksumLevel;
   /** File mode of cached blocks (--cache-mode, default 0600). */
   mode?: number;
@@ -44,59 +56,87 @@ export interface DiskCacheOptions {
    * also as JuiceFS: a reader outrunning the disk skips caching instead of competing for it.
    */
   maxPendingBytes?: number;
+  logger?: Logger;
+  now?: () => number;
+  /** Time between probes of a degraded cache directory (default 10 s). */
+  retryMs?: number;
+  writer?: BlockFileWriter;
 }
 
 const OVERHEAD = 4096;
 
-function errCode(e: unknown): string | undefined {
-  return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
+interface Entry {
+  size: number;
 }
 
 export class DiskBlockCache implements BlockCache {
   readonly root: string;
   readonly rawDir: string;
-  private readonly index = new Map<string, number>();
+  readonly level: ChecksumLevel;
+  readonly counters: CacheCounters = { corruptions: 0, errors: 0 };
+  readonly health: CacheHealth;
+  /** Key → entry in LRU order; a new entry object per written file (a stale reader's verdict must not drop a newer file). */
+  private readonly index = new Map<string, Entry>();
   private used = 0;
   private pendingBytes = 0;
   private readonly writing = new Set<Promise<void>>();
   private lastStatfs = 0;
+  private lastRootCheck = 0;
   private lowSpace = false;
   private readonly cacheSize: number;
   private readonly ratio: number;
-  private readonly verify: boolean;
   private readonly mode: number;
   private readonly maxPending: number;
+  private readonly now: () => number;
+  private readonly log: RateLimitedLog;
   /** Cache writes in flight: few, so they never occupy the whole libuv pool that reads need. */
   private readonly writers = new Semaphore(1);
   /** Block files: write + rename, one mkdir per directory rather than per block. */
-  private readonly files = new AtomicFileWriter();
-  /** Entries dropped because their checksum or length was wrong (tests, metrics). */
-  corruptions = 0;
+  private readonly files: BlockFileWriter;
 
   private constructor(opts: DiskCacheOptions) {
     this.root = join(opts.cacheDir, opts.uuid);
     this.rawDir = join(this.root, 'raw');
     this.cacheSize = opts.cacheSize ?? 100 * 1024 ** 3;
     this.ratio = opts.freeSpaceRatio ?? 0.1;
-    this.verify = (opts.checksum ?? 'none') !== 'none';
+    this.level = opts.checksum ?? 'extend';
     this.mode = opts.mode ?? 0o600;
     this.maxPending = opts.maxPendingBytes ?? 60 * 1024 * 1024;
+    this.now = opts.now ?? Date.now;
+    const logger = opts.logger ?? silentLogger;
+    this.log = new RateLimitedLog(logger, 10_000, this.now);
+    this.health = new CacheHealth({
+      dir: this.root,
+      log: logger,
+      now: this.now,
+      ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
+    });
+    this.files = opts.writer ?? new AtomicFileWriter();
   }
 
-  /** Opens (creating) the cache and indexes blocks already on disk. */
+  /** Opens (creating) the cache and indexes blocks already on disk; an unusable directory starts degraded. */
   static async open(opts: DiskCacheOptions): Promise<DiskBlockCache> {
     const c = new DiskBlockCache(opts);
-    await mkdir(c.rawDir, { recursive: true });
-    await scanBlocks(c.rawDir, (key, b) => c.account(key, b.len + (c.verify ? checksumLength(b.len) : 0)));
+    try {
+      await mkdir(c.rawDir, { recursive: true });
+    } catch (e) {
+      c.counters.errors++;
+      if (c.health.failed(e) === undefined) throw e;
+    }
+    await scanBlocks(c.rawDir, (key, b) => c.account(key, c.fileSize(b.len)));
     await c.evict();
     return c;
   }
 
+  private fileSize(len: number): number {
+    return len + (this.level !== 'none' ? checksumLength(len) : 0);
+  }
+
   private account(key: string, size: number): void {
     const old = this.index.get(key);
-    if (old !== undefined) this.used -= old + OVERHEAD;
+    if (old !== undefined) this.used -= old.size + OVERHEAD;
     this.index.delete(key);
-    this.index.set(key, size);
+    this.index.set(key, { size });
     this.used += size + OVERHEAD;
   }
 
@@ -116,39 +156,107 @@ export class DiskBlockCache implements BlockCache {
     return this.index.has(key);
   }
 
+  /** The whole block; `into`: a buffer to read it into when it has room (the result is then a subarray of it). */
   async get(key: string, into?: Buffer): Promise<Buffer | undefined> {
-    const size = this.index.get(key);
-    if (size === undefined) return undefined;
-    const len = parseBlockKey(key)?.len;
+    const len = this.readable(key);
     if (len === undefined) return undefined;
-    let data: Buffer;
-    let trailer: Buffer;
+    return this.served(key, () => readCachedBlock(this.path(key), len, this.level, into));
+  }
+
+  /** Bytes [off, off+len) of a cached block, reading (and checking) only the pieces that cover them. */
+  async getRange(key: string, off: number, len: number): Promise<Buffer | undefined> {
+    const blen = this.readable(key);
+    if (blen === undefined || off < 0 || len <= 0 || off + len > blen) return undefined;
+    return this.served(key, () => readCachedRange(this.path(key), blen, this.level, off, len));
+  }
+
+  /** The block length of a cached key that may be read now. */
+  private readable(key: string): number | undefined {
+    if (!this.index.has(key) || !this.health.mayRead()) return undefined;
+    return parseBlockKey(key)?.len;
+  }
+
+  private async served(key: string, read: () => Promise<CacheRead>): Promise<Buffer | undefined> {
+    const entry = this.index.get(key);
+    let r: CacheRead;
     try {
-      // The block lands in the caller's buffer when it has room, the checksum trailer apart.
-      const head = into !== undefined && into.length >= len ? into.subarray(0, len) : Buffer.allocUnsafe(len);
-      [data, trailer] = await readFileSplit(this.path(key), head);
-    } catch {
-      this.forget(key);
+      r = await read();
+    } catch (e) {
+      this.readFailed(key, entry, e);
       return undefined;
     }
-    this.index.delete(key); // LRU touch
-    this.index.set(key, size);
-    if (data.length === len && trailer.length === 0) return data;
-    if (data.length === len && trailer.length === checksumLength(len) && (!this.verify || checksumsMatch(data, trailer))) return data;
-    this.corruptions++;
-    await this.remove(key);
-    return undefined;
+    if ('corrupt' in r) {
+      this.counters.corruptions++;
+      this.log.warn(
+        'cache-corrupt',
+        `cache block ${key} is corrupt (${r.corrupt}): dropped, reading it from the object store`,
+        { file: this.path(key) },
+      );
+      // Unless another read dropped it first (and a good copy may be there by now).
+      if (entry !== undefined && this.index.get(key) === entry) await this.remove(key);
+      return undefined;
+    }
+    if (entry !== undefined && this.index.get(key) === entry) {
+      this.index.delete(key); // LRU touch
+      this.index.set(key, entry);
+    }
+    return r.data;
+  }
+
+  private readFailed(key: string, entry: Entry | undefined, e: unknown): void {
+    if (entry !== undefined && this.index.get(key) === entry) this.forget(key);
+    if (cacheFault(e) === 'missing') {
+      this.checkRoot().catch(() => undefined); // never rejects: failures go to health
+      return;
+    }
+    this.counters.errors++;
+    this.health.failed(e);
+    this.log.warn(
+      'cache-read',
+      `cache read of ${key} failed (${errorCode(e)}): reading it from the object store`,
+    );
+  }
+
+  /**
+   * After a file was missing (at most once a second): if the whole directory is gone, the
+   * index is emptied and the directory recreated.
+   */
+  private async checkRoot(): Promise<void> {
+    const t = this.now();
+    if (t - this.lastRootCheck < 1000) return;
+    this.lastRootCheck = t;
+    try {
+      await stat(this.rawDir);
+      return;
+    } catch (e) {
+      if (cacheFault(e) !== 'missing') return;
+    }
+    this.index.clear();
+    this.used = 0;
+    try {
+      await mkdir(this.rawDir, { recursive: true });
+      this.log.warn('cache-recreated', `cache directory ${this.rawDir} was removed: recreated it empty`);
+    } catch (e) {
+      this.counters.errors++;
+      this.health.failed(e);
+    }
   }
 
   put(key: string, data: Buffer, done?: () => void): void {
-    if (this.index.has(key) || this.pendingBytes + data.length > this.maxPending || this.lowSpace) {
+    if (this.lowSpace) this.checkSpace().catch(() => undefined); // else nothing would notice space coming back
+    // mayWrite last: when degraded it hands out the one probe, which this put then must make.
+    if (
+      this.index.has(key) ||
+      this.pendingBytes + data.length > this.maxPending ||
+      this.lowSpace ||
+      !this.health.mayWrite()
+    ) {
       done?.();
       return;
     }
     this.pendingBytes += data.length;
     const p = this.writers
       .run(() => this.write(key, data))
-      .catch(() => undefined)
       .finally(() => {
         this.pendingBytes -= data.length;
         this.writing.delete(p);
@@ -157,52 +265,69 @@ export class DiskBlockCache implements BlockCache {
     this.writing.add(p);
   }
 
+  /** Writes one block file; never rejects (a failure is counted, logged once, and may degrade the cache). */
   private async write(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
-    // O_DIRECT for page-aligned blocks (pooled downloads): filling the cache while reading
-    // then costs no copy into the page cache, about a quarter of a cold read's CPU here.
-    await this.files.write(`${p}.tmp`, p, this.verify ? [data, blockChecksums(data)] : [data], this.mode, true);
-    this.account(key, data.length + (this.verify ? checksumLength(data.length) : 0));
+    try {
+      // O_DIRECT for page-aligned blocks (pooled downloads): filling the cache while reading
+      // then costs no copy into the page cache, about a quarter of a cold read's CPU here.
+      await this.files.write(
+        `${p}.tmp`,
+        p,
+        this.level !== 'none' ? [data, blockChecksums(data)] : [data],
+        this.mode,
+        true,
+      );
+    } catch (e) {
+      this.counters.errors++;
+      const fault = this.health.failed(e);
+      if (fault === undefined) this.log.warn('cache-write', `cache write of ${key} failed (${errorCode(e)})`);
+      if (fault === 'full') await this.checkSpace(true).then(() => this.evict());
+      return;
+    }
+    this.health.ok();
+    this.account(key, this.fileSize(data.length));
     await this.evict();
   }
 
-  /** Indexes a file already written elsewhere (writeback staging) by hard-linking it. */
+  /** Indexes a file already written elsewhere (writeback staging, with its trailer) by hard-linking it. */
   async adopt(key: string, src: string): Promise<void> {
     const p = this.path(key);
     await mkdir(dirname(p), { recursive: true });
     try {
       await link(src, p);
     } catch (e) {
-      if (errCode(e) !== 'EEXIST') throw e;
+      if (errorCode(e) !== 'EEXIST') throw e;
     }
     const len = parseBlockKey(key)?.len ?? 0;
-    this.account(key, len);
+    this.account(key, len + checksumLength(len));
     await this.evict();
   }
 
   private forget(key: string): void {
-    const size = this.index.get(key);
-    if (size === undefined) return;
+    const e = this.index.get(key);
+    if (e === undefined) return;
     this.index.delete(key);
-    this.used -= size + OVERHEAD;
+    this.used -= e.size + OVERHEAD;
   }
 
   async remove(key: string): Promise<void> {
     this.forget(key);
-    await unlink(this.path(key)).catch(() => undefined);
+    await unlink(this.path(key)).catch(() => undefined); // gone already, or a read-only directory: the index no longer has it
   }
 
-  private async checkSpace(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastStatfs < 1000) return;
+  private async checkSpace(force = false): Promise<void> {
+    const now = this.now();
+    if (!force && now - this.lastStatfs < 1000) return;
     this.lastStatfs = now;
     try {
       const st = await statfs(this.rawDir);
       const free = st.blocks > 0 ? st.bavail / st.blocks : 1;
       const ifree = st.files > 0 ? st.ffree / st.files : 1;
       this.lowSpace = free < this.ratio || ifree < this.ratio;
-    } catch {
+    } catch (e) {
       this.lowSpace = false;
+      if (cacheFault(e) === 'missing') await this.checkRoot();
     }
   }
 

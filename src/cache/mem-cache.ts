@@ -38,6 +38,19 @@ export class MemBlockCache implements BlockCache {
     return Promise.resolve(this.peek(key));
   }
 
+  getRange(key: string, off: number, len: number): Promise<Buffer | undefined> {
+    const b = this.peek(key);
+    return Promise.resolve(
+      b !== undefined && off >= 0 && len > 0 && off + len <= b.length
+        ? b.subarray(off, off + len)
+        : undefined,
+    );
+  }
+
+  has(key: string): boolean {
+    return this.lru?.has(key) ?? false;
+  }
+
   /** Stores `data` under `key`; false (and `done` called at once) when it is not stored. */
   put(key: string, data: Buffer, done?: () => void): boolean {
     if (this.lru === undefined || data.length > this.maxBytes || this.lru.peek(key)?.data === data) {

@@ -6,7 +6,10 @@
  *
  * Design: a FIFO of keys drained by `concurrency` workers; a failed upload is retried
  * with backoff (the block stays staged, readable through `getStaged`). A successful
- * upload removes the staging file.
+ * upload removes the staging file. Staged files carry the disk cache's checksum trailer
+ * (so the hard link in `raw/` is a valid cache file at every level) and are checked
+ * before they are served or uploaded; files staged without one (older versions) are taken
+ * as they are.
  *
  * Invariants: a block is staged (durable) before `stage` resolves, so the slice may be
  * committed; a staged file is deleted only after its upload succeeded or its slice was
@@ -14,7 +17,9 @@
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { parseBlockKey } from '../chunk/block-key.js';
 import type { WritebackStager } from './block-cache.js';
+import { blockChecksums, checksumLength, checksumsMatch } from './checksum.js';
 import type { DiskBlockCache } from './disk-cache.js';
 import { scanBlocks } from './scan-blocks.js';
 
@@ -62,7 +67,9 @@ export class Writeback implements WritebackStager {
     const tmp = `${p}.tmp`;
     const fh = await open(tmp, 'w', 0o600);
     try {
-      await fh.writeFile(data);
+      const parts = [data, blockChecksums(data)];
+      const { bytesWritten } = await fh.writev(parts);
+      if (bytesWritten !== data.length + (parts[1]?.length ?? 0)) throw new Error(`short write staging ${key}: ${bytesWritten} bytes`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -76,10 +83,20 @@ export class Writeback implements WritebackStager {
   async getStaged(key: string): Promise<Buffer | undefined> {
     if (!this.staged.has(key)) return undefined;
     try {
-      return await readFile(this.path(key));
+      return await this.readStaged(key);
     } catch {
-      return undefined;
+      return undefined; // unstaged (uploaded) meanwhile, or unreadable: the caller reads the object
     }
+  }
+
+  /** A staged block's data, its trailer checked when it has one. */
+  private async readStaged(key: string): Promise<Buffer> {
+    const raw = await readFile(this.path(key));
+    const len = parseBlockKey(key)?.len ?? raw.length;
+    const data = raw.subarray(0, len);
+    if (raw.length === len) return data;
+    if (raw.length === len + checksumLength(len) && checksumsMatch(data, raw.subarray(len))) return data;
+    throw new Error(`staged block ${key} is corrupt (${raw.length} bytes, or a checksum mismatch)`);
   }
 
   async unstage(key: string): Promise<void> {
@@ -121,7 +138,7 @@ export class Writeback implements WritebackStager {
     const upload = this.upload;
     if (upload === undefined) return;
     try {
-      const data = await readFile(this.path(key));
+      const data = await this.readStaged(key);
       await upload(key, data);
       this.staged.delete(key);
       await unlink(this.path(key)).catch(() => undefined);

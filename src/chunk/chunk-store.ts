@@ -4,8 +4,9 @@
  * cache, writeback staging, slice deletion.
  *
  * Design: blocks are fetched whole (single-flight per key) into a byte-bounded memory
- * read buffer and the optional block cache (disk or memory); small random reads of
- * uncompressed blocks may use ranged GETs that bypass caches. Uploads pass through a
+ * read buffer and the optional block cache (disk or memory); random reads take only their
+ * range from the block cache, and small ones of uncompressed blocks not cached use ranged
+ * GETs that bypass the caches. Uploads pass through a
  * `maxUploads` semaphore; with writeback they are staged on disk and uploaded later.
  *
  * Invariants: objects are written only for slices not yet committed and never rewritten;
@@ -63,6 +64,10 @@ export interface ChunkStoreStats {
   cacheHits: number;
   bytesDownloaded: number;
   bytesUploaded: number;
+  /** Cached blocks dropped because they failed their checks (from the block cache). */
+  readonly cacheCorruptions: number;
+  /** Failed block cache reads and writes (from the block cache). */
+  readonly cacheErrors: number;
 }
 
 /** Block buffers kept for reuse (16 x 4 MiB by default). */
@@ -85,15 +90,7 @@ export class ChunkStore {
   readonly buffer: MemBlockCache;
   readonly cache: BlockCache | undefined;
   readonly writeback: WritebackStager | undefined;
-  readonly stats: ChunkStoreStats = {
-    blockGets: 0,
-    rangeGets: 0,
-    blockPuts: 0,
-    bufferHits: 0,
-    cacheHits: 0,
-    bytesDownloaded: 0,
-    bytesUploaded: 0,
-  };
+  readonly stats: ChunkStoreStats;
   private readonly uploads: Semaphore;
   private readonly downloads: Semaphore;
   private readonly deletes: Semaphore;
@@ -114,6 +111,22 @@ export class ChunkStore {
     this.budget = new ByteBudget(bufferSize);
     this.buffer = new MemBlockCache(bufferSize);
     this.cache = cfg.cache;
+    const cache = cfg.cache;
+    this.stats = {
+      blockGets: 0,
+      rangeGets: 0,
+      blockPuts: 0,
+      bufferHits: 0,
+      cacheHits: 0,
+      bytesDownloaded: 0,
+      bytesUploaded: 0,
+      get cacheCorruptions() {
+        return cache?.counters?.corruptions ?? 0;
+      },
+      get cacheErrors() {
+        return cache?.counters?.errors ?? 0;
+      },
+    };
     this.writeback = cfg.writeback;
     this.uploads = new Semaphore(cfg.maxUploads ?? 20);
     this.downloads = new Semaphore(cfg.maxDownloads ?? 200);
@@ -269,11 +282,22 @@ export class ChunkStore {
   }
 
   /**
-   * `len` bytes at `off` inside a block. Uses a cached or in-flight whole block when there
-   * is one; otherwise a ranged GET (uncompressed volumes only) that bypasses the caches.
-   * A result inside a pooled block holds it: give it back with releaseBlock.
+   * `len` bytes at `off` inside a block, for a read that is not sequential. Served from the
+   * read buffer or an in-flight fetch of the whole block when there is one; else from the
+   * block cache, reading only the range (a disk cache reads and checks the 32 KiB pieces
+   * covering it); else with a ranged GET when `rangeGet` (uncompressed volumes: the caller
+   * decides, see FileReader); else by fetching the whole block. A cached block found corrupt
+   * is fetched whole, so the cache gets a good copy again. A result inside a pooled block
+   * holds it: give it back with releaseBlock.
    */
-  async getBlockRange(id: number, sliceSize: number, index: number, off: number, len: number): Promise<Buffer> {
+  async getBlockRange(
+    id: number,
+    sliceSize: number,
+    index: number,
+    off: number,
+    len: number,
+    rangeGet = true,
+  ): Promise<Buffer> {
     const blen = blockLen(sliceSize, index, this.blockSize);
     const key = this.key(id, index, blen);
     const hit = this.buffer.peek(key);
@@ -282,22 +306,31 @@ export class ChunkStore {
       this.pool.hold(hit);
       return hit.subarray(off, off + len);
     }
-    if (this.inflight.has(key) || this.codec.name !== 'none') {
-      return (await this.getBlock(id, sliceSize, index)).subarray(off, off + len);
-    }
-    const cached = await this.cache?.get(key);
-    if (cached !== undefined && cached.length === blen) {
-      this.stats.cacheHits++;
-      this.buffer.put(key, cached);
-      return cached.subarray(off, off + len);
+    const whole = async (): Promise<Buffer> =>
+      (await this.getBlock(id, sliceSize, index)).subarray(off, off + len);
+    if (this.inflight.has(key)) return whole();
+    if (this.cache !== undefined && this.cache.has(key)) {
+      const cached = await this.cache.getRange(key, off, len).catch(() => undefined);
+      if (cached !== undefined && cached.length === len) {
+        this.stats.cacheHits++;
+        return cached;
+      }
+      if (!this.cache.has(key)) return whole(); // dropped as corrupt: refetch and re-cache it
     }
     const staged = await this.writeback?.getStaged(key);
-    if (staged !== undefined) return staged.subarray(off, off + len);
+    if (staged !== undefined && staged.length === blen) return staged.subarray(off, off + len);
+    if (!rangeGet || this.codec.name !== 'none') return whole();
     const data = await this.downloads.run(() => this.store.get(key, { off, len }));
     this.stats.rangeGets++;
     this.stats.bytesDownloaded += data.length;
     if (data.length !== len) throw new Error(`short ranged read of ${key}: ${data.length} of ${len} bytes`);
     return data;
+  }
+
+  /** Whether the block is in the read buffer or the block cache. */
+  isCached(id: number, sliceSize: number, index: number): boolean {
+    const key = this.blockKeyOf(id, sliceSize, index);
+    return this.buffer.peek(key) !== undefined || this.cache?.has(key) === true;
   }
 
   /**
@@ -309,12 +342,18 @@ export class ChunkStore {
     const key = this.blockKeyOf(id, sliceSize, index);
     if (this.buffer.peek(key) !== undefined || this.inflight.has(key)) return;
     if (force) {
-      this.getBlock(id, sliceSize, index).then((b) => this.releaseBlock(b), () => undefined);
+      this.getBlock(id, sliceSize, index).then(
+        (b) => this.releaseBlock(b),
+        () => undefined,
+      );
       return;
     }
     if (this.prefetch <= 0 || !this.prefetches.tryAcquire()) return;
     this.getBlock(id, sliceSize, index)
-      .then((b) => this.releaseBlock(b), () => undefined)
+      .then(
+        (b) => this.releaseBlock(b),
+        () => undefined,
+      )
       .finally(() => this.prefetches.release());
   }
 

@@ -141,6 +141,8 @@ export class Observer {
     cumulative('juicefs_object_request_data_bytes_get', 'Bytes downloaded.', (s) => s.bytesDownloaded);
     cumulative('juicefs_object_request_data_bytes_put', 'Bytes uploaded.', (s) => s.bytesUploaded);
     cumulative('juicefs_blockcache_hits', 'Reads served by the block cache or buffer.', (s) => s.cacheHits + s.bufferHits);
+    cumulative('tjfs_blockcache_corruptions', 'Cached blocks that failed their checksum, dropped and read again from the object store.', (s) => s.cacheCorruptions);
+    cumulative('tjfs_blockcache_errors', 'Block cache reads and writes that failed.', (s) => s.cacheErrors);
     const started = Date.now();
     new Gauge({ name: 'juicefs_uptime', help: 'Client uptime in seconds.', registers, collect() { this.set((Date.now() - started) / 1000); } });
     new Gauge({ name: 'juicefs_memory', help: 'Resident memory in bytes.', registers, collect() { this.set(process.memoryUsage.rss()); } });

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import type { ChecksumLevel } from '../cache/checksum.js';
 import { openBlockCache } from '../cache/open-cache.js';
 import { ChunkStore } from '../chunk/chunk-store.js';
 import { BaseMeta, openMeta } from '../meta/base-meta.js';
@@ -21,6 +22,8 @@ export interface RuntimeOptions {
   /** Bytes; 0 disables the block cache. Default 100 GiB. */
   cacheSize?: number;
   freeSpaceRatio?: number;
+  /** --verify-cache-checksum: none, full, shrink or extend (default). */
+  cacheChecksum?: ChecksumLevel;
   bufferSize?: number;
   maxUploads?: number;
   prefetch?: number;
@@ -75,6 +78,8 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
       cacheSize,
       ...(opts.freeSpaceRatio !== undefined ? { freeSpaceRatio: opts.freeSpaceRatio } : {}),
       ...(opts.writeback ? { writeback: true } : {}),
+      ...(opts.cacheChecksum !== undefined ? { checksum: opts.cacheChecksum } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
       ...(opts.bufferSize !== undefined ? { maxPendingBytes: Math.floor(opts.bufferSize / 5) } : {}),
     });
     chunks = new ChunkStore({

@@ -13,6 +13,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { CHECKSUM_LEVELS, type ChecksumLevel } from '../../cache/checksum.js';
 import { mountFuse, type MountOptions } from '../../fuse/mount.js';
 import { loadNative } from '../../fuse/native.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
@@ -35,6 +36,7 @@ export interface MountFlags {
   cacheDir?: string;
   cacheSize: string;
   freeSpaceRatio: string;
+  verifyCacheChecksum: string;
   bufferSize: string;
   maxUploads: string;
   prefetch: string;
@@ -112,6 +114,12 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
   });
 }
 
+function checksumLevelArg(text: string): ChecksumLevel {
+  const level = CHECKSUM_LEVELS.find((l) => l === text);
+  if (level === undefined) throw new CliError(`invalid --verify-cache-checksum '${text}' (want ${CHECKSUM_LEVELS.join(', ')})`);
+  return level;
+}
+
 export async function runMount(metaUrl: string, mountpoint: string, flags: MountFlags, io: CliIo, argv: readonly string[]): Promise<number> {
   if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io);
   if (io.env[SUPERVISOR_ENV] === '1') return runSupervisor(flags, io);
@@ -124,6 +132,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     readOnly: flags.readOnly === true,
     cacheSize: parseIntArg(flags.cacheSize, '--cache-size') * mib,
     freeSpaceRatio: Number(flags.freeSpaceRatio),
+    cacheChecksum: checksumLevelArg(flags.verifyCacheChecksum),
     bufferSize: parseIntArg(flags.bufferSize, '--buffer-size') * mib,
     maxUploads: parseIntArg(flags.maxUploads, '--max-uploads'),
     prefetch: parseIntArg(flags.prefetch, '--prefetch'),
@@ -234,6 +243,7 @@ export function registerMount(program: Command, io: CliIo, argv: readonly string
     .option('--cache-dir <dir>', "block cache directory, or 'memory'")
     .option('--cache-size <MiB>', 'block cache size in MiB (0 disables)', '102400')
     .option('--free-space-ratio <ratio>', 'minimum free space kept on the cache disk', '0.1')
+    .option('--verify-cache-checksum <level>', 'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)', 'extend')
     .option('--buffer-size <MiB>', 'read/write buffer size in MiB', '300')
     .option('--max-uploads <n>', 'concurrent block uploads', '20')
     .option('--prefetch <n>', 'blocks prefetched on random reads', '1')
