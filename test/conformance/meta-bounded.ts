@@ -156,6 +156,16 @@ export function runBoundedWork(target: EngineTarget): void {
       await expectErrno(m.truncate(root, f, MAX_FILE_SIZE), 'EFBIG');
     });
 
+    it('a file 2^55 bytes long (a Go client may make one) truncates back down at once', async () => {
+      const f = await mkfile('f');
+      const a = await write(f, FAR, 0, 1000);
+      await bounded(() => m.fallocate(root, f, 0, 0, P55));
+      expect((await m.getattr(root, f)).length).toBe(P55);
+      await bounded(() => m.truncate(root, f, 10));
+      expect(await m.readChunk(f, FAR)).toEqual([data(a, 0, 1000), hole(0, CS)]);
+      expect(await chunksOf(f)).toEqual([0, FAR]);
+    });
+
     it("a narrow fallocate still writes Go's record in every chunk it covers", async () => {
       const f = await mkfile('f');
       await m.truncate(root, f, 10 * CS);
