@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites in sequence (fuse, data, meta,
- * api by default), each only when its module exists and exports its run function, then
+ * api by default; soak when named), each only when its module exists and exports its run function, then
  * writes bench-results/summary.json (commit, machine, per-suite status, seconds, ratios and
  * the full result) and prints a short summary with the ratios each suite reports.
  * Design: suites are loaded with a dynamic import so a missing or broken suite is reported
@@ -15,7 +15,11 @@ const SUITES = {
   data: 'runDataBench',
   meta: 'runMetaBench',
   api: 'runApiBench',
+  soak: 'runSoakBench',
 } as const;
+
+/** Run when no suite is named; the soak (10 minutes) only when asked for. */
+const DEFAULT_SUITES = ['fuse', 'data', 'meta', 'api'] as const;
 
 export type SuiteName = keyof typeof SUITES;
 
@@ -109,7 +113,7 @@ export async function runBenchmarks(argv: string[], log: (l: string) => void = (
     log(`unknown suite(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
     return 2;
   }
-  const names = argv.length > 0 ? (argv as SuiteName[]) : (Object.keys(SUITES) as SuiteName[]);
+  const names = argv.length > 0 ? (argv as SuiteName[]) : [...DEFAULT_SUITES];
   const st = stamp();
   log(`tjfs benchmarks at ${st.commit.slice(0, 12)}${st.dirty ? ' (dirty)' : ''} on ${st.machine.cpu} x${st.machine.cores}, ${st.machine.kernel}, node ${st.machine.node}`);
   const outcomes = await runSuites(names, log);

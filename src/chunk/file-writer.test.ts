@@ -9,7 +9,7 @@ import type { Slice, Timespec } from '../meta/types.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';
 import { SliceModel } from '../../test/helpers/slice-model.js';
 import { ChunkStore } from './chunk-store.js';
-import { FileWriter } from './file-writer.js';
+import { FileWriter, flushSeq } from './file-writer.js';
 import { pattern as fill } from '../../test/helpers/pattern.js';
 
 const MiB = 1024 * 1024;
@@ -57,6 +57,23 @@ describe('FileWriter flush', () => {
     await flushed;
     expect(meta.length).toBe(6000);
     expect(w.pendingLength).toBe(0);
+  });
+
+  it('a completed flush advances flushSeq in the same step as its bytes stop being pending', async () => {
+    const meta = new SliceModel();
+    const w = new FileWriter(new ChunkStore({ store: new MemObjectStore() }), {
+      allocSliceId: meta.allocSliceId,
+      commit: meta.commit,
+      ino: 2n,
+    });
+    await w.write(0, fill(3000));
+    const before = flushSeq();
+    const flushed = w.flush();
+    // A length read taken now, answered after the commit, can tell that it must count 3000.
+    await flushed;
+    expect(w.pendingLength).toBe(0);
+    expect(w.flushedSeq).toBeGreaterThan(before);
+    expect(w.flushedEnd).toBe(3000);
   });
 
   it('a second flush waits for the one in progress (fsync racing close)', async () => {

@@ -70,7 +70,21 @@ class SliceWriter {
   }
 }
 
+let flushClock = 0;
+
+/**
+ * A client-wide counter of completed flushes. Take it before a metadata read of a file's
+ * length: a writer whose flushedSeq is above it finished committing meanwhile, so the read
+ * may predate that commit and flushedEnd must be counted (pendingLength no longer is).
+ */
+export function flushSeq(): number {
+  return flushClock;
+}
+
 export class FileWriter {
+  /** flushSeq() right after this writer's last successful flush, and the end it covered. */
+  flushedSeq = 0;
+  flushedEnd = 0;
   private readonly chunks = new Map<number, SliceWriter[]>();
   private seq = 0;
   private lock: Promise<void> = Promise.resolve();
@@ -252,9 +266,17 @@ export class FileWriter {
       // pendingEnd keeps covering these slices until they are committed (or have failed):
       // a getattr answered meanwhile must not report the old, shorter length, or the
       // kernel's size goes backwards (appenders reuse an offset, mmap faults get SIGBUS).
+      const end = this.pendingEnd;
+      let ok = false;
       try {
         await this.uploadAndCommit(all);
+        ok = true;
       } finally {
+        // In the same step as pendingEnd drops, so no reader sees neither (see flushSeq).
+        if (ok) {
+          this.flushedEnd = end;
+          this.flushedSeq = ++flushClock;
+        }
         this.pendingEnd = 0;
       }
     });

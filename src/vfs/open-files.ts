@@ -6,6 +6,7 @@
  */
 import { FileReader } from '../chunk/file-reader.js';
 import { FileWriter } from '../chunk/file-writer.js';
+export { flushSeq } from '../chunk/file-writer.js';
 import { Mutex } from '../util/mutex.js';
 import type { Compactor } from './compactor.js';
 import type { Runtime } from './runtime.js';
@@ -87,6 +88,14 @@ export class OpenFile {
 
   pendingLength(): number {
     return this.writer?.pendingLength ?? 0;
+  }
+
+  /** See flushSeq: when this file's last flush completed, and the end it committed. */
+  get flushedSeq(): number {
+    return this.writer?.flushedSeq ?? 0;
+  }
+  get flushedEnd(): number {
+    return this.writer?.flushedEnd ?? 0;
   }
 }
 

@@ -13,8 +13,10 @@ import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } fr
 import { LockType } from '../meta/meta.js';
 import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, withoutSuidgid, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
 import { Compactor } from './compactor.js';
-import { HandleTable, type Handle, type OpenFile } from './open-files.js';
+import { flushSeq, HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
+import { stagingStats } from '../cache/writeback.js';
+import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
 import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
 import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../meta/open-flags.js';
@@ -85,7 +87,12 @@ export class Vfs {
     this.compactor = new Compactor(rt, rt.meta.core.log);
     this.handles = new HandleTable(rt, this.compactor);
     this.obs = new Observer({ vol_name: rt.format.Name }, rt.meta.core.log);
-    this.obs.attach({ onTxn: (fn) => (rt.meta.core.txObserver = fn), stats: () => rt.chunks.stats });
+    this.obs.attach({
+      onTxn: (fn) => (rt.meta.core.txObserver = fn),
+      stats: () => rt.chunks.stats,
+      objects: () => objectRetryStats(rt.store),
+      staging: () => stagingStats(rt.chunks.writeback),
+    });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
   }
@@ -102,19 +109,33 @@ export class Vfs {
   fromMeta(ino: Ino): Ino {
     return ino === this.root ? ROOT_INODE : ino;
   }
-  private entry(r: EntryResult): EntryResult {
-    return { ino: this.fromMeta(r.ino), attr: this.adjust(r.ino, r.attr) };
+  private entry(r: EntryResult, since?: number): EntryResult {
+    return { ino: this.fromMeta(r.ino), attr: this.adjust(r.ino, r.attr, since) };
   }
   private isRealRoot(parent: Ino): boolean {
     return parent === ROOT_INODE && this.root === ROOT_INODE;
   }
 
-  /** Size reported for a file with unflushed writes in this client. */
-  private adjust(ino: Ino, a: Attr): Attr {
+  /**
+   * Size reported for a file with unflushed writes in this client. `since`: flushSeq()
+   * taken before the metadata read that produced `a`. A flush that completed meanwhile
+   * may have committed after the engine answered, so `a` can be older than that commit
+   * while the writer no longer counts those bytes as pending: its end counts then. Without
+   * this, a getattr racing a flush (Redis answers asynchronously) reported the old size
+   * and the kernel's size went backwards.
+   */
+  private adjust(ino: Ino, a: Attr, since?: number): Attr {
     const f = this.handles.files.get(ino);
     if (!f || a.type !== FileType.File) return a;
-    const pending = f.pendingLength();
-    return pending > a.length ? { ...a, length: pending } : a;
+    let len = Math.max(a.length, f.pendingLength());
+    if (since !== undefined && f.flushedSeq > since) len = Math.max(len, f.flushedEnd);
+    return len > a.length ? { ...a, length: len } : a;
+  }
+
+  /** The length of an open file as the engine has it now, covering this client's writes. */
+  private async currentLength(ctx: Context, f: OpenFile): Promise<number> {
+    const since = flushSeq();
+    return this.adjust(f.ino, await this.meta.getattr(ctx, f.ino), since).length;
   }
 
   private virtualAttr(ino: Ino): Attr | undefined {
@@ -131,7 +152,8 @@ export class Vfs {
       if (parent === ROOT_INODE && this.root !== ROOT_INODE && name(nm) === '..') {
         return { ino: ROOT_INODE, attr: await this.meta.getattr(ctx, this.root) };
       }
-      return this.entry(await this.meta.lookup(ctx, this.toMeta(parent), nm));
+      const since = flushSeq();
+      return this.entry(await this.meta.lookup(ctx, this.toMeta(parent), nm), since);
     });
   }
 
@@ -165,7 +187,8 @@ export class Vfs {
       const v = this.virtualAttr(ino);
       if (v) return v;
       const m = this.toMeta(ino);
-      return this.adjust(m, await this.meta.getattr(ctx, m));
+      const since = flushSeq();
+      return this.adjust(m, await this.meta.getattr(ctx, m), since);
     });
   }
 
@@ -392,8 +415,7 @@ export class Vfs {
         // Offset choice and write are one step per inode, so concurrent appenders in this
         // client never pick the same end of file.
         await h.file.appendLock.run(async () => {
-          const a = await this.meta.getattr(ctx, h.ino);
-          const off = Math.max(a.length, h.file.pendingLength());
+          const off = await this.currentLength(ctx, h.file);
           checkRange('write', h.ino, off, data.length);
           await h.file.getWriter().write(off, data);
           h.appendedAt = off;
@@ -417,7 +439,7 @@ export class Vfs {
   private async reserveSpace(f: OpenFile, offset: number | undefined, length: number): Promise<void> {
     const core = this.rt.meta.core;
     if (!((core.format.Capacity ?? 0) > 0 || core.dirQuotas.size > 0)) return;
-    if (f.known === undefined) f.known = { length: (await this.meta.getattr(ROOT_CONTEXT, f.ino)).length, at: Date.now() };
+    if (f.known === undefined) f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
     const cur = Math.max(f.known.length, f.pendingLength());
     const end = (offset ?? cur) + length;
     const growth = align4K(end) - align4K(cur);
@@ -521,10 +543,11 @@ export class Vfs {
       const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
       if (plus) {
         const missing = out.filter((e) => !e.attr);
+        const since = flushSeq();
         const attrs = missing.length > 0 ? await this.rt.meta.engine.getAttrs(missing.map((e) => this.toMeta(e.ino))) : [];
         missing.forEach((e, i) => {
           const a = attrs[i];
-          if (a) e.attr = this.adjust(this.toMeta(e.ino), a);
+          if (a) e.attr = this.adjust(this.toMeta(e.ino), a, since);
         });
       }
       return out;
