@@ -231,8 +231,6 @@ export class DiskBlockCache implements BlockCache {
     } catch (e) {
       if (cacheFault(e) !== 'missing') return;
     }
-    this.index.clear();
-    this.used = 0;
     try {
       await mkdir(this.rawDir, { recursive: true });
       this.log.warn('cache-recreated', `cache directory ${this.rawDir} was removed: recreated it empty`);
@@ -240,6 +238,8 @@ export class DiskBlockCache implements BlockCache {
       this.counters.errors++;
       this.health.failed(e);
     }
+    this.index.clear(); // every file went with the directory
+    this.used = 0;
   }
 
   put(key: string, data: Buffer, done?: () => void): void {

@@ -134,4 +134,31 @@ describe('ChunkStore with pooled blocks', () => {
     expect(across.equals(data.subarray(BS - 10, BS + 10))).toBe(true);
     expect(cs.pool.inUse).toBe(2);
   });
+
+  it('a range of a pooled block in a memory block cache is held by the reader, not borrowed', async () => {
+    const store = new MemObjectStore();
+    const data = fill(6 * BS);
+    const cache = new MemBlockCache(16 * BS);
+    // a read buffer too small for a block: ranges come from the block cache
+    const cs = new ChunkStore({ store, blockSize: BS, bufferSize: BS / 2, cache, prefetch: 0 });
+    await new ChunkStore({ store, blockSize: BS }).writeSlice(1, data);
+    cs.releaseBlock(await cs.getBlock(1, data.length, 0)); // now held by the block cache only
+    expect(cs.pool.inUse).toBe(1);
+    const meta = new SliceModel();
+    await meta.commit(0, { pos: 0, id: 1, size: data.length, off: 0, len: data.length }, { sec: 0, nsec: 0 });
+    const reader = new FileReader(cs, { getSlices: meta.getSlices, ino: 2n });
+    for (let k = 0; k < 3; k++) {
+      const r = await reader.read(4 * BS + 100, 16, data.length); // random: not sequential
+      reader.release(r);
+      const got = await reader.read(BS / 2, 100, data.length); // block 0, from the cache
+      expect(got.equals(data.subarray(BS / 2, BS / 2 + 100))).toBe(true);
+      reader.release(got);
+    }
+    for (let k = 0; k < 3; k++) cs.releaseBlock(await cs.getBlock(1, data.length, 0)); // whole-block hits of the cache
+    expect(cs.pool.inUse).toBe(1); // the cache's reference is intact
+    for (let i = 1; i < 6; i++) cs.releaseBlock(await cs.getBlock(1, data.length, i)); // would reuse a freed block 0
+    const again = await cs.getBlockRange(1, data.length, 0, 0, BS);
+    expect(again.equals(block(data, 0))).toBe(true);
+    cs.releaseBlock(again);
+  });
 });

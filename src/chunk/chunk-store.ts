@@ -25,7 +25,7 @@ import { isNotFound } from '../object/object-store.js';
 import { blockCount, blockKey, blockLen } from './block-key.js';
 import { BlockPool } from './block-pool.js';
 import type { Codec, CompressionName } from './compress.js';
-import { getCodec } from './compress.js';
+import { CorruptBlockError, getCodec } from './compress.js';
 import { ByteBudget, Semaphore, mapLimit } from './limits.js';
 
 export const MiB = 1024 * 1024;
@@ -253,9 +253,11 @@ export class ChunkStore {
       if (into !== undefined && hit?.buffer !== into.buffer) this.pool.release(into);
       if (hit !== undefined && hit.length === len) {
         this.stats.cacheHits++;
+        // The fetch's own reference: `into` carries one; a memory cache's pooled block does not.
+        if (hit.buffer !== into?.buffer) this.pool.hold(hit);
         return { data: hit, cached: true };
       }
-      if (hit !== undefined) this.pool.release(hit);
+      if (hit !== undefined && hit.buffer === into?.buffer) this.pool.release(hit); // wrong length: give `into` back
     }
     const staged = await this.writeback?.getStaged(key);
     if (staged !== undefined && staged.length === len) {
@@ -277,7 +279,8 @@ export class ChunkStore {
       return { data: await this.codec.decompress(raw, len), cached: false };
     } catch (e) {
       this.pool.release(raw);
-      throw e;
+      // A truncated or garbled object: the error (and so the log line) names its key.
+      throw e instanceof CorruptBlockError ? new CorruptBlockError(`object ${key}: ${e.message}`, { cause: e }) : e;
     }
   }
 
@@ -313,6 +316,7 @@ export class ChunkStore {
       const cached = await this.cache.getRange(key, off, len).catch(() => undefined);
       if (cached !== undefined && cached.length === len) {
         this.stats.cacheHits++;
+        this.pool.hold(cached); // a memory cache hands out its (pooled) block: the caller's reference
         return cached;
       }
       if (!this.cache.has(key)) return whole(); // dropped as corrupt: refetch and re-cache it

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isFsError } from '../meta/errno.js';
 import { FaultyStore, ThrottledStore } from '../object/faulty.js';
+import { MemBlockCache } from '../cache/mem-cache.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';
 import { RetryingStore } from '../object/retrying.js';
 import { SliceModel } from '../../test/helpers/slice-model.js';
@@ -34,7 +35,11 @@ function setup(cfg: Partial<ChunkStoreConfig> & Pick<ChunkStoreConfig, 'store'>)
 describe('faults', () => {
   it('a failing store makes flush reject with EIO and commits nothing', async () => {
     const mem = new MemObjectStore();
-    const faulty = new FaultyStore(mem).addRule({ ops: ['put'], permanent: true, match: (k) => k.includes('_1_') });
+    const faulty = new FaultyStore(mem).addRule({
+      ops: ['put'],
+      permanent: true,
+      match: (k) => k.includes('_1_'),
+    });
     const { meta, writer } = setup({ store: new RetryingStore(faulty, { baseDelayMs: 1 }) });
     await writer.write(0, fill(10 * MiB));
     const err = await writer.flush().catch((e: unknown) => e);
@@ -53,7 +58,9 @@ describe('faults', () => {
 
   it('a hung store times out: flush rejects, nothing hangs', async () => {
     const faulty = new FaultyStore(new MemObjectStore()).addRule({ ops: ['put'], hang: true });
-    const { meta, writer } = setup({ store: new RetryingStore(faulty, { retries: 1, baseDelayMs: 1, putTimeoutMs: 50 }) });
+    const { meta, writer } = setup({
+      store: new RetryingStore(faulty, { retries: 1, baseDelayMs: 1, putTimeoutMs: 50 }),
+    });
     await writer.write(0, fill(1000));
     const err = await writer.flush().catch((e: unknown) => e);
     expect(isFsError(err, 'EIO')).toBe(true);
@@ -63,7 +70,10 @@ describe('faults', () => {
 
   it('allocSliceId failure is EIO at flush', async () => {
     const cs = new ChunkStore({ store: new MemObjectStore() });
-    const w = new FileWriter(cs, { allocSliceId: () => Promise.reject(new Error('meta down')), commit: () => Promise.resolve() });
+    const w = new FileWriter(cs, {
+      allocSliceId: () => Promise.reject(new Error('meta down')),
+      commit: () => Promise.resolve(),
+    });
     await w.write(0, fill(10));
     await expect(w.flush()).rejects.toMatchObject({ code: 'EIO' });
   });
@@ -148,24 +158,65 @@ describe('request counting', () => {
     const r = new FileReader(cs, { getSlices: meta.getSlices });
     mem.resetCounters();
     for (const off of [9 * MiB, 1 * MiB + 5, 13 * MiB, 3 * MiB]) {
-      expect((await r.read(off, 4 * KiB, meta.length)).equals(fill(16 * MiB).subarray(off, off + 4 * KiB))).toBe(true);
+      expect(
+        (await r.read(off, 4 * KiB, meta.length)).equals(fill(16 * MiB).subarray(off, off + 4 * KiB)),
+      ).toBe(true);
     }
     expect(mem.counters.get).toBe(4);
     expect(mem.counters.bytesOut).toBe(16 * KiB);
   });
 
-  it('random small read with --prefetch 1 prefetches the whole block', async () => {
+  it('random small reads fetch ranges only; a second one in the same block prefetches it (--prefetch 1)', async () => {
     const mem = new MemObjectStore();
     const { meta, writer } = setup({ store: mem });
     await writer.write(0, fill(16 * MiB));
     await writer.flush();
     const cs = new ChunkStore({ store: mem, prefetch: 1 });
     const r = new FileReader(cs, { getSlices: meta.getSlices });
-    await r.read(9 * MiB, 4 * KiB, meta.length);
-    await new Promise((res) => setTimeout(res, 10));
     mem.resetCounters();
-    await r.read(9 * MiB + 100 * KiB, 4 * KiB, meta.length);
+    await r.read(9 * MiB, 4 * KiB, meta.length);
+    await r.read(1 * MiB, 4 * KiB, meta.length);
+    await new Promise((res) => setTimeout(res, 10));
+    expect(mem.counters.get).toBe(2); // no whole block fetched behind random reads
+    expect(mem.counters.bytesOut).toBe(8 * KiB);
+    await r.read(3 * MiB, 4 * KiB, meta.length); // block 0 again, right after: local
+    for (let i = 0; i < 200 && cs.stats.blockGets === 0; i++) await new Promise((res) => setTimeout(res, 10));
+    expect(cs.stats.blockGets).toBe(1);
+    mem.resetCounters();
+    expect(
+      (await r.read(2 * MiB, 4 * KiB, meta.length)).equals(
+        fill(16 * MiB).subarray(2 * MiB, 2 * MiB + 4 * KiB),
+      ),
+    ).toBe(true);
     expect(mem.counters.get).toBe(0);
+  });
+
+  it('cold random reads: at most a quarter block is a ranged GET, more is the whole block; sequential reads take whole blocks', async () => {
+    const mem = new MemObjectStore();
+    const { meta, writer } = setup({ store: mem });
+    const data = fill(16 * MiB);
+    await writer.write(0, data);
+    await writer.flush();
+    const cache = new MemBlockCache(64 * MiB);
+    const cs = new ChunkStore({ store: mem, cache, prefetch: 0 });
+    const r = new FileReader(cs, { getSlices: meta.getSlices });
+    mem.resetCounters();
+    expect((await r.read(9 * MiB, MiB, meta.length)).equals(data.subarray(9 * MiB, 10 * MiB))).toBe(true);
+    expect(cs.stats).toMatchObject({ rangeGets: 1, blockGets: 0 });
+    expect((await r.read(1 * MiB, MiB + 1, meta.length)).equals(data.subarray(MiB, 2 * MiB + 1))).toBe(true);
+    expect(cs.stats).toMatchObject({ rangeGets: 1, blockGets: 1 });
+    expect(cache.has(cs.blockKeyOf(1, data.length, 0))).toBe(true);
+    // without a block cache a random read of any size is a ranged GET (as JuiceFS)
+    const bare = new ChunkStore({ store: mem, prefetch: 0 });
+    await new FileReader(bare, { getSlices: meta.getSlices }).read(13 * MiB, 2 * MiB, meta.length);
+    expect(bare.stats).toMatchObject({ rangeGets: 1, blockGets: 0 });
+    // sequential: whole blocks (and readahead), whatever the read size
+    const seq = new ChunkStore({ store: mem, prefetch: 0 });
+    const rs = new FileReader(seq, { getSlices: meta.getSlices });
+    for (let off = 0; off < 2 * MiB; off += 4 * KiB) rs.release(await rs.read(off, 4 * KiB, meta.length));
+    expect(seq.stats.rangeGets).toBe(0);
+    expect(seq.stats.blockGets).toBeGreaterThanOrEqual(1);
+    expect(seq.pool.inUse).toBeLessThanOrEqual(seq.buffer.items); // only the read buffer holds blocks
   });
 });
 
@@ -173,7 +224,12 @@ describe('write path', () => {
   it('backpressure: buffered bytes stay within the budget while the store is slow', async () => {
     const mem = new MemObjectStore();
     const slow = new ThrottledStore(mem, { bytesPerSec: 64 * MiB, latencyMs: 5 });
-    const { cs, meta, writer } = setup({ store: slow, blockSize: 256 * KiB, bufferSize: 1 * MiB, maxUploads: 2 });
+    const { cs, meta, writer } = setup({
+      store: slow,
+      blockSize: 256 * KiB,
+      bufferSize: 1 * MiB,
+      maxUploads: 2,
+    });
     let peak = 0;
     for (let off = 0; off < 8 * MiB; off += 128 * KiB) {
       await writer.write(off, fill(128 * KiB, off));
@@ -212,7 +268,11 @@ describe('write path', () => {
     }
     expect(cs.budget.inUse).toBe(0);
     // A small file written at once keeps to 64 KiB pages (no 4 MiB buffer per small file).
-    const small = new FileWriter(cs, { allocSliceId: () => Promise.resolve(nextId++), commit: () => Promise.resolve(), ino: 3n });
+    const small = new FileWriter(cs, {
+      allocSliceId: () => Promise.resolve(nextId++),
+      commit: () => Promise.resolve(),
+      ino: 3n,
+    });
     await small.write(0, fill(128 * KiB));
     await small.flush();
     expect(taken.length).toBe(12);

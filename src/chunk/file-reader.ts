@@ -7,8 +7,7 @@
  * from the chunk store; holes and ranges past every record read as zeros, and the read
  * is clamped to the file length. Sequential reads grow a readahead window (one block,
  * doubling up to --max-readahead) and fetch whole blocks ahead in the background.
- * Random small reads of uncompressed volumes use ranged GETs, plus a whole-block
- * background prefetch when --prefetch > 0.
+ * Random reads take only their range (see `fetch`).
  *
  * Invariants: a missing block causes one re-read of the chunk's slice list (compaction
  * may have replaced it) and a retry, then EIO naming the key; the returned buffer may
@@ -50,6 +49,8 @@ export class FileReader {
   private lastEnd = 0;
   private window = 0;
   private aheadEnd = 0;
+  /** The block (`id:index`) of the last random read. */
+  private lastRandomBlock = '';
   private readonly views = new Map<number, { view: Run[]; at: number }>();
   private readonly bs: number;
 
@@ -73,7 +74,10 @@ export class FileReader {
     const slack = this.opts.seqSlack ?? 128 * 1024;
     const seq = offset >= this.lastEnd && offset <= this.lastEnd + slack;
     if (seq) {
-      this.window = Math.min(this.store.maxReadahead, this.window === 0 ? Math.max(this.bs, 2 * (end - offset)) : this.window * 2);
+      this.window = Math.min(
+        this.store.maxReadahead,
+        this.window === 0 ? Math.max(this.bs, 2 * (end - offset)) : this.window * 2,
+      );
     } else {
       this.window = 0;
       this.aheadEnd = 0;
@@ -93,7 +97,14 @@ export class FileReader {
     const first = Math.floor(offset / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
     if (first === last) {
-      const single = await this.readChunk(first, offset - first * CHUNK_SIZE, end - first * CHUNK_SIZE, undefined, 0, seq);
+      const single = await this.readChunk(
+        first,
+        offset - first * CHUNK_SIZE,
+        end - first * CHUNK_SIZE,
+        undefined,
+        0,
+        seq,
+      );
       if (single !== undefined) return single;
     }
     const out = Buffer.allocUnsafe(end - offset);
@@ -166,16 +177,29 @@ export class FileReader {
     return segs;
   }
 
-  /** One segment's bytes, holding a reference to their block (give it back with releaseBlock). */
+  /**
+   * One segment's bytes, holding a reference to their block (give it back with releaseBlock).
+   * A read that is not sequential and not a whole block takes only its range (JuiceFS
+   * cached_store.go): from the block cache at any size, and from the object store with a
+   * ranged GET when it is at most a quarter of the block or there is no block cache; else
+   * the whole block is fetched. The whole block is fetched in the background only when the
+   * pattern asks for it: sequential reads (readahead), or two random reads in a row in the
+   * same uncached block (up to --prefetch at a time).
+   */
   private async fetch(s: Segment, seq: boolean): Promise<Buffer> {
     const blen = blockLen(s.size, s.index, this.bs);
     if (s.inBlock + s.len > blen) {
-      throw new FsError(Errno.EIO, { message: `EIO: slice ${s.id} record points past its data (size ${s.size})` });
+      throw new FsError(Errno.EIO, {
+        message: `EIO: slice ${s.id} record points past its data (size ${s.size})`,
+      });
     }
-    const small = s.len < this.bs / 4 && s.len < blen;
-    if (!seq && small && this.store.codec.name === 'none') {
-      const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len);
-      this.store.prefetchBlock(s.id, s.size, s.index);
+    if (!seq && s.len < blen) {
+      const rangeGet = this.store.cache === undefined || s.len <= blen / 4;
+      const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len, rangeGet);
+      const block = `${s.id}:${s.index}`;
+      if (block === this.lastRandomBlock && !this.store.isCached(s.id, s.size, s.index))
+        this.store.prefetchBlock(s.id, s.size, s.index);
+      this.lastRandomBlock = block;
       return data;
     }
     const block = await this.store.getBlock(s.id, s.size, s.index);
@@ -186,7 +210,12 @@ export class FileReader {
     if (e instanceof FsError) return e;
     const ino = this.opts.ino !== undefined ? { ino: this.opts.ino } : {};
     if (e instanceof ObjectNotFoundError) {
-      return new FsError(Errno.EIO, { op: 'read', ...ino, cause: e, message: `EIO: read: block ${e.key} is missing` });
+      return new FsError(Errno.EIO, {
+        op: 'read',
+        ...ino,
+        cause: e,
+        message: `EIO: read: block ${e.key} is missing`,
+      });
     }
     const why = e instanceof Error ? e.message : String(e);
     return new FsError(Errno.EIO, { op: 'read', ...ino, cause: e, message: `EIO: read: ${why}` });
@@ -204,7 +233,8 @@ export class FileReader {
   private async prefetchRange(from: number, to: number): Promise<void> {
     for (let indx = Math.floor(from / CHUNK_SIZE); indx * CHUNK_SIZE < to; indx++) {
       const cached = this.views.get(indx);
-      const view = cached !== undefined && Date.now() - cached.at < VIEW_TTL_MS ? cached.view : await this.viewOf(indx);
+      const view =
+        cached !== undefined && Date.now() - cached.at < VIEW_TTL_MS ? cached.view : await this.viewOf(indx);
       const cs = Math.max(from, indx * CHUNK_SIZE) - indx * CHUNK_SIZE;
       const ce = Math.min(to, (indx + 1) * CHUNK_SIZE) - indx * CHUNK_SIZE;
       for (const s of this.segments(clipView(view, cs, ce), cs, 0)) {
