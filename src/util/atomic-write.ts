@@ -4,9 +4,10 @@
  * writeFileAtomic); without it, Node's open/writev/close/rename. On failure the temporary
  * file is removed and the Node-style error (code, syscall, path) is thrown.
  */
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { optionalNative } from '../fuse/native.js';
+import { makeDirs } from './make-dirs.js';
 
 const native = optionalNative();
 /** Buffers one native call takes. */
@@ -16,8 +17,15 @@ const MAX_PARTS = 8;
  * `direct`: write a page-aligned first part with O_DIRECT, past the page cache (native addon
  * only; file systems without O_DIRECT get a buffered write).
  */
-export async function writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode = 0o666, direct = false): Promise<void> {
-  if (native !== undefined && parts.length <= MAX_PARTS) return native.writeFileAtomic(tmp, path, parts, mode, direct);
+export async function writeFileAtomic(
+  tmp: string,
+  path: string,
+  parts: Buffer[],
+  mode = 0o666,
+  direct = false,
+): Promise<void> {
+  if (native !== undefined && parts.length <= MAX_PARTS)
+    return native.writeFileAtomic(tmp, path, parts, mode, direct);
   try {
     const fh = await open(tmp, 'w', mode);
     try {
@@ -55,7 +63,7 @@ export class AtomicFileWriter {
   }
 
   private async makeDir(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: this.dirMode });
+    await makeDirs(dir, this.dirMode); // not mkdir({ recursive }): it spins on ENOENT under /proc
     this.madeDirs.add(dir);
   }
 }

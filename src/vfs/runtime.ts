@@ -10,6 +10,7 @@ import { openBlockCache } from '../cache/open-cache.js';
 import { ChunkStore } from '../chunk/chunk-store.js';
 import { BaseMeta, openMeta } from '../meta/base-meta.js';
 import type { Logger } from '../meta/core.js';
+import type { MetaEngine } from '../meta/engine.js';
 import type { Format } from '../meta/format.js';
 import { decryptFormatSecrets } from '../meta/secret.js';
 import { createObjectStore } from '../object/registry.js';
@@ -29,12 +30,16 @@ export interface RuntimeOptions {
   prefetch?: number;
   maxReadahead?: number;
   writeback?: boolean;
+  /** JuiceFS --io-retries: retries of the metadata engine and of object requests (default 10). */
+  ioRetries?: number;
   logger?: Logger;
   /** Session info shown by `tjfs status`. */
   mountPoint?: string;
   heartbeat?: boolean;
   /** Object store override (tests: a faulty or counting store). */
   store?: ObjectStore;
+  /** An engine the caller opened (CLI: password, existence check); the runtime owns it from here. */
+  engine?: MetaEngine;
 }
 
 export interface Runtime {
@@ -54,9 +59,14 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
   const meta = await openMeta(metaUrl, {
     ...(opts.readOnly ? { readOnly: true } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.ioRetries !== undefined ? { retry: { retries: opts.ioRetries } } : {}),
     onFreeSlices: async (slices) => {
       for (const s of slices) await chunks?.removeSlice(s.id, s.size);
     },
+  }).catch(async (e: unknown) => {
+    await opts.engine?.close();
+    throw e;
   });
   try {
     const format = meta.format;
@@ -70,6 +80,10 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
         ...(format.AccessKey ? { accessKey: format.AccessKey } : {}),
         ...(secrets.secretKey ? { secretKey: secrets.secretKey } : {}),
         ...(secrets.sessionToken ? { sessionToken: secrets.sessionToken } : {}),
+        retry: {
+          ...(opts.logger ? { logger: opts.logger } : {}),
+          ...(opts.ioRetries !== undefined ? { retries: opts.ioRetries } : {}),
+        },
       }));
     const cacheSize = opts.cacheSize ?? 100 * 1024 ** 3;
     const caches = await openBlockCache({

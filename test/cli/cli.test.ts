@@ -2,7 +2,7 @@
  * The CLI as a function: help/version, format on the embedded default (SQLite + file
  * bucket) and on mem, status, dump/load through files, and clear errors for bad input.
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,18 +37,24 @@ describe('tjfs CLI', () => {
     const d = tmp();
     const meta = `sqlite3://${join(d, 'v.db')}`;
     const f = io({ SECRET_KEY: 'supersecret' });
-    expect(await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--trash-days', '0'], f.io)).toBe(0);
+    expect(
+      await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--trash-days', '0'], f.io),
+    ).toBe(0);
     expect(f.out()).toContain('"Name": "myvol"');
     expect(f.out()).not.toContain('supersecret');
     expect(existsSync(join(d, 'bucket', 'myvol', 'juicefs_uuid'))).toBe(true);
     const s = io();
     expect(await main(['status', meta], s.io)).toBe(0);
-    const status = JSON.parse(s.out()) as { Setting: { Bucket: string; TrashDays: number; SecretKey: string } };
+    const status = JSON.parse(s.out()) as {
+      Setting: { Bucket: string; TrashDays: number; SecretKey: string };
+    };
     expect(status.Setting.Bucket).toBe(join(d, 'bucket') + '/');
     expect(status.Setting.TrashDays).toBe(0);
     expect(status.Setting.SecretKey).toBe('removed');
     const again = io();
-    expect(await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--block-size', '1M'], again.io)).toBe(1);
+    expect(
+      await main(['format', meta, 'myvol', '--bucket', join(d, 'bucket'), '--block-size', '1M'], again.io),
+    ).toBe(1);
     expect(again.err()).toMatch(/BlockSize cannot change/);
   });
 
@@ -72,7 +78,9 @@ describe('tjfs CLI', () => {
   it('changes mutable settings with config, keeps secrets encrypted, and manages quotas', async () => {
     const d = tmp();
     const meta = `sqlite3://${join(d, 'v.db')}`;
-    expect(await main(['format', meta, 'cfgvol', '--bucket', join(d, 'b'), '--secret-key', 'sk1'], io().io)).toBe(0);
+    expect(
+      await main(['format', meta, 'cfgvol', '--bucket', join(d, 'b'), '--secret-key', 'sk1'], io().io),
+    ).toBe(0);
     const c = io();
     expect(await main(['config', meta, '--trash-days', '3', '--capacity', '2'], c.io)).toBe(0);
     expect(c.out()).not.toContain('sk1');
@@ -106,11 +114,18 @@ describe('tjfs CLI', () => {
     const unknown = io();
     expect(await main(['status', 'foo://x'], unknown.io)).toBe(1);
     expect(unknown.err()).toMatch(/unsupported meta URL scheme/);
+    const missing = io();
+    expect(await main(['status', `sqlite3://${join(d, 'empty.db')}`], missing.io)).toBe(1);
+    expect(missing.err()).toMatch(/empty\.db does not exist/);
+    expect(existsSync(join(d, 'empty.db'))).toBe(false);
+    writeFileSync(join(d, 'empty.db'), '');
     const unformatted = io();
     expect(await main(['status', `sqlite3://${join(d, 'empty.db')}`], unformatted.io)).toBe(1);
     expect(unformatted.err()).toMatch(/not formatted/);
     const name = io();
-    expect(await main(['format', 'mem://x', 'Bad_Name', '--storage', 'mem', '--bucket', 'b'], name.io)).toBe(1);
+    expect(await main(['format', 'mem://x', 'Bad_Name', '--storage', 'mem', '--bucket', 'b'], name.io)).toBe(
+      1,
+    );
     expect(name.err()).toMatch(/invalid volume name/);
   });
 });

@@ -5,11 +5,12 @@
  */
 import type { Command } from 'commander';
 import { formatToJson, parseFormat, type Format } from '../../meta/format.js';
-import { openEngine, redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../meta/registry.js';
 import { encryptFormatSecrets, decryptFormatSecrets } from '../../meta/secret.js';
 import { dirAttr } from '../../meta/volume.js';
 import { redactedJson } from '../../vfs/virtual.js';
 import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { openCliEngine } from '../meta-open.js';
 
 export interface ConfigFlags {
   trashDays?: string;
@@ -24,10 +25,11 @@ export interface ConfigFlags {
 }
 
 export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Promise<number> {
-  const engine = await openEngine(metaUrl, io.env['META_PASSWORD'] ? { password: io.env['META_PASSWORD'] } : {});
+  const engine = await openCliEngine(metaUrl, io, { mustExist: true });
   try {
     const text = await engine.getFormatText();
-    if (text === undefined) throw new CliError(`database ${redactUrl(metaUrl)} is not formatted: run 'tjfs format' first`);
+    if (text === undefined)
+      throw new CliError(`database ${redactUrl(metaUrl)} is not formatted: run 'tjfs format' first`);
     const old = parseFormat(text);
     const changed = Object.values(f).some((v) => v !== undefined);
     if (!changed) {

@@ -1,66 +1,177 @@
 /**
  * `tjfs dump META [FILE]` and `tjfs load META [FILE]`: JuiceFS JSON dumps (v1), streamed;
  * FILE ending in .gz is (de)compressed; '-' or no FILE means stdout/stdin.
+ *
+ * Invariants: a dump to a file is written to a temporary file next to it and renamed into
+ * place only when complete, so a failed dump leaves no half-written FILE (devices and pipes
+ * are written directly). A failed load leaves the database empty, and a SQLite file that the
+ * load created is removed. Bad paths give one-line errors.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { createReadStream, type Stats } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Command } from 'commander';
-import { openMeta } from '../../meta/base-meta.js';
 import { dumpMeta } from '../../meta/dump/dump.js';
 import { loadMeta } from '../../meta/dump/load.js';
-import { openEngine, redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../meta/registry.js';
 import { CliError, err, type CliIo } from '../io.js';
+import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';
 
-export async function runDump(metaUrl: string, file: string | undefined, flags: { subdir?: string; keepSecretKey?: boolean; skipTrash?: boolean }, io: CliIo): Promise<number> {
-  const meta = await openMeta(metaUrl, { readOnly: true });
+/** "ENOENT: no such file or directory" out of a Node fs error, without the syscall and path. */
+export function fsReason(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split(',')[0] ?? msg;
+}
+
+interface Output {
+  sink: Writable;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens FILE for a dump: a temporary sibling renamed on commit, or the device/pipe itself. */
+async function openOutput(path: string): Promise<Output> {
+  const st = await statOrUndefined(path);
+  if (st?.isDirectory()) throw new CliError(`cannot write dump to ${path}: it is a directory`);
+  const direct = st !== undefined && !st.isFile();
+  const target = direct
+    ? path
+    : join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const fh = await open(target, direct ? 'w' : 'wx').catch((e: unknown) => {
+    throw new CliError(`cannot write dump to ${path}: ${fsReason(e)}`);
+  });
+  // `flush`: the stream fsyncs before it closes the file, so the rename publishes durable bytes.
+  const file = fh.createWriteStream({ flush: !direct });
+  const gz = path.endsWith('.gz') ? createGzip() : undefined;
+  const piped = gz ? pipeline(gz, file) : undefined;
+  piped?.catch(() => undefined); // observed in commit/abort
+  return {
+    sink: gz ?? file,
+    async commit() {
+      try {
+        if (gz) {
+          gz.end();
+          await piped;
+        } else {
+          file.end();
+        }
+        await finished(file);
+      } catch (e) {
+        throw new CliError(`cannot write dump to ${path}: ${fsReason(e)}`);
+      }
+      if (!direct) await rename(target, path);
+    },
+    async abort() {
+      gz?.destroy();
+      file.destroy();
+      await finished(file).catch(() => undefined);
+      if (!direct) await unlink(target).catch(() => undefined);
+    },
+  };
+}
+
+type DumpFlags = { subdir?: string; keepSecretKey?: boolean; skipTrash?: boolean };
+
+export async function runDump(
+  metaUrl: string,
+  file: string | undefined,
+  flags: DumpFlags,
+  io: CliIo,
+): Promise<number> {
+  const meta = await openCliMeta(metaUrl, io, { readOnly: true });
+  let output: Output | undefined;
   try {
     const root = flags.subdir ? await resolveSubdir(meta, flags.subdir) : undefined;
-    let sink: Writable = io.stdout;
-    let fileStream: Writable | undefined;
-    if (file && file !== '-') {
-      fileStream = createWriteStream(resolve(io.cwd ?? process.cwd(), file));
-      sink = fileStream;
-      if (file.endsWith('.gz')) {
-        const gz = createGzip();
-        gz.pipe(fileStream);
-        sink = gz;
-      }
+    const path = file && file !== '-' ? resolve(io.cwd ?? process.cwd(), file) : undefined;
+    if (path) output = await openOutput(path);
+    const opts = {
+      ...(root !== undefined ? { root } : {}),
+      keepSecretKey: flags.keepSecretKey === true,
+      skipTrash: flags.skipTrash === true,
+    };
+    try {
+      await dumpMeta(meta.engine, output?.sink ?? io.stdout, opts);
+    } catch (e) {
+      // The sink's own error (ENOSPC, EPIPE) says more than the stream layer's.
+      if (output && !(e instanceof CliError)) throw new CliError(`dump to ${file} failed: ${fsReason(e)}`);
+      throw e;
     }
-    await dumpMeta(meta.engine, sink, { ...(root !== undefined ? { root } : {}), keepSecretKey: flags.keepSecretKey === true, skipTrash: flags.skipTrash === true });
-    if (fileStream) {
-      sink.end();
-      await finished(fileStream);
+    if (output) {
+      await output.commit();
+      output = undefined;
       err(io, `dumped ${redactUrl(metaUrl)} to ${file}`);
     }
     return 0;
   } finally {
+    await output?.abort();
     await meta.stop();
   }
 }
 
+/**
+ * The dump source: FILE (gunzipped when it ends in .gz) or stdin. The file is checked before
+ * any database is opened, and opened only when the load starts reading it.
+ */
+async function openInput(
+  file: string | undefined,
+  io: CliIo,
+): Promise<{ open(): AsyncIterable<Buffer | string>; close(): void }> {
+  if (!file || file === '-') {
+    if (!io.stdin) throw new CliError('load: no FILE and no stdin');
+    const stdin = io.stdin as AsyncIterable<Buffer>;
+    return { open: () => stdin, close: () => undefined };
+  }
+  const path = resolve(io.cwd ?? process.cwd(), file);
+  const st = await stat(path).catch((e: unknown) => {
+    throw new CliError(`cannot read dump ${file}: ${fsReason(e)}`);
+  });
+  if (st.isDirectory()) throw new CliError(`cannot read dump ${file}: it is a directory`);
+  const streams: Readable[] = [];
+  return {
+    open() {
+      const raw: Readable = createReadStream(path);
+      streams.push(raw);
+      if (!file.endsWith('.gz')) return raw;
+      const gz = createGunzip();
+      streams.push(gz);
+      raw.on('error', (e) => gz.destroy(e));
+      return raw.pipe(gz);
+    },
+    close: () => streams.forEach((s) => s.destroy()),
+  };
+}
+
 export async function runLoad(metaUrl: string, file: string | undefined, io: CliIo): Promise<number> {
-  const engine = await openEngine(metaUrl, io.env['META_PASSWORD'] ? { password: io.env['META_PASSWORD'] } : {});
-  let raw: Readable | undefined;
+  const input = await openInput(file, io);
+  const created = await sqliteFileToCreate(metaUrl);
+  let ok = false;
   try {
-    if (!(await engine.isEmpty())) throw new CliError(`database ${redactUrl(metaUrl)} is not empty: load needs an empty database`);
-    let src: Readable | NodeJS.ReadableStream;
-    if (file && file !== '-') {
-      raw = createReadStream(resolve(io.cwd ?? process.cwd(), file));
-      src = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
-    } else {
-      if (!io.stdin) throw new CliError('load: no FILE and no stdin');
-      src = io.stdin;
+    const engine = await openCliEngine(metaUrl, io, { mustExist: false });
+    try {
+      if (!(await engine.isEmpty()))
+        throw new CliError(`database ${redactUrl(metaUrl)} is not empty: load needs an empty database`);
+      const res = await loadMeta(engine, input.open());
+      err(io, `loaded ${res.inodes} inodes into ${redactUrl(metaUrl)}`);
+      ok = true;
+      return 0;
+    } finally {
+      await engine.close();
     }
-    const res = await loadMeta(engine, src as AsyncIterable<Buffer>);
-    err(io, `loaded ${res.inodes} inodes into ${redactUrl(metaUrl)}`);
-    return 0;
   } finally {
-    raw?.destroy();
-    await engine.close();
+    input.close();
+    if (!ok && created) await removeSqliteFiles(created);
   }
 }
 
@@ -73,7 +184,7 @@ export function registerDumpLoad(program: Command, io: CliIo, setExit: (p: Promi
     .option('--subdir <path>', 'dump only this sub-directory')
     .option('--keep-secret-key', 'keep the object storage secret key')
     .option('--skip-trash', 'leave out the trash')
-    .action((meta: string, file: string | undefined, flags: { subdir?: string; keepSecretKey?: boolean; skipTrash?: boolean }) =>
+    .action((meta: string, file: string | undefined, flags: DumpFlags) =>
       setExit(runDump(meta, file, flags, io)),
     );
   program

@@ -4,15 +4,19 @@
  * prefix, writes `juicefs_uuid`, encrypts secrets, then initialises the metadata.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultFormat, type Format } from '../../meta/format.js';
-import { openEngine, redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../meta/registry.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
 import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { openCliEngine, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
+import { makeDirs } from '../../util/make-dirs.js';
 import { redactedJson } from '../../vfs/virtual.js';
 
 export interface FormatFlags {
@@ -44,6 +48,17 @@ export function normalizeBucket(storage: string, bucket: string, cwd: string): s
   return abs.endsWith('/') ? abs : abs + '/';
 }
 
+/** A file bucket must be a directory we can create and write; refused at once otherwise. */
+async function checkBucketDir(bucket: string): Promise<void> {
+  const dir = bucket.replace(/^file:\/\//, '');
+  try {
+    await makeDirs(dir);
+    await access(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (e) {
+    throw new CliError(`bucket ${bucket} cannot be used: ${(e as Error).message}`);
+  }
+}
+
 async function checkStore(store: ObjectStore, name: string): Promise<void> {
   const key = `testing/${randomBytes(5).toString('hex')}`;
   const data = randomBytes(100);
@@ -56,8 +71,11 @@ async function checkStore(store: ObjectStore, name: string): Promise<void> {
     throw new CliError(`object storage ${store.describe()} is not usable: ${(e as Error).message}`);
   }
   for await (const o of listAll(store, { prefix: '' })) {
-    if (o.key === 'testing' || o.key.startsWith('testing/') || o.size === 0 || o.key === 'juicefs_uuid') continue;
-    throw new CliError(`storage ${store.describe()} already holds objects of volume '${name}' (${o.key}); use another bucket or name`);
+    if (o.key === 'testing' || o.key.startsWith('testing/') || o.size === 0 || o.key === 'juicefs_uuid')
+      continue;
+    throw new CliError(
+      `storage ${store.describe()} already holds objects of volume '${name}' (${o.key}); use another bucket or name`,
+    );
   }
 }
 
@@ -66,7 +84,8 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   const cwd = io.cwd ?? process.cwd();
   const bucket = normalizeBucket(storage, f.bucket ?? defaultBucket(storage, io.env), cwd);
   const compress = f.compress.toLowerCase();
-  if (!['none', 'lz4', 'zstd'].includes(compress)) throw new CliError(`unknown compression '${f.compress}' (none, lz4, zstd)`);
+  if (!['none', 'lz4', 'zstd'].includes(compress))
+    throw new CliError(`unknown compression '${f.compress}' (none, lz4, zstd)`);
   const format: Format = {
     ...defaultFormat(name, randomUUID(), bucket),
     Storage: storage,
@@ -84,7 +103,9 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   if (f.inodes) format.Inodes = parseIntArg(f.inodes, '--inodes');
   if (f.hashPrefix) format.HashPrefix = true;
 
-  const engine = await openEngine(metaUrl, io.env['META_PASSWORD'] ? { password: io.env['META_PASSWORD'] } : {});
+  const created = await sqliteFileToCreate(metaUrl);
+  const engine = await openCliEngine(metaUrl, io, { mustExist: false });
+  let ok = false;
   try {
     const exists = (await engine.getFormatText()) !== undefined;
     if (exists && f.noUpdate) {
@@ -100,15 +121,29 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
       ...(token ? { sessionToken: token } : {}),
     });
     if (!exists) {
+      if (storage === 'file') await checkBucketDir(bucket);
       await checkStore(store, name);
       await store.put('juicefs_uuid', Buffer.from(format.UUID));
     }
-    const res = await initFormat(engine, format, { force: f.force === true, nowSec: Math.floor(Date.now() / 1000) });
-    const shown = { ...res.format, ...(res.format.SecretKey ? { SecretKey: 'removed' } : {}), ...(res.format.SessionToken ? { SessionToken: 'removed' } : {}) };
-    out(io, `Volume ${res.created ? 'formatted' : 'updated'} in ${redactUrl(metaUrl)}:\n${redactedJson(shown)}`);
+    const res = await initFormat(engine, format, {
+      force: f.force === true,
+      nowSec: Math.floor(Date.now() / 1000),
+    });
+    const shown = {
+      ...res.format,
+      ...(res.format.SecretKey ? { SecretKey: 'removed' } : {}),
+      ...(res.format.SessionToken ? { SessionToken: 'removed' } : {}),
+    };
+    out(
+      io,
+      `Volume ${res.created ? 'formatted' : 'updated'} in ${redactUrl(metaUrl)}:\n${redactedJson(shown)}`,
+    );
+    ok = true;
     return 0;
   } finally {
     await engine.close();
+    // A failed format leaves no database file behind that it created itself.
+    if (!ok && created) await removeSqliteFiles(created);
   }
 }
 

@@ -8,12 +8,18 @@
 import type { Command } from 'commander';
 import { blockCount, blockLen, blockKey, parseBlockKey } from '../../chunk/block-key.js';
 import { listAll } from '../../object/object-store.js';
-import { openRuntime, type Runtime } from '../../vfs/runtime.js';
+import type { Runtime } from '../../vfs/runtime.js';
 import { out, type CliIo } from '../io.js';
+import { openCliRuntime } from '../meta-open.js';
 import { scanFiles } from '../ops/volume-scan.js';
 
-async function withRuntime<T>(metaUrl: string, fn: (rt: Runtime) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(metaUrl, { readOnly: true, cacheDir: 'memory', cacheSize: 0, heartbeat: false });
+async function withRuntime<T>(metaUrl: string, io: CliIo, fn: (rt: Runtime) => Promise<T>): Promise<T> {
+  const rt = await openCliRuntime(metaUrl, io, {
+    readOnly: true,
+    cacheDir: 'memory',
+    cacheSize: 0,
+    heartbeat: false,
+  });
   try {
     return await fn(rt);
   } finally {
@@ -22,7 +28,7 @@ async function withRuntime<T>(metaUrl: string, fn: (rt: Runtime) => Promise<T>):
 }
 
 export async function runFsck(metaUrl: string, io: CliIo): Promise<number> {
-  return withRuntime(metaUrl, async (rt) => {
+  return withRuntime(metaUrl, io, async (rt) => {
     const bs = rt.format.BlockSize * 1024;
     const hash = rt.format.HashPrefix ?? false;
     let files = 0;
@@ -47,8 +53,13 @@ export async function runFsck(metaUrl: string, io: CliIo): Promise<number> {
   });
 }
 
-export async function runGc(metaUrl: string, flags: { delete?: boolean }, io: CliIo, now = Date.now()): Promise<number> {
-  return withRuntime(metaUrl, async (rt) => {
+export async function runGc(
+  metaUrl: string,
+  flags: { delete?: boolean },
+  io: CliIo,
+  now = Date.now(),
+): Promise<number> {
+  return withRuntime(metaUrl, io, async (rt) => {
     const live = new Set<number>();
     await scanFiles(rt.meta.engine, async (f) => {
       for (const s of f.slices) live.add(s.id);
@@ -68,7 +79,10 @@ export async function runGc(metaUrl: string, flags: { delete?: boolean }, io: Cl
       if (flags.delete) await rt.store.delete(o.key);
       else out(io, `leaked: ${o.key}`);
     }
-    out(io, `gc: ${leaked} leaked objects (${bytes} bytes)${flags.delete ? ' deleted' : ''}, ${skipped} younger than 1 h skipped`);
+    out(
+      io,
+      `gc: ${leaked} leaked objects (${bytes} bytes)${flags.delete ? ' deleted' : ''}, ${skipped} younger than 1 h skipped`,
+    );
     return 0;
   });
 }

@@ -16,6 +16,7 @@ import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js'
 import { redactUrl } from '../../meta/registry.js';
 import { CliError, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
+import { openCliEngine } from '../meta-open.js';
 
 export interface GatewayFlags {
   address: string;
@@ -39,13 +40,20 @@ export interface GatewayFlags {
 export function parseAddress(address: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
   const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new CliError(`invalid --address '${address}' (want HOST:PORT, e.g. 127.0.0.1:9870)`);
+  if (!m || port > 65535)
+    throw new CliError(`invalid --address '${address}' (want HOST:PORT, e.g. 127.0.0.1:9870)`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
-export async function runGateway(metaUrl: string, f: GatewayFlags, io: CliIo, stop?: AbortSignal): Promise<number> {
+export async function runGateway(
+  metaUrl: string,
+  f: GatewayFlags,
+  io: CliIo,
+  stop?: AbortSignal,
+): Promise<number> {
   const { host, port } = parseAddress(f.address);
-  const unknownUser = f.unknownUser === 'nobody' ? 'nobody' : f.unknownUser === 'reject' ? 'reject' : undefined;
+  const unknownUser =
+    f.unknownUser === 'nobody' ? 'nobody' : f.unknownUser === 'reject' ? 'reject' : undefined;
   if (!unknownUser) throw new CliError(`--unknown-user must be 'reject' or 'nobody'`);
   const token = f.token ?? io.env['TJFS_GATEWAY_TOKEN'];
   let mapping: string | undefined;
@@ -58,7 +66,9 @@ export async function runGateway(metaUrl: string, f: GatewayFlags, io: CliIo, st
   }
   const users = UserDb.system(mapping);
   const log = createLogger(f.log);
+  const engine = await openCliEngine(metaUrl, io, { mustExist: true });
   const fs = await HdfsFileSystem.open(metaUrl, {
+    engine,
     uid: 0,
     gid: 0,
     users,
@@ -87,7 +97,10 @@ export async function runGateway(metaUrl: string, f: GatewayFlags, io: CliIo, st
     }).catch((e: unknown) => {
       throw new CliError(`gateway: ${(e as Error).message}`);
     });
-    out(io, `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactUrl(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`);
+    out(
+      io,
+      `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactUrl(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`,
+    );
     await new Promise<void>((done) => {
       const finish = (): void => {
         process.off('SIGINT', finish);
@@ -115,8 +128,14 @@ export function registerGateway(program: Command, io: CliIo, setExit: (p: Promis
     .description('serve a volume over WebHDFS REST (webhdfs://, fsspec, curl)')
     .argument('<META>', 'metadata URL')
     .option('--address <host:port>', 'listen address', '127.0.0.1:9870')
-    .option('--token <secret>', 'shared token clients pass as delegation=<token> or Authorization: Bearer (env TJFS_GATEWAY_TOKEN); required off loopback')
-    .option('--users-map <file>', "user map: lines 'name:uid:gid[:gid,...]' and '@group:gid' (before /etc/passwd, /etc/group)")
+    .option(
+      '--token <secret>',
+      'shared token clients pass as delegation=<token> or Authorization: Bearer (env TJFS_GATEWAY_TOKEN); required off loopback',
+    )
+    .option(
+      '--users-map <file>',
+      "user map: lines 'name:uid:gid[:gid,...]' and '@group:gid' (before /etc/passwd, /etc/group)",
+    )
     .option('--default-user <name>', 'user for requests without user.name', 'dr.who')
     .option('--unknown-user <policy>', "unknown user.name: 'reject' (403) or 'nobody'", 'reject')
     .option('--superuser <names...>', 'users allowed to impersonate with doas', ['root'])

@@ -17,13 +17,15 @@ import { CHECKSUM_LEVELS, type ChecksumLevel } from '../../cache/checksum.js';
 import { mountFuse, type MountOptions } from '../../fuse/mount.js';
 import { loadNative } from '../../fuse/native.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
-import { openRuntime, type RuntimeOptions } from '../../vfs/runtime.js';
+import type { RuntimeOptions } from '../../vfs/runtime.js';
 import { Vfs } from '../../vfs/vfs.js';
 import { redactUrl } from '../../meta/registry.js';
 import { toFsError } from '../../meta/errno.js';
 import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { daemonEnv } from '../daemon-env.js';
+import { openCliRuntime } from '../meta-open.js';
+import { checkMountPoint, checkVolume, makeMountPoint, removeMadeDirs } from '../mount-preflight.js';
 import { resolveSubdir } from '../subdir.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
@@ -121,12 +123,19 @@ function checksumLevelArg(text: string): ChecksumLevel {
 }
 
 export async function runMount(metaUrl: string, mountpoint: string, flags: MountFlags, io: CliIo, argv: readonly string[]): Promise<number> {
+  if (io.env['TJFS_DAEMON'] !== '1') {
+    // The real cause, before any daemon starts or anything is created (mount-preflight.ts).
+    checkMountPoint(resolve(io.cwd ?? process.cwd(), mountpoint));
+    await checkVolume(metaUrl, io);
+  }
   if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io);
   if (io.env[SUPERVISOR_ENV] === '1') return runSupervisor(flags, io);
   const link = WorkerLink.fromEnv(io.env);
   const log = createLogger(flags.log);
   const mp = resolve(io.cwd ?? process.cwd(), mountpoint);
-  mkdirSync(mp, { recursive: true });
+  // A supervised worker must not touch the mount point: after a restart it is the mount this
+  // very process is about to serve (the supervisor checks and creates it before mounting).
+  if (link === undefined) checkMountPoint(mp);
   const mib = 1024 * 1024;
   const opts: RuntimeOptions = {
     readOnly: flags.readOnly === true,
@@ -150,7 +159,8 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
   } catch {
     // no addon: mountFuse reports it below
   }
-  const rt = await openRuntime(metaUrl, opts);
+  const rt = await openCliRuntime(metaUrl, io, opts);
+  let madeDirs: string[] = [];
   let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
   let metricsServer: Server | undefined;
   try {
@@ -181,6 +191,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       busyPollUs: parseIntArg(flags.busyPoll, '--busy-poll'),
       logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
     };
+    if (link === undefined) madeDirs = makeMountPoint(mp);
     session = link !== undefined ? await serveSupervised(link, vfs, mountOpts) : await mountFuse(mountOpts);
     ops.attachNotifier(session);
     metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
@@ -214,6 +225,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     return 0;
   } catch (e) {
     await session?.unmount({ lazy: true }).catch(() => undefined);
+    if (session === undefined) removeMadeDirs(madeDirs);
     const fe = toFsError(e);
     if (link !== undefined) link.failed(fe.message);
     else if (process.send) process.send(fe.message);

@@ -4,10 +4,10 @@
  * the tree below the directory so the quota starts accurate.
  */
 import type { Command } from 'commander';
-import { openMeta } from '../../meta/base-meta.js';
 import type { MetaEngine } from '../../meta/engine.js';
 import { align4K, FileType, type Ino } from '../../meta/types.js';
 import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { openCliMeta } from '../meta-open.js';
 import { walkTree } from '../ops/volume-scan.js';
 import { resolveSubdir } from '../subdir.js';
 
@@ -30,7 +30,7 @@ interface QuotaFlags {
 }
 
 async function runQuota(action: string, metaUrl: string, f: QuotaFlags, io: CliIo): Promise<number> {
-  const meta = await openMeta(metaUrl, { readOnly: true });
+  const meta = await openCliMeta(metaUrl, io, { readOnly: true });
   try {
     const engine = meta.engine;
     if (action === 'list') {
@@ -50,7 +50,8 @@ async function runQuota(action: string, metaUrl: string, f: QuotaFlags, io: CliI
       await engine.txn(async (tx) => tx.deleteDirQuota(ino), { op: 'quota delete' });
       out(io, `quota on ${f.path} removed`);
     } else if (action === 'set') {
-      if (!meta.format.DirStats) throw new CliError('directory quotas need DirStats (format with a current tjfs or juicefs)');
+      if (!meta.format.DirStats)
+        throw new CliError('directory quotas need DirStats (format with a current tjfs or juicefs)');
       const used = await treeUsage(engine, ino);
       const q = {
         maxSpace: f.capacity !== undefined ? parseSize(f.capacity, 'G') : (cur?.maxSpace ?? 0),

@@ -1,11 +1,11 @@
 /** `tjfs status META`: the volume setting (secrets removed) and its sessions. */
 import type { Command } from 'commander';
-import { openMeta } from '../../meta/base-meta.js';
 import { redactedJson } from '../../vfs/virtual.js';
 import { out, type CliIo } from '../io.js';
+import { openCliMeta } from '../meta-open.js';
 
 export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
-  const meta = await openMeta(metaUrl, { readOnly: true });
+  const meta = await openCliMeta(metaUrl, io, { readOnly: true });
   try {
     const engine = meta.engine;
     const sessions = [];
@@ -18,7 +18,10 @@ export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
       }
       sessions.push({ Sid: s.sid, Expire: new Date(s.expire * 1000).toISOString(), ...(info as object) });
     }
-    const usage = { UsedSpace: await engine.getCounter('usedSpace'), UsedInodes: await engine.getCounter('totalInodes') };
+    const usage = {
+      UsedSpace: await engine.getCounter('usedSpace'),
+      UsedInodes: await engine.getCounter('totalInodes'),
+    };
     out(io, redactedJson({ Setting: meta.format, Usage: usage, Sessions: sessions }));
     return 0;
   } finally {

@@ -1,0 +1,95 @@
+/**
+ * The one way CLI commands reach a metadata engine.
+ *
+ * Password: a Redis URL without one takes REDIS_PASSWORD, then META_PASSWORD, then the
+ * trimmed contents of META_PASSWORD_FILE — JuiceFS's order (pkg/meta/redis.go). A password
+ * in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
+ *
+ * Existence: commands that only read or use a volume (status, dump, fsck, gc, quota, config,
+ * mount, gateway) open with `mustExist`, so a mistyped sqlite3:// path is reported as a
+ * missing database instead of silently creating an empty file. Only format and load create.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { openMeta, type BaseMeta } from '../meta/base-meta.js';
+import type { MetaOptions } from '../meta/core.js';
+import type { EngineOptions, MetaEngine } from '../meta/engine.js';
+import { metaScheme, openEngine } from '../meta/registry.js';
+import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
+import { CliError, type CliIo } from './io.js';
+
+const PASSWORD_SCHEMES = new Set(['redis', 'rediss', 'unix']);
+
+/** The meta password from the environment (REDIS_PASSWORD > META_PASSWORD > META_PASSWORD_FILE). */
+export function metaPasswordFromEnv(env: CliIo['env']): string | undefined {
+  const direct = env['REDIS_PASSWORD'] || env['META_PASSWORD'];
+  if (direct) return direct;
+  const file = env['META_PASSWORD_FILE'];
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(
+      `cannot read META_PASSWORD_FILE ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+    );
+  }
+  return text.trim() || undefined;
+}
+
+/** Engine options for `url` as the CLI builds them (password only for engines that use one). */
+export function cliEngineOptions(url: string, env: CliIo['env']): EngineOptions {
+  if (!PASSWORD_SCHEMES.has(metaScheme(url))) return {};
+  const password = metaPasswordFromEnv(env);
+  return password === undefined ? {} : { password };
+}
+
+export interface OpenCliEngineOptions {
+  /** Refuse (creating nothing) when the database does not exist yet. */
+  mustExist: boolean;
+}
+
+/** Throws a one-line CliError when a file-backed database is missing. */
+export async function checkDatabaseExists(url: string): Promise<void> {
+  if (metaScheme(url) !== 'sqlite3') return;
+  // Loaded lazily like the driver itself: a redis:// user never loads better-sqlite3.
+  const { parseSqliteUrl } = await import('../meta/sql/sqlite-engine.js');
+  const { path } = parseSqliteUrl(url);
+  if (!existsSync(path))
+    throw new CliError(`database ${path} does not exist (no volume there; create one with 'tjfs format')`);
+}
+
+/** Path of a sqlite3:// database that does not exist yet (format/load would create it), else undefined. */
+export async function sqliteFileToCreate(url: string): Promise<string | undefined> {
+  if (metaScheme(url) !== 'sqlite3') return undefined;
+  const { parseSqliteUrl } = await import('../meta/sql/sqlite-engine.js');
+  const { path } = parseSqliteUrl(url);
+  return existsSync(path) ? undefined : path;
+}
+
+/** Removes a SQLite database file with its WAL and shared-memory files (after a failed create). */
+export async function removeSqliteFiles(path: string): Promise<void> {
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) await unlink(f).catch(() => undefined);
+}
+
+export async function openCliEngine(url: string, io: CliIo, opts: OpenCliEngineOptions): Promise<MetaEngine> {
+  if (opts.mustExist) await checkDatabaseExists(url);
+  return openEngine(url, cliEngineOptions(url, io.env));
+}
+
+/** Opens a formatted volume's metadata (no session) for a CLI command; never creates a database. */
+export async function openCliMeta(url: string, io: CliIo, opts: MetaOptions = {}): Promise<BaseMeta> {
+  const engine = await openCliEngine(url, io, { mustExist: true });
+  try {
+    return await openMeta(url, { ...opts, engine });
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+}
+
+/** Opens a runtime (session, object store, caches) of an existing volume for a CLI command. */
+export async function openCliRuntime(url: string, io: CliIo, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const engine = await openCliEngine(url, io, { mustExist: true });
+  return openRuntime(url, { ...opts, engine });
+}
