@@ -18,6 +18,8 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../chunk/block-key.js';
+import type { Logger } from '../meta/core.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { WritebackStager } from './block-cache.js';
 import { blockChecksums, checksumLength, checksumsMatch } from './checksum.js';
 import type { DiskBlockCache } from './disk-cache.js';
@@ -31,6 +33,20 @@ export interface WritebackOptions {
   /** Concurrent background uploads (default 4). */
   concurrency?: number;
   retryDelayMs?: number;
+  /** Failed uploads are logged here (rate-limited, with the key and the backlog). */
+  logger?: Logger;
+}
+
+/** The writeback backlog: staged blocks not uploaded yet, and upload failures so far. */
+export interface StagingStats {
+  blocks: number;
+  bytes: number;
+  failures: number;
+}
+
+/** The backlog of a Writeback stager (undefined for other stagers). */
+export function stagingStats(w: WritebackStager | undefined): StagingStats | undefined {
+  return w instanceof Writeback ? { blocks: w.pending, bytes: w.pendingBytes, failures: w.failures } : undefined;
 }
 
 export class Writeback implements WritebackStager {
@@ -46,11 +62,30 @@ export class Writeback implements WritebackStager {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Upload failures seen (each is retried). */
   failures = 0;
+  /** Bytes of the staged blocks (from their keys). */
+  pendingBytes = 0;
+  private readonly log: RateLimitedLog | undefined;
 
   constructor(private readonly opts: WritebackOptions) {
     this.dir = join(opts.cacheDir, opts.uuid, 'rawstaging');
     this.concurrency = opts.concurrency ?? 4;
     this.retryDelay = opts.retryDelayMs ?? 1000;
+    this.log = opts.logger === undefined ? undefined : new RateLimitedLog(opts.logger);
+  }
+
+  /** Adds `key` to the staged set and the byte count (false when it was there already). */
+  private track(key: string): boolean {
+    if (this.staged.has(key)) return false;
+    this.staged.add(key);
+    this.pendingBytes += parseBlockKey(key)?.len ?? 0;
+    return true;
+  }
+
+  /** Removes `key` from the staged set and the byte count (false when it was not there). */
+  private untrack(key: string): boolean {
+    if (!this.staged.delete(key)) return false;
+    this.pendingBytes -= parseBlockKey(key)?.len ?? 0;
+    return true;
   }
 
   get pending(): number {
@@ -69,13 +104,14 @@ export class Writeback implements WritebackStager {
     try {
       const parts = [data, blockChecksums(data)];
       const { bytesWritten } = await fh.writev(parts);
-      if (bytesWritten !== data.length + (parts[1]?.length ?? 0)) throw new Error(`short write staging ${key}: ${bytesWritten} bytes`);
+      if (bytesWritten !== data.length + (parts[1]?.length ?? 0))
+        throw new Error(`short write staging ${key}: ${bytesWritten} bytes`);
       await fh.sync();
     } finally {
       await fh.close();
     }
     await rename(tmp, p);
-    this.staged.add(key);
+    this.track(key);
     await this.opts.cache?.adopt(key, p).catch(() => undefined);
     this.enqueue(key);
   }
@@ -100,7 +136,7 @@ export class Writeback implements WritebackStager {
   }
 
   async unstage(key: string): Promise<void> {
-    if (!this.staged.delete(key)) return;
+    if (!this.untrack(key)) return;
     await unlink(this.path(key)).catch(() => undefined);
     this.wakeIdle();
   }
@@ -108,10 +144,7 @@ export class Writeback implements WritebackStager {
   async start(upload: (key: string, data: Buffer) => Promise<void>): Promise<void> {
     this.upload = upload;
     await scanBlocks(this.dir, (key) => {
-      if (!this.staged.has(key)) {
-        this.staged.add(key);
-        this.queue.push(key);
-      }
+      if (this.track(key)) this.queue.push(key);
     });
     this.pump();
   }
@@ -122,7 +155,12 @@ export class Writeback implements WritebackStager {
   }
 
   private pump(): void {
-    while (!this.closed && this.upload !== undefined && this.active < this.concurrency && this.queue.length > 0) {
+    while (
+      !this.closed &&
+      this.upload !== undefined &&
+      this.active < this.concurrency &&
+      this.queue.length > 0
+    ) {
       const key = this.queue.shift() as string;
       if (!this.staged.has(key)) continue;
       this.active++;
@@ -140,11 +178,17 @@ export class Writeback implements WritebackStager {
     try {
       const data = await this.readStaged(key);
       await upload(key, data);
-      this.staged.delete(key);
+      this.untrack(key);
       await unlink(this.path(key)).catch(() => undefined);
-    } catch {
+    } catch (e) {
       if (!this.staged.has(key)) return;
       this.failures++;
+      this.log?.warn('upload', `writeback: upload of ${key} failed; kept staged and retried in ${this.retryDelay} ms`, {
+        key,
+        err: e instanceof Error ? e.message : String(e),
+        stagedBlocks: this.staged.size,
+        stagedBytes: this.pendingBytes,
+      });
       const t = setTimeout(() => {
         this.timers.delete(t);
         this.enqueue(key);

@@ -5,12 +5,27 @@
  * Design: each attempt races a timeout (the abandoned attempt may still finish; every op
  * is idempotent, so that is harmless). Not-found and errors marked permanent (HTTP 4xx
  * other than 408/429, or `permanent: true`) are not retried. The sleep is injectable.
+ * Retries, final failures and missing objects (a `get` of a key that is not there) are
+ * counted in `stats` (served as metrics) and logged, rate-limited per kind and operation,
+ * each line naming the object key.
  *
  * Invariants: `get` of a missing key still throws `ObjectNotFoundError` (never wrapped);
  * no more than `retries + 1` attempts per call.
  */
+import type { Logger } from '../meta/core.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from './object-store.js';
 import { ObjectStoreError, isNotFound, markReading, unmarkReading } from './object-store.js';
+
+/** Counters of the retry wrapper (cumulative). */
+export interface ObjectRetryStats {
+  /** Attempts that failed and were tried again. */
+  retries: number;
+  /** Calls that failed for good (after their retries, or at once when permanent). */
+  failures: number;
+  /** `get` calls for a key the store does not have. */
+  missing: number;
+}
 
 export interface RetryOptions {
   /** Extra attempts after the first; default 10 (JuiceFS --io-retries). */
@@ -23,6 +38,10 @@ export interface RetryOptions {
   /** Per-attempt timeout for put (--put-timeout), default 60 s; 0 = none. */
   putTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where retries, failures and missing objects are logged (rate-limited). */
+  logger?: Logger;
+  /** Minimum interval between two lines of one kind and operation (default 10 s). */
+  logIntervalMs?: number;
 }
 
 export class OperationTimeoutError extends Error {
@@ -39,7 +58,8 @@ export function isTransient(e: unknown): boolean {
   const o = e as { permanent?: unknown; $metadata?: { httpStatusCode?: unknown }; name?: unknown };
   if (o.permanent === true) return false;
   const status = o.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) return false;
+  if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429)
+    return false;
   return true;
 }
 
@@ -52,6 +72,8 @@ export class RetryingStore implements ObjectStore {
   private readonly getTimeout: number;
   private readonly putTimeout: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly log: RateLimitedLog | undefined;
+  readonly stats: ObjectRetryStats = { retries: 0, failures: 0, missing: 0 };
 
   constructor(
     readonly inner: ObjectStore,
@@ -63,22 +85,54 @@ export class RetryingStore implements ObjectStore {
     this.getTimeout = opts.getTimeoutMs ?? 60_000;
     this.putTimeout = opts.putTimeoutMs ?? 60_000;
     this.sleep = opts.sleep ?? defaultSleep;
+    this.log =
+      opts.logger === undefined ? undefined : new RateLimitedLog(opts.logger, opts.logIntervalMs ?? 10_000);
   }
 
   /** `reads`: a buffer the call reads (PUT data), marked in use while a timed-out call may still read it. */
-  private async attempt<T>(op: string, key: string, timeoutMs: number, fn: () => Promise<T>, reads?: Buffer): Promise<T> {
+  private async attempt<T>(
+    op: string,
+    key: string,
+    timeoutMs: number,
+    fn: () => Promise<T>,
+    reads?: Buffer,
+  ): Promise<T> {
     let last: unknown;
-    for (let i = 0; i <= this.retries; i++) {
+    let i = 0;
+    for (; i <= this.retries; i++) {
       if (i > 0) await this.sleep(Math.random() * Math.min(this.max, this.base * 2 ** (i - 1)));
       try {
-        return await withTimeout(fn(), timeoutMs, op, reads);
+        const v = await withTimeout(fn(), timeoutMs, op, reads);
+        if (i > 0)
+          this.log?.warn(`ok:${op}`, `object store: ${op} ${key} succeeded after ${i} retries`, { op, key });
+        return v;
       } catch (e) {
-        if (isNotFound(e)) throw e;
+        if (isNotFound(e)) {
+          if (op === 'get') this.noteMissing(key);
+          throw e;
+        }
         last = e;
-        if (!isTransient(e)) break;
+        if (!isTransient(e) || i === this.retries) break;
+        this.stats.retries++;
+        this.log?.warn(
+          `retry:${op}`,
+          `object store: ${op} ${key} failed, retrying (attempt ${i + 1} of ${this.retries})`,
+          { op, key, err: describe(e) },
+        );
       }
     }
-    throw new ObjectStoreError(op, key, last);
+    const err = new ObjectStoreError(op, key, last);
+    this.stats.failures++;
+    this.log?.error(`fail:${op}`, `object store: ${op} ${key} failed after ${i} retries: ${describe(last)}`, {
+      op,
+      key,
+    });
+    throw err;
+  }
+
+  private noteMissing(key: string): void {
+    this.stats.missing++;
+    this.log?.error('missing', `object store: object ${key} is missing`, { key });
   }
 
   get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
@@ -111,6 +165,15 @@ export class RetryingStore implements ObjectStore {
   describe(): string {
     return this.inner.describe();
   }
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message || e.name : String(e);
+}
+
+/** The retry counters of a store built by createObjectStore (undefined for other stores). */
+export function objectRetryStats(store: ObjectStore): ObjectRetryStats | undefined {
+  return store instanceof RetryingStore ? store.stats : undefined;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, op: string, reads?: Buffer): Promise<T> {

@@ -4,9 +4,11 @@
  * JuiceFS's line format, fanned out to readers with bounded per-reader buffers.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StagingStats } from '../cache/writeback.js';
 import type { ChunkStoreStats as ChunkStats } from '../chunk/chunk-store.js';
 import type { Logger } from '../meta/core.js';
 import type { Context } from '../meta/types.js';
+import type { ObjectRetryStats } from '../object/retrying.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 
@@ -123,8 +125,16 @@ export class Observer {
   }
 
   /** Client-wide metrics in JuiceFS's names: transactions, object requests, cache, process. */
-  attach(sources: { onTxn: (fn: (op: string, secs: number) => void) => void; stats: () => ChunkStats }): void {
+  attach(sources: {
+    onTxn: (fn: (op: string, secs: number) => void) => void;
+    stats: () => ChunkStats;
+    /** Retry counters of the object store, when it retries (objectRetryStats). */
+    objects?: () => ObjectRetryStats | undefined;
+    /** Writeback staging backlog (stagingStats). */
+    staging?: () => StagingStats | undefined;
+  }): void {
     const registers = [this.registry];
+    this.attachFaults(sources);
     const txn = new Histogram({
       name: 'juicefs_transaction_durations_histogram_seconds',
       help: 'Transactions latency distributions.',
@@ -155,6 +165,20 @@ export class Observer {
         this.set((u.user + u.system) / 1e6);
       },
     });
+  }
+
+  /** Object store retries, failures and missing objects; the writeback backlog. */
+  private attachFaults(sources: { objects?: () => ObjectRetryStats | undefined; staging?: () => StagingStats | undefined }): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, pick: () => number | undefined): void => {
+      new Gauge({ name, help, registers, collect() { this.set(pick() ?? 0); } });
+    };
+    gauge('tjfs_object_request_retries', 'Object store requests that failed and were tried again.', () => sources.objects?.()?.retries);
+    gauge('juicefs_object_request_errors', 'Object store requests that failed for good (after their retries).', () => sources.objects?.()?.failures);
+    gauge('tjfs_object_missing', 'Reads of objects the store does not have (EIO).', () => sources.objects?.()?.missing);
+    gauge('juicefs_staging_blocks', 'Blocks staged by --writeback and not yet uploaded.', () => sources.staging?.()?.blocks);
+    gauge('juicefs_staging_block_bytes', 'Bytes of the blocks staged by --writeback and not yet uploaded.', () => sources.staging?.()?.bytes);
+    gauge('tjfs_staging_upload_failures', 'Failed uploads of staged blocks (each is retried).', () => sources.staging?.()?.failures);
   }
 
   metrics(): Promise<string> {
