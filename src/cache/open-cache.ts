@@ -50,6 +50,7 @@ export async function openBlockCache(
       cacheDir: cfg.cacheDir,
       uuid: cfg.uuid,
       ...(disk !== undefined ? { cache: disk } : {}),
+      ...(cfg.logger !== undefined ? { logger: cfg.logger } : {}),
     });
   }
   return out;

@@ -4,6 +4,9 @@
  * read is EIO with a log line naming the key; a missing or truncated object is EIO with a
  * log line naming the key; retries, failures and missing objects are counted in metrics.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openVolume, type Volume } from '../../src/api/volume.js';
 import type { Logger } from '../../src/meta/core.js';
@@ -87,7 +90,52 @@ afterAll(async () => {
   await tv.cleanup();
 });
 
+async function until(cond: () => Promise<boolean> | boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function metric(text: string, name: string): number {
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return m?.[1] === undefined ? NaN : Number(m[1]);
+}
+
 describe('object store outage', () => {
+  it('writeback keeps retrying while the store is down, logs it and counts the backlog, then uploads everything', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'tjfs-wb-outage-'));
+    try {
+      await s3.stop();
+      const store = await storeFor({ retries: 0 });
+      const v = await openVolume(tv.metaUrl, {
+        uid: 0,
+        gid: 0,
+        store,
+        cacheDir,
+        cacheSize: 64 << 20,
+        writeback: true,
+        logger,
+        heartbeat: false,
+      });
+      opened.push(v);
+      const data = pattern(2 << 20, 5);
+      await v.writeFile('/wb', data); // staged on disk: the write succeeds during the outage
+      await until(() => lines.some((l) => /writeback: upload of chunks\/\S+ failed/.test(l.msg)), 10_000);
+      const during = await v.vfs.obs.metrics();
+      expect(metric(during, 'juicefs_staging_blocks')).toBe(2);
+      expect(metric(during, 'juicefs_staging_block_bytes')).toBe(2 << 20);
+      expect(metric(during, 'tjfs_staging_upload_failures')).toBeGreaterThan(0);
+      await s3.start();
+      await until(async () => metric(await v.vfs.obs.metrics(), 'juicefs_staging_blocks') === 0, 20_000);
+      const check = await volume(await storeFor(patient));
+      expect(Buffer.compare(await check.readFile('/wb'), data)).toBe(0);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('reads and uploads issued while the store is down wait, then succeed once it is back', async () => {
     const writerStore = await storeFor(patient);
     const writer = await volume(writerStore);
