@@ -263,7 +263,8 @@ export async function writeSlice(
 
 /**
  * copy_file_range: copies at most what lies before the source's end (a short count, as
- * Go), so a 2^62-byte request costs what the source holds; EFBIG where an offset or the
+ * Go), and at most COPY_CHUNK_LIMIT source chunk lists per call (a shorter count), so a
+ * 2^62-byte request costs what the source holds, capped; EFBIG where an offset or the
  * copy's end reaches the maximum file size.
  */
 export async function copyFileRange(
@@ -290,12 +291,12 @@ export async function copyFileRange(
       if (aout.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino: fout });
       if (fin === fout && offIn < offOut + size && offOut < offIn + size)
         throw new FsError(Errno.EINVAL, { op });
-      const n = Math.max(0, Math.min(size, ain.length - offIn));
-      if (n === 0) return { n, space: 0, quotas: [] as Ino[] };
-      if (offOut + n >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
+      const upTo = Math.max(0, Math.min(size, ain.length - offIn));
+      if (upTo === 0) return { n: 0, space: 0, quotas: [] as Ino[] };
+      if (offOut + upTo >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino: fout });
+      const n = await queueCopy(tx, { fin, offIn, fout, offOut, n: upTo });
       const newLen = Math.max(aout.length, offOut + n);
       const d = await lengthDelta(core, tx, fout, aout, aout.length, newLen, op);
-      await queueCopy(tx, { fin, offIn, fout, offOut, n });
       aout.length = newLen;
       setMtime(aout, now);
       setCtime(aout, now);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MetaTx } from './engine.js';
-import { PER_CHUNK_LIMIT, queueCopy, truncateHoles, zeroRange } from './range-records.js';
+import { COPY_CHUNK_LIMIT, PER_CHUNK_LIMIT, queueCopy, truncateHoles, zeroRange } from './range-records.js';
 import { buildVisible } from './slices.js';
 import { CHUNK_SIZE as CS, type Slice } from './types.js';
 
@@ -208,6 +208,26 @@ describe('range-records vs Go', () => {
         );
         expect(extra.every((s) => s.id === 0)).toBe(true);
       }
+    }
+  });
+
+  it('a copy over more than COPY_CHUNK_LIMIT source lists stops before the next one (short count)', async () => {
+    for (const step of [1, 3]) {
+      const stored: Lists = new Map();
+      const count = COPY_CHUNK_LIMIT + 500;
+      for (let i = 0; i < count; i++)
+        stored.set(key(1n, i * step), [{ pos: 0, id: i + 1, size: 10, off: 0, len: 10 }]);
+      const { tx, out } = fakeTx(stored);
+      const n = await queueCopy(tx, { fin: 1n, offIn: 5, fout: 2n, offOut: 0, n: count * step * CS });
+      expect(n).toBe(COPY_CHUNK_LIMIT * step * CS - 5);
+      const ids = [...out.values()]
+        .flat()
+        .filter((s) => s.id > 0)
+        .map((s) => s.id);
+      expect([...new Set(ids)]).toEqual(Array.from({ length: COPY_CHUNK_LIMIT }, (_, i) => i + 1));
+      const { tx: tx2, out: out2 } = fakeTx(stored);
+      await queueCopy(tx2, { fin: 1n, offIn: 5, fout: 2n, offOut: 0, n });
+      expect(out2).toEqual(out);
     }
   });
 

@@ -14,6 +14,8 @@ import { CHUNK_SIZE, type Ino, type Slice } from './types.js';
 
 /** Ranges spanning at most this many chunks get Go's per-chunk records. */
 export const PER_CHUNK_LIMIT = 1000;
+/** One copy_file_range reads at most this many source chunk lists (then a short count). */
+export const COPY_CHUNK_LIMIT = 1000;
 
 const hole = (pos: number, len: number, off = 0): Slice => ({ pos, id: 0, size: 0, off, len });
 
@@ -67,16 +69,25 @@ export interface CopySpec {
 }
 
 /**
- * Queues copy_file_range's records on `fout` and a reference per record with a slice.
- * Per source chunk, as Go: the visible runs over a full-chunk hole, clipped to the range,
- * mapped to the destination and split at its chunk boundaries; holes are records too.
- * A wide range reads only the source chunks that exist, and where absent source chunks map
- * onto destination chunks that exist, writes those holes (what Go would write there).
+ * Queues copy_file_range's records on `fout` and a reference per record with a slice;
+ * returns the bytes copied. Per source chunk, as Go: the visible runs over a full-chunk
+ * hole, clipped to the range, mapped to the destination and split at its chunk boundaries;
+ * holes are records too. A wide range reads only the source chunks that exist, and where
+ * absent source chunks map onto destination chunks that exist, writes those holes (what Go
+ * would write there). A range holding more than COPY_CHUNK_LIMIT source lists is cut
+ * short before the next one (a short count; callers loop), so no request holds a whole
+ * dense file's records.
  */
-export async function queueCopy(tx: MetaTx, c: CopySpec): Promise<void> {
-  const first = Math.floor(c.offIn / CHUNK_SIZE);
+export async function queueCopy(tx: MetaTx, spec: CopySpec): Promise<number> {
+  const first = Math.floor(spec.offIn / CHUNK_SIZE);
+  let present = await tx.listChunks(spec.fin, first, Math.floor((spec.offIn + spec.n - 1) / CHUNK_SIZE));
+  const c = { ...spec };
+  const cut = present[COPY_CHUNK_LIMIT];
+  if (cut !== undefined) {
+    c.n = cut * CHUNK_SIZE - c.offIn;
+    present = present.slice(0, COPY_CHUNK_LIMIT);
+  }
   const last = Math.floor((c.offIn + c.n - 1) / CHUNK_SIZE);
-  const present = await tx.listChunks(c.fin, first, last);
   const has = new Set(present);
   const wide = last - first + 1 > PER_CHUNK_LIMIT;
   const out = new Map<number, Slice[]>();
@@ -91,6 +102,7 @@ export async function queueCopy(tx: MetaTx, c: CopySpec): Promise<void> {
     tx.appendSlices(c.fout, indx, recs);
     for (const r of recs) if (r.id > 0) tx.incrSliceRef(r.id, r.size, 1);
   }
+  return c.n;
 }
 
 /** Go's runs of one source chunk, clipped to the copy and placed on the destination. */
