@@ -90,6 +90,8 @@ export async function openCliMeta(url: string, io: CliIo, opts: MetaOptions = {}
 
 /** Opens a runtime (session, object store, caches) of an existing volume for a CLI command. */
 export async function openCliRuntime(url: string, io: CliIo, opts: RuntimeOptions = {}): Promise<Runtime> {
-  const engine = await openCliEngine(url, io, { mustExist: true });
+  await checkDatabaseExists(url);
+  const retry = opts.ioRetries === undefined ? {} : { retry: { retries: opts.ioRetries } }; // --io-retries
+  const engine = await openEngine(url, { ...cliEngineOptions(url, io.env), ...retry });
   return openRuntime(url, { ...opts, engine });
 }

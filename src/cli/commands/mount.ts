@@ -41,6 +41,7 @@ export interface MountFlags {
   verifyCacheChecksum: string;
   bufferSize: string;
   maxUploads: string;
+  ioRetries: string;
   prefetch: string;
   maxReadahead?: string;
   writeback?: boolean;
@@ -144,6 +145,7 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
     cacheChecksum: checksumLevelArg(flags.verifyCacheChecksum),
     bufferSize: parseIntArg(flags.bufferSize, '--buffer-size') * mib,
     maxUploads: parseIntArg(flags.maxUploads, '--max-uploads'),
+    ioRetries: parseIntArg(flags.ioRetries, '--io-retries'),
     prefetch: parseIntArg(flags.prefetch, '--prefetch'),
     writeback: flags.writeback === true,
     mountPoint: mp,
@@ -258,6 +260,7 @@ export function registerMount(program: Command, io: CliIo, argv: readonly string
     .option('--verify-cache-checksum <level>', 'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)', 'extend')
     .option('--buffer-size <MiB>', 'read/write buffer size in MiB', '300')
     .option('--max-uploads <n>', 'concurrent block uploads', '20')
+    .option('--io-retries <n>', 'retries of metadata and object requests while the server is unreachable (backoff up to 10 s apart)', '10')
     .option('--prefetch <n>', 'blocks prefetched on random reads', '1')
     .option('--max-readahead <MiB>', 'readahead window limit in MiB')
     .option('--writeback', 'upload blocks in the background after a local commit')
