@@ -6,8 +6,13 @@
  * to the Vfs writer (whose page budget blocks when full) and `write()` returns false past
  * the high-water mark, which is Node's backpressure contract. `_final` closes the handle
  * (upload + commit) before 'finish', so a finished write stream is visible everywhere.
+ * A write stream that creates or truncates (flags 'w'/'w+', no `start`) is staged: it writes
+ * a hidden temporary file next to the target and renames it into place in `_final`, so a
+ * stream destroyed before it ends (an aborted upload) leaves the old file as it was and no
+ * partial file (the temporary file is removed). Other flags write in place.
  * Invariants: `end` is inclusive as in node:fs; a destroyed stream releases its handle.
  */
+import { randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import type { FileHandle } from './file-handle.js';
 import type { OpenFlags } from './flags.js';
@@ -29,6 +34,15 @@ export interface WriteStreamOptions {
 
 interface Opener {
   open(path: string, flags?: OpenFlags, mode?: number): Promise<FileHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+}
+
+/** The hidden name a staged write stream writes before it renames into `path`. */
+function stagingPath(path: string): string {
+  const slash = path.lastIndexOf('/');
+  const name = path.slice(slash + 1).slice(0, 180);
+  return `${path.slice(0, slash + 1)}.${name}.tjfs-upload.${randomBytes(6).toString('hex')}`;
 }
 
 const MiB = 1024 * 1024;
@@ -95,10 +109,30 @@ export function createReadStream(vol: Opener, path: string, opts: ReadStreamOpti
 export function createWriteStream(vol: Opener, path: string, opts: WriteStreamOptions = {}): Writable {
   const slot = new HandleSlot();
   let pos: number | null = opts.start ?? null;
+  const flags = opts.flags ?? 'w';
+  const temp = (flags === 'w' || flags === 'w+') && !opts.start ? stagingPath(path) : undefined;
+  let published = false;
+  const publish = (cb: Callback): void => {
+    if (temp === undefined) return cb();
+    vol.rename(temp, path).then(
+      () => {
+        published = true;
+        cb();
+      },
+      (e: unknown) => cb(e as Error),
+    );
+  };
+  const discard = (err: Error | null, cb: Callback): void => {
+    if (temp === undefined || published) return cb(err);
+    vol.unlink(temp).then(
+      () => cb(err),
+      () => cb(err), // never created, or already gone
+    );
+  };
   return new Writable({
     highWaterMark: opts.highWaterMark ?? MiB,
     construct(cb) {
-      slot.open(vol.open(path, opts.flags ?? 'w', opts.mode ?? 0o666), cb);
+      slot.open(vol.open(temp ?? path, temp !== undefined ? 'wx' : flags, opts.mode ?? 0o666), cb);
     },
     write(chunk: Buffer, _enc, cb) {
       slot.h!.write(chunk, 0, chunk.length, pos).then(
@@ -110,10 +144,10 @@ export function createWriteStream(vol: Opener, path: string, opts: WriteStreamOp
       );
     },
     final(cb) {
-      slot.close(null, cb);
+      slot.close(null, (e) => (e ? cb(e) : publish(cb)));
     },
     destroy(err, cb) {
-      slot.close(err, cb);
+      slot.close(err, (e) => discard(e ?? null, cb));
     },
   });
 }
