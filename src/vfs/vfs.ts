@@ -47,6 +47,7 @@ export interface VfsOptions {
 
 const name = (b: Buffer): string => b.toString();
 const align4K = (n: number): number => Math.ceil(n / 4096) * 4096;
+const FALLOC_KEEP_SIZE = 1;
 
 /**
  * Offsets and lengths are JS numbers, exact up to 2^53 - 1; the FUSE decoder turns a larger
@@ -651,8 +652,15 @@ export class Vfs {
   fallocate(ctx: Context, fh: bigint, mode: number, offset: number, length: number): Promise<void> {
     return this.obs.run('fallocate', ctx, () => `${fh},${mode},${offset},${length}`, async () => {
       const h = this.fileHandle(fh, 'fallocate');
-      checkRange('fallocate', h.ino, offset, length);
       await h.file.flush();
+      if (mode & FALLOC_KEEP_SIZE) {
+        // The size stays: bytes past the end read as zeros whatever is done to them, so
+        // only the part before the end matters (a 2^55-byte punch of a small file is legal).
+        const len = await this.currentLength(ctx, h.file);
+        if (offset >= len) return;
+        length = Math.min(length, len - offset);
+      }
+      checkRange('fallocate', h.ino, offset, length);
       await this.meta.fallocate(ctx, h.ino, mode, offset, length);
       h.file.reader.invalidate();
       h.file.known = undefined;
