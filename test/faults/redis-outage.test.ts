@@ -109,6 +109,31 @@ describe('redis outage', () => {
     expect(lines.some((l) => l.level === 'warn' && /unavailable, retrying mkdir/.test(l.msg))).toBe(true);
   }, 40_000);
 
+  // The default policy (10 retries, 20 ms x4 up to 10 s) over a 30 s restart; ~40 s, so opt-in.
+  it.runIf(process.env['TJFS_FAULT_LONG'] === '1')(
+    'a 30 s restart is waited out with the default retry settings',
+    async () => {
+      const m = await open({});
+      await redis.stop();
+      const t0 = Date.now();
+      const ops = [
+        m.mkdir(root, 1n, n('d30'), 0o755),
+        m.create(root, 1n, n('f30'), 0o644),
+        m.getattr(root, 1n),
+      ];
+      const state = settledFlags(ops);
+      await new Promise((r) => setTimeout(r, 30_000));
+      expect(state.settled).toBe(0);
+      await redis.start();
+      await Promise.all(ops);
+      process.stdout.write(
+        `30 s redis outage: operations done ${((Date.now() - t0) / 1000).toFixed(1)} s after it began\n`,
+      );
+      expect((await m.getattr(root, 1n)).nlink).toBe(3);
+    },
+    90_000,
+  );
+
   it('past the retry bound an operation fails with EIO and a log line naming it; it works again later', async () => {
     const m = await open({ retries: 3, minBackoffMs: 20, maxBackoffMs: 100 });
     await redis.stop();
