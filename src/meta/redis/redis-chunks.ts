@@ -3,7 +3,10 @@
  * that exist rather than the width of the range asked about.
  * Design: a narrow range is probed with EXISTS (batches sent back to back on one
  * connection); a wide one is found by SCAN MATCH `c{ino}_*` on every master node, as Go's
- * truncate does past 10000 chunks. Invariant: the result is ascending and within range.
+ * truncate does past 10000 chunks, unless the database is so large that probing the range
+ * is cheaper than scanning every key (a 2 TiB file in a 100M-key database): the cost is
+ * the smaller of the two, so never more than what exists. Invariant: the result is
+ * ascending and within range.
  */
 import type { Ino } from '../types.js';
 import type { RedisConn } from './redis-conn.js';
@@ -15,7 +18,20 @@ import { globEscape, scanKeys } from './redis-scan.js';
 export const PROBE_LIMIT = 10000;
 const PROBE_BATCH = 1000;
 const SCAN_COUNT = 10000;
+/** Chunk indexes are below 2^31 (max file size 64 MiB << 31). */
+export const MAX_CHUNK_INDEX = 2 ** 31 - 1;
+/** One EXISTS costs about as much as SCAN examining this many keys. */
+const KEYS_PER_PROBE = 10;
 
+/** Whether SCAN (cost ~ keys in the database) beats probing `width` indexes. */
+export function scanIsCheaper(width: number, dbKeys: number): boolean {
+  return width > PROBE_LIMIT && dbKeys < width * KEYS_PER_PROBE;
+}
+
+/**
+ * Existing chunk indexes of `ino` in [first, last]. `scanLast`: when the range is found by
+ * SCAN, report indexes up to this one instead (SCAN sees them all at no extra cost).
+ */
 export async function existingChunks(
   probe: RedisConn,
   nodes: readonly RedisConn[],
@@ -23,10 +39,19 @@ export async function existingChunks(
   ino: Ino,
   first: number,
   last: number,
+  scanLast = last,
 ): Promise<number[]> {
   if (last < first) return [];
-  if (last - first < PROBE_LIMIT) return probeChunks(probe, keys, ino, first, last);
-  return scanChunks(nodes, keys, ino, first, last);
+  const width = last - first + 1;
+  if (width > PROBE_LIMIT && scanIsCheaper(width, await dbSize(nodes)))
+    return scanChunks(nodes, keys, ino, first, scanLast);
+  return probeChunks(probe, keys, ino, first, last);
+}
+
+async function dbSize(nodes: readonly RedisConn[]): Promise<number> {
+  let n = 0;
+  for (const node of nodes) n += asInt(await node.call('DBSIZE'));
+  return n;
 }
 
 async function probeChunks(

@@ -13,6 +13,7 @@ import { encodePlocks, encodeSlice } from '../encoding.js';
 import { FsError } from '../errno.js';
 import { emptyAttr, FileType, TRASH_INODE } from '../types.js';
 import type { Attr, FileType as FileTypeT, Ino } from '../types.js';
+import { scanIsCheaper } from './redis-chunks.js';
 import { openRedisEngine } from './redis-engine.js';
 
 const T = 1700000000;
@@ -440,6 +441,12 @@ describe('slices', () => {
       .split('\n')
       .filter((l) => /cmdstat_(exists|scan):/.test(l));
     expect(calls.find((l) => l.startsWith('cmdstat_exists'))).toMatch(/calls=(\d{1,2}),/); // the narrow probes only
+  });
+
+  it('probes a wide range instead when the database is so large that SCAN would cost more', () => {
+    expect(scanIsCheaper(10000, 0)).toBe(false); // narrow: always probed
+    expect(scanIsCheaper(14901162, 1_000_000)).toBe(true); // 999999999999999 bytes, 1M keys
+    expect(scanIsCheaper(32768, 100_000_000)).toBe(false); // a dense 2 TiB file, 100M keys
   });
 });
 

@@ -41,7 +41,7 @@ import {
 import * as quota from './redis-quota-acl.js';
 import { asArray, asBuffer, asInt, asString, pairs } from './redis-reply.js';
 import { execMulti, globEscape, hscanAll, scanKeys } from './redis-scan.js';
-import { existingChunks, PROBE_LIMIT } from './redis-chunks.js';
+import { existingChunks, MAX_CHUNK_INDEX } from './redis-chunks.js';
 import { decodeChunkList, runTxn } from './redis-tx.js';
 import type { RedisTx, TxRunner } from './redis-tx.js';
 import { parseRedisUrl } from './redis-url.js';
@@ -261,16 +261,9 @@ export class RedisEngine implements MetaEngine {
   }
 
   listChunkIndexes(ino: Ino, length: number): Promise<number[]> {
-    // Narrow: probe 0..length/64MiB as Go does; wide: every list of the inode, by SCAN.
+    // Probe 0..length/64MiB as Go does, unless SCAN is cheaper (then: every list it has).
     const last = Math.ceil(length / CHUNK_SIZE);
-    return existingChunks(
-      this.conn,
-      this.client.masters(),
-      this.keys,
-      ino,
-      0,
-      last < PROBE_LIMIT ? last : 2 ** 31,
-    );
+    return existingChunks(this.conn, this.client.masters(), this.keys, ino, 0, last, MAX_CHUNK_INDEX);
   }
 
   async replaceSlices(
