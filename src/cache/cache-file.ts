@@ -4,14 +4,15 @@
  *
  * Design: a whole block is one sized read of the file (its length is checked, so a
  * truncated or extended file is caught); a range reads only the bytes the level needs
- * (`planRead`) plus the checksums of the pieces it checks, with two positioned reads on
- * one descriptor, so a 4 KiB read of a cached 4 MiB block touches at most one 32 KiB piece.
+ * (`planRead`) with one positioned read on a descriptor the caller keeps open, plus the
+ * trailer once (the caller keeps it), so a 4 KiB read of a cached 4 MiB block touches one
+ * 32 KiB piece.
  *
  * Invariants: a result is `{ data }` only when its bytes passed the checks the level asks
  * for and have the length asked for; anything else the file holds is `{ corrupt }` (why);
  * I/O errors (ENOENT, EIO, …) are thrown as Node raised them, for the caller to classify.
  */
-import { close, open, read } from 'node:fs';
+import { read } from 'node:fs';
 import { readFileSplit } from '../object/file/read-whole.js';
 import type { ChecksumLevel } from './checksum.js';
 import { checksumLength, checksumsMatch, planRead, trailerSpan } from './checksum.js';
@@ -34,47 +35,42 @@ export async function readCachedBlock(
   return checksumsMatch(data, trailer) ? { data } : { corrupt: 'checksum mismatch' };
 }
 
-/** Bytes [off, off+len) of a `blockLen`-byte block, checked as `level` says. */
+/**
+ * Bytes [off, off+len) of a `blockLen`-byte block from the open file `fd`, checked as
+ * `level` says. `trailer`: the block's checksum trailer when the caller has it (then only
+ * the data is read); otherwise it is read along with the data and returned for reuse.
+ */
 export async function readCachedRange(
-  path: string,
+  fd: number,
   blockLen: number,
   level: ChecksumLevel,
   off: number,
   len: number,
-): Promise<CacheRead> {
+  trailer?: Buffer,
+): Promise<CacheRead & { trailer?: Buffer }> {
   const plan = planRead(level, blockLen, off, off + len);
   const span = trailerSpan(blockLen, plan);
   const buf = Buffer.allocUnsafe(plan.readEnd - plan.readOff);
-  const sums = Buffer.allocUnsafe(span.len);
-  const fd = await openFile(path);
-  let got: [number, number];
-  try {
-    got = await Promise.all([
-      preadFull(fd, buf, plan.readOff),
-      span.len > 0 ? preadFull(fd, sums, span.at) : 0,
-    ]);
-  } finally {
-    await closeFile(fd);
+  const read =
+    trailer === undefined && span.len > 0 ? Buffer.allocUnsafe(checksumLength(blockLen)) : undefined;
+  const [n, t] = await Promise.all([
+    preadFull(fd, buf, plan.readOff),
+    read !== undefined ? preadFull(fd, read, blockLen) : 0,
+  ]);
+  if (n !== buf.length) return { corrupt: `file holds ${plan.readOff + n} of ${blockLen} bytes` };
+  if (read !== undefined && t !== read.length) return { corrupt: 'checksum trailer missing or short' };
+  if (span.len === 0) return { data: buf.subarray(off - plan.readOff, off - plan.readOff + len) };
+  const all = (read ?? trailer) as Buffer; // cast: one of them is set when span.len > 0
+  const sums = all.subarray(span.at - blockLen, span.at - blockLen + span.len);
+  const checked = buf.subarray(plan.checkOff - plan.readOff, plan.checkEnd - plan.readOff);
+  if (sums.length !== span.len || !checksumsMatch(checked, sums)) {
+    return { corrupt: `checksum mismatch in bytes ${plan.checkOff}-${plan.checkEnd}` };
   }
-  if (got[0] !== buf.length) return { corrupt: `file holds ${plan.readOff + got[0]} of ${blockLen} bytes` };
-  if (got[1] !== span.len) return { corrupt: 'checksum trailer missing or short' };
-  if (span.len > 0) {
-    const checked = buf.subarray(plan.checkOff - plan.readOff, plan.checkEnd - plan.readOff);
-    if (!checksumsMatch(checked, sums))
-      return { corrupt: `checksum mismatch in bytes ${plan.checkOff}-${plan.checkEnd}` };
-  }
-  return { data: buf.subarray(off - plan.readOff, off - plan.readOff + len) };
+  const data = buf.subarray(off - plan.readOff, off - plan.readOff + len);
+  return read !== undefined ? { data, trailer: read } : { data };
 }
 
 // The callback API: each call is one thread-pool job without FileHandle's bookkeeping.
-function openFile(path: string): Promise<number> {
-  return new Promise((ok, fail) => open(path, 'r', (e, fd) => (e ? fail(e) : ok(fd))));
-}
-
-function closeFile(fd: number): Promise<void> {
-  return new Promise((ok, fail) => close(fd, (e) => (e ? fail(e) : ok())));
-}
-
 function preadOnce(fd: number, buf: Buffer, at: number, pos: number): Promise<number> {
   return new Promise((ok, fail) => read(fd, buf, at, buf.length - at, pos, (e, n) => (e ? fail(e) : ok(n))));
 }

@@ -19,6 +19,7 @@
  */
 import { link, mkdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import { parseBlockKey } from '../chunk/block-key.js';
 import { Semaphore } from '../chunk/limits.js';
 import { silentLogger, type Logger } from '../meta/core.js';
@@ -28,6 +29,7 @@ import type { BlockCache, CacheCounters } from './block-cache.js';
 import { CacheHealth, cacheFault, errorCode } from './cache-health.js';
 import { readCachedBlock, readCachedRange, type CacheRead } from './cache-file.js';
 import { blockChecksums, checksumLength, type ChecksumLevel } from './checksum.js';
+import { FdCache } from './fd-cache.js';
 import { scanBlocks } from './scan-blocks.js';
 
 export type { ChecksumLevel } from './checksum.js';
@@ -93,6 +95,10 @@ export class DiskBlockCache implements BlockCache {
   private readonly writers = new Semaphore(1);
   /** Block files: write + rename, one mkdir per directory rather than per block. */
   private readonly files: BlockFileWriter;
+  /** Open descriptors of recently read block files (a partial read is then one pread). */
+  private readonly fds = new FdCache(256);
+  /** Checksum trailers of recently read or written files (512 B per 4 MiB block), by entry. */
+  private readonly trailers = new LRUCache<Entry, Buffer>({ max: 8192 });
 
   private constructor(opts: DiskCacheOptions) {
     this.root = join(opts.cacheDir, opts.uuid);
@@ -134,7 +140,10 @@ export class DiskBlockCache implements BlockCache {
 
   private account(key: string, size: number): void {
     const old = this.index.get(key);
-    if (old !== undefined) this.used -= old.size + OVERHEAD;
+    if (old !== undefined) {
+      this.used -= old.size + OVERHEAD;
+      this.fds.drop(this.path(key)); // another file now
+    }
     this.index.delete(key);
     this.index.set(key, { size });
     this.used += size + OVERHEAD;
@@ -167,7 +176,15 @@ export class DiskBlockCache implements BlockCache {
   async getRange(key: string, off: number, len: number): Promise<Buffer | undefined> {
     const blen = this.readable(key);
     if (blen === undefined || off < 0 || len <= 0 || off + len > blen) return undefined;
-    return this.served(key, () => readCachedRange(this.path(key), blen, this.level, off, len));
+    const entry = this.index.get(key);
+    return this.served(key, async () => {
+      const sums = entry !== undefined ? this.trailers.get(entry) : undefined;
+      const r = await this.fds.use(this.path(key), (fd) =>
+        readCachedRange(fd, blen, this.level, off, len, sums),
+      );
+      if (r.trailer !== undefined && 'data' in r && entry !== undefined) this.trailers.set(entry, r.trailer);
+      return r;
+    });
   }
 
   /** The block length of a cached key that may be read now. */
@@ -240,6 +257,8 @@ export class DiskBlockCache implements BlockCache {
     }
     this.index.clear(); // every file went with the directory
     this.used = 0;
+    this.trailers.clear();
+    this.fds.dropAll();
   }
 
   put(key: string, data: Buffer, done?: () => void): void {
@@ -268,16 +287,11 @@ export class DiskBlockCache implements BlockCache {
   /** Writes one block file; never rejects (a failure is counted, logged once, and may degrade the cache). */
   private async write(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
+    const sums = this.level !== 'none' ? blockChecksums(data) : undefined;
     try {
       // O_DIRECT for page-aligned blocks (pooled downloads): filling the cache while reading
       // then costs no copy into the page cache, about a quarter of a cold read's CPU here.
-      await this.files.write(
-        `${p}.tmp`,
-        p,
-        this.level !== 'none' ? [data, blockChecksums(data)] : [data],
-        this.mode,
-        true,
-      );
+      await this.files.write(`${p}.tmp`, p, sums !== undefined ? [data, sums] : [data], this.mode, true);
     } catch (e) {
       this.counters.errors++;
       const fault = this.health.failed(e);
@@ -287,6 +301,8 @@ export class DiskBlockCache implements BlockCache {
     }
     this.health.ok();
     this.account(key, this.fileSize(data.length));
+    const entry = this.index.get(key);
+    if (entry !== undefined && sums !== undefined) this.trailers.set(entry, sums);
     await this.evict();
   }
 
@@ -309,6 +325,8 @@ export class DiskBlockCache implements BlockCache {
     if (e === undefined) return;
     this.index.delete(key);
     this.used -= e.size + OVERHEAD;
+    this.trailers.delete(e);
+    this.fds.drop(this.path(key));
   }
 
   async remove(key: string): Promise<void> {
@@ -349,6 +367,7 @@ export class DiskBlockCache implements BlockCache {
 
   async close(): Promise<void> {
     await this.drain();
+    this.fds.dropAll();
   }
 
   /** Test hook: write raw bytes over a cached file (simulated disk corruption). */
