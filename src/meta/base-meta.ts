@@ -45,8 +45,13 @@ export class BaseMeta implements Meta {
     if (!this.core.readOnly) await newSession(this.core, info);
     if (opts.heartbeat) {
       const period = this.core.heartbeatSec * 1000;
+      let running = false; // one heartbeat at a time: one may be waiting out an engine outage
       this.timer = setInterval(() => {
-        heartbeat(this.core, this).catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }));
+        if (running) return;
+        running = true;
+        heartbeat(this.core, this)
+          .catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }))
+          .finally(() => (running = false));
       }, period * (0.9 + Math.random() * 0.2));
       this.timer.unref();
     }

@@ -150,6 +150,50 @@ describe('redis outage', () => {
     expect((await m.lookup(root, 1n, n('late'))).attr.nlink).toBe(2);
   }, 30_000);
 
+  it('heartbeats do not pile up while an outage is waited out', async () => {
+    const engine = await openEngine(redis.url, {
+      retry: { retries: 20, minBackoffMs: 20, maxBackoffMs: 500 },
+    });
+    let loads = 0;
+    const counting = new Proxy(engine, {
+      get(target, prop, receiver) {
+        if (prop === 'getFormatText') {
+          return () => {
+            loads++;
+            return target.getFormatText();
+          };
+        }
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    meta = await openMeta(redis.url, { engine: counting, logger: captureLogger(lines), heartbeatSec: 0.1 });
+    await meta.start({ MountPoint: '/hb' }, { heartbeat: true });
+    await redis.stop();
+    const before = loads;
+    await new Promise((r) => setTimeout(r, 2000)); // ~20 heartbeat periods
+    expect(loads - before).toBeLessThanOrEqual(1);
+    await redis.start();
+  }, 30_000);
+
+  it('closing the engine during an outage ends the waits at once', async () => {
+    const engine = await openEngine(redis.url, {
+      retry: { retries: 20, minBackoffMs: 20, maxBackoffMs: 500 },
+    });
+    await engine.getFormatText();
+    await redis.stop();
+    const waiting = engine.getCounter('nextInode');
+    const failed = waiting.then(
+      () => false,
+      () => true,
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    await engine.close();
+    expect(await failed).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  }, 30_000);
+
   it('a redis that comes back empty is reported and never written into', async () => {
     const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
     await m.mkdir(root, 1n, n('kept'), 0o755);

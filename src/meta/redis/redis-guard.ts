@@ -152,6 +152,8 @@ export class VolumeGuard {
 export class GuardedConn implements RedisConn {
   private verifiedEpoch = 0;
   private verifying: Promise<void> | undefined;
+  /** Set by quit/disconnect: commands then fail at once instead of waiting for a reconnect. */
+  private closed = false;
 
   constructor(
     private readonly raw: RedisConn,
@@ -197,13 +199,16 @@ export class GuardedConn implements RedisConn {
     return this.raw.connect();
   }
   quit(): Promise<unknown> {
+    this.closed = true;
     return this.raw.quit();
   }
   disconnect(): void {
+    this.closed = true;
     this.raw.disconnect();
   }
 
   private async once<T>(send: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new FsError(Errno.EIO, { op: 'redis', message: `EIO: ${this.what} is closed` });
     if (this.raw.status !== 'ready') throw notReady(this.raw, this.what);
     const epoch = this.epoch();
     if (this.verifiedEpoch !== epoch) {
