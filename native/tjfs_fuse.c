@@ -12,6 +12,7 @@
  *   writeFileAtomic(tmp, path, bufs, mode, direct)  write + rename as one thread-pool job
  *   alignPad(buf, align) -> n                    bytes from buf's start to the next align boundary
  *   socketpair() -> [fd0, fd1], recvFd(sock) -> fd   fusermount3 (non-root) hand-off
+ *   sendFd(sock, fd)                             SCM_RIGHTS: supervisor -> worker / new mount
  * Design: plain C over N-API (no libfuse, no C++), errors thrown as Error{code, errno, syscall}.
  * Invariants: the poll callback only runs on the JS thread; a closed watcher never calls back;
  * watcher memory is freed in the uv_close callback, never before.
@@ -594,6 +595,34 @@ static napi_value do_recvfd(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* sendFd(sock, fd): sends `fd` with one data byte as SCM_RIGHTS over a unix socket. */
+static napi_value do_sendfd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t sock = -1, fd = -1;
+  char byte = 'F';
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {&byte, 1};
+  struct msghdr msg = {0};
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_value_int32(env, argv[1], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendFd(socketFd, fd)");
+    return NULL;
+  }
+  memset(&ctl, 0, sizeof ctl);
+  msg.msg_iov = &iov, msg.msg_iovlen = 1, msg.msg_control = ctl.buf, msg.msg_controllen = sizeof ctl.buf;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_errno(env, errno, "sendmsg");
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   crc_table_init();
   add_method(env, exports, "mount", do_mount, NULL);
@@ -607,6 +636,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "watch", do_watch, NULL);
   add_method(env, exports, "socketpair", do_socketpair, NULL);
   add_method(env, exports, "recvFd", do_recvfd, NULL);
+  add_method(env, exports, "sendFd", do_sendfd, NULL);
   return exports;
 }
 

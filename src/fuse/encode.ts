@@ -138,7 +138,8 @@ export function u64Out(n: number | bigint): Buffer {
 
 export function statfsOut(s: StatfsReply): Buffer {
   const b = Buffer.alloc(Size.STATFS_OUT);
-  const u64 = (v: number, off: number): void => void b.writeBigUInt64LE(BigInt(Math.max(0, Math.trunc(v))), off);
+  const u64 = (v: number, off: number): void =>
+    void b.writeBigUInt64LE(BigInt(Math.max(0, Math.trunc(v))), off);
   u64(s.blocks, 0);
   u64(s.bfree, 8);
   u64(s.bavail, 16);
@@ -246,6 +247,11 @@ export function notifyInvalInode(ino: Ino, off: number, len: number): Buffer {
   b.writeBigInt64LE(BigInt(off), 8);
   b.writeBigInt64LE(BigInt(len), 16);
   return notifyMessage(NotifyCode.INVAL_INODE, b);
+}
+
+/** NOTIFY_RESEND (7.40): no body; the kernel queues again every request not answered yet. */
+export function notifyResend(): Buffer {
+  return notifyMessage(NotifyCode.RESEND, Buffer.alloc(0));
 }
 
 export function notifyInvalEntry(parent: Ino, name: Buffer, expireOnly: boolean): Buffer {

@@ -5,9 +5,19 @@
  * missing are never advertised (no POSIX_LOCKS without getlk+setlk, no FLOCK_LOCKS without
  * flock, no DO_READDIRPLUS without readdirplus). WRITEBACK_CACHE and HANDLE_KILLPRIV_V2 are
  * opt-in; REQUEST_TIMEOUT is never set (it would kill the connection during SETLKW waits).
+ * HAS_RESEND is echoed when offered: a restarted worker asks the kernel (NOTIFY_RESEND) to
+ * queue again the requests its predecessor had read and not answered.
  * Invariants: major 7 only; minor = min(kernel, 45); kernels below 7.28 are refused.
  */
-import { DEFAULT_MAX_PAGES, DEFAULT_MAX_WRITE, FUSE_KERNEL_MINOR_VERSION, FUSE_KERNEL_VERSION, FUSE_MIN_KERNEL_MINOR, InitFlag, InitFlag2 } from './abi.js';
+import {
+  DEFAULT_MAX_PAGES,
+  DEFAULT_MAX_WRITE,
+  FUSE_KERNEL_MINOR_VERSION,
+  FUSE_KERNEL_VERSION,
+  FUSE_MIN_KERNEL_MINOR,
+  InitFlag,
+  InitFlag2,
+} from './abi.js';
 import type { InitIn } from './decode.js';
 import type { InitOut } from './encode.js';
 import type { FuseOps } from './fuse-ops.js';
@@ -43,17 +53,27 @@ export interface Capabilities {
   writebackCache: boolean;
   setxattrExt: boolean;
   expireOnly: boolean;
+  /** The kernel re-queues unanswered requests on NOTIFY_RESEND (unique bit 63 set). */
+  resend: boolean;
 }
 
-export type InitResult = { ok: true; reply: InitOut; caps: Capabilities } | { ok: false; reply?: InitOut; error: string };
+export type InitResult =
+  { ok: true; reply: InitOut; caps: Capabilities } | { ok: false; reply?: InitOut; error: string };
 
 export function negotiateInit(kin: InitIn, ops: Partial<FuseOps>, opts: InitOptions = {}): InitResult {
   if (kin.major > FUSE_KERNEL_VERSION) {
     // Reply with our major only; the kernel then sends a second INIT (never seen in practice).
-    return { ok: false, reply: bareReply(), error: `kernel FUSE major ${kin.major} > 7; waiting for a 7.x INIT` };
+    return {
+      ok: false,
+      reply: bareReply(),
+      error: `kernel FUSE major ${kin.major} > 7; waiting for a 7.x INIT`,
+    };
   }
   if (kin.major < FUSE_KERNEL_VERSION || kin.minor < FUSE_MIN_KERNEL_MINOR) {
-    return { ok: false, error: `kernel FUSE ${kin.major}.${kin.minor} too old (need 7.${FUSE_MIN_KERNEL_MINOR})` };
+    return {
+      ok: false,
+      error: `kernel FUSE ${kin.major}.${kin.minor} too old (need 7.${FUSE_MIN_KERNEL_MINOR})`,
+    };
   }
   const posixLocks = ops.getlk !== undefined && ops.setlk !== undefined;
   const readdirplus = opts.readdirplus !== false && ops.readdirplus !== undefined;
@@ -75,8 +95,9 @@ export function negotiateInit(kin: InitIn, ops: Partial<FuseOps>, opts: InitOpti
   if (opts.cacheSymlinks === true) want |= InitFlag.CACHE_SYMLINKS;
   const flags = (kin.flags & want) >>> 0;
   const offered2 = (kin.flags & InitFlag.INIT_EXT) !== 0 ? kin.flags2 : 0;
-  // Nothing in flags2 needs an echo today; HAS_EXPIRE_ONLY is kernel → server information.
-  const flags2 = 0;
+  // HAS_EXPIRE_ONLY is kernel → server information; HAS_RESEND is echoed (a restarted
+  // worker relies on it, see FuseSession's resume mode).
+  const flags2 = (offered2 & InitFlag2.HAS_RESEND) >>> 0;
   const maxPages = Math.min(opts.maxPages ?? DEFAULT_MAX_PAGES, 0xffff);
   const maxWrite = Math.min(opts.maxWrite ?? DEFAULT_MAX_WRITE, maxPages * 4096);
   const maxBackground = opts.maxBackground ?? 64;
@@ -105,10 +126,22 @@ export function negotiateInit(kin: InitIn, ops: Partial<FuseOps>, opts: InitOpti
     writebackCache: (flags & InitFlag.WRITEBACK_CACHE) !== 0,
     setxattrExt: false,
     expireOnly: (offered2 & InitFlag2.HAS_EXPIRE_ONLY) !== 0,
+    resend: (offered2 & InitFlag2.HAS_RESEND) !== 0,
   };
   return { ok: true, reply, caps };
 }
 
 function bareReply(): InitOut {
-  return { major: FUSE_KERNEL_VERSION, minor: 0, maxReadahead: 0, flags: 0, flags2: 0, maxBackground: 0, congestionThreshold: 0, maxWrite: 0, timeGran: 0, maxPages: 0 };
+  return {
+    major: FUSE_KERNEL_VERSION,
+    minor: 0,
+    maxReadahead: 0,
+    flags: 0,
+    flags2: 0,
+    maxBackground: 0,
+    congestionThreshold: 0,
+    maxWrite: 0,
+    timeGran: 0,
+    maxPages: 0,
+  };
 }

@@ -7,6 +7,9 @@
  * (SCM_RIGHTS). Resolves once the kernel's INIT is answered. A stale (ENOTCONN) mount point
  * is lazily unmounted first. Unmount = umount2 (or `fusermount3 -u`), then wait for ENODEV,
  * then close the fd (closing also aborts a connection that is still alive).
+ * The two halves are separate for the supervisor (src/supervisor): `openMountedDevice`
+ * mounts and returns the fd (the supervisor keeps it), `serveFuse` runs a session on an fd
+ * it was handed — fresh, or resuming a connection whose INIT an earlier worker answered.
  * Invariants: on any failure nothing stays mounted or open; the daemon never touches its
  * own mount synchronously (mountinfo is read from /proc, not by stat-ing the mount).
  */
@@ -15,7 +18,15 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, openSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
-import { DEFAULT_MAX_WRITE, MNT_DETACH, MS_NOATIME, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY } from './abi.js';
+import {
+  DEFAULT_MAX_WRITE,
+  MNT_DETACH,
+  MS_NOATIME,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+} from './abi.js';
 import { FdDevice } from './device.js';
 import type { FuseOps } from './fuse-ops.js';
 import { loadNative } from './native.js';
@@ -80,7 +91,8 @@ export class MountedFuseSession extends FuseSession {
   async unmount(opts: UnmountOptions = {}): Promise<void> {
     if (!this.unmounted) {
       try {
-        if (this.viaFusermount) await runFusermount(['-u', ...(opts.lazy === true ? ['-z'] : []), this.mountpoint]);
+        if (this.viaFusermount)
+          await runFusermount(['-u', ...(opts.lazy === true ? ['-z'] : []), this.mountpoint]);
         else this.native.umount(this.mountpoint, opts.lazy === true ? MNT_DETACH : 0);
       } catch (e) {
         // EINVAL/ENOENT: not mounted any more (someone else unmounted it).
@@ -97,10 +109,15 @@ export class MountedFuseSession extends FuseSession {
   }
 }
 
-function buildData(o: MountOptions, fd: number | undefined): string {
+function buildData(o: Omit<MountOptions, 'ops'>, fd: number | undefined): string {
   const parts: string[] = [];
   if (fd !== undefined) {
-    parts.push(`fd=${fd}`, 'rootmode=40000', `user_id=${process.getuid?.() ?? 0}`, `group_id=${process.getgid?.() ?? 0}`);
+    parts.push(
+      `fd=${fd}`,
+      'rootmode=40000',
+      `user_id=${process.getuid?.() ?? 0}`,
+      `group_id=${process.getgid?.() ?? 0}`,
+    );
   }
   if (o.defaultPermissions !== false) parts.push('default_permissions');
   if (o.allowOther === true) parts.push('allow_other');
@@ -109,7 +126,7 @@ function buildData(o: MountOptions, fd: number | undefined): string {
   return parts.join(',');
 }
 
-function mountFlags(o: MountOptions): number {
+function mountFlags(o: Omit<MountOptions, 'ops'>): number {
   let f = 0;
   if (o.nosuid !== false) f |= MS_NOSUID;
   if (o.nodev !== false) f |= MS_NODEV;
@@ -122,15 +139,26 @@ function mountFlags(o: MountOptions): number {
 function runFusermount(args: string[], stdio3?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const env = stdio3 === undefined ? process.env : { ...process.env, _FUSE_COMMFD: '3' };
-    const child = spawn('fusermount3', args, { stdio: ['ignore', 'ignore', 'pipe', ...(stdio3 === undefined ? [] : [stdio3])], env });
+    const child = spawn('fusermount3', args, {
+      stdio: ['ignore', 'ignore', 'pipe', ...(stdio3 === undefined ? [] : [stdio3])],
+      env,
+    });
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`fusermount3 ${args.join(' ')} failed (${code}): ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`fusermount3 ${args.join(' ')} failed (${code}): ${err.trim()}`)),
+    );
   });
 }
 
-async function openViaFusermount(native: NativeFuse, o: MountOptions, mnt: string): Promise<number> {
+async function openViaFusermount(
+  native: NativeFuse,
+  o: Omit<MountOptions, 'ops'>,
+  mnt: string,
+): Promise<number> {
   const [mine, theirs] = native.socketpair();
   try {
     const opts = [`fsname=${o.fsname ?? 'tjfs'}`, `subtype=${o.subtype ?? 'tjfs'}`, buildData(o, undefined)];
@@ -158,8 +186,11 @@ function clearStaleMount(native: NativeFuse, mnt: string): void {
  * Spawns a detached shell that waits for EOF on its stdin (our end closes when this process
  * dies, however it dies) and then lazily unmounts the mount point (spec §1.3).
  */
-function startWatchdog(mnt: string): ChildProcess {
-  const child = spawn('/bin/sh', ['-c', 'cat >/dev/null; exec umount -l "$0" 2>/dev/null', mnt], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+export function startWatchdog(mnt: string): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', 'cat >/dev/null; exec umount -l "$0" 2>/dev/null', mnt], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
   child.on('error', () => undefined);
   child.unref();
   child.stdin?.on('error', () => undefined);
@@ -174,35 +205,68 @@ export async function fuseConnection(mountpoint: string): Promise<number> {
   let conn = -1;
   for (const line of info.split('\n')) {
     const f = line.split(' ');
-    if (f[4] === mountpoint && /^fuse/.test(line.split(' - ')[1] ?? '')) conn = Number((f[2] ?? '').split(':')[1] ?? -1);
+    if (f[4] === mountpoint && /^fuse/.test(line.split(' - ')[1] ?? ''))
+      conn = Number((f[2] ?? '').split(':')[1] ?? -1);
   }
   return conn;
 }
 
-export async function mountFuse(o: MountOptions): Promise<MountedFuseSession> {
+/** A mounted /dev/fuse connection whose INIT is still queued (or answered, when resumed). */
+export interface MountedDevice {
+  fd: number;
+  mountpoint: string;
+  viaFusermount: boolean;
+}
+
+/** Mounts and returns the device fd; the caller owns it (close it to abort the connection). */
+export async function openMountedDevice(o: Omit<MountOptions, 'ops'>): Promise<MountedDevice> {
   const native = loadNative();
   const mnt = resolvePath(o.mountpoint);
   const root = process.getuid?.() === 0;
   clearStaleMount(native, mnt);
-  let fd: number;
-  if (root) {
-    fd = openSync('/dev/fuse', fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
-    try {
-      native.mount(o.fsname ?? 'tjfs', mnt, `fuse.${o.subtype ?? 'tjfs'}`, mountFlags(o), buildData(o, fd));
-    } catch (e) {
-      closeSync(fd);
-      throw e;
-    }
-  } else {
-    fd = await openViaFusermount(native, o, mnt);
+  if (!root) return { fd: await openViaFusermount(native, o, mnt), mountpoint: mnt, viaFusermount: true };
+  const fd = openSync('/dev/fuse', fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+  try {
+    native.mount(o.fsname ?? 'tjfs', mnt, `fuse.${o.subtype ?? 'tjfs'}`, mountFlags(o), buildData(o, fd));
+  } catch (e) {
+    closeSync(fd);
+    throw e;
   }
-  const session = new MountedFuseSession(new FdDevice(fd, native), o.ops, o, mnt, native, !root);
+  return { fd, mountpoint: mnt, viaFusermount: false };
+}
+
+/** Raises the mount's readahead window (root only, best effort); returns the connection. */
+export async function tuneConnection(mnt: string, readAheadKb = 1024): Promise<number> {
+  const conn = await fuseConnection(mnt).catch(() => -1);
+  if (process.getuid?.() === 0 && conn >= 0) {
+    await writeFile(`/sys/class/bdi/0:${conn}/read_ahead_kb`, `${readAheadKb}\n`).catch(() => undefined);
+  }
+  return conn;
+}
+
+/**
+ * Runs a session on a mounted device: waits for INIT (unless `o.resume` carries the
+ * capabilities negotiated earlier on this connection). On failure the mount is detached.
+ */
+export async function serveFuse(dev: MountedDevice, o: MountOptions): Promise<MountedFuseSession> {
+  const native = loadNative();
+  const session = new MountedFuseSession(
+    new FdDevice(dev.fd, native),
+    o.ops,
+    o,
+    dev.mountpoint,
+    native,
+    dev.viaFusermount,
+  );
   session.start();
   if (o.unref === true) session.unref();
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(new Error(`FUSE INIT not received within ${o.initTimeoutMs ?? 10000} ms`)), o.initTimeoutMs ?? 10000);
+      timer = setTimeout(
+        () => rej(new Error(`FUSE INIT not received within ${o.initTimeoutMs ?? 10000} ms`)),
+        o.initTimeoutMs ?? 10000,
+      );
     });
     await Promise.race([session.ready, timeout]);
   } catch (e) {
@@ -211,11 +275,13 @@ export async function mountFuse(o: MountOptions): Promise<MountedFuseSession> {
   } finally {
     clearTimeout(timer);
   }
-  if (root && o.watchdog !== false) session.watchdog = startWatchdog(mnt);
-  session.connection = await fuseConnection(mnt).catch(() => -1);
-  if (root && session.connection >= 0) {
-    const kb = o.readAheadKb ?? 1024;
-    await writeFile(`/sys/class/bdi/0:${session.connection}/read_ahead_kb`, `${kb}\n`).catch(() => undefined);
-  }
+  return session;
+}
+
+export async function mountFuse(o: MountOptions): Promise<MountedFuseSession> {
+  const dev = await openMountedDevice(o);
+  const session = await serveFuse(dev, o);
+  if (!dev.viaFusermount && o.watchdog !== false) session.watchdog = startWatchdog(dev.mountpoint);
+  session.connection = await tuneConnection(dev.mountpoint, o.readAheadKb);
   return session;
 }

@@ -46,6 +46,8 @@ export interface NativeFuse {
   socketpair(): [number, number];
   /** Receives one SCM_RIGHTS descriptor (returned O_NONBLOCK, close-on-exec). */
   recvFd(socketFd: number): number;
+  /** Sends `fd` as SCM_RIGHTS (with one data byte) over a connected unix socket. */
+  sendFd(socketFd: number, fd: number): void;
 }
 
 let cached: NativeFuse | undefined;
@@ -81,7 +83,10 @@ export function loadNative(): NativeFuse {
     cached = require(join(root, 'native', 'build', 'Release', 'tjfs_fuse.node')) as NativeFuse;
     return cached;
   } catch (e) {
-    loadError = new Error('tjfs: native FUSE addon not available; run `npm run build:native` (needs python3, make, a C compiler)', { cause: e });
+    loadError = new Error(
+      'tjfs: native FUSE addon not available; run `npm run build:native` (needs python3, make, a C compiler)',
+      { cause: e },
+    );
     throw loadError;
   }
 }

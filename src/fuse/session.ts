@@ -8,6 +8,11 @@
  * is empty the watcher pauses (backpressure: requests wait in the kernel). Each request gets
  * an AbortController (INTERRUPT and shutdown abort it). FORGET/BATCH_FORGET are handled
  * inline. Notifications are written off-thread (deadlock rule, spec §4).
+ * Resume mode (opts.resume): a worker that takes over a live connection from a dead one (the
+ * supervisor kept the fd) skips INIT — the kernel sends it once per mount — using the
+ * capabilities its predecessor negotiated, and asks the kernel with NOTIFY_RESEND to queue
+ * again every request that was read and not answered (those carry unique bit 63). Lookup
+ * counts are unknown then, so every inode counts as known for notifications.
  * Invariants: every request that expects a reply gets exactly one; lookup counts are taken
  * before an entry reply is written and undone if the write fails; nothing is written after
  * the device is closed; `closed` resolves exactly once.
@@ -19,7 +24,7 @@ import type { FuseRequest } from './decode.js';
 import type { FuseDevice } from './device.js';
 import { dispatchRequest } from './dispatch.js';
 import type { DispatchReply } from './dispatch.js';
-import { initOut, notifyDelete, notifyInvalEntry, notifyInvalInode } from './encode.js';
+import { initOut, notifyDelete, notifyInvalEntry, notifyInvalInode, notifyResend } from './encode.js';
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
 import type { Capabilities, InitOptions } from './init.js';
@@ -34,6 +39,8 @@ const COPY_LIMIT = 64 * 1024;
 const DRAIN_BATCH = 64;
 /** Busy polling pauses this long after it kept missing. */
 const SPIN_PAUSE_NS = 20_000_000n;
+/** FUSE_UNIQUE_RESEND: set by the kernel on requests queued again by NOTIFY_RESEND. */
+export const UNIQUE_RESEND = 1n << 63n;
 
 export interface SessionLogger {
   warn(msg: string, err?: unknown): void;
@@ -45,6 +52,10 @@ export interface SessionOptions extends InitOptions {
   /** Busy-poll window after each batch of requests, in microseconds (0: off). */
   busyPollUs?: number;
   logger?: SessionLogger;
+  /** Take over a connection whose INIT was answered by a previous worker (see header). */
+  resume?: Capabilities;
+  /** Called once with the INIT result (the supervisor keeps it for the next worker). */
+  onInit?: (caps: Capabilities) => void;
 }
 
 export interface SessionStats {
@@ -60,6 +71,8 @@ export interface SessionStats {
   /** Busy-poll windows started, and batches read while one was open. */
   busyPolls: number;
   busyPollHits: number;
+  /** Requests the kernel sent again after NOTIFY_RESEND (unique bit 63). */
+  resent: number;
 }
 
 interface InFlight {
@@ -90,7 +103,19 @@ class LazyContext implements RequestContext {
 
 export class FuseSession {
   readonly nodes = new NodeTable();
-  readonly stats: SessionStats = { requests: 0, errors: 0, interrupts: 0, forgets: 0, enosys: new Map(), unknownOpcodes: 0, notifications: 0, notifyErrors: 0, busyPolls: 0, busyPollHits: 0 };
+  readonly stats: SessionStats = {
+    requests: 0,
+    errors: 0,
+    interrupts: 0,
+    forgets: 0,
+    enosys: new Map(),
+    unknownOpcodes: 0,
+    notifications: 0,
+    notifyErrors: 0,
+    busyPolls: 0,
+    busyPollHits: 0,
+    resent: 0,
+  };
   /** Resolves with the negotiated capabilities once the INIT reply is written. */
   readonly ready: Promise<Capabilities>;
   /** Resolves when the connection is over (ENODEV, abort or close()). Never rejects. */
@@ -111,6 +136,8 @@ export class FuseSession {
   private resolveClosed!: () => void;
   private readonly logger: SessionLogger;
   private readonly spinNs: bigint;
+  /** Lookup counts were lost with a previous worker: treat every inode as known. */
+  private readonly resumed: boolean;
 
   constructor(
     private readonly device: FuseDevice,
@@ -123,12 +150,31 @@ export class FuseSession {
     this.ready = new Promise((res, rej) => ((this.resolveReady = res), (this.rejectReady = rej)));
     this.ready.catch(() => undefined); // observed by mount(); avoid an unhandled rejection otherwise
     this.closed = new Promise((res) => (this.resolveClosed = res));
+    this.resumed = opts.resume !== undefined;
+    if (opts.resume !== undefined) {
+      this.caps = opts.resume;
+      this.resolveReady(opts.resume);
+    }
   }
 
-  /** Starts reading requests. */
+  /** Starts reading requests; in resume mode, first asks the kernel to resend lost ones. */
   start(): void {
     if (this.watcher !== undefined || this.closing) return;
     this.watcher = this.device.watch(() => this.drain());
+    if (this.resumed) {
+      this.notify(notifyResend()).then(
+        (ok) =>
+          ok ||
+          this.logger.warn(
+            'NOTIFY_RESEND not delivered: requests in flight when the last worker died stay unanswered',
+          ),
+        (e: unknown) =>
+          this.logger.warn(
+            'NOTIFY_RESEND failed: requests in flight when the last worker died stay unanswered',
+            e,
+          ),
+      );
+    }
     this.drain();
   }
 
@@ -155,7 +201,8 @@ export class FuseSession {
     this.rejectReady(new Error(`FUSE session ${reason} before INIT`));
     this.nodes.clear();
     this.maybeCloseDevice();
-    if (this.ops.destroy !== undefined) this.ops.destroy().catch((e: unknown) => this.logger.warn('destroy failed', e));
+    if (this.ops.destroy !== undefined)
+      this.ops.destroy().catch((e: unknown) => this.logger.warn('destroy failed', e));
   }
 
   private maybeCloseDevice(): void {
@@ -240,7 +287,8 @@ export class FuseSession {
       if (n === -E.EAGAIN) return;
       if (n === -E.EINTR || n === -E.ENOENT) continue;
       if (n < 0) {
-        if (n !== -E.ENODEV && n !== -E.ECONNABORTED) this.logger.warn(`read from /dev/fuse failed: errno ${-n}`);
+        if (n !== -E.ENODEV && n !== -E.ECONNABORTED)
+          this.logger.warn(`read from /dev/fuse failed: errno ${-n}`);
         this.close(n === -E.ENODEV ? 'unmounted' : `read error ${-n}`);
         return;
       }
@@ -265,6 +313,7 @@ export class FuseSession {
       return;
     }
     this.stats.requests++;
+    if (req.header.unique >= UNIQUE_RESEND) this.stats.resent++;
     const a = req.args;
     switch (a.opcode) {
       case Opcode.INIT:
@@ -386,6 +435,7 @@ export class FuseSession {
     }
     this.caps = res.caps;
     this.resolveReady(res.caps);
+    this.opts.onInit?.(res.caps);
   }
 
   private forget(nodeid: bigint, nlookup: bigint): void {
@@ -409,25 +459,33 @@ export class FuseSession {
 
   // ---------------------------------------------------------------- notifications
 
+  private knows(ino: Ino): boolean {
+    return this.resumed || this.nodes.known(ino);
+  }
+
   /**
    * Drops cached attributes of `ino` and, if `off >= 0`, its page cache from `off` for `len`
    * bytes (len <= 0: to EOF). Resolves false when the kernel does not know the inode.
    */
   notifyInvalInode(ino: Ino, off = -1, len = 0): Promise<boolean> {
-    if (!this.nodes.known(ino)) return Promise.resolve(false);
+    if (!this.knows(ino)) return Promise.resolve(false);
     return this.notify(notifyInvalInode(ino, off, len));
   }
 
   /** Unhashes the dentry parent/name (or only expires it, if supported and asked). */
-  notifyInvalEntry(parent: Ino, name: Buffer | string, opts: { expireOnly?: boolean } = {}): Promise<boolean> {
-    if (!this.nodes.known(parent)) return Promise.resolve(false);
+  notifyInvalEntry(
+    parent: Ino,
+    name: Buffer | string,
+    opts: { expireOnly?: boolean } = {},
+  ): Promise<boolean> {
+    if (!this.knows(parent)) return Promise.resolve(false);
     const expire = opts.expireOnly === true && this.caps?.expireOnly === true;
     return this.notify(notifyInvalEntry(parent, Buffer.from(name), expire));
   }
 
   /** Like notifyInvalEntry, and deletes the dentry if it points at `child` (inotify sees it). */
   notifyDelete(parent: Ino, child: Ino, name: Buffer | string): Promise<boolean> {
-    if (!this.nodes.known(parent)) return Promise.resolve(false);
+    if (!this.knows(parent)) return Promise.resolve(false);
     return this.notify(notifyDelete(parent, child, Buffer.from(name)));
   }
 

@@ -3,6 +3,12 @@
  * FileWriter (so writes through different handles are ordered and a later read sees them
  * after a flush) and one FileReader (readahead state, slice-view cache). Handles are
  * numbered; directory handles keep a snapshot of the listing for stable offsets.
+ *
+ * Handle state for a worker restart (src/supervisor): an optional HandleObserver hears every
+ * handle opened and released and every open file becoming dirty (written, not yet flushed)
+ * or clean, synchronously, before the reply that hands the handle to the kernel; `restore`
+ * rebuilds a handle under its old number in a new worker. An optional WriteJournal keeps
+ * every acknowledged write until a flush persisted it (src/supervisor/write-journal.ts).
  */
 import { FileReader } from '../chunk/file-reader.js';
 import { FileWriter } from '../chunk/file-writer.js';
@@ -11,6 +17,30 @@ import { Mutex } from '../util/mutex.js';
 import type { Compactor } from './compactor.js';
 import type { Runtime } from './runtime.js';
 import type { Attr, Entry, Ino } from '../meta/types.js';
+
+/** Hears handle-state changes (a supervised worker forwards them to its supervisor). */
+export interface HandleObserver {
+  opened(h: Handle): void;
+  closed(fh: bigint): void;
+  /** An open file got writes that are not flushed yet (true), or all were flushed (false). */
+  dirty(ino: Ino, dirty: boolean): void;
+}
+
+/** Where a supervised worker keeps acknowledged, unflushed writes (WriteJournal). */
+export interface WriteJournalHook {
+  readonly limitBytes: number;
+  append(ino: Ino, offset: number, data: Buffer): void;
+  size(ino: Ino): number;
+  mark(ino: Ino): number;
+  persisted(ino: Ino, mark: number): void;
+  drop(ino: Ino): void;
+}
+
+/** Handle-state hooks an OpenFile consults (the HandleTable's fields). */
+interface StateHooks {
+  readonly observer: HandleObserver | undefined;
+  readonly journal: WriteJournalHook | undefined;
+}
 
 export class OpenFile {
   refs = 0;
@@ -28,11 +58,14 @@ export class OpenFile {
   suidgidClear = false;
   /** Last known committed length and when it was read (ms), for reads within the attr TTL. */
   known: { length: number; at: number } | undefined;
+  /** Written since the last successful flush (reported to the HandleObserver). */
+  private dirty = false;
 
   constructor(
     readonly ino: Ino,
     private readonly rt: Runtime,
     compactor?: Compactor,
+    private readonly hooks?: StateHooks,
   ) {
     this.reader = new FileReader(rt.chunks, {
       ino,
@@ -44,17 +77,39 @@ export class OpenFile {
     });
   }
 
+  /** The writer, for a write about to happen (marks the file dirty). */
   getWriter(): FileWriter {
-    this.writer ??= new FileWriter(this.rt.chunks, {
-      ino: this.ino,
-      allocSliceId: () => this.rt.meta.newSliceId(),
-      commit: async (indx, slice, mtime) => {
-        await this.rt.meta.writeSlice(this.ino, indx, slice, mtime);
-        this.reader.invalidate();
-        this.known = undefined;
-      },
-    });
+    if (!this.dirty) {
+      this.dirty = true;
+      this.hooks?.observer?.dirty(this.ino, true);
+    }
+    this.writer ??= this.journaled(
+      new FileWriter(this.rt.chunks, {
+        ino: this.ino,
+        allocSliceId: () => this.rt.meta.newSliceId(),
+        commit: async (indx, slice, mtime) => {
+          await this.rt.meta.writeSlice(this.ino, indx, slice, mtime);
+          this.reader.invalidate();
+          this.known = undefined;
+        },
+      }),
+    );
     return this.writer;
+  }
+
+  /** With a journal: each write is journaled before it is buffered (and acknowledged). */
+  private journaled(w: FileWriter): FileWriter {
+    const journal = this.hooks?.journal;
+    if (journal === undefined) return w;
+    const write = w.write.bind(w);
+    w.write = async (offset: number, data: Buffer): Promise<void> => {
+      // Bounded: a long stream without fsync is flushed every `limitBytes` (the error, if
+      // any, stays in `failed` for the writer's next flush, fsync and close).
+      if (journal.size(this.ino) >= journal.limitBytes) await this.flush().catch(() => undefined);
+      journal.append(this.ino, offset, data);
+      return write(offset, data);
+    };
+    return w;
   }
 
   /**
@@ -63,8 +118,15 @@ export class OpenFile {
    */
   async flush(): Promise<void> {
     if (this.writer !== undefined) {
+      const journal = this.hooks?.journal;
+      const mark = journal?.mark(this.ino) ?? 0;
       try {
         await this.writer.flush();
+        journal?.persisted(this.ino, mark);
+        if (this.dirty && !this.writer.hasPending) {
+          this.dirty = false;
+          this.hooks?.observer?.dirty(this.ino, false);
+        }
       } catch (e) {
         this.failed ??= e;
       } finally {
@@ -122,6 +184,9 @@ export class HandleTable {
   private next = 1n;
   private readonly handles = new Map<bigint, Handle>();
   readonly files = new Map<Ino, OpenFile>();
+  /** Set by a supervised worker; absent otherwise (no cost). */
+  observer: HandleObserver | undefined;
+  journal: WriteJournalHook | undefined;
 
   constructor(
     private readonly rt: Runtime,
@@ -131,7 +196,20 @@ export class HandleTable {
   add(h: Omit<Handle, 'fh'>): Handle {
     const handle: Handle = { ...h, fh: this.next++ };
     this.handles.set(handle.fh, handle);
+    this.observer?.opened(handle);
     return handle;
+  }
+
+  /** A handle of a previous worker under its old number; later numbers stay above it. */
+  restore(h: Handle): Handle {
+    this.handles.set(h.fh, h);
+    if (h.fh >= this.next) this.next = h.fh + 1n;
+    return h;
+  }
+
+  /** Handle numbers of a previous worker start above `fh` (it may have lost some). */
+  reserve(fh: bigint): void {
+    if (fh >= this.next) this.next = fh + 1n;
   }
 
   get(fh: bigint): Handle | undefined {
@@ -140,13 +218,13 @@ export class HandleTable {
 
   remove(fh: bigint): Handle | undefined {
     const h = this.handles.get(fh);
-    this.handles.delete(fh);
+    if (this.handles.delete(fh)) this.observer?.closed(fh);
     return h;
   }
 
   openFile(ino: Ino): OpenFile {
     let f = this.files.get(ino);
-    if (!f) this.files.set(ino, (f = new OpenFile(ino, this.rt, this.compactor)));
+    if (!f) this.files.set(ino, (f = new OpenFile(ino, this.rt, this.compactor, this)));
     f.refs++;
     return f;
   }
@@ -156,6 +234,7 @@ export class HandleTable {
     f.refs--;
     if (f.refs > 0) return false;
     this.files.delete(f.ino);
+    this.journal?.drop(f.ino);
     return true;
   }
 

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, openSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import { Vfs } from '../../vfs/vfs.js';
 import { redactUrl } from '../../meta/registry.js';
 import { toFsError } from '../../meta/errno.js';
 import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
-import { createLogger } from '../logger.js';
+import { createLogger, prepareLogFile } from '../logger.js';
 import { daemonEnv } from '../daemon-env.js';
 import { openCliRuntime } from '../meta-open.js';
 import { checkMountPoint, checkVolume, makeMountPoint, removeMadeDirs } from '../mount-preflight.js';
@@ -91,8 +91,7 @@ function defaultLogFile(): string {
 
 /** Re-executes this command detached; resolves when the child reports the mount ready. */
 async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo): Promise<number> {
-  const logFile = resolve(flags.log ?? defaultLogFile());
-  mkdirSync(dirname(logFile), { recursive: true });
+  const logFile = prepareLogFile(flags.log ?? defaultLogFile());
   const fd = openSync(logFile, 'a');
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../bin.js');
   const args = argv.filter((a) => a !== '-d' && a !== '--background');
@@ -113,17 +112,26 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
       if (m === 'ready') done(0, `tjfs: mounted in the background (pid ${child.pid}, log ${logFile})`);
       else done(1, `tjfs: mount failed: ${String(m)} (see ${logFile})`);
     });
-    child.on('exit', (code) => done(code || 1, `tjfs: mount daemon exited with code ${code} (see ${logFile})`));
+    child.on('exit', (code) =>
+      done(code || 1, `tjfs: mount daemon exited with code ${code} (see ${logFile})`),
+    );
   });
 }
 
 function checksumLevelArg(text: string): ChecksumLevel {
   const level = CHECKSUM_LEVELS.find((l) => l === text);
-  if (level === undefined) throw new CliError(`invalid --verify-cache-checksum '${text}' (want ${CHECKSUM_LEVELS.join(', ')})`);
+  if (level === undefined)
+    throw new CliError(`invalid --verify-cache-checksum '${text}' (want ${CHECKSUM_LEVELS.join(', ')})`);
   return level;
 }
 
-export async function runMount(metaUrl: string, mountpoint: string, flags: MountFlags, io: CliIo, argv: readonly string[]): Promise<number> {
+export async function runMount(
+  metaUrl: string,
+  mountpoint: string,
+  flags: MountFlags,
+  io: CliIo,
+  argv: readonly string[],
+): Promise<number> {
   if (io.env['TJFS_DAEMON'] !== '1') {
     // The real cause, before any daemon starts or anything is created (mount-preflight.ts).
     checkMountPoint(resolve(io.cwd ?? process.cwd(), mountpoint));
@@ -174,7 +182,11 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       ...(rootIno !== undefined ? { rootIno } : {}),
       config: { Meta: { MetaUrl: redactUrl(metaUrl) }, Mount: { Mountpoint: mp, ...flags } },
     });
-    const ops = new VfsFuseOps(vfs, { attrTimeout, entryTimeout: Number(flags.entryCache), dirEntryTimeout: Number(flags.dirEntryCache) });
+    const ops = new VfsFuseOps(vfs, {
+      attrTimeout,
+      entryTimeout: Number(flags.entryCache),
+      dirEntryTimeout: Number(flags.dirEntryCache),
+    });
     const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
     const mountOpts: MountOptions = {
       mountpoint: mp,
@@ -194,7 +206,10 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
       logger: { warn: (msg, e) => log.warn(msg, { err: String(e) }) },
     };
     if (link === undefined) madeDirs = makeMountPoint(mp);
-    session = link !== undefined ? await serveSupervised(link, vfs, mountOpts) : await mountFuse(mountOpts);
+    session =
+      link !== undefined
+        ? await serveSupervised(link, vfs, mountOpts, (msg) => log.info?.(msg))
+        : await mountFuse(mountOpts);
     ops.attachNotifier(session);
     metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
     log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactUrl(metaUrl) });
@@ -240,7 +255,12 @@ export async function runMount(metaUrl: string, mountpoint: string, flags: Mount
   }
 }
 
-export function registerMount(program: Command, io: CliIo, argv: readonly string[], setExit: (p: Promise<number>) => void): void {
+export function registerMount(
+  program: Command,
+  io: CliIo,
+  argv: readonly string[],
+  setExit: (p: Promise<number>) => void,
+): void {
   program
     .command('mount')
     .description('mount a volume at MOUNTPOINT with FUSE')
@@ -257,16 +277,28 @@ export function registerMount(program: Command, io: CliIo, argv: readonly string
     .option('--cache-dir <dir>', "block cache directory, or 'memory'")
     .option('--cache-size <MiB>', 'block cache size in MiB (0 disables)', '102400')
     .option('--free-space-ratio <ratio>', 'minimum free space kept on the cache disk', '0.1')
-    .option('--verify-cache-checksum <level>', 'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)', 'extend')
+    .option(
+      '--verify-cache-checksum <level>',
+      'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)',
+      'extend',
+    )
     .option('--buffer-size <MiB>', 'read/write buffer size in MiB', '300')
     .option('--max-uploads <n>', 'concurrent block uploads', '20')
-    .option('--io-retries <n>', 'retries of metadata and object requests while the server is unreachable (backoff up to 10 s apart)', '10')
+    .option(
+      '--io-retries <n>',
+      'retries of metadata and object requests while the server is unreachable (backoff up to 10 s apart)',
+      '10',
+    )
     .option('--prefetch <n>', 'blocks prefetched on random reads', '1')
     .option('--max-readahead <MiB>', 'readahead window limit in MiB')
     .option('--writeback', 'upload blocks in the background after a local commit')
     .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
     .option('--metrics <addr>', 'serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9567')
-    .option('--busy-poll <us>', 'keep polling /dev/fuse this many microseconds after each request before sleeping (0: off)', String(defaultBusyPollUs()))
+    .option(
+      '--busy-poll <us>',
+      'keep polling /dev/fuse this many microseconds after each request before sleeping (0: off)',
+      String(defaultBusyPollUs()),
+    )
     .option('--hide-internal', 'hide .stats, .accesslog, .config and .trash')
     .action((meta: string, mp: string, flags: MountFlags) => {
       setExit(runMount(meta, mp, flags, io, argv));

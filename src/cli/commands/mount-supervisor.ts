@@ -1,0 +1,48 @@
+/**
+ * The supervisor side of `tjfs mount -d`: runs in the detached process that `daemonize`
+ * starts, runs the same mount command as a worker under a Supervisor (src/supervisor), tells
+ * the waiting `tjfs mount -d` when the mount is ready (or why not) and exits with the last
+ * worker's code once the mount is over.
+ *
+ * Design: the supervisor writes its few log lines synchronously (appendFileSync) into the
+ * mount's log, so a line written just before it exits (giving up, say) is never lost.
+ */
+import { appendFileSync } from 'node:fs';
+import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
+import { Supervisor, type SupervisorLogger } from '../../supervisor/supervisor.js';
+import type { CliIo } from '../io.js';
+import type { MountFlags } from './mount.js';
+
+function syncLogger(file: string | undefined): SupervisorLogger {
+  const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
+    const text = JSON.stringify({ level, time: Date.now(), pid: process.pid, ...fields, msg }) + '\n';
+    try {
+      if (file !== undefined) appendFileSync(file, text);
+      else process.stderr.write(text);
+    } catch {
+      // The log is unwritable: nothing better to do than carry on supervising.
+    }
+  };
+  return {
+    info: (msg, fields) => line('info', msg, fields),
+    warn: (msg, fields) => line('warn', msg, fields),
+    error: (msg, fields) => line('error', msg, fields),
+  };
+}
+
+export async function runSupervisor(flags: MountFlags, io: CliIo): Promise<number> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== SUPERVISOR_ENV) env[k] = v;
+  const sup = new Supervisor({
+    command: process.execPath,
+    args: [...process.execArgv, ...process.argv.slice(1)],
+    env,
+    outFd: 'inherit',
+    logger: syncLogger(flags.log),
+    onFirstResult: (r) => {
+      if (process.send) process.send(r === 'ready' ? 'ready' : r.error);
+      if (process.connected) process.disconnect();
+    },
+  });
+  return sup.run();
+}
