@@ -1,12 +1,36 @@
 /**
  * Logging for commands: pino JSON lines to a file (--log) or stderr, adapted to the
  * layers' small Logger interface. Secrets are never passed to it.
+ * A log file that cannot be created is a one-line CliError before anything starts (its
+ * directory is made with a mkdir -p that terminates); a log file that fails later (disk
+ * full) is reported once on stderr instead of crashing the process.
  */
+import { closeSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import type { Logger } from '../meta/core.js';
+import { makeDirsSync } from '../util/make-dirs.js';
+import { CliError } from './io.js';
+
+/** Creates the log file (and its directory) now, so a bad --log fails with its cause. */
+export function prepareLogFile(file: string): string {
+  const path = resolve(file);
+  try {
+    makeDirsSync(dirname(path));
+    closeSync(openSync(path, 'a'));
+  } catch (e) {
+    throw new CliError(`cannot write log file ${path}: ${(e as Error).message.split(',')[0] ?? String(e)}`);
+  }
+  return path;
+}
 
 export function createLogger(file?: string, level = 'info'): Logger {
-  const dest = file ? destination({ dest: file, append: true, mkdir: true, sync: false }) : destination(2);
+  const dest = file ? destination({ dest: prepareLogFile(file), append: true, sync: false }) : destination(2);
+  let reported = false;
+  dest.on('error', (e: Error) => {
+    if (!reported) process.stderr.write(`tjfs: log ${file ?? 'stderr'} failed: ${e.message}\n`);
+    reported = true;
+  });
   const p = pino({ level, base: { pid: process.pid } }, dest);
   return {
     info: (msg, fields) => p.info(fields ?? {}, msg),

@@ -125,6 +125,23 @@ describe('tools fail cleanly', () => {
     }
   });
 
+  it('a --log path that cannot be written is one line, at once (gateway, mount -d)', async () => {
+    const d = tmp();
+    const meta = await volume(d);
+    for (const argv of [
+      ['gateway', 'webhdfs', meta, '--address', '127.0.0.1:0', '--log', '/proc/foo/gw.log'],
+      ['mount', meta, join(d, 'mnt'), '-d', '--log', '/proc/foo/m.log'],
+      ['mount', meta, join(d, 'mnt'), '-d', '--log', d],
+    ]) {
+      const r = io();
+      const started = Date.now();
+      expect(await main(argv, r.io), argv.join(' ')).toBe(1);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expectOneLine(r.err(), /cannot write log file /);
+    }
+    expect(existsSync(join(d, 'mnt'))).toBe(false);
+  }, 30_000);
+
   it('format refuses a bucket under /proc at once and leaves no database', async () => {
     const d = tmp();
     const db = join(d, 'v.db');
