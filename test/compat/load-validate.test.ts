@@ -14,7 +14,7 @@ import { dumpMeta } from '../../src/meta/dump/dump.js';
 import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
-import { memTarget, sqliteTarget } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
 const SAMPLE = readFileSync(
@@ -150,7 +150,7 @@ const BAD: [string, (s: string) => string, RegExp][] = [
   ['truncated at the end', (s) => s.slice(0, s.length - 3), /unexpected end|expected/],
 ];
 
-function suite(target: EngineTarget): void {
+function suite(target: EngineTarget, only?: readonly string[]): void {
   describe(`load validation on ${target.name}`, () => {
     const engines: MetaEngine[] = [];
     afterEach(async () => {
@@ -164,7 +164,7 @@ function suite(target: EngineTarget): void {
       expect((await loadMeta(engine, Readable.from([SAMPLE]))).inodes).toBe(16);
     });
 
-    for (const [what, edit, message] of BAD) {
+    for (const [what, edit, message] of BAD.filter(([w]) => !only || only.includes(w))) {
       it(`refuses ${what} and leaves an empty database`, async () => {
         const text = edit(SAMPLE);
         expect(text).not.toBe(SAMPLE);
@@ -182,6 +182,8 @@ function suite(target: EngineTarget): void {
 
 suite(memTarget());
 suite(sqliteTarget());
+// Redis resets by FLUSHDB (the load required an empty DB): a few cases, one server.
+suite(redisTarget(), ["name with '/'", 'quota on a missing inode', 'truncated in the middle']);
 
 /** A Writable that only counts bytes and keeps the last few. */
 class CountingSink extends Writable {
