@@ -1,0 +1,186 @@
+/**
+ * The supervisor of `tjfs mount -d` keeps the mount point when its worker dies: a program
+ * that holds a file open and writes, fsyncs and reads it in a loop while the worker is
+ * kill -9'd (twice) sees no error — in-flight requests are resent, handles and acknowledged
+ * unflushed writes carried over — and every record is intact afterwards, also after a
+ * remount. A worker that keeps failing at start makes the supervisor give up after a bounded
+ * number of restarts, with a log line, and unmount. SIGTERM to the supervisor still flushes
+ * and unmounts. Programs are Python children; the daemon runs detached.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fuseAvailable } from '../fuse/harness.js';
+import { isMounted, processesMentioning, tjfs, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
+import { ok, py, run, type ChildResult } from '../helpers/proc.js';
+
+/** Writes record i at i*REC (fsync every other one), reads back a random earlier record. */
+const LOOP = `
+import os, sys, time, random, json
+path, stop = sys.argv[1], sys.argv[2]
+REC = 4096
+def rec(i): return (b'%08d' % i) * (REC // 8)
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+errors, i, worst = [], 0, 0.0
+while not os.path.exists(stop) and i < 100000:
+    t = time.monotonic()
+    try:
+        os.pwrite(fd, rec(i), i * REC)
+        if i % 2 == 0: os.fsync(fd)
+        j = random.randrange(i + 1)
+        if os.pread(fd, REC, j * REC) != rec(j): errors.append('bad record %d' % j)
+    except OSError as e:
+        errors.append('%s at %d' % (e, i))
+    worst = max(worst, time.monotonic() - t)
+    i += 1
+try:
+    os.close(fd)
+except OSError as e:
+    errors.append('close: %s' % e)
+print(json.dumps({'records': i, 'errors': errors[:20], 'worst_ms': round(worst * 1000)}))
+`;
+
+const CHECK = `
+import sys
+REC = 4096
+n = int(sys.argv[2])
+data = open(sys.argv[1], 'rb').read()
+bad = [i for i in range(n) if data[i*REC:(i+1)*REC] != (b'%08d' % i) * (REC // 8)]
+print(len(data) // REC, len(bad), bad[:5])
+`;
+
+interface Daemon {
+  mp: string;
+  log: string;
+  supervisor: number;
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The supervisor's node worker (not the watchdog shell). */
+function workerOf(d: Daemon): number | undefined {
+  return processesMentioning(d.mp).find(
+    (p) => parentOf(p) === d.supervisor && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('bin.js'),
+  );
+}
+
+function logText(d: Daemon): string {
+  try {
+    return readFileSync(d.log, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
+  const e = useE2eEnv('restart');
+
+  async function mountD(vol: Volume, name: string): Promise<Daemon> {
+    const mp = join(e().base, name);
+    const log = join(e().base, `${name}.log`);
+    const r = await tjfs([
+      'mount',
+      '-d',
+      vol.metaUrl,
+      mp,
+      '--cache-dir',
+      join(e().base, `${name}-cache`),
+      '--log',
+      log,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    return { mp, log, supervisor: Number(/pid (\d+)/.exec(r.stdout)?.[1]) };
+  }
+
+  /** Leaves nothing behind whatever happened: lazy unmount, then the processes by pid. */
+  async function cleanup(d: Daemon | undefined): Promise<void> {
+    if (d === undefined) return;
+    const worker = workerOf(d);
+    if (isMounted(d.mp)) await run('umount', ['-l', d.mp], { timeoutMs: 10_000 });
+    for (const pid of [d.supervisor, worker])
+      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+    await waitFor(() => processesMentioning(d.mp).length === 0, 5000);
+  }
+
+  it('kill -9 of the worker during a write/fsync/read loop: no error, nothing lost', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-loop');
+      const dd = d;
+      const stop = join(e().base, 'stop-loop');
+      const prog: Promise<ChildResult> = py(LOOP, [join(dd.mp, 'f'), stop], { timeoutMs: 120_000 });
+      const takeovers: number[] = [];
+      for (let k = 1; k <= 2; k++) {
+        await new Promise((r) => setTimeout(r, 1500));
+        const w = workerOf(dd);
+        expect(w).toBeDefined();
+        process.kill(w!, 'SIGKILL');
+        expect(
+          await waitFor(() => (logText(dd).match(/took over the mount (\d+) ms/g) ?? []).length >= k, 30_000),
+        ).toBe(true);
+        const m = [...logText(dd).matchAll(/took over the mount (\d+) ms/g)].map((x) => Number(x[1]));
+        takeovers.push(m[k - 1]!);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      writeFileSync(stop, '');
+      const res = JSON.parse(ok(await prog, 'loop')) as {
+        records: number;
+        errors: string[];
+        worst_ms: number;
+      };
+      console.log(
+        `worker restart: takeover ${takeovers.join(', ')} ms after kill -9; ${res.records} records; longest pause seen by the program ${res.worst_ms} ms`,
+      );
+      expect(res.errors).toEqual([]);
+      expect(logText(dd)).toMatch(/unflushed write\(s\) replayed/);
+      expect(ok(await py(CHECK, [join(dd.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
+      // Persisted, not just held by the worker: unmount (SIGTERM: flush, unmount, exit 0) and read it elsewhere.
+      process.kill(dd.supervisor, 'SIGTERM');
+      expect(await waitFor(() => !alive(dd.supervisor), 20_000)).toBe(true);
+      expect(isMounted(dd.mp)).toBe(false);
+      const m2 = await e().mount(vol, [], 'mnt-loop2');
+      expect(ok(await py(CHECK, [join(m2.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
+      await e().unmount(m2);
+    } finally {
+      await cleanup(d);
+    }
+  }, 180_000);
+
+  it('a worker that keeps failing at start: bounded restarts, a log line, unmounted', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-crash');
+      const dd = d;
+      const db = vol.metaUrl.replace('sqlite3://', '');
+      renameSync(db, `${db}.away`); // every new worker fails to open the volume
+      process.kill(workerOf(dd)!, 'SIGKILL');
+      expect(await waitFor(() => !alive(dd.supervisor), 60_000, 200)).toBe(true);
+      expect(logText(dd)).toMatch(
+        /failed to start 5 times in a row \(last: exit code \d+\); giving up and unmounting/,
+      );
+      expect(isMounted(dd.mp)).toBe(false);
+      expect(processesMentioning(dd.mp)).toEqual([]);
+      renameSync(`${db}.away`, db);
+    } finally {
+      await cleanup(d);
+    }
+  }, 120_000);
+});
