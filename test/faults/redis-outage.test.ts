@@ -194,6 +194,30 @@ describe('redis outage', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   }, 30_000);
 
+  it('a redis that comes back holding another volume is not written into either', async () => {
+    const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
+    await m.mkdir(root, 1n, n('kept'), 0o755);
+    await redis.stop();
+    await redis.start({ wipe: true });
+    const other = await openEngine(redis.url);
+    try {
+      await initFormat(
+        other,
+        { ...defaultFormat('other', randomUUID(), '/tmp/tjfs-other-bucket/'), TrashDays: 0 },
+        { nowSec: 1 },
+      );
+    } finally {
+      await other.close();
+    }
+    const keys = await rawKeys();
+    await expect(m.mkdir(root, 1n, n('new'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
+    await expect(m.lookup(root, 1n, n('kept'))).rejects.toMatchObject({ errno: Errno.EIO });
+    expect(await rawKeys()).toBe(keys);
+    expect(
+      lines.some((l) => l.level === 'error' && /'setting' key belongs to another volume/.test(l.msg)),
+    ).toBe(true);
+  }, 30_000);
+
   it('a redis that comes back empty is reported and never written into', async () => {
     const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
     await m.mkdir(root, 1n, n('kept'), 0o755);

@@ -125,7 +125,7 @@ export class RedisEngine implements MetaEngine {
 
   async getFormatText(): Promise<string | undefined> {
     const text = asString(await this.conn.callBuffer('GET', this.keys.global('setting')));
-    if (text !== undefined) this.guard.arm(); // from now on its absence means lost data
+    if (text !== undefined) this.guard.arm(text); // from now on its absence means lost data
     return text;
   }
 
@@ -136,7 +136,7 @@ export class RedisEngine implements MetaEngine {
     if (opts.trashAttr)
       await this.conn.call('SETNX', this.keys.inode(TRASH_INODE), encodeAttr(opts.trashAttr));
     await this.conn.call('SET', this.keys.global('setting'), formatJson);
-    this.guard.arm();
+    this.guard.arm(formatJson);
     if (opts.isNew) await this.conn.call('SET', this.keys.inode(ROOT_INODE), encodeAttr(opts.rootAttr));
   }
 

@@ -87,6 +87,8 @@ function classifiedChain(conn: RedisConn, what: string): RedisChain {
 export class VolumeGuard {
   /** True once the volume is known to exist (loaded or formatted). */
   private armed = false;
+  /** The volume's UUID, when known: a `setting` of another volume counts as lost data too. */
+  private uuid: string | undefined;
   private lost: FsError | undefined;
   private logger: Logger | undefined;
 
@@ -99,8 +101,10 @@ export class VolumeGuard {
     this.logger = logger;
   }
 
-  arm(): void {
+  /** From now on a missing (or foreign) `setting` means lost data; `settingJson`: the volume's. */
+  arm(settingJson?: string): void {
     this.armed = true;
+    this.uuid = uuidOf(settingJson) ?? this.uuid;
   }
 
   disarm(): void {
@@ -116,32 +120,44 @@ export class VolumeGuard {
   /** Checks a freshly (re)connected connection; throws the lost-data EIO when `setting` is gone. */
   async verify(conn: RedisConn): Promise<void> {
     if (!this.armed) return;
-    let n: unknown;
+    let text: unknown;
     try {
-      n = await conn.call('EXISTS', this.settingKey);
+      text = await conn.call('GET', this.settingKey);
     } catch (e) {
       throw asUnavailable(e, `redis ${this.displayUrl}`);
     }
-    if (Number(n) > 0) {
+    const found = typeof text === 'string' ? uuidOf(text) : undefined;
+    if (typeof text === 'string' && (this.uuid === undefined || found === this.uuid)) {
       if (this.lost)
         this.logger?.warn(`metadata of ${this.displayUrl} is back (the 'setting' key exists again)`);
       this.lost = undefined;
       return;
     }
-    this.lost ??= this.declareLost();
+    const what = typeof text === 'string' ? `belongs to another volume (UUID ${found ?? '?'})` : 'is missing';
+    this.lost ??= this.declareLost(what);
     throw this.lost;
   }
 
-  private declareLost(): FsError {
+  private declareLost(what: string): FsError {
     const err = new FsError(Errno.EIO, {
       op: 'redis',
       message:
-        `EIO: the metadata of this volume is gone from ${this.displayUrl}: its 'setting' key is missing ` +
+        `EIO: the metadata of this volume is gone from ${this.displayUrl}: its 'setting' key ${what} ` +
         `(did Redis restart without its data?). tjfs refuses every operation and writes nothing into it; ` +
         `restore the data and restart Redis, then remount`,
     });
     this.logger?.error(err.message);
     return err;
+  }
+}
+
+function uuidOf(settingJson: string | undefined): string | undefined {
+  if (settingJson === undefined) return undefined;
+  try {
+    const v = (JSON.parse(settingJson) as { UUID?: unknown }).UUID;
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined; // not JSON: the format check reports it; only presence is checked then
   }
 }
 
