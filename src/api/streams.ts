@@ -9,7 +9,8 @@
  * A write stream that creates or truncates (flags 'w'/'w+', no `start`) is staged: it writes
  * a hidden temporary file next to the target and renames it into place in `_final`, so a
  * stream destroyed before it ends (an aborted upload) leaves the old file as it was and no
- * partial file (the temporary file is removed). Other flags write in place.
+ * partial file (the temporary file is removed); the new file takes the old one's mode (and
+ * owner, for root). Other flags write in place.
  * Invariants: `end` is inclusive as in node:fs; a destroyed stream releases its handle.
  */
 import { randomBytes } from 'node:crypto';
@@ -36,6 +37,19 @@ interface Opener {
   open(path: string, flags?: OpenFlags, mode?: number): Promise<FileHandle>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  stat(path: string): Promise<{ isFile(): boolean; mode: number; uid: number; gid: number }>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+}
+
+/** Gives `temp` the mode (and, where allowed, owner) of the file it replaces, then renames it. */
+async function replaceWith(vol: Opener, temp: string, path: string): Promise<void> {
+  const old = await vol.stat(path).catch(() => undefined);
+  if (old?.isFile()) {
+    await vol.chmod(temp, old.mode & 0o7777);
+    await vol.chown(temp, old.uid, old.gid).catch(() => undefined); // only root may give files away
+  }
+  await vol.rename(temp, path);
 }
 
 /** The hidden name a staged write stream writes before it renames into `path`. */
@@ -114,7 +128,7 @@ export function createWriteStream(vol: Opener, path: string, opts: WriteStreamOp
   let published = false;
   const publish = (cb: Callback): void => {
     if (temp === undefined) return cb();
-    vol.rename(temp, path).then(
+    replaceWith(vol, temp, path).then(
       () => {
         published = true;
         cb();

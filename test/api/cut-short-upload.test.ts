@@ -107,6 +107,8 @@ describe('the API write stream commits nothing when destroyed', () => {
 
   it('destroyed before end: the old file stays and no partial file appears', async () => {
     await vol.writeFile('/up/s.txt', 'old stream content');
+    await vol.chmod('/up/s.txt', 0o640);
+    await vol.chown('/up/s.txt', 1234, 5678);
     for (const path of ['/up/s.txt', '/up/s-new.txt']) {
       const w = vol.createWriteStream(path);
       w.on('error', () => undefined);
@@ -125,5 +127,7 @@ describe('the API write stream commits nothing when destroyed', () => {
     const w = vol.createWriteStream('/up/s.txt');
     await new Promise<void>((ok, fail) => w.end('complete', () => ok()).once('error', fail));
     expect((await vol.readFile('/up/s.txt')).toString()).toBe('complete');
+    const st = await vol.stat('/up/s.txt');
+    expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o640, 1234, 5678]);
   });
 });
