@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { constants as osConstants } from 'node:os';
-import { InitFlag, Opcode } from './abi.js';
+import { InitFlag, InitFlag2, Opcode } from './abi.js';
 import type { FuseDevice } from './device.js';
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
@@ -94,7 +94,11 @@ function setup(ops: Partial<FuseOps> = {}, maxBigBuffers?: number, busyPollUs?: 
     ...ops,
   };
   const dev = new FakeDevice();
-  const s = new FuseSession(dev, base, { logger: { warn: () => undefined }, ...(maxBigBuffers === undefined ? {} : { maxBigBuffers }), ...(busyPollUs === undefined ? {} : { busyPollUs }) });
+  const s = new FuseSession(dev, base, {
+    logger: { warn: () => undefined },
+    ...(maxBigBuffers === undefined ? {} : { maxBigBuffers }),
+    ...(busyPollUs === undefined ? {} : { busyPollUs }),
+  });
   s.start();
   dev.push(req(Opcode.INIT, 0n, INIT, 2n));
   return { dev, s };
@@ -102,19 +106,43 @@ function setup(ops: Partial<FuseOps> = {}, maxBigBuffers?: number, busyPollUs?: 
 
 describe('INIT negotiation', () => {
   it('offers what is implemented, 1 MiB writes, 256 pages', () => {
-    const r = negotiateInit({ major: 7, minor: 45, maxReadahead: 131072, flags: 0x73fffffb, flags2: 0x5fd }, { readdirplus: async () => [], getlk: async () => ({ type: 2, start: 0n, end: 0n, pid: 0 }), setlk: async () => undefined, flock: async () => undefined });
+    const r = negotiateInit(
+      { major: 7, minor: 45, maxReadahead: 131072, flags: 0x73fffffb, flags2: 0x5fd },
+      {
+        readdirplus: async () => [],
+        getlk: async () => ({ type: 2, start: 0n, end: 0n, pid: 0 }),
+        setlk: async () => undefined,
+        flock: async () => undefined,
+      },
+    );
     if (!r.ok) throw new Error(r.error);
     const f = r.reply.flags;
-    for (const bit of [InitFlag.ASYNC_READ, InitFlag.POSIX_LOCKS, InitFlag.FLOCK_LOCKS, InitFlag.ATOMIC_O_TRUNC, InitFlag.BIG_WRITES, InitFlag.DO_READDIRPLUS, InitFlag.PARALLEL_DIROPS, InitFlag.MAX_PAGES]) expect(f & bit).toBe(bit);
+    for (const bit of [
+      InitFlag.ASYNC_READ,
+      InitFlag.POSIX_LOCKS,
+      InitFlag.FLOCK_LOCKS,
+      InitFlag.ATOMIC_O_TRUNC,
+      InitFlag.BIG_WRITES,
+      InitFlag.DO_READDIRPLUS,
+      InitFlag.PARALLEL_DIROPS,
+      InitFlag.MAX_PAGES,
+    ])
+      expect(f & bit).toBe(bit);
     expect(f & (InitFlag.WRITEBACK_CACHE | InitFlag.EXPORT_SUPPORT)).toBe(0);
     expect(r.reply).toMatchObject({ major: 7, minor: 45, maxWrite: 1 << 20, maxPages: 256, timeGran: 1 });
     expect(r.caps.expireOnly).toBe(true);
   });
   it('leaves out locks/readdirplus without methods; opt-in writeback and export', () => {
-    const r = negotiateInit({ major: 7, minor: 40, maxReadahead: 0, flags: 0x73fffffb, flags2: 0 }, {}, { writebackCache: true, exportSupport: true });
+    const r = negotiateInit(
+      { major: 7, minor: 40, maxReadahead: 0, flags: 0x73fffffb, flags2: 0 },
+      {},
+      { writebackCache: true, exportSupport: true },
+    );
     if (!r.ok) throw new Error(r.error);
     expect(r.reply.flags & (InitFlag.POSIX_LOCKS | InitFlag.FLOCK_LOCKS | InitFlag.DO_READDIRPLUS)).toBe(0);
-    expect(r.reply.flags & (InitFlag.WRITEBACK_CACHE | InitFlag.EXPORT_SUPPORT)).toBe(InitFlag.WRITEBACK_CACHE | InitFlag.EXPORT_SUPPORT);
+    expect(r.reply.flags & (InitFlag.WRITEBACK_CACHE | InitFlag.EXPORT_SUPPORT)).toBe(
+      InitFlag.WRITEBACK_CACHE | InitFlag.EXPORT_SUPPORT,
+    );
     expect(r.reply.minor).toBe(40);
   });
   it('refuses kernels older than 7.28', () => {
@@ -178,7 +206,9 @@ describe('FuseSession over a fake device', () => {
     expect(dev.replyFor(a.readBigUInt64LE(8))?.payload.readBigUInt64LE(0)).toBe(5n);
     dev.push(req(Opcode.FORGET, 5n, u64(1n)));
     expect(s.nodes.count(5n)).toBe(1n);
-    dev.push(req(Opcode.BATCH_FORGET, 0n, Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), u64(5n, 1n)])));
+    dev.push(
+      req(Opcode.BATCH_FORGET, 0n, Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), u64(5n, 1n)])),
+    );
     expect(s.nodes.known(5n)).toBe(false);
     expect(s.stats.forgets).toBe(2);
     const miss = req(Opcode.LOOKUP, 1n, Buffer.from('missing\0'));
@@ -285,7 +315,10 @@ describe('FuseSession over a fake device', () => {
 
   it('pauses reading when big buffers run out and resumes after the reply', async () => {
     const pending: Array<() => void> = [];
-    const { dev, s } = setup({ write: (_c, w) => new Promise((res) => pending.push(() => res(w.data.length))) }, 1);
+    const { dev, s } = setup(
+      { write: (_c, w) => new Promise((res) => pending.push(() => res(w.data.length))) },
+      1,
+    );
     await s.ready;
     const body = (n: number): Buffer => {
       const b = Buffer.alloc(40 + n);
@@ -313,5 +346,35 @@ describe('FuseSession over a fake device', () => {
     dev.push(Buffer.alloc(0));
     await s.closed;
     expect(dev.closed).toBe(true);
+  });
+
+  it('resume mode: no INIT, NOTIFY_RESEND first, resent requests (bit 63) answered under their unique', async () => {
+    const caps = negotiateInit(
+      { major: 7, minor: 45, maxReadahead: 131072, flags: 0x73fffffb, flags2: InitFlag2.HAS_RESEND },
+      {},
+    );
+    if (!caps.ok) throw new Error(caps.error);
+    expect(caps.reply.flags2 & InitFlag2.HAS_RESEND).toBe(InitFlag2.HAS_RESEND);
+    expect(caps.caps.resend).toBe(true);
+    const dev = new FakeDevice();
+    const s = new FuseSession(
+      dev,
+      { getattr: async () => ({ attr, attrTimeout: 1 }) },
+      { logger: { warn: () => undefined }, resume: caps.caps },
+    );
+    s.start();
+    expect(await s.ready).toBe(caps.caps);
+    await tick();
+    expect(dev.notes).toHaveLength(1);
+    expect(dev.notes[0]!.readInt32LE(4)).toBe(7); // FUSE_NOTIFY_RESEND, unique 0, no body
+    expect(dev.notes[0]!.readBigUInt64LE(8)).toBe(0n);
+    expect(dev.notes[0]!.length).toBe(16);
+    const resent = (1n << 63n) | 40n;
+    dev.push(req(Opcode.GETATTR, 1n, Buffer.alloc(16), resent));
+    await tick();
+    expect(dev.replyFor(resent)?.error).toBe(0);
+    expect(s.stats.resent).toBe(1);
+    // Lookup counts died with the old worker: notifications are sent for any inode.
+    expect(await s.notifyInvalInode(99n)).toBe(true);
   });
 });
