@@ -176,6 +176,36 @@ describe('redis outage', () => {
     await redis.start();
   }, 30_000);
 
+  it('a commit whose reply is lost with the connection is not retried (it may have been applied)', async () => {
+    const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
+    await m.mkdir(root, 1n, n('first'), 0o755); // reserves a batch of inode numbers
+    const admin = new Redis({
+      port: redis.port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    await admin.connect();
+    await admin.call('CLIENT', 'PAUSE', '10000', 'WRITE'); // reads go on, EXEC waits
+    admin.disconnect();
+    const mk = m.mkdir(root, 1n, n('second'), 0o755);
+    const outcome = mk.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // the EXEC is now sent and held by the server
+    await redis.stop({ kill: true }); // the reply never comes
+    await redis.start();
+    expect(await outcome).toMatchObject({
+      errno: Errno.EIO,
+      message: expect.stringMatching(/outcome is unknown/) as unknown,
+    });
+    // Not retried: here the paused EXEC never ran, so there is no 'second' and no extra link.
+    await expect(m.lookup(root, 1n, n('second'))).rejects.toMatchObject({ errno: Errno.ENOENT });
+    expect((await m.getattr(root, 1n)).nlink).toBe(3);
+    await m.mkdir(root, 1n, n('second'), 0o755);
+  }, 30_000);
+
   it('closing the engine during an outage ends the waits at once', async () => {
     const engine = await openEngine(redis.url, {
       retry: { retries: 20, minBackoffMs: 20, maxBackoffMs: 500 },

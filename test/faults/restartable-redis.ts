@@ -34,8 +34,8 @@ async function ping(port: number): Promise<boolean> {
 export interface RestartableRedis {
   url: string;
   port: number;
-  /** Stops the server (SIGTERM: the AOF is complete). */
-  stop(): Promise<void>;
+  /** Stops the server (SIGTERM: the AOF is complete; `kill`: SIGKILL, as a crash). */
+  stop(opts?: { kill?: boolean }): Promise<void>;
   /** Starts it again on the same port; `wipe` removes its data first (a Redis that lost it). */
   start(opts?: { wipe?: boolean }): Promise<void>;
   destroy(): Promise<void>;
@@ -74,11 +74,11 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
     }
     throw new Error(`redis-server did not start on port ${port}`);
   };
-  const stop = async (): Promise<void> => {
+  const stop = async (opts: { kill?: boolean } = {}): Promise<void> => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    c.kill('SIGTERM');
+    c.kill(opts.kill ? 'SIGKILL' : 'SIGTERM');
     await Promise.race([exited, sleep(5000).then(() => c.kill('SIGKILL'))]);
     await exited;
     live.delete(c);
