@@ -36,6 +36,11 @@ const BAD: [string, (s: string) => string, RegExp][] = [
   ['name of 256 bytes', (s) => s.replace('"sd": {', `"${'n'.repeat(256)}": {`), /entry name of 256 bytes/],
   ['duplicate name', (s) => s.replace('"sd": {', '"s1": {'), /FSTree\/s1: duplicate entry name/],
   [
+    'duplicate name, escaped differently',
+    (s) => s.replace('"sd": {', '"%731": {'),
+    /FSTree\/%731: duplicate entry name/,
+  ],
+  [
     'file entry on inode 1',
     (s) => s.replace('"inode":33,', '"inode":1,'),
     /UTF8果汁数据科技有限公司文件: an entry uses inode 1/,

@@ -154,8 +154,9 @@ class Loader {
   private async child(r: JsonReader, dir: Ino, role: Role, name: string, acc: DirAcc): Promise<void> {
     this.path.push(name);
     const raw = checkName(name, this.where());
-    if (acc.names.has(name)) throw invalidDump(this.where(), 'duplicate entry name');
-    acc.names.add(name);
+    const key = raw.toString('latin1'); // the bytes: "%41" and "A" name the same entry
+    if (acc.names.has(key)) throw invalidDump(this.where(), 'duplicate entry name');
+    acc.names.add(key);
     const c = await this.entry(r, dir, role);
     this.path.pop();
     if (dir < TRASH_INODE && c.type === FileType.Directory) acc.subdirs++;
