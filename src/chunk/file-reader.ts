@@ -44,13 +44,16 @@ interface Segment {
 }
 
 const VIEW_TTL_MS = 1000;
+/** Random reads in a row in one block that make it worth fetching whole. */
+const LOCAL_READS = 3;
 
 export class FileReader {
   private lastEnd = 0;
   private window = 0;
   private aheadEnd = 0;
-  /** The block (`id:index`) of the last random read. */
+  /** The block (`id:index`) of the last random read, and how many random reads in a row hit it. */
   private lastRandomBlock = '';
+  private sameBlockReads = 0;
   private readonly views = new Map<number, { view: Run[]; at: number }>();
   private readonly bs: number;
 
@@ -183,8 +186,9 @@ export class FileReader {
    * cached_store.go): from the block cache at any size, and from the object store with a
    * ranged GET when it is at most a quarter of the block or there is no block cache; else
    * the whole block is fetched. The whole block is fetched in the background only when the
-   * pattern asks for it: sequential reads (readahead), or two random reads in a row in the
-   * same uncached block (up to --prefetch at a time).
+   * pattern asks for it: sequential reads (readahead), or LOCAL_READS random reads in a row
+   * in the same uncached block (up to --prefetch at a time). Uniformly random reads over n
+   * blocks do that once in n^2 reads, so they keep to ranges; a hot block gets cached.
    */
   private async fetch(s: Segment, seq: boolean): Promise<Buffer> {
     const blen = blockLen(s.size, s.index, this.bs);
@@ -197,9 +201,11 @@ export class FileReader {
       const rangeGet = this.store.cache === undefined || s.len <= blen / 4;
       const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len, rangeGet);
       const block = `${s.id}:${s.index}`;
-      if (block === this.lastRandomBlock && !this.store.isCached(s.id, s.size, s.index))
-        this.store.prefetchBlock(s.id, s.size, s.index);
+      this.sameBlockReads = block === this.lastRandomBlock ? this.sameBlockReads + 1 : 1;
       this.lastRandomBlock = block;
+      if (this.sameBlockReads >= LOCAL_READS && !this.store.isCached(s.id, s.size, s.index)) {
+        this.store.prefetchBlock(s.id, s.size, s.index);
+      }
       return data;
     }
     const block = await this.store.getBlock(s.id, s.size, s.index);
