@@ -359,7 +359,10 @@ describe('FuseSession over a fake device', () => {
     const dev = new FakeDevice();
     const s = new FuseSession(
       dev,
-      { getattr: async () => ({ attr, attrTimeout: 1 }) },
+      {
+        lookup: async () => ({ ino: 5n, attr, entryTimeout: 1, attrTimeout: 1 }),
+        getattr: async () => ({ attr, attrTimeout: 1 }),
+      },
       { logger: { warn: () => undefined }, resume: caps.caps },
     );
     s.start();

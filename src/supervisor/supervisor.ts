@@ -60,6 +60,8 @@ export interface SupervisorOptions {
   restartDelaysMs?: readonly number[];
   /** Where the write journal directory is made. Default the system temp dir. */
   journalParent?: string;
+  /** Journal acknowledged, unflushed writes for the next worker (WriteJournal). Default true. */
+  writeJournal?: boolean;
 }
 
 const DEFAULT_DELAYS = [0, 200, 1000, 2000, 4000];
@@ -131,7 +133,11 @@ export class Supervisor {
     ];
     const child = spawn(this.o.command, [...this.o.args], {
       stdio,
-      env: { ...this.o.env, [WORKER_ENV]: '1', [JOURNAL_ENV]: this.journalDir },
+      env: {
+        ...this.o.env,
+        [WORKER_ENV]: '1',
+        [JOURNAL_ENV]: this.o.writeJournal === false ? '' : this.journalDir,
+      },
     });
     closeSync(theirs);
     this.worker = child;

@@ -38,6 +38,7 @@ export async function runSupervisor(flags: MountFlags, io: CliIo): Promise<numbe
     args: [...process.execArgv, ...process.argv.slice(1)],
     env,
     outFd: 'inherit',
+    writeJournal: flags.writeJournal !== false,
     logger: syncLogger(flags.log),
     onFirstResult: (r) => {
       if (process.send) process.send(r === 'ready' ? 'ready' : r.error);

@@ -52,6 +52,8 @@ export interface MountFlags {
   background?: boolean;
   bgjob?: boolean;
   hideInternal?: boolean;
+  /** -d: journal acknowledged writes so a restarted worker replays them (default on). */
+  writeJournal?: boolean;
   metrics?: string;
   busyPoll: string;
 }
@@ -300,6 +302,10 @@ export function registerMount(
       String(defaultBusyPollUs()),
     )
     .option('--hide-internal', 'hide .stats, .accesslog, .config and .trash')
+    .option(
+      '--no-write-journal',
+      '-d: do not journal acknowledged, unflushed writes (faster; a worker crash then loses them, reported as EIO)',
+    )
     .action((meta: string, mp: string, flags: MountFlags) => {
       setExit(runMount(meta, mp, flags, io, argv));
     });
