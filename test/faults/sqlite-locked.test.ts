@@ -85,7 +85,10 @@ describe('sqlite locked by another process', () => {
     const child = await lockFor(12_000); // longer than the old bound of 50 attempts (~10 s)
     const t0 = Date.now();
     const ops = [m.mkdir(root, 1n, n('during'), 0o755), m.create(root, 1n, n('f'), 0o644)];
-    expect((await m.lookup(root, 1n, n('before'))).attr.nlink).toBe(2); // readers are not blocked
+    await new Promise((r) => setTimeout(r, 200)); // the writes are now waiting for the lock
+    const r0 = Date.now();
+    expect((await m.lookup(root, 1n, n('before'))).attr.nlink).toBe(2);
+    expect(Date.now() - r0).toBeLessThan(1000); // readers are not queued behind the waiting writes
     await Promise.all(ops);
     expect(Date.now() - t0).toBeGreaterThan(11_000); // they did wait for the lock
     await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));

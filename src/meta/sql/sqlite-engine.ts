@@ -6,11 +6,13 @@
  * write transactions use BEGIN IMMEDIATE, read-only ones run in autocommit mode (each
  * statement atomic). The connection's busy timeout is 0 after opening, so nothing blocks
  * the event loop: a BUSY answer (another process holds the write lock) rolls back and is
- * retried with jittered backoff (1 ms growing to 250 ms) for as long as the retry policy
- * waits out an unreachable engine (`--io-retries`, retry-policy.ts: ~45-57 s by default),
- * or `maxRetries` attempts when that is given, then `DatabaseLockedError` (EIO, logged
- * with the op). Any failure rolls back, so no transaction is left open. All statements live in sql-engine.ts / sql-tx.ts; this file only holds the
- * SQLite-specific parts (URL, pragmas, dialect, transaction control).
+ * retried, the connection released meanwhile so reads go on, with jittered backoff (1 ms
+ * growing to 250 ms) for as long as the retry policy waits out an unreachable engine
+ * (`--io-retries`, retry-policy.ts: ~45-57 s by default), or `maxRetries` attempts when
+ * that is given, then `DatabaseLockedError` (EIO, logged with the op). Any failure rolls
+ * back, so no transaction is left open. All statements live in sql-engine.ts / sql-tx.ts;
+ * this file only holds the SQLite-specific parts (URL, pragmas, dialect, transaction
+ * control).
  * Invariants: integers are read as bigint (safe integers on) and integral JS numbers
  * are bound as bigint, so inodes above 2^53 round-trip exactly and no INTEGER column
  * receives a REAL. Opening never creates tables.
@@ -172,10 +174,42 @@ export class SqliteBackend {
     if (this.closed) throw new FsError(Errno.EIO, { op, message: `EIO: ${op}: metadata engine is closed` });
   }
 
+  /**
+   * Runs a transaction; while another process holds the write lock it is tried again after a
+   * pause taken without holding the connection, so that reads (and the WAL) go on meanwhile.
+   */
   readonly runTx: TxRunner = async <T>(
     fn: (conn: SqlConn) => Promise<T>,
     opts: { op: string; readonly: boolean },
   ): Promise<T> => {
+    const start = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runTxOnce(fn, opts);
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        const waited = Date.now() - start;
+        if (waited >= this.bound.budgetMs || attempt >= (this.bound.maxAttempts ?? Infinity)) {
+          throw new DatabaseLockedError(opts.op, attempt, waited);
+        }
+        if (attempt === 20)
+          this.log?.warn(
+            `busy:${opts.op}`,
+            `SQLite database is locked by another process; ${opts.op} waits`,
+            {
+              op: opts.op,
+            },
+          );
+        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+      }
+    }
+  };
+
+  /** One try of a transaction; a lock conflict is thrown as is (runTx waits and retries). */
+  private async runTxOnce<T>(
+    fn: (conn: SqlConn) => Promise<T>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<T> {
     const release = await this.acquire();
     let joined: { done: Promise<Outcome> } | undefined;
     try {
@@ -192,46 +226,28 @@ export class SqliteBackend {
     const o = await joined.done;
     if (o.ok) return o.value as T;
     throw o.error;
-  };
+  }
 
   useLogger(logger: Logger): void {
     this.log = new RateLimitedLog(logger, 5000);
   }
 
-  /** Runs `once` again, with jittered backoff, while another process holds the lock. */
-  private async retryWhileBusy<T>(op: string, once: () => Promise<T>): Promise<T> {
-    const start = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await once();
-      } catch (e) {
-        if (!isBusy(e)) throw e;
-        const waited = Date.now() - start;
-        if (waited >= this.bound.budgetMs || attempt >= (this.bound.maxAttempts ?? Infinity)) {
-          throw new DatabaseLockedError(op, attempt, waited);
-        }
-        if (attempt === 20)
-          this.log?.warn(`busy:${op}`, `SQLite database is locked by another process; ${op} waits`, { op });
-        await sleep(Math.min(attempt * attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
-      }
+  /** One transaction on its own, rolled back on any failure (a lock conflict included). */
+  private async attempt<T>(
+    fn: (conn: SqlConn) => Promise<T>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<T> {
+    try {
+      // Read-only work runs in autocommit mode: each statement is atomic on its own and
+      // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
+      if (!opts.readonly) this.begin();
+      const result = await fn(this.conn);
+      if (!opts.readonly) this.commit();
+      return result;
+    } catch (e) {
+      this.rollback();
+      throw e;
     }
-  }
-
-  /** One transaction on its own (rolled back on any failure), retried while busy. */
-  private attempt<T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> {
-    return this.retryWhileBusy(opts.op, async () => {
-      try {
-        // Read-only work runs in autocommit mode: each statement is atomic on its own and
-        // skipping BEGIN/COMMIT halves the cost of a lookup (as Redis reads use no WATCH).
-        if (!opts.readonly) this.begin();
-        const result = await fn(this.conn);
-        if (!opts.readonly) this.commit();
-        return result;
-      } catch (e) {
-        this.rollback();
-        throw e;
-      }
-    });
   }
 
   /**
@@ -243,7 +259,7 @@ export class SqliteBackend {
     opts: { op: string; readonly: boolean },
   ): Promise<{ done: Promise<Outcome> }> {
     if (this.group === undefined) {
-      await this.retryWhileBusy(opts.op, async () => this.begin());
+      this.begin(); // a lock conflict goes up to runTx, which waits without the connection
       this.group = [];
     }
     const c = this.groupControl();
