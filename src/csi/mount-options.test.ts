@@ -14,6 +14,10 @@ describe('planMount', () => {
     expect(sharedMountId('sqlite3://y.db', a.args)).not.toBe(sharedMountId('sqlite3://x.db', a.args));
   });
 
+  it('passes --io-retries on to the mount', () => {
+    expect(planMount(['io-retries=20']).args).toEqual(['--io-retries=20']);
+  });
+
   it('ignores JuiceFS-only flags and rejects unknown ones', () => {
     expect(planMount(['metrics=0.0.0.0:9567', 'writeback_cache']).ignored).toEqual(['metrics=0.0.0.0:9567', 'writeback_cache']);
     expect(() => planMount(['rm-rf=/'])).toThrow(CsiError);
