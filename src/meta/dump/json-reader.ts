@@ -14,8 +14,12 @@ function bad(msg: string): FsError {
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 export class JsonReader {
+  /** Unread input is buf[pos..]; buf is a view of the first bytes of `store`. */
+  private store = Buffer.alloc(0);
   private buf = Buffer.alloc(0);
   private pos = 0;
+  /** Bytes dropped from the front by the last fill (offsets into buf moved down by this). */
+  private shifted = 0;
   private done = false;
   private readonly it: AsyncIterator<Buffer | string>;
 
@@ -23,7 +27,13 @@ export class JsonReader {
     this.it = source[Symbol.asyncIterator]();
   }
 
+  /**
+   * Appends the next read. Consumed bytes are dropped only once they are at least half of
+   * the buffer, and the buffer grows by doubling, so a value spread over many reads costs
+   * linear copying, not a copy of everything so far per read.
+   */
   private async fill(): Promise<boolean> {
+    this.shifted = 0;
     if (this.done) return false;
     const r = await this.it.next();
     if (r.done) {
@@ -31,8 +41,20 @@ export class JsonReader {
       return false;
     }
     const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
-    this.pos = 0;
+    let len = this.buf.length;
+    if (this.pos > 0 && this.pos >= len / 2) {
+      this.store.copy(this.store, 0, this.pos, len);
+      len -= this.pos;
+      this.shifted = this.pos;
+      this.pos = 0;
+    }
+    if (len + chunk.length > this.store.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.store.length, len + chunk.length, 64 * 1024));
+      this.store.copy(grown, 0, 0, len);
+      this.store = grown;
+    }
+    chunk.copy(this.store, len);
+    this.buf = this.store.subarray(0, len + chunk.length);
     return true;
   }
 
@@ -47,7 +69,10 @@ export class JsonReader {
 
   async expect(ch: string): Promise<void> {
     const c = await this.peek();
-    if (c !== ch.charCodeAt(0)) throw bad(`expected '${ch}' at byte ${this.pos}, found ${c < 0 ? 'end' : `'${String.fromCharCode(c)}'`}`);
+    if (c !== ch.charCodeAt(0))
+      throw bad(
+        `expected '${ch}' at byte ${this.pos}, found ${c < 0 ? 'end' : `'${String.fromCharCode(c)}'`}`,
+      );
     this.pos++;
   }
 
@@ -73,9 +98,13 @@ export class JsonReader {
   /** Reads one complete value. */
   async value(): Promise<JsonValue> {
     await this.peek();
+    // The scan resumes where it stopped after each fill, so a value spread over many reads
+    // is scanned once (not once per read).
+    const scan: ScanState = { j: this.pos, depth: 0, inStr: false };
     let end: number;
-    while ((end = scanEnd(this.buf, this.pos)) < 0) {
+    while ((end = scanEnd(this.buf, this.pos, scan)) < 0) {
       if (!(await this.fill())) throw bad('unexpected end of input');
+      scan.j -= this.shifted; // fill() may have moved the unread bytes to the front
     }
     const text = this.buf.toString('utf8', this.pos, end);
     this.pos = end;
@@ -87,18 +116,27 @@ export class JsonReader {
   }
 }
 
-/** End offset of the value starting at `i`, or -1 if the buffer ends first. */
-function scanEnd(b: Buffer, i: number): number {
+/** Where a scan stopped: the next byte to look at, nesting depth, inside a string. */
+interface ScanState {
+  j: number;
+  depth: number;
+  inStr: boolean;
+}
+
+/** End offset of the value starting at `i`, or -1 if the buffer ends first (`st` saved). */
+function scanEnd(b: Buffer, i: number, st: ScanState): number {
   if (i >= b.length) return -1;
   const c0 = b[i]!;
   if (c0 === 0x22 || c0 === 0x7b || c0 === 0x5b) {
-    let depth = 0;
-    let inStr = false;
-    for (let j = i; j < b.length; j++) {
+    let { depth, inStr } = st;
+    let j = st.j;
+    for (; j < b.length; j++) {
       const c = b[j]!;
       if (inStr) {
-        if (c === 0x5c) j++;
-        else if (c === 0x22) {
+        if (c === 0x5c) {
+          if (j + 1 >= b.length) break; // resume at the backslash once more bytes arrive
+          j++;
+        } else if (c === 0x22) {
           inStr = false;
           if (depth === 0) return j + 1;
         }
@@ -109,6 +147,7 @@ function scanEnd(b: Buffer, i: number): number {
         if (depth === 0) return j + 1;
       }
     }
+    Object.assign(st, { j, depth, inStr });
     return -1;
   }
   for (let j = i; j < b.length; j++) {
