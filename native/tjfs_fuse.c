@@ -13,6 +13,7 @@
  *   alignPad(buf, align) -> n                    bytes from buf's start to the next align boundary
  *   socketpair() -> [fd0, fd1], recvFd(sock) -> fd   fusermount3 (non-root) hand-off
  *   sendFd(sock, fd)                             SCM_RIGHTS: supervisor -> worker / new mount
+ *   recvFdFrom(path, timeoutMs) -> {fd, data}    live upgrade: connect, take the fd + payload
  * Design: plain C over N-API (no libfuse, no C++), errors thrown as Error{code, errno, syscall}.
  * Invariants: the poll callback only runs on the JS thread; a closed watcher never calls back;
  * watcher memory is freed in the uv_close callback, never before.
@@ -29,6 +30,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -623,6 +626,74 @@ static napi_value do_sendfd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * recvFdFrom(path, timeoutMs): connects to the unix socket `path`, receives one SCM_RIGHTS
+ * descriptor with the first byte, then reads until EOF (at most 16 MiB). Returns
+ * {fd, data: Buffer} (data without the first byte). Blocking: used once, before serving.
+ */
+static napi_value do_recvfd_from(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out, v;
+  char path[108];
+  size_t plen = 0;
+  int32_t timeout_ms = 30000;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok || plen == 0 || plen >= sizeof path - 1) {
+    napi_throw_type_error(env, NULL, "recvFdFrom(path, timeoutMs): path up to 106 bytes");
+    return NULL;
+  }
+  if (argc > 1) napi_get_value_int32(env, argv[1], &timeout_ms);
+  int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return throw_errno(env, errno, "socket");
+  struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_un addr = {0};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path, plen);
+  if (connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    int e = errno;
+    close(sock);
+    return throw_errno(env, e, "connect");
+  }
+  size_t cap = 65536, len = 0;
+  char *buf = malloc(cap);
+  union {
+    char b[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {buf, cap};
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov, msg.msg_iovlen = 1, msg.msg_control = ctl.b, msg.msg_controllen = sizeof ctl.b;
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (c == NULL || c->cmsg_type != SCM_RIGHTS) {
+    int e = n < 0 ? errno : EPROTO;
+    free(buf), close(sock);
+    return throw_errno(env, e, "recvmsg");
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  len = (size_t)n;
+  for (;;) {
+    if (len == cap) {
+      if (cap >= (16u << 20)) break;
+      cap *= 2;
+      buf = realloc(buf, cap);
+    }
+    do n = read(sock, buf + len, cap - len); while (n < 0 && errno == EINTR);
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  close(sock);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  CHECK(env, napi_create_object(env, &out));
+  napi_create_int32(env, fd, &v), napi_set_named_property(env, out, "fd", v);
+  napi_create_buffer_copy(env, len - 1, buf + 1, NULL, &v), napi_set_named_property(env, out, "data", v);
+  free(buf);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   crc_table_init();
   add_method(env, exports, "mount", do_mount, NULL);
@@ -637,6 +708,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "socketpair", do_socketpair, NULL);
   add_method(env, exports, "recvFd", do_recvfd, NULL);
   add_method(env, exports, "sendFd", do_sendfd, NULL);
+  add_method(env, exports, "recvFdFrom", do_recvfd_from, NULL);
   return exports;
 }
 

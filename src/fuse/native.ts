@@ -48,6 +48,8 @@ export interface NativeFuse {
   recvFd(socketFd: number): number;
   /** Sends `fd` as SCM_RIGHTS (with one data byte) over a connected unix socket. */
   sendFd(socketFd: number, fd: number): void;
+  /** Live upgrade: connects to a unix socket, receives one fd (SCM_RIGHTS) and the bytes after it until EOF. Blocking. */
+  recvFdFrom(path: string, timeoutMs: number): { fd: number; data: Buffer };
 }
 
 let cached: NativeFuse | undefined;

@@ -111,6 +111,15 @@ export class HandleLedger {
     return this.handles.size;
   }
 
+  /** The state handed over by a previous supervisor (live upgrade). */
+  load(st: ResumeState): void {
+    this.caps = st.caps;
+    this.sid = st.sid;
+    for (const h of st.handles) this.handles.set(h.fh, h);
+    for (const ino of st.dirty) this.dirty.add(ino);
+    this.nextFh = BigInt(st.nextFh);
+  }
+
   /** The connection was mounted again from scratch: nothing of the old one applies. */
   reset(): void {
     this.caps = undefined;

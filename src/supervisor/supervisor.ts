@@ -28,6 +28,8 @@ import {
   type MountedDevice,
 } from '../fuse/mount.js';
 import { loadNative } from '../fuse/native.js';
+import type { Server } from 'node:net';
+import { serveUpgrades, takeOver, upgradeSocketPath, type Handover } from './upgrade.js';
 import { JOURNAL_ENV } from './write-journal.js';
 import {
   HandleLedger,
@@ -84,7 +86,9 @@ export class Supervisor {
   readonly restarts: number[] = [];
 
   /** Writes acknowledged and not yet persisted by the worker (WriteJournal), per inode. */
-  private readonly journalDir: string;
+  private journalDir: string;
+  private handingOff = false;
+  private upgrades: Server | undefined;
 
   constructor(private readonly o: SupervisorOptions) {
     this.done = new Promise((res) => (this.finish = res));
@@ -92,11 +96,12 @@ export class Supervisor {
   }
 
   /** Starts the first worker; resolves with the exit code when the mount is over. */
-  run(): Promise<number> {
+  run(takeoverFrom?: string): Promise<number> {
     const stop = (): void => this.stop();
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', stop);
+    if (takeoverFrom !== undefined) this.adopt(takeoverFrom);
     this.startWorker();
     return this.done.finally(() => {
       process.off('SIGTERM', stop);
@@ -196,6 +201,7 @@ export class Supervisor {
         this.ledger.reset();
         if (!this.dev.viaFusermount && this.watchdog === undefined)
           this.watchdog = startWatchdog(this.dev.mountpoint);
+        this.listenForUpgrade(this.dev.mountpoint);
         void tuneConnection(this.dev.mountpoint, req.readAheadKb);
       }
       loadNative().sendFd(control, this.dev.fd);
@@ -213,6 +219,7 @@ export class Supervisor {
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null, ready: boolean): Promise<void> {
     const how = signal !== null ? `signal ${signal}` : `exit code ${code}`;
+    if (this.handingOff) return;
     if (this.stopping || this.workerStopping) return this.end(code ?? 1);
     if (!this.everReady) {
       this.report({ error: `mount worker ended (${how}) before the mount was ready` });
@@ -247,6 +254,54 @@ export class Supervisor {
     if (dev !== undefined) await detach(dev);
   }
 
+  /** Takes over the mount of the supervisor at `path` (live upgrade); throws if it cannot. */
+  private adopt(path: string): void {
+    const { fd, handover } = takeOver(path);
+    this.dev = { fd, mountpoint: handover.mountpoint, viaFusermount: handover.viaFusermount };
+    if (handover.state !== undefined) this.ledger.load(handover.state);
+    rmSync(this.journalDir, { recursive: true, force: true });
+    this.journalDir = handover.journalDir;
+    this.everReady = true;
+    this.diedAt = Date.now();
+    this.o.logger.info(`supervisor: took over ${handover.mountpoint} from the previous supervisor`, {
+      handles: this.ledger.size,
+    });
+    if (!handover.viaFusermount) this.watchdog = startWatchdog(handover.mountpoint);
+    this.listenForUpgrade(handover.mountpoint);
+  }
+
+  private listenForUpgrade(mountpoint: string): void {
+    if (this.upgrades !== undefined) return;
+    const prepare = async (): Promise<{ fd: number; handover: Handover }> => {
+      const dev = this.dev;
+      if (dev === undefined || this.stopping) throw new Error('not serving a mount');
+      this.handingOff = true;
+      this.o.logger.info(`supervisor: handing ${mountpoint} over to a new supervisor`);
+      const w = this.worker;
+      if (w !== undefined && w.exitCode === null && w.signalCode === null) {
+        const gone = new Promise((res) => w.once('exit', res));
+        w.kill('SIGKILL');
+        await gone;
+      }
+      const handover: Handover = {
+        mountpoint,
+        viaFusermount: dev.viaFusermount,
+        journalDir: this.journalDir,
+        state: this.ledger.resumeState(),
+      };
+      return { fd: dev.fd, handover };
+    };
+    this.upgrades = serveUpgrades(upgradeSocketPath(mountpoint), prepare, (err) => {
+      if (err !== undefined) this.o.logger.error('supervisor: live upgrade failed', { err: String(err) });
+      // Our copy of the fd goes; the mount, the journal and the socket path are the new owner's.
+      this.watchdog?.kill('SIGKILL');
+      this.watchdog = undefined;
+      if (this.dev !== undefined) closeSync(this.dev.fd);
+      this.dev = undefined;
+      this.finish(err === undefined ? 0 : 1);
+    });
+  }
+
   /** Unmounts if still mounted, closes the fd, stops the watchdog, resolves `done`. */
   private async end(code: number): Promise<void> {
     const dev = this.dev;
@@ -255,6 +310,10 @@ export class Supervisor {
     this.watchdog?.kill('SIGKILL');
     this.watchdog = undefined;
     rmSync(this.journalDir, { recursive: true, force: true });
+    if (this.upgrades !== undefined) {
+      this.upgrades.close();
+      if (dev !== undefined) rmSync(upgradeSocketPath(dev.mountpoint), { force: true });
+    }
     this.finish(code);
   }
 }

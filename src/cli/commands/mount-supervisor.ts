@@ -7,11 +7,26 @@
  * Design: the supervisor writes its few log lines synchronously (appendFileSync) into the
  * mount's log, so a line written just before it exits (giving up, say) is never lost.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
+import { upgradeSocketPath } from '../../supervisor/upgrade.js';
+import { mountTypeAt } from './umount.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { Supervisor, type SupervisorLogger } from '../../supervisor/supervisor.js';
 import type { CliIo } from '../io.js';
 import type { MountFlags } from './mount.js';
+
+/** Environment of a supervisor that takes a mount over: the old supervisor's socket. */
+export const TAKEOVER_ENV = 'TJFS_TAKEOVER';
+
+/** The upgrade socket of the supervisor serving `mp`, if a tjfs supervisor serves it. */
+export function liveUpgradeSocket(mp: string): string | undefined {
+  const path = upgradeSocketPath(mp);
+  try {
+    return mountTypeAt(mp) === 'fuse.tjfs' && existsSync(path) ? path : undefined;
+  } catch {
+    return undefined; // no /proc/self/mountinfo: no upgrade
+  }
+}
 
 function syncLogger(file: string | undefined): SupervisorLogger {
   const line = (level: string, msg: string, fields?: Record<string, unknown>): void => {
@@ -32,7 +47,8 @@ function syncLogger(file: string | undefined): SupervisorLogger {
 
 export async function runSupervisor(flags: MountFlags, io: CliIo): Promise<number> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== SUPERVISOR_ENV) env[k] = v;
+  for (const [k, v] of Object.entries(io.env))
+    if (v !== undefined && k !== SUPERVISOR_ENV && k !== TAKEOVER_ENV) env[k] = v;
   const sup = new Supervisor({
     command: process.execPath,
     args: [...process.execArgv, ...process.argv.slice(1)],
@@ -45,5 +61,6 @@ export async function runSupervisor(flags: MountFlags, io: CliIo): Promise<numbe
       if (process.connected) process.disconnect();
     },
   });
-  return sup.run();
+  const from = io.env[TAKEOVER_ENV];
+  return sup.run(from !== undefined && from !== '' ? from : undefined);
 }

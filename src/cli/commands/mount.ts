@@ -29,7 +29,7 @@ import { checkMountPoint, checkVolume, makeMountPoint, removeMadeDirs } from '..
 import { resolveSubdir } from '../subdir.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
-import { runSupervisor } from './mount-supervisor.js';
+import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
 
 export interface MountFlags {
   attrCache: string;
@@ -92,7 +92,12 @@ function defaultLogFile(): string {
 }
 
 /** Re-executes this command detached; resolves when the child reports the mount ready. */
-async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo): Promise<number> {
+async function daemonize(
+  argv: readonly string[],
+  flags: MountFlags,
+  io: CliIo,
+  upgradeFrom?: string,
+): Promise<number> {
   const logFile = prepareLogFile(flags.log ?? defaultLogFile());
   const fd = openSync(logFile, 'a');
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../bin.js');
@@ -100,7 +105,13 @@ async function daemonize(argv: readonly string[], flags: MountFlags, io: CliIo):
   const child = spawn(process.execPath, [bin, ...args, '--log', logFile], {
     detached: true,
     stdio: ['ignore', fd, fd, 'ipc'],
-    env: daemonEnv({ ...process.env, ...io.env, TJFS_DAEMON: '1', [SUPERVISOR_ENV]: '1' }),
+    env: daemonEnv({
+      ...process.env,
+      ...io.env,
+      TJFS_DAEMON: '1',
+      [SUPERVISOR_ENV]: '1',
+      ...(upgradeFrom !== undefined ? { [TAKEOVER_ENV]: upgradeFrom } : {}),
+    }),
   });
   return new Promise<number>((resolveExit) => {
     const done = (code: number, msg: string): void => {
@@ -134,12 +145,17 @@ export async function runMount(
   io: CliIo,
   argv: readonly string[],
 ): Promise<number> {
+  // -d on a mount point a tjfs supervisor serves: a live upgrade (src/supervisor/upgrade.ts).
+  const upgradeFrom =
+    flags.background === true && io.env['TJFS_DAEMON'] !== '1'
+      ? liveUpgradeSocket(resolve(io.cwd ?? process.cwd(), mountpoint))
+      : undefined;
   if (io.env['TJFS_DAEMON'] !== '1') {
     // The real cause, before any daemon starts or anything is created (mount-preflight.ts).
-    checkMountPoint(resolve(io.cwd ?? process.cwd(), mountpoint));
+    if (upgradeFrom === undefined) checkMountPoint(resolve(io.cwd ?? process.cwd(), mountpoint));
     await checkVolume(metaUrl, io);
   }
-  if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io);
+  if (flags.background && io.env['TJFS_DAEMON'] !== '1') return daemonize(argv, flags, io, upgradeFrom);
   if (io.env[SUPERVISOR_ENV] === '1') return runSupervisor(flags, io);
   const link = WorkerLink.fromEnv(io.env);
   const log = createLogger(flags.log);
