@@ -17,7 +17,7 @@
  */
 import type { AclRule } from './encoding.js';
 import type { Logger } from './core.js';
-import type { MetaRetryOptions } from './retry-policy.js';
+import type { MetaRetryOptions, MetaRetryStats } from './retry-policy.js';
 import type { Attr, FileType, Ino, Slice } from './types.js';
 
 export type CounterName =
@@ -269,6 +269,8 @@ export interface MetaEngine {
   isEmpty(): Promise<boolean>;
   /** Where the engine logs outages, retries and lost data (set by the client core). */
   useLogger?(logger: Logger): void;
+  /** How often an unreachable or locked engine was waited out, and given up on (metrics). */
+  outageStats?(): MetaRetryStats;
   /** Removes every key/table row of the volume (tests, destroy). */
   reset(): Promise<void>;
   close(): Promise<void>;

@@ -41,6 +41,14 @@ export class MetaUnavailableError extends Error {
 
 export const DEFAULT_META_RETRIES = 10;
 
+/** Cumulative counts of an engine's outage handling (served as metrics). */
+export interface MetaRetryStats {
+  /** Tries that met an unreachable or locked engine and were made again. */
+  retries: number;
+  /** Operations that failed with EIO after the bound (or after an ambiguous commit). */
+  failures: number;
+}
+
 /** Parses a JuiceFS-style duration ('20ms', '10s', '1m', a bare number is seconds); undefined when invalid. */
 export function parseDurationMs(s: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
@@ -55,6 +63,7 @@ export class MetaRetryPolicy {
   readonly maxMs: number;
   private log: RateLimitedLog | undefined;
   private logger: Logger | undefined;
+  readonly stats: MetaRetryStats = { retries: 0, failures: 0 };
 
   constructor(
     opts: MetaRetryOptions = {},
@@ -98,6 +107,7 @@ export class MetaRetryPolicy {
       } catch (e) {
         if (!(e instanceof MetaUnavailableError)) throw e;
         if (e.ambiguous || i >= this.retries) throw this.giveUp(op, what, e, i, start);
+        this.stats.retries++;
         this.log?.warn(
           `retry:${op}`,
           `${what} unavailable, retrying ${op} (attempt ${i + 1} of ${this.retries})`,
@@ -114,6 +124,7 @@ export class MetaRetryPolicy {
       ? `the connection was lost while committing; the outcome is unknown, so it is not retried (${e.message})`
       : `gave up after ${retries} retries (${seconds(start)} s): ${e.message}`;
     const err = new FsError(Errno.EIO, { op, cause: e, message: `EIO: ${op}: ${what} unavailable: ${why}` });
+    this.stats.failures++;
     this.logger?.error(err.message, { op });
     return err;
   }

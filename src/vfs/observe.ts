@@ -8,6 +8,7 @@ import type { StagingStats } from '../cache/writeback.js';
 import type { ChunkStoreStats as ChunkStats } from '../chunk/chunk-store.js';
 import type { Logger } from '../meta/core.js';
 import type { Context } from '../meta/types.js';
+import type { MetaRetryStats } from '../meta/retry-policy.js';
 import type { ObjectRetryStats } from '../object/retrying.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 
@@ -132,6 +133,8 @@ export class Observer {
     objects?: () => ObjectRetryStats | undefined;
     /** Writeback staging backlog (stagingStats). */
     staging?: () => StagingStats | undefined;
+    /** Outage handling of the metadata engine (MetaEngine.outageStats). */
+    meta?: () => MetaRetryStats | undefined;
   }): void {
     const registers = [this.registry];
     this.attachFaults(sources);
@@ -168,11 +171,17 @@ export class Observer {
   }
 
   /** Object store retries, failures and missing objects; the writeback backlog. */
-  private attachFaults(sources: { objects?: () => ObjectRetryStats | undefined; staging?: () => StagingStats | undefined }): void {
+  private attachFaults(sources: {
+    objects?: () => ObjectRetryStats | undefined;
+    staging?: () => StagingStats | undefined;
+    meta?: () => MetaRetryStats | undefined;
+  }): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, pick: () => number | undefined): void => {
       new Gauge({ name, help, registers, collect() { this.set(pick() ?? 0); } });
     };
+    gauge('tjfs_meta_retries', 'Metadata tries that met an unreachable or locked engine and were made again.', () => sources.meta?.()?.retries);
+    gauge('tjfs_meta_failures', 'Metadata operations that gave up on an unreachable or locked engine (EIO).', () => sources.meta?.()?.failures);
     gauge('tjfs_object_request_retries', 'Object store requests that failed and were tried again.', () => sources.objects?.()?.retries);
     gauge('juicefs_object_request_errors', 'Object store requests that failed for good (after their retries).', () => sources.objects?.()?.failures);
     gauge('tjfs_object_missing', 'Reads of objects the store does not have (EIO).', () => sources.objects?.()?.missing);

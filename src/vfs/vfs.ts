@@ -93,6 +93,7 @@ export class Vfs {
       stats: () => rt.chunks.stats,
       objects: () => objectRetryStats(rt.store),
       staging: () => stagingStats(rt.chunks.writeback),
+      meta: () => rt.meta.core.engine.outageStats?.(),
     });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };

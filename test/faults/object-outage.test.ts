@@ -167,6 +167,7 @@ describe('object store outage', () => {
     );
     const metrics = await writer.vfs.obs.metrics();
     expect(metrics).toMatch(/tjfs_object_request_retries\{[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/tjfs_meta_retries\{[^}]*\} 0/); // the metadata engine (SQLite) was fine
   }, 60_000);
 
   it('past the retry bound a read fails with EIO and a log line naming the key, and works once the store is back', async () => {

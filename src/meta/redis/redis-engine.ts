@@ -26,7 +26,7 @@ import type { AclRule } from '../encoding.js';
 import { CHUNK_SIZE, ROOT_INODE, TRASH_INODE } from '../types.js';
 import type { Attr, Ino, Slice } from '../types.js';
 import type { Logger } from '../core.js';
-import { MetaRetryPolicy, MetaUnavailableError } from '../retry-policy.js';
+import { MetaRetryPolicy, MetaUnavailableError, type MetaRetryStats } from '../retry-policy.js';
 import { closeConn, ConnPool, openClient } from './redis-conn.js';
 import { classified, GuardedConn, VolumeGuard } from './redis-guard.js';
 import type { OpenedClient, RedisConn } from './redis-conn.js';
@@ -97,6 +97,10 @@ export class RedisEngine implements MetaEngine {
   useLogger(logger: Logger): void {
     this.policy.useLogger(logger);
     this.guard.useLogger(logger);
+  }
+
+  outageStats(): MetaRetryStats {
+    return this.policy.stats;
   }
 
   /** A transaction connection: failures classified, the volume checked before first use. */

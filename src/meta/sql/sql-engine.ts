@@ -11,6 +11,7 @@
  * real refcount and are removed in the same transaction that frees them.
  */
 import type { Logger } from '../core.js';
+import type { MetaRetryStats } from '../retry-policy.js';
 import type {
   CounterName,
   DelFileRecord,
@@ -66,6 +67,8 @@ export interface SqlEngineConfig {
   sync?: () => Promise<void>;
   /** Where waits for a locked database are logged (see MetaEngine.useLogger). */
   useLogger?: (logger: Logger) => void;
+  /** Waits for a locked database (see MetaEngine.outageStats). */
+  outageStats?: () => MetaRetryStats;
 }
 
 export class SqlEngine implements MetaEngine {
@@ -427,6 +430,10 @@ export class SqlEngine implements MetaEngine {
 
   useLogger(logger: Logger): void {
     this.cfg.useLogger?.(logger);
+  }
+
+  outageStats(): MetaRetryStats {
+    return this.cfg.outageStats?.() ?? { retries: 0, failures: 0 };
   }
 
   close(): Promise<void> {

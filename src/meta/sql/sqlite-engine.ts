@@ -24,7 +24,7 @@ import Database from 'better-sqlite3';
 import { TxConflictError, type EngineOptions, type MetaEngine } from '../engine.js';
 import type { Logger } from '../core.js';
 import { FsError, Errno } from '../errno.js';
-import { MetaRetryPolicy } from '../retry-policy.js';
+import { MetaRetryPolicy, type MetaRetryStats } from '../retry-policy.js';
 import { RateLimitedLog } from '../../util/rate-limited-log.js';
 import type { SqlConn, SqlDialect, SqlParam, SqlRow, TxRunner } from './sql-conn.js';
 import { sqliteDdl } from './schema.js';
@@ -130,6 +130,8 @@ export class SqliteBackend {
   readonly conn: SqlConn;
 
   private log: RateLimitedLog | undefined;
+  /** Tries that met another process's lock, and operations that gave up (metrics). */
+  readonly outage: MetaRetryStats = { retries: 0, failures: 0 };
 
   constructor(
     private readonly db: Db,
@@ -190,8 +192,10 @@ export class SqliteBackend {
         if (!isBusy(e)) throw e;
         const waited = Date.now() - start;
         if (waited >= this.bound.budgetMs || attempt >= (this.bound.maxAttempts ?? Infinity)) {
+          this.outage.failures++;
           throw new DatabaseLockedError(opts.op, attempt, waited);
         }
+        this.outage.retries++;
         if (attempt === 20)
           this.log?.warn(
             `busy:${opts.op}`,
@@ -455,5 +459,6 @@ export async function openSqliteEngine(url: string, options: EngineOptions): Pro
     close: () => backend.close(),
     sync: () => backend.sync(),
     useLogger: (logger) => backend.useLogger(logger),
+    outageStats: () => backend.outage,
   });
 }
