@@ -5,7 +5,9 @@
  * unflushed writes carried over — and every record is intact afterwards, also after a
  * remount. A worker that keeps failing at start makes the supervisor give up after a bounded
  * number of restarts, with a log line, and unmount. SIGTERM to the supervisor still flushes
- * and unmounts. Programs are Python children; the daemon runs detached.
+ * and unmounts. `tjfs mount -d` on the same mount point takes it over (live upgrade) with no
+ * error for the program; a killed supervisor still leaves nothing mounted (watchdog).
+ * Programs are Python children; the daemon runs detached.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -183,4 +185,60 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       await cleanup(d);
     }
   }, 120_000);
+
+  it('live upgrade: mount -d again on the mount point takes over; the program sees no error', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    let d2: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-up');
+      const dd = d;
+      const stop = join(e().base, 'stop-up');
+      const prog = py(LOOP, [join(dd.mp, 'f'), stop], { timeoutMs: 120_000 });
+      await new Promise((r) => setTimeout(r, 1500));
+      d2 = await mountD(vol, 'mnt-up'); // same mount point, same log
+      const nd = d2;
+      expect(nd.supervisor).not.toBe(dd.supervisor);
+      expect(await waitFor(() => !alive(dd.supervisor), 10_000)).toBe(true);
+      expect(await waitFor(() => /worker \d+ took over the mount (\d+) ms/.test(logText(nd)), 30_000)).toBe(
+        true,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      writeFileSync(stop, '');
+      const res = JSON.parse(ok(await prog, 'loop')) as {
+        records: number;
+        errors: string[];
+        worst_ms: number;
+      };
+      const took = /worker \d+ took over the mount (\d+) ms/.exec(logText(nd))?.[1];
+      console.log(
+        `live upgrade: new worker serving ${took} ms after the old one stopped; ${res.records} records; longest pause ${res.worst_ms} ms`,
+      );
+      expect(res.errors).toEqual([]);
+      expect(isMounted(nd.mp)).toBe(true);
+      expect(ok(await py(CHECK, [join(nd.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
+      expect((await tjfs(['umount', nd.mp])).code).toBe(0);
+      expect(await waitFor(() => !alive(nd.supervisor), 20_000)).toBe(true);
+      expect(processesMentioning(nd.mp)).toEqual([]);
+    } finally {
+      await cleanup(d2);
+      await cleanup(d);
+    }
+  }, 180_000);
+
+  it('kill -9 of the supervisor: the watchdog detaches the mount and the worker exits', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-sup');
+      const dd = d;
+      const worker = workerOf(dd);
+      expect(worker).toBeDefined();
+      process.kill(dd.supervisor, 'SIGKILL');
+      expect(await waitFor(() => !isMounted(dd.mp), 10_000)).toBe(true);
+      expect(await waitFor(() => !alive(worker!), 20_000)).toBe(true);
+    } finally {
+      await cleanup(d);
+    }
+  }, 60_000);
 });
