@@ -169,6 +169,20 @@ function suite(target: EngineTarget, only?: readonly string[]): void {
       expect((await loadMeta(engine, Readable.from([SAMPLE]))).inodes).toBe(16);
     });
 
+    it('quota usage is summed over the tree, nested quotas included', async () => {
+      const engine = await openEngine(await target.freshUrl());
+      engines.push(engine);
+      const text = SAMPLE.replace(
+        '"Quotas": {\n    "1": {',
+        '"Quotas": {\n    "3": {"maxSpace": 1, "maxInodes": 1},\n    "1": {',
+      );
+      await loadMeta(engine, Readable.from([text]));
+      const q = await engine.listDirQuotas();
+      // d1 (inode 3) holds big (100 MiB) and f11 (12 bytes); the root's count is the whole tree and the trash.
+      expect(q.get(3n)).toMatchObject({ usedInodes: 2, usedSpace: 104857600 + 4096 });
+      expect(q.get(1n)).toMatchObject({ usedInodes: 15, usedSpace: 115396608 });
+    });
+
     for (const [what, edit, message] of BAD.filter(([w]) => !only || only.includes(w))) {
       it(`refuses ${what} and leaves an empty database`, async () => {
         const text = edit(SAMPLE);

@@ -13,7 +13,16 @@ import type { MetaEngine, MetaTx } from '../engine.js';
 import type { AclRule } from '../encoding.js';
 import { FsError, Errno } from '../errno.js';
 import { formatToJson, parseFormat } from '../format.js';
-import { align4K, emptyAttr, FileType, TRASH_INODE, type Attr, type Ino, type Slice } from '../types.js';
+import {
+  align4K,
+  emptyAttr,
+  FileType,
+  ROOT_INODE,
+  TRASH_INODE,
+  type Attr,
+  type Ino,
+  type Slice,
+} from '../types.js';
 import { dirAttr } from '../volume.js';
 import { typeName } from './dump.js';
 import { unescapeToBytes } from './escape.js';
@@ -134,7 +143,10 @@ class Loader {
         if (!first) throw invalidDump(this.where(), `directory inode ${a.ino} appears twice`);
         acc = { subdirs: 0, names: new Set(), stat: { dataLength: 0, usedSpace: 0, usedInodes: 0 } };
         const childRole = role === 'trash' || role === 'trash-child' ? 'trash-child' : 'child';
+        const quota = this.quotas.has(a.ino);
+        if (quota) this.quotaPath.push(a.ino);
         for await (const name of r.members()) await this.child(r, a.ino, childRole, name, acc);
+        if (quota) this.quotaPath.pop();
       } else if (key === 'chunks') x.chunks = checkChunks(await r.value(), this.where());
       else if (key === 'symlink') {
         const t = await r.value();
@@ -248,21 +260,24 @@ class Loader {
     await this.maybeFlush();
   }
 
+  /**
+   * Directories with a quota on the path being read (the walk's ancestors; the trash counts
+   * under the root, as its first parent), so a directory's usage reaches its quotas in
+   * O(quotas on the path) instead of a walk up a deep tree per directory.
+   */
+  readonly quotaPath: Ino[] = [];
+
   /** Adds a directory's direct usage to every quota on its ancestor chain (inclusive). */
   private addQuotaUse(dir: Ino, space: number, inodes: number): void {
     if (this.quotas.size === 0) return;
-    let i = dir;
-    for (let depth = 0; depth < 100_000; depth++) {
-      if (this.quotas.has(i)) {
-        const u = this.quotaUse.get(i) ?? { space: 0, inodes: 0 };
-        u.space += space;
-        u.inodes += inodes;
-        this.quotaUse.set(i, u);
-      }
-      const ps = this.parents.get(i);
-      if (i <= 1n || !ps || ps.length === 0) break;
-      i = ps[0]!;
-    }
+    const add = (i: Ino): void => {
+      const u = this.quotaUse.get(i) ?? { space: 0, inodes: 0 };
+      u.space += space;
+      u.inodes += inodes;
+      this.quotaUse.set(i, u);
+    };
+    for (const i of this.quotaPath) add(i);
+    if (this.quotas.has(dir) && !this.quotaPath.includes(dir)) add(dir);
   }
 }
 
@@ -328,7 +343,10 @@ async function loadInto(engine: MetaEngine, source: AsyncIterable<Buffer | strin
     if (key === 'FSTree' || key === 'Trash') {
       const l = await startTree();
       l.path.push(key);
+      const rootQuota = key === 'Trash' && l.quotas.has(ROOT_INODE);
+      if (rootQuota) l.quotaPath.push(ROOT_INODE);
       await l.entry(r, 1n, key === 'FSTree' ? 'root' : 'trash');
+      if (rootQuota) l.quotaPath.pop();
       l.path.pop();
     } else header[key] = await r.value();
   }
