@@ -153,6 +153,27 @@ describe('redis outage', () => {
     expect((await m.lookup(root, 1n, n('late'))).attr.nlink).toBe(2);
   }, 30_000);
 
+  it('a redis that stops answering (SIGSTOP) fails commands after read-timeout; the bound holds', async () => {
+    const url = `${redis.url}?read-timeout=300ms`;
+    const engine = await openEngine(url, {
+      connectTimeoutMs: 500,
+      retry: { retries: 2, minBackoffMs: 20, maxBackoffMs: 100 },
+    });
+    meta = await openMeta(url, { engine, logger: captureLogger(lines), skipDirMtimeMs: 0 });
+    await meta.start({ MountPoint: '/hung' }, { heartbeat: false });
+    await meta.mkdir(root, 1n, n('a'), 0o755);
+    redis.pause();
+    try {
+      const t0 = Date.now();
+      await expect(meta.mkdir(root, 1n, n('b'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      redis.resume();
+    }
+    await meta.mkdir(root, 1n, n('c'), 0o755);
+    await expect(meta.lookup(root, 1n, n('b'))).rejects.toMatchObject({ errno: Errno.ENOENT });
+  }, 30_000);
+
   it('heartbeats do not pile up while an outage is waited out', async () => {
     const engine = await openEngine(redis.url, {
       retry: { retries: 20, minBackoffMs: 20, maxBackoffMs: 500 },

@@ -36,6 +36,9 @@ export interface RestartableRedis {
   port: number;
   /** Stops the server (SIGTERM: the AOF is complete; `kill`: SIGKILL, as a crash). */
   stop(opts?: { kill?: boolean }): Promise<void>;
+  /** SIGSTOP / SIGCONT: a server that hangs without closing its connections. */
+  pause(): void;
+  resume(): void;
   /** Starts it again on the same port; `wipe` removes its data first (a Redis that lost it). */
   start(opts?: { wipe?: boolean }): Promise<void>;
   destroy(): Promise<void>;
@@ -89,7 +92,10 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
     port,
     start,
     stop,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async destroy() {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

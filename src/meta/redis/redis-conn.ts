@@ -74,6 +74,9 @@ function baseOptions(target: RedisTarget, timeoutMs: number): Options {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     protocol: 2, // RESP2: flat HGETALL/ZRANGE WITHSCORES replies, like Go's go-redis
+    // A server that stops answering (stopped, hung, partitioned) fails the command after
+    // this long, like JuiceFS's read-timeout; the retry policy takes it from there.
+    commandTimeout: target.readTimeoutMs ?? 30_000,
     db: target.db,
     enableReadyCheck: true,
     ...(target.username === undefined ? {} : { username: target.username }),

@@ -32,10 +32,15 @@ export interface RedisTarget {
   displayUrl: string;
   /** JuiceFS's `min-retry-backoff` / `max-retry-backoff` query options (e.g. `?max-retry-backoff=5s`). */
   retry: { minBackoffMs?: number; maxBackoffMs?: number };
+  /** JuiceFS's `read-timeout` query option: a command without a reply by then fails (default 30 s). */
+  readTimeoutMs?: number;
 }
 
 function invalid(url: string, why: string): FsError {
-  return new FsError(Errno.EINVAL, { op: 'parse meta url', message: `invalid redis URL '${redactUrl(url)}': ${why}` });
+  return new FsError(Errno.EINVAL, {
+    op: 'parse meta url',
+    message: `invalid redis URL '${redactUrl(url)}': ${why}`,
+  });
 }
 
 function parseHostPort(url: string, s: string, defPort: number): HostPort {
@@ -81,15 +86,21 @@ function parseRetryQuery(url: string, query: URLSearchParams): RedisTarget['retr
 
 export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarget {
   const m = /^(redis|rediss|unix):\/\/(.*)$/i.exec(url);
-  if (!m || m[1] === undefined || m[2] === undefined) throw invalid(url, 'expected redis://, rediss:// or unix://');
+  if (!m || m[1] === undefined || m[2] === undefined)
+    throw invalid(url, 'expected redis://, rediss:// or unix://');
   const scheme = m[1].toLowerCase();
   const q = m[2].indexOf('?');
   const body = q < 0 ? m[2] : m[2].slice(0, q);
   const query = new URLSearchParams(q < 0 ? '' : m[2].slice(q + 1));
   const { user, pass, rest } = splitUserInfo(body);
   const password = pass ?? fallbackPassword;
+  const readTimeout = query.get('read-timeout') ?? query.get('read_timeout');
+  const readTimeoutMs = readTimeout === null ? undefined : parseDurationMs(readTimeout);
+  if (readTimeout !== null && !readTimeoutMs)
+    throw invalid(url, `bad read-timeout '${readTimeout}' (e.g. 30s)`);
   const common = {
     retry: parseRetryQuery(url, query),
+    ...(readTimeoutMs === undefined ? {} : { readTimeoutMs }),
     tls: scheme === 'rediss',
     displayUrl: redactUrl(url),
     ...(user === undefined ? {} : { username: user }),
@@ -98,7 +109,14 @@ export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarg
   if (scheme === 'unix') {
     const path = rest.startsWith('/') ? rest : `/${rest}`;
     if (path === '/') throw invalid(url, 'missing socket path');
-    return { mode: 'standalone', db: parseDb(url, query.get('db') ?? undefined), prefix: '', hosts: [], path, ...common };
+    return {
+      mode: 'standalone',
+      db: parseDb(url, query.get('db') ?? undefined),
+      prefix: '',
+      hosts: [],
+      path,
+      ...common,
+    };
   }
   const slash = rest.indexOf('/');
   const hostPart = slash < 0 ? rest : rest.slice(0, slash);
@@ -110,10 +128,13 @@ export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarg
   if (firstComma >= 0 && (firstColon < 0 || firstComma < firstColon)) {
     // Sentinel: MASTER,s1,s2[:port]; a port on the last host applies to those without one.
     const [masterName, ...sentinels] = parts;
-    if (masterName === undefined || sentinels.length === 0) throw invalid(url, 'sentinel form needs MASTER,host,...');
+    if (masterName === undefined || sentinels.length === 0)
+      throw invalid(url, 'sentinel form needs MASTER,host,...');
     const last = sentinels[sentinels.length - 1] ?? '';
     const defPort = /:(\d+)$/.exec(last)?.[1];
-    const hosts = sentinels.map((h) => parseHostPort(url, h, defPort === undefined ? 26379 : Number(defPort)));
+    const hosts = sentinels.map((h) =>
+      parseHostPort(url, h, defPort === undefined ? 26379 : Number(defPort)),
+    );
     return { mode: 'sentinel', db, prefix: '', hosts, masterName, ...common };
   }
   const hosts = parts.map((h) => parseHostPort(url, h, 6379));
