@@ -10,6 +10,7 @@ import { openBlockCache } from '../cache/open-cache.js';
 import { ChunkStore } from '../chunk/chunk-store.js';
 import { BaseMeta, openMeta } from '../meta/base-meta.js';
 import type { Logger } from '../meta/core.js';
+import type { MetaEngine } from '../meta/engine.js';
 import type { Format } from '../meta/format.js';
 import { decryptFormatSecrets } from '../meta/secret.js';
 import { createObjectStore } from '../object/registry.js';
@@ -37,6 +38,8 @@ export interface RuntimeOptions {
   heartbeat?: boolean;
   /** Object store override (tests: a faulty or counting store). */
   store?: ObjectStore;
+  /** An engine the caller opened (CLI: password, existence check); the runtime owns it from here. */
+  engine?: MetaEngine;
 }
 
 export interface Runtime {
@@ -56,10 +59,14 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
   const meta = await openMeta(metaUrl, {
     ...(opts.readOnly ? { readOnly: true } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.ioRetries !== undefined ? { retry: { retries: opts.ioRetries } } : {}),
     onFreeSlices: async (slices) => {
       for (const s of slices) await chunks?.removeSlice(s.id, s.size);
     },
+  }).catch(async (e: unknown) => {
+    await opts.engine?.close();
+    throw e;
   });
   try {
     const format = meta.format;
