@@ -151,7 +151,7 @@ describe('unformatted databases and unreachable servers', () => {
       const e = await rejection(m.mkdir(root, ROOT_INODE, n('d'), 0o755));
       expect(e.errno).toBe(Errno.EIO);
       expect(e.op).toBe('mkdir');
-      expect(e.message).toMatch(/transaction mkdir conflicted 3 times/);
+      expect(e.message).toMatch(/SQLite database locked by another process: mkdir gave up after 3 attempts/);
       other.exec('ROLLBACK');
       await m.mkdir(root, ROOT_INODE, n('d'), 0o755);
     } finally {
