@@ -53,8 +53,10 @@ export type WorkerMessage =
   | { t: 'stopping' }
   | { t: 'failed'; message: string };
 
+/** `journal`: the write journal directory ('' when off). */
 export type SupervisorMessage =
-  { t: 'fd'; viaFusermount: boolean; resume?: ResumeState } | { t: 'error'; message: string };
+  | { t: 'fd'; viaFusermount: boolean; journal: string; resume?: ResumeState }
+  | { t: 'error'; message: string };
 
 /** Control socket of a worker: stdio slot 4 (3 is Node's IPC channel). */
 export const CONTROL_FD = 4;

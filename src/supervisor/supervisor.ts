@@ -30,7 +30,6 @@ import {
 import { loadNative } from '../fuse/native.js';
 import type { Server } from 'node:net';
 import { serveUpgrades, takeOver, upgradeSocketPath, type Handover } from './upgrade.js';
-import { JOURNAL_ENV } from './write-journal.js';
 import {
   HandleLedger,
   isWorkerMessage,
@@ -88,6 +87,7 @@ export class Supervisor {
   /** Writes acknowledged and not yet persisted by the worker (WriteJournal), per inode. */
   private journalDir: string;
   private handingOff = false;
+  private takeoverFrom: string | undefined;
   private upgrades: Server | undefined;
 
   constructor(private readonly o: SupervisorOptions) {
@@ -101,7 +101,10 @@ export class Supervisor {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     process.on('SIGHUP', stop);
-    if (takeoverFrom !== undefined) this.adopt(takeoverFrom);
+    // A takeover happens when the new worker asks for the device, after it opened the
+    // volume: the old worker is stopped only then, so programs wait as little as possible.
+    this.takeoverFrom = takeoverFrom;
+    if (takeoverFrom !== undefined) this.everReady = true;
     this.startWorker();
     return this.done.finally(() => {
       process.off('SIGTERM', stop);
@@ -138,11 +141,7 @@ export class Supervisor {
     ];
     const child = spawn(this.o.command, [...this.o.args], {
       stdio,
-      env: {
-        ...this.o.env,
-        [WORKER_ENV]: '1',
-        [JOURNAL_ENV]: this.o.writeJournal === false ? '' : this.journalDir,
-      },
+      env: { ...this.o.env, [WORKER_ENV]: '1' },
     });
     closeSync(theirs);
     this.worker = child;
@@ -195,7 +194,11 @@ export class Supervisor {
   private async handOver(child: ChildProcess, control: number, req: MountRequest): Promise<void> {
     const send = (msg: SupervisorMessage): void => void (child.connected && child.send(msg));
     try {
-      if (this.dev === undefined) {
+      if (this.dev === undefined && this.takeoverFrom !== undefined) {
+        const from = this.takeoverFrom;
+        this.takeoverFrom = undefined;
+        this.adopt(from);
+      } else if (this.dev === undefined) {
         mkdirQuiet(req.mountpoint);
         this.dev = await openMountedDevice(req);
         this.ledger.reset();
@@ -204,10 +207,17 @@ export class Supervisor {
         this.listenForUpgrade(this.dev.mountpoint);
         void tuneConnection(this.dev.mountpoint, req.readAheadKb);
       }
-      loadNative().sendFd(control, this.dev.fd);
+      const dev = this.dev;
+      if (dev === undefined) throw new Error('no FUSE device to hand over');
+      loadNative().sendFd(control, dev.fd);
       const resume = this.ledger.resumeState();
-      const via = this.dev.viaFusermount;
-      send(resume === undefined ? { t: 'fd', viaFusermount: via } : { t: 'fd', viaFusermount: via, resume });
+      const via = dev.viaFusermount;
+      const journal = this.o.writeJournal === false ? '' : this.journalDir;
+      send(
+        resume === undefined
+          ? { t: 'fd', viaFusermount: via, journal }
+          : { t: 'fd', viaFusermount: via, journal, resume },
+      );
     } catch (e) {
       this.o.logger.error(`supervisor: mount ${req.mountpoint} failed: ${(e as Error).message}`, {
         fsname: req.fsname,
@@ -261,7 +271,6 @@ export class Supervisor {
     if (handover.state !== undefined) this.ledger.load(handover.state);
     rmSync(this.journalDir, { recursive: true, force: true });
     this.journalDir = handover.journalDir;
-    this.everReady = true;
     this.diedAt = Date.now();
     this.o.logger.info(`supervisor: took over ${handover.mountpoint} from the previous supervisor`, {
       handles: this.ledger.size,
@@ -292,7 +301,17 @@ export class Supervisor {
       return { fd: dev.fd, handover };
     };
     this.upgrades = serveUpgrades(upgradeSocketPath(mountpoint), prepare, (err) => {
-      if (err !== undefined) this.o.logger.error('supervisor: live upgrade failed', { err: String(err) });
+      if (err !== undefined) {
+        // Keep serving: a new worker on our fd, and wait for the next attempt.
+        this.o.logger.error('supervisor: live upgrade failed; serving on', { err: String(err) });
+        this.handingOff = false;
+        this.upgrades = undefined;
+        if (this.dev !== undefined && !this.stopping) {
+          this.listenForUpgrade(mountpoint);
+          if (this.worker === undefined) this.startWorker();
+        }
+        return;
+      }
       // Our copy of the fd goes; the mount, the journal and the socket path are the new owner's.
       this.watchdog?.kill('SIGKILL');
       this.watchdog = undefined;

@@ -26,7 +26,7 @@ import type { BaseMeta } from '../meta/base-meta.js';
 import { Errno, FsError } from '../meta/errno.js';
 import { sessionInfoJson } from '../meta/sessions.js';
 import type { Vfs } from '../vfs/vfs.js';
-import { JOURNAL_ENV, WriteJournal } from './write-journal.js';
+import { WriteJournal } from './write-journal.js';
 import {
   CONTROL_FD,
   WORKER_ENV,
@@ -40,6 +40,8 @@ export interface Takeover {
   dev: MountedDevice;
   /** Present when a previous worker served this connection. */
   resume: ResumeState | undefined;
+  /** Write journal directory ('' when off). */
+  journal: string;
 }
 
 export class WorkerLink {
@@ -73,7 +75,11 @@ export class WorkerLink {
     }
     const fd = loadNative().recvFd(CONTROL_FD);
     closeSync(CONTROL_FD);
-    return { dev: { fd, mountpoint: req.mountpoint, viaFusermount: m.viaFusermount }, resume: m.resume };
+    return {
+      dev: { fd, mountpoint: req.mountpoint, viaFusermount: m.viaFusermount },
+      resume: m.resume,
+      journal: m.journal,
+    };
   }
 
   /** Forwards every handle change of `vfs` to the supervisor from now on. */
@@ -190,9 +196,8 @@ export async function serveSupervised(
     extraOptions: [...(o.extraOptions ?? [])],
     readAheadKb: o.readAheadKb ?? 1024,
   };
-  const { dev, resume } = await link.device(req);
-  const dir = process.env[JOURNAL_ENV];
-  const journal = dir !== undefined && dir !== '' ? new WriteJournal(dir) : undefined;
+  const { dev, resume, journal: dir } = await link.device(req);
+  const journal = dir !== '' ? new WriteJournal(dir) : undefined;
   vfs.handles.journal = journal;
   try {
     if (resume !== undefined) {

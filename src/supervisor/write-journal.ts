@@ -19,8 +19,6 @@ import type { Ino } from '../meta/types.js';
 
 const MAGIC = 0x4a4a4654; // 'TFJJ'
 const HEADER = 16;
-/** Environment variable naming the journal directory of a supervised worker. */
-export const JOURNAL_ENV = 'TJFS_WRITE_JOURNAL';
 
 export interface JournalRecord {
   offset: number;
