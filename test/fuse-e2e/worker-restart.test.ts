@@ -7,6 +7,7 @@
  * number of restarts, with a log line, and unmount. SIGTERM to the supervisor still flushes
  * and unmounts. `tjfs mount -d` on the same mount point takes it over (live upgrade) with no
  * error for the program; a killed supervisor still leaves nothing mounted (watchdog).
+ * Without the write journal, writes lost with a killed worker fail fsync and close (EIO).
  * Programs are Python children; the daemon runs detached.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,7 @@ function logText(d: Daemon): string {
 describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
   const e = useE2eEnv('restart');
 
-  async function mountD(vol: Volume, name: string): Promise<Daemon> {
+  async function mountD(vol: Volume, name: string, extra: readonly string[] = []): Promise<Daemon> {
     const mp = join(e().base, name);
     const log = join(e().base, `${name}.log`);
     const r = await tjfs([
@@ -105,6 +106,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       join(e().base, `${name}-cache`),
       '--log',
       log,
+      ...extra,
     ]);
     expect(r.code, r.stderr).toBe(0);
     return { mp, log, supervisor: Number(/pid (\d+)/.exec(r.stdout)?.[1]) };
@@ -241,4 +243,42 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       await cleanup(d);
     }
   }, 60_000);
+
+  it('--no-write-journal: writes lost with a killed worker are reported (fsync and close: EIO), never silent', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-nojournal', ['--no-write-journal']);
+      const dd = d;
+      const go = join(e().base, 'go-nojournal');
+      const probe = py(
+        `
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b'x' * 4096, 0)
+print('written', flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.05)
+for step in ('fsync', 'close'):
+    try:
+        (os.fsync if step == 'fsync' else os.close)(fd)
+        print(step, 'ok')
+    except OSError as e:
+        print(step, e.errno)
+`,
+        [join(dd.mp, 'lost'), go],
+        { timeoutMs: 60_000 },
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(workerOf(dd)!, 'SIGKILL');
+      expect(await waitFor(() => /took over the mount/.test(logText(dd)), 30_000)).toBe(true);
+      writeFileSync(go, '');
+      expect(
+        ok(await probe)
+          .trim()
+          .split('\n'),
+      ).toEqual(['written', 'fsync 5', 'close 5']);
+    } finally {
+      await cleanup(d);
+    }
+  }, 90_000);
 });
