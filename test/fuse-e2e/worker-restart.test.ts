@@ -8,6 +8,7 @@
  * and unmounts. `tjfs mount -d` on the same mount point takes it over (live upgrade) with no
  * error for the program; a killed supervisor still leaves nothing mounted (watchdog).
  * Without the write journal, writes lost with a killed worker fail fsync and close (EIO).
+ * The new worker continues the metadata session (one session; a deleted open file readable).
  * Programs are Python children; the daemon runs detached.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -277,6 +278,44 @@ for step in ('fsync', 'close'):
           .trim()
           .split('\n'),
       ).toEqual(['written', 'fsync 5', 'close 5']);
+    } finally {
+      await cleanup(d);
+    }
+  }, 90_000);
+
+  it('the new worker continues the metadata session: a deleted open file stays readable, one session', async () => {
+    const vol = await e().createVolume('sqlite-file', { formatArgs: ['--trash-days', '0'] });
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-session');
+      const dd = d;
+      const go = join(e().base, 'go-session');
+      const probe = py(
+        `
+import os, sys, time
+p = sys.argv[1]
+open(p, 'wb').write(b'kept' * 1024)
+fd = os.open(p, os.O_RDONLY)
+os.unlink(p)
+print('ready', flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.05)
+print(os.pread(fd, 8, 4088))
+os.close(fd)
+`,
+        [join(dd.mp, 'gone'), go],
+        { timeoutMs: 60_000 },
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(workerOf(dd)!, 'SIGKILL');
+      expect(await waitFor(() => /took over the mount/.test(logText(dd)), 30_000)).toBe(true);
+      const status = JSON.parse(ok(await tjfs(['status', vol.metaUrl]))) as { Sessions: unknown[] };
+      expect(status.Sessions).toHaveLength(1);
+      writeFileSync(go, '');
+      expect(
+        ok(await probe)
+          .trim()
+          .split('\n'),
+      ).toEqual(['ready', "b'keptkept'"]);
     } finally {
       await cleanup(d);
     }
