@@ -25,6 +25,7 @@ import { loadNative } from '../fuse/native.js';
 import type { BaseMeta } from '../meta/base-meta.js';
 import { Errno, FsError } from '../meta/errno.js';
 import { sessionInfoJson } from '../meta/sessions.js';
+import type { OpenFile } from '../vfs/open-files.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { WriteJournal } from './write-journal.js';
 import {
@@ -133,6 +134,22 @@ export async function adoptSession(meta: BaseMeta, sid: number, mountPoint: stri
 }
 
 /**
+ * The lock owners this session holds on the file (kept in the metadata engine), so that the
+ * kernel's unlock on flush or release reaches the engine as it would have in the old worker.
+ */
+async function restoreLockOwners(vfs: Vfs, file: OpenFile): Promise<void> {
+  const core = vfs.rt.meta.core;
+  const sid = core.sid;
+  await core.txn(
+    async (tx) => {
+      for (const o of await tx.getFlocks(file.ino)) if (o.sid === sid) file.flockOwners.add(o.owner);
+      for (const o of await tx.getPlocks(file.ino)) if (o.sid === sid) file.lockOwners.add(o.owner);
+    },
+    { op: 'restore locks', readonly: true },
+  );
+}
+
+/**
  * Re-creates the handles of the previous worker in `vfs` under their old numbers and replays
  * the writes it had acknowledged and not persisted (from `journal`). Without a journal, an
  * open file that had such writes fails its next flush, fsync and close with EIO.
@@ -152,6 +169,7 @@ export async function restoreHandles(
       const first = !vfs.handles.files.has(ino);
       const file = vfs.handles.openFile(ino);
       opened.set(ino, (opened.get(ino) ?? 0) + 1); // the sustained-inode rule counts it open
+      if (first) await restoreLockOwners(vfs, file);
       if (first && journal !== undefined) {
         for (const r of journal.takeOver(ino)) {
           await file.getWriter().write(r.offset, r.data);

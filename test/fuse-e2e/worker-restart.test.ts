@@ -8,7 +8,8 @@
  * and unmounts. `tjfs mount -d` on the same mount point takes it over (live upgrade) with no
  * error for the program; a killed supervisor still leaves nothing mounted (watchdog).
  * Without the write journal, writes lost with a killed worker fail fsync and close (EIO).
- * The new worker continues the metadata session (one session; a deleted open file readable).
+ * The new worker continues the metadata session (one session; a deleted open file readable;
+ * a flock held across the restart is released by the holder's close).
  * Programs are Python children; the daemon runs detached.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -316,6 +317,51 @@ os.close(fd)
           .trim()
           .split('\n'),
       ).toEqual(['ready', "b'keptkept'"]);
+    } finally {
+      await cleanup(d);
+    }
+  }, 90_000);
+
+  it('a flock held across a worker restart is released by the close that follows', async () => {
+    const vol = await e().createVolume('sqlite-file');
+    let d: Daemon | undefined;
+    try {
+      d = await mountD(vol, 'mnt-flock');
+      const dd = d;
+      const go = join(e().base, 'go-flock');
+      const TRY = `
+import fcntl, sys
+f = open(sys.argv[1], 'a')
+try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); print('got')
+except OSError as e:
+    print('busy', e.errno)
+`;
+      const holder = py(
+        `
+import fcntl, os, sys, time
+f = open(sys.argv[1], 'a')
+fcntl.flock(f, fcntl.LOCK_EX)
+print('locked', flush=True)
+while not os.path.exists(sys.argv[2]): time.sleep(0.05)
+f.close()
+print('closed')
+`,
+        [join(dd.mp, 'lk'), go],
+        { timeoutMs: 60_000 },
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ok(await py(TRY, [join(dd.mp, 'lk')])).trim()).toBe('busy 11');
+      process.kill(workerOf(dd)!, 'SIGKILL');
+      expect(await waitFor(() => /took over the mount/.test(logText(dd)), 30_000)).toBe(true);
+      expect(ok(await py(TRY, [join(dd.mp, 'lk')])).trim()).toBe('busy 11'); // still held
+      writeFileSync(go, '');
+      expect(
+        ok(await holder)
+          .trim()
+          .split('\n'),
+      ).toEqual(['locked', 'closed']);
+      expect(ok(await py(TRY, [join(dd.mp, 'lk')])).trim()).toBe('got');
     } finally {
       await cleanup(d);
     }
