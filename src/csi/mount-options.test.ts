@@ -18,6 +18,10 @@ describe('planMount', () => {
     expect(planMount(['io-retries=20']).args).toEqual(['--io-retries=20']);
   });
 
+  it('passes --verify-cache-checksum on to the mount', () => {
+    expect(planMount(['verify-cache-checksum=full'])).toEqual({ args: ['--verify-cache-checksum=full'], ignored: [] });
+  });
+
   it('ignores JuiceFS-only flags and rejects unknown ones', () => {
     expect(planMount(['metrics=0.0.0.0:9567', 'writeback_cache']).ignored).toEqual(['metrics=0.0.0.0:9567', 'writeback_cache']);
     expect(() => planMount(['rm-rf=/'])).toThrow(CsiError);
