@@ -37,15 +37,21 @@ function gatedCommit(meta: SliceModel): {
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
+/** A writer over a memory store whose commits wait for `g.open()`. */
+function gatedWriter(): { meta: SliceModel; g: ReturnType<typeof gatedCommit>; w: FileWriter } {
+  const meta = new SliceModel();
+  const g = gatedCommit(meta);
+  const w = new FileWriter(new ChunkStore({ store: new MemObjectStore() }), {
+    allocSliceId: meta.allocSliceId,
+    commit: g.commit,
+    ino: 2n,
+  });
+  return { meta, g, w };
+}
+
 describe('FileWriter flush', () => {
   it('keeps reporting the written length until the commit has landed', async () => {
-    const meta = new SliceModel();
-    const g = gatedCommit(meta);
-    const w = new FileWriter(new ChunkStore({ store: new MemObjectStore() }), {
-      allocSliceId: meta.allocSliceId,
-      commit: g.commit,
-      ino: 2n,
-    });
+    const { meta, g, w } = gatedWriter();
     await w.write(1000, fill(5000));
     expect(w.pendingLength).toBe(6000);
     const flushed = w.flush();
@@ -77,13 +83,7 @@ describe('FileWriter flush', () => {
   });
 
   it('a second flush waits for the one in progress (fsync racing close)', async () => {
-    const meta = new SliceModel();
-    const g = gatedCommit(meta);
-    const w = new FileWriter(new ChunkStore({ store: new MemObjectStore() }), {
-      allocSliceId: meta.allocSliceId,
-      commit: g.commit,
-      ino: 2n,
-    });
+    const { meta, g, w } = gatedWriter();
     await w.write(0, fill(100));
     const first = w.flush();
     await g.started;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
 import { tjfs, type Mount, type Volume, useE2eEnv } from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
+import { writeThroughOutage } from './outage-writer.js';
 import { startRestartableRedis, type RestartableRedis } from './restartable-redis.js';
 
 const N = 120;
@@ -45,25 +46,10 @@ describe.skipIf(!fuseAvailable())('a mount through a Redis outage', () => {
 
   it('fsync-ed appends and creates pause while redis is down and lose nothing', async () => {
     const w = Interactive.python(WRITER_PY, [m.mp, N]);
-    let line = '';
-    while (!line.startsWith('30 ')) line = await w.nextLine(30_000);
-    await redis.stop();
-    const stoppedAt = Date.now() / 1000;
-    await new Promise((r) => setTimeout(r, 8000));
-    await redis.start();
-    let resumedAt = 0;
-    let prev = Number(line.split(' ')[1]);
-    for (;;) {
-      line = await w.nextLine(90_000);
-      if (line === 'done') break;
-      const t = Number(line.split(' ')[1]);
-      if (t - prev > 5 && resumedAt === 0) resumedAt = t;
-      prev = t;
-    }
-    const end = await w.finish();
-    expect(end.code, end.stderr).toBe(0);
+    const run = await writeThroughOutage(w, 30, redis, 8000);
+    expect(run.code, run.stderr).toBe(0);
     // The writer waited out the outage (one long gap), rather than failing.
-    expect(resumedAt - stoppedAt).toBeGreaterThan(7);
+    expect(run.resumedAt - run.stoppedAt).toBeGreaterThan(7);
     const r = await py(`import sys, os
 lines = open(sys.argv[1] + '/log').read().split('\\n')[:-1]
 print(len(lines), lines == [f'record {i:06d}' for i in range(int(sys.argv[2]))], len([n for n in os.listdir(sys.argv[1]) if n.startswith('file')]))`, [m.mp, N]);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
 import { tjfs, type Mount, type Volume, useE2eEnv } from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
+import { writeThroughOutage } from './outage-writer.js';
 import { startRestartableS3, type RestartableS3 } from './restartable-s3.js';
 
 const N = 80;
@@ -48,25 +49,10 @@ describe.skipIf(!fuseAvailable())('a mount through an object store outage', () =
 
   it('fsync-ed writes pause while the store is down and lose nothing', async () => {
     const w = Interactive.python(WRITER_PY, [m.mp, N, REC]);
-    let line = '';
-    while (!line.startsWith('10 ')) line = await w.nextLine(30_000);
-    await s3.stop();
-    const stoppedAt = Date.now() / 1000;
-    await new Promise((r) => setTimeout(r, 8000));
-    await s3.start();
-    let resumedAt = 0;
-    let prev = Number(line.split(' ')[1]);
-    for (;;) {
-      line = await w.nextLine(90_000);
-      if (line === 'done') break;
-      const t = Number(line.split(' ')[1]);
-      if (t - prev > 5 && resumedAt === 0) resumedAt = t;
-      prev = t;
-    }
-    const end = await w.finish();
-    expect(end.code, end.stderr).toBe(0);
+    const run = await writeThroughOutage(w, 10, s3, 8000);
+    expect(run.code, run.stderr).toBe(0);
     // The writer waited out the outage (one long gap), rather than failing.
-    expect(resumedAt - stoppedAt).toBeGreaterThan(7);
+    expect(run.resumedAt - run.stoppedAt).toBeGreaterThan(7);
     expect(m.log()).toMatch(/retr/i);
     // Read back through a fresh daemon with an empty cache: every block comes from the store.
     await e().unmount(m);
