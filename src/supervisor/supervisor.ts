@@ -16,7 +16,7 @@
  * final once the worker said 'stopping' or a signal asked for the stop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MNT_DETACH } from '../fuse/abi.js';
@@ -92,7 +92,9 @@ export class Supervisor {
 
   constructor(private readonly o: SupervisorOptions) {
     this.done = new Promise((res) => (this.finish = res));
-    this.journalDir = mkdtempSync(join(o.journalParent ?? tmpdir(), 'tjfs-journal-'));
+    const parent = o.journalParent ?? tmpdir();
+    sweepJournals(parent);
+    this.journalDir = mkdtempSync(join(parent, `tjfs-journal-${process.pid}-`));
   }
 
   /** Starts the first worker; resolves with the exit code when the mount is over. */
@@ -355,6 +357,33 @@ async function detach(dev: MountedDevice): Promise<void> {
     }
   }
   closeSync(dev.fd);
+}
+
+/**
+ * Removes journal directories of supervisors that are gone (killed: their mount was detached
+ * by the watchdog, so nothing can replay them any more).
+ */
+function sweepJournals(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(/^tjfs-journal-(\d+)-/.exec(n)?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && !pidAlive(pid))
+      rmSync(join(parent, n), { recursive: true, force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // cast: kill errors carry `code`
+  }
 }
 
 /** Creates the mount point; a failure (say, a dead mount there) is left to the mount to report. */

@@ -12,9 +12,11 @@
  * a flock held across the restart is released by the holder's close).
  * Programs are Python children; the daemon runs detached.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { upgradeSocketPath } from '../../src/supervisor/upgrade.js';
 import { fuseAvailable } from '../fuse/harness.js';
 import { isMounted, processesMentioning, tjfs, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
 import { ok, py, run, type ChildResult } from '../helpers/proc.js';
@@ -118,10 +120,18 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
   async function cleanup(d: Daemon | undefined): Promise<void> {
     if (d === undefined) return;
     const worker = workerOf(d);
+    if (alive(d.supervisor)) {
+      process.kill(d.supervisor, 'SIGTERM'); // flush, unmount, remove its journal and socket
+      await waitFor(() => !alive(d.supervisor), 10_000);
+    }
     if (isMounted(d.mp)) await run('umount', ['-l', d.mp], { timeoutMs: 10_000 });
     for (const pid of [d.supervisor, worker])
       if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
     await waitFor(() => processesMentioning(d.mp).length === 0, 5000);
+    rmSync(upgradeSocketPath(d.mp), { force: true });
+    for (const n of readdirSync(tmpdir()))
+      if (n.startsWith(`tjfs-journal-${d.supervisor}-`))
+        rmSync(join(tmpdir(), n), { recursive: true, force: true });
   }
 
   it('kill -9 of the worker during a write/fsync/read loop: no error, nothing lost', async () => {
