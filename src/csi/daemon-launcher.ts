@@ -1,6 +1,7 @@
 /**
  * Starts one supervised `tjfs mount` daemon for a shared mount and waits until it reports the
- * mount ready over IPC.
+ * mount ready over IPC. The process started is the mount's supervisor: it holds the FUSE
+ * connection and runs the worker, which it replaces on a crash without unmounting.
  *
  * Design: the daemon runs `bin.js csi-mount MOUNTPOINT FLAGS` (a hidden command that takes the
  * meta URL from the TJFS_CSI_META environment variable and runs `tjfs mount` in the
@@ -13,6 +14,7 @@ import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './csi-proto.js';
 import { daemonEnv } from '../cli/daemon-env.js';
+import { SUPERVISOR_ENV } from '../supervisor/protocol.js';
 
 export interface LaunchRequest {
   metaUrl: string;
@@ -53,6 +55,10 @@ export function createDaemonLauncher(env: Readonly<Record<string, string | undef
     const childEnv: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (v !== undefined && k !== META_ENV) childEnv[k] = v;
     childEnv[META_ENV] = req.metaUrl;
+    // Supervised as `tjfs mount -d` is (src/supervisor): the process started here owns the
+    // FUSE connection and replaces a worker that dies, so pods never see ENOTCONN for that.
+    childEnv['TJFS_DAEMON'] = '1';
+    childEnv[SUPERVISOR_ENV] = '1';
     const child = spawn(process.execPath, [cliBinPath(), 'csi-mount', req.mountPoint, ...req.args, '--log', req.logFile], {
       detached: true,
       stdio: ['ignore', fd, fd, 'ipc'],

@@ -6,6 +6,7 @@
  * addon and `npm run build` (the plugin spawns dist/src/cli/bin.js).
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,28 @@ import type { Logger } from '../../src/meta/core.js';
 import { CsiClient, cleanupDir, formatVolume, mountsUnder, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';
 
 const GiB = 1024 ** 3;
+
+/** Pids whose parent is `pid` (from /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return Number(readFileSync(`/proc/${n}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
+}
 
 describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () => {
   let dir = '';
@@ -211,6 +234,25 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     expect(s.volumeCondition.abnormal).toBe(false);
     expect(Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid).not.toBe(pid);
     await client.call(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: c });
+    expect(mountsUnder(dir)).toEqual([]);
+  }, 90_000);
+
+  it('a killed mount worker is replaced under the pods: the published path keeps working', async () => {
+    const d = join(dir, 'pods', 'd', 'mount');
+    await client.call(client.node, 'NodePublishVolume', publishReq(d));
+    expect((await sh(`echo kept > ${d}/w.txt && cat ${d}/w.txt`)).stdout).toBe('kept\n');
+    const sup = Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid ?? 0;
+    const worker = childrenOf(sup).find((p) => cmdlineOf(p).includes('csi-mount'));
+    expect(worker, 'the supervisor runs a csi-mount worker').toBeDefined();
+    process.kill(worker!, 'SIGKILL');
+    // A program that comes now waits for the new worker instead of failing (no ENOTCONN).
+    const r = await sh(`cat ${d}/w.txt && echo more >> ${d}/w.txt && cat ${d}/w.txt`);
+    expect(r.stdout).toBe('kept\nkept\nmore\n');
+    const s = await client.call<{ volumeCondition: { abnormal: boolean } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: d });
+    expect(s.volumeCondition.abnormal).toBe(false);
+    expect(Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid).toBe(sup);
+    expect(childrenOf(sup).find((p) => cmdlineOf(p).includes('csi-mount'))).not.toBe(worker);
+    await client.call(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: d });
     expect(mountsUnder(dir)).toEqual([]);
   }, 90_000);
 

@@ -7,6 +7,7 @@
  * never appear in a process command line) and runs `tjfs mount` in the foreground.
  */
 import type { Command } from 'commander';
+import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { CsiPlugin, type CsiMode } from '../../csi/csi-plugin.js';
 import { META_ENV } from '../../csi/daemon-launcher.js';
 import { hostname } from 'node:os';
@@ -82,7 +83,11 @@ export function registerCsi(program: Command, io: CliIo, setExit: (p: Promise<nu
       const meta = io.env[META_ENV];
       if (!meta) throw new CliError(`${META_ENV} is not set`);
       setExit(
-        import('../main.js').then(({ main }) => main(['mount', meta, mountpoint, ...rest], { ...io, env: { ...io.env, [META_ENV]: undefined } })),
+        // The URL leaves the environment of the mount, except a supervisor's: its workers
+        // are `csi-mount` again and read it from there.
+        import('../main.js').then(({ main }) =>
+          main(['mount', meta, mountpoint, ...rest], { ...io, env: { ...io.env, ...(io.env[SUPERVISOR_ENV] === '1' ? {} : { [META_ENV]: undefined }) } }),
+        ),
       );
     });
 }
