@@ -82,6 +82,20 @@ describe('FileWriter flush', () => {
     expect(w.flushedEnd).toBe(3000);
   });
 
+  it('a small block kept for re-reads does not pin the 64 KiB page it was written into', async () => {
+    const meta = new SliceModel();
+    const cs = new ChunkStore({ store: new MemObjectStore() });
+    const w = new FileWriter(cs, { allocSliceId: meta.allocSliceId, commit: meta.commit, ino: 2n });
+    await w.write(0, fill(4097));
+    await w.flush();
+    // Served from the read buffer (no GET): the kept copy is its own small buffer.
+    const b = await cs.getBlock(1, 4097, 0);
+    expect(cs.stats.blockGets).toBe(0);
+    expect(b.equals(fill(4097))).toBe(true);
+    expect(b.buffer.byteLength).toBeLessThan(2 * 4097);
+    cs.releaseBlock(b);
+  });
+
   it('a second flush waits for the one in progress (fsync racing close)', async () => {
     const { meta, g, w } = gatedWriter();
     await w.write(0, fill(100));

@@ -25,7 +25,28 @@ export class Compactor {
 
   /** Called with the records a read saw; schedules a compaction when worthwhile. */
   consider(ino: Ino, indx: number, records: readonly Slice[]): void {
-    if (records.length < this.threshold || this.rt.meta.core.readOnly) return;
+    if (records.length < this.threshold) return;
+    this.schedule(ino, indx);
+  }
+
+  /**
+   * Called after this client committed a slice to a chunk. Every 100th commit to one chunk
+   * schedules a compaction, as Go's write path does: a file only ever appended to (a log
+   * written by open-append-close) is never read, and its list would grow by a record per
+   * append.
+   */
+  noteCommit(ino: Ino, indx: number): void {
+    const key = `${ino}_${indx}`;
+    const n = (this.commits.get(key) ?? 0) + 1;
+    if (this.commits.size >= 10_000) this.commits.clear();
+    this.commits.set(key, n);
+    if (n % 100 === 0) this.schedule(ino, indx);
+  }
+
+  private readonly commits = new Map<string, number>();
+
+  private schedule(ino: Ino, indx: number): void {
+    if (this.rt.meta.core.readOnly) return;
     const key = `${ino}_${indx}`;
     if (this.inFlight.has(key)) return;
     this.inFlight.add(key);

@@ -64,14 +64,14 @@ export class OpenFile {
   constructor(
     readonly ino: Ino,
     private readonly rt: Runtime,
-    compactor?: Compactor,
+    private readonly compactor?: Compactor,
     private readonly hooks?: StateHooks,
   ) {
     this.reader = new FileReader(rt.chunks, {
       ino,
       getSlices: async (indx) => {
         const records = await rt.meta.readChunk(ino, indx);
-        compactor?.consider(ino, indx, records);
+        this.compactor?.consider(ino, indx, records);
         return records;
       },
     });
@@ -91,6 +91,7 @@ export class OpenFile {
           await this.rt.meta.writeSlice(this.ino, indx, slice, mtime);
           this.reader.invalidate();
           this.known = undefined;
+          this.compactor?.noteCommit(this.ino, indx);
         },
       }),
     );

@@ -238,6 +238,25 @@ describe('vfs', () => {
     await vfs.release(ctx, handle.fh);
   });
 
+  it('a file only ever appended to is compacted from the write path (every 100th commit)', async () => {
+    const { vfs, rt } = await setup();
+    const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('log'), 0o644, 0, O_WRONLY | O_APPEND);
+    await vfs.release(ctx, handle.fh);
+    for (let i = 0; i < 250; i++) {
+      const h = await vfs.open(ctx, entry.ino, O_WRONLY | O_APPEND);
+      await vfs.write(ctx, h.fh, 0, Buffer.alloc(100, 65 + (i % 26)));
+      await vfs.release(ctx, h.fh);
+    }
+    await vfs.compactor.idle();
+    expect(vfs.compactor.compactions).toBeGreaterThan(0);
+    expect((await rt.meta.readChunk(entry.ino, 0)).length).toBeLessThan(100);
+    const r = await vfs.open(ctx, entry.ino, O_RDWR);
+    const data = await vfs.read(ctx, r.fh, 0, 25_000);
+    expect(data.length).toBe(25_000);
+    for (let i = 0; i < 250; i++) expect(data[i * 100]).toBe(65 + (i % 26));
+    await vfs.release(ctx, r.fh);
+  });
+
   it('unlocking a flock or fcntl lock commits what the holder wrote first', async () => {
     const { vfs, rt } = await setup();
     const { LockType } = await import('../../src/meta/meta.js');
