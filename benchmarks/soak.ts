@@ -53,19 +53,20 @@ while time.time() < deadline:
 print(json.dumps({'records': seq}))
 `;
 
-/** argv: log file, JSON {wid: count}. Prints missing/torn counts. */
+/** argv: log file, JSON {wid: count}. Prints missing/torn counts; reads line by line. */
 const APPEND_CHECK_PY = `import sys, json
-data = open(sys.argv[1], 'rb').read(); want = {int(k): v for k, v in json.loads(sys.argv[2]).items()}
-seen = {}; torn = 0
-for line in data.split(b'\\n')[:-1]:
-    h = line.split(b' ', 3)
-    try:
-        wid, seq, size = int(h[0][1:]), int(h[1]), int(h[2])
-        if len(h[3]) != size or h[3] != bytes([97 + (seq + wid) % 26]) * size: torn += 1; continue
-        seen.setdefault(wid, set()).add(seq)
-    except Exception: torn += 1
-missing = sum(n - len(seen.get(w, set()) & set(range(n))) for w, n in want.items())
-print(json.dumps({'torn': torn, 'missing': missing, 'records': sum(len(v) for v in seen.values())}))
+want = {int(k): v for k, v in json.loads(sys.argv[2]).items()}
+seen = {w: bytearray(n) for w, n in want.items()}; torn = 0; records = 0
+with open(sys.argv[1], 'rb') as f:
+    for line in f:
+        h = line.rstrip(b'\\n').split(b' ', 3)
+        try:
+            wid, seq, size = int(h[0][1:]), int(h[1]), int(h[2])
+            if len(h[3]) != size or h[3] != bytes([97 + (seq + wid) % 26]) * size: torn += 1; continue
+            if seq < len(seen[wid]): seen[wid][seq] = 1
+            records += 1
+        except Exception: torn += 1
+print(json.dumps({'torn': torn, 'missing': sum(len(v) - sum(v) for v in seen.values()), 'records': records}))
 `;
 
 /** argv: dir, deadline. Small-file churn; raises on a wrong read. */
@@ -234,8 +235,12 @@ export async function runSoakBench(
       1: (workers['appendB'] as { records?: number }).records ?? 0,
     };
     const chk = await py(APPEND_CHECK_PY, [join(A.mountpoint, 'shared.log'), JSON.stringify(counts)], {
-      timeoutMs: 120_000,
+      timeoutMs: 900_000,
     });
+    if (chk.code !== 0)
+      failures.push(
+        `append check: exit ${chk.code}${chk.timedOut ? ' (timed out)' : ''}: ${chk.stderr.slice(-1000)}`,
+      );
     const appendCheck = JSON.parse(
       chk.stdout.trim() || '{"torn":-1,"missing":-1,"records":0}',
     ) as SoakResult['appendCheck'];
