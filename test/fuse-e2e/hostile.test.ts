@@ -74,6 +74,7 @@ describe.skipIf(!fuseAvailable())('hostile arguments as an unprivileged user', (
     // Bounded work: each is one metadata transaction over what exists (seconds of slack for a loaded CI).
     for (const [op, secs] of Object.entries(times)) expect(secs, op).toBeLessThan(5);
     const after = rssMiB(sm.mount().pid);
+    console.log(`[hostile] daemon RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB; seconds per call ${JSON.stringify(times)}`);
     expect(after - before).toBeLessThan(150);
     // Still serving.
     expect(ok(await py(`import os, sys; print(len(os.listdir(sys.argv[1] + '/hostile')))`, [sm.mount().mp])).trim()).toBe('2');
