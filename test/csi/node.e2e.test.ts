@@ -218,9 +218,12 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const c = join(dir, 'pods', 'c', 'mount');
     await client.call(client.node, 'NodePublishVolume', publishReq(c));
     const pid = Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid ?? 0;
+    // The whole mount daemon dies: its supervisor and the worker it runs.
+    const workers = childrenOf(pid).filter((p) => cmdlineOf(p).includes('csi-mount'));
     process.kill(pid, 'SIGKILL');
+    for (const w of workers) process.kill(w, 'SIGKILL');
     let abnormal = false;
-    for (let i = 0; i < 50 && !abnormal; i++) {
+    for (let i = 0; i < 200 && !abnormal; i++) {
       const s = await client.call<{ volumeCondition: { abnormal: boolean; message: string } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: c });
       abnormal = s.volumeCondition.abnormal;
       if (!abnormal) await new Promise((r) => setTimeout(r, 100));
