@@ -18,11 +18,11 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { main } from '../src/cli/main.js';
 import { dropCaches } from '../src/cli/commands/bench.js';
+import { captureIo } from '../test/helpers/cli-io.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 import { startDaemon, summarizeProfiles, type Daemon, type HotSpot } from './fuse-daemon.js';
 import type { Phase, PhaseResult } from './fuse-worker.js';
@@ -305,17 +305,13 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   return res;
 }
 
-const silent = new Writable({ write: (_c, _e, cb) => cb() });
-
 async function format(metaUrl: string, bucket: string): Promise<void> {
-  let errText = '';
-  const stderr = new Writable({ write: (c: Buffer, _e, cb) => ((errText += c.toString()), cb()) });
-  const code = await main(['format', metaUrl, 'benchvol', '--storage', 'file', '--bucket', bucket + '/'], {
-    stdout: silent,
-    stderr,
-    env: {},
-  });
-  if (code !== 0) throw new Error(`format ${metaUrl} failed: ${errText.trim()}`);
+  const c = captureIo();
+  const code = await main(
+    ['format', metaUrl, 'benchvol', '--storage', 'file', '--bucket', bucket + '/'],
+    c.io,
+  );
+  if (code !== 0) throw new Error(`format ${metaUrl} failed: ${c.err().trim()}`);
 }
 
 async function benchMount(

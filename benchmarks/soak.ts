@@ -13,13 +13,13 @@
  * growth per hour (least squares over the second half of the run). Writes
  * bench-results/soak.json. Every daemon, server and temp dir is gone afterwards.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { main } from '../src/cli/main.js';
 import { FSX_PY } from '../test/fuse-e2e/fsx-py.js';
-import { py } from '../test/helpers/proc.js';
+import { captureIo } from '../test/helpers/cli-io.js';
+import { py, rssMiB } from '../test/helpers/proc.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { startDaemon, type Daemon } from './fuse-daemon.js';
 import { envNumber, stamp, type Stamp } from './stamp.js';
@@ -111,12 +111,6 @@ export interface SoakResult extends Stamp {
   failures: string[];
 }
 
-async function rssMiB(pid: number): Promise<number> {
-  const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const m = /VmRSS:\s+(\d+) kB/.exec(s);
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
 function summarize(samples: Array<[number, number]>): RssSummary {
   const r1 = (x: number): number => Math.round(x * 10) / 10;
   const half = samples.slice(Math.floor(samples.length / 2));
@@ -139,15 +133,8 @@ function summarize(samples: Array<[number, number]>): RssSummary {
 }
 
 async function tjfsCli(args: string[]): Promise<void> {
-  let err = '';
-  const sink = (f: (s: string) => void): Writable =>
-    new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
-  const code = await main(args, {
-    stdout: sink(() => undefined),
-    stderr: sink((s) => (err += s)),
-    env: process.env,
-  });
-  if (code !== 0) throw new Error(`tjfs ${args[0]} failed: ${err}`);
+  const c = captureIo();
+  if ((await main(args, c.io)) !== 0) throw new Error(`tjfs ${args[0]} failed: ${c.err()}`);
 }
 
 export async function runSoakBench(
@@ -192,8 +179,8 @@ export async function runSoakBench(
     const samples: Record<'A' | 'B', Array<[number, number]>> = { A: [], B: [] };
     const t0 = Date.now();
     const sample = async (): Promise<void> => {
-      samples.A.push([(Date.now() - t0) / 1000, await rssMiB(A.pid)]);
-      samples.B.push([(Date.now() - t0) / 1000, await rssMiB(B.pid)]);
+      samples.A.push([(Date.now() - t0) / 1000, rssMiB(A.pid)]);
+      samples.B.push([(Date.now() - t0) / 1000, rssMiB(B.pid)]);
     };
     await sample();
     const timer = setInterval(() => void sample(), 5000);

@@ -4,10 +4,9 @@
  * heap limit) now finishes at once with the right answer, the daemon's memory stays flat,
  * and the mount keeps serving. Also long names and oversized xattrs get their errno.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { ok, py } from '../helpers/proc.js';
+import { ok, py, rssMiB } from '../helpers/proc.js';
 import { useScenarioMount } from './scenario-suite.js';
 import * as P from './py-snippets.js';
 
@@ -56,11 +55,6 @@ def body():
     sys.stdout.write(json.dumps(times) + '\\n'); sys.stdout.flush()  # the child ends with os._exit
 as_user(65534, body)
 `;
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
 
 describe.skipIf(!fuseAvailable())('hostile arguments as an unprivileged user', () => {
   const sm = useScenarioMount('sqlite-file', { formatArgs: ['--trash-days', '0'] });

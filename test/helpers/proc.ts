@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** Debian's python3 (see DESIGN.md: an earlier `python3` on PATH may be another interpreter). */
 export const PYTHON = '/usr/bin/python3';
@@ -183,4 +184,14 @@ export async function killAllChildren(): Promise<number> {
     ),
   );
   return left.length;
+}
+
+/** Resident memory of a process in MiB (0 once it is gone), from /proc. */
+export function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -9,7 +9,7 @@ import type { DirEntryRecord, MetaEngine } from '../engine.js';
 import type { AclRule } from '../encoding.js';
 import { FsError, Errno } from '../errno.js';
 import { orderedFormat, parseFormat } from '../format.js';
-import { CHUNK_SIZE, FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino } from '../types.js';
+import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino } from '../types.js';
 import { escapeBytes, goCompact, goIndent, type GoValue } from './escape.js';
 
 export interface DumpOptions {
@@ -244,27 +244,7 @@ async function dumpTree(
 }
 
 function missingAttr(type: number): Attr {
-  const a = {
-    flags: 0,
-    type,
-    mode: 0,
-    uid: 0,
-    gid: 0,
-    atime: 0,
-    atimensec: 0,
-    mtime: 0,
-    mtimensec: 0,
-    ctime: 0,
-    ctimensec: 0,
-    nlink: type === FileType.Directory ? 2 : 1,
-    length: 0,
-    rdev: 0,
-    parent: 0n,
-    accessAcl: 0,
-    defaultAcl: 0,
-    tier: 0,
-  };
-  return a as Attr;
+  return { ...emptyAttr(), type: type as Attr['type'], nlink: type === FileType.Directory ? 2 : 1 };
 }
 
 function quotaMap(m: Map<number | bigint, { maxSpace: number; maxInodes: number }>): GoValue | undefined {
