@@ -412,18 +412,19 @@ export class Vfs {
         await this.dropSuidgid(h.ino);
         h.file.suidgidClear = true;
       }
-      await this.reserveSpace(h.file, h.flags & O_APPEND ? undefined : offset, data.length);
       if (h.flags & O_APPEND) {
         // Offset choice and write are one step per inode, so concurrent appenders in this
         // client never pick the same end of file.
         await h.file.appendLock.run(async () => {
           const off = await this.currentLength(ctx, h.file);
           checkRange('write', h.ino, off, data.length);
+          await this.reserveSpace(h.file, off, data.length, off);
           await h.file.getWriter().write(off, data);
           h.appendedAt = off;
         });
       } else {
         checkRange('write', h.ino, offset, data.length);
+        await this.reserveSpace(h.file, offset, data.length);
         await h.file.getWriter().write(offset, data);
       }
       this.obs.writtenBytes.inc(data.length);
@@ -436,15 +437,18 @@ export class Vfs {
    * directory quota (EDQUOT) at write() rather than at close: counted are the volume's
    * usage as this client knows it, the growth this client accepted and has not committed
    * yet (all open files), and this write's growth (4 KiB units, as the engine counts).
-   * Costs nothing on volumes without capacity and quotas. `offset` undefined: an append.
+   * Costs nothing on volumes without capacity and quotas. `current`: the file's length
+   * when the caller has just read it (an append), saving a metadata read.
    */
-  private async reserveSpace(f: OpenFile, offset: number | undefined, length: number): Promise<void> {
+  private async reserveSpace(f: OpenFile, offset: number, length: number, current?: number): Promise<void> {
     const core = this.rt.meta.core;
     if (!((core.format.Capacity ?? 0) > 0 || core.dirQuotas.size > 0)) return;
-    if (f.known === undefined) f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
-    const cur = Math.max(f.known.length, f.pendingLength());
-    const end = (offset ?? cur) + length;
-    const growth = align4K(end) - align4K(cur);
+    let cur = current;
+    if (cur === undefined) {
+      if (f.known === undefined) f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
+      cur = Math.max(f.known.length, f.pendingLength());
+    }
+    const growth = align4K(offset + length) - align4K(cur);
     if (growth <= 0) return;
     core.checkCapacity(this.reserved + growth, 0, 'write');
     f.quotaDirs ??= await core.txn(async (tx) => {
