@@ -138,6 +138,17 @@ function checksumLevelArg(text: string): ChecksumLevel {
   return level;
 }
 
+/** A mount needs the native addon: refused first, with the loader's reason (a failed or skipped build). */
+function requireAddon(): void {
+  try {
+    loadNative();
+  } catch (e) {
+    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message.split('\n')[0]})` : '';
+    const msg = (e instanceof Error ? e.message : String(e)).replace(/^tjfs: /, '');
+    throw new CliError(`mount refused: ${msg}${cause}`);
+  }
+}
+
 export async function runMount(
   metaUrl: string,
   mountpoint: string,
@@ -145,6 +156,7 @@ export async function runMount(
   io: CliIo,
   argv: readonly string[],
 ): Promise<number> {
+  requireAddon();
   // -d on a mount point a tjfs supervisor serves: a live upgrade (src/supervisor/upgrade.ts).
   const upgradeFrom =
     flags.background === true && io.env['TJFS_DAEMON'] !== '1'
