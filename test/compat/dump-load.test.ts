@@ -4,7 +4,6 @@
  * Then a volume written by tjfs round-trips through dump -> load -> dump unchanged.
  */
 import { readFileSync, createReadStream } from 'node:fs';
-import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
@@ -12,9 +11,9 @@ import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
 import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
+import { HAVE_JUICEFS_FIXTURES, juicefsFixture, NEEDS_FIXTURES } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../shared/fixtures/juicefs');
 
 async function dumpToString(engine: MetaEngine, opts: Parameters<typeof dumpMeta>[2] = {}): Promise<string> {
   const out = new PassThrough();
@@ -33,22 +32,24 @@ function suite(target: EngineTarget): void {
       await target.cleanup?.();
     });
 
-    it('loads metadata.sample and dumps it byte for byte (and d1 as metadata-sub.sample)', async () => {
+    const withSamples = it.skipIf(!HAVE_JUICEFS_FIXTURES);
+
+    withSamples(`loads metadata.sample and dumps it byte for byte (and d1 as metadata-sub.sample)${NEEDS_FIXTURES}`, async () => {
       const engine = await openEngine(await target.freshUrl());
       engines.push(engine);
-      const res = await loadMeta(engine, createReadStream(join(FIXTURES, 'metadata.sample'), { highWaterMark: 777 }));
+      const res = await loadMeta(engine, createReadStream(juicefsFixture('metadata.sample'), { highWaterMark: 777 }));
       expect(res.inodes).toBe(16);
       const dumped = await dumpToString(engine);
-      expect(dumped).toBe(readFileSync(join(FIXTURES, 'metadata.sample'), 'utf8'));
+      expect(dumped).toBe(readFileSync(juicefsFixture('metadata.sample'), 'utf8'));
       const sub = await dumpToString(engine, { root: 3n });
-      expect(sub).toBe(readFileSync(join(FIXTURES, 'metadata-sub.sample'), 'utf8'));
+      expect(sub).toBe(readFileSync(juicefsFixture('metadata-sub.sample'), 'utf8'));
     });
 
-    it('refuses to load into a non-empty database', async () => {
+    withSamples(`refuses to load into a non-empty database${NEEDS_FIXTURES}`, async () => {
       const engine = await openEngine(await target.freshUrl());
       engines.push(engine);
-      await loadMeta(engine, createReadStream(join(FIXTURES, 'metadata.sample')));
-      await expect(loadMeta(engine, createReadStream(join(FIXTURES, 'metadata.sample')))).rejects.toThrow(/not empty/);
+      await loadMeta(engine, createReadStream(juicefsFixture('metadata.sample')));
+      await expect(loadMeta(engine, createReadStream(juicefsFixture('metadata.sample')))).rejects.toThrow(/not empty/);
     });
 
     it('round-trips a volume written by tjfs', async () => {

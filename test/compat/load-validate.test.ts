@@ -6,8 +6,6 @@
  * setting, no half-volume) on SQLite and mem. Also: deep trees dump and load without
  * recursion limits, and a failing output stream fails the dump instead of hanging.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
@@ -15,12 +13,10 @@ import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
 import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
+import { HAVE_JUICEFS_FIXTURES, NEEDS_FIXTURES, readJuicefsFixture } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
-const SAMPLE = readFileSync(
-  join(import.meta.dirname, '../../../shared/fixtures/juicefs/metadata.sample'),
-  'utf8',
-);
+const SAMPLE = readJuicefsFixture('metadata.sample');
 
 /** [what, edit of the sample, expected message]: each edit must occur in the sample. */
 const BAD: [string, (s: string) => string, RegExp][] = [
@@ -156,7 +152,7 @@ const BAD: [string, (s: string) => string, RegExp][] = [
 ];
 
 function suite(target: EngineTarget, only?: readonly string[]): void {
-  describe(`load validation on ${target.name}`, () => {
+  describe.skipIf(!HAVE_JUICEFS_FIXTURES)(`load validation on ${target.name}${NEEDS_FIXTURES}`, () => {
     const engines: MetaEngine[] = [];
     afterEach(async () => {
       for (const e of engines.splice(0)) await e.close();
