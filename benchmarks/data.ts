@@ -18,7 +18,7 @@ import { DiskBlockCache } from '../src/cache/disk-cache.js';
 import { ChunkStore } from '../src/chunk/chunk-store.js';
 import { FileReader } from '../src/chunk/file-reader.js';
 import { FileWriter } from '../src/chunk/file-writer.js';
-import type { Slice } from '../src/meta/types.js';
+import type { Slice } from '../src/base/types.js';
 import { FileObjectStore } from '../src/object/file/file-store.js';
 import type { ObjectStore } from '../src/object/object-store.js';
 import { PrefixedStore } from '../src/object/prefixed.js';

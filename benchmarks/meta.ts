@@ -17,7 +17,7 @@ import { Redis } from 'ioredis';
 import { BaseMeta } from '../src/meta/base-meta.js';
 import { defaultFormat } from '../src/meta/format.js';
 import { openEngine } from '../src/meta/registry.js';
-import { ROOT_INODE, type Context, type Ino } from '../src/meta/types.js';
+import { ROOT_INODE, type Context, type Ino } from '../src/base/types.js';
 import { initFormat } from '../src/meta/volume.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 

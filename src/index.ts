@@ -6,5 +6,5 @@ export { openVolume, Volume, type VolumeOptions } from './api/volume.js';
 export { HdfsFileSystem, HdfsError, HdfsInputStream, HdfsOutputStream } from './api/hdfs.js';
 export { startWebHdfsGateway } from './gateway/webhdfs.js';
 export { openMeta, BaseMeta } from './meta/base-meta.js';
-export { FsError, Errno } from './meta/errno.js';
+export { FsError, Errno } from './base/errno.js';
 export { main } from './cli/main.js';

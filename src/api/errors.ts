@@ -7,7 +7,7 @@
  * (-2), `err.syscall` and `err.path` are set, the message reads like Node's
  * ("ENOENT: no such file or directory, open '/a'").
  */
-import { Errno, toFsError } from '../meta/errno.js';
+import { Errno, toFsError } from '../base/errno.js';
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
   EPERM: 'operation not permitted',

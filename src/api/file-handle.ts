@@ -7,8 +7,8 @@
  * commit first, so the data is visible to the next `open` on any client); every error is
  * Node-shaped with the handle's path.
  */
-import { FsError, Errno } from '../meta/errno.js';
-import type { Context, Ino } from '../meta/types.js';
+import { FsError, Errno } from '../base/errno.js';
+import type { Context, Ino } from '../base/types.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { nodeError } from './errors.js';
 import { O_ACCMODE, O_APPEND, O_RDONLY, encodingOf, toBuffer, toTimespec, type Encoding, type TimeLike } from './flags.js';

@@ -4,13 +4,13 @@
  * Invariants: flag strings follow Node's table ('r', 'r+', 'rs+', 'w', 'wx', 'w+', 'wx+',
  * 'a', 'ax', 'a+', 'ax+', 'as', 'as+'); numbers pass through; an unknown string is EINVAL.
  */
-import { FsError, Errno } from '../meta/errno.js';
-import type { Timespec } from '../meta/types.js';
+import { FsError, Errno } from '../base/errno.js';
+import type { Timespec } from '../base/types.js';
 
-import { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../meta/open-flags.js';
+import { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 
-export { O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../meta/open-flags.js';
-export { R_OK, W_OK, X_OK } from '../meta/permissions.js';
+export { O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
+export { R_OK, W_OK, X_OK } from '../base/permissions.js';
 
 export const F_OK = 0;
 export const COPYFILE_EXCL = 1;

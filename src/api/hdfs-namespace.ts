@@ -14,7 +14,7 @@
  */
 import { posix } from 'node:path';
 import { RenameFlag } from '../meta/meta.js';
-import { FileType, ROOT_INODE, type Attr, type Ino } from '../meta/types.js';
+import { FileType, ROOT_INODE, type Attr, type Ino } from '../base/types.js';
 import { O_CREAT, O_EXCL, O_RDONLY, O_TRUNC, O_WRONLY } from './flags.js';
 import { codeOf, HdfsError, toHdfsError } from './hdfs-errors.js';
 import { compileGlob, hasGlob } from './hdfs-glob.js';

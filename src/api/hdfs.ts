@@ -12,7 +12,7 @@
  */
 import { posix } from 'node:path';
 import { XattrFlag } from '../meta/meta.js';
-import { FileType, type Ino } from '../meta/types.js';
+import { FileType, type Ino } from '../base/types.js';
 import { O_WRONLY, toTimespec } from './flags.js';
 import { codeOf, HdfsError } from './hdfs-errors.js';
 import { HdfsNamespace, type ContentSummary, type HdfsOptions } from './hdfs-namespace.js';

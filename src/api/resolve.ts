@@ -7,8 +7,8 @@
  * Invariants: paths are volume paths; a relative path is taken from the volume root;
  * a trailing '/' requires a directory (ENOTDIR otherwise) and follows a final link.
  */
-import { FsError, Errno, isFsError } from '../meta/errno.js';
-import { FileType, ROOT_INODE, type Attr, type Context, type Ino } from '../meta/types.js';
+import { FsError, Errno, isFsError } from '../base/errno.js';
+import { FileType, ROOT_INODE, type Attr, type Context, type Ino } from '../base/types.js';
 import type { Vfs } from '../vfs/vfs.js';
 
 export const MAX_SYMLINKS = 40;

@@ -5,7 +5,7 @@
  * precision in `*Ns` (bigint nanoseconds) and round to fractional ms in `*Ms`; `ino` is a
  * number when it fits in 2^53, otherwise a bigint (trash inodes).
  */
-import { FileType, unixMode, type Attr, type Ino } from '../meta/types.js';
+import { FileType, unixMode, type Attr, type Ino } from '../base/types.js';
 
 const toMs = (sec: number, nsec: number): number => sec * 1000 + nsec / 1e6;
 

@@ -7,8 +7,8 @@
  * directory's listing in memory per level) that unlinks files and then removes the
  * emptied directories; entries that vanish concurrently are ignored.
  */
-import { FsError, Errno, isFsError } from '../meta/errno.js';
-import { FileType, type Context, type Entry, type Ino } from '../meta/types.js';
+import { FsError, Errno, isFsError } from '../base/errno.js';
+import { FileType, type Context, type Entry, type Ino } from '../base/types.js';
 import type { Vfs } from '../vfs/vfs.js';
 
 /** Children of directory `ino` (no '.'/'..'); attrs included when `plus`. */

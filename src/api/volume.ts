@@ -11,8 +11,8 @@
  * close the core.
  */
 import { constants as osConstants } from 'node:os';
-import { isFsError, FsError, Errno } from '../meta/errno.js';
-import { FileType, ROOT_INODE, type Context, type Ino } from '../meta/types.js';
+import { isFsError, FsError, Errno } from '../base/errno.js';
+import { FileType, ROOT_INODE, type Context, type Ino } from '../base/types.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
 import { Vfs } from '../vfs/vfs.js';
 import { nodeError, wrap } from './errors.js';

@@ -12,7 +12,7 @@
  * `dropped` has one entry per compacted record with id > 0 (each record holds a ref).
  * If the metadata replace fails, the caller must `removeSlice(newSlice)`.
  */
-import type { Slice } from '../meta/types.js';
+import type { Slice } from '../base/types.js';
 import { blockLen } from './block-key.js';
 import type { ChunkStore } from './chunk-store.js';
 import { mapLimit } from './limits.js';

@@ -4,7 +4,7 @@
  * backpressure, slice deletion and compaction.
  */
 import { describe, expect, it } from 'vitest';
-import { isFsError } from '../meta/errno.js';
+import { isFsError } from '../base/errno.js';
 import { FaultyStore, ThrottledStore } from '../object/faulty.js';
 import { MemBlockCache } from '../cache/mem-cache.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';

@@ -15,9 +15,9 @@
  * gives it back with `release` once it stopped reading it; readahead never reads past the
  * file length and at most --max-readahead ahead.
  */
-import { FsError, Errno } from '../meta/errno.js';
-import type { Slice } from '../meta/types.js';
-import { CHUNK_SIZE } from '../meta/types.js';
+import { FsError, Errno } from '../base/errno.js';
+import type { Slice } from '../base/types.js';
+import { CHUNK_SIZE } from '../base/types.js';
 import { ObjectNotFoundError, isNotFound } from '../object/object-store.js';
 import { blockLen } from './block-key.js';
 import type { ChunkStore } from './chunk-store.js';

@@ -4,8 +4,8 @@
  * commit the engine refused leaves no objects behind.
  */
 import { describe, expect, it } from 'vitest';
-import { Errno, FsError, isFsError } from '../meta/errno.js';
-import type { Slice, Timespec } from '../meta/types.js';
+import { Errno, FsError, isFsError } from '../base/errno.js';
+import type { Slice, Timespec } from '../base/types.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';
 import { SliceModel } from '../../test/helpers/slice-model.js';
 import { ChunkStore } from './chunk-store.js';

@@ -17,9 +17,9 @@
  * ids come from `allocSliceId` and are never reused; records never cross a chunk; calls
  * are serialized (a write waits for a running flush and the other way round).
  */
-import { FsError, Errno, toFsError } from '../meta/errno.js';
-import type { Slice, Timespec } from '../meta/types.js';
-import { CHUNK_SIZE } from '../meta/types.js';
+import { FsError, Errno, toFsError } from '../base/errno.js';
+import type { Slice, Timespec } from '../base/types.js';
+import { CHUNK_SIZE } from '../base/types.js';
 import type { ChunkStore } from './chunk-store.js';
 
 const PAGE = 64 * 1024;

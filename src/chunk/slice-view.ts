@@ -9,7 +9,7 @@
  * Invariants: runs are sorted, disjoint, contiguous from 0; a data run's bytes are slice
  * `id` data [off, off+len); holes have id 0 (size/off meaningless).
  */
-import type { Slice } from '../meta/types.js';
+import type { Slice } from '../base/types.js';
 
 /** A visible run: chunk bytes [pos, pos+len) come from slice `id` data at `off`. */
 export interface Run {

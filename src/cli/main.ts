@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CLIENT_VERSION } from '../meta/format.js';
-import { isFsError } from '../meta/errno.js';
+import { isFsError } from '../base/errno.js';
 import { registerBench } from './commands/bench.js';
 import { registerCsi } from './commands/csi.js';
 import { registerDumpLoad } from './commands/dump-load.js';

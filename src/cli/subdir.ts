@@ -1,7 +1,7 @@
 /** Resolves a volume path (--subdir, dump --subdir) to its directory inode. */
-import { FsError, Errno } from '../meta/errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { Meta } from '../meta/meta.js';
-import { FileType, ROOT_CONTEXT, ROOT_INODE, type Ino } from '../meta/types.js';
+import { FileType, ROOT_CONTEXT, ROOT_INODE, type Ino } from '../base/types.js';
 
 export async function resolveSubdir(meta: Meta, path: string): Promise<Ino> {
   let ino = ROOT_INODE;

@@ -9,8 +9,8 @@
  * Idempotency: create on an existing directory reports it (with its quota) instead of failing;
  * remove of a missing directory is a no-op.
  */
-import { isFsError } from '../meta/errno.js';
-import { FileType, ROOT_CONTEXT, ROOT_INODE, type Ino } from '../meta/types.js';
+import { isFsError } from '../base/errno.js';
+import { FileType, ROOT_CONTEXT, ROOT_INODE, type Ino } from '../base/types.js';
 import type { BaseMeta } from '../meta/base-meta.js';
 import { openRuntime } from '../vfs/runtime.js';
 

@@ -13,8 +13,8 @@ import { OPEN_KILL_SUIDGID, Opcode } from './abi.js';
 import type { FuseRequest, ReadArgs, RequestArgs } from './decode.js';
 import { DirentPacker, attrOut, createOut, entryOut, lkOut, openOut, statfsOut, u32Out, u64Out } from './encode.js';
 import type { EntryReply, FuseOps, RequestContext } from './fuse-ops.js';
-import { Errno, FsError } from '../meta/errno.js';
-import type { Ino } from '../meta/types.js';
+import { Errno, FsError } from '../base/errno.js';
+import type { Ino } from '../base/types.js';
 
 export interface DispatchReply {
   data: Buffer[];

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DirentPacker, attrOut, createOut, entryOut, initOut, lkOut, notifyDelete, notifyInvalEntry, notifyInvalInode, openOut, outHeader, statfsOut, u32Out, u64Out } from './encode.js';
-import { FileType, emptyAttr } from '../meta/types.js';
-import type { Attr } from '../meta/types.js';
+import { FileType, emptyAttr } from '../base/types.js';
+import type { Attr } from '../base/types.js';
 
 const hex = (s: string): string => s.replace(/[\s|]/g, '');
 const u64 = (n: number): string => Buffer.from(new BigUint64Array([BigInt(n)]).buffer).toString('hex');

@@ -9,8 +9,8 @@
  */
 import { FopenFlag, NotifyCode, Size } from './abi.js';
 import type { AttrReply, DirEntry, EntryReply, OpenReply, StatfsReply, LockRange } from './fuse-ops.js';
-import { unixMode } from '../meta/types.js';
-import type { Attr, Ino } from '../meta/types.js';
+import { unixMode } from '../base/types.js';
+import type { Attr, Ino } from '../base/types.js';
 
 export function outHeader(payloadLen: number, error: number, unique: bigint): Buffer {
   const b = Buffer.alloc(Size.OUT_HEADER);

@@ -3,7 +3,7 @@
  *
  * Design: one async method per FUSE operation, `(ctx, input) => result`. Inputs are decoded
  * and typed (inode numbers are `Ino` bigints, names are raw `Buffer` bytes, attributes use
- * `Attr` from src/meta/types.ts). Failures are thrown as `FsError` (src/meta/errno.ts); any
+ * `Attr` from src/base/types.ts). Failures are thrown as `FsError` (src/base/errno.ts); any
  * other thrown value is answered EIO. Every method except `lookup` and `getattr` is optional:
  * a missing method answers ENOSYS (for OPEN/FLUSH/FSYNC/xattrs/ACCESS/CREATE/… the kernel then
  * remembers it and stops asking — see spec/fuse-protocol.md §6.2), and the INIT negotiation
@@ -19,7 +19,7 @@
  *   session shutdown. Blocking waits (setlkw, flock wait) must honour it.
  * - Never access the mount point synchronously from a handler (deadlock).
  */
-import type { Attr, Ino } from '../meta/types.js';
+import type { Attr, Ino } from '../base/types.js';
 import type { LockType } from './abi.js';
 
 /** Per-request caller identity. `uid/gid` are fsuid/fsgid; `pid` may be 0 (background I/O). */

@@ -8,7 +8,7 @@
  * Invariants: the root (1) is pinned and never removed; counts never go negative (an
  * over-forget is clamped and counted in `underflows`); O(1) per operation.
  */
-import type { Ino } from '../meta/types.js';
+import type { Ino } from '../base/types.js';
 import { FUSE_ROOT_ID } from './abi.js';
 
 export class NodeTable {

@@ -13,8 +13,8 @@ import { negotiateInit } from './init.js';
 import { outHeader } from './encode.js';
 import type { FdWatcher } from './native.js';
 import { FuseSession } from './session.js';
-import { Errno, FsError } from '../meta/errno.js';
-import { FileType, emptyAttr } from '../meta/types.js';
+import { Errno, FsError } from '../base/errno.js';
+import { FileType, emptyAttr } from '../base/types.js';
 
 const E = osConstants.errno;
 

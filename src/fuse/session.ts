@@ -30,8 +30,8 @@ import { negotiateInit } from './init.js';
 import type { Capabilities, InitOptions } from './init.js';
 import type { FdWatcher } from './native.js';
 import { NodeTable } from './nodes.js';
-import { Errno, FsError, toFsError } from '../meta/errno.js';
-import type { Ino } from '../meta/types.js';
+import { Errno, FsError, toFsError } from '../base/errno.js';
+import type { Ino } from '../base/types.js';
 
 const E = osConstants.errno;
 /** Requests at most this big are copied out of the read buffer. */

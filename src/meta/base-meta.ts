@@ -5,7 +5,7 @@
 import { systemClock } from './clock.js';
 import { MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
 import type { MetaEngine } from './engine.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { copyFileRange, fallocate, setattr, truncate, writeSlice } from './file-ops.js';
 import { checkFormatVersion, parseFormat, type Format } from './format.js';
 import { flock, getlk, setlk } from './lock-ops.js';
@@ -13,12 +13,12 @@ import type { EntryResult, LockTypeValue, Meta, MknodRequest, PosixLock, Session
 import { link, mknodCommon } from './ns-create.js';
 import { rmdir, unlink } from './ns-remove.js';
 import { rename } from './ns-rename.js';
-import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from './permissions.js';
+import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
 import { openEngine } from './registry.js';
-import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from './types.js';
-import { O_ACCMODE, O_APPEND, O_RDWR, O_TRUNC, O_WRONLY } from './open-flags.js';
+import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from '../base/types.js';
+import { O_ACCMODE, O_APPEND, O_RDWR, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 
 
 export class BaseMeta implements Meta {

@@ -2,7 +2,7 @@
  * Injected time source: the metadata layer never reads Date directly, so tests can move
  * time (session expiry, trash hours, skip-dir-mtime) without sleeping.
  */
-import type { Timespec } from './types.js';
+import type { Timespec } from '../base/types.js';
 
 export interface Clock {
   now(): Timespec;

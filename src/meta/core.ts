@@ -13,11 +13,11 @@ import {
   type QuotaRecord,
   type TxOptions,
 } from './engine.js';
-import { FsError, Errno, toFsError } from './errno.js';
+import { FsError, Errno, toFsError } from '../base/errno.js';
 import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
 import { StatsBatch } from './stats-batch.js';
-import { align4K, FileType, type Attr, type Ino, type Timespec } from './types.js';
+import { align4K, FileType, type Attr, type Ino, type Timespec } from '../base/types.js';
 
 export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;

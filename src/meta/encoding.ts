@@ -3,8 +3,8 @@
  * plock records, delayed slices, quota limits. All integers big-endian.
  * Invariant: encode(decode(x)) === x for every record Go writes (72/73/80/81-byte attrs).
  */
-import { FsError, Errno } from './errno.js';
-import { emptyAttr, type Attr, type FileType, type Ino, type Slice } from './types.js';
+import { FsError, Errno } from '../base/errno.js';
+import { emptyAttr, type Attr, type FileType, type Ino, type Slice } from '../base/types.js';
 
 export function encodeAttr(a: Attr): Buffer {
   const hasAcl = a.accessAcl !== 0 || a.defaultAcl !== 0;

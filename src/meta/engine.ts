@@ -18,7 +18,7 @@
 import type { AclRule } from './encoding.js';
 import type { Logger } from './core.js';
 import type { MetaRetryOptions, MetaRetryStats } from './retry-policy.js';
-import type { Attr, FileType, Ino, Slice } from './types.js';
+import type { Attr, FileType, Ino, Slice } from '../base/types.js';
 
 export type CounterName =
   | 'nextInode'

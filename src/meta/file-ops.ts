@@ -6,9 +6,9 @@
  */
 import { mustGetAttr, setAtime, setCtime, setMtime, type MetaCore } from './core.js';
 import type { MetaTx } from './engine.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { FallocMode, type SetAttrRequest } from './meta.js';
-import { checkAccess, inGroup, W_OK } from './permissions.js';
+import { checkAccess, inGroup, W_OK } from '../base/permissions.js';
 import { queueCopy, truncateHoles, zeroRange } from './range-records.js';
 import {
   align4K,
@@ -23,7 +23,7 @@ import {
   type Slice,
   type Timespec,
   withoutSuidgid,
-} from './types.js';
+} from '../base/types.js';
 
 function ensureModifiable(a: Attr, ino: Ino, op: string): void {
   if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino });

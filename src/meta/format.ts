@@ -2,7 +2,7 @@
  * The volume format record ("setting", spec §2) with JuiceFS's JSON field names and order,
  * version checks (§2.4) and Go-compatible JSON output.
  */
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 
 export interface Tier {
   ID: number;

@@ -5,9 +5,9 @@
  */
 import type { MetaCore } from './core.js';
 import { decodePlocks, encodePlocks, type PlockRecord } from './encoding.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { LockType, type LockTypeValue, type PosixLock } from './meta.js';
-import type { Context, Ino } from './types.js';
+import type { Context, Ino } from '../base/types.js';
 
 /**
  * Runs `attempt` (one transaction) until it grants the lock: EAGAIN at once for a

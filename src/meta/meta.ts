@@ -8,7 +8,7 @@
  * same volume. Idempotency: none of the namespace ops are idempotent (EEXIST / ENOENT on a
  * repeat), `setattr`, `setxattr` and lock releases are.
  */
-import type { Attr, Context, Entry, FileType, Ino, Slice, Timespec } from './types.js';
+import type { Attr, Context, Entry, FileType, Ino, Slice, Timespec } from '../base/types.js';
 
 export interface EntryResult {
   ino: Ino;

@@ -3,9 +3,9 @@
  * link adds a name to an existing inode (hard-link parent tracking, §4.10).
  */
 import { inodeSpace, mustGetAttr, mustGetDir, setCtime, type MetaCore } from './core.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult } from './meta.js';
-import { checkAccess, inGroup, validateName, W_OK, X_OK } from './permissions.js';
+import { checkAccess, inGroup, validateName, W_OK, X_OK } from '../base/permissions.js';
 import {
   emptyAttr,
   FileType,
@@ -17,7 +17,7 @@ import {
   type Attr,
   type Context,
   type Ino,
-} from './types.js';
+} from '../base/types.js';
 
 const RESERVED_ROOT_NAMES = new Set(['.accesslog', '.stats', '.config', '.control']);
 

@@ -6,10 +6,10 @@
  */
 import { fileLength, inodeSpace, mustGetDir, setCtime, type MetaCore } from './core.js';
 import type { DentryValue, MetaTx } from './engine.js';
-import { FsError, Errno } from './errno.js';
-import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from './permissions.js';
+import { FsError, Errno } from '../base/errno.js';
+import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { trashDir, trashEntryName } from './trash.js';
-import { FileType, Flag, isTrash, type Attr, type Context, type Ino } from './types.js';
+import { FileType, Flag, isTrash, type Attr, type Context, type Ino } from '../base/types.js';
 
 /** What happened to a removed inode, for after-commit work. */
 export interface DropOutcome {

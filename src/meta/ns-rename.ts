@@ -5,12 +5,12 @@
  */
 import { fileLength, inodeSpace, mustGetDir, setCtime, type MetaCore } from './core.js';
 import type { DentryValue, MetaTx } from './engine.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { RenameFlag, type EntryResult } from './meta.js';
 import { afterDrop, dropVictim, wantsTrash, type DropOutcome } from './ns-remove.js';
-import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from './permissions.js';
+import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { trashDir } from './trash.js';
-import { FileType, Flag, isTrash, ROOT_INODE, TRASH_NAME, type Attr, type Context, type Ino, type Timespec } from './types.js';
+import { FileType, Flag, isTrash, ROOT_INODE, TRASH_NAME, type Attr, type Context, type Ino, type Timespec } from '../base/types.js';
 
 function checkNames(ps: Ino, ns: Buffer, pd: Ino, nd: Buffer): void {
   validateName(ns, 'rename');

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { MetaTx } from './engine.js';
 import { COPY_CHUNK_LIMIT, PER_CHUNK_LIMIT, queueCopy, truncateHoles, zeroRange } from './range-records.js';
 import { buildVisible } from './slices.js';
-import { CHUNK_SIZE as CS, type Slice } from './types.js';
+import { CHUNK_SIZE as CS, type Slice } from '../base/types.js';
 
 type Lists = Map<string, Slice[]>;
 const key = (ino: bigint, indx: number): string => `${ino}:${indx}`;

@@ -10,7 +10,7 @@
  */
 import type { MetaTx } from './engine.js';
 import { buildVisible } from './slices.js';
-import { CHUNK_SIZE, type Ino, type Slice } from './types.js';
+import { CHUNK_SIZE, type Ino, type Slice } from '../base/types.js';
 
 /** Ranges spanning at most this many chunks get Go's per-chunk records. */
 export const PER_CHUNK_LIMIT = 1000;

@@ -2,7 +2,7 @@
  * Engine registry keyed by URL scheme; drivers are loaded lazily so that, say, a
  * sqlite3:// user never loads ioredis.
  */
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { EngineOptions, MetaEngine } from './engine.js';
 
 type Loader = () => Promise<(url: string, options: EngineOptions) => Promise<MetaEngine>>;

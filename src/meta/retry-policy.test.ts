@@ -1,6 +1,6 @@
 /** MetaRetryPolicy: the schedule, the bound, and what is (not) retried. */
 import { describe, expect, it } from 'vitest';
-import { Errno, FsError } from './errno.js';
+import { Errno, FsError } from '../base/errno.js';
 import { MetaRetryPolicy, MetaUnavailableError, parseDurationMs } from './retry-policy.js';
 import { parseRedisUrl } from './redis/redis-url.js';
 

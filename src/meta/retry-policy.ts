@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './core.js';
-import { Errno, FsError } from './errno.js';
+import { Errno, FsError } from '../base/errno.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 export interface MetaRetryOptions {

@@ -9,7 +9,7 @@
  * SM4-GCM volumes are refused with a clear message (not implemented).
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { Format } from './format.js';
 
 const NONCE_BYTES = 12;

@@ -5,10 +5,10 @@
  */
 import { hostname } from 'node:os';
 import { inodeSpace, type MetaCore } from './core.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { checkFormatVersion, CLIENT_VERSION, parseFormat } from './format.js';
 import type { SessionInfo } from './meta.js';
-import { FileType, ROOT_CONTEXT, TRASH_INODE, type Context, type Ino } from './types.js';
+import { FileType, ROOT_CONTEXT, TRASH_INODE, type Context, type Ino } from '../base/types.js';
 
 export function sessionInfoJson(info: Partial<SessionInfo>, nowIso: string): string {
   const full: SessionInfo = {

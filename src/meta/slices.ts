@@ -3,7 +3,7 @@
  * a list of non-overlapping runs sorted by position covering [0, furthest end), gaps as
  * id-0 runs. Used by copy_file_range, compaction and dump checks.
  */
-import type { Slice } from './types.js';
+import type { Slice } from '../base/types.js';
 
 /**
  * `goOffsets`: keep Go's bookkeeping for holes too (a run cut from a hole record keeps that

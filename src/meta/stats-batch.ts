@@ -13,7 +13,7 @@
  * JuiceFS; directory quotas are not batched and stay exact).
  */
 import type { DirStat, MetaEngine, MetaTx } from './engine.js';
-import { FileType, type Ino } from './types.js';
+import { FileType, type Ino } from '../base/types.js';
 
 interface Deltas {
   space: number;

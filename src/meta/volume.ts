@@ -5,10 +5,10 @@
  * with whole-second times.
  */
 import type { MetaEngine } from './engine.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { formatToJson, IMMUTABLE_FIELDS, parseFormat, type Format } from './format.js';
 import { encryptFormatSecrets } from './secret.js';
-import { emptyAttr, FileType, ROOT_INODE, type Attr } from './types.js';
+import { emptyAttr, FileType, ROOT_INODE, type Attr } from '../base/types.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 

@@ -3,10 +3,10 @@
  * XATTR_REPLACE, ENODATA for a missing name. POSIX ACL names are not stored as xattrs.
  */
 import { mustGetAttr, setCtime, type MetaCore } from './core.js';
-import { FsError, Errno } from './errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import { XattrFlag } from './meta.js';
-import { checkAccess, R_OK, W_OK } from './permissions.js';
-import { Flag, isTrash, MAX_XATTR_NAME, MAX_XATTR_VALUE, type Attr, type Context, type Ino } from './types.js';
+import { checkAccess, R_OK, W_OK } from '../base/permissions.js';
+import { Flag, isTrash, MAX_XATTR_NAME, MAX_XATTR_VALUE, type Attr, type Context, type Ino } from '../base/types.js';
 
 function checkName(name: string, op: string): void {
   const n = Buffer.byteLength(name);

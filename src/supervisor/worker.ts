@@ -23,7 +23,7 @@ import {
 } from '../fuse/mount.js';
 import { loadNative } from '../fuse/native.js';
 import type { BaseMeta } from '../meta/base-meta.js';
-import { Errno, FsError } from '../meta/errno.js';
+import { Errno, FsError } from '../base/errno.js';
 import { sessionInfoJson } from '../meta/sessions.js';
 import type { OpenFile } from '../vfs/open-files.js';
 import type { Vfs } from '../vfs/vfs.js';

@@ -15,7 +15,7 @@
  */
 import { closeSync, ftruncateSync, openSync, readFileSync, rmSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Ino } from '../meta/types.js';
+import type { Ino } from '../base/types.js';
 
 const MAGIC = 0x4a4a4654; // 'TFJJ'
 const HEADER = 16;

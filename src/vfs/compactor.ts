@@ -6,7 +6,7 @@
  */
 import { compactChunk } from '../chunk/compact.js';
 import type { Logger } from '../meta/core.js';
-import type { Ino, Slice } from '../meta/types.js';
+import type { Ino, Slice } from '../base/types.js';
 import type { Runtime } from './runtime.js';
 
 /** Go compacts reads at >= 5 records; we wait for more to keep write-read loops cheap. */

@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, ReadReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
-import { FsError, Errno } from '../meta/errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
-import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../meta/types.js';
+import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../base/types.js';
 import type { Vfs } from './vfs.js';
-import { O_APPEND, O_DIRECT, O_TRUNC } from '../meta/open-flags.js';
+import { O_APPEND, O_DIRECT, O_TRUNC } from '../base/open-flags.js';
 
 export interface FuseAdapterOptions {
   attrTimeout: number;

@@ -16,7 +16,7 @@ export { flushSeq } from '../chunk/file-writer.js';
 import { Mutex } from '../util/mutex.js';
 import type { Compactor } from './compactor.js';
 import type { Runtime } from './runtime.js';
-import type { Attr, Entry, Ino } from '../meta/types.js';
+import type { Attr, Entry, Ino } from '../base/types.js';
 
 /** Hears handle-state changes (a supervised worker forwards them to its supervisor). */
 export interface HandleObserver {

@@ -8,10 +8,10 @@
  * attributes from the metadata engine; reads of a file with pending writes in this client
  * flush them first. Errors are FsError with the right errno.
  */
-import { FsError, Errno } from '../meta/errno.js';
+import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
 import { LockType } from '../meta/meta.js';
-import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, withoutSuidgid, type Attr, type Context, type Entry, type Ino, type Timespec } from '../meta/types.js';
+import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, withoutSuidgid, type Attr, type Context, type Entry, type Ino, type Timespec } from '../base/types.js';
 import { Compactor } from './compactor.js';
 import { flushSeq, HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
@@ -19,7 +19,7 @@ import { stagingStats } from '../cache/writeback.js';
 import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
 import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
-import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../meta/open-flags.js';
+import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../base/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
 const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);

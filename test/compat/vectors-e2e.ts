@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import { decodeAttr, encodeSlice } from '../../src/meta/encoding.js';
-import { FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/meta/types.js';
+import { FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
 import { makeVolume, n, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { flatPairs, hashHex, hashText, rawRedis, rawSqlite } from '../helpers/raw-db.js';
 

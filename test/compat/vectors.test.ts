@@ -27,7 +27,7 @@ import { delFileMember, RedisKeys, sliceRefField } from '../../src/meta/redis/re
 import { decryptFormatSecrets, decryptSecret, encryptSecret } from '../../src/meta/secret.js';
 import { joinTime, splitTime } from '../../src/meta/sql/sql-rows.js';
 import { trashEntryName, trashHourName } from '../../src/meta/trash.js';
-import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/meta/types.js';
+import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
 import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
 import { makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { rawRedis, rawSqlite } from '../helpers/raw-db.js';

@@ -10,7 +10,7 @@ import { dumpMeta } from '../../src/meta/dump/dump.js';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
 import { FallocMode } from '../../src/meta/meta.js';
 import { buildVisible } from '../../src/meta/slices.js';
-import { CHUNK_SIZE as CS, MAX_FILE_SIZE, ROOT_INODE, type Ino, type Slice } from '../../src/meta/types.js';
+import { CHUNK_SIZE as CS, MAX_FILE_SIZE, ROOT_INODE, type Ino, type Slice } from '../../src/base/types.js';
 import { makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { expectErrno } from './meta-suite.js';
 

@@ -5,9 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
-import { Errno, type ErrnoCode } from '../../src/meta/errno.js';
+import { Errno, type ErrnoCode } from '../../src/base/errno.js';
 import { FallocMode, LockType, RenameFlag, XattrFlag } from '../../src/meta/meta.js';
-import { FileType, Flag, ROOT_INODE, TRASH_INODE, type Context, type Ino } from '../../src/meta/types.js';
+import { FileType, Flag, ROOT_INODE, TRASH_INODE, type Context, type Ino } from '../../src/base/types.js';
 import { alice, bob, makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 
 export async function expectErrno(p: Promise<unknown>, code: ErrnoCode): Promise<void> {

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiPlugin, DRIVER_NAME } from '../../src/csi/csi-plugin.js';
 import { openMeta } from '../../src/meta/base-meta.js';
-import { ROOT_CONTEXT, ROOT_INODE } from '../../src/meta/types.js';
+import { ROOT_CONTEXT, ROOT_INODE } from '../../src/base/types.js';
 import { fuseAvailable } from '../fuse/harness.js';
 import type { Logger } from '../../src/meta/core.js';
 import { CsiClient, cleanupDir, formatVolume, mountsUnder, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
 import type { Logger } from '../../src/meta/core.js';
-import { Errno } from '../../src/meta/errno.js';
+import { Errno } from '../../src/base/errno.js';
 import { defaultFormat } from '../../src/meta/format.js';
 import { openEngine } from '../../src/meta/registry.js';
 import type { MetaRetryOptions } from '../../src/meta/retry-policy.js';

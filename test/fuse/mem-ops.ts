@@ -8,9 +8,9 @@
  */
 import { LockType, OFFSET_MAX } from '../../src/fuse/abi.js';
 import type { CreateReply, DirEntryPlus, EntryReply, FlockInput, FuseOps, LockInput, LockRange, OpenReply, RequestContext, SetattrInput, StatfsReply, TimeSet } from '../../src/fuse/fuse-ops.js';
-import { Errno, FsError } from '../../src/meta/errno.js';
-import { FileType, emptyAttr, typeFromMode, unixMode } from '../../src/meta/types.js';
-import type { Attr, Ino } from '../../src/meta/types.js';
+import { Errno, FsError } from '../../src/base/errno.js';
+import { FileType, emptyAttr, typeFromMode, unixMode } from '../../src/base/types.js';
+import type { Attr, Ino } from '../../src/base/types.js';
 
 interface Node {
   attr: Attr;

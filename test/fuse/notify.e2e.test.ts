@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, fuseAvailable, mountMem, py } from './harness.js';
 import type { Mounted } from './harness.js';
 import type { RequestContext } from '../../src/fuse/fuse-ops.js';
-import type { Ino } from '../../src/meta/types.js';
+import type { Ino } from '../../src/base/types.js';
 
 const enabled = fuseAvailable();
 let m: Mounted | undefined;

@@ -9,7 +9,7 @@ import type { MetaOptions } from '../../src/meta/core.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { defaultFormat, type Format } from '../../src/meta/format.js';
 import { openEngine } from '../../src/meta/registry.js';
-import type { Context } from '../../src/meta/types.js';
+import type { Context } from '../../src/base/types.js';
 import { initFormat } from '../../src/meta/volume.js';
 
 export interface EngineTarget {

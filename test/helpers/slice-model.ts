@@ -3,7 +3,7 @@
  * commits (append a record, grow the length) and truncate (hole records, spec §4.5).
  * It shares no code with src/chunk.
  */
-import type { Slice, Timespec } from '../../src/meta/types.js';
+import type { Slice, Timespec } from '../../src/base/types.js';
 
 const CHUNK = 64 * 1024 * 1024;
 

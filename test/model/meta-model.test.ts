@@ -11,8 +11,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
-import { FsError, errnoName } from '../../src/meta/errno.js';
-import { FileType, ROOT_INODE, type Ino } from '../../src/meta/types.js';
+import { FsError, errnoName } from '../../src/base/errno.js';
+import { FileType, ROOT_INODE, type Ino } from '../../src/base/types.js';
 import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
 import { makeVolume, root, type EngineTarget } from '../helpers/meta-fixture.js';
 import { CHUNK, ModelErr, TreeModel, type Kind, type Listed } from './tree-model.js';

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemEngine } from '../../src/meta/mem/mem-engine.js';
 import { FaultyStore } from '../../src/object/faulty.js';
-import { ROOT_INODE, STATS_INODE, type Context } from '../../src/meta/types.js';
+import { ROOT_INODE, STATS_INODE, type Context } from '../../src/base/types.js';
 import type { Runtime } from '../../src/vfs/runtime.js';
 import { Vfs } from '../../src/vfs/vfs.js';
 import { makeTestVolume } from '../helpers/runtime-fixture.js';

@@ -20,7 +20,7 @@ import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
 import type { RuntimeOptions } from '../../vfs/runtime.js';
 import { Vfs } from '../../vfs/vfs.js';
 import { redactUrl } from '../../meta/registry.js';
-import { toFsError } from '../../meta/errno.js';
+import { toFsError } from '../../base/errno.js';
 import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger, prepareLogFile } from '../logger.js';
 import { daemonEnv } from '../daemon-env.js';

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { MetaEngine } from '../../meta/engine.js';
-import { align4K, FileType, type Ino } from '../../meta/types.js';
+import { align4K, FileType, type Ino } from '../../base/types.js';
 import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
 import { openCliMeta } from '../meta-open.js';
 import { walkTree } from '../ops/volume-scan.js';

@@ -5,7 +5,7 @@
  * Memory: one directory's entries at a time plus the set of referenced slices.
  */
 import type { DirEntryRecord, MetaEngine } from '../../meta/engine.js';
-import { FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino, type Slice } from '../../meta/types.js';
+import { FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino, type Slice } from '../../base/types.js';
 
 export interface FileSlices {
   ino: Ino;

@@ -3,7 +3,7 @@
  * member by member (so a dump's tree is never held whole), while leaf values are parsed
  * in one piece. Integers beyond 2^53 come back as bigint (trash inodes).
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 
 export type JsonValue = string | number | bigint | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 

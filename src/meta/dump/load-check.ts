@@ -7,7 +7,7 @@
  * names as raw bytes that a POSIX directory can hold), so the loader never stores a record
  * that a client could not list, open or read.
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import {
   CHUNK_SIZE,
   FileType,
@@ -17,7 +17,7 @@ import {
   TRASH_INODE,
   type Ino,
   type Slice,
-} from '../types.js';
+} from '../../base/types.js';
 import { unescapeToBytes } from './escape.js';
 import type { JsonValue } from './json-reader.js';
 

@@ -11,7 +11,7 @@
  */
 import type { MetaEngine, MetaTx } from '../engine.js';
 import type { AclRule } from '../encoding.js';
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import { formatToJson, parseFormat } from '../format.js';
 import {
   align4K,
@@ -22,7 +22,7 @@ import {
   type Attr,
   type Ino,
   type Slice,
-} from '../types.js';
+} from '../../base/types.js';
 import { dirAttr } from '../volume.js';
 import { typeName } from './dump.js';
 import { unescapeToBytes } from './escape.js';

@@ -21,7 +21,7 @@ import type {
   TxOptions,
 } from '../engine.js';
 import { decodeAttr, encodeAttr, type AclRule } from '../encoding.js';
-import type { Attr, Ino, Slice } from '../types.js';
+import type { Attr, Ino, Slice } from '../../base/types.js';
 import { Mutex } from '../../util/mutex.js';
 
 const INITIAL: Partial<Record<CounterName, number>> = { nextInode: 2, nextChunk: 1 };

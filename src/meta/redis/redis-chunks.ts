@@ -8,7 +8,7 @@
  * the smaller of the two, so never more than what exists. Invariant: the result is
  * ascending and within range.
  */
-import type { Ino } from '../types.js';
+import type { Ino } from '../../base/types.js';
 import type { RedisConn } from './redis-conn.js';
 import type { RedisKeys } from './redis-keys.js';
 import { asInt } from './redis-reply.js';

@@ -13,7 +13,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import type { RedisTarget } from './redis-url.js';
 
 export type Arg = string | Buffer | number;

@@ -10,9 +10,9 @@ import type { RedisServer } from '../../../test/helpers/redis-server.js';
 import { TxConflictError } from '../engine.js';
 import type { MetaEngine } from '../engine.js';
 import { encodePlocks, encodeSlice } from '../encoding.js';
-import { FsError } from '../errno.js';
-import { emptyAttr, FileType, TRASH_INODE } from '../types.js';
-import type { Attr, FileType as FileTypeT, Ino } from '../types.js';
+import { FsError } from '../../base/errno.js';
+import { emptyAttr, FileType, TRASH_INODE } from '../../base/types.js';
+import type { Attr, FileType as FileTypeT, Ino } from '../../base/types.js';
 import { scanIsCheaper } from './redis-chunks.js';
 import { openRedisEngine } from './redis-engine.js';
 

@@ -23,8 +23,8 @@ import type {
 } from '../engine.js';
 import { decodeAttr, decodeEntry, encodeAttr, encodeSlices } from '../encoding.js';
 import type { AclRule } from '../encoding.js';
-import { CHUNK_SIZE, ROOT_INODE, TRASH_INODE } from '../types.js';
-import type { Attr, Ino, Slice } from '../types.js';
+import { CHUNK_SIZE, ROOT_INODE, TRASH_INODE } from '../../base/types.js';
+import type { Attr, Ino, Slice } from '../../base/types.js';
 import type { Logger } from '../core.js';
 import { MetaRetryPolicy, MetaUnavailableError, type MetaRetryStats } from '../retry-policy.js';
 import { closeConn, ConnPool, openClient } from './redis-conn.js';

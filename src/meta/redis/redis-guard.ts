@@ -17,7 +17,7 @@
  */
 import { ReplyError } from 'ioredis';
 import type { Logger } from '../core.js';
-import { Errno, FsError } from '../errno.js';
+import { Errno, FsError } from '../../base/errno.js';
 import { MetaUnavailableError, type MetaRetryPolicy } from '../retry-policy.js';
 import type { Arg, RedisChain, RedisConn } from './redis-conn.js';
 

@@ -3,7 +3,7 @@
  * including the cluster prefix `{DB}`.
  */
 import { describe, expect, it } from 'vitest';
-import { TRASH_INODE } from '../types.js';
+import { TRASH_INODE } from '../../base/types.js';
 import { COUNTER_KEYS, delFileMember, parseDelFileMember, parseSliceRefField, RedisKeys, sliceRefField } from './redis-keys.js';
 import { parseRedisUrl } from './redis-url.js';
 

@@ -6,7 +6,7 @@
  * (lower-case nextinode/nextchunk/nextsession, camelCase for the other counters).
  */
 import type { CounterName } from '../engine.js';
-import type { Ino } from '../types.js';
+import type { Ino } from '../../base/types.js';
 
 /** Redis key of each counter (without prefix). */
 export const COUNTER_KEYS: Readonly<Record<CounterName, string>> = {

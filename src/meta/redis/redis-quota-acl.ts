@@ -9,7 +9,7 @@
 import type { DirStat, QuotaRecord } from '../engine.js';
 import { decodeAclRule, decodeQuotaLimit, encodeAclRule, encodeQuotaLimit } from '../encoding.js';
 import type { AclRule } from '../encoding.js';
-import type { Ino } from '../types.js';
+import type { Ino } from '../../base/types.js';
 import type { RedisConn } from './redis-conn.js';
 import type { QuotaKind, RedisKeys } from './redis-keys.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';

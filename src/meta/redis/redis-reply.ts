@@ -3,7 +3,7 @@
  * Design: replies arrive as `unknown`; these helpers check shapes instead of casting.
  * Invariants: nil becomes undefined; integers may arrive as number, string or Buffer.
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 
 export function asBuffer(v: unknown): Buffer | undefined {
   if (v === null || v === undefined) return undefined;

@@ -4,7 +4,7 @@
  * Design: pages are handed to a callback so callers never hold more than one page of
  * replies besides what they keep. Invariants: a failed command inside EXEC is EIO.
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import type { Arg, RedisConn } from './redis-conn.js';
 import { asArray, asString, pairs } from './redis-reply.js';
 

@@ -29,9 +29,9 @@ import {
   parseLockOwnerField,
   SLICE_BYTES,
 } from '../encoding.js';
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import { MetaUnavailableError, type MetaRetryPolicy } from '../retry-policy.js';
-import type { Attr, Ino, Slice } from '../types.js';
+import type { Attr, Ino, Slice } from '../../base/types.js';
 import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { existingChunks } from './redis-chunks.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';

@@ -6,7 +6,7 @@
  * Invariants: the password comes from the URL, else from the caller (never from env);
  * cluster mode prefixes every key with `{DB}`, the other modes use SELECT DB and no prefix.
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import { redactUrl } from '../registry.js';
 import { parseDurationMs } from '../retry-policy.js';
 

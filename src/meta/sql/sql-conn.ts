@@ -9,7 +9,7 @@
  * every representation drivers use for integers (bigint, number, decimal string).
  * Invariant: inode numbers never pass through a JS number (trash inodes exceed 2^53).
  */
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 
 export type SqlParam = bigint | number | string | Buffer | null;
 export type SqlRow = Readonly<Record<string, unknown>>;

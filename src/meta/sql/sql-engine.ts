@@ -25,7 +25,7 @@ import type {
   TxOptions,
 } from '../engine.js';
 import { decodeSlices, encodeSlices, type AclRule } from '../encoding.js';
-import { ROOT_INODE, TRASH_INODE, type FileType, type Ino, type Attr, type Slice } from '../types.js';
+import { ROOT_INODE, TRASH_INODE, type FileType, type Ino, type Attr, type Slice } from '../../base/types.js';
 import {
   placeholders,
   rawRows,

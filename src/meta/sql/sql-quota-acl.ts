@@ -9,7 +9,7 @@
  */
 import type { DirStat, QuotaRecord } from '../engine.js';
 import { decodeAclEntries, encodeAclEntries, type AclRule } from '../encoding.js';
-import type { Ino } from '../types.js';
+import type { Ino } from '../../base/types.js';
 import {
   toBig,
   sql,

@@ -7,8 +7,8 @@
  * the nanosecond total, so rows Go wrote with truncating division (negative nsec column)
  * decode to the same instant. Inodes stay bigint end to end.
  */
-import { FsError, Errno } from '../errno.js';
-import type { Attr, FileType, Ino } from '../types.js';
+import { FsError, Errno } from '../../base/errno.js';
+import type { Attr, FileType, Ino } from '../../base/types.js';
 import { toBig, toNum, type SqlParam } from './sql-conn.js';
 
 const NS_PER_US = 1000n;

@@ -12,7 +12,7 @@
  */
 import type { CounterName, DentryValue, DirStat, FlockOwner, MetaTx, PlockOwner } from '../engine.js';
 import { decodeSlices, encodeSlices } from '../encoding.js';
-import type { Attr, FileType, Ino, Slice } from '../types.js';
+import type { Attr, FileType, Ino, Slice } from '../../base/types.js';
 import {
   firstRow,
   sql,

@@ -10,9 +10,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TxConflictError, type MetaEngine } from '../engine.js';
 import { encodeSlices } from '../encoding.js';
-import { FsError } from '../errno.js';
+import { FsError } from '../../base/errno.js';
 import { openEngine } from '../registry.js';
-import { FileType, TRASH_INODE, emptyAttr, type Attr, type Slice } from '../types.js';
+import { FileType, TRASH_INODE, emptyAttr, type Attr, type Slice } from '../../base/types.js';
 import { joinTime, splitTime } from './sql-rows.js';
 import { openSqliteEngine, parseSqliteUrl } from './sqlite-engine.js';
 

@@ -23,7 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { TxConflictError, type EngineOptions, type MetaEngine } from '../engine.js';
 import type { Logger } from '../core.js';
-import { FsError, Errno } from '../errno.js';
+import { FsError, Errno } from '../../base/errno.js';
 import { MetaRetryPolicy, type MetaRetryStats } from '../retry-policy.js';
 import { RateLimitedLog } from '../../util/rate-limited-log.js';
 import type { SqlConn, SqlDialect, SqlParam, SqlRow, TxRunner } from './sql-conn.js';
