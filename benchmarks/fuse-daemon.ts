@@ -11,8 +11,8 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonEnv } from '../src/cli/daemon-env.js';
-import { loadNative } from '../src/fuse/native.js';
+import { daemonEnv } from '../src/supervisor/daemon-env.js';
+import { loadNative } from '../src/native/addon.js';
 
 const MNT_DETACH = 2;
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/bin.js');

@@ -10,7 +10,7 @@
  *
  * Invariants: at most one probe in flight; a fault never throws to the reader or writer.
  */
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 
 export type CacheFault = 'full' | 'read-only' | 'missing' | 'io';
 

@@ -10,7 +10,7 @@
  * counts as whole); `extend` widens the read to piece boundaries and checks every piece
  * it covers. `planRead` turns a level and a range into what to read and what to check.
  */
-import { optionalNative } from '../fuse/native.js';
+import { optionalNative } from '../native/addon.js';
 
 const native = optionalNative();
 

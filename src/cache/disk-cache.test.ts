@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../chunk/chunk-store.js';
 import { FileReader } from '../chunk/file-reader.js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { MemObjectStore } from '../object/mem/mem-store.js';
 import { pattern } from '../../test/helpers/pattern.js';
 import { SliceModel } from '../../test/helpers/slice-model.js';

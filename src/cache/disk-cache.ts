@@ -20,9 +20,9 @@
 import { link, mkdir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { parseBlockKey } from '../chunk/block-key.js';
-import { Semaphore } from '../chunk/limits.js';
-import { silentLogger, type Logger } from '../meta/core.js';
+import { parseBlockKey } from '../base/block-key.js';
+import { Semaphore } from '../util/limits.js';
+import { silentLogger, type Logger } from '../util/logger.js';
 import { AtomicFileWriter } from '../util/atomic-write.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { BlockCache, CacheCounters } from './block-cache.js';

@@ -3,7 +3,7 @@
  * `--cache-dir memory` → a memory LRU of `--cache-size` (no writeback, as in JuiceFS);
  * `--cache-size 0` → no cache; otherwise a disk cache under `{cacheDir}/{uuid}`.
  */
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import type { BlockCache, WritebackStager } from './block-cache.js';
 import type { ChecksumLevel } from './checksum.js';
 import { DiskBlockCache } from './disk-cache.js';

@@ -5,7 +5,7 @@
  */
 import { readdir, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseBlockKey } from '../chunk/block-key.js';
+import { parseBlockKey } from '../base/block-key.js';
 
 export type BlockKeyInfo = NonNullable<ReturnType<typeof parseBlockKey>>;
 

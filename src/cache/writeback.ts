@@ -17,8 +17,8 @@
  */
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseBlockKey } from '../chunk/block-key.js';
-import type { Logger } from '../meta/core.js';
+import { parseBlockKey } from '../base/block-key.js';
+import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { WritebackStager } from './block-cache.js';
 import { blockChecksums, checksumLength, checksumsMatch } from './checksum.js';

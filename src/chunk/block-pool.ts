@@ -15,7 +15,7 @@
  * callers need not know where a buffer came from. A buffer that an object-store call given
  * up on may still read (`isStillRead`: a timed-out PUT goes on) is never reused.
  */
-import { optionalNative } from '../fuse/native.js';
+import { optionalNative } from '../native/addon.js';
 import { isStillRead } from '../object/object-store.js';
 
 const native = optionalNative();

@@ -22,11 +22,11 @@ import type { BlockCache, WritebackStager } from '../cache/block-cache.js';
 import { MemBlockCache } from '../cache/mem-cache.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { isNotFound } from '../object/object-store.js';
-import { blockCount, blockKey, blockLen } from './block-key.js';
+import { blockCount, blockKey, blockLen } from '../base/block-key.js';
 import { BlockPool } from './block-pool.js';
 import type { Codec, CompressionName } from './compress.js';
 import { CorruptBlockError, getCodec } from './compress.js';
-import { ByteBudget, Semaphore, mapLimit } from './limits.js';
+import { ByteBudget, Semaphore, mapLimit } from '../util/limits.js';
 
 export const MiB = 1024 * 1024;
 

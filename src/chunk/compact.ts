@@ -13,9 +13,9 @@
  * If the metadata replace fails, the caller must `removeSlice(newSlice)`.
  */
 import type { Slice } from '../base/types.js';
-import { blockLen } from './block-key.js';
+import { blockLen } from '../base/block-key.js';
 import type { ChunkStore } from './chunk-store.js';
-import { mapLimit } from './limits.js';
+import { mapLimit } from '../util/limits.js';
 import type { Run } from './slice-view.js';
 import { buildView } from './slice-view.js';
 

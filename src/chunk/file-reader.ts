@@ -19,9 +19,9 @@ import { FsError, Errno } from '../base/errno.js';
 import type { Slice } from '../base/types.js';
 import { CHUNK_SIZE } from '../base/types.js';
 import { ObjectNotFoundError, isNotFound } from '../object/object-store.js';
-import { blockLen } from './block-key.js';
+import { blockLen } from '../base/block-key.js';
 import type { ChunkStore } from './chunk-store.js';
-import { mapLimit } from './limits.js';
+import { mapLimit } from '../util/limits.js';
 import type { Run } from './slice-view.js';
 import { buildView, clipView } from './slice-view.js';
 

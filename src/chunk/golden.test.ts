@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
-import { blockKey, parseBlockKey, sliceBlockKeys } from './block-key.js';
+import { blockKey, parseBlockKey, sliceBlockKeys } from '../base/block-key.js';
 import { getCodec } from './compress.js';
 import { buildView } from './slice-view.js';
 import { planCompaction } from './compact.js';

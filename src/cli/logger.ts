@@ -8,7 +8,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { destination, pino } from 'pino';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { makeDirsSync } from '../util/make-dirs.js';
 import { CliError } from './io.js';
 

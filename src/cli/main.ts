@@ -46,7 +46,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerFsckGc(program, io, setExit);
   registerDumpLoad(program, io, setExit);
   registerGateway(program, io, setExit);
-  registerCsi(program, io, setExit, TJFS_VERSION);
+  registerCsi(program, io, setExit, TJFS_VERSION, main);
   registerBench(program, io, setExit);
   for (const r of extraCommands) r(program, io, setExit);
   try {

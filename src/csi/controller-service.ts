@@ -11,7 +11,7 @@
  * is gone). ValidateVolumeCapabilities checks the directory for real when secrets are given.
  */
 import { status } from '@grpc/grpc-js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { CsiError, internal, invalidArgument, notFound } from './csi-error.js';
 import type {
   CapacityRangeMsg,

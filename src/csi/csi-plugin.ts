@@ -12,7 +12,7 @@ import { access, mkdir, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { ControllerService } from './controller-service.js';
 import { CsiError, toServiceError } from './csi-error.js';
 import { loadCsi } from './csi-proto.js';

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from './csi-proto.js';
-import { daemonEnv } from '../cli/daemon-env.js';
+import { daemonEnv } from '../supervisor/daemon-env.js';
 import { SUPERVISOR_ENV } from '../supervisor/protocol.js';
 
 export interface LaunchRequest {

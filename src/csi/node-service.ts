@@ -12,7 +12,7 @@
 import { status } from '@grpc/grpc-js';
 import { mkdir, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { CsiError, internal, invalidArgument, notFound, redactSecrets } from './csi-error.js';
 import type { NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './csi-proto.js';
 import { mountAt } from './mount-info.js';

@@ -15,7 +15,7 @@
  */
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { redactSecrets } from './csi-error.js';
 import { isOurDaemon, type DaemonLauncher } from './daemon-launcher.js';
 import { mountAt } from './mount-info.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FdDevice } from './device.js';
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 
 let dir: string;
 let fifo: string;

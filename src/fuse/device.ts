@@ -11,7 +11,7 @@
  */
 import { closeSync, writev } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { FdWatcher, NativeFuse } from './native.js';
+import type { FdWatcher, NativeFuse } from '../native/addon.js';
 
 export interface FuseDevice {
   /** One request into `buf`: its length, or −errno (−EAGAIN when nothing is queued). */

@@ -29,8 +29,8 @@ import {
 } from './abi.js';
 import { FdDevice } from './device.js';
 import type { FuseOps } from './fuse-ops.js';
-import { loadNative } from './native.js';
-import type { NativeFuse } from './native.js';
+import { loadNative } from '../native/addon.js';
+import type { NativeFuse } from '../native/addon.js';
 import { FuseSession } from './session.js';
 import type { SessionOptions } from './session.js';
 

@@ -11,7 +11,7 @@ import type { FuseDevice } from './device.js';
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
 import { outHeader } from './encode.js';
-import type { FdWatcher } from './native.js';
+import type { FdWatcher } from '../native/addon.js';
 import { FuseSession } from './session.js';
 import { Errno, FsError } from '../base/errno.js';
 import { FileType, emptyAttr } from '../base/types.js';

@@ -28,7 +28,7 @@ import { initOut, notifyDelete, notifyInvalEntry, notifyInvalInode, notifyResend
 import type { FuseOps, RequestContext } from './fuse-ops.js';
 import { negotiateInit } from './init.js';
 import type { Capabilities, InitOptions } from './init.js';
-import type { FdWatcher } from './native.js';
+import type { FdWatcher } from '../native/addon.js';
 import { NodeTable } from './nodes.js';
 import { Errno, FsError, toFsError } from '../base/errno.js';
 import type { Ino } from '../base/types.js';

@@ -18,14 +18,7 @@ import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
 import { StatsBatch } from './stats-batch.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from '../base/types.js';
-
-export interface Logger {
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-  info?(msg: string, fields?: Record<string, unknown>): void;
-}
-
-export const silentLogger: Logger = { warn() {}, error() {} };
+import { silentLogger, type Logger } from '../util/logger.js';
 
 export interface MetaOptions {
   clock?: Clock;

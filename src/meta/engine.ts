@@ -16,7 +16,7 @@
  * engine converts from its own storage convention (Redis: last issued; SQL: next unused).
  */
 import type { AclRule } from './encoding.js';
-import type { Logger } from './core.js';
+import type { Logger } from '../util/logger.js';
 import type { MetaRetryOptions, MetaRetryStats } from './retry-policy.js';
 import type { Attr, FileType, Ino, Slice } from '../base/types.js';
 

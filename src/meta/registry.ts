@@ -4,6 +4,7 @@
  */
 import { FsError, Errno } from '../base/errno.js';
 import type { EngineOptions, MetaEngine } from './engine.js';
+import { redactUrl } from '../util/redact.js';
 
 type Loader = () => Promise<(url: string, options: EngineOptions) => Promise<MetaEngine>>;
 
@@ -35,9 +36,4 @@ export async function openEngine(url: string, options: EngineOptions = {}): Prom
   }
   const open = await load();
   return open(url, options);
-}
-
-/** Replaces a password in a URL by '****' for display and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z0-9+.-]+:\/\/)([^:@/]*):([^@/]*)@/i, (_m, s: string, u: string) => `${s}${u}:****@`);
 }

@@ -14,7 +14,7 @@
  * Invariants: at most `retries + 1` attempts; progress lines are rate-limited per op.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from './core.js';
+import type { Logger } from '../util/logger.js';
 import { Errno, FsError } from '../base/errno.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 

@@ -12,7 +12,7 @@
  * Invariants: `get` of a missing key still throws `ObjectNotFoundError` (never wrapped);
  * no more than `retries + 1` attempts per call.
  */
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from './object-store.js';
 import { ObjectStoreError, isNotFound, markReading, unmarkReading } from './object-store.js';

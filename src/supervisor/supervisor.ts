@@ -27,7 +27,7 @@ import {
   tuneConnection,
   type MountedDevice,
 } from '../fuse/mount.js';
-import { loadNative } from '../fuse/native.js';
+import { loadNative } from '../native/addon.js';
 import type { Server } from 'node:net';
 import { serveUpgrades, takeOver, upgradeSocketPath, type Handover } from './upgrade.js';
 import {

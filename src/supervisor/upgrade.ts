@@ -16,7 +16,7 @@ import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNative } from '../fuse/native.js';
+import { loadNative } from '../native/addon.js';
 import type { ResumeState } from './protocol.js';
 
 /** What the old supervisor hands over after the fd. */

@@ -21,7 +21,7 @@ import {
   type MountedFuseSession,
   type MountOptions,
 } from '../fuse/mount.js';
-import { loadNative } from '../fuse/native.js';
+import { loadNative } from '../native/addon.js';
 import type { BaseMeta } from '../meta/base-meta.js';
 import { Errno, FsError } from '../base/errno.js';
 import { sessionInfoJson } from '../meta/sessions.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlockPool } from '../chunk/block-pool.js';
-import { optionalNative } from '../fuse/native.js';
+import { optionalNative } from '../native/addon.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 let dir: string;

@@ -6,7 +6,7 @@
  */
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { optionalNative } from '../fuse/native.js';
+import { optionalNative } from '../native/addon.js';
 import { makeDirs } from './make-dirs.js';
 
 const native = optionalNative();

@@ -3,7 +3,7 @@
  * fails every request leaves a readable log instead of a flood. Lines suppressed meanwhile
  * are counted and reported with the next line of that key.
  */
-import type { Logger } from '../meta/core.js';
+import type { Logger } from './logger.js';
 
 export class RateLimitedLog {
   private readonly last = new Map<string, { at: number; suppressed: number }>();

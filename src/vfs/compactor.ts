@@ -5,7 +5,7 @@
  * a time per client, each chunk at most once in flight; failures only cost a retry later.
  */
 import { compactChunk } from '../chunk/compact.js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import type { Ino, Slice } from '../base/types.js';
 import type { Runtime } from './runtime.js';
 

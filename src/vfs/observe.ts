@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StagingStats } from '../cache/writeback.js';
 import type { ChunkStoreStats as ChunkStats } from '../chunk/chunk-store.js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import type { Context } from '../base/types.js';
 import type { MetaRetryStats } from '../meta/retry-policy.js';
 import type { ObjectRetryStats } from '../object/retrying.js';

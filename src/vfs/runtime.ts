@@ -9,7 +9,7 @@ import type { ChecksumLevel } from '../cache/checksum.js';
 import { openBlockCache } from '../cache/open-cache.js';
 import { ChunkStore } from '../chunk/chunk-store.js';
 import { BaseMeta, openMeta } from '../meta/base-meta.js';
-import type { Logger } from '../meta/core.js';
+import type { Logger } from '../util/logger.js';
 import type { MetaEngine } from '../meta/engine.js';
 import type { Format } from '../meta/format.js';
 import { decryptFormatSecrets } from '../meta/secret.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BaseMeta, openMeta } from '../../src/meta/base-meta.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import type { MetaEngine, MetaTx, TxOptions } from '../../src/meta/engine.js';
 import { Errno, FsError } from '../../src/base/errno.js';
 import { openEngine } from '../../src/meta/registry.js';

@@ -15,7 +15,7 @@ import { loadCsi } from '../../src/csi/csi-proto.js';
 import { isOurDaemon } from '../../src/csi/daemon-launcher.js';
 import { parseMountInfo } from '../../src/csi/mount-info.js';
 import type { PluginState } from '../../src/csi/state-store.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 
 export const quietLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

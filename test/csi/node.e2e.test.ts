@@ -14,7 +14,7 @@ import { CsiPlugin, DRIVER_NAME } from '../../src/csi/csi-plugin.js';
 import { openMeta } from '../../src/meta/base-meta.js';
 import { ROOT_CONTEXT, ROOT_INODE } from '../../src/base/types.js';
 import { fuseAvailable } from '../fuse/harness.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import { CsiClient, cleanupDir, formatVolume, mountsUnder, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';
 
 const GiB = 1024 ** 3;

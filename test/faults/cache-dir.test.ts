@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskBlockCache } from '../../src/cache/disk-cache.js';
 import { ChunkStore } from '../../src/chunk/chunk-store.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import { MemObjectStore } from '../../src/object/mem/mem-store.js';
 import { pattern } from '../helpers/pattern.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openVolume, type VolumeOptions } from '../../src/api/volume.js';
 import type { ChecksumLevel } from '../../src/cache/checksum.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import { formatTestVolume, type TestVolume } from '../helpers/api-volume.js';
 import { pattern } from '../helpers/pattern.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openVolume, type Volume } from '../../src/api/volume.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import type { ObjectStore } from '../../src/object/object-store.js';
 import { createObjectStore } from '../../src/object/registry.js';
 import type { RetryingStore, RetryOptions } from '../../src/object/retrying.js';

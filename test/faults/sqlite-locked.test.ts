@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
-import type { Logger } from '../../src/meta/core.js';
+import type { Logger } from '../../src/util/logger.js';
 import { Errno } from '../../src/base/errno.js';
 import { defaultFormat } from '../../src/meta/format.js';
 import { openEngine } from '../../src/meta/registry.js';

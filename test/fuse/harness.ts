@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MNT_DETACH } from '../../src/fuse/abi.js';
-import { loadNative } from '../../src/fuse/native.js';
+import { loadNative } from '../../src/native/addon.js';
 import { mountFuse } from '../../src/fuse/mount.js';
 import type { MountOptions, MountedFuseSession } from '../../src/fuse/mount.js';
 import { MemOps } from './mem-ops.js';

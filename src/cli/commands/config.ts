@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { formatToJson, parseFormat, type Format } from '../../meta/format.js';
-import { redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../util/redact.js';
 import { encryptFormatSecrets, decryptFormatSecrets } from '../../meta/secret.js';
 import { dirAttr } from '../../meta/volume.js';
 import { redactedJson } from '../../vfs/virtual.js';

@@ -59,7 +59,14 @@ async function runCsi(flags: CsiFlags, io: CliIo, version: string): Promise<numb
   return 0;
 }
 
-export function registerCsi(program: Command, io: CliIo, setExit: (p: Promise<number>) => void, version = '0.1.0'): void {
+/** `runCli` runs a tjfs command line (main's entry): csi-mount hands its mount over to it. */
+export function registerCsi(
+  program: Command,
+  io: CliIo,
+  setExit: (p: Promise<number>) => void,
+  version: string,
+  runCli: (argv: readonly string[], io: CliIo) => Promise<number>,
+): void {
   program
     .command('csi')
     .description('run the Kubernetes CSI driver (csi.tjfs.io) on a unix socket')
@@ -85,9 +92,7 @@ export function registerCsi(program: Command, io: CliIo, setExit: (p: Promise<nu
       setExit(
         // The URL leaves the environment of the mount, except a supervisor's: its workers
         // are `csi-mount` again and read it from there.
-        import('../main.js').then(({ main }) =>
-          main(['mount', meta, mountpoint, ...rest], { ...io, env: { ...io.env, ...(io.env[SUPERVISOR_ENV] === '1' ? {} : { [META_ENV]: undefined }) } }),
-        ),
+        runCli(['mount', meta, mountpoint, ...rest], { ...io, env: { ...io.env, ...(io.env[SUPERVISOR_ENV] === '1' ? {} : { [META_ENV]: undefined }) } }),
       );
     });
 }

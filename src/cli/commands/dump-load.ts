@@ -16,7 +16,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { dumpMeta } from '../../meta/dump/dump.js';
 import { loadMeta } from '../../meta/dump/load.js';
-import { redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../util/redact.js';
 import { CliError, err, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultFormat, type Format } from '../../meta/format.js';
-import { redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../util/redact.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';

@@ -6,7 +6,7 @@
  * (they may belong to uploads in flight); `--delete` removes them.
  */
 import type { Command } from 'commander';
-import { blockCount, blockLen, blockKey, parseBlockKey } from '../../chunk/block-key.js';
+import { blockCount, blockLen, blockKey, parseBlockKey } from '../../base/block-key.js';
 import { listAll } from '../../object/object-store.js';
 import type { Runtime } from '../../vfs/runtime.js';
 import { out, type CliIo } from '../io.js';

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { HdfsFileSystem } from '../../api/hdfs.js';
 import { UserDb } from '../../api/users.js';
 import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js';
-import { redactUrl } from '../../meta/registry.js';
+import { redactUrl } from '../../util/redact.js';
 import { CliError, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliEngine } from '../meta-open.js';

@@ -13,7 +13,6 @@ import { mountTypeAt } from './umount.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { Supervisor, type SupervisorLogger } from '../../supervisor/supervisor.js';
 import type { CliIo } from '../io.js';
-import type { MountFlags } from './mount.js';
 
 /** Environment of a supervisor that takes a mount over: the old supervisor's socket. */
 export const TAKEOVER_ENV = 'TJFS_TAKEOVER';
@@ -45,7 +44,13 @@ function syncLogger(file: string | undefined): SupervisorLogger {
   };
 }
 
-export async function runSupervisor(flags: MountFlags, io: CliIo): Promise<number> {
+/** The mount flags the supervisor reads (a subset of mount's). */
+export interface SupervisorFlags {
+  log?: string;
+  writeJournal?: boolean;
+}
+
+export async function runSupervisor(flags: SupervisorFlags, io: CliIo): Promise<number> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(io.env))
     if (v !== undefined && k !== SUPERVISOR_ENV && k !== TAKEOVER_ENV) env[k] = v;

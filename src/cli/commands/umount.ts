@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadNative } from '../../fuse/native.js';
+import { loadNative } from '../../native/addon.js';
 import { CliError, out, type CliIo } from '../io.js';
 
 const MNT_FORCE = 1;

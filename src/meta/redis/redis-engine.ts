@@ -25,7 +25,7 @@ import { decodeAttr, decodeEntry, encodeAttr, encodeSlices } from '../encoding.j
 import type { AclRule } from '../encoding.js';
 import { CHUNK_SIZE, ROOT_INODE, TRASH_INODE } from '../../base/types.js';
 import type { Attr, Ino, Slice } from '../../base/types.js';
-import type { Logger } from '../core.js';
+import type { Logger } from '../../util/logger.js';
 import { MetaRetryPolicy, MetaUnavailableError, type MetaRetryStats } from '../retry-policy.js';
 import { closeConn, ConnPool, openClient } from './redis-conn.js';
 import { classified, GuardedConn, VolumeGuard } from './redis-guard.js';

@@ -16,7 +16,7 @@
  * Invariants: no command is sent on a connection of a new epoch before the check passed.
  */
 import { ReplyError } from 'ioredis';
-import type { Logger } from '../core.js';
+import type { Logger } from '../../util/logger.js';
 import { Errno, FsError } from '../../base/errno.js';
 import { MetaUnavailableError, type MetaRetryPolicy } from '../retry-policy.js';
 import type { Arg, RedisChain, RedisConn } from './redis-conn.js';

@@ -7,7 +7,7 @@
  * cluster mode prefixes every key with `{DB}`, the other modes use SELECT DB and no prefix.
  */
 import { FsError, Errno } from '../../base/errno.js';
-import { redactUrl } from '../registry.js';
+import { redactUrl } from '../../util/redact.js';
 import { parseDurationMs } from '../retry-policy.js';
 
 export interface HostPort {

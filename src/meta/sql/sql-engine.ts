@@ -10,7 +10,7 @@
  * Invariants: tables are only created by `initVolume`; slice reference rows hold the
  * real refcount and are removed in the same transaction that frees them.
  */
-import type { Logger } from '../core.js';
+import type { Logger } from '../../util/logger.js';
 import type { MetaRetryStats } from '../retry-policy.js';
 import type {
   CounterName,

@@ -22,7 +22,7 @@ import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { TxConflictError, type EngineOptions, type MetaEngine } from '../engine.js';
-import type { Logger } from '../core.js';
+import type { Logger } from '../../util/logger.js';
 import { FsError, Errno } from '../../base/errno.js';
 import { MetaRetryPolicy, type MetaRetryStats } from '../retry-policy.js';
 import { RateLimitedLog } from '../../util/rate-limited-log.js';
