@@ -33,6 +33,12 @@ export interface BlockCache {
    */
   put(key: string, data: Buffer, done?: () => void): void;
   remove(key: string): Promise<void>;
+  /**
+   * Whether the cache keeps the buffers it is given (a memory cache) rather than reading
+   * them only until they are written out (a disk cache): a buffer kept must not pin a
+   * much larger one.
+   */
+  readonly inMemory?: boolean;
   /** Bytes currently used (including per-item overhead for disk caches). */
   readonly usedBytes: number;
   readonly items: number;

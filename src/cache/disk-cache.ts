@@ -81,6 +81,8 @@ export class DiskBlockCache implements BlockCache {
   private readonly index = new Map<string, Entry>();
   private used = 0;
   private pendingBytes = 0;
+  /** Blocks queued or being written: served from memory until they are on disk. */
+  private readonly pendingData = new Map<string, Buffer>();
   private readonly writing = new Set<Promise<void>>();
   private lastStatfs = 0;
   private lastRootCheck = 0;
@@ -162,11 +164,16 @@ export class DiskBlockCache implements BlockCache {
   }
 
   has(key: string): boolean {
-    return this.index.has(key);
+    return this.index.has(key) || this.pendingData.has(key);
   }
 
-  /** The whole block; `into`: a buffer to read it into when it has room (the result is then a subarray of it). */
+  /**
+   * The whole block; `into`: a buffer to read it into when it has room (the result is then
+   * a subarray of it). A block still waiting to be written is the caller's own buffer.
+   */
   async get(key: string, into?: Buffer): Promise<Buffer | undefined> {
+    const queued = this.pendingData.get(key);
+    if (queued !== undefined) return queued;
     const len = this.readable(key);
     if (len === undefined) return undefined;
     return this.served(key, () => readCachedBlock(this.path(key), len, this.level, into));
@@ -174,6 +181,8 @@ export class DiskBlockCache implements BlockCache {
 
   /** Bytes [off, off+len) of a cached block, reading (and checking) only the pieces that cover them. */
   async getRange(key: string, off: number, len: number): Promise<Buffer | undefined> {
+    const queued = this.pendingData.get(key);
+    if (queued !== undefined) return off >= 0 && len > 0 && off + len <= queued.length ? queued.subarray(off, off + len) : undefined;
     const blen = this.readable(key);
     if (blen === undefined || off < 0 || len <= 0 || off + len > blen) return undefined;
     const entry = this.index.get(key);
@@ -266,6 +275,7 @@ export class DiskBlockCache implements BlockCache {
     // mayWrite last: when degraded it hands out the one probe, which this put then must make.
     if (
       this.index.has(key) ||
+      this.pendingData.has(key) ||
       this.pendingBytes + data.length > this.maxPending ||
       this.lowSpace ||
       !this.health.mayWrite()
@@ -274,9 +284,11 @@ export class DiskBlockCache implements BlockCache {
       return;
     }
     this.pendingBytes += data.length;
+    this.pendingData.set(key, data);
     const p = this.writers
       .run(() => this.write(key, data))
       .finally(() => {
+        this.pendingData.delete(key);
         this.pendingBytes -= data.length;
         this.writing.delete(p);
         done?.();

@@ -17,6 +17,7 @@ interface Entry {
 
 export class MemBlockCache implements BlockCache {
   private readonly lru: LRUCache<string, Entry> | undefined;
+  readonly inMemory = true;
 
   constructor(readonly maxBytes: number) {
     this.lru =

@@ -17,6 +17,33 @@ const KiB = 1024;
 const BS = 64 * KiB;
 
 describe('BlockPool', () => {
+  it('hands out views of power-of-two size classes and reuses each class apart', () => {
+    const pool = new BlockPool(4 * 64 * KiB);
+    const a = pool.take(100 * KiB);
+    expect(a.length).toBe(100 * KiB);
+    expect(pool.capacityOf(a)).toBe(128 * KiB);
+    expect(pool.classOf(1)).toBe(4 * KiB);
+    expect(pool.classOf(4 * KiB + 1)).toBe(8 * KiB);
+    expect(pool.classOf(200 * KiB)).toBe(256 * KiB);
+    expect(() => pool.take(4 * 64 * KiB + 1)).toThrow(RangeError);
+    pool.release(a);
+    const small = pool.take(64 * KiB); // another class: a fresh buffer
+    expect(small.buffer).not.toBe(a.buffer);
+    const b = pool.take(65 * KiB); // same class as `a`: reused
+    expect(b.buffer).toBe(a.buffer);
+    expect(pool.reused).toBe(1);
+    expect(pool.allocated).toBe(2);
+  });
+
+  it('keeps a bounded number of free small buffers', () => {
+    const pool = new BlockPool(4 * 1024 * KiB);
+    const many = Array.from({ length: 200 }, () => pool.take(64 * KiB));
+    for (const b of many) pool.release(b);
+    const again = Array.from({ length: 200 }, () => pool.take(64 * KiB));
+    expect(pool.reused).toBe(128); // 8 MiB worth of 64 KiB buffers were kept
+    for (const b of again) pool.release(b);
+  });
+
   it('reuses a buffer only after its last reference, counted across subarrays', () => {
     const pool = new BlockPool(BS, 2);
     const a = pool.take();

@@ -6,6 +6,9 @@
  * ArrayBuffers of that size make V8 run full mark-compacts (~30 per GiB read, about a fifth
  * of the mount daemon's CPU) and fault in new pages; reusing the buffers avoids both.
  *
+ * Smaller buffers (a small file's 64 KiB write pages, its assembled block, the copy the
+ * caches keep of it) come from power-of-two size classes, for the same reasons.
+ *
  * Ownership: `take()` hands out a buffer with one reference. Every holder that keeps the
  * bytes past the current synchronous step (the read buffer, a queued disk-cache write, a
  * FUSE reply not yet written, a reader between fetch and copy) calls `hold` first and
@@ -22,36 +25,56 @@ const native = optionalNative();
 /** Block buffers start on a page boundary so the disk cache can write them with O_DIRECT. */
 const ALIGN = 4096;
 
+/** The smallest size class: buffers below it come from Node's own small-buffer slab. */
+export const MIN_CLASS = 4096;
+
+/** Free buffers kept per size class below the block size: at most this many bytes' worth. */
+const SMALL_CLASS_FREE_BYTES = 8 * 1024 * 1024;
+
 export class BlockPool {
-  private readonly free: Buffer[] = [];
+  /** Free buffers per capacity (powers of two from MIN_CLASS, and the block size). */
+  private readonly free = new Map<number, Buffer[]>();
   private readonly refs = new Map<ArrayBufferLike, { buf: Buffer; n: number }>();
-  /** Buffers allocated, and `take()` calls served from the free list. */
+  /** Buffers allocated, and `take()` calls served from a free list. */
   allocated = 0;
   reused = 0;
 
   constructor(
     readonly blockSize: number,
-    /** Free buffers kept for reuse; beyond that, released buffers are left to the GC. */
+    /** Free block-sized buffers kept for reuse; beyond that, released buffers are left to the GC. */
     private readonly maxFree = 16,
   ) {}
 
-  /** A block-sized buffer with one reference (the caller's). Its bytes are garbage. */
-  take(): Buffer {
-    let buf = this.free.pop();
+  /**
+   * A buffer of `size` bytes (default: a whole block) with one reference (the caller's).
+   * Its bytes are garbage. It is a view of a buffer of the next size class (a power of two,
+   * at most twice `size`), which the pool reuses once every reference is released: a
+   * small file's write pages and its assembled block cost no fresh memory, page faults or
+   * garbage collections.
+   */
+  take(size = this.blockSize): Buffer {
+    if (!(size > 0 && size <= this.blockSize)) throw new RangeError(`BlockPool.take: ${size} bytes (block ${this.blockSize})`);
+    const cap = this.classOf(size);
+    let buf = this.free.get(cap)?.pop();
     if (buf !== undefined) this.reused++;
     else {
-      // Slow (unpooled) allocation: the buffer owns its ArrayBuffer, which keys its count.
-      if (native !== undefined) {
-        const raw = Buffer.allocUnsafeSlow(this.blockSize + ALIGN);
-        const pad = native.alignPad(raw, ALIGN);
-        buf = raw.subarray(pad, pad + this.blockSize);
-      } else {
-        buf = Buffer.allocUnsafeSlow(this.blockSize);
-      }
+      buf = cap === this.blockSize ? allocAligned(cap) : Buffer.allocUnsafeSlow(cap);
       this.allocated++;
     }
     this.refs.set(buf.buffer, { buf, n: 1 });
-    return buf;
+    return size === cap ? buf : buf.subarray(0, size);
+  }
+
+  /** The capacity `take(size)` hands out. */
+  classOf(size: number): number {
+    if (size <= MIN_CLASS) return Math.min(MIN_CLASS, this.blockSize);
+    const p = 2 ** Math.ceil(Math.log2(size));
+    return Math.min(p, this.blockSize);
+  }
+
+  /** Bytes a pooled buffer `b` belongs to really holds (its class); undefined for other buffers. */
+  capacityOf(b: Buffer): number | undefined {
+    return this.refs.get(b.buffer)?.buf.length;
   }
 
   /** Adds `n` references to the pooled block `b` belongs to (no-op for other buffers). */
@@ -67,7 +90,12 @@ export class BlockPool {
     if (--e.n > 0) return;
     this.refs.delete(b.buffer);
     // A timed-out upload may still be sending these bytes: leave the buffer to the GC.
-    if (this.free.length < this.maxFree && !isStillRead(e.buf)) this.free.push(e.buf);
+    if (isStillRead(e.buf)) return;
+    const cap = e.buf.length;
+    let list = this.free.get(cap);
+    if (list === undefined) this.free.set(cap, (list = []));
+    const keep = cap === this.blockSize ? this.maxFree : Math.max(4, Math.floor(SMALL_CLASS_FREE_BYTES / cap));
+    if (list.length < keep) list.push(e.buf);
   }
 
   /** Forgets a block without reusing it (something may still write to it); the GC frees it. */
@@ -85,7 +113,19 @@ export class BlockPool {
     return this.refs.size;
   }
 
+  /** Free buffers of block size kept for reuse. */
   get freeCount(): number {
-    return this.free.length;
+    return this.free.get(this.blockSize)?.length ?? 0;
   }
+}
+
+/**
+ * A fresh buffer of `cap` bytes that owns its ArrayBuffer (which keys its count), starting
+ * on a page boundary when the addon can tell, so the disk cache can write it with O_DIRECT.
+ */
+function allocAligned(cap: number): Buffer {
+  if (native === undefined) return Buffer.allocUnsafeSlow(cap);
+  const raw = Buffer.allocUnsafeSlow(cap + ALIGN);
+  const pad = native.alignPad(raw, ALIGN);
+  return raw.subarray(pad, pad + cap);
 }

@@ -23,7 +23,7 @@ import { MemBlockCache } from '../cache/mem-cache.js';
 import type { ObjectStore } from '../object/object-store.js';
 import { isNotFound } from '../object/object-store.js';
 import { blockCount, blockKey, blockLen } from '../base/block-key.js';
-import { BlockPool } from './block-pool.js';
+import { BlockPool, MIN_CLASS } from './block-pool.js';
 import type { Codec, CompressionName } from './compress.js';
 import { CorruptBlockError, getCodec } from './compress.js';
 import { ByteBudget, Semaphore, mapLimit } from '../util/limits.js';
@@ -176,24 +176,55 @@ export class ChunkStore {
       await this.putObject(key, get);
     }
     // Like Go: only partial blocks (small files, tails) are kept for re-reads by default.
-    if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) this.keep(key, bytes, true);
+    if (bytes !== undefined && (this.cacheLargeWrite || len < this.blockSize)) this.keepWritten(key, bytes);
   }
 
   /**
-   * Puts a block into the read buffer and, when `toCache`, the block cache; each holds a
-   * reference. A small block that is a view into a larger buffer (a small file's 64 KiB
-   * write page) is copied first: the buffer and the cache count `length` bytes, and keeping
-   * the view would keep the whole page alive (16x more memory than counted for a 4 KiB
-   * append; the soak benchmark's appenders grew a daemon by 25 MB/s).
+   * A block just written, kept for re-reads. A disk cache only reads the buffer until the
+   * block is on disk (and serves it from memory meanwhile): it gets a reference, no copy,
+   * and the writer's pooled pages go back to the pool once it is written. Like Go, a
+   * written block does not also stay in the read buffer then. A memory cache (or, without
+   * a cache, the read buffer) keeps it: a copy of its own size when it is a view of a
+   * larger buffer.
+   */
+  private keepWritten(key: string, block: Buffer): void {
+    const cache = this.cache;
+    if (cache !== undefined && cache.inMemory !== true) {
+      this.pool.hold(block);
+      cache.put(key, block, () => this.pool.release(block));
+      return;
+    }
+    const data = this.ownSized(block);
+    const release = (): void => this.pool.release(data);
+    if (cache !== undefined) cache.put(key, data, release);
+    else this.buffer.put(key, data, release);
+  }
+
+  /**
+   * `block` with one reference for a holder that keeps it: itself (with a new reference)
+   * unless it is a view into a buffer more than twice its size (a 4 KiB append in a 64 KiB
+   * write page), which is copied into a pooled buffer of its own size class first. A
+   * holder counts `length` bytes; keeping the view would keep the whole page alive (16x
+   * more memory than counted for a 4 KiB append: the soak benchmark's appenders grew a
+   * daemon by 25 MB/s).
+   */
+  private ownSized(block: Buffer): Buffer {
+    if ((this.pool.capacityOf(block) ?? block.buffer.byteLength) <= 2 * block.length) {
+      this.pool.hold(block);
+      return block;
+    }
+    const data = block.length >= MIN_CLASS ? this.pool.take(block.length) : Buffer.allocUnsafeSlow(block.length);
+    block.copy(data);
+    return data;
+  }
+
+  /**
+   * Puts a fetched block into the read buffer and, when `toCache`, the block cache; each
+   * holds a reference.
    */
   private keep(key: string, block: Buffer, toCache: boolean): void {
-    let data = block;
-    if (!this.pool.owns(data) && data.buffer.byteLength > 2 * data.length) {
-      data = Buffer.allocUnsafeSlow(block.length);
-      block.copy(data);
-    }
+    const data = this.ownSized(block);
     const release = (): void => this.pool.release(data);
-    this.pool.hold(data);
     this.buffer.put(key, data, release);
     if (toCache && this.cache !== undefined) {
       this.pool.hold(data);

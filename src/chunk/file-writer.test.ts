@@ -96,6 +96,22 @@ describe('FileWriter flush', () => {
     cs.releaseBlock(b);
   });
 
+  it('small files reuse pooled write pages and assembled blocks (no fresh memory per file)', async () => {
+    const meta = new SliceModel();
+    const cs = new ChunkStore({ store: new MemObjectStore(), bufferSize: 64 * 1024 * 1024 });
+    for (let i = 0; i < 50; i++) {
+      const w = new FileWriter(cs, { allocSliceId: meta.allocSliceId, commit: meta.commit, ino: BigInt(10 + i) });
+      await w.write(0, fill(130 * 1024)); // three 64 KiB pages, assembled into one 256 KiB-class buffer
+      await w.flush();
+    }
+    // The read buffer keeps each file's block; the pages go back to the pool every time.
+    expect(cs.pool.reused).toBeGreaterThanOrEqual(49 * 3);
+    expect(cs.pool.allocated).toBeLessThanOrEqual(3 + 50);
+    const b = await cs.getBlock(1, 130 * 1024, 0);
+    expect(b.equals(fill(130 * 1024))).toBe(true);
+    cs.releaseBlock(b);
+  });
+
   it('a second flush waits for the one in progress (fsync racing close)', async () => {
     const { meta, g, w } = gatedWriter();
     await w.write(0, fill(100));

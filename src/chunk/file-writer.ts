@@ -200,7 +200,7 @@ export class FileWriter {
     if (page === undefined) {
       const size = Math.min(PAGE, this.bs - pi * PAGE);
       await this.store.budget.acquire(size);
-      page = Buffer.allocUnsafe(size);
+      page = this.store.pool.take(size);
       pages[pi] = page;
     }
     return [page, inBlock - pi * PAGE];
@@ -216,14 +216,19 @@ export class FileWriter {
     const held = block !== undefined ? this.bs : pages.reduce((a, p) => a + p.length, 0);
     this.store.budget.markDraining(held);
     s.idP ??= this.opts.allocSliceId();
+    // Pooled buffers this upload owns: the pages or the whole block, and what assemble made.
+    const owned: Buffer[] = block !== undefined ? [block] : [...pages];
     const assemble = (): Buffer => {
-      // A partial block may be kept by the caches: give them a copy of its own size and
-      // keep the block-sized buffer for reuse.
-      if (block !== undefined)
-        return len < this.bs ? Buffer.from(block.subarray(0, len)) : block.subarray(0, len);
       const first = pages[0];
-      if (pages.length === 1 && first !== undefined) return first.subarray(0, len);
-      return Buffer.concat(pages, len);
+      if (block === undefined && pages.length === 1 && first !== undefined) return first.subarray(0, len);
+      if (block !== undefined && len === this.bs) return block;
+      // A partial block may be kept by the caches: one buffer of its own size class, so
+      // they never pin a whole block (or several pages) for a small file.
+      const out = this.store.pool.take(len);
+      owned.push(out);
+      if (block !== undefined) block.copy(out, 0, 0, len);
+      else for (let i = 0, at = 0; at < len; i++, at += PAGE) (pages[i] as Buffer).copy(out, at, 0, Math.min(PAGE, len - at));
+      return out;
     };
     const up = (async () => {
       const id = await (s.idP as Promise<number>);
@@ -231,12 +236,12 @@ export class FileWriter {
       try {
         await this.store.writeBlock(id, bi, len, assemble);
       } catch (e) {
-        // A timed-out upload attempt may still be reading the buffer: never reuse it.
-        if (block !== undefined) this.store.pool.discard(block);
+        // A timed-out upload attempt may still be reading the buffers: never reuse them.
+        for (const b of owned) this.store.pool.discard(b);
         throw e;
       }
-      // The caches took their own references (or a copy of a partial block).
-      if (block !== undefined) this.store.releaseBlock(block);
+      // The caches took their own references (or copies).
+      for (const b of owned) this.store.releaseBlock(b);
     })()
       .catch((e: unknown) => {
         s.error ??= e;
