@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import { costRows, findMountRoot, fuseOpsByMethod, processUsage, readStats, round, type CostRow, type Snapshot } from '../bench-metrics.js';
-import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
+import { CliError, err, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -225,23 +225,18 @@ export interface BenchFlags {
   json?: boolean;
 }
 
-/** Validates flags into a config (sizes: MiB for big/block, KiB for small). */
+/** Validates flags into a config (sizes as JuiceFS's bench: MiB for big/block, KiB for small, unless suffixed). */
 export function benchConfig(path: string, f: BenchFlags, cwd: string): BenchConfig {
-  const int = (s: string, what: string): number => {
-    const n = parseIntArg(s, what);
-    if (!Number.isInteger(n)) throw new CliError(`invalid ${what} '${s}'`);
-    return n;
-  };
   const cfg: BenchConfig = {
     path: resolve(cwd, path),
-    blockSize: int(f.blockSize, '--block-size') * MiB,
-    bigFileSize: int(f.bigFileSize, '--big-file-size') * MiB,
-    smallFileSize: int(f.smallFileSize, '--small-file-size') * KiB,
-    smallFileCount: int(f.smallFileCount, '--small-file-count'),
-    threads: int(f.threads, '--threads'),
+    blockSize: parseSize(f.blockSize, 'M', '--block-size'),
+    bigFileSize: parseSize(f.bigFileSize, 'M', '--big-file-size'),
+    smallFileSize: parseSize(f.smallFileSize, 'K', '--small-file-size'),
+    smallFileCount: parseIntArg(f.smallFileCount, '--small-file-count'),
+    threads: parseIntArg(f.threads, '--threads'),
     dropCaches: f.dropCaches === true,
   };
-  if (cfg.blockSize === 0) throw new CliError('--block-size must be at least 1 MiB');
+  if (cfg.blockSize < KiB) throw new CliError('--block-size must be at least 1K');
   if (cfg.threads < 1 || cfg.threads > MAX_THREADS) throw new CliError(`--threads must be in 1..${MAX_THREADS}`);
   if (cfg.dropCaches && process.getuid?.() !== 0) throw new CliError('--drop-caches needs root');
   return cfg;
@@ -252,13 +247,14 @@ export function registerBench(program: Command, io: CliIo, setExit: (p: Promise<
     .command('bench')
     .description('run the juicefs-bench workload (big file, small files, stat) on PATH')
     .argument('<PATH>', 'directory to benchmark (a tjfs mount adds per-op costs from .stats)')
-    .option('--big-file-size <MiB>', 'size of each big file in MiB (0 skips)', '1024')
-    .option('--small-file-size <KiB>', 'size of each small file in KiB', '128')
+    .option('--big-file-size <size>', 'size of each big file, MiB unless suffixed (0 skips)', '1G')
+    .option('--small-file-size <size>', 'size of each small file, KiB unless suffixed', '128K')
     .option('--small-file-count <n>', 'small files per thread (0 skips)', '100')
     .option('-p, --threads <n>', 'concurrent threads, each with its own files', '1')
-    .option('--block-size <MiB>', 'I/O size for big files in MiB', '1')
+    .option('--block-size <size>', 'I/O size for big files, MiB unless suffixed', '1M')
     .option('--drop-caches', 'sync and drop the kernel caches before read/stat phases (root)')
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', helpExamples('tjfs bench /mnt/jfs -p 4 --big-file-size 1G --small-file-size 128K --small-file-count 100'))
     .action((path: string, flags: BenchFlags) => {
       setExit(
         (async () => {

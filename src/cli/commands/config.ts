@@ -9,7 +9,7 @@ import { redactUrl } from '../../util/redact.js';
 import { encryptFormatSecrets, decryptFormatSecrets } from '../../meta/secret.js';
 import { dirAttr } from '../../meta/volume.js';
 import { redactedJson } from '../../vfs/virtual.js';
-import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine } from '../meta-open.js';
 
 export interface ConfigFlags {
@@ -46,7 +46,7 @@ export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Pro
     if (clear.sessionToken) next.SessionToken = clear.sessionToken;
     if (clear.encryptKey) next.EncryptKey = clear.encryptKey;
     if (f.trashDays !== undefined) next.TrashDays = parseIntArg(f.trashDays, '--trash-days');
-    if (f.capacity !== undefined) next.Capacity = parseSize(f.capacity, 'G');
+    if (f.capacity !== undefined) next.Capacity = parseSize(f.capacity, 'G', '--capacity');
     if (f.inodes !== undefined) next.Inodes = parseIntArg(f.inodes, '--inodes');
     if (f.bucket !== undefined) next.Bucket = f.bucket;
     if (f.accessKey !== undefined) next.AccessKey = f.accessKey;
@@ -75,7 +75,7 @@ export function registerConfig(program: Command, io: CliIo, setExit: (p: Promise
     .description('show or change the mutable settings of a volume')
     .argument('<META>')
     .option('--trash-days <n>', 'days deleted files stay in .trash (0 disables)')
-    .option('--capacity <GiB>', 'volume capacity limit in GiB (0 = unlimited)')
+    .option('--capacity <size>', 'volume capacity limit, GiB unless suffixed: 500, 2T (0 = unlimited)')
     .option('--inodes <n>', 'volume inode limit (0 = unlimited)')
     .option('--bucket <url>', 'object storage bucket')
     .option('--access-key <key>', 'object storage access key')
@@ -83,5 +83,6 @@ export function registerConfig(program: Command, io: CliIo, setExit: (p: Promise
     .option('--session-token <token>', 'object storage session token')
     .option('--upload-limit <Mbps>', 'volume-wide upload limit (advisory)')
     .option('--download-limit <Mbps>', 'volume-wide download limit (advisory)')
+    .addHelpText('after', helpExamples('tjfs config sqlite3://myjfs.db', 'tjfs config redis://10.0.0.5:6379/1 --capacity 2T --trash-days 7'))
     .action((meta: string, flags: ConfigFlags) => setExit(runConfig(meta, flags, io)));
 }

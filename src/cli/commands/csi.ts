@@ -11,7 +11,7 @@ import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { CsiPlugin, type CsiMode } from '../../csi/csi-plugin.js';
 import { META_ENV } from '../../csi/daemon-launcher.js';
 import { hostname } from 'node:os';
-import { CliError, type CliIo } from '../io.js';
+import { CliError, helpExamples, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 
 interface CsiFlags {
@@ -77,6 +77,7 @@ export function registerCsi(
     .option('--mount-base <dir>', 'where shared FUSE mounts are made (Bidirectional hostPath)', '/var/lib/tjfs/mnt')
     .option('--check-interval <seconds>', 'health check period of shared mounts (0 disables)', '30')
     .option('--log <file>', 'log file (default: stderr)')
+    .addHelpText('after', helpExamples('tjfs csi --endpoint unix:///csi/csi.sock --node-id $NODE_NAME --mode node'))
     .action((flags: CsiFlags) => setExit(runCsi(flags, io, version)));
 
   program

@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import { dumpMeta } from '../../meta/dump/dump.js';
 import { loadMeta } from '../../meta/dump/load.js';
 import { redactUrl } from '../../util/redact.js';
-import { CliError, err, type CliIo } from '../io.js';
+import { CliError, err, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';
 
@@ -184,6 +184,7 @@ export function registerDumpLoad(program: Command, io: CliIo, setExit: (p: Promi
     .option('--subdir <path>', 'dump only this sub-directory')
     .option('--keep-secret-key', 'keep the object storage secret key')
     .option('--skip-trash', 'leave out the trash')
+    .addHelpText('after', helpExamples('tjfs dump redis://10.0.0.5:6379/1 meta-dump.json.gz', 'tjfs dump sqlite3://myjfs.db --subdir /projects/a > a.json'))
     .action((meta: string, file: string | undefined, flags: DumpFlags) =>
       setExit(runDump(meta, file, flags, io)),
     );
@@ -192,5 +193,6 @@ export function registerDumpLoad(program: Command, io: CliIo, setExit: (p: Promi
     .description('load a JuiceFS JSON dump from FILE (or stdin) into an empty database')
     .argument('<META>')
     .argument('[FILE]')
+    .addHelpText('after', helpExamples('tjfs load sqlite3://restored.db meta-dump.json.gz'))
     .action((meta: string, file: string | undefined) => setExit(runLoad(meta, file, io)));
 }

@@ -14,7 +14,7 @@ import { redactUrl } from '../../util/redact.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
-import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { makeDirs } from '../../util/make-dirs.js';
 import { redactedJson } from '../../vfs/virtual.js';
@@ -89,7 +89,7 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   const format: Format = {
     ...defaultFormat(name, randomUUID(), bucket),
     Storage: storage,
-    BlockSize: normalizeBlockSizeKiB(parseSize(f.blockSize, 'K') / 1024),
+    BlockSize: normalizeBlockSizeKiB(parseSize(f.blockSize, 'K', '--block-size') / 1024),
     Compression: compress,
     TrashDays: parseIntArg(f.trashDays, '--trash-days'),
   };
@@ -99,7 +99,7 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   if (access) format.AccessKey = access;
   if (secret) format.SecretKey = secret;
   if (token) format.SessionToken = token;
-  if (f.capacity) format.Capacity = parseSize(f.capacity, 'G');
+  if (f.capacity) format.Capacity = parseSize(f.capacity, 'G', '--capacity');
   if (f.inodes) format.Inodes = parseIntArg(f.inodes, '--inodes');
   if (f.hashPrefix) format.HashPrefix = true;
 
@@ -158,14 +158,21 @@ export function registerFormat(program: Command, io: CliIo, setExit: (p: Promise
     .option('--access-key <key>', 'object storage access key (env ACCESS_KEY)')
     .option('--secret-key <key>', 'object storage secret key (env SECRET_KEY)')
     .option('--session-token <token>', 'object storage session token (env SESSION_TOKEN)')
-    .option('--block-size <size>', 'block size (K by default): 64K..16M', '4M')
+    .option('--block-size <size>', 'block size, KiB unless suffixed: 64K..16M', '4M')
     .option('--compress <algo>', 'block compression: none, lz4, zstd', 'none')
     .option('--trash-days <n>', 'days deleted files stay in .trash (0 disables)', '1')
-    .option('--capacity <GiB>', 'volume capacity limit in GiB (0 = unlimited)')
+    .option('--capacity <size>', 'volume capacity limit, GiB unless suffixed: 500, 2T (0 = unlimited)')
     .option('--inodes <n>', 'volume inode limit (0 = unlimited)')
     .option('--hash-prefix', 'spread object keys with a hash prefix')
     .option('--force', 'overwrite settings that cannot normally change')
     .option('--no-update', 'leave an existing volume unchanged')
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs format sqlite3://myjfs.db myjfs',
+        'tjfs format redis://10.0.0.5:6379/1 lake --storage s3 --bucket http://10.0.0.6:9000/lake-bucket --compress lz4 --capacity 2T',
+      ),
+    )
     .action((meta: string, name: string, flags: FormatFlags & { update?: boolean }) => {
       setExit(runFormat(meta, name, { ...flags, noUpdate: flags.update === false }, io));
     });

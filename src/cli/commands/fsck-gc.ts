@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { blockCount, blockLen, blockKey, parseBlockKey } from '../../base/block-key.js';
 import { listAll } from '../../object/object-store.js';
 import type { Runtime } from '../../vfs/runtime.js';
-import { out, type CliIo } from '../io.js';
+import { helpExamples, out, type CliIo } from '../io.js';
 import { openCliRuntime } from '../meta-open.js';
 import { scanFiles } from '../ops/volume-scan.js';
 
@@ -92,11 +92,13 @@ export function registerFsckGc(program: Command, io: CliIo, setExit: (p: Promise
     .command('fsck')
     .description('check that every block referenced by the metadata exists in the object store')
     .argument('<META>')
+    .addHelpText('after', helpExamples('tjfs fsck redis://10.0.0.5:6379/1'))
     .action((meta: string) => setExit(runFsck(meta, io)));
   program
     .command('gc')
     .description('find (and with --delete remove) objects no slice references')
     .argument('<META>')
     .option('--delete', 'delete the leaked objects')
+    .addHelpText('after', helpExamples('tjfs gc redis://10.0.0.5:6379/1', 'tjfs gc redis://10.0.0.5:6379/1 --delete'))
     .action((meta: string, flags: { delete?: boolean }) => setExit(runGc(meta, flags, io)));
 }

@@ -14,11 +14,12 @@ import { HdfsFileSystem } from '../../api/hdfs.js';
 import { UserDb } from '../../api/users.js';
 import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js';
 import { redactUrl } from '../../util/redact.js';
-import { CliError, out, parseIntArg, type CliIo } from '../io.js';
+import { addCacheFlags, cacheRuntimeOptions, type CacheFlags } from '../cache-flags.js';
+import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliEngine } from '../meta-open.js';
 
-export interface GatewayFlags {
+export interface GatewayFlags extends CacheFlags {
   address: string;
   token?: string;
   usersMap?: string;
@@ -30,9 +31,6 @@ export interface GatewayFlags {
   allowInsecure?: boolean;
   maxStreams: string;
   subdir?: string;
-  cacheDir?: string;
-  cacheSize: string;
-  attrCache: string;
   log?: string;
   accessLog?: boolean;
 }
@@ -52,6 +50,8 @@ export async function runGateway(
   stop?: AbortSignal,
 ): Promise<number> {
   const { host, port } = parseAddress(f.address);
+  const cache = cacheRuntimeOptions(f);
+  const maxDataStreams = parseIntArg(f.maxStreams, '--max-streams');
   const unknownUser =
     f.unknownUser === 'nobody' ? 'nobody' : f.unknownUser === 'reject' ? 'reject' : undefined;
   if (!unknownUser) throw new CliError(`--unknown-user must be 'reject' or 'nobody'`);
@@ -72,11 +72,9 @@ export async function runGateway(
     uid: 0,
     gid: 0,
     users,
-    attrCache: Number(f.attrCache),
-    cacheSize: parseIntArg(f.cacheSize, '--cache-size') * 1024 * 1024,
+    ...cache,
     mountPoint: `webhdfs://${f.address}`,
     logger: log,
-    ...(f.cacheDir ? { cacheDir: f.cacheDir } : {}),
     ...(f.subdir ? { subdir: f.subdir } : {}),
   });
   try {
@@ -89,7 +87,7 @@ export async function runGateway(
       defaultUser: f.defaultUser,
       superusers: f.superuser ?? ['root'],
       checksum: f.checksum === true,
-      maxDataStreams: parseIntArg(f.maxStreams, '--max-streams'),
+      maxDataStreams,
       allowInsecure: f.allowInsecure === true,
       ...(token ? { token } : {}),
       ...(f.advertiseUrl ? { advertiseUrl: f.advertiseUrl } : {}),
@@ -123,8 +121,12 @@ export async function runGateway(
 }
 
 export function registerGateway(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
-  const gw = program.command('gateway').description('serve a volume over a network protocol');
-  gw.command('webhdfs')
+  const gw = program
+    .command('gateway')
+    .description('serve a volume over a network protocol')
+    .addHelpText('after', helpExamples('tjfs gateway webhdfs sqlite3://myjfs.db --address 127.0.0.1:9870'));
+  const webhdfs = gw
+    .command('webhdfs')
     .description('serve a volume over WebHDFS REST (webhdfs://, fsspec, curl)')
     .argument('<META>', 'metadata URL')
     .option('--address <host:port>', 'listen address', '127.0.0.1:9870')
@@ -144,11 +146,16 @@ export function registerGateway(program: Command, io: CliIo, setExit: (p: Promis
     .option('--allow-insecure', 'allow a non-loopback address without --token')
     .option('--max-streams <n>', 'concurrent OPEN/CREATE/APPEND data streams', '64')
     .option('--subdir <path>', 'serve a sub-directory of the volume as the root')
-    .option('--cache-dir <dir>', "block cache directory, or 'memory'", 'memory')
-    .option('--cache-size <MiB>', 'block cache size in MiB', '1024')
-    .option('--attr-cache <seconds>', 'attribute cache of open files', '1')
     .option('--log <file>', 'log file (default stderr)')
-    .option('--access-log', 'log every request (method, op, path, user, status, bytes, ms)')
+    .option('--access-log', 'log every request (method, op, path, user, status, bytes, ms)');
+  addCacheFlags(webhdfs)
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs gateway webhdfs sqlite3://myjfs.db --address 127.0.0.1:9870 --cache-dir memory --cache-size 1G',
+        'TJFS_GATEWAY_TOKEN=s3cret tjfs gateway webhdfs redis://10.0.0.5:6379/1 --address 0.0.0.0:9870 --cache-size 10G',
+      ),
+    )
     .action((meta: string, flags: GatewayFlags) => {
       setExit(runGateway(meta, flags, io));
     });

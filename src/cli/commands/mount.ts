@@ -13,7 +13,6 @@ import { availableParallelism, homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { CHECKSUM_LEVELS, type ChecksumLevel } from '../../cache/checksum.js';
 import { mountFuse, type MountOptions } from '../../fuse/mount.js';
 import { loadNative } from '../../native/addon.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
@@ -21,7 +20,8 @@ import type { RuntimeOptions } from '../../vfs/runtime.js';
 import { Vfs } from '../../vfs/vfs.js';
 import { redactUrl } from '../../util/redact.js';
 import { toFsError } from '../../base/errno.js';
-import { CliError, err, out, parseIntArg, type CliIo } from '../io.js';
+import { addCacheFlags, cacheRuntimeOptions, type CacheFlags } from '../cache-flags.js';
+import { CliError, err, out, parseIntArg, parseSecondsArg, helpExamples, type CliIo } from '../io.js';
 import { createLogger, prepareLogFile } from '../logger.js';
 import { daemonEnv } from '../../supervisor/daemon-env.js';
 import { openCliRuntime } from '../meta-open.js';
@@ -31,20 +31,9 @@ import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
 import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
 
-export interface MountFlags {
-  attrCache: string;
+export interface MountFlags extends CacheFlags {
   entryCache: string;
   dirEntryCache: string;
-  cacheDir?: string;
-  cacheSize: string;
-  freeSpaceRatio: string;
-  verifyCacheChecksum: string;
-  bufferSize: string;
-  maxUploads: string;
-  ioRetries: string;
-  prefetch: string;
-  maxReadahead?: string;
-  writeback?: boolean;
   readOnly?: boolean;
   subdir?: string;
   o?: string[];
@@ -131,13 +120,6 @@ async function daemonize(
   });
 }
 
-function checksumLevelArg(text: string): ChecksumLevel {
-  const level = CHECKSUM_LEVELS.find((l) => l === text);
-  if (level === undefined)
-    throw new CliError(`invalid --verify-cache-checksum '${text}' (want ${CHECKSUM_LEVELS.join(', ')})`);
-  return level;
-}
-
 /** A mount needs the native addon: refused first, with the loader's reason (a failed or skipped build). */
 function requireAddon(): void {
   try {
@@ -156,6 +138,9 @@ export async function runMount(
   io: CliIo,
   argv: readonly string[],
 ): Promise<number> {
+  const { attrCache: attrTimeout, ...cacheOpts } = cacheRuntimeOptions(flags);
+  const entryTimeout = parseSecondsArg(flags.entryCache, '--entry-cache');
+  const dirEntryTimeout = parseSecondsArg(flags.dirEntryCache, '--dir-entry-cache');
   requireAddon();
   // -d on a mount point a tjfs supervisor serves: a live upgrade (src/supervisor/upgrade.ts).
   const upgradeFrom =
@@ -177,20 +162,11 @@ export async function runMount(
   if (link === undefined) checkMountPoint(mp);
   const mib = 1024 * 1024;
   const opts: RuntimeOptions = {
+    ...cacheOpts,
     readOnly: flags.readOnly === true,
-    cacheSize: parseIntArg(flags.cacheSize, '--cache-size') * mib,
-    freeSpaceRatio: Number(flags.freeSpaceRatio),
-    cacheChecksum: checksumLevelArg(flags.verifyCacheChecksum),
-    bufferSize: parseIntArg(flags.bufferSize, '--buffer-size') * mib,
-    maxUploads: parseIntArg(flags.maxUploads, '--max-uploads'),
-    ioRetries: parseIntArg(flags.ioRetries, '--io-retries'),
-    prefetch: parseIntArg(flags.prefetch, '--prefetch'),
-    writeback: flags.writeback === true,
     mountPoint: mp,
     logger: log,
     heartbeat: flags.bgjob !== false,
-    ...(flags.cacheDir ? { cacheDir: flags.cacheDir } : {}),
-    ...(flags.maxReadahead ? { maxReadahead: parseIntArg(flags.maxReadahead, '--max-readahead') * mib } : {}),
   };
   // The daemon allocates and frees block buffers (up to 4 MiB, 64 MiB for big blocks) all
   // the time: keep them on the heap for reuse instead of a fresh, page-faulting mmap each.
@@ -205,7 +181,6 @@ export async function runMount(
   let metricsServer: Server | undefined;
   try {
     const rootIno = flags.subdir ? await resolveSubdir(rt.meta, flags.subdir) : undefined;
-    const attrTimeout = Number(flags.attrCache);
     const vfs = new Vfs(rt, {
       attrTimeout,
       hideInternal: flags.hideInternal === true,
@@ -214,8 +189,8 @@ export async function runMount(
     });
     const ops = new VfsFuseOps(vfs, {
       attrTimeout,
-      entryTimeout: Number(flags.entryCache),
-      dirEntryTimeout: Number(flags.dirEntryCache),
+      entryTimeout,
+      dirEntryTimeout,
     });
     const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
     const mountOpts: MountOptions = {
@@ -291,7 +266,7 @@ export function registerMount(
   argv: readonly string[],
   setExit: (p: Promise<number>) => void,
 ): void {
-  program
+  const cmd = program
     .command('mount')
     .description('mount a volume at MOUNTPOINT with FUSE')
     .argument('<META>', 'metadata URL')
@@ -301,27 +276,9 @@ export function registerMount(
     .option('-o <options...>', 'extra FUSE mount options (comma separated), e.g. allow_other,ro')
     .option('--read-only', 'mount read-only (no session, no writes)')
     .option('--subdir <path>', 'mount a sub-directory of the volume as the root')
-    .option('--attr-cache <seconds>', 'attribute cache timeout', '1')
-    .option('--entry-cache <seconds>', 'file entry cache timeout', '1')
-    .option('--dir-entry-cache <seconds>', 'directory entry cache timeout', '1')
-    .option('--cache-dir <dir>', "block cache directory, or 'memory'")
-    .option('--cache-size <MiB>', 'block cache size in MiB (0 disables)', '102400')
-    .option('--free-space-ratio <ratio>', 'minimum free space kept on the cache disk', '0.1')
-    .option(
-      '--verify-cache-checksum <level>',
-      'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)',
-      'extend',
-    )
-    .option('--buffer-size <MiB>', 'read/write buffer size in MiB', '300')
-    .option('--max-uploads <n>', 'concurrent block uploads', '20')
-    .option(
-      '--io-retries <n>',
-      'retries of metadata and object requests while the server is unreachable (backoff up to 10 s apart)',
-      '10',
-    )
-    .option('--prefetch <n>', 'blocks prefetched on random reads', '1')
-    .option('--max-readahead <MiB>', 'readahead window limit in MiB')
-    .option('--writeback', 'upload blocks in the background after a local commit')
+    .option('--entry-cache <seconds>', 'file entry cache timeout in seconds', '1')
+    .option('--dir-entry-cache <seconds>', 'directory entry cache timeout in seconds', '1');
+  addCacheFlags(cmd)
     .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
     .option('--metrics <addr>', 'serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9567')
     .option(
@@ -333,6 +290,13 @@ export function registerMount(
     .option(
       '--no-write-journal',
       '-d: do not journal acknowledged, unflushed writes (faster; a worker crash then loses them, reported as EIO)',
+    )
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs mount sqlite3://myjfs.db /mnt/jfs -d',
+        'tjfs mount redis://10.0.0.5:6379/1 /mnt/jfs -d --cache-dir /var/jfsCache --cache-size 100G --buffer-size 300M',
+      ),
     )
     .action((meta: string, mp: string, flags: MountFlags) => {
       setExit(runMount(meta, mp, flags, io, argv));

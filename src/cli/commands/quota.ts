@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { MetaEngine } from '../../meta/engine.js';
 import { align4K, FileType, type Ino } from '../../base/types.js';
-import { CliError, out, parseIntArg, parseSize, type CliIo } from '../io.js';
+import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliMeta } from '../meta-open.js';
 import { walkTree } from '../ops/volume-scan.js';
 import { resolveSubdir } from '../subdir.js';
@@ -54,7 +54,7 @@ async function runQuota(action: string, metaUrl: string, f: QuotaFlags, io: CliI
         throw new CliError('directory quotas need DirStats (format with a current tjfs or juicefs)');
       const used = await treeUsage(engine, ino);
       const q = {
-        maxSpace: f.capacity !== undefined ? parseSize(f.capacity, 'G') : (cur?.maxSpace ?? 0),
+        maxSpace: f.capacity !== undefined ? parseSize(f.capacity, 'G', '--capacity') : (cur?.maxSpace ?? 0),
         maxInodes: f.inodes !== undefined ? parseIntArg(f.inodes, '--inodes') : (cur?.maxInodes ?? 0),
         usedSpace: used.space,
         usedInodes: used.inodes,
@@ -77,7 +77,14 @@ export function registerQuota(program: Command, io: CliIo, setExit: (p: Promise<
     .argument('<ACTION>', 'set | get | list | delete')
     .argument('<META>')
     .option('--path <path>', 'directory inside the volume')
-    .option('--capacity <GiB>', 'space limit in GiB (0 = unlimited)')
+    .option('--capacity <size>', 'space limit, GiB unless suffixed: 100, 500M (0 = unlimited)')
     .option('--inodes <n>', 'inode limit (0 = unlimited)')
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs quota set redis://10.0.0.5:6379/1 --path /projects/a --capacity 100G --inodes 1000000',
+        'tjfs quota list redis://10.0.0.5:6379/1',
+      ),
+    )
     .action((action: string, meta: string, flags: QuotaFlags) => setExit(runQuota(action, meta, flags, io)));
 }

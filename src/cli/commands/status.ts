@@ -1,7 +1,7 @@
 /** `tjfs status META`: the volume setting (secrets removed) and its sessions. */
 import type { Command } from 'commander';
 import { redactedJson } from '../../vfs/virtual.js';
-import { out, type CliIo } from '../io.js';
+import { helpExamples, out, type CliIo } from '../io.js';
 import { openCliMeta } from '../meta-open.js';
 
 export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
@@ -34,5 +34,6 @@ export function registerStatus(program: Command, io: CliIo, setExit: (p: Promise
     .command('status')
     .description('show the volume setting and active sessions')
     .argument('<META>')
+    .addHelpText('after', helpExamples('tjfs status redis://10.0.0.5:6379/1'))
     .action((meta: string) => setExit(runStatus(meta, io)));
 }

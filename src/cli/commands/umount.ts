@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadNative } from '../../native/addon.js';
-import { CliError, out, type CliIo } from '../io.js';
+import { CliError, helpExamples, out, type CliIo } from '../io.js';
 
 const MNT_FORCE = 1;
 const MNT_DETACH = 2;
@@ -49,5 +49,6 @@ export function registerUmount(program: Command, io: CliIo, setExit: (p: Promise
     .description('unmount a tjfs mount')
     .argument('<MOUNTPOINT>')
     .option('-f, --force', 'detach even if busy or the daemon is dead (lazy unmount)')
+    .addHelpText('after', helpExamples('tjfs umount /mnt/jfs', 'tjfs umount --force /mnt/jfs'))
     .action((mp: string, flags: { force?: boolean }) => setExit(runUmount(mp, flags, io)));
 }
