@@ -15,6 +15,7 @@ import { isFsError, FsError, Errno } from '../base/errno.js';
 import { FileType, ROOT_INODE, type Context, type Ino } from '../base/types.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
 import { Vfs } from '../vfs/vfs.js';
+import { KeyedMutex } from '../util/mutex.js';
 import { nodeError, wrap } from './errors.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
 import { COPYFILE_EXCL, F_OK, O_CREAT, O_EXCL, O_TRUNC, O_WRONLY, encodingOf, parseFlags, toBuffer, toTimespec, type Encoding, type OpenFlags, type TimeLike } from './flags.js';
@@ -63,16 +64,9 @@ export class VolumeCore implements HandleHost {
     this.open.delete(h);
   }
 
-  private readonly locks = new Map<Ino, Promise<unknown>>();
+  private readonly locks = new KeyedMutex<Ino>();
   exclusive<T>(ino: Ino, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(ino) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(ino, tail);
-    void tail.then(() => {
-      if (this.locks.get(ino) === tail) this.locks.delete(ino);
-    });
-    return next;
+    return this.locks.run(ino, fn);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@
 import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
+import { KeyedMutex } from '../util/mutex.js';
 import { redactSecrets } from './csi-error.js';
 import { isOurDaemon, type DaemonLauncher } from './daemon-launcher.js';
 import { mountAt } from './mount-info.js';
@@ -52,7 +53,7 @@ function alive(pid: number): boolean {
 }
 
 export class SharedMounts {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedMutex<string>();
   private closed = false;
 
   constructor(private readonly o: SharedMountsOptions) {}
@@ -63,13 +64,7 @@ export class SharedMounts {
 
   /** Runs `fn` with the lock of shared mount `id` held. */
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(fn);
-    this.locks.set(id, next);
-    void next.finally(() => {
-      if (this.locks.get(id) === next) this.locks.delete(id);
-    }).catch(() => undefined);
-    return next;
+    return this.locks.run(id, fn);
   }
 
   /** The shared mount and record of a publish target, if this plugin published it. */

@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { HdfsFileSystem } from '../api/hdfs.js';
 import { codeOf, HdfsError, toHdfsError } from '../api/hdfs-errors.js';
 import { UserDb } from '../api/users.js';
+import { KeyedMutex } from '../util/mutex.js';
 import { authenticate, type AuthOptions } from './webhdfs-auth.js';
 import { append, create, fileChecksum, open } from './webhdfs-data.js';
 import { remoteExceptionJson, statusOf } from './webhdfs-json.js';
@@ -96,20 +97,6 @@ class Slots {
   }
 }
 
-class PathLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-  run<T>(path: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(path) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(path, tail);
-    void tail.then(() => {
-      if (this.tails.get(path) === tail) this.tails.delete(path);
-    });
-    return next;
-  }
-}
-
 function dispatch(req: WebHdfsRequest): { handler: OpHandler; data: boolean } {
   if (req.op === '') throw new HdfsError('IllegalArgumentException', 'Invalid value for webhdfs parameter "op": null');
   const data = DATA_OPS[req.method]?.[req.op];
@@ -140,7 +127,7 @@ export async function startWebHdfsGateway(opts: WebHdfsGatewayOptions): Promise<
     superusers: opts.superusers ?? ['root'],
   };
   const slots = new Slots(opts.maxDataStreams ?? 64);
-  const locks = new PathLocks();
+  const locks = new KeyedMutex<string>();
   let bound = { host, port: opts.port ?? 9870 };
 
   const handle = async (http: IncomingMessage, res: ServerResponse): Promise<void> => {
