@@ -15,9 +15,10 @@
  * committed; a staged file is deleted only after its upload succeeded or its slice was
  * deleted (`unstage`).
  */
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseBlockKey } from '../base/block-key.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Logger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { WritebackStager } from './block-cache.js';
@@ -99,18 +100,7 @@ export class Writeback implements WritebackStager {
   async stage(key: string, data: Buffer): Promise<void> {
     const p = this.path(key);
     await mkdir(dirname(p), { recursive: true });
-    const tmp = `${p}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      const parts = [data, blockChecksums(data)];
-      const { bytesWritten } = await fh.writev(parts);
-      if (bytesWritten !== data.length + (parts[1]?.length ?? 0))
-        throw new Error(`short write staging ${key}: ${bytesWritten} bytes`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, p);
+    await writeFileAtomic(`${p}.tmp`, p, [data, blockChecksums(data)], { mode: 0o600, sync: true });
     this.track(key);
     await this.opts.cache?.adopt(key, p).catch(() => undefined);
     this.enqueue(key);

@@ -4,11 +4,12 @@
  * use each of them (the reference count). CSI never re-sends secrets, so the meta URL is
  * kept here, in a root-only (0600) file under --state-dir.
  *
- * Invariants: writes are atomic (temp file + rename) and serialised; the in-memory object is
+ * Invariants: writes are atomic (temp file, fsync, rename) and serialised; the in-memory object is
  * the source of truth while the process lives and is reloaded only at start.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface TargetState {
   volumeId: string;
@@ -64,9 +65,7 @@ export class StateStore {
     this.writing = this.writing
       .catch(() => undefined)
       .then(async () => {
-        await writeFile(tmp, text, { mode: 0o600 });
-        await chmod(tmp, 0o600);
-        await rename(tmp, this.file);
+        await writeFileAtomic(tmp, this.file, [Buffer.from(text)], { mode: 0o600, sync: true });
       });
     return this.writing;
   }

@@ -4,10 +4,10 @@
  * parts than one native call takes) behave the same.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlockPool } from '../chunk/block-pool.js';
 import { optionalNative } from '../native/addon.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -54,6 +54,36 @@ describe.each([
   });
 });
 
+describe('writeFileAtomic with sync', () => {
+  it('fsyncs the file before the rename', async () => {
+    const probe = await open(join(dir, 'probe'), 'w');
+    // cast: FileHandle's class is not exported; its prototype is reached through an instance.
+    const proto = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const synced: string[] = [];
+    const real = proto.sync;
+    const spy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: { sync(): Promise<void> }) {
+      synced.push((await readdir(dir)).sort().join(','));
+      return real.call(this);
+    });
+    try {
+      await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('durable')], { mode: 0o600, sync: true });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(synced).toEqual(['probe,s.tmp']); // once, while the file still had its temporary name
+    expect((await readFile(join(dir, 's'))).toString()).toBe('durable');
+  });
+
+  it('gives the file exactly its mode, even over a leftover temporary file', async () => {
+    await writeFile(join(dir, 's.tmp'), 'stale');
+    await chmod(join(dir, 's.tmp'), 0o644);
+    await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('secret')], { mode: 0o600, sync: true });
+    expect((await stat(join(dir, 's'))).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['s']);
+  });
+});
+
 /** Bytes of `path` in the page cache (util-linux fincore), or undefined without the tool. */
 function resident(path: string): number | undefined {
   try {
@@ -70,7 +100,7 @@ describe.runIf(optionalNative() !== undefined)('writeFileAtomic with O_DIRECT', 
   it('writes an aligned block past the page cache and its tail through it', async () => {
     const b = block();
     const p = join(dir, 'blk');
-    await writeFileAtomic(join(dir, 'blk.tmp'), p, [b, tail], 0o644, true);
+    await writeFileAtomic(join(dir, 'blk.tmp'), p, [b, tail], { mode: 0o644, direct: true });
     const res = resident(p); // before reading it back, which fills the cache
     if (res !== undefined) expect(res).toBeLessThan(b.length); // the block part never entered it
     expect((await readFile(p)).equals(Buffer.concat([b, tail]))).toBe(true);
@@ -78,13 +108,13 @@ describe.runIf(optionalNative() !== undefined)('writeFileAtomic with O_DIRECT', 
 
   it('falls back to a buffered write for unaligned data and on file systems without O_DIRECT', async () => {
     const unaligned = block().subarray(1, 1 + 8192);
-    await writeFileAtomic(join(dir, 'u.tmp'), join(dir, 'u'), [unaligned, tail], 0o644, true);
+    await writeFileAtomic(join(dir, 'u.tmp'), join(dir, 'u'), [unaligned, tail], { mode: 0o644, direct: true });
     expect((await readFile(join(dir, 'u'))).equals(Buffer.concat([unaligned, tail]))).toBe(true);
     const shm = await mkdtemp('/dev/shm/tjfs-atomic-').catch(() => undefined);
     if (shm === undefined) return;
     try {
       const b = block();
-      await writeFileAtomic(join(shm, 'b.tmp'), join(shm, 'b'), [b, tail], 0o644, true);
+      await writeFileAtomic(join(shm, 'b.tmp'), join(shm, 'b'), [b, tail], { mode: 0o644, direct: true });
       expect((await readFile(join(shm, 'b'))).equals(Buffer.concat([b, tail]))).toBe(true);
     } finally {
       await rm(shm, { recursive: true, force: true });
