@@ -7,6 +7,7 @@
  */
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
+import { redactSecrets } from '../util/redact.js';
 
 export class CsiError extends Error {
   constructor(
@@ -22,11 +23,6 @@ export class CsiError extends Error {
 export const invalidArgument = (msg: string): CsiError => new CsiError(status.INVALID_ARGUMENT, msg);
 export const notFound = (msg: string): CsiError => new CsiError(status.NOT_FOUND, msg);
 export const internal = (msg: string, cause?: unknown): CsiError => new CsiError(status.INTERNAL, msg, { cause });
-
-/** Replaces passwords in URLs (`scheme://user:pass@`, `scheme://:pass@`) with ****. */
-export function redactSecrets(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, (_m, s: string, u: string) => `${s}${u}:****@`);
-}
 
 export function toServiceError(e: unknown): Partial<ServiceError> {
   const code = e instanceof CsiError ? e.code : status.INTERNAL;

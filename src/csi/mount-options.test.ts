@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CsiError, redactSecrets } from './csi-error.js';
+import { redactSecrets } from '../util/redact.js';
+import { CsiError } from './csi-error.js';
 import { mountAt, parseMountInfo } from './mount-info.js';
 import { planMount, sharedMountId } from './mount-options.js';
 import { socketPathOf } from './csi-plugin.js';

@@ -17,7 +17,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { KeyedMutex } from '../util/mutex.js';
-import { redactSecrets } from './csi-error.js';
+import { redactSecrets } from '../util/redact.js';
 import { isOurDaemon, type DaemonLauncher } from './daemon-launcher.js';
 import { mountAt } from './mount-info.js';
 import type { Mounter } from './mounter.js';

@@ -4,7 +4,7 @@
  */
 import { FsError, Errno } from '../base/errno.js';
 import type { EngineOptions, MetaEngine } from './engine.js';
-import { redactUrl } from '../util/redact.js';
+import { redactSecrets } from '../util/redact.js';
 
 type Loader = () => Promise<(url: string, options: EngineOptions) => Promise<MetaEngine>>;
 
@@ -20,7 +20,7 @@ export function metaScheme(url: string): string {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url);
   if (!m || !m[1]) {
     throw new FsError(Errno.EINVAL, {
-      message: `invalid meta URL '${redactUrl(url)}': expected scheme://..., e.g. sqlite3://myjfs.db or redis://host:6379/1`,
+      message: `invalid meta URL '${redactSecrets(url)}': expected scheme://..., e.g. sqlite3://myjfs.db or redis://host:6379/1`,
     });
   }
   return m[1].toLowerCase();

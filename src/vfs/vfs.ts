@@ -18,7 +18,8 @@ import { Observer } from './observe.js';
 import { stagingStats } from '../cache/writeback.js';
 import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
-import { redactedJson, VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+import { VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+import { redactedJson } from '../util/redact.js';
 import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../base/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */

@@ -38,19 +38,3 @@ export function virtualAttr(v: VirtualNode, uid: number, gid: number, start: Tim
   a.atimensec = a.mtimensec = a.ctimensec = start.nsec;
   return a;
 }
-
-const SECRET_KEYS = /secret|password|token|encryptkey/i;
-
-/** JSON with every secret-looking field replaced by "removed" (and passwords in URLs). */
-export function redactedJson(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (k, v: unknown) => {
-      if (typeof v === 'bigint') return v.toString();
-      if (typeof v === 'string' && SECRET_KEYS.test(k) && v !== '') return 'removed';
-      if (typeof v === 'string') return v.replace(/^([a-z0-9+.-]+:\/\/[^:@/]*):[^@/]*@/i, '$1:removed@');
-      return v;
-    },
-    2,
-  );
-}

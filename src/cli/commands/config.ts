@@ -5,12 +5,11 @@
  */
 import type { Command } from 'commander';
 import { formatToJson, parseFormat, type Format } from '../../meta/format.js';
-import { redactUrl } from '../../util/redact.js';
 import { encryptFormatSecrets, decryptFormatSecrets } from '../../meta/secret.js';
 import { dirAttr } from '../../meta/volume.js';
-import { redactedJson } from '../../vfs/virtual.js';
 import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine } from '../meta-open.js';
+import { redactSecrets, redactedJson } from '../../util/redact.js';
 
 export interface ConfigFlags {
   trashDays?: string;
@@ -29,7 +28,7 @@ export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Pro
   try {
     const text = await engine.getFormatText();
     if (text === undefined)
-      throw new CliError(`database ${redactUrl(metaUrl)} is not formatted: run 'tjfs format' first`);
+      throw new CliError(`database ${redactSecrets(metaUrl)} is not formatted: run 'tjfs format' first`);
     const old = parseFormat(text);
     const changed = Object.values(f).some((v) => v !== undefined);
     if (!changed) {

@@ -16,10 +16,10 @@ import { createGunzip, createGzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { dumpMeta } from '../../meta/dump/dump.js';
 import { loadMeta } from '../../meta/dump/load.js';
-import { redactUrl } from '../../util/redact.js';
 import { CliError, err, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';
+import { redactSecrets } from '../../util/redact.js';
 
 /** "ENOENT: no such file or directory" out of a Node fs error, without the syscall and path. */
 export function fsReason(e: unknown): string {
@@ -111,7 +111,7 @@ export async function runDump(
     if (output) {
       await output.commit();
       output = undefined;
-      err(io, `dumped ${redactUrl(metaUrl)} to ${file}`);
+      err(io, `dumped ${redactSecrets(metaUrl)} to ${file}`);
     }
     return 0;
   } finally {
@@ -161,9 +161,9 @@ export async function runLoad(metaUrl: string, file: string | undefined, io: Cli
     const engine = await openCliEngine(metaUrl, io, { mustExist: false });
     try {
       if (!(await engine.isEmpty()))
-        throw new CliError(`database ${redactUrl(metaUrl)} is not empty: load needs an empty database`);
+        throw new CliError(`database ${redactSecrets(metaUrl)} is not empty: load needs an empty database`);
       const res = await loadMeta(engine, input.open());
-      err(io, `loaded ${res.inodes} inodes into ${redactUrl(metaUrl)}`);
+      err(io, `loaded ${res.inodes} inodes into ${redactSecrets(metaUrl)}`);
       ok = true;
       return 0;
     } finally {

@@ -10,14 +10,13 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultFormat, type Format } from '../../meta/format.js';
-import { redactUrl } from '../../util/redact.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
 import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { makeDirs } from '../../util/make-dirs.js';
-import { redactedJson } from '../../vfs/virtual.js';
+import { redactSecrets, redactedJson } from '../../util/redact.js';
 
 export interface FormatFlags {
   storage: string;
@@ -109,7 +108,7 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   try {
     const exists = (await engine.getFormatText()) !== undefined;
     if (exists && f.noUpdate) {
-      out(io, `volume already formatted in ${redactUrl(metaUrl)}; left unchanged (--no-update)`);
+      out(io, `volume already formatted in ${redactSecrets(metaUrl)}; left unchanged (--no-update)`);
       return 0;
     }
     const store = await createObjectStore({
@@ -129,14 +128,9 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
       force: f.force === true,
       nowSec: Math.floor(Date.now() / 1000),
     });
-    const shown = {
-      ...res.format,
-      ...(res.format.SecretKey ? { SecretKey: 'removed' } : {}),
-      ...(res.format.SessionToken ? { SessionToken: 'removed' } : {}),
-    };
     out(
       io,
-      `Volume ${res.created ? 'formatted' : 'updated'} in ${redactUrl(metaUrl)}:\n${redactedJson(shown)}`,
+      `Volume ${res.created ? 'formatted' : 'updated'} in ${redactSecrets(metaUrl)}:\n${redactedJson(res.format)}`,
     );
     ok = true;
     return 0;

@@ -13,11 +13,11 @@ import type { Command } from 'commander';
 import { HdfsFileSystem } from '../../api/hdfs.js';
 import { UserDb } from '../../api/users.js';
 import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js';
-import { redactUrl } from '../../util/redact.js';
 import { addCacheFlags, cacheRuntimeOptions, type CacheFlags } from '../cache-flags.js';
 import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliEngine } from '../meta-open.js';
+import { redactSecrets } from '../../util/redact.js';
 
 export interface GatewayFlags extends CacheFlags {
   address: string;
@@ -97,7 +97,7 @@ export async function runGateway(
     });
     out(
       io,
-      `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactUrl(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`,
+      `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactSecrets(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`,
     );
     await new Promise<void>((done) => {
       const finish = (): void => {

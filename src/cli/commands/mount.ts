@@ -18,7 +18,6 @@ import { loadNative } from '../../native/addon.js';
 import { VfsFuseOps } from '../../vfs/fuse-adapter.js';
 import type { RuntimeOptions } from '../../vfs/runtime.js';
 import { Vfs } from '../../vfs/vfs.js';
-import { redactUrl } from '../../util/redact.js';
 import { toFsError } from '../../base/errno.js';
 import { addCacheFlags, cacheRuntimeOptions, type CacheFlags } from '../cache-flags.js';
 import { CliError, err, out, parseIntArg, parseSecondsArg, helpExamples, type CliIo } from '../io.js';
@@ -30,6 +29,7 @@ import { resolveSubdir } from '../subdir.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
 import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
+import { redactSecrets } from '../../util/redact.js';
 
 export interface MountFlags extends CacheFlags {
   entryCache: string;
@@ -185,7 +185,7 @@ export async function runMount(
       attrTimeout,
       hideInternal: flags.hideInternal === true,
       ...(rootIno !== undefined ? { rootIno } : {}),
-      config: { Meta: { MetaUrl: redactUrl(metaUrl) }, Mount: { Mountpoint: mp, ...flags } },
+      config: { Meta: { MetaUrl: redactSecrets(metaUrl) }, Mount: { Mountpoint: mp, ...flags } },
     });
     const ops = new VfsFuseOps(vfs, {
       attrTimeout,
@@ -217,7 +217,7 @@ export async function runMount(
         : await mountFuse(mountOpts);
     ops.attachNotifier(session);
     metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
-    log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactUrl(metaUrl) });
+    log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactSecrets(metaUrl) });
     if (link !== undefined) link.ready();
     else if (process.send) process.send('ready');
     else out(io, `tjfs: ${rt.format.Name} mounted at ${mp} (Ctrl-C or 'tjfs umount ${mp}' to stop)`);

@@ -1,8 +1,8 @@
 /** `tjfs status META`: the volume setting (secrets removed) and its sessions. */
 import type { Command } from 'commander';
-import { redactedJson } from '../../vfs/virtual.js';
 import { helpExamples, out, type CliIo } from '../io.js';
 import { openCliMeta } from '../meta-open.js';
+import { redactedJson } from '../../util/redact.js';
 
 export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
   const meta = await openCliMeta(metaUrl, io, { readOnly: true });

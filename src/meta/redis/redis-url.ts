@@ -7,8 +7,8 @@
  * cluster mode prefixes every key with `{DB}`, the other modes use SELECT DB and no prefix.
  */
 import { FsError, Errno } from '../../base/errno.js';
-import { redactUrl } from '../../util/redact.js';
 import { parseDurationMs } from '../retry-policy.js';
+import { redactSecrets } from '../../util/redact.js';
 
 export interface HostPort {
   host: string;
@@ -39,7 +39,7 @@ export interface RedisTarget {
 function invalid(url: string, why: string): FsError {
   return new FsError(Errno.EINVAL, {
     op: 'parse meta url',
-    message: `invalid redis URL '${redactUrl(url)}': ${why}`,
+    message: `invalid redis URL '${redactSecrets(url)}': ${why}`,
   });
 }
 
@@ -102,7 +102,7 @@ export function parseRedisUrl(url: string, fallbackPassword?: string): RedisTarg
     retry: parseRetryQuery(url, query),
     ...(readTimeoutMs === undefined ? {} : { readTimeoutMs }),
     tls: scheme === 'rediss',
-    displayUrl: redactUrl(url),
+    displayUrl: redactSecrets(url),
     ...(user === undefined ? {} : { username: user }),
     ...(password === undefined || password === '' ? {} : { password }),
   };
