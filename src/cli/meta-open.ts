@@ -1,41 +1,24 @@
 /**
  * The one way CLI commands reach a metadata engine.
  *
- * Password: a Redis URL without one takes REDIS_PASSWORD, then META_PASSWORD, then the
- * trimmed contents of META_PASSWORD_FILE — JuiceFS's order (pkg/meta/redis.go). A password
- * in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
+ * Password: a Redis URL without one takes the password from the environment (env-secrets.ts:
+ * REDIS_PASSWORD, META_PASSWORD, META_PASSWORD_FILE). A password in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
  *
  * Existence: commands that only read or use a volume (status, dump, fsck, gc, quota, config,
  * mount, gateway) open with `mustExist`, so a mistyped sqlite3:// path is reported as a
  * missing database instead of silently creating an empty file. Only format and load create.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { openMeta, type BaseMeta } from '../meta/base-meta.js';
 import type { MetaOptions } from '../meta/core.js';
 import type { EngineOptions, MetaEngine } from '../meta/engine.js';
 import { metaScheme, openEngine } from '../meta/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
+import { metaPasswordFromEnv } from './env-secrets.js';
 import { CliError, type CliIo } from './io.js';
 
 const PASSWORD_SCHEMES = new Set(['redis', 'rediss', 'unix']);
-
-/** The meta password from the environment (REDIS_PASSWORD > META_PASSWORD > META_PASSWORD_FILE). */
-export function metaPasswordFromEnv(env: CliIo['env']): string | undefined {
-  const direct = env['REDIS_PASSWORD'] || env['META_PASSWORD'];
-  if (direct) return direct;
-  const file = env['META_PASSWORD_FILE'];
-  if (!file) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      `cannot read META_PASSWORD_FILE ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-    );
-  }
-  return text.trim() || undefined;
-}
 
 /** Engine options for `url` as the CLI builds them (password only for engines that use one). */
 export function cliEngineOptions(url: string, env: CliIo['env']): EngineOptions {

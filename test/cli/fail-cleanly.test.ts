@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { metaPasswordFromEnv } from '../../src/cli/meta-open.js';
+import { metaPasswordFromEnv } from '../../src/cli/env-secrets.js';
 import { MemEngine } from '../../src/meta/mem/mem-engine.js';
 import { openEngine } from '../../src/meta/registry.js';
 import { captureIo } from '../helpers/cli-io.js';

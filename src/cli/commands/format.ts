@@ -13,6 +13,7 @@ import { defaultFormat, type Format } from '../../meta/format.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
+import { secretFromEnv } from '../env-secrets.js';
 import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { makeDirs } from '../../util/make-dirs.js';
@@ -92,9 +93,9 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
     Compression: compress,
     TrashDays: parseIntArg(f.trashDays, '--trash-days'),
   };
-  const access = f.accessKey ?? io.env['ACCESS_KEY'];
-  const secret = f.secretKey ?? io.env['SECRET_KEY'];
-  const token = f.sessionToken ?? io.env['SESSION_TOKEN'];
+  const access = f.accessKey ?? secretFromEnv(io.env, ['ACCESS_KEY']);
+  const secret = f.secretKey ?? secretFromEnv(io.env, ['SECRET_KEY']);
+  const token = f.sessionToken ?? secretFromEnv(io.env, ['SESSION_TOKEN']);
   if (access) format.AccessKey = access;
   if (secret) format.SecretKey = secret;
   if (token) format.SessionToken = token;

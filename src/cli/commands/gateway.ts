@@ -14,6 +14,7 @@ import { HdfsFileSystem } from '../../api/hdfs.js';
 import { UserDb } from '../../api/users.js';
 import { startWebHdfsGateway, type AccessEntry } from '../../gateway/webhdfs.js';
 import { addCacheFlags, cacheRuntimeOptions, type CacheFlags } from '../cache-flags.js';
+import { secretFromEnv } from '../env-secrets.js';
 import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliEngine } from '../meta-open.js';
@@ -55,7 +56,7 @@ export async function runGateway(
   const unknownUser =
     f.unknownUser === 'nobody' ? 'nobody' : f.unknownUser === 'reject' ? 'reject' : undefined;
   if (!unknownUser) throw new CliError(`--unknown-user must be 'reject' or 'nobody'`);
-  const token = f.token ?? io.env['TJFS_GATEWAY_TOKEN'];
+  const token = f.token ?? secretFromEnv(io.env, ['TJFS_GATEWAY_TOKEN']);
   let mapping: string | undefined;
   if (f.usersMap) {
     try {
