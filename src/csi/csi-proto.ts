@@ -7,11 +7,10 @@
  * The .proto is found relative to the package root (walking up to package.json), so the same
  * code works from src/ under vitest and from dist/src/ after tsc (which does not copy it).
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageRoot } from '../util/package-root.js';
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
@@ -94,17 +93,6 @@ export interface CsiServices {
   Identity: grpc.ServiceClientConstructor;
   Controller: grpc.ServiceClientConstructor;
   Node: grpc.ServiceClientConstructor;
-}
-
-/** Directory of the package (the one holding package.json and src/csi/proto). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'csi', 'proto'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('tjfs: package root (with src/csi/proto/csi.proto) not found');
-    dir = up;
-  }
 }
 
 export function protoPath(): string {

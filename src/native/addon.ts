@@ -1,15 +1,13 @@
 /**
  * Loader and typed surface of the native addon (native/tjfs_fuse.c).
  *
- * Design: the addon is loaded lazily with createRequire from native/build/Release, found by
- * walking up from this file to the package root (works from src/ under vitest and from
- * dist/src/ after tsc). A missing build yields a clear error only when a mount is attempted.
+ * Design: the addon is loaded lazily with createRequire from native/build/Release under the
+ * package root (util/package-root.ts: works from src/ under vitest and from dist/src/ after tsc). A missing build yields a clear error only when a mount is attempted.
  * Invariants: the addon is loaded at most once; no other module touches `require`.
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../util/package-root.js';
 
 export interface FdWatcher {
   pause(): void;
@@ -55,16 +53,6 @@ export interface NativeFuse {
 let cached: NativeFuse | undefined;
 let loadError: Error | undefined;
 
-export function findPackageRoot(start: string): string {
-  let dir = start;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`tjfs: package root not found above ${start}`);
-    dir = up;
-  }
-}
-
 /** The addon when it was built, else undefined (callers with a JavaScript fallback). */
 export function optionalNative(): NativeFuse | undefined {
   try {
@@ -79,7 +67,7 @@ export function loadNative(): NativeFuse {
   if (cached !== undefined) return cached;
   if (loadError !== undefined) throw loadError;
   try {
-    const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+    const root = packageRoot();
     const require = createRequire(import.meta.url);
     // cast: the addon's exports are declared by NativeFuse above (native/tjfs_fuse.c init()).
     cached = require(join(root, 'native', 'build', 'Release', 'tjfs_fuse.node')) as NativeFuse;

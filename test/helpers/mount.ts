@@ -13,20 +13,14 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startS3Server, type S3TestServer } from './s3-server.js';
 import { ok, run, type ChildResult } from './proc.js';
+import { packageRoot } from '../../src/util/package-root.js';
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-
-export const ROOT = repoRoot();
+export const ROOT = packageRoot();
 export const BIN = join(ROOT, 'dist/src/cli/bin.js');
 export const RUN_CHILD = join(ROOT, 'dist/test/scenarios/run-child.js');
 
