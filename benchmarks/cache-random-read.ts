@@ -5,7 +5,7 @@
  * offsets. The second pass measures the steady state (the cache files in the page cache).
  * Before them, a cold client (empty disk cache) reads at random from the object store.
  *
- * Run: npx tsx benchmarks/cache-random-read.ts
+ * Run: npm run build && node dist/benchmarks/cache-random-read.js
  * Knobs (env): TJFS_BENCH_RR_MIB (file size, default 1024), TJFS_BENCH_RR_OPS (reads per
  * pass, default 20000), TJFS_BENCH_RR_CHECKSUM (none|full|shrink|extend, default: the
  * runtime's default), TJFS_BENCH_RR_WARM=1 (cache files read once first: page-cached).

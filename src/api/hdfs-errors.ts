@@ -1,6 +1,6 @@
 /**
  * Hadoop exceptions for the HDFS-style FileSystem, named exactly as Hadoop names them so
- * the WebHDFS gateway can send them as RemoteException bodies (spec §1.4).
+ * the WebHDFS gateway can send them as RemoteException bodies (docs/WEBHDFS.md §1.4).
  *
  * Design: one mapping from POSIX codes (FsError or the API's Node-shaped errors, both
  * carry `code`) to exception classes, in `toHdfsError`; callers add context such as

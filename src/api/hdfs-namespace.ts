@@ -1,5 +1,5 @@
 /**
- * HdfsNamespace: the core of Hadoop's FileSystem contract (spec §6) over an API Volume —
+ * HdfsNamespace: the core of Hadoop's FileSystem contract (docs/WEBHDFS.md §6) over an API Volume —
  * what Spark, Hive and Iceberg commit protocols rely on: create/append/open streams,
  * boolean and option renames with HDFS rules, delete, listings (sorted by name, paged),
  * statuses with owner/group names, mkdirs, glob. `HdfsFileSystem` (hdfs.ts) adds the rest.
@@ -249,7 +249,7 @@ export class HdfsNamespace {
   }
 
   /**
-   * FileSystem.rename(src, dst) (spec §6.4a): moves into an existing directory, never
+   * FileSystem.rename(src, dst) (docs/WEBHDFS.md §6.4a): moves into an existing directory, never
    * overwrites, and answers false (no exception) for the usual failures.
    */
   async rename(src: string, dst: string): Promise<boolean> {
@@ -278,7 +278,7 @@ export class HdfsNamespace {
     });
   }
 
-  /** FileContext.rename(src, dst, options) (spec §6.4b): exceptions, dst is the final name. */
+  /** FileContext.rename(src, dst, options) (docs/WEBHDFS.md §6.4b): exceptions, dst is the final name. */
   async renameWithOptions(src: string, dst: string, opts: { overwrite?: boolean } = {}): Promise<void> {
     const s = this.qualify(src);
     const d = this.qualify(dst);
@@ -306,7 +306,7 @@ export class HdfsNamespace {
     });
   }
 
-  /** delete(path, recursive) (spec §6.5): false when nothing existed; never deletes '/'. */
+  /** delete(path, recursive) (docs/WEBHDFS.md §6.5): false when nothing existed; never deletes '/'. */
   async delete(path: string, recursive = false): Promise<boolean> {
     const p = this.qualify(path);
     return this.guard(p, async () => {

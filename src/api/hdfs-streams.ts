@@ -1,6 +1,6 @@
 /**
  * FSDataInputStream / FSDataOutputStream equivalents for the HDFS-style FileSystem
- * (spec §6.6, §6.7), over API file handles.
+ * (docs/WEBHDFS.md §6.6, §6.7), over API file handles.
  *
  * Input: `seek` (negative -> EOFException, past EOF allowed: reads then return -1),
  * `read` (>= 1 byte unless EOF (-1) or len 0), `pread` (does not move the position),

@@ -197,7 +197,7 @@ export class HdfsFileSystem extends HdfsNamespace {
     return this.guard(p, () => this.vol.access(p, mode));
   }
 
-  /** truncate(path, n) (spec §6.8): always completes immediately (true). */
+  /** truncate(path, n) (docs/WEBHDFS.md §6.8): always completes immediately (true). */
   async truncate(path: string, newLength: number): Promise<boolean> {
     const p = this.qualify(path);
     return this.guard(p, async () => {
@@ -211,7 +211,7 @@ export class HdfsFileSystem extends HdfsNamespace {
     });
   }
 
-  /** concat(target, sources) (spec §6.8): appends the sources' slices, then deletes them. */
+  /** concat(target, sources) (docs/WEBHDFS.md §6.8): appends the sources' slices, then deletes them. */
   async concat(target: string, sources: readonly string[]): Promise<void> {
     const t = this.qualify(target);
     return this.guard(t, async () => {
@@ -250,7 +250,7 @@ export class HdfsFileSystem extends HdfsNamespace {
     });
   }
 
-  /** One location per block of the volume's block size, all on this host (spec §4.7). */
+  /** One location per block of the volume's block size, all on this host (docs/WEBHDFS.md §4.7). */
   async getFileBlockLocations(path: string, offset = 0, length?: number, host = 'localhost'): Promise<BlockLocation[]> {
     const st = await this.getFileStatus(path);
     if (!st.isFile || offset >= st.length) return [];

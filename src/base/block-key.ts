@@ -1,5 +1,5 @@
 /**
- * Block object keys and block geometry (spec §7.1, vectors V-7).
+ * Block object keys and block geometry (docs/FORMAT.md §7.1, vectors V-7).
  *
  * A slice (id, size) is stored as ceil(size/BS) blocks; block i holds slice bytes
  * [i*BS, min((i+1)*BS, size)). Keys are relative to the `{volume}/` prefix:

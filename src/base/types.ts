@@ -1,6 +1,6 @@
 /**
  * Domain types of the metadata layer, in JuiceFS's vocabulary (see
- * ../shared/spec/juicefs-format.md). Inodes are bigint: trash inodes exceed 2^53.
+ * docs/FORMAT.md). Inodes are bigint: trash inodes exceed 2^53.
  * File lengths and slice ids are plain numbers: both stay far below 2^53 in practice
  * (a length past 2^53 is refused with EFBIG before it is stored).
  */
@@ -21,7 +21,7 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_SYMLINK_BYTES = 4096;
 export const MAX_XATTR_NAME = 255;
 export const MAX_XATTR_VALUE = 65536;
-/** Largest file length: chunk index must stay below 2^31 (spec §11). */
+/** Largest file length: chunk index must stay below 2^31 (docs/FORMAT.md §11). */
 export const MAX_FILE_SIZE = 2 ** 57;
 
 export const FileType = {
@@ -35,7 +35,7 @@ export const FileType = {
 } as const;
 export type FileType = (typeof FileType)[keyof typeof FileType];
 
-/** Attr flags (spec §3.1). */
+/** Attr flags (docs/FORMAT.md §3.1). */
 export const Flag = {
   Immutable: 1,
   Append: 2,
@@ -76,7 +76,7 @@ export interface Entry {
   attr?: Attr;
 }
 
-/** One record of a chunk's slice list (spec §3.3). id 0 is a hole. */
+/** One record of a chunk's slice list (docs/FORMAT.md §3.3). id 0 is a hole. */
 export interface Slice {
   pos: number;
   id: number;

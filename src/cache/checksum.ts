@@ -1,5 +1,5 @@
 /**
- * CRC32C (Castagnoli) checksums for cached blocks, JuiceFS's layout (features §2.13):
+ * CRC32C (Castagnoli) checksums for cached blocks, JuiceFS's layout (docs/DESIGN.md §6):
  * one big-endian uint32 per 32 KiB piece, appended after the block data.
  * The addon computes it with the CPU's crc32 instruction when it is built (about ten times
  * faster); this slicing-by-8 table version is the fallback and the reference.

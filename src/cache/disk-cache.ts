@@ -1,5 +1,5 @@
 /**
- * Disk block cache in JuiceFS's layout (features §2.13):
+ * Disk block cache in JuiceFS's layout (docs/DESIGN.md §6):
  * `{cacheDir}/{uuid}/raw/chunks/…/{id}_{index}_{len}` holds uncompressed blocks, written
  * as `.tmp` then renamed; unless `--verify-cache-checksum none`, a CRC32C per 32 KiB piece
  * follows the data, checked on reads as the level says (see checksum.ts).

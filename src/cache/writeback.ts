@@ -1,5 +1,5 @@
 /**
- * Writeback staging (`--writeback`, features §2.12): blocks are written durably to
+ * Writeback staging (`--writeback`, docs/DESIGN.md §5): blocks are written durably to
  * `{cacheDir}/{uuid}/rawstaging/{key}` (tmp + fsync + rename), hard-linked into the disk
  * cache, and uploaded in the background; staged files left by a previous run are found
  * by `start()` and uploaded again.

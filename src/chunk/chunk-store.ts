@@ -1,6 +1,6 @@
 /**
  * ChunkStore: the per-volume block layer between file readers/writers and an object store
- * (spec §7, §8): block keys, compression, upload/download concurrency, read buffer, block
+ * (docs/FORMAT.md §7, §8): block keys, compression, upload/download concurrency, read buffer, block
  * cache, writeback staging, slice deletion.
  *
  * Design: blocks are fetched whole (single-flight per key) into a byte-bounded memory

@@ -1,5 +1,5 @@
 /**
- * Compaction of a fragmented chunk (spec §4.6): plan which records to merge, write the
+ * Compaction of a fragmented chunk (docs/FORMAT.md §4.6): plan which records to merge, write the
  * visible bytes as one new slice, and return what the metadata layer needs for
  * `replaceSlices(ino, indx, old, replacement, newSlice, dropped)`.
  *

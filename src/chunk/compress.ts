@@ -1,5 +1,5 @@
 /**
- * Block compression codecs byte-compatible with the Go client (spec §8, V-9).
+ * Block compression codecs byte-compatible with the Go client (docs/FORMAT.md §8, V-9).
  *
  * - lz4: RAW LZ4 block (no frame, no size prefix). lz4-napi's block API adds a 4-byte
  *   little-endian size prefix: we strip it after compressing and prepend the expected

@@ -1,6 +1,6 @@
 /**
  * FileReader: reads byte ranges of one open file through its chunks' slice lists
- * (spec §4.3, §7.2), with readahead and random-read prefetch (features §2.11).
+ * (docs/FORMAT.md §4.3, §7.2), with readahead and random-read prefetch (docs/DESIGN.md §4).
  *
  * Design: each read fetches the slice lists of the chunks it touches (via the injected
  * `getSlices`), overlays them (newest record wins), and copies bytes out of whole blocks

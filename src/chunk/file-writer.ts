@@ -1,6 +1,6 @@
 /**
  * FileWriter: buffers one open file's writes into slices per 64 MiB chunk and uploads
- * their blocks (spec §4.4), Go's slice-writer model.
+ * their blocks (docs/FORMAT.md §4.4), Go's slice-writer model.
  *
  * Design: a write lands in an unfrozen slice writer of its chunk when it starts inside
  * that slice's not-yet-uploaded tail or right at its end (Go's findWritableSlice);
@@ -33,7 +33,7 @@ const WHOLE_BLOCK_MIN = 8 * PAGE;
 
 export interface FileWriterOptions {
   allocSliceId(): Promise<number>;
-  /** Appends one record to chunk `indx` (metadata commit, spec §4.4). */
+  /** Appends one record to chunk `indx` (metadata commit, docs/FORMAT.md §4.4). */
   commit(indx: number, slice: Slice, mtime: Timespec): Promise<void>;
   now?: () => Timespec;
   /** For error messages. */

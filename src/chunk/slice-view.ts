@@ -1,5 +1,5 @@
 /**
- * The visible content of a chunk from its slice records (spec §4.3, V-8): Go's
+ * The visible content of a chunk from its slice records (docs/FORMAT.md §4.3, V-8): Go's
  * `buildSlice` equivalent, written as an interval overlay.
  *
  * Design: insert records oldest first into a sorted list of disjoint runs, cutting what

@@ -3,7 +3,7 @@
  * as a bind mount of a shared per-node FUSE mount, unpublishes it, and reports usage and
  * health of published paths.
  *
- * Rules (spec/csi-node.md §3): every RPC is idempotent; missing fields → INVALID_ARGUMENT;
+ * Rules (docs/DESIGN.md §9): every RPC is idempotent; missing fields → INVALID_ARGUMENT;
  * a concurrent call on the same target → ABORTED; unpublishing an unknown target → OK;
  * stats of an unknown path → NOT_FOUND; a broken mount is reported as an abnormal
  * volume_condition (and healed in the background), never as a hang. Secrets (metaurl) are

@@ -1,7 +1,7 @@
 /**
  * Linux FUSE kernel ABI: opcodes, flag bits and struct sizes/offsets (protocol 7.45).
  *
- * Design: plain constant tables, no logic. Values come from spec/fuse-protocol.md §2–§4
+ * Design: plain constant tables, no logic. Values come from docs/FUSE.md §2–§4
  * (checked against `include/fuse_kernel.h`). 64-bit INIT flags are split into `flags`
  * (bits 0–31) and `flags2` (bits 32–63), as on the wire.
  * Invariants: all structs are little-endian and 8-byte padded; sizes below are exact.

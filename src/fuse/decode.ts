@@ -3,7 +3,7 @@
  *
  * Design: zero-copy views. Names/values are `subarray`s of the input buffer, so they alias
  * it; the session keeps each request's buffer alive until its reply is written. Offsets come
- * from the struct tables in spec/fuse-protocol.md §2.4. Arguments end at
+ * from the kernel's struct layouts (include/uapi/linux/fuse.h; docs/FUSE.md §2.4). Arguments end at
  * `len − 8 × total_extlen` (extensions are ignored).
  * Invariants: never reads past `len`; a malformed request throws `DecodeError` (the session
  * answers EINVAL/EIO); 64-bit file offsets become numbers, exact up to 2^53 - 1 and Infinity above (see Reader.num).

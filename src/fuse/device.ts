@@ -1,7 +1,7 @@
 /**
  * FuseDevice: the transport under a session — /dev/fuse in production, a fake in tests.
  *
- * Design (spec/fuse-protocol.md §7.2 "poll"): the fd is O_NONBLOCK; the addon's uv_poll tells
+ * Design (docs/FUSE.md §7.2 "poll"): the fd is O_NONBLOCK; the addon's uv_poll tells
  * the JS thread when it is readable; the session drains with non-blocking reads. A reply is
  * one synchronous writev whose header the addon builds (replies never block on kernel locks);
  * notifications go through the libuv threadpool (`fs.writev`) because they can block on

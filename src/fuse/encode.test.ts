@@ -1,6 +1,6 @@
 /**
  * Golden byte tests of the reply encoders: each expected buffer is written out by hand from
- * the struct tables in spec/fuse-protocol.md (offsets, sizes, little-endian), not derived
+ * the kernel's struct layouts (include/uapi/linux/fuse.h; docs/FUSE.md §2: offsets, sizes, little-endian), not derived
  * from the encoder.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * Pure reply encoders: typed results → exact FUSE reply payloads (after the 16-byte header).
  *
- * Design: each builder allocates its exact fixed size (spec/fuse-protocol.md §2.3–§2.5, §4) and
+ * Design: each builder allocates its exact fixed size (docs/FUSE.md §2.3–§2.5, §4) and
  * fills it; `outHeader` builds the header separately so replies go out as one writev.
  * Directory records are packed by `DirentPacker`, which never exceeds the kernel's size.
  * Invariants: fixed replies have exactly their struct size; nanoseconds are clamped to

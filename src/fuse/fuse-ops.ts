@@ -6,7 +6,7 @@
  * `Attr` from src/base/types.ts). Failures are thrown as `FsError` (src/base/errno.ts); any
  * other thrown value is answered EIO. Every method except `lookup` and `getattr` is optional:
  * a missing method answers ENOSYS (for OPEN/FLUSH/FSYNC/xattrs/ACCESS/CREATE/… the kernel then
- * remembers it and stops asking — see spec/fuse-protocol.md §6.2), and the INIT negotiation
+ * remembers it and stops asking — see docs/FUSE.md §6.2), and the INIT negotiation
  * leaves out features whose methods are absent (locks, flock, readdirplus).
  * Invariants:
  * - nodeid == ino (identity). FUSE_ROOT_ID 1 is the root. Every entry returned to the kernel

@@ -1,5 +1,5 @@
 /**
- * INIT negotiation (spec/fuse-protocol.md §3): kernel offer × our wishes → init_out + caps.
+ * INIT negotiation (docs/FUSE.md §3): kernel offer × our wishes → init_out + caps.
  *
  * Design: a pure function. Flags are (offered ∩ wanted); features whose FuseOps methods are
  * missing are never advertised (no POSIX_LOCKS without getlk+setlk, no FLOCK_LOCKS without

@@ -1,7 +1,7 @@
 /**
  * mountFuse: mount a FuseOps file system and run its session until unmounted.
  *
- * Design (spec/fuse-protocol.md §1): as root, open /dev/fuse (O_RDWR|O_NONBLOCK) and call
+ * Design (docs/FUSE.md §1): as root, open /dev/fuse (O_RDWR|O_NONBLOCK) and call
  * mount(2) through the addon with `fd=N,rootmode=40000,user_id,group_id,...` as
  * `fuse.<subtype>`; otherwise run `fusermount3` and receive the device fd over a socketpair
  * (SCM_RIGHTS). Resolves once the kernel's INIT is answered. A stale (ENOTCONN) mount point
@@ -184,7 +184,7 @@ function clearStaleMount(native: NativeFuse, mnt: string): void {
 
 /**
  * Spawns a detached shell that waits for EOF on its stdin (our end closes when this process
- * dies, however it dies) and then lazily unmounts the mount point (spec §1.3).
+ * dies, however it dies) and then lazily unmounts the mount point (docs/FUSE.md §1.3).
  */
 export function startWatchdog(mnt: string): ChildProcess {
   const child = spawn('/bin/sh', ['-c', 'cat >/dev/null; exec umount -l "$0" 2>/dev/null', mnt], {

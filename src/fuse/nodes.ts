@@ -1,5 +1,5 @@
 /**
- * NodeTable: kernel lookup counts per nodeid (spec/fuse-protocol.md §5).
+ * NodeTable: kernel lookup counts per nodeid (docs/FUSE.md §5).
  *
  * Design: nodeid == ino (JuiceFS inode numbers are stable and never reused), so the table
  * only counts references: +1 per entry handed to the kernel (before the reply is written),

@@ -7,7 +7,7 @@
  * (WRITE, SETXATTR) keep the buffer until replied, taken from a bounded pool — when the pool
  * is empty the watcher pauses (backpressure: requests wait in the kernel). Each request gets
  * an AbortController (INTERRUPT and shutdown abort it). FORGET/BATCH_FORGET are handled
- * inline. Notifications are written off-thread (deadlock rule, spec §4).
+ * inline. Notifications are written off-thread (deadlock rule, docs/FUSE.md §4).
  * Resume mode (opts.resume): a worker that takes over a live connection from a dead one (the
  * supervisor kept the fd) skips INIT — the kernel sends it once per mount — using the
  * capabilities its predecessor negotiated, and asks the kernel with NOTIFY_RESEND to queue

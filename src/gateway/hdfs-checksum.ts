@@ -1,5 +1,5 @@
 /**
- * HDFS's file checksum (spec §4.5): CRC32C of every 512-byte chunk, MD5 over each block's
+ * HDFS's file checksum (docs/WEBHDFS.md §4.5): CRC32C of every 512-byte chunk, MD5 over each block's
  * CRCs, MD5 over the block MD5s — "MD5-of-<crcPerBlock>MD5-of-512CRC32C", the only shape
  * the Java client (and DistCp) accepts. Computed on demand by streaming the file once.
  *

@@ -1,5 +1,5 @@
 /**
- * Caller identity for WebHDFS requests (spec §1.2): the optional shared token, then
+ * Caller identity for WebHDFS requests (docs/WEBHDFS.md §1.2): the optional shared token, then
  * `user.name` (or the static default user), then `doas` for superusers, mapped to
  * uid/gid/gids through one UserDb (a users map and the local passwd/group files).
  *

@@ -1,5 +1,5 @@
 /**
- * WebHDFS data operations (spec §2, §3.3): OPEN (answered in one step), CREATE and APPEND
+ * WebHDFS data operations (docs/WEBHDFS.md §2, §3.3): OPEN (answered in one step), CREATE and APPEND
  * (always two steps: a 307 to this gateway with `data=true` and every parameter, then the
  * body), GETFILECHECKSUM.
  *

@@ -1,5 +1,5 @@
 /**
- * WebHDFS JSON shapes (spec §4) and RemoteException bodies (spec §1.4).
+ * WebHDFS JSON shapes (docs/WEBHDFS.md §4) and RemoteException bodies (docs/WEBHDFS.md §1.4).
  *
  * Design: a small JSON writer that prints bigint as exact digits (fileId may exceed 2^53)
  * — JSON.stringify cannot. Invariants: FileStatus objects carry every field the Java

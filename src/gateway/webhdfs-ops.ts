@@ -1,5 +1,5 @@
 /**
- * WebHDFS metadata operations (spec §3.1, §3.2): one handler per op, each a thin mapping
+ * WebHDFS metadata operations (docs/WEBHDFS.md §3.1, §3.2): one handler per op, each a thin mapping
  * from parameters to an HdfsFileSystem call and from its result to the JSON shape.
  *
  * Invariants: JSON replies are 200 with application/json and a non-empty body; "void"

@@ -1,5 +1,5 @@
 /**
- * WebHDFS request parsing (spec §1.1, §3.4): the path is percent-decoded once ('+' stays
+ * WebHDFS request parsing (docs/WEBHDFS.md §1.1, §3.4): the path is percent-decoded once ('+' stays
  * '+'), the query is form-decoded ('+' is a space); parameter names and op values are
  * case-insensitive; empty values count as absent; unknown parameters are ignored.
  *
@@ -101,7 +101,7 @@ export function required(req: WebHdfsRequest, name: string): string {
   return v;
 }
 
-/** Octal permission 0..1777 (spec §3.2). */
+/** Octal permission 0..1777 (docs/WEBHDFS.md §3.2). */
 export function permission(req: WebHdfsRequest, dflt: number): number {
   const v = param(req, 'permission');
   if (v === undefined) return dflt;

@@ -1,6 +1,6 @@
 /**
  * The WebHDFS REST gateway: `/webhdfs/v1/<path>?op=...` over an HdfsFileSystem, serving
- * both the "NameNode" and the "DataNode" steps itself (spec §2, §5, §9).
+ * both the "NameNode" and the "DataNode" steps itself (docs/WEBHDFS.md §2, §5, §9).
  *
  * Design: one node:http server; each request is parsed (webhdfs-request), authenticated
  * (webhdfs-auth), dispatched by method + op to a handler (webhdfs-ops, webhdfs-data) that

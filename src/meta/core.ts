@@ -267,7 +267,7 @@ export class MetaCore {
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Deletes the data of a removed file (spec §4.7) and its delfiles entry. */
+  /** Deletes the data of a removed file (docs/FORMAT.md §4.7) and its delfiles entry. */
   async deleteFileData(ino: Ino, length: number): Promise<void> {
     const indexes = await this.engine.listChunkIndexes(ino, length);
     for (const indx of indexes) {
@@ -284,7 +284,7 @@ export class MetaCore {
 }
 
 /**
- * Ids reserved from an engine counter in batches (spec §4.2) and handed out locally; one
+ * Ids reserved from an engine counter in batches (docs/FORMAT.md §4.2) and handed out locally; one
  * reservation in flight at a time, ids below `min` skipped.
  */
 class IdBatch {

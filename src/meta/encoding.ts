@@ -1,5 +1,5 @@
 /**
- * Byte encodings shared by the engines (spec §3): attrs, dentry values, slice records,
+ * Byte encodings shared by the engines (docs/FORMAT.md §3): attrs, dentry values, slice records,
  * plock records, delayed slices, quota limits. All integers big-endian.
  * Invariant: encode(decode(x)) === x for every record Go writes (72/73/80/81-byte attrs).
  */
@@ -137,7 +137,7 @@ export function decodeSlices(b: Buffer, ino?: Ino, indx?: number): Slice[] {
   return out;
 }
 
-/** POSIX record lock record (spec §3.5). type: F_RDLCK 0, F_WRLCK 1, F_UNLCK 2. */
+/** POSIX record lock record (docs/FORMAT.md §3.5). type: F_RDLCK 0, F_WRLCK 1, F_UNLCK 2. */
 export interface PlockRecord {
   type: number;
   pid: number;
@@ -170,7 +170,7 @@ export function decodePlocks(b: Buffer): PlockRecord[] {
   return out;
 }
 
-/** Delayed-slice records (spec §3.4): id u64 || size u32. */
+/** Delayed-slice records (docs/FORMAT.md §3.4): id u64 || size u32. */
 export function encodeDelayedSlices(list: readonly { id: number; size: number }[]): Buffer {
   const b = Buffer.alloc(list.length * 12);
   list.forEach((s, i) => {
@@ -187,7 +187,7 @@ export function decodeDelayedSlices(b: Buffer): { id: number; size: number }[] {
   return out;
 }
 
-/** Quota limits (spec §3.6): -1 = unlimited. */
+/** Quota limits (docs/FORMAT.md §3.6): -1 = unlimited. */
 export function encodeQuotaLimit(maxSpace: number, maxInodes: number): Buffer {
   const b = Buffer.alloc(16);
   b.writeBigInt64BE(BigInt(maxSpace), 0);
@@ -199,7 +199,7 @@ export function decodeQuotaLimit(b: Buffer): { maxSpace: number; maxInodes: numb
   return { maxSpace: Number(b.readBigInt64BE(0)), maxInodes: Number(b.readBigInt64BE(8)) };
 }
 
-/** ACL rule (spec §3.7). Perm 0xFFFF = unset. */
+/** ACL rule (docs/FORMAT.md §3.7). Perm 0xFFFF = unset. */
 export interface AclRule {
   owner: number;
   group: number;

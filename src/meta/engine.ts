@@ -1,7 +1,7 @@
 /**
  * The engine contract: the small set of storage primitives every metadata engine (redis,
  * sqlite3, mem) implements with the exact keys/tables/encodings of
- * ../shared/spec/juicefs-format.md. All POSIX logic lives once in base-meta.ts on top of it.
+ * docs/FORMAT.md. All POSIX logic lives once in base-meta.ts on top of it.
  *
  * Transactions: `txn(fn)` runs `fn` with a `MetaTx` atomically. Reads happen immediately
  * (Redis: each read key is WATCHed first); writes are queued and applied at commit
@@ -55,7 +55,7 @@ export interface FlockOwner {
 export interface PlockOwner {
   sid: number;
   owner: bigint;
-  /** Concatenated 24-byte plock records (spec §3.5). */
+  /** Concatenated 24-byte plock records (docs/FORMAT.md §3.5). */
   records: Buffer;
 }
 
@@ -63,7 +63,7 @@ export interface SessionRecord {
   sid: number;
   /** Unix seconds. */
   expire: number;
-  /** Session info JSON (spec §3.8), if stored. */
+  /** Session info JSON (docs/FORMAT.md §3.8), if stored. */
   info?: string;
 }
 
@@ -183,7 +183,7 @@ export interface MetaEngine {
   getFormatText(): Promise<string | undefined>;
   /**
    * Writes the setting and, for a new volume, the root inode (and counters on SQL) as
-   * `juicefs format` does (spec §5.6 / §6.6). Creates the trash inode when TrashDays > 0.
+   * `juicefs format` does (docs/FORMAT.md §5.6 / §6.6). Creates the trash inode when TrashDays > 0.
    * `rootAttr`/`trashAttr` carry the creation time.
    */
   initVolume(formatJson: string, opts: { isNew: boolean; rootAttr: Attr; trashAttr?: Attr }): Promise<void>;
@@ -223,7 +223,7 @@ export interface MetaEngine {
   listChunkIndexes(ino: Ino, length: number): Promise<number[]>;
   /**
    * Replaces the first `old.length` records of a chunk with `replacement` iff they are
-   * byte-identical to `old` (compaction, spec §4.6); registers the new slice and drops
+   * byte-identical to `old` (compaction, docs/FORMAT.md §4.6); registers the new slice and drops
    * one reference of each id in `dropped`. Returns false when the list changed, and the
    * slices freed by the drop.
    */
@@ -252,7 +252,7 @@ export interface MetaEngine {
   listUserGroupQuotas(kind: 'user' | 'group'): Promise<Map<number, QuotaRecord>>;
   setUserGroupQuota(kind: 'user' | 'group', id: number, quota: QuotaRecord): Promise<void>;
 
-  /** ACL rules by id (spec §3.7). */
+  /** ACL rules by id (docs/FORMAT.md §3.7). */
   getAcl(id: number): Promise<AclRule | undefined>;
   /** Stores a rule under a new id (or returns an existing identical one). */
   putAcl(rule: AclRule): Promise<number>;

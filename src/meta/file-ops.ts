@@ -1,5 +1,5 @@
 /**
- * Attribute changes and file data records (spec §4.4, §4.5): setattr, truncate (hole
+ * Attribute changes and file data records (docs/FORMAT.md §4.4, §4.5): setattr, truncate (hole
  * records, never deleting lists), fallocate, slice commits and copy_file_range (which
  * copies records and adds slice references, never data). The records of a range are
  * planned in range-records.ts: their cost follows the chunks that exist, not the range.

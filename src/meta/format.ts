@@ -1,5 +1,5 @@
 /**
- * The volume format record ("setting", spec §2) with JuiceFS's JSON field names and order,
+ * The volume format record ("setting", docs/FORMAT.md §2) with JuiceFS's JSON field names and order,
  * version checks (§2.4) and Go-compatible JSON output.
  */
 import { FsError, Errno } from '../base/errno.js';
@@ -158,7 +158,7 @@ export function compareVersions(x: string, y: string): number {
   return a.pre < b.pre ? -1 : 1;
 }
 
-/** Refuses a volume this client cannot safely use (spec §2.4). */
+/** Refuses a volume this client cannot safely use (docs/FORMAT.md §2.4). */
 export function checkFormatVersion(f: Format): void {
   if ((f.MetaVersion ?? 0) > MAX_META_VERSION) {
     throw new FsError(Errno.EINVAL, {
@@ -177,7 +177,7 @@ export function checkFormatVersion(f: Format): void {
   }
 }
 
-/** Fields that `format` refuses to change on an existing volume (spec §2.2). */
+/** Fields that `format` refuses to change on an existing volume (docs/FORMAT.md §2.2). */
 export const IMMUTABLE_FIELDS = ['Name', 'BlockSize', 'Compression', 'Shards', 'HashPrefix', 'MetaVersion'] as const;
 
 export function defaultFormat(name: string, uuid: string, bucket: string): Format {

@@ -1,5 +1,5 @@
 /**
- * BSD flock and POSIX record locks (spec §4.14), stored per inode and owner
+ * BSD flock and POSIX record locks (docs/FORMAT.md §4.14), stored per inode and owner
  * (sid, owner) so Go clients see and honour them. Blocking requests retry with a short
  * sleep until granted or the context's signal aborts (EINTR).
  */

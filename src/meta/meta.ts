@@ -91,7 +91,7 @@ export interface Meta {
   open(ctx: Context, ino: Ino, flags: number): Promise<Attr>;
   close(ino: Ino): Promise<void>;
   readChunk(ino: Ino, indx: number): Promise<Slice[]>;
-  /** Commits one uploaded slice (spec §4.4). */
+  /** Commits one uploaded slice (docs/FORMAT.md §4.4). */
   writeSlice(ino: Ino, indx: number, slice: Slice, mtime: Timespec): Promise<void>;
   newSliceId(): Promise<number>;
   truncate(ctx: Context, ino: Ino, length: number, opts?: { viaHandle?: boolean }): Promise<Attr>;

@@ -1,5 +1,5 @@
 /**
- * Creating names (spec §4.9): mknod/mkdir/create/symlink share one transaction shape, and
+ * Creating names (docs/FORMAT.md §4.9): mknod/mkdir/create/symlink share one transaction shape, and
  * link adds a name to an existing inode (hard-link parent tracking, §4.10).
  */
 import { inodeSpace, mustGetAttr, mustGetDir, setCtime, type MetaCore } from './core.js';

@@ -1,5 +1,5 @@
 /**
- * Removing names (spec §4.8): unlink and rmdir, and `dropVictim`, the shared step that
+ * Removing names (docs/FORMAT.md §4.8): unlink and rmdir, and `dropVictim`, the shared step that
  * also handles the target replaced by rename. With TrashDays > 0 victims move into the
  * hourly trash directory; otherwise the last link of an open file becomes a sustained
  * inode of this session, and a closed one goes to delfiles and its data is deleted.
@@ -32,7 +32,7 @@ export interface DropArgs {
   now: { sec: number; nsec: number };
 }
 
-/** True when the victim should go to the trash (spec §4.8). */
+/** True when the victim should go to the trash (docs/FORMAT.md §4.8). */
 export function wantsTrash(core: MetaCore, parent: Ino, attr: Attr | undefined): boolean {
   return core.format.TrashDays > 0 && !isTrash(parent) && attr !== undefined && (attr.flags & Flag.SkipTrash) === 0;
 }

@@ -1,5 +1,5 @@
 /**
- * rename / rename2 (spec §4.8): plain moves, replacement of files and empty directories
+ * rename / rename2 (docs/FORMAT.md §4.8): plain moves, replacement of files and empty directories
  * (through trash or sustained rules, like unlink), RENAME_NOREPLACE and RENAME_EXCHANGE,
  * hard-link parent tracking, directory nlink moves and dir-stat moves, all in one tx.
  */

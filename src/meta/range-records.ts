@@ -1,6 +1,6 @@
 /**
  * The chunk records that truncate, fallocate and copy_file_range queue over a byte range
- * (spec §4.5), at a cost bounded by the chunk lists that exist, never by the range's width.
+ * (docs/FORMAT.md §4.5), at a cost bounded by the chunk lists that exist, never by the range's width.
  *
  * Design: a range of at most PER_CHUNK_LIMIT chunks gets exactly Go's records (one per
  * chunk, holes included), so stored lists stay byte-identical to what a Go client writes.
@@ -48,7 +48,7 @@ export async function queueHoles(
   if (end > first && right % CHUNK_SIZE > 0) tx.appendSlices(ino, end, [hole(0, right % CHUNK_SIZE)]);
 }
 
-/** Truncate's holes (spec §4.5): whole chunks inside only where a list exists. */
+/** Truncate's holes (docs/FORMAT.md §4.5): whole chunks inside only where a list exists. */
 export function truncateHoles(tx: MetaTx, ino: Ino, oldLen: number, newLen: number): Promise<void> {
   return queueHoles(tx, ino, Math.min(oldLen, newLen), Math.max(oldLen, newLen), false);
 }

@@ -1,5 +1,5 @@
 /**
- * Secret encryption of the volume setting (spec §2.3, vector V-10): SecretKey,
+ * Secret encryption of the volume setting (docs/FORMAT.md §2.3, vector V-10): SecretKey,
  * SessionToken and EncryptKey are stored as base64std(nonce(12) || ciphertext || tag(16)),
  * AES-128-GCM with key = MD5(UUID text), no AAD, a fresh random nonce per field.
  * Design: `initFormat` stores the encrypted form (KeyEncrypted: true); consumers that need

@@ -1,5 +1,5 @@
 /**
- * Sessions (spec §4.13): register, heartbeat (refresh expire, reload the setting, refresh
+ * Sessions (docs/FORMAT.md §4.13): register, heartbeat (refresh expire, reload the setting, refresh
  * usage and quotas), stale-session cleanup of other clients (their locks and sustained
  * inodes) gated volume-wide by a counter, and the hourly delfiles sweep.
  */
@@ -134,7 +134,7 @@ export function parseTrashHour(name: string): number | undefined {
 }
 
 /**
- * Empties and removes trash sub-directories older than TrashDays*24+2 hours (spec §10.1),
+ * Empties and removes trash sub-directories older than TrashDays*24+2 hours (docs/FORMAT.md §10.1),
  * at most once per ~54 min volume-wide. Trashed files are then deleted for real.
  */
 export async function cleanupTrash(core: MetaCore, ops: TrashOps, force = false): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * The visible view of a chunk's slice list (spec §4.3): later records win; the result is
+ * The visible view of a chunk's slice list (docs/FORMAT.md §4.3): later records win; the result is
  * a list of non-overlapping runs sorted by position covering [0, furthest end), gaps as
  * id-0 runs. Used by copy_file_range, compaction and dump checks.
  */

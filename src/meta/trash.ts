@@ -1,5 +1,5 @@
 /**
- * Trash (spec §10.1): hourly sub-directories of TrashInode named by UTC hour, entries named
+ * Trash (docs/FORMAT.md §10.1): hourly sub-directories of TrashInode named by UTC hour, entries named
  * "{parent}-{inode}-{name}" cut to 255 bytes. Sub-directories are created on demand in their
  * own transaction, as Go does, and cached per hour.
  */
@@ -51,7 +51,7 @@ export async function trashDir(core: MetaCore, now: Timespec): Promise<Ino> {
       tx.setAttr(sub, trashDirAttr(now, TRASH_INODE));
       tx.setEntry(TRASH_INODE, key, { ino: sub, type: FileType.Directory });
       tx.initDirStat(sub);
-      // Trash sub-directories count as inodes (spec §4.12); the trash root does not.
+      // Trash sub-directories count as inodes (docs/FORMAT.md §4.12); the trash root does not.
       core.addUsage(tx, 4096, 1);
       return sub;
     },

@@ -1,5 +1,5 @@
 /**
- * Volume initialisation (`format`, spec §2.2, §5.6, §6.6): validates the name and block
+ * Volume initialisation (`format`, docs/FORMAT.md §2.2, §5.6, §6.6): validates the name and block
  * size, refuses changes to immutable fields of an existing volume unless forced, encrypts
  * the secrets (secret.ts), creates the root inode (and the trash inode when TrashDays > 0)
  * with whole-second times.
@@ -68,7 +68,7 @@ export async function initFormat(engine: MetaEngine, format: Format, opts: { for
     }
     next = { ...format, UUID: old.UUID };
   }
-  // Secrets are stored encrypted with the UUID (spec §2.3); callers decrypt on use.
+  // Secrets are stored encrypted with the UUID (docs/FORMAT.md §2.3); callers decrypt on use.
   next = encryptFormatSecrets(next);
   const trash = next.TrashDays > 0 ? dirAttr(0o555, opts.nowSec) : undefined;
   await engine.initVolume(formatToJson(next), {

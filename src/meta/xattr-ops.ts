@@ -1,5 +1,5 @@
 /**
- * Extended attributes (spec §4.11): name 1..255 bytes, value <= 64 KiB, XATTR_CREATE /
+ * Extended attributes (docs/FORMAT.md §4.11): name 1..255 bytes, value <= 64 KiB, XATTR_CREATE /
  * XATTR_REPLACE, ENODATA for a missing name. POSIX ACL names are not stored as xattrs.
  */
 import { mustGetAttr, setCtime, type MetaCore } from './core.js';

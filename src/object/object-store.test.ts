@@ -1,4 +1,4 @@
-/** Unit tests: file path rules (spec §7.4, V-7), bucket URL parsing, retry wrapper. */
+/** Unit tests: file path rules (docs/FORMAT.md §7.4, V-7), bucket URL parsing, retry wrapper. */
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

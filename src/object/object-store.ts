@@ -1,5 +1,5 @@
 /**
- * The object storage contract used by the chunk layer (spec §7).
+ * The object storage contract used by the chunk layer (docs/FORMAT.md §7).
  *
  * Design: a narrow, promise-based interface; every backend (file, s3, mem) implements it
  * and wrappers (prefix, retries, faults) compose over it. Expected absence is a value

@@ -1,5 +1,5 @@
 /**
- * Prefix wrapper: the `{volume}/` namespace of spec §7.1 (every key the chunk layer uses
+ * Prefix wrapper: the `{volume}/` namespace of docs/FORMAT.md §7.1 (every key the chunk layer uses
  * is stored as `prefix + key`).
  *
  * Invariants: keys seen by callers never include the prefix; listing is confined to

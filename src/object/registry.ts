@@ -2,7 +2,7 @@
  * Object store registry: builds a store from a volume's storage settings, loading the
  * driver module lazily (the S3 SDK is only imported for `s3`).
  *
- * Wrapping order (outermost first, spec §7.1): retries → `{volume}/` prefix → raw store.
+ * Wrapping order (outermost first, docs/FORMAT.md §7.1): retries → `{volume}/` prefix → raw store.
  * Retries sit outside so the final error names the caller's key.
  */
 import type { ObjectStore } from './object-store.js';

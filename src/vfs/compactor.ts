@@ -1,5 +1,5 @@
 /**
- * Background compaction of fragmented chunks (spec §4.6): when a read finds a chunk list
+ * Background compaction of fragmented chunks (docs/FORMAT.md §4.6): when a read finds a chunk list
  * with many records, merge its visible bytes into one new slice and swap the records in
  * one metadata transaction that succeeds only if the list is unchanged. One compaction at
  * a time per client, each chunk at most once in flight; failures only cost a retry later.

@@ -163,7 +163,7 @@ export class VfsFuseOps implements FuseOps {
   /**
    * When an inode changed since this client last saw it (another client wrote it), tell
    * the kernel to drop cached pages and attributes. Scheduled, never sent inline from the
-   * handler (spec/fuse-protocol.md deadlock rules). True when it is the version last seen.
+   * handler (docs/FUSE.md §4, the deadlock rule). True when it is the version last seen.
    */
   private noteVersion(ino: Ino, a: Attr): boolean {
     const prev = this.seen.get(ino);

@@ -1,5 +1,5 @@
 /**
- * Virtual files in the volume root (spec §10.2): `.accesslog` (live op log), `.stats`
+ * Virtual files in the volume root (docs/FORMAT.md §10.2): `.accesslog` (live op log), `.stats`
  * (Prometheus text), `.config` (client config as JSON, secrets removed). Never stored;
  * owned by the mounting user, times = mount start.
  */

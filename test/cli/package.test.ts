@@ -46,7 +46,7 @@ describe('package.json', () => {
       'src/csi/proto/csi.proto',
       'README.md',
       'LICENSE',
-      'docs/SEMANTICS.md',
+      'docs/FORMAT.md',
     ])
       expect(files).toContain(want);
     const shipped = files.filter((f) => /(^|\/)(test|benchmarks)\/|\.test\.|^native\/build\//.test(f));

@@ -1,5 +1,5 @@
 /**
- * Spec §15 V-15, the end-to-end scenario: format (TrashDays 1), one session, mkdir /d
+ * docs/FORMAT.md §13 V-15, the end-to-end scenario: format (TrashDays 1), one session, mkdir /d
  * (0777, umask 022, uid/gid 1000), create /d/f 0644, commit a 5-byte slice; then the exact
  * raw Redis keys and values, or SQLite rows, read around the engine (times ignored).
  * The object-storage half of V-15 is covered by the data-path tests.

@@ -1,5 +1,5 @@
 /**
- * The compatibility vectors of spec §15, byte for byte: encodings (V-1..V-5), id
+ * The compatibility vectors of docs/FORMAT.md §13, byte for byte: encodings (V-1..V-5), id
  * allocation on fresh Redis and SQLite volumes (V-6), secret encryption (V-10), the SQL
  * time split through real rows (V-12), trash naming (V-13), the setting JSON (V-14).
  * The V-15 end-to-end scenario (raw Redis keys / SQLite rows) is in vectors-e2e.ts.

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-/** Debian's python3 (see DESIGN.md: an earlier `python3` on PATH may be another interpreter). */
+/** Debian's python3 (see docs/DESIGN.md §11: an earlier `python3` on PATH may be another interpreter). */
 export const PYTHON = '/usr/bin/python3';
 
 export interface ChildResult {

@@ -1,6 +1,6 @@
 /**
  * A tiny in-test stand-in for the metadata layer's chunk lists: slice id allocation,
- * commits (append a record, grow the length) and truncate (hole records, spec §4.5).
+ * commits (append a record, grow the length) and truncate (hole records, docs/FORMAT.md §4.5).
  * It shares no code with src/chunk.
  */
 import type { Slice, Timespec } from '../../src/base/types.js';

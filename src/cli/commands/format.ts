@@ -41,7 +41,7 @@ export function defaultBucket(storage: string, env: CliIo['env']): string {
   return `${env['HOME'] ?? homedir()}/.tjfs/local/`;
 }
 
-/** File buckets are absolute and end with '/', as Go's format writes them (spec §7.4). */
+/** File buckets are absolute and end with '/', as Go's format writes them (docs/FORMAT.md §7.4). */
 export function normalizeBucket(storage: string, bucket: string, cwd: string): string {
   if (storage !== 'file') return bucket;
   const abs = isAbsolute(bucket) ? bucket : resolve(cwd, bucket);

@@ -1,5 +1,5 @@
 /**
- * `tjfs quota set|get|list|delete META --path P`: directory quotas (spec §4.12), stored in
+ * `tjfs quota set|get|list|delete META --path P`: directory quotas (docs/FORMAT.md §4.12), stored in
  * the metadata engine so Go clients honour them too. `set` computes the current usage of
  * the tree below the directory so the quota starts accurate.
  */

@@ -1,5 +1,5 @@
 /**
- * `dump`: streams a volume's metadata as JuiceFS JSON ("v1", spec §12) in exactly Go's
+ * `dump`: streams a volume's metadata as JuiceFS JSON ("v1", docs/FORMAT.md §12) in exactly Go's
  * layout: the header via MarshalIndent, then the tree written entry by entry (sorted by
  * name bytes, depth-first) with an explicit stack, so any depth works and memory stays
  * bounded by the entry lists of the directories on the current path.

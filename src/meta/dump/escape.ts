@@ -1,5 +1,5 @@
 /**
- * Name/value escaping of the JuiceFS JSON dump (spec §12.2): bytes that are not valid
+ * Name/value escaping of the JuiceFS JSON dump (docs/FORMAT.md §12.2): bytes that are not valid
  * UTF-8, code points <= 32, '%', '"' and '\' become %XX (upper-case hex); everything else
  * passes through. Unescaping reverses %XX only with two upper-case hex digits. Also Go's
  * encoding/json string form (HTML-safe escapes) so our JSON matches Go's byte for byte.

@@ -1,5 +1,5 @@
 /**
- * `load`: reads a JuiceFS JSON dump (spec §12.3) from a stream into an EMPTY database with
+ * `load`: reads a JuiceFS JSON dump (docs/FORMAT.md §12.3) from a stream into an EMPTY database with
  * the engine primitives, the way Go's loader does: counters, nlink, parents, dir stats,
  * slice refcounts and quota usage are recomputed from the tree; hard links are written at
  * their first occurrence and get their parents and nlink fixed at the end.

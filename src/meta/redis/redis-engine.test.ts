@@ -1,6 +1,6 @@
 /**
  * Redis engine tests against a real redis-server: every key name and encoding is checked
- * by reading raw keys with a second client (spec §5, §15 V-1/V-4/V-5/V-6/V-15), plus
+ * by reading raw keys with a second client (docs/FORMAT.md §5, §13 V-1/V-4/V-5/V-6/V-15), plus
  * transaction retry/conflict behaviour, connection failure and bookkeeping sets.
  */
 import { Redis } from 'ioredis';

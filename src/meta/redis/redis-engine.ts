@@ -1,5 +1,5 @@
 /**
- * The Redis metadata engine: JuiceFS's exact Redis schema (spec §5) behind `MetaEngine`.
+ * The Redis metadata engine: JuiceFS's exact Redis schema (docs/FORMAT.md §5) behind `MetaEngine`.
  * Design: `openRedisEngine` parses the URL, connects (failing fast), and builds the engine
  * from a shared connection (plain commands, read-only transactions) plus a bounded pool of
  * dedicated connections for WATCH/MULTI/EXEC (redis-tx.ts). Key names come from

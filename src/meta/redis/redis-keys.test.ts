@@ -1,5 +1,5 @@
 /**
- * Unit tests (no server) for Redis key names (spec §15 V-5) and URL parsing (spec §5.1),
+ * Unit tests (no server) for Redis key names (docs/FORMAT.md §13 V-5) and URL parsing (docs/FORMAT.md §5.1),
  * including the cluster prefix `{DB}`.
  */
 import { describe, expect, it } from 'vitest';

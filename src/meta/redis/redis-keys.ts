@@ -1,5 +1,5 @@
 /**
- * Redis key names of a JuiceFS volume (spec §5.2), built in one place.
+ * Redis key names of a JuiceFS volume (docs/FORMAT.md §5.2), built in one place.
  * Design: a small class holding the key prefix ('' standalone, `{DB}` in cluster mode);
  * every method returns a full key name. Hash fields and set members never get the prefix.
  * Invariants: integers are plain decimal; names match Go's spelling exactly

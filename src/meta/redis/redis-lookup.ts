@@ -1,7 +1,7 @@
 /**
  * One-round-trip lookup for read-only transactions: a Lua script reads the dentry and,
  * when the inode fits in a double (< 2^53, every normal inode), the attr it points to —
- * as Go's own lookup script does (spec §5.4). Standalone servers only (the attr key is not
+ * as Go's own lookup script does (docs/FORMAT.md §5.4). Standalone servers only (the attr key is not
  * declared, which Redis Cluster forbids); the caller falls back to two reads otherwise.
  * EVALSHA first, EVAL once on NOSCRIPT.
  */

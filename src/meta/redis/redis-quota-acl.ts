@@ -1,5 +1,5 @@
 /**
- * Redis directory stats, quotas (directory / user / group) and ACL rules (spec §3.6,
+ * Redis directory stats, quotas (directory / user / group) and ACL rules (docs/FORMAT.md §3.6,
  * §3.7, §5.2), as functions over one connection and the key builder.
  * Design: stats and quota usage are decimal hash fields (HINCRBY-able); quota limits are
  * 16-byte values; ACL rules live in hash `acl` with ids from INCR `aclMaxId`. Identical

@@ -1,5 +1,5 @@
 /**
- * Optimistic Redis transactions (spec §5.3): `RedisTx` implements `MetaTx` on one
+ * Optimistic Redis transactions (docs/FORMAT.md §5.3): `RedisTx` implements `MetaTx` on one
  * dedicated connection, `runTxn` drives the WATCH / MULTI / EXEC retry loop.
  * Design: each read WATCHes its key first (WATCH and the read are written back to back,
  * one round trip); writes are queued as raw commands and sent in one MULTI/EXEC. EXEC

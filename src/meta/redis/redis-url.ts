@@ -1,5 +1,5 @@
 /**
- * Parses Redis meta URLs (spec §5.1) into a connection target.
+ * Parses Redis meta URLs (docs/FORMAT.md §5.1) into a connection target.
  * Forms: redis://[user:pass@]host:port[/DB], rediss:// (TLS), unix://[user:pass@]/path?db=N
  * (or unix://path?db=N), cluster redis://h1:p1,h2:p2[/DB] and sentinel
  * redis://[pw@]MASTER,s1,s2[:port][/DB] (a comma before the first colon).

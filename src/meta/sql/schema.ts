@@ -1,5 +1,5 @@
 /**
- * JuiceFS SQL schema (spec §6.2): table names for a prefix and the SQLite DDL.
+ * JuiceFS SQL schema (docs/FORMAT.md §6.2): table names for a prefix and the SQLite DDL.
  *
  * Design: names come from `sqlTables(prefix)` so every statement is built from one place;
  * `prefix` is `jfs_` or `jfs_{table_prefix}_`. The DDL reproduces what Go's xorm creates
@@ -93,7 +93,7 @@ export const NODE_COLUMNS = [
   'tier_id',
 ] as const;
 
-/** SQLite DDL of spec §6.2 for the given prefix. */
+/** SQLite DDL of docs/FORMAT.md §6.2 for the given prefix. */
 export function sqliteDdl(prefix: string): string[] {
   const t = sqlTables(prefix);
   const table = (name: string, cols: string): string => `CREATE TABLE IF NOT EXISTS \`${name}\` (${cols})`;

@@ -1,5 +1,5 @@
 /**
- * `MetaEngine` over the JuiceFS SQL tables (spec §6), independent of the driver: a
+ * `MetaEngine` over the JuiceFS SQL tables (docs/FORMAT.md §6), independent of the driver: a
  * dialect (expression builders + DDL) and a transaction runner are injected, so the
  * SQLite engine and a later Postgres engine share every statement here.
  *
@@ -44,7 +44,7 @@ import * as qa from './sql-quota-acl.js';
 import { SqlTx, incrCounterIn } from './sql-tx.js';
 import { freeDroppedRefs } from './sql-slices.js';
 
-/** Rows created by format for a new volume (spec §6.4). */
+/** Rows created by format for a new volume (docs/FORMAT.md §6.4). */
 const FORMAT_COUNTERS: [CounterName, number][] = [
   ['nextInode', 2],
   ['nextChunk', 1],

@@ -1,6 +1,6 @@
 /**
  * Accounting and ACL rows of the SQL engine: jfs_dir_stats, jfs_dir_quota,
- * jfs_user_group_quota (qtype 1 user, 2 group) and jfs_acl (spec §4.12, §6.2, §6.3).
+ * jfs_user_group_quota (qtype 1 user, 2 group) and jfs_acl (docs/FORMAT.md §4.12, §6.2, §6.3).
  *
  * Design: plain functions over an open transaction's connection, called by SqlEngine
  * inside `runTx`. ACL named entries are stored as bare (id u32, perm u16) pairs, with no

@@ -1,5 +1,5 @@
 /**
- * Column encodings of the SQL engine (spec §6.3): jfs_node rows <-> Attr, the
+ * Column encodings of the SQL engine (docs/FORMAT.md §6.3): jfs_node rows <-> Attr, the
  * microsecond + sub-microsecond time split, flock types and lock owners.
  *
  * Invariants: times are split on the exact nanosecond count with floor division, so the

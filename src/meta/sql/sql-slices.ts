@@ -1,5 +1,5 @@
 /**
- * Slice reference bookkeeping in jfs_chunk_ref (spec §4.7, §6.5): dropping references
+ * Slice reference bookkeeping in jfs_chunk_ref (docs/FORMAT.md §4.7, §6.5): dropping references
  * and collecting the slices that have none left.
  *
  * Invariant: runs inside the caller's write transaction; a slice is freed only when its

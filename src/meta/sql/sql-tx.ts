@@ -1,5 +1,5 @@
 /**
- * `MetaTx` over SQL rows (spec §6.3, §6.5), shared by every SQL dialect.
+ * `MetaTx` over SQL rows (docs/FORMAT.md §6.3, §6.5), shared by every SQL dialect.
  *
  * Design: reads run at once on the transaction's connection; writes are queued as
  * single parameterized statements and run in order by `flush()` just before COMMIT (so

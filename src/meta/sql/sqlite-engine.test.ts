@@ -1,5 +1,5 @@
 /**
- * SQLite engine tests against the exact JuiceFS schema and encodings (spec §6, V-12, V-15).
+ * SQLite engine tests against the exact JuiceFS schema and encodings (docs/FORMAT.md §6, V-12, V-15).
  * Each case uses a fresh database file in its own temp dir and inspects rows with a raw
  * better-sqlite3 connection, the way a Go client would see them.
  */
@@ -133,7 +133,7 @@ describe('durability', () => {
   });
 });
 
-describe('format (spec §6.2, §6.4, §6.6)', () => {
+describe('format (docs/FORMAT.md §6.2, §6.4, §6.6)', () => {
   it('creates the exact tables, indexes, root, trash and counters', async () => {
     const e = await formatted();
     const db = raw();
@@ -243,7 +243,7 @@ describe('format (spec §6.2, §6.4, §6.6)', () => {
   });
 });
 
-describe('column encodings (spec §6.3)', () => {
+describe('column encodings (docs/FORMAT.md §6.3)', () => {
   it('binds entry names as BLOB and finds Go-style rows', async () => {
     const e = await formatted();
     await e.txn(

@@ -1,5 +1,5 @@
 /**
- * SQLite metadata engine (`sqlite3://path.db`, spec §6) on better-sqlite3.
+ * SQLite metadata engine (`sqlite3://path.db`, docs/FORMAT.md §6) on better-sqlite3.
  *
  * Design: one synchronous connection per engine. Transactions are serialised in the
  * process by a promise queue (the callback is async while the connection is shared),

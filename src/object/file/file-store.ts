@@ -1,5 +1,5 @@
 /**
- * The local `file` object store (spec §7.4): objects are files under the bucket path.
+ * The local `file` object store (docs/FORMAT.md §7.4): objects are files under the bucket path.
  *
  * Design: path = join(bucket, key) when the bucket ends with '/', else the plain string
  * concatenation `bucket + key` (JuiceFS's rule for buckets stored without the slash).
