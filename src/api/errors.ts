@@ -62,11 +62,6 @@ export function nodeError(e: unknown, syscall: string, path?: string, dest?: str
   return new ApiError(fe.code, -fe.errno, syscall, path, dest, fe.errno === Errno.EIO ? fe : undefined);
 }
 
-/** An error with a code and errno (POSIX name), for checks the API makes itself. */
-export function apiError(code: keyof typeof Errno, syscall: string, path?: string, dest?: string): ApiError {
-  return new ApiError(code, -Errno[code], syscall, path, dest);
-}
-
 /** Runs `fn`, rethrowing any failure as a Node-shaped error. */
 export async function wrap<T>(syscall: string, path: string | undefined, fn: () => Promise<T>, dest?: string): Promise<T> {
   try {

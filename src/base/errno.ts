@@ -94,10 +94,6 @@ export class FsError extends Error {
   }
 }
 
-export function fsErr(code: ErrnoCode, init: FsErrorInit = {}): FsError {
-  return new FsError(Errno[code], init);
-}
-
 export function isFsError(e: unknown, code?: ErrnoCode): e is FsError {
   return e instanceof FsError && (code === undefined || e.errno === Errno[code]);
 }

@@ -21,11 +21,6 @@ import { CliError, err, type CliIo } from './io.js';
 
 export const TJFS_VERSION = '0.1.0';
 
-export type Registrar = (program: Command, io: CliIo, setExit: (p: Promise<number>) => void) => void;
-
-/** Commands contributed by other layers (gateway, csi) register here. */
-export const extraCommands: Registrar[] = [];
-
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let pending: Promise<number> | undefined;
   const setExit = (p: Promise<number>): void => {
@@ -48,7 +43,6 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerGateway(program, io, setExit);
   registerCsi(program, io, setExit, TJFS_VERSION, main);
   registerBench(program, io, setExit);
-  for (const r of extraCommands) r(program, io, setExit);
   try {
     if (argv.length === 0) {
       program.outputHelp();

@@ -34,9 +34,6 @@ export interface Mounter {
   usage(path: string): Promise<VolumeUsageNumbers>;
 }
 
-/** errnos that mean "this mount is dead" (k8s mount-utils IsCorruptedMnt) plus our timeout. */
-export const CORRUPTED_CODES: ReadonlySet<string> = new Set(['ENOTCONN', 'ESTALE', 'EIO', 'EACCES', 'EHOSTDOWN', 'ETIMEDOUT']);
-
 function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (e, stdout, stderr) => {

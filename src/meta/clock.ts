@@ -58,7 +58,3 @@ export class ManualClock implements Clock {
     await new Promise((r) => setImmediate(r));
   }
 }
-
-export function tsToMs(t: Timespec): number {
-  return t.sec * 1000 + t.nsec / 1e6;
-}

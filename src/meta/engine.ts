@@ -286,5 +286,3 @@ export interface EngineOptions {
   /** Redis: password used when the URL carries none (the CLI reads REDIS_PASSWORD / META_PASSWORD). */
   password?: string;
 }
-
-export type EngineFactory = (url: string, options: EngineOptions) => Promise<MetaEngine>;

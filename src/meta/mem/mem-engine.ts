@@ -460,8 +460,3 @@ export async function openMemEngine(url: string, _options: EngineOptions): Promi
     url,
   );
 }
-
-/** Drops a named mem store (tests). */
-export function dropMemStore(url: string): void {
-  stores.delete(url.replace(/^mem:\/\//i, ''));
-}

@@ -70,28 +70,6 @@ export function allTableNames(t: SqlTables): string[] {
     .map(([, v]) => v as string);
 }
 
-/** Node columns in the order the engine reads and writes them. */
-export const NODE_COLUMNS = [
-  'inode',
-  'type',
-  'flags',
-  'mode',
-  'uid',
-  'gid',
-  'atime',
-  'mtime',
-  'ctime',
-  'atimensec',
-  'mtimensec',
-  'ctimensec',
-  'nlink',
-  'length',
-  'rdev',
-  'parent',
-  'access_acl_id',
-  'default_acl_id',
-  'tier_id',
-] as const;
 
 /** SQLite DDL of docs/FORMAT.md §6.2 for the given prefix. */
 export function sqliteDdl(prefix: string): string[] {
