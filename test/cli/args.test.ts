@@ -98,6 +98,7 @@ describe('bad arguments give one clear line before anything is opened or created
     ['format --trash-days', ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--trash-days', '1.5'], /^tjfs: invalid --trash-days '1\.5'/],
     ['format --capacity', ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--capacity', '2X'], /^tjfs: invalid --capacity '2X': .*plain number is in GiB/],
     ['bench --threads', ['bench', dir, '--threads', '2.5'], /^tjfs: invalid --threads '2\.5'/],
+    ['csi --check-interval', ['csi', '--endpoint', `unix://${dir}/csi.sock`, '--check-interval', ''], /^tjfs: invalid --check-interval '': want seconds/],
   ];
   for (const [what, argv, want] of cases)
     it(what, async () => {

@@ -11,7 +11,7 @@ import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { CsiPlugin, type CsiMode } from '../../csi/csi-plugin.js';
 import { META_ENV } from '../../csi/daemon-launcher.js';
 import { hostname } from 'node:os';
-import { CliError, helpExamples, type CliIo } from '../io.js';
+import { CliError, helpExamples, parseSecondsArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 
 interface CsiFlags {
@@ -32,8 +32,7 @@ async function runCsi(flags: CsiFlags, io: CliIo, version: string): Promise<numb
   const mode = flags.mode as CsiMode;
   if (!MODES.includes(mode)) throw new CliError(`--mode must be one of ${MODES.join(', ')}`);
   const nodeId = flags.nodeId ?? io.env['NODE_NAME'] ?? hostname();
-  const interval = Number(flags.checkInterval);
-  if (!Number.isFinite(interval) || interval < 0) throw new CliError(`invalid --check-interval '${flags.checkInterval}'`);
+  const interval = parseSecondsArg(flags.checkInterval, '--check-interval');
   const logger = createLogger(flags.log);
   const plugin = await CsiPlugin.start({
     endpoint,
