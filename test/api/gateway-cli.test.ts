@@ -69,7 +69,7 @@ describe('tjfs gateway webhdfs', () => {
   it('refuses 0.0.0.0 without a token and reports it as a CLI error', async () => {
     const meta = `sqlite3://${join(dir, 'gw.db')}`;
     const eio = io();
-    const code = await main(['gateway', 'webhdfs', meta, '--address', '0.0.0.0:0'], eio);
+    const code = await main(['gateway', 'webhdfs', meta, '--address', '0.0.0.0:0', '--cache-dir', 'memory'], eio);
     expect(code).toBe(1);
     expect(eio.text()).toMatch(/token/);
   });
