@@ -17,6 +17,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { KeyedMutex } from '../util/mutex.js';
+import { pidAlive } from '../util/pid-alive.js';
 import { redactSecrets } from '../util/redact.js';
 import { isOurDaemon, type DaemonLauncher } from './daemon-launcher.js';
 import { mountAt } from './mount-info.js';
@@ -42,15 +43,6 @@ export interface MountHealth {
 
 const FUSE_TYPE = 'fuse.tjfs';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class SharedMounts {
   private readonly locks = new KeyedMutex<string>();
@@ -200,9 +192,9 @@ export class SharedMounts {
     const ours = isOurDaemon(pid, m.mountPoint);
     if (ours) process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + (this.o.stopTimeoutMs ?? 10_000);
-    while (Date.now() < deadline && (mountAt(await this.o.mounter.mounts(), m.mountPoint) || (ours && alive(pid)))) await sleep(100);
+    while (Date.now() < deadline && (mountAt(await this.o.mounter.mounts(), m.mountPoint) || (ours && pidAlive(pid)))) await sleep(100);
     await this.o.mounter.unmount(m.mountPoint);
-    if (ours && alive(pid)) process.kill(pid, 'SIGKILL');
+    if (ours && pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await rmdir(m.mountPoint).catch(() => undefined);
     this.o.logger.info?.('csi: shared mount stopped', { id: m.id });
   }

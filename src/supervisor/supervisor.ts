@@ -28,6 +28,7 @@ import {
   type MountedDevice,
 } from '../fuse/mount.js';
 import { loadNative } from '../native/addon.js';
+import { pidAlive } from '../util/pid-alive.js';
 import type { Server } from 'node:net';
 import { serveUpgrades, takeOver, upgradeSocketPath, type Handover } from './upgrade.js';
 import {
@@ -374,15 +375,6 @@ function sweepJournals(parent: string): void {
     const pid = Number(/^tjfs-journal-(\d+)-/.exec(n)?.[1] ?? 0);
     if (pid > 0 && pid !== process.pid && !pidAlive(pid))
       rmSync(join(parent, n), { recursive: true, force: true });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // cast: kill errors carry `code`
   }
 }
 

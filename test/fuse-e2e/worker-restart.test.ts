@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { upgradeSocketPath } from '../../src/supervisor/upgrade.js';
+import { pidAlive } from '../../src/util/pid-alive.js';
 import { fuseAvailable } from '../fuse/harness.js';
 import { isMounted, processesMentioning, tjfs, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
 import { ok, py, run, type ChildResult } from '../helpers/proc.js';
@@ -71,15 +72,6 @@ function parentOf(pid: number): number {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The supervisor's node worker (not the watchdog shell). */
 function workerOf(d: Daemon): number | undefined {
   return processesMentioning(d.mp).find(
@@ -120,13 +112,13 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
   async function cleanup(d: Daemon | undefined): Promise<void> {
     if (d === undefined) return;
     const worker = workerOf(d);
-    if (alive(d.supervisor)) {
+    if (pidAlive(d.supervisor)) {
       process.kill(d.supervisor, 'SIGTERM'); // flush, unmount, remove its journal and socket
-      await waitFor(() => !alive(d.supervisor), 10_000);
+      await waitFor(() => !pidAlive(d.supervisor), 10_000);
     }
     if (isMounted(d.mp)) await run('umount', ['-l', d.mp], { timeoutMs: 10_000 });
     for (const pid of [d.supervisor, worker])
-      if (pid !== undefined && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid !== undefined && pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await waitFor(() => processesMentioning(d.mp).length === 0, 5000);
     rmSync(upgradeSocketPath(d.mp), { force: true });
     for (const n of readdirSync(tmpdir()))
@@ -169,7 +161,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       expect(ok(await py(CHECK, [join(dd.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
       // Persisted, not just held by the worker: unmount (SIGTERM: flush, unmount, exit 0) and read it elsewhere.
       process.kill(dd.supervisor, 'SIGTERM');
-      expect(await waitFor(() => !alive(dd.supervisor), 20_000)).toBe(true);
+      expect(await waitFor(() => !pidAlive(dd.supervisor), 20_000)).toBe(true);
       expect(isMounted(dd.mp)).toBe(false);
       const m2 = await e().mount(vol, [], 'mnt-loop2');
       expect(ok(await py(CHECK, [join(m2.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
@@ -188,7 +180,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       const db = vol.metaUrl.replace('sqlite3://', '');
       renameSync(db, `${db}.away`); // every new worker fails to open the volume
       process.kill(workerOf(dd)!, 'SIGKILL');
-      expect(await waitFor(() => !alive(dd.supervisor), 60_000, 200)).toBe(true);
+      expect(await waitFor(() => !pidAlive(dd.supervisor), 60_000, 200)).toBe(true);
       expect(logText(dd)).toMatch(
         /failed to start 5 times in a row \(last: exit code \d+\); giving up and unmounting/,
       );
@@ -213,7 +205,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       d2 = await mountD(vol, 'mnt-up'); // same mount point, same log
       const nd = d2;
       expect(nd.supervisor).not.toBe(dd.supervisor);
-      expect(await waitFor(() => !alive(dd.supervisor), 10_000)).toBe(true);
+      expect(await waitFor(() => !pidAlive(dd.supervisor), 10_000)).toBe(true);
       expect(await waitFor(() => /worker \d+ took over the mount (\d+) ms/.test(logText(nd)), 30_000)).toBe(
         true,
       );
@@ -232,7 +224,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       expect(isMounted(nd.mp)).toBe(true);
       expect(ok(await py(CHECK, [join(nd.mp, 'f'), res.records])).trim()).toBe(`${res.records} 0 []`);
       expect((await tjfs(['umount', nd.mp])).code).toBe(0);
-      expect(await waitFor(() => !alive(nd.supervisor), 20_000)).toBe(true);
+      expect(await waitFor(() => !pidAlive(nd.supervisor), 20_000)).toBe(true);
       expect(processesMentioning(nd.mp)).toEqual([]);
     } finally {
       await cleanup(d2);
@@ -250,7 +242,7 @@ describe.skipIf(!fuseAvailable())('supervised mount: worker restarts', () => {
       expect(worker).toBeDefined();
       process.kill(dd.supervisor, 'SIGKILL');
       expect(await waitFor(() => !isMounted(dd.mp), 10_000)).toBe(true);
-      expect(await waitFor(() => !alive(worker!), 20_000)).toBe(true);
+      expect(await waitFor(() => !pidAlive(worker!), 20_000)).toBe(true);
     } finally {
       await cleanup(d);
     }
