@@ -12,7 +12,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import type { Logger } from '../util/logger.js';
-import { CsiError, internal, invalidArgument, notFound } from './csi-error.js';
+import { BusyKeys, CsiError, internal, invalidArgument, notFound } from './csi-error.js';
 import type {
   CapacityRangeMsg,
   ControllerExpandVolumeRequest,
@@ -58,7 +58,7 @@ function partsOf(volumeId: string): string[] {
 }
 
 export class ControllerService {
-  private readonly busy = new Set<string>();
+  private readonly busy = new BusyKeys();
 
   constructor(
     private readonly logger: Logger,
@@ -70,13 +70,7 @@ export class ControllerService {
   }
 
   private async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(key)) throw new CsiError(status.ABORTED, `an operation on volume ${key} is already in progress`);
-    this.busy.add(key);
-    try {
-      return await fn();
-    } finally {
-      this.busy.delete(key);
-    }
+    return this.busy.run(key, `volume ${key}`, fn);
   }
 
   async createVolume(req: CreateVolumeRequest): Promise<VolumeMsg> {

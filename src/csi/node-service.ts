@@ -14,7 +14,7 @@ import { mkdir, rmdir } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { redactSecrets } from '../util/redact.js';
-import { CsiError, internal, invalidArgument, notFound } from './csi-error.js';
+import { BusyKeys, CsiError, internal, invalidArgument, notFound } from './csi-error.js';
 import type { NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './csi-proto.js';
 import { mountAt } from './mount-info.js';
 import { planMount } from './mount-options.js';
@@ -52,7 +52,7 @@ function targetOf(path: string, field: string): string {
 }
 
 export class NodeService {
-  private readonly busy = new Set<string>();
+  private readonly busy = new BusyKeys();
 
   constructor(private readonly o: NodeServiceOptions) {}
 
@@ -65,13 +65,7 @@ export class NodeService {
   }
 
   private async locked<T>(target: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(target)) throw new CsiError(status.ABORTED, `an operation on ${target} is already in progress`);
-    this.busy.add(target);
-    try {
-      return await fn();
-    } finally {
-      this.busy.delete(target);
-    }
+    return this.busy.run(target, target, fn);
   }
 
   async publish(req: NodePublishVolumeRequest): Promise<void> {
