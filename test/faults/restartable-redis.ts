@@ -6,30 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../helpers/redis-server.js';
+import { freePort, pingRedis } from '../helpers/redis-server.js';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
-
-async function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(500, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
 
 export interface RestartableRedis {
   url: string;
@@ -71,7 +56,7 @@ export async function startRestartableRedis(): Promise<RestartableRedis> {
     child = c;
     live.add(c);
     for (let i = 0; i < 200; i++) {
-      if (await ping(port)) return;
+      if (await pingRedis(port)) return;
       if (c.exitCode !== null) break;
       await sleep(25);
     }

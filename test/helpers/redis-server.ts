@@ -36,7 +36,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function ping(port: number): Promise<boolean> {
+/** True when a redis-server answers PING on 127.0.0.1:`port` (within 500 ms). */
+export async function pingRedis(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ port, host: '127.0.0.1' });
     let data = '';
@@ -90,7 +91,7 @@ async function tryStart(): Promise<RedisServer | undefined> {
   };
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await ping(port)) return { url: `redis://127.0.0.1:${port}/1`, port, stop };
+    if (await pingRedis(port)) return { url: `redis://127.0.0.1:${port}/1`, port, stop };
     await sleep(50);
   }
   await stop();
