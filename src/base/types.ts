@@ -1,6 +1,6 @@
 /**
- * Domain types of the metadata layer, in JuiceFS's vocabulary (see
- * docs/FORMAT.md). Inodes are bigint: trash inodes exceed 2^53.
+ * The file system's vocabulary, shared by every layer (metadata, chunks, VFS, FUSE, API),
+ * in JuiceFS's terms (see docs/FORMAT.md). Inodes are bigint: trash inodes exceed 2^53.
  * File lengths and slice ids are plain numbers: both stay far below 2^53 in practice
  * (a length past 2^53 is refused with EFBIG before it is stored).
  */
