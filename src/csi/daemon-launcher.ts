@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { packageRoot } from '../native/package-root.js';
 import { daemonEnv } from '../supervisor/daemon-env.js';
 import { SUPERVISOR_ENV } from '../supervisor/protocol.js';
 

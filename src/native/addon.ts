@@ -2,12 +2,13 @@
  * Loader and typed surface of the native addon (native/tjfs_fuse.c).
  *
  * Design: the addon is loaded lazily with createRequire from native/build/Release under the
- * package root (util/package-root.ts: works from src/ under vitest and from dist/src/ after tsc). A missing build yields a clear error only when a mount is attempted.
+ * package root (package-root.ts: works from src/ under vitest and from dist/src/ after tsc).
+ * A missing build yields a clear error only when a mount is attempted.
  * Invariants: the addon is loaded at most once; no other module touches `require`.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { packageRoot } from '../util/package-root.js';
+import { packageRoot } from './package-root.js';
 
 export interface FdWatcher {
   pause(): void;

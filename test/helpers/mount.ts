@@ -18,7 +18,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startS3Server, type S3TestServer } from './s3-server.js';
 import { ok, run, type ChildResult } from './proc.js';
-import { packageRoot } from '../../src/util/package-root.js';
+import { packageRoot } from '../../src/native/package-root.js';
 
 export const ROOT = packageRoot();
 export const BIN = join(ROOT, 'dist/src/cli/bin.js');
