@@ -29,8 +29,11 @@ import { RateLimitedLog } from '../../util/rate-limited-log.js';
 import type { SqlConn, SqlDialect, SqlParam, SqlRow, TxRunner } from './sql-conn.js';
 import { sqliteDdl } from './schema.js';
 import { SqlEngine } from './sql-engine.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 const BUSY_TIMEOUT_MS = 5000;
+/** Commits after which a client starts the checkpoint worker (so short commands never do). */
+const CHECKPOINTER_AFTER_COMMITS = 200;
 const MAX_BACKOFF_MS = 250;
 
 /** The database stayed locked by another process past the retry bound. */
@@ -133,9 +136,13 @@ export class SqliteBackend {
   /** Tries that met another process's lock, and operations that gave up (metrics). */
   readonly outage: MetaRetryStats = { retries: 0, failures: 0 };
 
+  private checkpointer: SqliteCheckpointer | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly bound: BusyBound,
+    /** The database file (for the checkpoint worker); undefined for in-memory databases. */
+    private readonly path?: string,
   ) {
     this.conn = {
       query: (sql, params = []) => Promise.resolve(this.prepare(sql).all(...bindable(params)) as SqlRow[]), // rows are plain objects
@@ -358,7 +365,22 @@ export class SqliteBackend {
 
   private commit(): void {
     this.control?.commit.run();
-    this.stats.commits++;
+    if (++this.stats.commits === CHECKPOINTER_AFTER_COMMITS) this.startCheckpointer();
+  }
+
+  /**
+   * A client that keeps writing gets its WAL checkpoints run by a worker thread (see
+   * sqlite-checkpointer.ts); short commands never start one.
+   */
+  private startCheckpointer(): void {
+    if (this.path === undefined || this.closed || this.checkpointer !== undefined) return;
+    try {
+      this.checkpointer = new SqliteCheckpointer(this.db, this.path, (e) =>
+        this.log?.warn('checkpointer', `SQLite checkpoint worker failed (${e}); checkpoints run inline again`),
+      );
+    } catch (e) {
+      this.log?.warn('checkpointer', `SQLite checkpoint worker not started (${String(e)}); checkpoints run inline`);
+    }
   }
 
   private rollback(): void {
@@ -388,6 +410,7 @@ export class SqliteBackend {
     const release = await this.acquire();
     try {
       await this.commitGroup();
+      await this.checkpointer?.stop();
       if (!this.closed) {
         this.closed = true;
         this.stmts.clear();
@@ -449,7 +472,7 @@ export async function openSqliteEngine(url: string, options: EngineOptions): Pro
     budgetMs: new MetaRetryPolicy(options.retry).budgetMs(),
     ...(options.maxRetries === undefined ? {} : { maxAttempts: Math.max(1, options.maxRetries) }),
   };
-  const backend = new SqliteBackend(db, bound);
+  const backend = new SqliteBackend(db, bound, path === ':memory:' || path === '' ? undefined : path);
   return new SqlEngine({
     kind: 'sqlite3',
     displayUrl: url,
