@@ -26,7 +26,9 @@ class FakeDevice implements FuseDevice {
   closed = false;
   paused = false;
   private wake: (() => void) | undefined;
+  reads = 0;
   read(buf: Buffer): number {
+    this.reads++;
     const r = this.queue.shift();
     if (r === undefined) return -E.EAGAIN;
     if (r.length === 0) return -E.ENODEV;
@@ -57,7 +59,13 @@ class FakeDevice implements FuseDevice {
   }
   push(...reqs: Buffer[]): void {
     this.queue.push(...reqs);
-    if (!this.paused) this.wake?.();
+    this.poll();
+  }
+  /** Level-triggered, like uv_poll on /dev/fuse: wakes the reader again while requests wait. */
+  private poll(): void {
+    if (this.paused || this.queue.length === 0) return;
+    this.wake?.();
+    if (this.queue.length > 0) setImmediate(() => this.poll());
   }
   replyFor(unique: bigint): { error: number; payload: Buffer } | undefined {
     const r = this.replies.find((b) => b.readBigUInt64LE(8) === unique);
@@ -174,6 +182,24 @@ describe('FuseSession over a fake device', () => {
     expect(paused).toBe(true);
     expect(s.stats.busyPolls).toBeGreaterThanOrEqual(4);
     expect(dev.replies.length).toBe(pushed);
+    s.close();
+  });
+
+  it('leaves the next read to the poll while a request is served (no read that only finds EAGAIN)', async () => {
+    let finish: () => void = () => undefined;
+    const { dev, s } = setup({
+      getattr: () => new Promise((r) => (finish = () => r({ attr, attrTimeout: 1 }))),
+    });
+    await s.ready;
+    const before = dev.reads;
+    dev.push(req(Opcode.GETATTR, 1n, Buffer.alloc(16)));
+    expect(dev.reads).toBe(before + 1); // the request, and no second read behind it
+    dev.push(req(Opcode.LOOKUP, 1n, Buffer.from('a\0')), req(Opcode.LOOKUP, 1n, Buffer.from('b\0')));
+    await tick();
+    await tick();
+    finish();
+    await tick();
+    expect(dev.replies.length).toBe(4); // INIT, GETATTR and both LOOKUPs: the poll woke the reader again
     s.close();
   });
 

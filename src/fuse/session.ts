@@ -298,6 +298,10 @@ export class FuseSession {
         this.readBuf = undefined;
         this.handle(buf.subarray(0, n), () => this.releaseBig(buf));
       }
+      // A request is being served: leave the next read to the poll (level-triggered, so a
+      // queued request still wakes it at once). With one caller, the read that would only
+      // answer EAGAIN is a system call saved per request.
+      if (this.inflight.size > 0) return;
     }
   }
 
