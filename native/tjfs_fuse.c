@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/time.h>
@@ -431,6 +432,119 @@ static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/*
+ * readFileSplit(path, head) -> Promise<[headBytes, tail]>: reads a whole file as one libuv
+ * thread-pool job (open, fstat, preadv, close): its first head.length bytes into `head`, the
+ * rest into a new Buffer `tail`. Node's open/stat/read/close are four jobs, each a hand-off
+ * to a pool thread and back (tens of microseconds apiece on a VM): a small cached block or a
+ * small object of the file store costs one. Rejects with Error{code, errno, syscall, path}.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref head_ref;
+  char *head;
+  size_t head_len;
+  char *tail;
+  size_t tail_len;
+  size_t got;
+  char *path;
+  int err;
+  const char *syscall;
+} file_read_t;
+
+static void fr_execute(napi_env env, void *data) {
+  file_read_t *r = data;
+  (void)env;
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    r->err = errno, r->syscall = "open";
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    r->err = errno, r->syscall = "fstat";
+  } else {
+    size_t size = (size_t)st.st_size;
+    if (size > r->head_len) {
+      r->tail_len = size - r->head_len;
+      r->tail = malloc(r->tail_len);
+      if (r->tail == NULL) r->err = ENOMEM, r->syscall = "read", r->tail_len = 0;
+    }
+    while (r->err == 0 && r->got < size) {
+      struct iovec iov[2];
+      int cnt = 0;
+      if (r->got < r->head_len) iov[cnt].iov_base = r->head + r->got, iov[cnt++].iov_len = r->head_len - r->got;
+      size_t in_tail = r->got > r->head_len ? r->got - r->head_len : 0;
+      if (r->tail_len > in_tail) iov[cnt].iov_base = r->tail + in_tail, iov[cnt++].iov_len = r->tail_len - in_tail;
+      ssize_t k = preadv(fd, iov, cnt, (off_t)r->got);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) r->err = errno, r->syscall = "read";
+      if (k <= 0) break; /* shrunk meanwhile: the caller sees the short length */
+      r->got += (size_t)k;
+    }
+  }
+  close(fd);
+}
+
+static void fr_free_tail(napi_env env, void *data, void *hint) {
+  (void)env, (void)hint;
+  free(data);
+}
+
+static void fr_complete(napi_env env, napi_status status, void *data) {
+  file_read_t *r = data;
+  if (status != napi_ok && r->err == 0) r->err = ECANCELED, r->syscall = "readFileSplit";
+  if (r->err == 0) {
+    napi_value out, n, tail;
+    size_t tail_got = r->got > r->head_len ? r->got - r->head_len : 0;
+    napi_create_array_with_length(env, 2, &out);
+    napi_create_double(env, (double)(r->got < r->head_len ? r->got : r->head_len), &n);
+    if (r->tail != NULL && tail_got > 0) {
+      napi_create_external_buffer(env, tail_got, r->tail, fr_free_tail, NULL, &tail);
+      r->tail = NULL; /* owned by the Buffer now */
+    } else {
+      napi_create_buffer(env, 0, NULL, &tail);
+    }
+    napi_set_element(env, out, 0, n), napi_set_element(env, out, 1, tail);
+    napi_resolve_deferred(env, r->deferred, out);
+  } else {
+    napi_reject_deferred(env, r->deferred, errno_error(env, r->err, r->syscall, r->path));
+  }
+  napi_delete_async_work(env, r->work);
+  if (r->head_ref != NULL) napi_delete_reference(env, r->head_ref);
+  free(r->tail), free(r->path), free(r);
+}
+
+static napi_value do_read_file_split(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], promise, name;
+  bool is_buf = false;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_is_buffer(env, argv[1], &is_buf) != napi_ok || !is_buf) {
+    napi_throw_type_error(env, NULL, "readFileSplit(path, head: Buffer)");
+    return NULL;
+  }
+  file_read_t *r = calloc(1, sizeof *r);
+  if (r == NULL) return throw_errno(env, ENOMEM, "readFileSplit");
+  r->path = get_string(env, argv[0]);
+  if (r->path == NULL) {
+    free(r);
+    napi_throw_type_error(env, NULL, "readFileSplit: path must be a string");
+    return NULL;
+  }
+  void *head = NULL;
+  CHECK(env, napi_get_buffer_info(env, argv[1], &head, &r->head_len));
+  r->head = head;
+  /* The reference keeps `head` alive until the job is done. */
+  CHECK(env, napi_create_reference(env, argv[1], 1, &r->head_ref));
+  CHECK(env, napi_create_promise(env, &r->deferred, &promise));
+  napi_create_string_utf8(env, "tjfs:readFileSplit", NAPI_AUTO_LENGTH, &name);
+  CHECK(env, napi_create_async_work(env, NULL, name, fr_execute, fr_complete, r, &r->work));
+  CHECK(env, napi_queue_async_work(env, r->work));
+  return promise;
+}
+
 typedef struct {
   uv_poll_t poll;
   napi_env env;
@@ -703,6 +817,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "keepHeap", do_keep_heap, NULL);
   add_method(env, exports, "crc32cPieces", do_crc32c_pieces, NULL);
   add_method(env, exports, "writeFileAtomic", do_write_file_atomic, NULL);
+  add_method(env, exports, "readFileSplit", do_read_file_split, NULL);
   add_method(env, exports, "alignPad", do_align_pad, NULL);
   add_method(env, exports, "watch", do_watch, NULL);
   add_method(env, exports, "socketpair", do_socketpair, NULL);

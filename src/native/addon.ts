@@ -37,6 +37,11 @@ export interface NativeFuse {
    * `direct`: a first part aligned to 4 KiB (address and length) is written with O_DIRECT.
    */
   writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode: number, direct?: boolean): Promise<void>;
+  /**
+   * Reads the whole file at `path` as one thread-pool job: its first `head.length` bytes into
+   * `head` (the count is returned), the rest into a new Buffer. Rejects with Error{code, syscall, path}.
+   */
+  readFileSplit(path: string, head: Buffer): Promise<[number, Buffer]>;
   /** Bytes from `buf`'s start to the next multiple of `align` (a power of two). */
   alignPad(buf: Buffer, align: number): number;
   /** Big-endian CRC32C of each `piece` bytes of `data` into `out` (4 bytes per piece). */

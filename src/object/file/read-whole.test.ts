@@ -1,0 +1,57 @@
+/**
+ * readFileSplit/readWholeFile (one thread-pool job with the addon): the head/tail split at
+ * every size relation, an empty file, and Node-style errors for a missing path and a
+ * directory.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { optionalNative } from '../../native/addon.js';
+import { readFileSplit, readWholeFile } from './read-whole.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tjfs-readwhole-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, bytes: number): { path: string; data: Buffer } {
+  const data = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) data[i] = (i * 131 + 7) & 0xff;
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return { path, data };
+}
+
+describe('readFileSplit', () => {
+  it('runs natively when the addon is built', () => {
+    expect(optionalNative()?.readFileSplit).toBeTypeOf('function');
+  });
+
+  it.each([
+    ['longer than head', 300_000, 131_072],
+    ['exactly head', 131_072, 131_072],
+    ['shorter than head', 1000, 4096],
+    ['no head', 70_000, 0],
+  ])('splits a file %s', async (_what, size, headLen) => {
+    const { path, data } = file(`f-${size}-${headLen}`, size);
+    const head = Buffer.alloc(headLen, 0xee);
+    const [h, t] = await readFileSplit(path, head);
+    expect(h.buffer).toBe(head.buffer); // the bytes landed in the caller's buffer
+    expect(h.length).toBe(Math.min(size, headLen));
+    expect(Buffer.concat([h, t]).equals(data)).toBe(true);
+    expect(await readWholeFile(path)).toEqual(data);
+  });
+
+  it('reads an empty file as two empty parts', async () => {
+    const { path } = file('empty', 0);
+    const [h, t] = await readFileSplit(path, Buffer.alloc(16));
+    expect([h.length, t.length]).toEqual([0, 0]);
+  });
+
+  it('rejects with Node-style errors', async () => {
+    await expect(readFileSplit(join(dir, 'missing'), Buffer.alloc(4))).rejects.toMatchObject({
+      code: 'ENOENT',
+      syscall: 'open',
+    });
+    await expect(readFileSplit(dir, Buffer.alloc(4))).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
