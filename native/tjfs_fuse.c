@@ -449,9 +449,21 @@ typedef struct {
   size_t tail_len;
   size_t got;
   char *path;
+  int64_t off; /* readFileRange: where to start; -1 for readFileSplit */
   int err;
   const char *syscall;
 } file_read_t;
+
+/* readFileRange: pread into head from r->off until it is full or the file ends. */
+static void fr_execute_range(file_read_t *r, int fd) {
+  while (r->got < r->head_len) {
+    ssize_t k = pread(fd, r->head + r->got, r->head_len - r->got, (off_t)(r->off + (int64_t)r->got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) r->err = errno, r->syscall = "read";
+    if (k <= 0) break;
+    r->got += (size_t)k;
+  }
+}
 
 static void fr_execute(napi_env env, void *data) {
   file_read_t *r = data;
@@ -462,7 +474,9 @@ static void fr_execute(napi_env env, void *data) {
     return;
   }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
+  if (r->off >= 0) {
+    fr_execute_range(r, fd);
+  } else if (fstat(fd, &st) != 0) {
     r->err = errno, r->syscall = "fstat";
   } else {
     size_t size = (size_t)st.st_size;
@@ -516,17 +530,24 @@ static void fr_complete(napi_env env, napi_status status, void *data) {
   free(r->tail), free(r->path), free(r);
 }
 
-static napi_value do_read_file_split(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], promise, name;
+/*
+ * readFileSplit(path, head) as above; readFileRange(path, buf, off) -> Promise<[n, empty]>:
+ * open, pread into `buf` from `off` until it is full or the file ends, close: one job.
+ */
+static napi_value read_file_job(napi_env env, napi_callback_info info, bool range) {
+  size_t argc = 3;
+  napi_value argv[3], promise, name;
   bool is_buf = false;
+  int64_t off = -1;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2 || napi_is_buffer(env, argv[1], &is_buf) != napi_ok || !is_buf) {
-    napi_throw_type_error(env, NULL, "readFileSplit(path, head: Buffer)");
+  if (argc < 2 || napi_is_buffer(env, argv[1], &is_buf) != napi_ok || !is_buf ||
+      (range && (argc < 3 || napi_get_value_int64(env, argv[2], &off) != napi_ok || off < 0))) {
+    napi_throw_type_error(env, NULL, range ? "readFileRange(path, buf: Buffer, off >= 0)" : "readFileSplit(path, head: Buffer)");
     return NULL;
   }
   file_read_t *r = calloc(1, sizeof *r);
-  if (r == NULL) return throw_errno(env, ENOMEM, "readFileSplit");
+  if (r == NULL) return throw_errno(env, ENOMEM, "readFile");
+  r->off = range ? off : -1;
   r->path = get_string(env, argv[0]);
   if (r->path == NULL) {
     free(r);
@@ -543,6 +564,14 @@ static napi_value do_read_file_split(napi_env env, napi_callback_info info) {
   CHECK(env, napi_create_async_work(env, NULL, name, fr_execute, fr_complete, r, &r->work));
   CHECK(env, napi_queue_async_work(env, r->work));
   return promise;
+}
+
+static napi_value do_read_file_split(napi_env env, napi_callback_info info) {
+  return read_file_job(env, info, false);
+}
+
+static napi_value do_read_file_range(napi_env env, napi_callback_info info) {
+  return read_file_job(env, info, true);
 }
 
 typedef struct {
@@ -818,6 +847,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "crc32cPieces", do_crc32c_pieces, NULL);
   add_method(env, exports, "writeFileAtomic", do_write_file_atomic, NULL);
   add_method(env, exports, "readFileSplit", do_read_file_split, NULL);
+  add_method(env, exports, "readFileRange", do_read_file_range, NULL);
   add_method(env, exports, "alignPad", do_align_pad, NULL);
   add_method(env, exports, "watch", do_watch, NULL);
   add_method(env, exports, "socketpair", do_socketpair, NULL);

@@ -42,6 +42,8 @@ export interface NativeFuse {
    * `head` (the count is returned), the rest into a new Buffer. Rejects with Error{code, syscall, path}.
    */
   readFileSplit(path: string, head: Buffer): Promise<[number, Buffer]>;
+  /** Reads into `buf` from `off` until it is full or the file ends (the count is returned): one job. */
+  readFileRange(path: string, buf: Buffer, off: number): Promise<[number, Buffer]>;
   /** Bytes from `buf`'s start to the next multiple of `align` (a power of two). */
   alignPad(buf: Buffer, align: number): number;
   /** Big-endian CRC32C of each `piece` bytes of `data` into `out` (4 bytes per piece). */

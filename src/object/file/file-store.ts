@@ -10,13 +10,15 @@
  * are compared as `name/` so `a-b` sorts before `a/x`), skipping in-flight temp files.
  */
 import { randomInt } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { open, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-store.js';
 import { ObjectNotFoundError } from '../object-store.js';
-import { readWholeFile } from './read-whole.js';
+import { readFileRange, readWholeFile } from './read-whole.js';
 import { AtomicFileWriter } from '../../util/atomic-write.js';
+
+/** Ranges up to this long are read without a stat (no block is larger). */
+const BIG_RANGE = 64 * 1024 * 1024;
 
 function errCode(e: unknown): string | undefined {
   return e instanceof Error ? (e as NodeJS.ErrnoException).code : undefined;
@@ -48,22 +50,12 @@ export class FileObjectStore implements ObjectStore {
     const p = this.path(key);
     try {
       if (range === undefined) return await readWholeFile(p, into);
-      const fh = await open(p, fsConstants.O_RDONLY);
-      try {
-        const st = await fh.stat();
-        if (range.off >= st.size || range.len <= 0) return Buffer.alloc(0);
-        const len = Math.min(range.len, st.size - range.off);
-        const buf = into !== undefined && len <= into.length ? into : Buffer.allocUnsafe(len);
-        let done = 0;
-        while (done < len) {
-          const { bytesRead } = await fh.read(buf, done, len - done, range.off + done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
-        }
-        return done === buf.length ? buf : buf.subarray(0, done);
-      } finally {
-        await fh.close();
-      }
+      // A range longer than any block is clamped to the object's size first (one stat).
+      const len = range.len <= BIG_RANGE ? range.len : Math.max(0, Math.min(range.len, (await stat(p)).size - range.off));
+      const got = await readFileRange(p, range.off, len, into);
+      // The range is read into a buffer of its size; a short result (at the object's end)
+      // is copied out, so it does not keep the larger buffer alive.
+      return got.length === len || into !== undefined ? got : Buffer.from(got);
     } catch (e) {
       const code = errCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new ObjectNotFoundError(key, { cause: e });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { optionalNative } from '../../native/addon.js';
-import { readFileSplit, readWholeFile } from './read-whole.js';
+import { readFileRange, readFileSplit, readWholeFile } from './read-whole.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tjfs-readwhole-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,5 +53,19 @@ describe('readFileSplit', () => {
       syscall: 'open',
     });
     await expect(readFileSplit(dir, Buffer.alloc(4))).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('readFileRange', () => {
+  it('reads inside, across the end of and past a file', async () => {
+    const { path, data } = file('ranged', 100_000);
+    expect((await readFileRange(path, 4096, 4096)).equals(data.subarray(4096, 8192))).toBe(true);
+    expect((await readFileRange(path, 99_000, 4096)).equals(data.subarray(99_000))).toBe(true);
+    expect((await readFileRange(path, 200_000, 4096)).length).toBe(0);
+    const into = Buffer.alloc(8192);
+    const got = await readFileRange(path, 0, 1000, into);
+    expect(got.buffer).toBe(into.buffer);
+    expect(got.equals(data.subarray(0, 1000))).toBe(true);
+    await expect(readFileRange(join(dir, 'missing'), 0, 10)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

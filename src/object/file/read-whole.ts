@@ -41,3 +41,28 @@ export async function readWholeFile(path: string, into?: Buffer): Promise<Buffer
   if (tail.length === 0) return head;
   return head.length === 0 ? tail : Buffer.concat([head, tail]);
 }
+
+/**
+ * Up to `len` bytes of the file from `off` (fewer at its end; none past it), in `into` when
+ * it has room: one thread-pool job with the addon (open, pread, close), else four.
+ */
+export async function readFileRange(path: string, off: number, len: number, into?: Buffer): Promise<Buffer> {
+  const buf = into !== undefined && len <= into.length ? into.subarray(0, len) : Buffer.allocUnsafe(len);
+  if (len <= 0) return buf.subarray(0, 0);
+  if (native !== undefined) {
+    const [n] = await native.readFileRange(path, buf, off);
+    return buf.subarray(0, n);
+  }
+  const fh = await open(path, 'r');
+  try {
+    let done = 0;
+    while (done < len) {
+      const { bytesRead } = await fh.read(buf, done, len - done, off + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    await fh.close();
+  }
+}
