@@ -57,3 +57,17 @@ describe('SqliteCheckpointer', () => {
     await c.stop(); // already gone: returns at once
   });
 });
+
+describe('SqliteCheckpointer.checkpoint (fsync)', () => {
+  it('runs a checkpoint in the worker on request and answers once it ran', async () => {
+    const c = new SqliteCheckpointer(db, join(dir, 'm.db'), () => undefined, 60_000); // no periodic tick
+    await sleep(100); // the worker has opened its connection
+    const before = dbBytes();
+    writeRows(50);
+    expect(dbBytes()).toBe(before); // only in the WAL so far
+    expect(await c.checkpoint()).toBe(true);
+    expect(dbBytes()).toBeGreaterThan(before + 50 * 3000);
+    await c.stop();
+    expect(await c.checkpoint()).toBe(false); // gone: the caller checkpoints itself
+  });
+});

@@ -10,6 +10,8 @@
  * automatic checkpoint is moved to a fallback threshold. SQLite coordinates the two
  * connections as it does two processes, so nothing about durability or visibility changes:
  * a checkpoint only moves committed pages from the WAL into the database file.
+ * fsync(2) asks the worker for its checkpoint too (`checkpoint()`), so its disk wait is
+ * not spent on the event loop.
  * Invariants: the worker never keeps the process alive (unref'd); if it fails or exits,
  * the main connection gets its default automatic checkpoint back, so the WAL stays
  * bounded either way; `stop()` waits for a checkpoint in progress to finish.
@@ -51,7 +53,19 @@ try {
 } catch (e) {
   fail(e);
 }
+// A checkpoint asked for by fsync(2): answered once it ran (a busy database is tried again).
+const syncNow = (id, tries) => {
+  if (stopping) return parentPort.postMessage({ synced: id, ok: false });
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ synced: id, ok: true });
+  } catch (e) {
+    if (!/busy|locked/i.test(String(e && e.code)) || tries >= 50) return parentPort.postMessage({ synced: id, ok: false });
+    setTimeout(() => syncNow(id, tries + 1), 2);
+  }
+};
 parentPort.on('message', (m) => {
+  if (m && typeof m.sync === 'number') return syncNow(m.sync, 0);
   if (m !== 'stop' || stopping) return;
   stopping = true;
   db.close();
@@ -63,6 +77,8 @@ export class SqliteCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
   private gone = false;
+  private nextSync = 0;
+  private readonly syncs = new Map<number, (ok: boolean) => void>();
 
   constructor(
     private readonly db: Database.Database,
@@ -75,8 +91,9 @@ export class SqliteCheckpointer {
     this.worker.unref();
     db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
     this.exited = new Promise((resolve) => {
-      this.worker.on('message', (m: { failed?: string }) => {
+      this.worker.on('message', (m: { failed?: string; synced?: number; ok?: boolean }) => {
         if (m.failed !== undefined) onFailure(m.failed);
+        if (m.synced !== undefined) this.settleSync(m.synced, m.ok === true);
       });
       this.worker.once('error', (e: unknown) => {
         // Not from SQLite (those are posted above): the worker itself broke.
@@ -91,6 +108,26 @@ export class SqliteCheckpointer {
     });
   }
 
+  /**
+   * A checkpoint now, in the worker (fsync's durability point: it syncs the WAL), so the
+   * event loop does not wait for the disk. Resolves false when the worker could not run it
+   * (gone, or the database stayed busy): the caller then checkpoints itself.
+   */
+  checkpoint(): Promise<boolean> {
+    if (this.gone) return Promise.resolve(false);
+    const id = this.nextSync++;
+    return new Promise((resolve) => {
+      this.syncs.set(id, resolve);
+      this.worker.postMessage({ sync: id });
+    });
+  }
+
+  private settleSync(id: number, ok: boolean): void {
+    const done = this.syncs.get(id);
+    this.syncs.delete(id);
+    done?.(ok);
+  }
+
   /** Stops the worker after its current checkpoint; the main connection checkpoints again. */
   async stop(): Promise<void> {
     if (!this.gone) this.worker.postMessage('stop');
@@ -102,6 +139,7 @@ export class SqliteCheckpointer {
   private fallBack(): void {
     if (this.gone) return;
     this.gone = true;
+    for (const id of [...this.syncs.keys()]) this.settleSync(id, false);
     try {
       if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT}`);
     } catch {

@@ -398,8 +398,21 @@ export class SqliteBackend {
    */
   async sync(): Promise<void> {
     const release = await this.acquire();
+    let worker: SqliteCheckpointer | undefined;
     try {
       await this.commitGroup();
+      // The checkpoint worker syncs without holding the connection or the event loop.
+      worker = this.checkpointer;
+      if (worker === undefined && !this.closed) this.db.pragma('wal_checkpoint(PASSIVE)');
+    } finally {
+      release();
+    }
+    if (worker !== undefined && !(await worker.checkpoint())) await this.syncInline();
+  }
+
+  private async syncInline(): Promise<void> {
+    const release = await this.acquire();
+    try {
       if (!this.closed) this.db.pragma('wal_checkpoint(PASSIVE)');
     } finally {
       release();
