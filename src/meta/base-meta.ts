@@ -1,24 +1,31 @@
 /**
  * BaseMeta: the POSIX metadata client over any engine. Read ops live here; mutations are
- * delegated to the op modules. One instance = one client session of one volume.
+ * delegated to the op modules. One instance = one client session of one volume. Its engine
+ * and core are private: the layers above reach the metadata only through `Meta`.
  */
+import type { Writable } from 'node:stream';
 import { systemClock } from './clock.js';
 import { MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
-import type { MetaEngine } from './engine.js';
+import { dumpMeta, type DumpOptions } from './dump/dump.js';
+import type { FlockOwner, FreedSlice, MetaEngine, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
 import { FsError, Errno } from '../base/errno.js';
 import { copyFileRange, fallocate, setattr, truncate, writeSlice } from './file-ops.js';
 import { checkFormatVersion, parseFormat, type Format } from './format.js';
 import { flock, getlk, setlk } from './lock-ops.js';
-import type { EntryResult, LockTypeValue, Meta, MknodRequest, PosixLock, SessionInfo, SetAttrRequest, StatFs } from './meta.js';
+import type { EntryResult, FileSlices, LockTypeValue, Meta, MknodRequest, PosixLock, SessionInfo, SetAttrRequest, SliceSwap, StatFs, VolumeUsage } from './meta.js';
 import { link, mknodCommon } from './ns-create.js';
 import { rmdir, unlink } from './ns-remove.js';
 import { rename } from './ns-rename.js';
 import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from '../base/permissions.js';
-import { cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
+import { deleteQuota, getQuota, listQuotas, quotaDirs, setQuota } from './quota-ops.js';
+import type { MetaRetryStats } from './retry-policy.js';
+import { scanFiles } from './scan.js';
+import { adoptSession, cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
 import { openEngine } from './registry.js';
 import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from '../base/types.js';
 import { O_ACCMODE, O_APPEND, O_RDWR, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
+import type { Logger } from '../util/logger.js';
 
 
 export class BaseMeta implements Meta {
@@ -37,6 +44,12 @@ export class BaseMeta implements Meta {
   }
   get engine(): MetaEngine {
     return this.core.engine;
+  }
+  get readOnly(): boolean {
+    return this.core.readOnly;
+  }
+  get log(): Logger {
+    return this.core.log;
   }
 
   /** Registers a session (writable clients) and loads caches. */
@@ -116,9 +129,9 @@ export class BaseMeta implements Meta {
   }
 
   async statfs(_ctx: Context, _ino: Ino): Promise<StatFs> {
-    await this.core.stats.flush();
-    const used = Math.max(0, await this.core.engine.getCounter('usedSpace'));
-    const inodes = Math.max(0, await this.core.engine.getCounter('totalInodes'));
+    const u = await this.usage();
+    const used = Math.max(0, u.usedSpace);
+    const inodes = Math.max(0, u.usedInodes);
     this.core.usage = { usedSpace: used, totalInodes: inodes };
     let total = this.core.format.Capacity ?? 0;
     if (total > 0 && used > total) total = used;
@@ -200,6 +213,14 @@ export class BaseMeta implements Meta {
     return out;
   }
 
+  getattrs(inos: readonly Ino[]): Promise<(Attr | undefined)[]> {
+    return this.core.engine.getAttrs(inos);
+  }
+
+  async sync(): Promise<void> {
+    await this.core.engine.sync?.();
+  }
+
   private noteOpen(ino: Ino): void {
     this.core.opened.set(ino, (this.core.opened.get(ino) ?? 0) + 1);
   }
@@ -273,6 +294,65 @@ export class BaseMeta implements Meta {
     return setlk(this.core, ctx, ino, owner, block, lock);
   }
 
+  listSessions(): Promise<SessionRecord[]> {
+    return this.core.engine.listSessions();
+  }
+  adoptSession(sid: number, info: Partial<SessionInfo>): Promise<void> {
+    return adoptSession(this.core, sid, info);
+  }
+  adoptOpen(ino: Ino): void {
+    this.noteOpen(ino);
+  }
+  listLocks(ino: Ino): Promise<{ flocks: FlockOwner[]; plocks: PlockOwner[] }> {
+    return this.core.txn(async (tx) => ({ flocks: await tx.getFlocks(ino), plocks: await tx.getPlocks(ino) }), { op: 'list locks', readonly: true });
+  }
+
+  async usage(): Promise<VolumeUsage> {
+    await this.core.stats.flush(); // the counters then include this client's batched changes
+    return { usedSpace: await this.core.engine.getCounter('usedSpace'), usedInodes: await this.core.engine.getCounter('totalInodes') };
+  }
+  hasSpaceLimits(): boolean {
+    return (this.core.format.Capacity ?? 0) > 0 || this.core.dirQuotas.size > 0;
+  }
+  quotaDirs(ino: Ino): Promise<Ino[]> {
+    return quotaDirs(this.core, ino);
+  }
+  checkCapacity(space: number, inodes: number, op: string): void {
+    this.core.checkCapacity(space, inodes, op);
+  }
+  checkQuotas(dirs: readonly Ino[], space: number, inodes: number, op: string): void {
+    this.core.checkQuotas(dirs, space, inodes, op);
+  }
+  listQuotas(): Promise<Map<Ino, QuotaRecord>> {
+    return listQuotas(this.core);
+  }
+  getQuota(ino: Ino): Promise<QuotaRecord | undefined> {
+    return getQuota(this.core, ino);
+  }
+  setQuota(ino: Ino, limits: { maxSpace?: number; maxInodes?: number }, opts: { recount?: boolean } = {}): Promise<QuotaRecord> {
+    return setQuota(this.core, ino, limits, opts);
+  }
+  deleteQuota(ino: Ino): Promise<void> {
+    return deleteQuota(this.core, ino);
+  }
+
+  scanFiles(onFile: (f: FileSlices) => Promise<void>): Promise<void> {
+    return scanFiles(this.core.engine, onFile);
+  }
+  replaceSlices(ino: Ino, indx: number, s: SliceSwap): Promise<{ ok: boolean; freed: FreedSlice[] }> {
+    return this.core.engine.replaceSlices(ino, indx, s.old, s.replacement, s.newSlice, s.dropped);
+  }
+  dump(out: Writable, opts: DumpOptions = {}): Promise<void> {
+    return dumpMeta(this.core.engine, out, opts);
+  }
+
+  onTxn(fn: (op: string, seconds: number) => void): void {
+    this.core.txObserver = fn;
+  }
+  outageStats(): MetaRetryStats | undefined {
+    return this.core.engine.outageStats?.();
+  }
+
   /** Flushes background work, cleans this session (locks, sustained inodes), closes the engine. */
   async stop(opts: { keepEngine?: boolean } = {}): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -282,6 +362,14 @@ export class BaseMeta implements Meta {
     await this.core.stats.close();
     if (!opts.keepEngine) await this.core.engine.close();
   }
+}
+
+/**
+ * The client core behind a BaseMeta, for the modules of src/meta and the engine conformance
+ * tests only; everything else goes through `Meta`.
+ */
+export function metaCore(m: BaseMeta): MetaCore {
+  return m['core'];
 }
 
 /** Opens a formatted volume: loads and checks the setting; does not start a session. */

@@ -218,7 +218,7 @@ export class MetaCore {
   }
 
   /** EDQUOT when any quota in `quotas` would be exceeded by the deltas. */
-  checkQuotas(quotas: Ino[], space: number, inodes: number, op: string): void {
+  checkQuotas(quotas: readonly Ino[], space: number, inodes: number, op: string): void {
     for (const q of quotas) {
       const r = this.dirQuotas.get(q);
       if (!r) continue;

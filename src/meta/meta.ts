@@ -8,7 +8,15 @@
  * same volume. Idempotency: none of the namespace ops are idempotent (EEXIST / ENOENT on a
  * repeat), `setattr`, `setxattr` and lock releases are.
  */
+import type { Writable } from 'node:stream';
 import type { Attr, Context, Entry, FileType, Ino, Slice, Timespec } from '../base/types.js';
+import type { Logger } from '../util/logger.js';
+import type { DumpOptions } from './dump/dump.js';
+import type { FlockOwner, FreedSlice, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
+import type { Format } from './format.js';
+import type { MetaRetryStats } from './retry-policy.js';
+
+export type { DumpOptions, FlockOwner, FreedSlice, MetaRetryStats, PlockOwner, QuotaRecord, SessionRecord };
 
 export interface EntryResult {
   ino: Ino;
@@ -69,8 +77,38 @@ export interface SessionInfo {
   ProcessID: number;
 }
 
+/** A file that may own data, with the slices its chunk lists reference (fsck, gc). */
+export interface FileSlices {
+  ino: Ino;
+  length: number;
+  slices: Slice[];
+}
+
+/** Volume usage as the engine's counters hold it (after this client's batched changes). */
+export interface VolumeUsage {
+  usedSpace: number;
+  usedInodes: number;
+}
+
+/** The swap a compaction commits: see `Meta.replaceSlices`. */
+export interface SliceSwap {
+  /** The records read and merged (the first records of the chunk list). */
+  old: readonly Slice[];
+  replacement: readonly Slice[];
+  /** The slice holding the merged bytes. */
+  newSlice: FreedSlice;
+  /** Slices that lose a reference by the swap. */
+  dropped: readonly FreedSlice[];
+}
+
 export interface Meta {
   readonly sid: number;
+  /** The volume's setting as last loaded (reloaded by each heartbeat). */
+  readonly format: Format;
+  /** A client without a session that refuses mutations with EROFS. */
+  readonly readOnly: boolean;
+  /** Where the metadata client logs (the layers above log there too). */
+  readonly log: Logger;
   lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult>;
   getattr(ctx: Context, ino: Ino): Promise<Attr>;
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr>;
@@ -104,4 +142,71 @@ export interface Meta {
   flock(ctx: Context, ino: Ino, owner: bigint, type: LockTypeValue, block: boolean): Promise<void>;
   getlk(ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock>;
   setlk(ctx: Context, ino: Ino, owner: bigint, block: boolean, lock: PosixLock): Promise<void>;
+
+  /** Attributes of many inodes in one round trip where possible (no permission check). */
+  getattrs(inos: readonly Ino[]): Promise<(Attr | undefined)[]>;
+  /** Makes every transaction committed so far durable (fsync: SQLite WAL; no-op elsewhere). */
+  sync(): Promise<void>;
+
+  // Session life cycle (JuiceFS: NewSession, FlushSession, CloseSession).
+  /** Registers a session (writable clients) and loads caches; `heartbeat` starts the timer. */
+  start(info?: Partial<SessionInfo>, opts?: { heartbeat?: boolean }): Promise<void>;
+  /** One heartbeat now: session expire, setting reload, usage and quota caches, cleanups. */
+  heartbeat(): Promise<void>;
+  /** Removes expired trash hours now (normally hourly from the heartbeat). */
+  cleanupTrash(force?: boolean): Promise<number>;
+  /** Flushes background work, cleans this session (locks, sustained inodes), closes the engine. */
+  stop(opts?: { keepEngine?: boolean }): Promise<void>;
+  /** All client sessions of the volume (JuiceFS: ListSessions). */
+  listSessions(): Promise<SessionRecord[]>;
+  /**
+   * Continues session `sid` of an earlier process of this client (the supervisor's previous
+   * worker) instead of the one `start` registered, so its locks and sustained inodes stay ours.
+   */
+  adoptSession(sid: number, info: Partial<SessionInfo>): Promise<void>;
+  /** Counts an open made by an earlier process of this session (no permission check). */
+  adoptOpen(ino: Ino): void;
+  /** The flock and POSIX lock owners of an inode, of every session (JuiceFS: ListLocks). */
+  listLocks(ino: Ino): Promise<{ flocks: FlockOwner[]; plocks: PlockOwner[] }>;
+
+  // Space: volume capacity and directory quotas (JuiceFS: StatFS, HandleQuota).
+  /** The volume's counters (JuiceFS: the usage of StatFS and `status`), not clamped. */
+  usage(): Promise<VolumeUsage>;
+  /** True when the volume has a capacity or a directory quota (cached): writes must reserve space. */
+  hasSpaceLimits(): boolean;
+  /** The quota-bearing directories above a file (through every parent of a hard link). */
+  quotaDirs(ino: Ino): Promise<Ino[]>;
+  /** ENOSPC when `space`/`inodes` more would exceed the volume limits (cached usage). */
+  checkCapacity(space: number, inodes: number, op: string): void;
+  /** EDQUOT when `space`/`inodes` more would exceed a quota of `dirs` (cached usage). */
+  checkQuotas(dirs: readonly Ino[], space: number, inodes: number, op: string): void;
+  listQuotas(): Promise<Map<Ino, QuotaRecord>>;
+  getQuota(ino: Ino): Promise<QuotaRecord | undefined>;
+  /**
+   * Sets a directory quota's limits; a limit not given keeps its current value (0 without a
+   * quota). The recorded usage is kept, or with `recount` computed by walking the tree below.
+   */
+  setQuota(ino: Ino, limits: { maxSpace?: number; maxInodes?: number }, opts?: { recount?: boolean }): Promise<QuotaRecord>;
+  deleteQuota(ino: Ino): Promise<void>;
+
+  // Scans, compaction, dump (JuiceFS: ScanSlices, Compact, DumpMeta).
+  /**
+   * Calls `onFile` for every distinct file that may own data: reachable from the root or the
+   * trash, kept by a session (sustained) or waiting for deletion (delfiles).
+   */
+  scanFiles(onFile: (f: FileSlices) => Promise<void>): Promise<void>;
+  /**
+   * Commits a compaction: replaces the first `swap.old.length` records of a chunk with
+   * `swap.replacement` iff they are unchanged, registers the new slice and drops a reference
+   * of each dropped one. `ok` false when the list changed; `freed`: slices left unreferenced.
+   */
+  replaceSlices(ino: Ino, indx: number, swap: SliceSwap): Promise<{ ok: boolean; freed: FreedSlice[] }>;
+  /** Streams the metadata as JuiceFS JSON (`dump`). */
+  dump(out: Writable, opts?: DumpOptions): Promise<void>;
+
+  // Observation (JuiceFS: OnMsg-style hooks and the meta metrics).
+  /** `fn` sees each transaction's op and duration in seconds (metrics); one observer. */
+  onTxn(fn: (op: string, seconds: number) => void): void;
+  /** How often an unreachable or locked engine was waited out and given up on. */
+  outageStats(): MetaRetryStats | undefined;
 }

@@ -35,6 +35,19 @@ export async function newSession(core: MetaCore, info: Partial<SessionInfo>): Pr
   return sid;
 }
 
+/**
+ * Continues session `sid` (of an earlier process of this client) instead of the one this
+ * client registered, which is removed: the earlier one's locks and sustained inodes stay ours.
+ */
+export async function adoptSession(core: MetaCore, sid: number, info: Partial<SessionInfo>): Promise<void> {
+  const fresh = core.sid;
+  if (sid <= 0 || fresh <= 0 || fresh === sid) return;
+  await core.engine.putSession(sid, core.now().sec + 5 * core.heartbeatSec, sessionInfoJson(info, new Date().toISOString()));
+  core.sid = sid;
+  for (const ino of await core.engine.listSustained(sid)) core.sustained.add(ino);
+  await core.engine.deleteSession(fresh);
+}
+
 /** Finalizes a sustained inode: delfiles + drop the attr, then delete its data. */
 export async function deleteSustained(core: MetaCore, sid: number, ino: Ino): Promise<void> {
   const res = await core.txn(
