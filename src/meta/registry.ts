@@ -13,6 +13,7 @@ const loaders: Record<string, Loader> = {
   rediss: async () => (await import('./redis/redis-engine.js')).openRedisEngine,
   unix: async () => (await import('./redis/redis-engine.js')).openRedisEngine,
   sqlite3: async () => (await import('./sql/sqlite-engine.js')).openSqliteEngine,
+  postgres: async () => (await import('./sql/pg-engine.js')).openPgEngine,
   mem: async () => (await import('./mem/mem-engine.js')).openMemEngine,
 };
 

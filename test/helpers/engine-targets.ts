@@ -1,6 +1,7 @@
 /**
  * Engine targets shared by the conformance and compatibility tests: mem (always), sqlite3
- * (a temp file per case), redis (a private redis-server per test file, flushed per case).
+ * (a temp file per case), redis (a private redis-server per test file, flushed per case),
+ * postgres (a private server per test file, a fresh schema per case).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import type { EngineTarget } from './meta-fixture.js';
 import { startRedis, type RedisServer } from './redis-server.js';
+import { startPg, type PgServer } from './pg-server.js';
 
 let memCounter = 0;
 
@@ -50,6 +52,32 @@ export function redisTarget(): EngineTarget {
       if (!server || !raw) throw new Error('redis-server not started');
       await raw.flushdb();
       return server.url;
+    },
+  };
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start and stop a private PostgreSQL server
+ * (pg-server.ts); each case gets a fresh schema, selected with `?search_path=`. Callers
+ * check `pgSkipReason()` first.
+ */
+export function pgTarget(): EngineTarget {
+  let server: PgServer | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startPg();
+    await server.sql('CREATE DATABASE tjfs');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    name: 'postgres',
+    async freshUrl() {
+      if (!server) throw new Error('postgres not started');
+      const schema = `t${n++}`;
+      await server.sql(`CREATE SCHEMA ${schema}`, 'tjfs');
+      return `${server.baseUrl}tjfs?search_path=${schema}`;
     },
   };
 }
