@@ -99,14 +99,20 @@ export async function rename(
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
-      const spAttr = await mustGetDir(tx, ps, op);
-      const dpAttr = pd === ps ? spAttr : await mustGetDir(tx, pd, op);
+      // The parents and both names in one batch: one round trip to Redis instead of four
+      // (the checks below keep their order).
+      const [spAttr, dpOther, se, de] = await Promise.all([
+        mustGetDir(tx, ps, op),
+        pd === ps ? undefined : mustGetDir(tx, pd, op),
+        tx.getEntry(ps, ns),
+        tx.getEntry(pd, nd),
+      ]);
+      const dpAttr = dpOther ?? spAttr;
       checkAccess(ctx, spAttr, W_OK | X_OK, op, ps);
       if (pd !== ps) checkAccess(ctx, dpAttr, W_OK | X_OK, op, pd);
       for (const p of [spAttr, dpAttr]) {
         if (p.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op });
       }
-      const se = await tx.getEntry(ps, ns);
       if (!se) throw new FsError(Errno.ENOENT, { op, path: ns.toString() });
       const sa = await tx.getAttr(se.ino);
       if (!sa) throw new FsError(Errno.ENOENT, { op, ino: se.ino });
@@ -118,7 +124,6 @@ export async function rename(
         // Moving a directory to a new parent rewrites its '..': needs write permission on it.
         checkAccess(ctx, sa, W_OK, op, se.ino);
       }
-      const de = await tx.getEntry(pd, nd);
       const quotas = await core.quotaAncestors(tx, pd);
       const srcQuotas = ps === pd ? quotas : await core.quotaAncestors(tx, ps);
       if (srcQuotas.join() !== quotas.join()) {
