@@ -10,9 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { openMeta, type BaseMeta } from '../meta/base-meta.js';
+import { openMeta } from '../meta/base-meta.js';
 import type { MetaOptions } from '../meta/core.js';
 import type { EngineOptions, MetaEngine } from '../meta/engine.js';
+import type { Meta } from '../meta/meta.js';
 import { metaScheme, openEngine } from '../meta/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
 import { metaPasswordFromEnv } from './env-secrets.js';
@@ -61,7 +62,7 @@ export async function openCliEngine(url: string, io: CliIo, opts: OpenCliEngineO
 }
 
 /** Opens a formatted volume's metadata (no session) for a CLI command; never creates a database. */
-export async function openCliMeta(url: string, io: CliIo, opts: MetaOptions = {}): Promise<BaseMeta> {
+export async function openCliMeta(url: string, io: CliIo, opts: MetaOptions = {}): Promise<Meta> {
   const engine = await openCliEngine(url, io, { mustExist: true });
   try {
     return await openMeta(url, { ...opts, engine });

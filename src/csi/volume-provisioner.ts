@@ -11,7 +11,7 @@
  */
 import { isFsError } from '../base/errno.js';
 import { FileType, ROOT_CONTEXT, ROOT_INODE, type Ino } from '../base/types.js';
-import type { BaseMeta } from '../meta/base-meta.js';
+import type { Meta } from '../meta/meta.js';
 import { openRuntime } from '../vfs/runtime.js';
 
 export interface ProvisionedDir {
@@ -23,7 +23,7 @@ export interface ProvisionedDir {
 
 const ctx = ROOT_CONTEXT;
 
-async function withMeta<T>(metaUrl: string, fn: (meta: BaseMeta) => Promise<T>): Promise<T> {
+async function withMeta<T>(metaUrl: string, fn: (meta: Meta) => Promise<T>): Promise<T> {
   const rt = await openRuntime(metaUrl, { cacheDir: 'memory', cacheSize: 0, heartbeat: false, mountPoint: 'tjfs-csi-controller' });
   try {
     return await fn(rt.meta);
@@ -32,7 +32,7 @@ async function withMeta<T>(metaUrl: string, fn: (meta: BaseMeta) => Promise<T>):
   }
 }
 
-async function lookupPath(meta: BaseMeta, parts: readonly string[]): Promise<Ino | undefined> {
+async function lookupPath(meta: Meta, parts: readonly string[]): Promise<Ino | undefined> {
   let ino = ROOT_INODE;
   for (const p of parts) {
     try {
@@ -45,7 +45,7 @@ async function lookupPath(meta: BaseMeta, parts: readonly string[]): Promise<Ino
   return ino;
 }
 
-async function mkdirIdempotent(meta: BaseMeta, parent: Ino, name: string, mode: number): Promise<{ ino: Ino; existed: boolean }> {
+async function mkdirIdempotent(meta: Meta, parent: Ino, name: string, mode: number): Promise<{ ino: Ino; existed: boolean }> {
   try {
     return { ino: (await meta.mkdir(ctx, parent, Buffer.from(name), mode, 0)).ino, existed: false };
   } catch (e) {
@@ -54,11 +54,11 @@ async function mkdirIdempotent(meta: BaseMeta, parent: Ino, name: string, mode: 
   }
 }
 
-async function quotaOf(meta: BaseMeta, ino: Ino): Promise<number> {
-  return (await meta.engine.listDirQuotas()).get(ino)?.maxSpace ?? 0;
+async function quotaOf(meta: Meta, ino: Ino): Promise<number> {
+  return (await meta.getQuota(ino))?.maxSpace ?? 0;
 }
 
-async function removeTree(meta: BaseMeta, parent: Ino, name: Buffer, type: FileType, ino: Ino): Promise<void> {
+async function removeTree(meta: Meta, parent: Ino, name: Buffer, type: FileType, ino: Ino): Promise<void> {
   if (type === FileType.Directory) {
     for (const e of await meta.readdir(ctx, ino)) {
       const n = e.name.toString();
@@ -82,7 +82,7 @@ export class VolumeProvisioner {
         existed = r.existed;
       }
       if (existed) return { ino, existed, maxSpace: await quotaOf(meta, ino) };
-      if (capacity > 0) await meta.engine.setDirQuota(ino, { maxSpace: capacity, maxInodes: 0, usedSpace: 0, usedInodes: 0 });
+      if (capacity > 0) await meta.setQuota(ino, { maxSpace: capacity, maxInodes: 0 }); // a new directory: no usage yet
       return { ino, existed, maxSpace: capacity };
     });
   }
@@ -100,8 +100,7 @@ export class VolumeProvisioner {
     return withMeta(metaUrl, async (meta) => {
       const ino = await lookupPath(meta, parts);
       if (ino === undefined) return undefined;
-      const old = (await meta.engine.listDirQuotas()).get(ino);
-      await meta.engine.setDirQuota(ino, { maxSpace: capacity, maxInodes: old?.maxInodes ?? 0, usedSpace: old?.usedSpace ?? 0, usedInodes: old?.usedInodes ?? 0 });
+      await meta.setQuota(ino, { maxSpace: capacity });
       return { ino, existed: true, maxSpace: capacity };
     });
   }

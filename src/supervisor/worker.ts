@@ -22,9 +22,8 @@ import {
   type MountOptions,
 } from '../fuse/mount.js';
 import { loadNative } from '../native/addon.js';
-import type { BaseMeta } from '../meta/base-meta.js';
 import { Errno, FsError } from '../base/errno.js';
-import { sessionInfoJson } from '../meta/sessions.js';
+import type { Meta } from '../meta/meta.js';
 import type { OpenFile } from '../vfs/open-files.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { WriteJournal } from './write-journal.js';
@@ -119,18 +118,8 @@ export class WorkerLink {
  * Continues the metadata session `sid` of the previous workers instead of the one this
  * worker just registered, so their locks and sustained (deleted but open) inodes stay ours.
  */
-export async function adoptSession(meta: BaseMeta, sid: number, mountPoint: string): Promise<void> {
-  const core = meta.core;
-  const fresh = core.sid;
-  if (sid <= 0 || fresh <= 0 || fresh === sid) return;
-  await core.engine.putSession(
-    sid,
-    core.now().sec + 5 * core.heartbeatSec,
-    sessionInfoJson({ MountPoint: mountPoint }, new Date().toISOString()),
-  );
-  core.sid = sid;
-  for (const ino of await core.engine.listSustained(sid)) core.sustained.add(ino);
-  await core.engine.deleteSession(fresh);
+export async function adoptSession(meta: Meta, sid: number, mountPoint: string): Promise<void> {
+  await meta.adoptSession(sid, { MountPoint: mountPoint });
 }
 
 /**
@@ -138,15 +127,10 @@ export async function adoptSession(meta: BaseMeta, sid: number, mountPoint: stri
  * kernel's unlock on flush or release reaches the engine as it would have in the old worker.
  */
 async function restoreLockOwners(vfs: Vfs, file: OpenFile): Promise<void> {
-  const core = vfs.rt.meta.core;
-  const sid = core.sid;
-  await core.txn(
-    async (tx) => {
-      for (const o of await tx.getFlocks(file.ino)) if (o.sid === sid) file.flockOwners.add(o.owner);
-      for (const o of await tx.getPlocks(file.ino)) if (o.sid === sid) file.lockOwners.add(o.owner);
-    },
-    { op: 'restore locks', readonly: true },
-  );
+  const meta = vfs.rt.meta;
+  const { flocks, plocks } = await meta.listLocks(file.ino);
+  for (const o of flocks) if (o.sid === meta.sid) file.flockOwners.add(o.owner);
+  for (const o of plocks) if (o.sid === meta.sid) file.lockOwners.add(o.owner);
 }
 
 /**
@@ -160,7 +144,6 @@ export async function restoreHandles(
   journal: WriteJournal | undefined,
 ): Promise<{ handles: number; replayed: number }> {
   const dirty = new Set(st.dirty);
-  const opened = vfs.rt.meta.core.opened;
   let replayed = 0;
   for (const s of st.handles) {
     const fh = BigInt(s.fh);
@@ -168,7 +151,7 @@ export async function restoreHandles(
     if (s.kind === 'file') {
       const first = !vfs.handles.files.has(ino);
       const file = vfs.handles.openFile(ino);
-      opened.set(ino, (opened.get(ino) ?? 0) + 1); // the sustained-inode rule counts it open
+      vfs.rt.meta.adoptOpen(ino); // the sustained-inode rule counts it open
       if (first) await restoreLockOwners(vfs, file);
       if (first && journal !== undefined) {
         for (const r of journal.takeOver(ino)) {

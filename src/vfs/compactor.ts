@@ -46,7 +46,7 @@ export class Compactor {
   private readonly commits = new Map<string, number>();
 
   private schedule(ino: Ino, indx: number): void {
-    if (this.rt.meta.core.readOnly) return;
+    if (this.rt.meta.readOnly) return;
     const key = `${ino}_${indx}`;
     if (this.inFlight.has(key)) return;
     this.inFlight.add(key);
@@ -64,7 +64,7 @@ export class Compactor {
     const records = await meta.readChunk(ino, indx);
     const res = await compactChunk(chunks, records, () => meta.newSliceId());
     if (!res) return false;
-    const out = await meta.engine.replaceSlices(ino, indx, res.old, res.replacement, res.newSlice, res.dropped);
+    const out = await meta.replaceSlices(ino, indx, res);
     if (!out.ok) {
       await chunks.removeSlice(res.newSlice.id, res.newSlice.size);
       return false;

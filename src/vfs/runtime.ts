@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import type { ChecksumLevel } from '../cache/checksum.js';
 import { openBlockCache } from '../cache/open-cache.js';
 import { ChunkStore } from '../chunk/chunk-store.js';
-import { BaseMeta, openMeta } from '../meta/base-meta.js';
+import { openMeta } from '../meta/base-meta.js';
 import type { Logger } from '../util/logger.js';
 import type { MetaEngine } from '../meta/engine.js';
 import type { Format } from '../meta/format.js';
+import type { Meta } from '../meta/meta.js';
 import { decryptFormatSecrets } from '../meta/secret.js';
 import { createObjectStore } from '../object/registry.js';
 import type { ObjectStore } from '../object/object-store.js';
@@ -43,7 +44,7 @@ export interface RuntimeOptions {
 }
 
 export interface Runtime {
-  meta: BaseMeta;
+  meta: Meta;
   format: Format;
   store: ObjectStore;
   chunks: ChunkStore;

@@ -86,15 +86,15 @@ export class Vfs {
     this.root = opts.rootIno ?? ROOT_INODE;
     this.attrTtlMs = (opts.attrTimeout ?? 1) * 1000;
     this.dirCacheMs = (opts.dirEntryTimeout ?? 0) * 1000;
-    this.compactor = new Compactor(rt, rt.meta.core.log);
+    this.compactor = new Compactor(rt, rt.meta.log);
     this.handles = new HandleTable(rt, this.compactor);
-    this.obs = new Observer({ vol_name: rt.format.Name }, rt.meta.core.log);
+    this.obs = new Observer({ vol_name: rt.format.Name }, rt.meta.log);
     this.obs.attach({
-      onTxn: (fn) => (rt.meta.core.txObserver = fn),
+      onTxn: (fn) => rt.meta.onTxn(fn),
       stats: () => rt.chunks.stats,
       objects: () => objectRetryStats(rt.store),
       staging: () => stagingStats(rt.chunks.writeback),
-      meta: () => rt.meta.core.engine.outageStats?.(),
+      meta: () => rt.meta.outageStats(),
     });
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
@@ -442,8 +442,8 @@ export class Vfs {
    * when the caller has just read it (an append), saving a metadata read.
    */
   private async reserveSpace(f: OpenFile, offset: number, length: number, current?: number): Promise<void> {
-    const core = this.rt.meta.core;
-    if (!((core.format.Capacity ?? 0) > 0 || core.dirQuotas.size > 0)) return;
+    const meta = this.rt.meta;
+    if (!meta.hasSpaceLimits()) return;
     let cur = current;
     if (cur === undefined) {
       if (f.known === undefined) f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
@@ -451,15 +451,9 @@ export class Vfs {
     }
     const growth = align4K(offset + length) - align4K(cur);
     if (growth <= 0) return;
-    core.checkCapacity(this.reserved + growth, 0, 'write');
-    f.quotaDirs ??= await core.txn(async (tx) => {
-      const a = await tx.getAttr(f.ino);
-      const parents = a && a.parent !== 0n ? [a.parent] : [...(await tx.getParents(f.ino)).keys()];
-      const out = new Set<Ino>();
-      for (const p of parents) for (const q of await core.quotaAncestors(tx, p)) out.add(q);
-      return [...out];
-    }, { op: 'write', readonly: true });
-    core.checkQuotas(f.quotaDirs, f.reserved + growth, 0, 'write');
+    meta.checkCapacity(this.reserved + growth, 0, 'write');
+    f.quotaDirs ??= await meta.quotaDirs(f.ino);
+    meta.checkQuotas(f.quotaDirs, f.reserved + growth, 0, 'write');
     f.onSettled ??= (x) => this.unreserve(x);
     f.reserved += growth;
     this.reserved += growth;
@@ -506,7 +500,7 @@ export class Vfs {
     return this.obs.run('fsync', ctx, () => String(fh), async () => {
       await this.handles.get(fh)?.file?.flush();
       // The slices are committed; make the commits durable too (SQLite WAL sync).
-      await this.rt.meta.engine.sync?.();
+      await this.rt.meta.sync();
     });
   }
 
@@ -551,7 +545,7 @@ export class Vfs {
       if (plus) {
         const missing = out.filter((e) => !e.attr);
         const since = flushSeq();
-        const attrs = missing.length > 0 ? await this.rt.meta.engine.getAttrs(missing.map((e) => this.toMeta(e.ino))) : [];
+        const attrs = missing.length > 0 ? await this.rt.meta.getattrs(missing.map((e) => this.toMeta(e.ino))) : [];
         missing.forEach((e, i) => {
           const a = attrs[i];
           if (a) e.attr = this.adjust(this.toMeta(e.ino), a, since);
@@ -713,7 +707,7 @@ export class Vfs {
         await f.flush();
       } catch (e) {
         failed.push(f.ino);
-        this.rt.meta.core.log.error('flush failed: written data is lost', { ino: String(f.ino), err: String(e) });
+        this.rt.meta.log.error('flush failed: written data is lost', { ino: String(f.ino), err: String(e) });
       }
     }
     await this.compactor.idle();

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { scanFiles } from '../../src/cli/ops/volume-scan.js';
+import { scanFiles } from '../../src/meta/scan.js';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
 import { FallocMode } from '../../src/meta/meta.js';

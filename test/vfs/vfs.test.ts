@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MemEngine } from '../../src/meta/mem/mem-engine.js';
+import { openEngine } from '../../src/meta/registry.js';
 import { FaultyStore } from '../../src/object/faulty.js';
 import { ROOT_INODE, STATS_INODE, type Context } from '../../src/base/types.js';
 import type { Runtime } from '../../src/vfs/runtime.js';
@@ -27,6 +28,16 @@ describe('vfs', () => {
     const rt = await vol.open(opts);
     runtimes.push(rt);
     return { vol, rt, vfs: new Vfs(rt) };
+  }
+
+  /** A volume whose engine the test holds: its op counters, a replaced sync. */
+  async function setupWithEngine() {
+    const vol = await makeTestVolume();
+    const engine = await openEngine(vol.url);
+    const rt = await vol.open({ engine });
+    runtimes.push(rt);
+    // cast: the test volume runs on the mem engine, whose op counters prove cache hits.
+    return { vol, rt, engine, ops: (engine as MemEngine).ops, vfs: new Vfs(rt) };
   }
 
   it('writes, reports the pending size, flushes on close and reads back', async () => {
@@ -95,12 +106,11 @@ describe('vfs', () => {
   });
 
   it('reuses path lookups of directories for API walks until a local change', async () => {
-    const { rt } = await setup();
+    const { rt, ops } = await setupWithEngine();
     const vfs = new Vfs(rt, { dirEntryTimeout: 60 });
     const d = await vfs.mkdir(ctx, ROOT_INODE, n('cached'), 0o755);
     expect((await vfs.lookupPath(ctx, ROOT_INODE, n('cached'))).ino).toBe(d.ino);
-    // cast: the test volume runs on the mem engine, whose op counters prove the cache hit.
-    const lookups = (): number | undefined => (rt.meta.engine as MemEngine).ops.get('txn:lookup');
+    const lookups = (): number | undefined => ops.get('txn:lookup');
     const before = lookups();
     await vfs.lookupPath(ctx, ROOT_INODE, n('cached'));
     expect(lookups()).toBe(before);
@@ -145,9 +155,9 @@ describe('vfs', () => {
   });
 
   it('fsync makes the commit durable through the engine\'s sync', async () => {
-    const { rt, vfs } = await setup();
+    const { rt, vfs, engine } = await setupWithEngine();
     let synced = 0;
-    rt.meta.engine.sync = async () => {
+    engine.sync = async () => {
       synced++;
     };
     const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('d'), 0o644, 0, O_WRONLY);
@@ -229,9 +239,8 @@ describe('vfs', () => {
   it('a write past a directory quota fails at write() with EDQUOT', async () => {
     const { vfs, rt } = await setup();
     const d = await vfs.mkdir(ctx, ROOT_INODE, n('q'), 0o755);
-    await rt.meta.engine.setDirQuota(d.ino, { maxSpace: 64 * 1024, maxInodes: 0, usedSpace: 0, usedInodes: 0 });
-    const { refreshCaches } = await import('../../src/meta/sessions.js');
-    await refreshCaches(rt.meta.core);
+    await rt.meta.setQuota(d.ino, { maxSpace: 64 * 1024, maxInodes: 0 });
+    await rt.meta.heartbeat(); // loads the quotas into this client's cache
     const { handle } = await vfs.create(ctx, d.ino, n('f'), 0o644, 0, O_WRONLY);
     await vfs.write(ctx, handle.fh, 0, Buffer.alloc(40 * 1024));
     await expect(vfs.write(ctx, handle.fh, 40 * 1024, Buffer.alloc(40 * 1024))).rejects.toMatchObject({ code: 'EDQUOT' });

@@ -14,7 +14,6 @@ import type { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Command } from 'commander';
-import { dumpMeta } from '../../meta/dump/dump.js';
 import { loadMeta } from '../../meta/dump/load.js';
 import { CliError, err, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
@@ -102,7 +101,7 @@ export async function runDump(
       skipTrash: flags.skipTrash === true,
     };
     try {
-      await dumpMeta(meta.engine, output?.sink ?? io.stdout, opts);
+      await meta.dump(output?.sink ?? io.stdout, opts);
     } catch (e) {
       // The sink's own error (ENOSPC, EPIPE) says more than the stream layer's.
       if (output && !(e instanceof CliError)) throw new CliError(`dump to ${file} failed: ${fsReason(e)}`);

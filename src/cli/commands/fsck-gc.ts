@@ -11,7 +11,6 @@ import { listAll } from '../../object/object-store.js';
 import type { Runtime } from '../../vfs/runtime.js';
 import { helpExamples, out, type CliIo } from '../io.js';
 import { openCliRuntime } from '../meta-open.js';
-import { scanFiles } from '../ops/volume-scan.js';
 
 async function withRuntime<T>(metaUrl: string, io: CliIo, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await openCliRuntime(metaUrl, io, {
@@ -35,7 +34,7 @@ export async function runFsck(metaUrl: string, io: CliIo): Promise<number> {
     let blocks = 0;
     const missing: string[] = [];
     const checked = new Set<string>();
-    await scanFiles(rt.meta.engine, async (f) => {
+    await rt.meta.scanFiles(async (f) => {
       files++;
       for (const s of f.slices) {
         for (let i = 0; i < blockCount(s.size, bs); i++) {
@@ -61,7 +60,7 @@ export async function runGc(
 ): Promise<number> {
   return withRuntime(metaUrl, io, async (rt) => {
     const live = new Set<number>();
-    await scanFiles(rt.meta.engine, async (f) => {
+    await rt.meta.scanFiles(async (f) => {
       for (const s of f.slices) live.add(s.id);
     });
     let leaked = 0;

@@ -7,9 +7,8 @@ import { redactedJson } from '../../util/redact.js';
 export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
   const meta = await openCliMeta(metaUrl, io, { readOnly: true });
   try {
-    const engine = meta.engine;
     const sessions = [];
-    for (const s of await engine.listSessions()) {
+    for (const s of await meta.listSessions()) {
       let info: unknown = {};
       try {
         info = s.info ? JSON.parse(s.info) : {};
@@ -18,10 +17,8 @@ export async function runStatus(metaUrl: string, io: CliIo): Promise<number> {
       }
       sessions.push({ Sid: s.sid, Expire: new Date(s.expire * 1000).toISOString(), ...(info as object) });
     }
-    const usage = {
-      UsedSpace: await engine.getCounter('usedSpace'),
-      UsedInodes: await engine.getCounter('totalInodes'),
-    };
+    const u = await meta.usage();
+    const usage = { UsedSpace: u.usedSpace, UsedInodes: u.usedInodes };
     out(io, redactedJson({ Setting: meta.format, Usage: usage, Sessions: sessions }));
     return 0;
   } finally {
