@@ -10,7 +10,7 @@ import { dumpMeta } from '../../src/meta/dump/dump.js';
 import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
-import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
 import { HAVE_JUICEFS_FIXTURES, juicefsFixture, NEEDS_FIXTURES } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
@@ -85,3 +85,4 @@ function suite(target: EngineTarget): void {
 suite(memTarget());
 suite(sqliteTarget());
 suite(redisTarget());
+withPg('dump/load on postgres', suite);

@@ -1,7 +1,7 @@
 /**
  * docs/FORMAT.md §13 V-15, the end-to-end scenario: format (TrashDays 1), one session, mkdir /d
  * (0777, umask 022, uid/gid 1000), create /d/f 0644, commit a 5-byte slice; then the exact
- * raw Redis keys and values, or SQLite rows, read around the engine (times ignored).
+ * raw Redis keys and values, or SQLite / PostgreSQL rows, read around the engine (times ignored).
  * The object-storage half of V-15 is covered by the data-path tests.
  * Used by vectors.test.ts (it registers the engine targets and their servers).
  */
@@ -10,6 +10,7 @@ import { decodeAttr, encodeSlice } from '../../src/meta/encoding.js';
 import { FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
 import { makeVolume, n, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { flatPairs, hashHex, hashText, rawRedis, rawSqlite } from '../helpers/raw-db.js';
+import { rawPg } from '../helpers/pg-server.js';
 
 const T = 1700000000;
 const RECORD = encodeSlice({ pos: 0, id: 1, size: 5, off: 0, len: 5 });
@@ -116,11 +117,51 @@ function checkSqlite(v: Volume): void {
   }
 }
 
+/** Integers as bigint whatever their column width (INTEGER comes back as number on PostgreSQL). */
+function big(r: Row): Row {
+  return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, typeof x === 'number' ? BigInt(x) : x]));
+}
+
+/** The same stored state on PostgreSQL, where the columns have the types Go's xorm gives them. */
+async function checkPg(v: Volume): Promise<void> {
+  const c = await rawPg(v.url);
+  try {
+    const all = async (sql: string): Promise<Row[]> => ((await c.query(sql)).rows as Row[]).map(big);
+    expect(await all('SELECT parent, name, inode, type FROM jfs_edge ORDER BY parent')).toEqual([
+      { parent: 1n, name: Buffer.from('d'), inode: 2n, type: 2n },
+      { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
+    ]);
+    expect(await all('SELECT pg_typeof(name)::text AS t FROM jfs_edge')).toEqual([{ t: 'bytea' }, { t: 'bytea' }]);
+    expect(await all('SELECT inode, indx, slices FROM jfs_chunk')).toEqual([{ inode: 3n, indx: 0n, slices: RECORD }]);
+    expect(await all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([{ chunkid: 1n, size: 5n, refs: 1n }]);
+    const counters = Object.fromEntries((await all('SELECT name, value FROM jfs_counter')).map((r) => [r['name'], r['value']]));
+    expect(counters).toMatchObject({ nextInode: 1026n, nextChunk: 4097n, nextSession: 1n, usedSpace: 8192n, totalInodes: 2n });
+    expect(await all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode')).toEqual([
+      { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
+      { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
+    ]);
+    const sessions = await all('SELECT sid, expire, info FROM jfs_session2');
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
+    expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
+    const nodes = await all('SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode');
+    expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
+    const shape = (r: Row | undefined): Record<string, unknown> => ({
+      type: Number(r?.['type']), mode: Number(r?.['mode']), uid: Number(r?.['uid']), gid: Number(r?.['gid']),
+      nlink: Number(r?.['nlink']), length: Number(r?.['length']), parent: r?.['parent'],
+    });
+    expect(nodes.slice(0, 4).map(shape)).toEqual([expectedAttrs.root, expectedAttrs.d, expectedAttrs.f, expectedAttrs.trash]);
+  } finally {
+    await c.end();
+  }
+}
+
 export function runV15(target: EngineTarget): void {
   it(`V-15 end to end on ${target.name}: exact stored state`, async () => {
     const v = await scenario(target);
     try {
       if (target.name === 'redis') await checkRedis(v);
+      else if (target.name === 'postgres') await checkPg(v);
       else checkSqlite(v);
     } finally {
       await v.close();

@@ -28,7 +28,8 @@ import { decryptFormatSecrets, decryptSecret, encryptSecret } from '../../src/me
 import { joinTime, splitTime } from '../../src/meta/sql/sql-rows.js';
 import { trashEntryName, trashHourName } from '../../src/meta/trash.js';
 import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
-import { memTarget, redisTarget, sqliteTarget } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
+import { rawPg } from '../helpers/pg-server.js';
 import { makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { rawRedis, rawSqlite } from '../helpers/raw-db.js';
 import { runV15 } from './vectors-e2e.js';
@@ -236,6 +237,42 @@ describe('V-6 on SQLite', () => {
       await v.close();
       await target.cleanup?.();
     }
+  });
+});
+
+describe('V-6 on PostgreSQL', () => {
+  withPg('V-6 on PostgreSQL', (target) => {
+    // jfs_counter holds the next unused id, as on SQLite (Go's SQL engine on both).
+    idAllocation(target, {
+      nextInodes: 1026,
+      raw: async (v) => {
+        const c = await rawPg(v.url);
+        try {
+          const { rows } = await c.query<{ name: string; value: bigint }>('SELECT name, value FROM jfs_counter');
+          const get = (k: string): number => Number(rows.find((r) => r.name === k)?.value);
+          return { nextInode: get('nextInode'), nextChunk: get('nextChunk'), nextSession: get('nextSession') };
+        } finally {
+          await c.end();
+        }
+      },
+    });
+    runV15(target);
+
+    it('V-12 SQL time split through jfs_node rows', async () => {
+      const v = await makeVolume(target);
+      try {
+        const m = await v.client();
+        const f = await m.create(root, ROOT_INODE, n('t'), 0o644);
+        await m.setattr(root, f.ino, { atime: { sec: T, nsec: 123456789 } });
+        const c = await rawPg(v.url);
+        const { rows } = await c.query('SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = $1', [f.ino.toString()]);
+        await c.end();
+        expect(rows[0]).toEqual({ atime: 1700000000123456n, atimensec: 789, ctime: 1700000000000000n, ctimensec: 0 });
+        expect((await m.getattr(root, f.ino)).atimensec).toBe(123456789);
+      } finally {
+        await v.close();
+      }
+    });
   });
 });
 

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { EngineTarget } from './meta-fixture.js';
 import { startRedis, type RedisServer } from './redis-server.js';
-import { startPg, type PgServer } from './pg-server.js';
+import { pgSkipReason, startPg, type PgServer } from './pg-server.js';
 
 let memCounter = 0;
 
@@ -80,4 +80,14 @@ export function pgTarget(): EngineTarget {
       return `${server.baseUrl}tjfs?search_path=${schema}`;
     },
   };
+}
+
+/**
+ * Runs `suite` on a private PostgreSQL server (pgTarget), or registers one skipped test
+ * saying why when PostgreSQL cannot run here (pg-server.ts, pgSkipReason).
+ */
+export function withPg(title: string, suite: (target: EngineTarget) => void): void {
+  const why = pgSkipReason();
+  if (why !== undefined) describe(`${title} [skipped: ${why}]`, () => it.skip('needs PostgreSQL', () => undefined));
+  else suite(pgTarget());
 }

@@ -154,3 +154,19 @@ export async function startPg(): Promise<PgServer> {
   rmSync(root, { recursive: true, force: true });
   throw new Error(`could not start ${join(BIN, 'postgres')}`);
 }
+
+/** A client on the database of a postgres:// test URL with its search_path (raw SQL in tests). */
+export async function rawPg(url: string): Promise<pg.Client> {
+  const u = new URL(url);
+  const schema = u.searchParams.get('search_path');
+  const c = new pg.Client({
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    database: u.pathname.slice(1),
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    types: { getTypeParser: ((oid: number, f?: 'text') => (oid === 20 ? BigInt : pg.types.getTypeParser(oid, f ?? 'text'))) as never },
+  });
+  await c.connect();
+  return c;
+}

@@ -109,20 +109,24 @@ function params(ps: readonly SqlParam[]): unknown[] {
   return ps.map((p) => (typeof p === 'bigint' ? p.toString() : p));
 }
 
+/**
+ * The statements of one transaction on its connection. Calls made without waiting for the
+ * previous one (Promise.all in the shared code) are queued here: pg 9 will refuse a query
+ * while one is running on the same client.
+ */
 function connOf(client: pg.PoolClient): SqlConn {
+  let tail: Promise<unknown> = Promise.resolve();
+  const run = <R extends pg.QueryResultRow>(sql: string, ps: readonly SqlParam[], array: boolean): Promise<pg.QueryResult<R>> => {
+    const st = pgStatement(sql);
+    const cfg: pg.QueryConfig = { ...st, values: params(ps), ...(array ? { rowMode: 'array' } : {}) };
+    const p = tail.then(() => client.query<R>(cfg));
+    tail = p.catch(() => undefined);
+    return p;
+  };
   return {
-    async query(sql, ps = []) {
-      const st = pgStatement(sql);
-      return (await client.query({ ...st, values: params(ps) })).rows as SqlRow[];
-    },
-    async exec(sql, ps = []) {
-      const st = pgStatement(sql);
-      return (await client.query({ ...st, values: params(ps) })).rowCount ?? 0;
-    },
-    async queryRaw(sql, ps = []) {
-      const st = pgStatement(sql);
-      return (await client.query({ ...st, values: params(ps), rowMode: 'array' })).rows as unknown[][];
-    },
+    query: async (sql, ps = []) => (await run(sql, ps, false)).rows as SqlRow[],
+    exec: async (sql, ps = []) => (await run(sql, ps, false)).rowCount ?? 0,
+    queryRaw: async (sql, ps = []) => (await run(sql, ps, true)).rows as unknown[][],
   };
 }
 
