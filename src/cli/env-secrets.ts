@@ -1,7 +1,8 @@
 /**
  * Secrets the CLI takes from the environment instead of the command line (where `ps` shows
  * them): the meta password (REDIS_PASSWORD, then META_PASSWORD, then the trimmed contents of
- * META_PASSWORD_FILE — JuiceFS's order, pkg/meta/redis.go and interface.go), the object
+ * META_PASSWORD_FILE — JuiceFS's order, pkg/meta/redis.go and interface.go; SQL engines read
+ * only the last two, as interface.go's setPasswordFromEnv), the object
  * store credentials of `format` (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, as JuiceFS's format)
  * and the gateway token (TJFS_GATEWAY_TOKEN). An empty variable counts as unset.
  */
@@ -28,4 +29,9 @@ export function secretFromEnv(env: CliIo['env'], names: readonly string[], fileV
 /** The meta password from the environment (REDIS_PASSWORD > META_PASSWORD > META_PASSWORD_FILE). */
 export function metaPasswordFromEnv(env: CliIo['env']): string | undefined {
   return secretFromEnv(env, ['REDIS_PASSWORD', 'META_PASSWORD'], 'META_PASSWORD_FILE');
+}
+
+/** The password of a SQL meta URL (postgres://) from the environment: META_PASSWORD > META_PASSWORD_FILE. */
+export function sqlMetaPasswordFromEnv(env: CliIo['env']): string | undefined {
+  return secretFromEnv(env, ['META_PASSWORD'], 'META_PASSWORD_FILE');
 }

@@ -2,7 +2,8 @@
  * The one way CLI commands reach a metadata engine.
  *
  * Password: a Redis URL without one takes the password from the environment (env-secrets.ts:
- * REDIS_PASSWORD, META_PASSWORD, META_PASSWORD_FILE). A password in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
+ * REDIS_PASSWORD, META_PASSWORD, META_PASSWORD_FILE), a postgres:// URL from META_PASSWORD or
+ * META_PASSWORD_FILE. A password in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
  *
  * Existence: commands that only read or use a volume (status, dump, fsck, gc, quota, config,
  * mount, gateway) open with `mustExist`, so a mistyped sqlite3:// path is reported as a
@@ -16,15 +17,18 @@ import type { EngineOptions, MetaEngine } from '../meta/engine.js';
 import type { Meta } from '../meta/meta.js';
 import { metaScheme, openEngine } from '../meta/registry.js';
 import { openRuntime, type Runtime, type RuntimeOptions } from '../vfs/runtime.js';
-import { metaPasswordFromEnv } from './env-secrets.js';
+import { metaPasswordFromEnv, sqlMetaPasswordFromEnv } from './env-secrets.js';
 import { CliError, type CliIo } from './io.js';
 
 const PASSWORD_SCHEMES = new Set(['redis', 'rediss', 'unix']);
+const SQL_PASSWORD_SCHEMES = new Set(['postgres']);
 
 /** Engine options for `url` as the CLI builds them (password only for engines that use one). */
 export function cliEngineOptions(url: string, env: CliIo['env']): EngineOptions {
-  if (!PASSWORD_SCHEMES.has(metaScheme(url))) return {};
-  const password = metaPasswordFromEnv(env);
+  const scheme = metaScheme(url);
+  let password: string | undefined;
+  if (PASSWORD_SCHEMES.has(scheme)) password = metaPasswordFromEnv(env);
+  else if (SQL_PASSWORD_SCHEMES.has(scheme)) password = sqlMetaPasswordFromEnv(env);
   return password === undefined ? {} : { password };
 }
 

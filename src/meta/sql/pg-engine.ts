@@ -228,7 +228,7 @@ export class PgBackend {
   }
 }
 
-function poolConfig(u: PgUrl, options: EngineOptions): pg.PoolConfig {
+export function poolConfig(u: PgUrl, options: EngineOptions): pg.PoolConfig {
   const sessionParams = Object.entries(u.params).map(([k, v]) => `-c ${k}=${v.replace(/[\\ ]/g, '\\$&')}`);
   return {
     host: u.host,
