@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, hostname, platform, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
-import { BaseMeta } from '../src/meta/base-meta.js';
+import { BaseMeta, metaCore } from '../src/meta/base-meta.js';
 import { defaultFormat } from '../src/meta/format.js';
 import { openEngine } from '../src/meta/registry.js';
 import { ROOT_INODE, type Context, type Ino } from '../src/base/types.js';
@@ -108,7 +108,7 @@ async function benchEngine(m: BaseMeta, ops: number): Promise<Record<string, OpR
   const files = await m.mkdir(ctx, ROOT_INODE, b('files'), 0o755);
   const inos: Ino[] = [];
   r['create'] = await measure(ops, async (i) => inos.push((await m.create(ctx, files.ino, b(`f${i}`), 0o644)).ino));
-  for (const ino of inos) m.core.opened.delete(ino); // closed without the per-close sustained probe
+  for (const ino of inos) metaCore(m).opened.delete(ino); // closed without the per-close sustained probe
   r['lookup'] = await measure(ops, (i) => m.lookup(ctx, files.ino, b(`f${i}`)));
   r['getattr'] = await measure(ops, (i) => m.getattr(ctx, inos[i] ?? ROOT_INODE));
   r['setattr'] = await measure(ops, (i) => m.setattr(ctx, inos[i] ?? ROOT_INODE, { mode: i % 2 ? 0o600 : 0o644 }));
@@ -148,7 +148,7 @@ async function redisMemory(url: string, files: number): Promise<NonNullable<Meta
     for (let d = 0; d * perDir < files; d++) dirs.push((await m.mkdir(ctx, ROOT_INODE, b(`m${d}`), 0o755)).ino);
     await pool(files, 16, async (i) => {
       const f = await m.create(ctx, dirs[Math.floor(i / perDir)] ?? ROOT_INODE, b(`file-${i}`), 0o644);
-      m.core.opened.delete(f.ino);
+      metaCore(m).opened.delete(f.ino);
     });
     const seconds = (Date.now() - t0) / 1000;
     const after = await usedMemory(raw);

@@ -29,7 +29,7 @@ import type { Logger } from '../util/logger.js';
 
 
 export class BaseMeta implements Meta {
-  readonly core: MetaCore;
+  private readonly core: MetaCore;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(engine: MetaEngine, format: Format, opts: MetaOptions = {}) {
@@ -41,9 +41,6 @@ export class BaseMeta implements Meta {
   }
   get format(): Format {
     return this.core.format;
-  }
-  get engine(): MetaEngine {
-    return this.core.engine;
   }
   get readOnly(): boolean {
     return this.core.readOnly;

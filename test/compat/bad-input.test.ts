@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BaseMeta, openMeta } from '../../src/meta/base-meta.js';
+import { BaseMeta, metaCore, openMeta } from '../../src/meta/base-meta.js';
 import type { Logger } from '../../src/util/logger.js';
 import type { MetaEngine, MetaTx, TxOptions } from '../../src/meta/engine.js';
 import { Errno, FsError } from '../../src/base/errno.js';
@@ -124,7 +124,7 @@ describe('unformatted databases and unreachable servers', () => {
     const { logger, lines } = capture();
     const m = new BaseMeta(engine, v.format, { clock: v.clock, logger });
     try {
-      await m.core.nextInode();
+      await metaCore(m).nextInode();
       const e = await rejection(m.mkdir(root, ROOT_INODE, n('d'), 0o755));
       expect(e.errno).toBe(Errno.EIO);
       expect(e.op).toBe('mkdir');
@@ -146,7 +146,7 @@ describe('unformatted databases and unreachable servers', () => {
     const m = await openMeta(v.url, { maxTxRetries: 3, clock: v.clock, logger });
     const other = new Database(sqlitePath(v.url));
     try {
-      await m.core.nextInode();
+      await metaCore(m).nextInode();
       other.exec('BEGIN IMMEDIATE');
       const e = await rejection(m.mkdir(root, ROOT_INODE, n('d'), 0o755));
       expect(e.errno).toBe(Errno.EIO);

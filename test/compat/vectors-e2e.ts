@@ -6,6 +6,7 @@
  * Used by vectors.test.ts (it registers the engine targets and their servers).
  */
 import { expect, it } from 'vitest';
+import { metaCore } from '../../src/meta/base-meta.js';
 import { decodeAttr, encodeSlice } from '../../src/meta/encoding.js';
 import { FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
 import { makeVolume, n, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
@@ -24,7 +25,7 @@ async function scenario(target: EngineTarget): Promise<Volume> {
   const id = await m.newSliceId();
   await m.writeSlice(f.ino, 0, { pos: 0, id, size: 5, off: 0, len: 5 }, { sec: T, nsec: 0 });
   await m.close(f.ino);
-  await m.core.stats.flush(); // usage and directory stats are written in batches, as Go's once a second
+  await metaCore(m).stats.flush(); // usage and directory stats are written in batches, as Go's once a second
   return v;
 }
 

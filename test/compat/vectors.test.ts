@@ -7,6 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { metaCore } from '../../src/meta/base-meta.js';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
 import {
   decodeAttr,
@@ -170,10 +171,10 @@ function idAllocation(target: EngineTarget, expected: { raw: (v: Volume) => Prom
     const v = await makeVolume(target);
     try {
       const m = await v.client();
-      expect(await m.core.nextInode()).toBe(2n);
+      expect(await metaCore(m).nextInode()).toBe(2n);
       expect(await m.newSliceId()).toBe(1);
       expect(m.sid).toBe(1);
-      const c = await dumpCounters(m.engine);
+      const c = await dumpCounters(v.engines[0]!);
       expect([c['nextInodes'], c['nextChunk'], c['nextSession']]).toEqual([expected.nextInodes, 4097, 1]);
       expect(await expected.raw(v)).toEqual({ nextInode: expected.nextInodes === 1025 ? 1024 : 1026, nextChunk: expected.nextInodes === 1025 ? 4096 : 4097, nextSession: 1 });
     } finally {
@@ -293,8 +294,8 @@ describe('V-10 secret encryption, V-13 trash naming, V-14 setting JSON', () => {
   it('V-10 format stores SecretKey/SessionToken/EncryptKey encrypted', async () => {
     const v = await makeVolume(memTarget(), { SecretKey: 'mysecret', SessionToken: 'tok', EncryptKey: 'PEM' });
     try {
-      const m = await v.client();
-      const text = await m.engine.getFormatText();
+      await v.client();
+      const text = await v.engines[0]!.getFormatText();
       const f = parseFormat(text ?? '');
       expect(f.KeyEncrypted).toBe(true);
       expect(f.SecretKey).not.toBe('mysecret');

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { scanFiles } from '../../src/meta/scan.js';
 import { dumpMeta } from '../../src/meta/dump/dump.js';
-import type { BaseMeta } from '../../src/meta/base-meta.js';
+import { metaCore, type BaseMeta } from '../../src/meta/base-meta.js';
 import { FallocMode } from '../../src/meta/meta.js';
 import { buildVisible } from '../../src/meta/slices.js';
 import { CHUNK_SIZE as CS, MAX_FILE_SIZE, ROOT_INODE, type Ino, type Slice } from '../../src/base/types.js';
@@ -57,7 +57,7 @@ export function runBoundedWork(target: EngineTarget): void {
     const chunksOf = (ino: Ino): Promise<number[]> => v.engines[0]!.listChunkIndexes(ino, 2 ** 56);
     /** Slice records queued (mem engine only; elsewhere 0). */
     const records = (): number =>
-      (m.engine as { ops?: ReadonlyMap<string, number> }).ops?.get('tx.records') ?? 0;
+      (metaCore(m).engine as { ops?: ReadonlyMap<string, number> }).ops?.get('tx.records') ?? 0;
 
     /** Runs `fn`, asserting its time, heap growth and (mem) records written. */
     async function bounded<T>(fn: () => Promise<T>, maxRecords = 16): Promise<T> {
@@ -85,7 +85,7 @@ export function runBoundedWork(target: EngineTarget): void {
       expect(await m.readChunk(f, 5000)).toEqual([data(mid, 0, 100), hole(0, CS)]);
       expect((await m.readChunk(f, HUGE_LAST)).at(-1)).toEqual(hole(0, HUGE % CS));
       expect(await chunksOf(f)).toEqual([0, 5000, HUGE_LAST]);
-      await m.core.stats.flush();
+      await metaCore(m).stats.flush();
       expect(await v.engines[0]!.getCounter('usedSpace')).toBe(4096);
     });
 
@@ -96,7 +96,7 @@ export function runBoundedWork(target: EngineTarget): void {
       await write(f, FAR, 0, 1000);
       await bounded(async () => {
         await m.unlink(root, ROOT_INODE, n('f'));
-        await Promise.all([...m.core.pending]);
+        await Promise.all([...metaCore(m).pending]);
       });
       expect(await chunksOf(f)).toEqual([]);
     });

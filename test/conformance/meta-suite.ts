@@ -4,7 +4,7 @@
  * case; time moves only through the injected ManualClock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BaseMeta } from '../../src/meta/base-meta.js';
+import { metaCore, type BaseMeta } from '../../src/meta/base-meta.js';
 import { Errno, type ErrnoCode } from '../../src/base/errno.js';
 import { FallocMode, LockType, RenameFlag, XattrFlag } from '../../src/meta/meta.js';
 import { FileType, Flag, ROOT_INODE, TRASH_INODE, type Context, type Ino } from '../../src/base/types.js';
@@ -203,7 +203,7 @@ export function runMetaConformance(target: EngineTarget): void {
       await m.close(r.ino);
       await expectErrno(m.getattr(root, r.ino), 'ENOENT');
       expect(await v.engines[0]!.listSustained(m.sid)).toEqual([]);
-      await Promise.all([...m.core.pending]);
+      await Promise.all([...metaCore(m).pending]);
       expect(await m.readChunk(r.ino, 0)).toEqual([]);
     });
 
@@ -219,7 +219,7 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(await m.readChunk(f, 0)).toEqual([{ pos: 10, id: 0, size: 0, off: 0, len: 64 * 1024 * 1024 - 10 }]);
       expect((await m.readChunk(f, 1)).at(-1)).toEqual({ pos: 0, id: 0, size: 0, off: 0, len: 300 });
       expect((await m.getattr(root, f)).length).toBe(10);
-      await m.core.stats.flush(); // usage is written in batches (once a second, as Go)
+      await metaCore(m).stats.flush(); // usage is written in batches (once a second, as Go)
       expect(await v.engines[0]!.getCounter('usedSpace')).toBe(4096);
       await m.truncate(root, f, 5 * 4096);
       expect(await v.engines[0]!.getCounter('usedSpace')).toBe(4096); // not yet written
@@ -282,9 +282,9 @@ export function runMetaConformance(target: EngineTarget): void {
       await expectErrno(waiting, 'EINTR');
       v.clock.advance(120_000);
       await m.heartbeat();
-      await m2.core.engine.txn(async () => undefined, { op: 'noop' });
+      await metaCore(m2).engine.txn(async () => undefined, { op: 'noop' });
       const { cleanStaleSessions } = await import('../../src/meta/sessions.js');
-      await cleanStaleSessions(m.core, true);
+      await cleanStaleSessions(metaCore(m), true);
       await m.flock(root, f, 1n, LockType.Write, false);
     });
 
@@ -378,20 +378,20 @@ export function runMetaConformance(target: EngineTarget): void {
       const id = await m.newSliceId();
       await m.writeSlice(f, 0, { pos: 0, id, size: 5, off: 0, len: 5 }, v.clock.now());
       const e = v.engines[0]!;
-      await m.core.stats.flush(); // written in batches, as Go's once a second
+      await metaCore(m).stats.flush(); // written in batches, as Go's once a second
       expect(await e.getDirStat(d.ino)).toEqual({ dataLength: 5, usedSpace: 4096, usedInodes: 1 });
       expect(await e.getDirStat(ROOT_INODE)).toMatchObject({ usedSpace: 4096, usedInodes: 1 });
       expect(await e.getCounter('usedSpace')).toBe(8192);
       expect(await e.getCounter('totalInodes')).toBe(2);
       await m.unlink(root, d.ino, n('f'));
-      await m.core.stats.flush();
+      await metaCore(m).stats.flush();
       expect(await e.getDirStat(d.ino)).toEqual({ dataLength: 0, usedSpace: 0, usedInodes: 0 });
       expect(await e.getCounter('totalInodes')).toBe(1);
       // A removed directory's pending deltas are dropped, and its row is not re-created.
       await mkfile(root, d.ino, 'g');
       await m.unlink(root, d.ino, n('g'));
       await m.rmdir(root, ROOT_INODE, n('d'));
-      await m.core.stats.flush();
+      await metaCore(m).stats.flush();
       expect(await e.getDirStat(d.ino)).toBeUndefined();
       expect(await e.getCounter('totalInodes')).toBe(0);
     });
@@ -402,8 +402,8 @@ export function runMetaConformance(target: EngineTarget): void {
       const m2 = await v.client();
       await m2.unlink(root, d.ino, n('x'));
       await m2.rmdir(root, ROOT_INODE, n('gone'));
-      await m2.core.stats.flush();
-      await m.core.stats.flush();
+      await metaCore(m2).stats.flush();
+      await metaCore(m).stats.flush();
       expect(await v.engines[0]!.getDirStat(d.ino)).toBeUndefined();
       expect(await v.engines[0]!.getCounter('totalInodes')).toBe(0);
     });

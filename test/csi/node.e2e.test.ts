@@ -149,18 +149,18 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     try {
       const e = await meta.lookup(ROOT_CONTEXT, ROOT_INODE, Buffer.from(pvc));
       expect(e.attr.mode & 0o777).toBe(0o777);
-      expect((await meta.engine.listDirQuotas()).get(e.ino)?.maxSpace).toBe(GiB);
+      expect((await meta.getQuota(e.ino))?.maxSpace).toBe(GiB);
     } finally {
-      await meta.engine.close();
+      await meta.stop();
     }
     const x = await client.call<{ capacityBytes: string; nodeExpansionRequired: boolean }>(client.controller, 'ControllerExpandVolume', { volumeId: pvc, capacityRange: { requiredBytes: String(3 * GiB) }, secrets: { metaurl: vol.metaUrl } });
     expect(x).toEqual({ capacityBytes: String(3 * GiB), nodeExpansionRequired: false });
     const meta2 = await openMeta(vol.metaUrl);
     try {
       const e = await meta2.lookup(ROOT_CONTEXT, ROOT_INODE, Buffer.from(pvc));
-      expect((await meta2.engine.listDirQuotas()).get(e.ino)?.maxSpace).toBe(3 * GiB);
+      expect((await meta2.getQuota(e.ino))?.maxSpace).toBe(3 * GiB);
     } finally {
-      await meta2.engine.close();
+      await meta2.stop();
     }
   }, 60_000);
 

@@ -107,8 +107,8 @@ describe('redis outage', () => {
     expect((await m.getattr(root, 1n)).nlink).toBe(4); // ., .., during, renamed
     await expect(m.mkdir(root, 1n, n('during'), 0o755)).rejects.toMatchObject({ errno: Errno.EEXIST });
     expect(lines.some((l) => l.level === 'warn' && /unavailable, retrying mkdir/.test(l.msg))).toBe(true);
-    expect(m.core.engine.outageStats?.().retries).toBeGreaterThan(0);
-    expect(m.core.engine.outageStats?.().failures).toBe(0);
+    expect(m.outageStats()?.retries).toBeGreaterThan(0);
+    expect(m.outageStats()?.failures).toBe(0);
   }, 40_000);
 
   // The default policy (10 retries, 20 ms x4 up to 10 s) over a 30 s restart; ~40 s, so opt-in.
@@ -147,7 +147,7 @@ describe('redis outage', () => {
         (l) => l.level === 'error' && /mkdir|INCRBY/.test(l.msg) && /gave up after 3 retries/.test(l.msg),
       ),
     ).toBe(true);
-    expect(m.core.engine.outageStats?.().failures).toBeGreaterThan(0);
+    expect(m.outageStats()?.failures).toBeGreaterThan(0);
     await redis.start();
     await m.mkdir(root, 1n, n('late'), 0o755);
     expect((await m.lookup(root, 1n, n('late'))).attr.nlink).toBe(2);

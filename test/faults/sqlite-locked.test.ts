@@ -105,7 +105,7 @@ describe('sqlite locked by another process', () => {
     await lockFor(20_000);
     const t0 = Date.now();
     await expect(m.mkdir(root, 1n, n('late'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
-    expect(m.core.engine.outageStats?.()).toMatchObject({ failures: 1 });
+    expect(m.outageStats()).toMatchObject({ failures: 1 });
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(
       lines.some(
