@@ -35,8 +35,16 @@ export interface ApiBenchOptions {
 export interface ApiBenchResult extends Stamp {
   config: { files: number; mib: number; concurrency: number[] };
   nnbench: Record<string, Record<string, Record<MetaOp, number>>>;
-  throughput: { apiWriteMiBs: number; apiReadMiBs: number; webhdfsWriteMiBs: number; webhdfsReadMiBs: number };
-  ratios: { webhdfsVsApi: { write: number; read: number }; vsJuiceFsHadoopSdk: Record<string, Record<MetaOp, number>> };
+  throughput: {
+    apiWriteMiBs: number;
+    apiReadMiBs: number;
+    webhdfsWriteMiBs: number;
+    webhdfsReadMiBs: number;
+  };
+  ratios: {
+    webhdfsVsApi: { write: number; read: number };
+    vsJuiceFsHadoopSdk: Record<string, Record<MetaOp, number>>;
+  };
   targets: typeof JUICEFS_HADOOP_SDK;
 }
 
@@ -53,11 +61,18 @@ async function timed(n: number, concurrency: number, op: (i: number) => Promise<
   return n / ((performance.now() - t0) / 1000);
 }
 
-async function nnbench(fs: HdfsFileSystem, files: number, concurrency: number, tag: string): Promise<Record<MetaOp, number>> {
+async function nnbench(
+  fs: HdfsFileSystem,
+  files: number,
+  concurrency: number,
+  tag: string,
+): Promise<Record<MetaOp, number>> {
   const dir = `/nnbench/${tag}`;
   await fs.mkdirs(dir);
   const name = (i: number): string => `${dir}/f${i}`;
-  const create = await timed(files, concurrency, async (i) => (await fs.create(name(i), { overwrite: false })).close());
+  const create = await timed(files, concurrency, async (i) =>
+    (await fs.create(name(i), { overwrite: false })).close(),
+  );
   const buf = Buffer.alloc(1);
   const open = await timed(files, concurrency, async (i) => {
     const s = await fs.open(name(i));
@@ -70,26 +85,49 @@ async function nnbench(fs: HdfsFileSystem, files: number, concurrency: number, t
   const del = await timed(files, concurrency, async (i) => {
     if (!(await fs.delete(`${name(i)}.r`, false))) throw new Error(`delete ${name(i)} failed`);
   });
-  return { create: Math.round(create), open: Math.round(open), rename: Math.round(rename), delete: Math.round(del) };
+  return {
+    create: Math.round(create),
+    open: Math.round(open),
+    rename: Math.round(rename),
+    delete: Math.round(del),
+  };
 }
 
-function httpStream(url: string, method: string, body?: (write: (b: Buffer) => Promise<void>) => Promise<void>): Promise<{ status: number; headers: Record<string, unknown>; bytes: number }> {
+function httpStream(
+  url: string,
+  method: string,
+  body?: (write: (b: Buffer) => Promise<void>) => Promise<void>,
+): Promise<{ status: number; headers: Record<string, unknown>; bytes: number }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path: u.pathname + u.search, headers: body ? { 'Transfer-Encoding': 'chunked', 'Content-Type': 'application/octet-stream' } : {} }, (res) => {
-      let bytes = 0;
-      res.on('data', (d: Buffer) => (bytes += d.length));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: u.pathname + u.search,
+        headers: body ? { 'Transfer-Encoding': 'chunked', 'Content-Type': 'application/octet-stream' } : {},
+      },
+      (res) => {
+        let bytes = 0;
+        res.on('data', (d: Buffer) => (bytes += d.length));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (!body) return void req.end();
-    const write = (b: Buffer): Promise<void> => (req.write(b) ? Promise.resolve() : new Promise((r) => req.once('drain', () => r())));
+    const write = (b: Buffer): Promise<void> =>
+      req.write(b) ? Promise.resolve() : new Promise((r) => req.once('drain', () => r()));
     body(write).then(() => req.end(), reject);
   });
 }
 
-async function throughput(fs: HdfsFileSystem, mib: number, log: (l: string) => void): Promise<ApiBenchResult['throughput']> {
+async function throughput(
+  fs: HdfsFileSystem,
+  mib: number,
+  log: (l: string) => void,
+): Promise<ApiBenchResult['throughput']> {
   const chunk = Buffer.alloc(MiB);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 2654435761) >>> 24;
   const mibs = (t0: number): number => round(mib / ((performance.now() - t0) / 1000));
@@ -118,7 +156,9 @@ async function throughput(fs: HdfsFileSystem, mib: number, log: (l: string) => v
     const rd = await httpStream(`${base}?op=OPEN&user.name=root`, 'GET');
     if (rd.bytes !== mib * MiB) throw new Error(`gateway OPEN returned ${rd.bytes} bytes`);
     const webhdfsReadMiBs = mibs(t0);
-    log(`api: ${mib} MiB direct write ${apiWriteMiBs} / read ${apiReadMiBs} MiB/s; WebHDFS write ${webhdfsWriteMiBs} / read ${webhdfsReadMiBs} MiB/s`);
+    log(
+      `api: ${mib} MiB direct write ${apiWriteMiBs} / read ${apiReadMiBs} MiB/s; WebHDFS write ${webhdfsWriteMiBs} / read ${webhdfsReadMiBs} MiB/s`,
+    );
     return { apiWriteMiBs, apiReadMiBs, webhdfsWriteMiBs, webhdfsReadMiBs };
   } finally {
     await gw.close();
@@ -136,7 +176,10 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
   const redis = await startRedis();
   let tp: ApiBenchResult['throughput'] | undefined;
   try {
-    for (const [engine, meta] of [['sqlite', 'sqlite'], ['redis', { redisUrl: redis.url }]] as const) {
+    for (const [engine, meta] of [
+      ['sqlite', 'sqlite'],
+      ['redis', { redisUrl: redis.url }],
+    ] as const) {
       const tv = await formatTestVolume({ meta, storage: 'file' });
       const fs = await HdfsFileSystem.open(tv.metaUrl, { uid: 0, gid: 0, users, cacheSize: 256 * MiB });
       try {
@@ -173,7 +216,13 @@ export async function runApiBench(opts: ApiBenchOptions = {}): Promise<ApiBenchR
     config: { files, mib, concurrency },
     nnbench: nn,
     throughput: t,
-    ratios: { webhdfsVsApi: { write: round(t.webhdfsWriteMiBs / t.apiWriteMiBs), read: round(t.webhdfsReadMiBs / t.apiReadMiBs) }, vsJuiceFsHadoopSdk: vs },
+    ratios: {
+      webhdfsVsApi: {
+        write: round(t.webhdfsWriteMiBs / t.apiWriteMiBs),
+        read: round(t.webhdfsReadMiBs / t.apiReadMiBs),
+      },
+      vsJuiceFsHadoopSdk: vs,
+    },
     targets: JUICEFS_HADOOP_SDK,
   };
   const out = opts.outFile ?? join('bench-results', 'api.json');

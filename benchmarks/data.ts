@@ -54,20 +54,27 @@ export interface DataBenchResult {
   config: { sizeBytes: number; ioSize: number; blockSize: number; compression: string };
   baseline: { writeMiBs: number; readMiBs: number };
   stores: Record<string, PassResult>;
-  ratios: Record<string, { write: number; coldNoCacheRead: number; coldRead: number; warmMemRead: number; warmDiskRead: number }>;
+  ratios: Record<
+    string,
+    { write: number; coldNoCacheRead: number; coldRead: number; warmMemRead: number; warmDiskRead: number }
+  >;
 }
 
 export function parseSize(text: string | undefined, dflt: number): number {
   if (text === undefined || text === '') return dflt;
   const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(text.trim());
   if (m === null || m[1] === undefined) throw new Error(`bad size: ${text}`);
-  const mult = { '': 1, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 * 1024 * MiB }[(m[2] ?? '').toUpperCase()] ?? 1;
+  const mult =
+    { '': 1, K: 1024, M: MiB, G: 1024 * MiB, T: 1024 * 1024 * MiB }[(m[2] ?? '').toUpperCase()] ?? 1;
   return Math.floor(Number(m[1]) * mult);
 }
 
 function commitId(): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'uncommitted';
   }
@@ -85,11 +92,17 @@ function makeSource(ioSize: number): (i: number) => Buffer {
 
 const rate = (bytes: number, ms: number): number => Math.round((bytes / MiB / (ms / 1000)) * 10) / 10;
 
-async function baseline(dir: string, size: number, ioSize: number, src: (i: number) => Buffer): Promise<{ writeMiBs: number; readMiBs: number }> {
+async function baseline(
+  dir: string,
+  size: number,
+  ioSize: number,
+  src: (i: number) => Buffer,
+): Promise<{ writeMiBs: number; readMiBs: number }> {
   const path = join(dir, 'plain.bin');
   let t = performance.now();
   const fh = await open(path, 'w');
-  for (let i = 0, off = 0; off < size; i++, off += ioSize) await fh.write(src(i), 0, Math.min(ioSize, size - off), off);
+  for (let i = 0, off = 0; off < size; i++, off += ioSize)
+    await fh.write(src(i), 0, Math.min(ioSize, size - off), off);
   await fh.close();
   const writeMiBs = rate(size, performance.now() - t);
   t = performance.now();
@@ -102,7 +115,13 @@ async function baseline(dir: string, size: number, ioSize: number, src: (i: numb
   return { writeMiBs, readMiBs };
 }
 
-async function readAll(cs: ChunkStore, getSlices: (i: number) => Promise<Slice[]>, size: number, ioSize: number, check?: (i: number) => Buffer): Promise<number> {
+async function readAll(
+  cs: ChunkStore,
+  getSlices: (i: number) => Promise<Slice[]>,
+  size: number,
+  ioSize: number,
+  check?: (i: number) => Buffer,
+): Promise<number> {
   const r = new FileReader(cs, { getSlices });
   const app = Buffer.allocUnsafe(ioSize);
   const t = performance.now();
@@ -116,7 +135,12 @@ async function readAll(cs: ChunkStore, getSlices: (i: number) => Promise<Slice[]
   return rate(size, performance.now() - t);
 }
 
-async function pass(store: ObjectStore, cacheRoot: string, opts: Required<Pick<DataBenchOptions, 'ioSize' | 'compression'>> & { size: number }, src: (i: number) => Buffer): Promise<PassResult> {
+async function pass(
+  store: ObjectStore,
+  cacheRoot: string,
+  opts: Required<Pick<DataBenchOptions, 'ioSize' | 'compression'>> & { size: number },
+  src: (i: number) => Buffer,
+): Promise<PassResult> {
   const { size, ioSize, compression } = opts;
   const chunks = new Map<number, Slice[]>();
   let nextId = 1;
@@ -130,17 +154,36 @@ async function pass(store: ObjectStore, cacheRoot: string, opts: Required<Pick<D
     },
   });
   const t = performance.now();
-  for (let i = 0, off = 0; off < size; i++, off += ioSize) await w.write(off, src(i).subarray(0, Math.min(ioSize, size - off)));
+  for (let i = 0, off = 0; off < size; i++, off += ioSize)
+    await w.write(off, src(i).subarray(0, Math.min(ioSize, size - off)));
   await w.flush();
   const writeMiBs = rate(size, performance.now() - t);
-  const coldNoCacheReadMiBs = await readAll(new ChunkStore({ store, compression, maxReadahead: 64 * MiB }), getSlices, size, ioSize, src);
+  const coldNoCacheReadMiBs = await readAll(
+    new ChunkStore({ store, compression, maxReadahead: 64 * MiB }),
+    getSlices,
+    size,
+    ioSize,
+    src,
+  );
   const cache = await DiskBlockCache.open({ cacheDir: cacheRoot, uuid: 'bench', cacheSize: size * 2 });
   // cold: fresh store, no cached blocks; fills the disk cache and a buffer big enough to hold the file
-  const cs = new ChunkStore({ store, compression, cache, bufferSize: size + 64 * MiB, maxReadahead: 64 * MiB });
+  const cs = new ChunkStore({
+    store,
+    compression,
+    cache,
+    bufferSize: size + 64 * MiB,
+    maxReadahead: 64 * MiB,
+  });
   const coldReadMiBs = await readAll(cs, getSlices, size, ioSize, src);
   const warmMemReadMiBs = await readAll(cs, getSlices, size, ioSize);
   await cache.drain();
-  const diskOnly = new ChunkStore({ store, compression, cache, bufferSize: 256 * MiB, maxReadahead: 64 * MiB });
+  const diskOnly = new ChunkStore({
+    store,
+    compression,
+    cache,
+    bufferSize: 256 * MiB,
+    maxReadahead: 64 * MiB,
+  });
   const warmDiskReadMiBs = await readAll(diskOnly, getSlices, size, ioSize);
   await cache.close();
   return { writeMiBs, coldNoCacheReadMiBs, coldReadMiBs, warmMemReadMiBs, warmDiskReadMiBs };
@@ -179,7 +222,11 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
         store = new PrefixedStore(new FileObjectStore(join(dir, 'bucket') + '/'), 'bench/');
       } else {
         const s3 = await startS3Server('bench');
-        const raw = new S3ObjectStore({ bucket: s3.bucketUrl, accessKey: s3.accessKey, secretKey: s3.secretKey });
+        const raw = new S3ObjectStore({
+          bucket: s3.bucketUrl,
+          accessKey: s3.accessKey,
+          secretKey: s3.secretKey,
+        });
         store = new PrefixedStore(raw, 'bench/');
         stop = async () => {
           raw.destroy();
@@ -198,7 +245,9 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
           warmMemRead: q(r.warmMemReadMiBs, b.readMiBs),
           warmDiskRead: q(r.warmDiskReadMiBs, b.readMiBs),
         };
-        log(`chunk/${kind.padEnd(9)} write ${r.writeMiBs}, cold read ${r.coldNoCacheReadMiBs} (filling disk cache ${r.coldReadMiBs}), warm(mem) ${r.warmMemReadMiBs}, warm(disk) ${r.warmDiskReadMiBs} MiB/s`);
+        log(
+          `chunk/${kind.padEnd(9)} write ${r.writeMiBs}, cold read ${r.coldNoCacheReadMiBs} (filling disk cache ${r.coldReadMiBs}), warm(mem) ${r.warmMemReadMiBs}, warm(disk) ${r.warmDiskReadMiBs} MiB/s`,
+        );
       } finally {
         await stop();
       }

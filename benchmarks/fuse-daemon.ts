@@ -76,8 +76,22 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   hookExit();
   const fd = openSync(o.logFile, 'a');
   const prof = o.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
-  const args = [...prof, BIN, 'mount', o.metaUrl, o.mountpoint, '--cache-dir', o.cacheDir, '--log', o.logFile, ...(o.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd, 'ipc'], env: daemonEnv(process.env) });
+  const args = [
+    ...prof,
+    BIN,
+    'mount',
+    o.metaUrl,
+    o.mountpoint,
+    '--cache-dir',
+    o.cacheDir,
+    '--log',
+    o.logFile,
+    ...(o.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', fd, fd, 'ipc'],
+    env: daemonEnv(process.env),
+  });
   closeSync(fd);
   live.set(child, o.mountpoint);
   const stop = async (): Promise<void> => {
@@ -94,7 +108,10 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`mount not ready after ${o.readyTimeoutMs ?? 30_000} ms (see ${o.logFile})`)), o.readyTimeoutMs ?? 30_000);
+      const t = setTimeout(
+        () => reject(new Error(`mount not ready after ${o.readyTimeoutMs ?? 30_000} ms (see ${o.logFile})`)),
+        o.readyTimeoutMs ?? 30_000,
+      );
       child.once('message', (m: unknown) => {
         clearTimeout(t);
         if (m === 'ready') resolve();
@@ -132,13 +149,20 @@ export async function summarizeProfiles(dir: string, top = 20): Promise<HotSpot[
   const self = new Map<string, { fn: string; where: string; us: number }>();
   let totalUs = 0;
   for (const f of (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile'))) {
-    const p = JSON.parse(await readFile(join(dir, f), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+    const p = JSON.parse(await readFile(join(dir, f), 'utf8')) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      timeDeltas: number[];
+    };
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
     p.samples.forEach((id, i) => {
       const n = byId.get(id);
       const dt = p.timeDeltas[i] ?? 0;
       if (n === undefined) return;
-      const where = n.callFrame.url === '' ? '(native)' : `${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+      const where =
+        n.callFrame.url === ''
+          ? '(native)'
+          : `${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
       const key = `${n.callFrame.functionName}@${where}`;
       const e = self.get(key) ?? { fn: n.callFrame.functionName || '(anonymous)', where, us: 0 };
       e.us += dt;
@@ -149,5 +173,10 @@ export async function summarizeProfiles(dir: string, top = 20): Promise<HotSpot[
   return [...self.values()]
     .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map((e) => ({ fn: e.fn, where: e.where, selfMs: Math.round(e.us / 1000), selfPercent: Math.round((e.us * 1000) / Math.max(totalUs, 1)) / 10 }));
+    .map((e) => ({
+      fn: e.fn,
+      where: e.where,
+      selfMs: Math.round(e.us / 1000),
+      selfPercent: Math.round((e.us * 1000) / Math.max(totalUs, 1)) / 10,
+    }));
 }

@@ -45,7 +45,13 @@ export interface MetaBenchResult {
   machine: { host: string; cpu: string; cores: number; memGiB: number; platform: string; node: string };
   config: { ops: number; memoryFiles: number };
   engines: Partial<Record<EngineName, Record<string, OpResult>>>;
-  redisMemory?: { files: number; usedMemoryBefore: number; usedMemoryAfter: number; bytesPerInode: number; seconds: number };
+  redisMemory?: {
+    files: number;
+    usedMemoryBefore: number;
+    usedMemoryAfter: number;
+    bytesPerInode: number;
+    seconds: number;
+  };
   goReference: { source: string; redisUsPerOp: Record<string, number>; redisBytesPerInode: number };
 }
 
@@ -54,7 +60,10 @@ const b = (s: string): Buffer => Buffer.from(s);
 
 function commitId(): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'uncommitted';
   }
@@ -107,22 +116,35 @@ async function benchEngine(m: BaseMeta, ops: number): Promise<Record<string, OpR
   r['mkdir'] = await measure(ops, (i) => m.mkdir(ctx, dirs.ino, b(`d${i}`), 0o755));
   const files = await m.mkdir(ctx, ROOT_INODE, b('files'), 0o755);
   const inos: Ino[] = [];
-  r['create'] = await measure(ops, async (i) => inos.push((await m.create(ctx, files.ino, b(`f${i}`), 0o644)).ino));
+  r['create'] = await measure(ops, async (i) =>
+    inos.push((await m.create(ctx, files.ino, b(`f${i}`), 0o644)).ino),
+  );
   for (const ino of inos) metaCore(m).opened.delete(ino); // closed without the per-close sustained probe
   r['lookup'] = await measure(ops, (i) => m.lookup(ctx, files.ino, b(`f${i}`)));
   r['getattr'] = await measure(ops, (i) => m.getattr(ctx, inos[i] ?? ROOT_INODE));
-  r['setattr'] = await measure(ops, (i) => m.setattr(ctx, inos[i] ?? ROOT_INODE, { mode: i % 2 ? 0o600 : 0o644 }));
+  r['setattr'] = await measure(ops, (i) =>
+    m.setattr(ctx, inos[i] ?? ROOT_INODE, { mode: i % 2 ? 0o600 : 0o644 }),
+  );
   const d10 = await fillDir(m, 'r10', 10);
-  r['readdir10'] = await measure(Math.max(10, Math.floor(ops / 4)), () => m.readdir(ctx, d10, { plus: true }));
+  r['readdir10'] = await measure(Math.max(10, Math.floor(ops / 4)), () =>
+    m.readdir(ctx, d10, { plus: true }),
+  );
   const d1000 = await fillDir(m, 'r1000', 1000);
-  r['readdir1000'] = await measure(Math.max(5, Math.floor(ops / 100)), () => m.readdir(ctx, d1000, { plus: true }));
+  r['readdir1000'] = await measure(Math.max(5, Math.floor(ops / 100)), () =>
+    m.readdir(ctx, d1000, { plus: true }),
+  );
   r['rename'] = await measure(ops, (i) => m.rename(ctx, files.ino, b(`f${i}`), files.ino, b(`g${i}`)));
   const data = await m.create(ctx, ROOT_INODE, b('data'), 0o644);
   const now = { sec: Math.floor(Date.now() / 1000), nsec: 0 };
   r['writeSlice'] = await measure(ops, async (i) => {
     const id = await m.newSliceId();
     const off = i * 4096;
-    await m.writeSlice(data.ino, Math.floor(off / (64 << 20)), { pos: off % (64 << 20), id, size: 4096, off: 0, len: 4096 }, now);
+    await m.writeSlice(
+      data.ino,
+      Math.floor(off / (64 << 20)),
+      { pos: off % (64 << 20), id, size: 4096, off: 0, len: 4096 },
+      now,
+    );
   });
   r['unlink'] = await measure(ops, (i) => m.unlink(ctx, files.ino, b(`g${i}`)));
   return r;
@@ -145,7 +167,8 @@ async function redisMemory(url: string, files: number): Promise<NonNullable<Meta
     const t0 = Date.now();
     const perDir = 1000;
     const dirs: Ino[] = [];
-    for (let d = 0; d * perDir < files; d++) dirs.push((await m.mkdir(ctx, ROOT_INODE, b(`m${d}`), 0o755)).ino);
+    for (let d = 0; d * perDir < files; d++)
+      dirs.push((await m.mkdir(ctx, ROOT_INODE, b(`m${d}`), 0o755)).ino);
     await pool(files, 16, async (i) => {
       const f = await m.create(ctx, dirs[Math.floor(i / perDir)] ?? ROOT_INODE, b(`file-${i}`), 0o644);
       metaCore(m).opened.delete(f.ino);
@@ -154,7 +177,13 @@ async function redisMemory(url: string, files: number): Promise<NonNullable<Meta
     const after = await usedMemory(raw);
     await m.stop();
     const inodes = files + dirs.length;
-    return { files, usedMemoryBefore: before, usedMemoryAfter: after, bytesPerInode: Math.round((after - before) / inodes), seconds };
+    return {
+      files,
+      usedMemoryBefore: before,
+      usedMemoryAfter: after,
+      bytesPerInode: Math.round((after - before) / inodes),
+      seconds,
+    };
   } finally {
     raw.disconnect();
   }
@@ -190,19 +219,28 @@ export async function runMetaBench(opts: MetaBenchOptions = {}): Promise<MetaBen
     for (const name of engines) {
       const server = name === 'redis' ? await startRedis() : undefined;
       try {
-        const url = server ? server.url : name === 'sqlite3' ? `sqlite3://${join(dir, 'meta.db')}` : `mem://bench-${process.pid}`;
+        const url = server
+          ? server.url
+          : name === 'sqlite3'
+            ? `sqlite3://${join(dir, 'meta.db')}`
+            : `mem://bench-${process.pid}`;
         const m = await openVolume(url);
         try {
           const r = await benchEngine(m, ops);
           result.engines[name] = r;
-          for (const [op, x] of Object.entries(r)) log(`${name.padEnd(8)} ${op.padEnd(12)} ${String(x.opsPerSec).padStart(8)} ops/s ${String(x.usPerOp).padStart(9)} µs/op`);
+          for (const [op, x] of Object.entries(r))
+            log(
+              `${name.padEnd(8)} ${op.padEnd(12)} ${String(x.opsPerSec).padStart(8)} ops/s ${String(x.usPerOp).padStart(9)} µs/op`,
+            );
         } finally {
           await m.stop();
         }
         if (server && memoryFiles > 0) {
           result.redisMemory = await redisMemory(server.url, memoryFiles);
           const rm = result.redisMemory;
-          log(`redis    memory: ${rm.bytesPerInode} bytes/inode after ${rm.files} files (${rm.seconds.toFixed(1)} s)`);
+          log(
+            `redis    memory: ${rm.bytesPerInode} bytes/inode after ${rm.files} files (${rm.seconds.toFixed(1)} s)`,
+          );
         }
       } finally {
         await server?.stop();
@@ -221,7 +259,9 @@ if (process.argv[1] !== undefined && /benchmarks[/\\]meta\.(ts|js)$/.test(proces
   runMetaBench().then(
     () => undefined,
     (e: unknown) => {
-      process.stderr.write(`meta benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(
+        `meta benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
       process.exitCode = 1;
     },
   );

@@ -46,7 +46,9 @@ async function load(name: SuiteName): Promise<{ fn?: RunFn; reason?: string }> {
   } catch (e) {
     const code = (e as { code?: string }).code;
     const missing = code === 'ERR_MODULE_NOT_FOUND' && (e as Error).message.includes(`benchmarks/${name}.js`);
-    return { reason: missing ? `benchmarks/${name}.ts not present` : `import failed: ${(e as Error).message}` };
+    return {
+      reason: missing ? `benchmarks/${name}.ts not present` : `import failed: ${(e as Error).message}`,
+    };
   }
   const fn = (mod as Record<string, unknown>)[SUITES[name]];
   if (typeof fn !== 'function') return { reason: `no export ${SUITES[name]}` };
@@ -60,10 +62,14 @@ function field(r: unknown, key: string): unknown {
 /** Flattens nested numeric ratios to `a.b.c = x` lines. */
 function flatten(v: unknown, prefix: string, out: string[]): void {
   if (typeof v === 'number') out.push(`${prefix} = ${v}`);
-  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) flatten(x, prefix === '' ? k : `${prefix}.${k}`, out);
+  else if (typeof v === 'object' && v !== null)
+    for (const [k, x] of Object.entries(v)) flatten(x, prefix === '' ? k : `${prefix}.${k}`, out);
 }
 
-export async function runSuites(names: SuiteName[], log: (l: string) => void): Promise<Record<string, SuiteOutcome>> {
+export async function runSuites(
+  names: SuiteName[],
+  log: (l: string) => void,
+): Promise<Record<string, SuiteOutcome>> {
   const outcomes: Record<string, SuiteOutcome> = {};
   for (const name of names) {
     const t0 = Date.now();
@@ -81,7 +87,11 @@ export async function runSuites(names: SuiteName[], log: (l: string) => void): P
       if (field(result, 'targets') !== undefined) o.targets = field(result, 'targets');
       outcomes[name] = o;
     } catch (e) {
-      outcomes[name] = { status: 'failed', seconds: (Date.now() - t0) / 1000, reason: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+      outcomes[name] = {
+        status: 'failed',
+        seconds: (Date.now() - t0) / 1000,
+        reason: e instanceof Error ? (e.stack ?? e.message) : String(e),
+      };
       log(`== ${name}: FAILED: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -91,7 +101,9 @@ export async function runSuites(names: SuiteName[], log: (l: string) => void): P
 export function formatSummary(outcomes: Record<string, SuiteOutcome>): string {
   const lines = ['', '== summary'];
   for (const [name, o] of Object.entries(outcomes)) {
-    lines.push(`${name}: ${o.status}${o.status === 'ok' ? ` in ${o.seconds.toFixed(1)} s` : ` (${(o.reason ?? '').split('\n')[0] ?? ''})`}`);
+    lines.push(
+      `${name}: ${o.status}${o.status === 'ok' ? ` in ${o.seconds.toFixed(1)} s` : ` (${(o.reason ?? '').split('\n')[0] ?? ''})`}`,
+    );
     const r: string[] = [];
     flatten(o.ratios, '', r);
     for (const l of r) lines.push(`  ratio ${l}`);
@@ -107,7 +119,10 @@ export function formatSummary(outcomes: Record<string, SuiteOutcome>): string {
   return lines.join('\n');
 }
 
-export async function runBenchmarks(argv: string[], log: (l: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+export async function runBenchmarks(
+  argv: string[],
+  log: (l: string) => void = (l) => process.stderr.write(l + '\n'),
+): Promise<number> {
   const unknown = argv.filter((a) => !isSuite(a));
   if (unknown.length > 0) {
     log(`unknown suite(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
@@ -115,7 +130,9 @@ export async function runBenchmarks(argv: string[], log: (l: string) => void = (
   }
   const names = argv.length > 0 ? (argv as SuiteName[]) : [...DEFAULT_SUITES];
   const st = stamp();
-  log(`tjfs benchmarks at ${st.commit.slice(0, 12)}${st.dirty ? ' (dirty)' : ''} on ${st.machine.cpu} x${st.machine.cores}, ${st.machine.kernel}, node ${st.machine.node}`);
+  log(
+    `tjfs benchmarks at ${st.commit.slice(0, 12)}${st.dirty ? ' (dirty)' : ''} on ${st.machine.cpu} x${st.machine.cores}, ${st.machine.kernel}, node ${st.machine.node}`,
+  );
   const outcomes = await runSuites(names, log);
   const file = join(process.cwd(), 'bench-results', 'summary.json');
   await mkdir(join(process.cwd(), 'bench-results'), { recursive: true });

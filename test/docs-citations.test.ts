@@ -20,11 +20,14 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 /** Section numbers of a note: `## 4. Title` → 4, `### 4.12 Title` → 4.12. */
 function sections(doc: string): Set<string> {
   const ids = new Set<string>();
-  for (const m of readFileSync(doc, 'utf8').matchAll(/^#{2,3} (\d+(?:\.\d+)?)\.? /gm)) if (m[1]) ids.add(m[1]);
+  for (const m of readFileSync(doc, 'utf8').matchAll(/^#{2,3} (\d+(?:\.\d+)?)\.? /gm))
+    if (m[1]) ids.add(m[1]);
   return ids;
 }
 
-const files = ['src', 'test', 'benchmarks'].flatMap((d) => sourceFiles(join(ROOT, d))).filter((f) => !f.endsWith('docs-citations.test.ts'));
+const files = ['src', 'test', 'benchmarks']
+  .flatMap((d) => sourceFiles(join(ROOT, d)))
+  .filter((f) => !f.endsWith('docs-citations.test.ts'));
 
 describe('docs citations', () => {
   it('every docs/NAME.md §N cited in the code exists', () => {
@@ -33,7 +36,9 @@ describe('docs citations', () => {
     for (const file of files) {
       const text = readFileSync(file, 'utf8');
       // A citation is a docs path followed by one or more §-numbers: `docs/FORMAT.md §4.7, §6.5`, `§2–§4`.
-      for (const m of text.matchAll(/docs\/([A-Z]+)\.md((?:\s*(?:,|–|-|and|\/)?\s*§\d+(?:\.\d+)?[a-z]?)*)/g)) {
+      for (const m of text.matchAll(
+        /docs\/([A-Z]+)\.md((?:\s*(?:,|–|-|and|\/)?\s*§\d+(?:\.\d+)?[a-z]?)*)/g,
+      )) {
         const doc = join(ROOT, 'docs', `${m[1]}.md`);
         if (!existsSync(doc)) {
           missing.push(`${relative(ROOT, file)}: docs/${m[1]}.md`);

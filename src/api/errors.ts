@@ -63,7 +63,12 @@ export function nodeError(e: unknown, syscall: string, path?: string, dest?: str
 }
 
 /** Runs `fn`, rethrowing any failure as a Node-shaped error. */
-export async function wrap<T>(syscall: string, path: string | undefined, fn: () => Promise<T>, dest?: string): Promise<T> {
+export async function wrap<T>(
+  syscall: string,
+  path: string | undefined,
+  fn: () => Promise<T>,
+  dest?: string,
+): Promise<T> {
   try {
     return await fn();
   } catch (e) {

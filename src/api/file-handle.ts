@@ -11,7 +11,16 @@ import { FsError, Errno } from '../base/errno.js';
 import type { Context, Ino } from '../base/types.js';
 import type { Vfs } from '../vfs/vfs.js';
 import { nodeError } from './errors.js';
-import { O_ACCMODE, O_APPEND, O_RDONLY, encodingOf, toBuffer, toTimespec, type Encoding, type TimeLike } from './flags.js';
+import {
+  O_ACCMODE,
+  O_APPEND,
+  O_RDONLY,
+  encodingOf,
+  toBuffer,
+  toTimespec,
+  type Encoding,
+  type TimeLike,
+} from './flags.js';
 import { Stats } from './stats.js';
 
 /** Largest single Vfs read; bigger reads loop. */
@@ -78,7 +87,12 @@ export class FileHandle {
   }
 
   /** Reads up to `length` bytes at `position` (null: the current position, which advances). */
-  read(buffer?: Buffer | { buffer?: Buffer; offset?: number; length?: number; position?: number | null }, offset?: number, length?: number, position?: number | null): Promise<ReadResult> {
+  read(
+    buffer?: Buffer | { buffer?: Buffer; offset?: number; length?: number; position?: number | null },
+    offset?: number,
+    length?: number,
+    position?: number | null,
+  ): Promise<ReadResult> {
     let buf: Buffer;
     if (buffer === undefined || !Buffer.isBuffer(buffer)) {
       const o = buffer ?? {};
@@ -111,7 +125,12 @@ export class FileHandle {
   }
 
   /** write(buffer, offset?, length?, position?) or write(string, position?, encoding?). */
-  write(data: Buffer | Uint8Array | string, a?: number | null, b?: number | Encoding | null, c?: number | null): Promise<WriteResult<Buffer | Uint8Array | string>> {
+  write(
+    data: Buffer | Uint8Array | string,
+    a?: number | null,
+    b?: number | Encoding | null,
+    c?: number | null,
+  ): Promise<WriteResult<Buffer | Uint8Array | string>> {
     let bytes: Buffer;
     let position: number | null | undefined;
     if (typeof data === 'string') {
@@ -151,9 +170,12 @@ export class FileHandle {
     return Buffer.concat(parts, total);
   }
 
-  async writeFile(data: string | Uint8Array, opts?: { encoding?: Encoding | null } | Encoding | null): Promise<void> {
+  async writeFile(
+    data: string | Uint8Array,
+    opts?: { encoding?: Encoding | null } | Encoding | null,
+  ): Promise<void> {
     const buf = toBuffer(data, encodingOf(opts) ?? 'utf8');
-    for (let off = 0; off < buf.length || off === 0; ) {
+    for (let off = 0; off < buf.length || off === 0;) {
       const n = Math.min(MAX_READ, buf.length - off);
       if (n === 0) break;
       await this.write(buf, off, n, null);
@@ -161,12 +183,18 @@ export class FileHandle {
     }
   }
 
-  appendFile(data: string | Uint8Array, opts?: { encoding?: Encoding | null } | Encoding | null): Promise<void> {
+  appendFile(
+    data: string | Uint8Array,
+    opts?: { encoding?: Encoding | null } | Encoding | null,
+  ): Promise<void> {
     return this.writeFile(data, opts);
   }
 
   stat(): Promise<Stats> {
-    return this.run('fstat', async () => new Stats(this.ino, await this.host.vfs.getattr(this.ctx, this.ino)));
+    return this.run(
+      'fstat',
+      async () => new Stats(this.ino, await this.host.vfs.getattr(this.ctx, this.ino)),
+    );
   }
 
   truncate(len = 0): Promise<void> {
@@ -197,7 +225,10 @@ export class FileHandle {
 
   chown(uid: number, gid: number): Promise<void> {
     return this.run('fchown', async () => {
-      await this.host.vfs.setattr(this.ctx, this.ino, { ...(uid >= 0 ? { uid } : {}), ...(gid >= 0 ? { gid } : {}) });
+      await this.host.vfs.setattr(this.ctx, this.ino, {
+        ...(uid >= 0 ? { uid } : {}),
+        ...(gid >= 0 ? { gid } : {}),
+      });
     });
   }
 

@@ -7,9 +7,28 @@
 import { FsError, Errno } from '../base/errno.js';
 import type { Timespec } from '../base/types.js';
 
-import { O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
+import {
+  O_APPEND,
+  O_CREAT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_SYNC,
+  O_TRUNC,
+  O_WRONLY,
+} from '../base/open-flags.js';
 
-export { O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_SYNC, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
+export {
+  O_ACCMODE,
+  O_APPEND,
+  O_CREAT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  O_SYNC,
+  O_TRUNC,
+  O_WRONLY,
+} from '../base/open-flags.js';
 export { R_OK, W_OK, X_OK } from '../base/permissions.js';
 
 export const F_OK = 0;
@@ -45,7 +64,8 @@ export type OpenFlags = string | number;
 export function parseFlags(flags: OpenFlags | undefined, dflt: string): number {
   if (typeof flags === 'number') return flags;
   const f = TABLE[flags ?? dflt];
-  if (f === undefined) throw new FsError(Errno.EINVAL, { op: 'open', message: `EINVAL: unknown open flags '${String(flags)}'` });
+  if (f === undefined)
+    throw new FsError(Errno.EINVAL, { op: 'open', message: `EINVAL: unknown open flags '${String(flags)}'` });
   return f;
 }
 
@@ -58,7 +78,8 @@ export function toTimespec(t: TimeLike): Timespec {
   else if (typeof t === 'bigint') ms = Number(t) * 1000;
   else {
     const n = Number(t);
-    if (!Number.isFinite(n)) throw new FsError(Errno.EINVAL, { op: 'utimes', message: `EINVAL: invalid time ${String(t)}` });
+    if (!Number.isFinite(n))
+      throw new FsError(Errno.EINVAL, { op: 'utimes', message: `EINVAL: invalid time ${String(t)}` });
     ms = n * 1000;
   }
   const sec = Math.floor(ms / 1000);
@@ -67,7 +88,9 @@ export function toTimespec(t: TimeLike): Timespec {
 
 export type Encoding = BufferEncoding;
 
-export function encodingOf(opts: { encoding?: Encoding | null } | Encoding | null | undefined): Encoding | undefined {
+export function encodingOf(
+  opts: { encoding?: Encoding | null } | Encoding | null | undefined,
+): Encoding | undefined {
   if (opts === null || opts === undefined) return undefined;
   if (typeof opts === 'string') return opts;
   return opts.encoding ?? undefined;

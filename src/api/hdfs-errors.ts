@@ -34,7 +34,11 @@ export class HdfsError extends Error {
   /** POSIX code behind it, when there was one ('ENOENT'). */
   readonly posixCode: string | undefined;
 
-  constructor(exception: HdfsExceptionName, message: string, opts: { posixCode?: string; cause?: unknown } = {}) {
+  constructor(
+    exception: HdfsExceptionName,
+    message: string,
+    opts: { posixCode?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? {} : { cause: opts.cause });
     this.name = exception;
     this.exception = exception;
@@ -64,16 +68,28 @@ export function toHdfsError(e: unknown, path: string, user?: string): HdfsError 
     case 'ENOTDIR':
       return new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${path}`, o);
     case 'ENOTEMPTY':
-      return new HdfsError('PathIsNotEmptyDirectoryException', `\`${path} is non empty': Directory is not empty`, o);
+      return new HdfsError(
+        'PathIsNotEmptyDirectoryException',
+        `\`${path} is non empty': Directory is not empty`,
+        o,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new HdfsError('AccessControlException', `Permission denied: user=${user ?? '?'}, path="${path}"`, o);
+      return new HdfsError(
+        'AccessControlException',
+        `Permission denied: user=${user ?? '?'}, path="${path}"`,
+        o,
+      );
     case 'EDQUOT':
     case 'ENOSPC':
       return new HdfsError('DSQuotaExceededException', `The DiskSpace quota is exceeded: ${path}`, o);
     case 'EINVAL':
     case 'ENAMETOOLONG':
-      return new HdfsError('HadoopIllegalArgumentException', `Invalid path or argument: ${path} (${code})`, o);
+      return new HdfsError(
+        'HadoopIllegalArgumentException',
+        `Invalid path or argument: ${path} (${code})`,
+        o,
+      );
     case 'ENOTSUP':
     case 'ENOSYS':
       return new HdfsError('UnsupportedOperationException', `Operation not supported: ${path}`, o);

@@ -21,7 +21,11 @@ export function compileGlob(component: string): RegExp {
     const c = component[i]!;
     if (c === '\\') {
       const n = component[++i];
-      if (n === undefined) throw new HdfsError('IllegalArgumentException', `Illegal file pattern: trailing escape in ${component}`);
+      if (n === undefined)
+        throw new HdfsError(
+          'IllegalArgumentException',
+          `Illegal file pattern: trailing escape in ${component}`,
+        );
       re += escapeRe(n);
     } else if (c === '*') re += '[^/]*';
     else if (c === '?') re += '[^/]';
@@ -34,14 +38,16 @@ export function compileGlob(component: string): RegExp {
     } else if (c === ',' && depth > 0) re += '|';
     else if (c === '[') {
       const end = component.indexOf(']', i + 2);
-      if (end < 0) throw new HdfsError('IllegalArgumentException', `Illegal file pattern: unclosed [ in ${component}`);
+      if (end < 0)
+        throw new HdfsError('IllegalArgumentException', `Illegal file pattern: unclosed [ in ${component}`);
       let body = component.slice(i + 1, end);
       if (body.startsWith('!')) body = '^' + body.slice(1);
       re += `[${body.replace(/\\/g, '\\\\').replace(/\]/g, '\\]')}]`;
       i = end;
     } else re += escapeRe(c);
   }
-  if (depth !== 0) throw new HdfsError('IllegalArgumentException', `Illegal file pattern: unclosed { in ${component}`);
+  if (depth !== 0)
+    throw new HdfsError('IllegalArgumentException', `Illegal file pattern: unclosed { in ${component}`);
   try {
     return new RegExp(`^${re}$`, 's');
   } catch (e) {

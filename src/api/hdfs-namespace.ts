@@ -113,7 +113,8 @@ export class HdfsNamespace {
   }
 
   toStatus(path: string, ino: Ino, a: Attr, symlink?: string): FileStatus {
-    const type = a.type === FileType.Directory ? 'DIRECTORY' : a.type === FileType.Symlink ? 'SYMLINK' : 'FILE';
+    const type =
+      a.type === FileType.Directory ? 'DIRECTORY' : a.type === FileType.Symlink ? 'SYMLINK' : 'FILE';
     const isFile = type === 'FILE';
     return {
       path,
@@ -149,7 +150,10 @@ export class HdfsNamespace {
     const p = this.qualify(path);
     return this.guard(p, async () => {
       const f = await this.vol.lookup(p, false);
-      const target = f.attr.type === FileType.Symlink ? (await this.vol.vfs.readlink(this.vol.ctx, f.ino)).toString() : undefined;
+      const target =
+        f.attr.type === FileType.Symlink
+          ? (await this.vol.vfs.readlink(this.vol.ctx, f.ino)).toString()
+          : undefined;
       return this.toStatus(p, f.ino, f.attr, target);
     });
   }
@@ -180,8 +184,12 @@ export class HdfsNamespace {
         await mkdirChain(this.vol.vfs, this.vol.ctx, ROOT_INODE, names, permission & 0o1777, 0);
       } catch (e) {
         const c = codeOf(e);
-        if (c === 'EEXIST') throw new HdfsError('FileAlreadyExistsException', `Path is not a directory: ${p}`, { cause: e });
-        if (c === 'ENOTDIR') throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${p}`, { cause: e });
+        if (c === 'EEXIST')
+          throw new HdfsError('FileAlreadyExistsException', `Path is not a directory: ${p}`, { cause: e });
+        if (c === 'ENOTDIR')
+          throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${p}`, {
+            cause: e,
+          });
         throw e;
       }
       return true;
@@ -198,9 +206,16 @@ export class HdfsNamespace {
       const openIt = (): Promise<FileHandle> =>
         this.vol.open(p, flags, perm).catch((e: unknown) => {
           const c = codeOf(e);
-          if (c === 'EEXIST') throw new HdfsError('FileAlreadyExistsException', `${p} for client already exists`, { cause: e });
-          if (c === 'EISDIR') throw new HdfsError('FileAlreadyExistsException', `${p} already exists as a directory`, { cause: e });
-          if (c === 'ENOTDIR') throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, { cause: e });
+          if (c === 'EEXIST')
+            throw new HdfsError('FileAlreadyExistsException', `${p} for client already exists`, { cause: e });
+          if (c === 'EISDIR')
+            throw new HdfsError('FileAlreadyExistsException', `${p} already exists as a directory`, {
+              cause: e,
+            });
+          if (c === 'ENOTDIR')
+            throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, {
+              cause: e,
+            });
           throw e;
         });
       let fh: FileHandle;
@@ -210,7 +225,9 @@ export class HdfsNamespace {
         if (!(e instanceof Error && codeOf(e) === 'ENOENT') || opts.createParent === false) throw e;
         await this.mkdirs(parent).catch((e2: unknown) => {
           if (e2 instanceof HdfsError && e2.exception === 'FileAlreadyExistsException') {
-            throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, { cause: e2 });
+            throw new HdfsError('ParentNotDirectoryException', `Parent path is not a directory: ${parent}`, {
+              cause: e2,
+            });
           }
           throw e2;
         });
@@ -269,7 +286,14 @@ export class HdfsNamespace {
         }
         if (d === s) return true;
         if (d.startsWith(s + '/') || dw.kind === 'found') return false;
-        await vfs.rename(ctx, src.parent, Buffer.from(src.name!), dw.parent, Buffer.from(dw.name), RenameFlag.NoReplace);
+        await vfs.rename(
+          ctx,
+          src.parent,
+          Buffer.from(src.name!),
+          dw.parent,
+          Buffer.from(dw.name),
+          RenameFlag.NoReplace,
+        );
         return true;
       } catch (e) {
         if (FALSE.includes(codeOf(e) ?? '')) return false;
@@ -285,22 +309,48 @@ export class HdfsNamespace {
     return this.guard(s, async () => {
       const srcSt = await this.lstatOrUndefined(s);
       if (!srcSt) throw new HdfsError('FileNotFoundException', `rename source ${s} is not found.`);
-      if (d === s) throw new HdfsError('FileAlreadyExistsException', `The source ${s} and destination ${d} are the same`);
-      if (d.startsWith(s + '/')) throw new HdfsError('IOException', `Rename destination ${d} is a directory or file under source ${s}`);
+      if (d === s)
+        throw new HdfsError(
+          'FileAlreadyExistsException',
+          `The source ${s} and destination ${d} are the same`,
+        );
+      if (d.startsWith(s + '/'))
+        throw new HdfsError(
+          'IOException',
+          `Rename destination ${d} is a directory or file under source ${s}`,
+        );
       const parent = await this.statOrUndefined(posix.dirname(d));
-      if (!parent) throw new HdfsError('FileNotFoundException', `rename destination parent ${posix.dirname(d)} not found.`);
-      if (!parent.isDirectory) throw new HdfsError('ParentNotDirectoryException', `rename destination parent ${posix.dirname(d)} is a file.`);
+      if (!parent)
+        throw new HdfsError(
+          'FileNotFoundException',
+          `rename destination parent ${posix.dirname(d)} not found.`,
+        );
+      if (!parent.isDirectory)
+        throw new HdfsError(
+          'ParentNotDirectoryException',
+          `rename destination parent ${posix.dirname(d)} is a file.`,
+        );
       const dstSt = await this.lstatOrUndefined(d);
       if (dstSt) {
-        if (dstSt.isDirectory !== srcSt.isDirectory) throw new HdfsError('IOException', `Source ${s} and destination ${d} must both be directories`);
-        if (!opts.overwrite) throw new HdfsError('FileAlreadyExistsException', `rename destination ${d} already exists.`);
+        if (dstSt.isDirectory !== srcSt.isDirectory)
+          throw new HdfsError('IOException', `Source ${s} and destination ${d} must both be directories`);
+        if (!opts.overwrite)
+          throw new HdfsError('FileAlreadyExistsException', `rename destination ${d} already exists.`);
       }
       try {
         await this.vol.rename(s, d, opts.overwrite ? 0 : RenameFlag.NoReplace);
       } catch (e) {
         const c = codeOf(e);
-        if (c === 'EEXIST') throw new HdfsError('FileAlreadyExistsException', `rename destination ${d} already exists.`, { cause: e });
-        if (c === 'ENOTEMPTY') throw new HdfsError('PathIsNotEmptyDirectoryException', `rename destination directory is not empty: ${d}`, { cause: e });
+        if (c === 'EEXIST')
+          throw new HdfsError('FileAlreadyExistsException', `rename destination ${d} already exists.`, {
+            cause: e,
+          });
+        if (c === 'ENOTEMPTY')
+          throw new HdfsError(
+            'PathIsNotEmptyDirectoryException',
+            `rename destination directory is not empty: ${d}`,
+            { cause: e },
+          );
         throw toHdfsError(e, d, this.user);
       }
     });
@@ -328,7 +378,12 @@ export class HdfsNamespace {
       } catch (e) {
         const c = codeOf(e);
         if (c === 'ENOENT') return false;
-        if (c === 'ENOTEMPTY') throw new HdfsError('PathIsNotEmptyDirectoryException', `\`${p} is non empty': Directory is not empty`, { cause: e });
+        if (c === 'ENOTEMPTY')
+          throw new HdfsError(
+            'PathIsNotEmptyDirectoryException',
+            `\`${p} is non empty': Directory is not empty`,
+            { cause: e },
+          );
         throw e;
       }
       return true;
@@ -354,11 +409,16 @@ export class HdfsNamespace {
   }
 
   /** One page of a listing: entries strictly after `startAfter` (byte order). */
-  async listStatusBatch(path: string, startAfter = '', limit = 1000): Promise<{ entries: FileStatus[]; remaining: number }> {
+  async listStatusBatch(
+    path: string,
+    startAfter = '',
+    limit = 1000,
+  ): Promise<{ entries: FileStatus[]; remaining: number }> {
     const p = this.qualify(path);
     return this.guard(p, async () => {
       const f = await this.vol.lookup(p, true, 'scandir');
-      if (f.attr.type !== FileType.Directory) return { entries: [this.toStatus(p, f.ino, f.attr)], remaining: 0 };
+      if (f.attr.type !== FileType.Directory)
+        return { entries: [this.toStatus(p, f.ino, f.attr)], remaining: 0 };
       const all = await listDir(this.vol.vfs, this.vol.ctx, f.ino, true);
       all.sort((a, b) => Buffer.compare(a.name, b.name));
       const after = Buffer.from(startAfter);
@@ -369,7 +429,10 @@ export class HdfsNamespace {
       for (const e of page) {
         const child = p === '/' ? `/${e.name.toString()}` : `${p}/${e.name.toString()}`;
         const attr = e.attr ?? (await this.vol.vfs.getattr(this.vol.ctx, e.ino));
-        const target = attr.type === FileType.Symlink ? (await this.vol.vfs.readlink(this.vol.ctx, e.ino)).toString() : undefined;
+        const target =
+          attr.type === FileType.Symlink
+            ? (await this.vol.vfs.readlink(this.vol.ctx, e.ino)).toString()
+            : undefined;
         entries.push(this.toStatus(child, e.ino, attr, target));
       }
       return { entries, remaining: all.length - i - page.length };
@@ -386,7 +449,12 @@ export class HdfsNamespace {
       const f = await this.vol.lookup(p, true, 'scandir');
       if (f.attr.type !== FileType.Directory) {
         const one = this.toStatus(p, f.ino, f.attr);
-        return { total: 1, entries: (async function* () { yield one; })() };
+        return {
+          total: 1,
+          entries: (async function* () {
+            yield one;
+          })(),
+        };
       }
       const all = await listDir(this.vol.vfs, this.vol.ctx, f.ino, true);
       all.sort((a, b) => Buffer.compare(a.name, b.name));
@@ -397,7 +465,8 @@ export class HdfsNamespace {
           const child = p === '/' ? `/${e.name.toString()}` : `${p}/${e.name.toString()}`;
           const attr = e.attr ?? (await vfs.getattr(ctx, e.ino).catch(() => undefined));
           if (!attr) continue;
-          const target = attr.type === FileType.Symlink ? (await vfs.readlink(ctx, e.ino)).toString() : undefined;
+          const target =
+            attr.type === FileType.Symlink ? (await vfs.readlink(ctx, e.ino)).toString() : undefined;
           yield status(child, e.ino, attr, target);
         }
       }

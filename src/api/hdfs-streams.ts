@@ -30,7 +30,8 @@ export class HdfsInputStream {
 
   seek(pos: number): void {
     this.check();
-    if (!Number.isInteger(pos) || pos < 0) throw new HdfsError('EOFException', `Cannot seek to negative offset ${pos}`);
+    if (!Number.isInteger(pos) || pos < 0)
+      throw new HdfsError('EOFException', `Cannot seek to negative offset ${pos}`);
     this.pos = pos;
   }
 
@@ -50,7 +51,8 @@ export class HdfsInputStream {
   async pread(position: number, buf: Buffer, off = 0, len = buf.length - off): Promise<number> {
     this.check();
     if (position < 0) throw new HdfsError('EOFException', `Cannot read at negative position ${position}`);
-    if (off < 0 || len < 0 || off + len > buf.length) throw new HdfsError('IllegalArgumentException', 'buffer range out of bounds');
+    if (off < 0 || len < 0 || off + len > buf.length)
+      throw new HdfsError('IllegalArgumentException', 'buffer range out of bounds');
     if (len === 0) return 0;
     try {
       const { bytesRead } = await this.fh.read(buf, off, len, position);
@@ -65,7 +67,11 @@ export class HdfsInputStream {
     let done = 0;
     while (done < len) {
       const n = await this.pread(position + done, buf, off + done, len - done);
-      if (n < 0) throw new HdfsError('EOFException', `End of file reached before reading fully: ${this.path} at ${position + done}`);
+      if (n < 0)
+        throw new HdfsError(
+          'EOFException',
+          `End of file reached before reading fully: ${this.path} at ${position + done}`,
+        );
       done += n;
     }
   }
@@ -101,7 +107,10 @@ export class HdfsOutputStream {
 
   async write(data: Buffer | Uint8Array | string): Promise<void> {
     if (this.closed) throw new HdfsError('IOException', `Stream is closed: ${this.path}`);
-    const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const buf =
+      typeof data === 'string'
+        ? Buffer.from(data)
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const at = this.pos;
     this.pos += buf.length;
     try {
@@ -139,10 +148,16 @@ export class HdfsOutputStream {
     return new Writable({
       highWaterMark,
       write: (chunk: Buffer, _enc, cb) => {
-        this.write(chunk).then(() => cb(), (e: unknown) => cb(e as Error));
+        this.write(chunk).then(
+          () => cb(),
+          (e: unknown) => cb(e as Error),
+        );
       },
       final: (cb) => {
-        this.close().then(() => cb(), (e: unknown) => cb(e as Error));
+        this.close().then(
+          () => cb(),
+          (e: unknown) => cb(e as Error),
+        );
       },
     });
   }

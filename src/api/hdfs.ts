@@ -51,7 +51,11 @@ export class HdfsFileSystem extends HdfsNamespace {
   static async open(metaUrl: string, opts: VolumeOptions & HdfsOptions = {}): Promise<HdfsFileSystem> {
     const { users, user, ...vopts } = opts;
     const vol = await openVolume(metaUrl, vopts);
-    return new HdfsFileSystem(vol, { ...(users ? { users } : {}), ...(user !== undefined ? { user } : {}) }, vol);
+    return new HdfsFileSystem(
+      vol,
+      { ...(users ? { users } : {}), ...(user !== undefined ? { user } : {}) },
+      vol,
+    );
   }
 
   /** The same volume as another user (shares the session; close() is a no-op). */
@@ -95,7 +99,8 @@ export class HdfsFileSystem extends HdfsNamespace {
   async setOwner(path: string, owner?: string, group?: string): Promise<void> {
     const p = this.qualify(path);
     return this.guard(p, async () => {
-      if (owner === undefined && group === undefined) throw new HdfsError('IllegalArgumentException', 'Both user and group are null');
+      if (owner === undefined && group === undefined)
+        throw new HdfsError('IllegalArgumentException', 'Both user and group are null');
       const uid = owner === undefined ? -1 : this.users.uidOf(owner);
       const gid = group === undefined ? -1 : this.users.gidOf(group);
       if (uid === undefined) throw new HdfsError('IllegalArgumentException', `Unknown user: ${owner}`);
@@ -109,7 +114,10 @@ export class HdfsFileSystem extends HdfsNamespace {
     const p = this.qualify(path);
     return this.guard(p, async () => {
       const f = await this.vol.lookup(p, true);
-      const req = { ...(mtime >= 0 ? { mtime: toTimespec(new Date(mtime)) } : {}), ...(atime >= 0 ? { atime: toTimespec(new Date(atime)) } : {}) };
+      const req = {
+        ...(mtime >= 0 ? { mtime: toTimespec(new Date(mtime)) } : {}),
+        ...(atime >= 0 ? { atime: toTimespec(new Date(atime)) } : {}),
+      };
       if (Object.keys(req).length > 0) await this.vol.vfs.setattr(this.vol.ctx, f.ino, req);
     });
   }
@@ -121,7 +129,10 @@ export class HdfsFileSystem extends HdfsNamespace {
 
   private checkXattrName(name: string): void {
     if (!XATTR_NS.test(name)) {
-      throw new HdfsError('HadoopIllegalArgumentException', `An XAttr name must be prefixed with user/trusted/security/system/raw, followed by a '.': ${name}`);
+      throw new HdfsError(
+        'HadoopIllegalArgumentException',
+        `An XAttr name must be prefixed with user/trusted/security/system/raw, followed by a '.': ${name}`,
+      );
     }
   }
 
@@ -139,7 +150,10 @@ export class HdfsFileSystem extends HdfsNamespace {
         try {
           out.set(n, await this.vol.getxattr(p, n));
         } catch (e) {
-          if (codeOf(e) === 'ENODATA') throw new HdfsError('IOException', 'At least one of the attributes provided was not found.', { cause: e });
+          if (codeOf(e) === 'ENODATA')
+            throw new HdfsError('IOException', 'At least one of the attributes provided was not found.', {
+              cause: e,
+            });
           throw e;
         }
       }
@@ -152,17 +166,39 @@ export class HdfsFileSystem extends HdfsNamespace {
     return this.guard(p, () => this.vol.listxattr(p));
   }
 
-  async setXAttr(path: string, name: string, value: Buffer, flag: { create?: boolean; replace?: boolean } = { create: true, replace: true }): Promise<void> {
+  async setXAttr(
+    path: string,
+    name: string,
+    value: Buffer,
+    flag: { create?: boolean; replace?: boolean } = { create: true, replace: true },
+  ): Promise<void> {
     const p = this.qualify(path);
     return this.guard(p, async () => {
       this.checkXattrName(name);
-      const f = flag.create && flag.replace ? 0 : flag.create ? XattrFlag.Create : flag.replace ? XattrFlag.Replace : 0;
+      const f =
+        flag.create && flag.replace
+          ? 0
+          : flag.create
+            ? XattrFlag.Create
+            : flag.replace
+              ? XattrFlag.Replace
+              : 0;
       try {
         await this.vol.setxattr(p, name, value, f);
       } catch (e) {
         const c = codeOf(e);
-        if (c === 'EEXIST') throw new HdfsError('IOException', `XAttr: ${name} already exists. The REPLACE flag must be specified.`, { cause: e });
-        if (c === 'ENODATA') throw new HdfsError('IOException', `XAttr: ${name} does not exist. The CREATE flag must be specified.`, { cause: e });
+        if (c === 'EEXIST')
+          throw new HdfsError(
+            'IOException',
+            `XAttr: ${name} already exists. The REPLACE flag must be specified.`,
+            { cause: e },
+          );
+        if (c === 'ENODATA')
+          throw new HdfsError(
+            'IOException',
+            `XAttr: ${name} does not exist. The CREATE flag must be specified.`,
+            { cause: e },
+          );
         throw e;
       }
     });
@@ -175,7 +211,10 @@ export class HdfsFileSystem extends HdfsNamespace {
       try {
         await this.vol.removexattr(p, name);
       } catch (e) {
-        if (codeOf(e) === 'ENODATA') throw new HdfsError('IOException', `No matching attributes found for remove operation`, { cause: e });
+        if (codeOf(e) === 'ENODATA')
+          throw new HdfsError('IOException', `No matching attributes found for remove operation`, {
+            cause: e,
+          });
         throw e;
       }
     });
@@ -192,8 +231,10 @@ export class HdfsFileSystem extends HdfsNamespace {
   /** CHECKACCESS: `fsaction` like 'r-x'; AccessControlException when denied. */
   async access(path: string, fsaction: string): Promise<void> {
     const p = this.qualify(path);
-    if (!/^[r-][w-][x-]$/.test(fsaction)) throw new HdfsError('IllegalArgumentException', `Invalid value for fsaction: ${fsaction}`);
-    const mode = (fsaction[0] === 'r' ? 4 : 0) | (fsaction[1] === 'w' ? 2 : 0) | (fsaction[2] === 'x' ? 1 : 0);
+    if (!/^[r-][w-][x-]$/.test(fsaction))
+      throw new HdfsError('IllegalArgumentException', `Invalid value for fsaction: ${fsaction}`);
+    const mode =
+      (fsaction[0] === 'r' ? 4 : 0) | (fsaction[1] === 'w' ? 2 : 0) | (fsaction[2] === 'x' ? 1 : 0);
     return this.guard(p, () => this.vol.access(p, mode));
   }
 
@@ -204,7 +245,10 @@ export class HdfsFileSystem extends HdfsNamespace {
       const st = await this.getFileStatus(p);
       if (st.isDirectory) throw new HdfsError('FileNotFoundException', `Path is a directory: ${p}`);
       if (!Number.isInteger(newLength) || newLength < 0 || newLength > st.length) {
-        throw new HdfsError('HadoopIllegalArgumentException', `Cannot truncate to a larger file size or a negative one: ${newLength} (current ${st.length})`);
+        throw new HdfsError(
+          'HadoopIllegalArgumentException',
+          `Cannot truncate to a larger file size or a negative one: ${newLength} (current ${st.length})`,
+        );
       }
       await this.vol.truncate(p, newLength);
       return true;
@@ -217,13 +261,20 @@ export class HdfsFileSystem extends HdfsNamespace {
     return this.guard(t, async () => {
       const srcs = sources.map((s) => this.qualify(s));
       if (srcs.length === 0) throw new HdfsError('HadoopIllegalArgumentException', 'No sources given');
-      if (new Set(srcs).size !== srcs.length) throw new HdfsError('HadoopIllegalArgumentException', 'concat: duplicate sources');
+      if (new Set(srcs).size !== srcs.length)
+        throw new HdfsError('HadoopIllegalArgumentException', 'concat: duplicate sources');
       const tst = await this.getFileStatus(t);
       if (!tst.isFile) throw new HdfsError('FileNotFoundException', `concat target ${t} is not a file`);
       for (const s of srcs) {
-        if (s === t) throw new HdfsError('HadoopIllegalArgumentException', `concat: the target ${t} is also a source`);
-        if (posix.dirname(s) !== posix.dirname(t)) throw new HdfsError('HadoopIllegalArgumentException', `concat: source ${s} and target ${t} are not in the same directory`);
-        if (!(await this.getFileStatus(s)).isFile) throw new HdfsError('HadoopIllegalArgumentException', `concat: source ${s} is not a file`);
+        if (s === t)
+          throw new HdfsError('HadoopIllegalArgumentException', `concat: the target ${t} is also a source`);
+        if (posix.dirname(s) !== posix.dirname(t))
+          throw new HdfsError(
+            'HadoopIllegalArgumentException',
+            `concat: source ${s} and target ${t} are not in the same directory`,
+          );
+        if (!(await this.getFileStatus(s)).isFile)
+          throw new HdfsError('HadoopIllegalArgumentException', `concat: source ${s} is not a file`);
       }
       const out = await this.vol.open(t, O_WRONLY);
       try {
@@ -234,7 +285,14 @@ export class HdfsFileSystem extends HdfsNamespace {
             const len = (await inp.stat()).size;
             let done = 0;
             while (done < len) {
-              const n = await this.vol.vfs.copyFileRange(this.vol.ctx, inp.fh, done, out.fh, end + done, len - done);
+              const n = await this.vol.vfs.copyFileRange(
+                this.vol.ctx,
+                inp.fh,
+                done,
+                out.fh,
+                end + done,
+                len - done,
+              );
               if (n <= 0) throw new HdfsError('IOException', `concat: short copy from ${s}`);
               done += n;
             }
@@ -251,14 +309,25 @@ export class HdfsFileSystem extends HdfsNamespace {
   }
 
   /** One location per block of the volume's block size, all on this host (docs/WEBHDFS.md §4.7). */
-  async getFileBlockLocations(path: string, offset = 0, length?: number, host = 'localhost'): Promise<BlockLocation[]> {
+  async getFileBlockLocations(
+    path: string,
+    offset = 0,
+    length?: number,
+    host = 'localhost',
+  ): Promise<BlockLocation[]> {
     const st = await this.getFileStatus(path);
     if (!st.isFile || offset >= st.length) return [];
     const end = Math.min(st.length, length === undefined ? st.length : offset + length);
     const bs = this.blockSize;
     const out: BlockLocation[] = [];
     for (let b = Math.floor(offset / bs) * bs; b < end; b += bs) {
-      out.push({ offset: b, length: Math.min(bs, st.length - b), hosts: [host], names: [`${host}:9866`], topologyPaths: [`/default-rack/${host}:9866`] });
+      out.push({
+        offset: b,
+        length: Math.min(bs, st.length - b),
+        hosts: [host],
+        names: [`${host}:9866`],
+        topologyPaths: [`/default-rack/${host}:9866`],
+      });
     }
     return out;
   }

@@ -54,7 +54,9 @@ export async function walk(vfs: Vfs, ctx: Context, path: string, follow: boolean
     let r;
     try {
       // Middle components may come from the Vfs's short-lived directory cache.
-      r = await (isLast ? vfs.lookup(ctx, cur, Buffer.from(name)) : vfs.lookupPath(ctx, cur, Buffer.from(name)));
+      r = await (isLast
+        ? vfs.lookup(ctx, cur, Buffer.from(name))
+        : vfs.lookupPath(ctx, cur, Buffer.from(name)));
     } catch (e) {
       if (isLast && isFsError(e, 'ENOENT')) return { kind: 'missing', parent: cur, name };
       throw e;
@@ -97,6 +99,7 @@ export async function resolveExisting(vfs: Vfs, ctx: Context, path: string, foll
  */
 export function entryOf(f: Found, op: string): { parent: Ino; name: string } {
   if (f.name === undefined) throw new FsError(Errno.EBUSY, { op });
-  if (f.name === '.' || f.name === '..') throw new FsError(f.name === '.' ? Errno.EINVAL : Errno.ENOTEMPTY, { op });
+  if (f.name === '.' || f.name === '..')
+    throw new FsError(f.name === '.' ? Errno.EINVAL : Errno.ENOTEMPTY, { op });
   return { parent: f.parent, name: f.name };
 }

@@ -16,7 +16,9 @@ export async function listDir(vfs: Vfs, ctx: Context, ino: Ino, plus = false): P
   const h = await vfs.opendir(ctx, ino);
   try {
     const all = await vfs.readdir(ctx, h.fh, 0, plus);
-    return all.filter((e) => !(e.name.length <= 2 && (e.name.toString() === '.' || e.name.toString() === '..')));
+    return all.filter(
+      (e) => !(e.name.length <= 2 && (e.name.toString() === '.' || e.name.toString() === '..')),
+    );
   } finally {
     await vfs.releasedir(ctx, h.fh);
   }
@@ -30,7 +32,14 @@ interface Frame {
 }
 
 /** Removes `name` in `parent` and everything below it. */
-export async function removeTree(vfs: Vfs, ctx: Context, parent: Ino, name: Buffer, type: FileType, ino: Ino): Promise<void> {
+export async function removeTree(
+  vfs: Vfs,
+  ctx: Context,
+  parent: Ino,
+  name: Buffer,
+  type: FileType,
+  ino: Ino,
+): Promise<void> {
   if (type !== FileType.Directory) {
     await vfs.unlink(ctx, parent, name);
     return;
@@ -45,7 +54,8 @@ export async function removeTree(vfs: Vfs, ctx: Context, parent: Ino, name: Buff
         throw e;
       });
       for (const e of entries) {
-        if (e.type === FileType.Directory) stack.push({ parent: top.ino, name: e.name, ino: e.ino, expanded: false });
+        if (e.type === FileType.Directory)
+          stack.push({ parent: top.ino, name: e.name, ino: e.ino, expanded: false });
         else await vfs.unlink(ctx, top.ino, e.name).catch(ignoreMissing);
       }
       continue;
@@ -64,7 +74,14 @@ function ignoreMissing(e: unknown): void {
  * of the first component it created (or -1). An existing non-directory is ENOTDIR, or
  * EEXIST when it is the last component.
  */
-export async function mkdirChain(vfs: Vfs, ctx: Context, start: Ino, names: string[], mode: number, umask: number): Promise<{ ino: Ino; firstCreated: number }> {
+export async function mkdirChain(
+  vfs: Vfs,
+  ctx: Context,
+  start: Ino,
+  names: string[],
+  mode: number,
+  umask: number,
+): Promise<{ ino: Ino; firstCreated: number }> {
   let cur = start;
   let firstCreated = -1;
   for (let i = 0; i < names.length; i++) {
@@ -83,10 +100,17 @@ export async function mkdirChain(vfs: Vfs, ctx: Context, start: Ino, names: stri
       }
     }
     if (r.attr.type === FileType.Symlink) {
-      throw new FsError(Errno.ENOTDIR, { op: 'mkdir', path: names.slice(0, i + 1).join('/'), message: 'ENOTDIR: symlink in a mkdir -p chain' });
+      throw new FsError(Errno.ENOTDIR, {
+        op: 'mkdir',
+        path: names.slice(0, i + 1).join('/'),
+        message: 'ENOTDIR: symlink in a mkdir -p chain',
+      });
     }
     if (r.attr.type !== FileType.Directory) {
-      throw new FsError(i === names.length - 1 ? Errno.EEXIST : Errno.ENOTDIR, { op: 'mkdir', path: names.slice(0, i + 1).join('/') });
+      throw new FsError(i === names.length - 1 ? Errno.EEXIST : Errno.ENOTDIR, {
+        op: 'mkdir',
+        path: names.slice(0, i + 1).join('/'),
+      });
     }
     cur = r.ino;
   }

@@ -46,7 +46,8 @@ export class UserDb {
       const gid = Number(gidText);
       if (!name || !Number.isInteger(gid)) continue;
       this.addGroup(name, gid);
-      for (const m of (list ?? '').split(',').filter(Boolean)) members.set(m, [...(members.get(m) ?? []), gid]);
+      for (const m of (list ?? '').split(',').filter(Boolean))
+        members.set(m, [...(members.get(m) ?? []), gid]);
     }
     for (const line of (src.passwd ?? '').split('\n')) {
       const [name, , uidText, gidText] = line.split(':');
@@ -68,7 +69,8 @@ export class UserDb {
       const [name, uidText, gidText, extra] = line.split(':');
       const uid = Number(uidText);
       const gid = Number(gidText);
-      if (!name || !Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`users map: bad user line '${raw}' (want name:uid:gid[:gid,...])`);
+      if (!name || !Number.isInteger(uid) || !Number.isInteger(gid))
+        throw new Error(`users map: bad user line '${raw}' (want name:uid:gid[:gid,...])`);
       const more = (extra ?? '').split(',').filter(Boolean).map(Number);
       if (more.some((g) => !Number.isInteger(g))) throw new Error(`users map: bad groups in '${raw}'`);
       this.addUser({ name, uid, gid, gids: [gid, ...more.filter((g) => g !== gid)] }, true);
@@ -77,7 +79,11 @@ export class UserDb {
 
   /** The local system's passwd/group plus an optional mapping text. */
   static system(mapping?: string): UserDb {
-    return new UserDb({ passwd: readOr('/etc/passwd'), group: readOr('/etc/group'), ...(mapping !== undefined ? { mapping } : {}) });
+    return new UserDb({
+      passwd: readOr('/etc/passwd'),
+      group: readOr('/etc/group'),
+      ...(mapping !== undefined ? { mapping } : {}),
+    });
   }
 
   private addUser(u: UserEntry, override = false): void {

@@ -18,10 +18,29 @@ import { Vfs } from '../vfs/vfs.js';
 import { KeyedMutex } from '../util/mutex.js';
 import { nodeError, wrap } from './errors.js';
 import { FileHandle, type HandleHost } from './file-handle.js';
-import { COPYFILE_EXCL, F_OK, O_CREAT, O_EXCL, O_TRUNC, O_WRONLY, encodingOf, parseFlags, toBuffer, toTimespec, type Encoding, type OpenFlags, type TimeLike } from './flags.js';
+import {
+  COPYFILE_EXCL,
+  F_OK,
+  O_CREAT,
+  O_EXCL,
+  O_TRUNC,
+  O_WRONLY,
+  encodingOf,
+  parseFlags,
+  toBuffer,
+  toTimespec,
+  type Encoding,
+  type OpenFlags,
+  type TimeLike,
+} from './flags.js';
 import { entryOf, resolveExisting, walk, type Found } from './resolve.js';
 import { Dirent, Stats } from './stats.js';
-import { createReadStream, createWriteStream, type ReadStreamOptions, type WriteStreamOptions } from './streams.js';
+import {
+  createReadStream,
+  createWriteStream,
+  type ReadStreamOptions,
+  type WriteStreamOptions,
+} from './streams.js';
 import { listDir, removeTree } from './tree.js';
 import type { Readable, Writable } from 'node:stream';
 
@@ -101,12 +120,17 @@ export async function openVolume(metaUrl: string, options: VolumeOptions = {}): 
   const rt = await openRuntime(metaUrl, { cacheDir: 'memory', cacheSize: 64 * 1024 * 1024, ...rtOpts });
   try {
     const rootIno = subdir ? await subdirInode(rt, subdir) : undefined;
-    const vfs = new Vfs(rt, { attrTimeout: attrCache ?? 1, dirEntryTimeout: 1, hideInternal: showInternal !== true, ...(rootIno !== undefined ? { rootIno } : {}) });
+    const vfs = new Vfs(rt, {
+      attrTimeout: attrCache ?? 1,
+      dirEntryTimeout: 1,
+      hideInternal: showInternal !== true,
+      ...(rootIno !== undefined ? { rootIno } : {}),
+    });
     const base = processIdentity();
     const id: Identity = {
       uid: uid ?? base.uid,
       gid: gid ?? base.gid,
-      gids: gids ?? (uid !== undefined || gid !== undefined ? [gid ?? base.gid] : base.gids ?? [base.gid]),
+      gids: gids ?? (uid !== undefined || gid !== undefined ? [gid ?? base.gid] : (base.gids ?? [base.gid])),
       umask: umask ?? 0o022,
     };
     return new Volume(new VolumeCore(rt, vfs), id, true);
@@ -125,7 +149,12 @@ export class Volume {
     readonly identity: Identity,
     private readonly owner = false,
   ) {
-    this.ctx = Object.freeze({ uid: identity.uid, gid: identity.gid, gids: identity.gids ?? [identity.gid], pid: process.pid });
+    this.ctx = Object.freeze({
+      uid: identity.uid,
+      gid: identity.gid,
+      gids: identity.gids ?? [identity.gid],
+      pid: process.pid,
+    });
     this.umask = identity.umask ?? 0o022;
   }
 
@@ -160,7 +189,14 @@ export class Volume {
       }
       if (!(f & O_CREAT)) throw new FsError(Errno.ENOENT, { op: 'open', path });
       try {
-        const r = await this.vfs.create(this.ctx, w.parent, Buffer.from(w.name), mode & 0o7777, this.umask, f);
+        const r = await this.vfs.create(
+          this.ctx,
+          w.parent,
+          Buffer.from(w.name),
+          mode & 0o7777,
+          this.umask,
+          f,
+        );
         return new FileHandle(this.core, this.ctx, r.handle.fh, r.entry.ino, f, path);
       } catch (e) {
         if (!isFsError(e, 'EEXIST') || f & O_EXCL) throw e;
@@ -173,7 +209,10 @@ export class Volume {
 
   readFile(path: string, opts?: { encoding?: null; flag?: OpenFlags } | null): Promise<Buffer>;
   readFile(path: string, opts: Encoding | { encoding: Encoding; flag?: OpenFlags }): Promise<string>;
-  async readFile(path: string, opts?: { encoding?: Encoding | null; flag?: OpenFlags } | Encoding | null): Promise<Buffer | string> {
+  async readFile(
+    path: string,
+    opts?: { encoding?: Encoding | null; flag?: OpenFlags } | Encoding | null,
+  ): Promise<Buffer | string> {
     const flag = typeof opts === 'object' && opts !== null ? opts.flag : undefined;
     const fh = await this.open(path, flag ?? 'r');
     try {
@@ -185,7 +224,11 @@ export class Volume {
     }
   }
 
-  async writeFile(path: string, data: DataLike, opts?: { encoding?: Encoding | null; mode?: number; flag?: OpenFlags } | Encoding | null): Promise<void> {
+  async writeFile(
+    path: string,
+    data: DataLike,
+    opts?: { encoding?: Encoding | null; mode?: number; flag?: OpenFlags } | Encoding | null,
+  ): Promise<void> {
     const o = typeof opts === 'object' && opts !== null ? opts : {};
     const fh = await this.open(path, o.flag ?? 'w', o.mode ?? 0o666);
     try {
@@ -195,7 +238,11 @@ export class Volume {
     }
   }
 
-  appendFile(path: string, data: DataLike, opts?: { encoding?: Encoding | null; mode?: number; flag?: OpenFlags } | Encoding | null): Promise<void> {
+  appendFile(
+    path: string,
+    data: DataLike,
+    opts?: { encoding?: Encoding | null; mode?: number; flag?: OpenFlags } | Encoding | null,
+  ): Promise<void> {
     const o = typeof opts === 'object' && opts !== null ? opts : {};
     return this.writeFile(path, data, { ...o, encoding: encodingOf(opts) ?? 'utf8', flag: o.flag ?? 'a' });
   }
@@ -216,7 +263,9 @@ export class Volume {
   mkdir(path: string, opts?: { recursive?: boolean; mode?: number } | number): Promise<string | undefined> {
     const o = typeof opts === 'number' ? { mode: opts } : (opts ?? {});
     const mode = o.mode ?? 0o777;
-    return wrap('mkdir', path, async () => (o.recursive ? this.mkdirp(path, mode) : (await this.mkdirOne(path, mode), undefined)));
+    return wrap('mkdir', path, async () =>
+      o.recursive ? this.mkdirp(path, mode) : (await this.mkdirOne(path, mode), undefined),
+    );
   }
 
   private async mkdirOne(path: string, mode: number): Promise<void> {
@@ -293,7 +342,14 @@ export class Volume {
         const src = entryOf(await resolveExisting(this.vfs, this.ctx, from, false), 'rename');
         const dst = await walk(this.vfs, this.ctx, to, false);
         const d = dst.kind === 'missing' ? dst : entryOf(dst, 'rename');
-        await this.vfs.rename(this.ctx, src.parent, Buffer.from(src.name), d.parent, Buffer.from(d.name!), flags);
+        await this.vfs.rename(
+          this.ctx,
+          src.parent,
+          Buffer.from(src.name),
+          d.parent,
+          Buffer.from(d.name!),
+          flags,
+        );
       },
       to,
     );
@@ -351,25 +407,41 @@ export class Volume {
     return this.setattrAt('chmod', path, true, { mode: mode & 0o7777 });
   }
   chown(path: string, uid: number, gid: number): Promise<void> {
-    return this.setattrAt('chown', path, true, { ...(uid >= 0 ? { uid } : {}), ...(gid >= 0 ? { gid } : {}) });
+    return this.setattrAt('chown', path, true, {
+      ...(uid >= 0 ? { uid } : {}),
+      ...(gid >= 0 ? { gid } : {}),
+    });
   }
   lchown(path: string, uid: number, gid: number): Promise<void> {
-    return this.setattrAt('lchown', path, false, { ...(uid >= 0 ? { uid } : {}), ...(gid >= 0 ? { gid } : {}) });
+    return this.setattrAt('lchown', path, false, {
+      ...(uid >= 0 ? { uid } : {}),
+      ...(gid >= 0 ? { gid } : {}),
+    });
   }
   utimes(path: string, atime: TimeLike, mtime: TimeLike): Promise<void> {
-    return wrap('utime', path, () => this.setattrAt('utime', path, true, { atime: toTimespec(atime), mtime: toTimespec(mtime) }));
+    return wrap('utime', path, () =>
+      this.setattrAt('utime', path, true, { atime: toTimespec(atime), mtime: toTimespec(mtime) }),
+    );
   }
   lutimes(path: string, atime: TimeLike, mtime: TimeLike): Promise<void> {
-    return wrap('lutime', path, () => this.setattrAt('lutime', path, false, { atime: toTimespec(atime), mtime: toTimespec(mtime) }));
+    return wrap('lutime', path, () =>
+      this.setattrAt('lutime', path, false, { atime: toTimespec(atime), mtime: toTimespec(mtime) }),
+    );
   }
   truncate(path: string, len = 0): Promise<void> {
     return this.setattrAt('open', path, true, { size: Math.max(0, len) });
   }
 
-  private setattrAt(syscall: string, path: string, follow: boolean, req: Parameters<Vfs['setattr']>[2]): Promise<void> {
+  private setattrAt(
+    syscall: string,
+    path: string,
+    follow: boolean,
+    req: Parameters<Vfs['setattr']>[2],
+  ): Promise<void> {
     return wrap(syscall, path, async () => {
       const f = await resolveExisting(this.vfs, this.ctx, path, follow);
-      if (req.size !== undefined && f.attr.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op: syscall, path });
+      if (req.size !== undefined && f.attr.type === FileType.Directory)
+        throw new FsError(Errno.EISDIR, { op: syscall, path });
       await this.vfs.setattr(this.ctx, f.ino, req);
     });
   }
@@ -390,7 +462,11 @@ export class Volume {
         const src = await this.open(from, 'r');
         try {
           const st = await src.stat();
-          const dst = await this.open(to, O_WRONLY | O_CREAT | O_TRUNC | (mode & COPYFILE_EXCL ? O_EXCL : 0), st.mode & 0o7777);
+          const dst = await this.open(
+            to,
+            O_WRONLY | O_CREAT | O_TRUNC | (mode & COPYFILE_EXCL ? O_EXCL : 0),
+            st.mode & 0o7777,
+          );
           try {
             let done = 0;
             while (done < st.size) {
@@ -411,24 +487,47 @@ export class Volume {
 
   /** Extended attributes (not in fs/promises; used by the HDFS layer and scripts). */
   getxattr(path: string, name: string): Promise<Buffer> {
-    return wrap('getxattr', path, async () => this.vfs.getxattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino, name));
+    return wrap('getxattr', path, async () =>
+      this.vfs.getxattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino, name),
+    );
   }
   listxattr(path: string): Promise<string[]> {
-    return wrap('listxattr', path, async () => this.vfs.listxattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino));
+    return wrap('listxattr', path, async () =>
+      this.vfs.listxattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino),
+    );
   }
   setxattr(path: string, name: string, value: DataLike, flags = 0): Promise<void> {
-    return wrap('setxattr', path, async () => this.vfs.setxattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino, name, toBuffer(value), flags));
+    return wrap('setxattr', path, async () =>
+      this.vfs.setxattr(
+        this.ctx,
+        (await resolveExisting(this.vfs, this.ctx, path, true)).ino,
+        name,
+        toBuffer(value),
+        flags,
+      ),
+    );
   }
   removexattr(path: string, name: string): Promise<void> {
-    return wrap('removexattr', path, async () => this.vfs.removexattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino, name));
+    return wrap('removexattr', path, async () =>
+      this.vfs.removexattr(this.ctx, (await resolveExisting(this.vfs, this.ctx, path, true)).ino, name),
+    );
   }
 
-  statfs(path = '/'): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }> {
+  statfs(
+    path = '/',
+  ): Promise<{ bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number }> {
     return wrap('statfs', path, async () => {
       const f = await resolveExisting(this.vfs, this.ctx, path, true);
       const s = await this.vfs.statfs(this.ctx, f.ino);
       const bsize = 4096;
-      return { bsize, blocks: Math.floor(s.totalSpace / bsize), bfree: Math.floor(s.availSpace / bsize), bavail: Math.floor(s.availSpace / bsize), files: s.usedInodes + s.availInodes, ffree: s.availInodes };
+      return {
+        bsize,
+        blocks: Math.floor(s.totalSpace / bsize),
+        bfree: Math.floor(s.availSpace / bsize),
+        bavail: Math.floor(s.availSpace / bsize),
+        files: s.usedInodes + s.availInodes,
+        ffree: s.availInodes,
+      };
     });
   }
 

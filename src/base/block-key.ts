@@ -25,7 +25,12 @@ export function blockKey(id: number, index: number, len: number, hashPrefix = fa
 }
 
 /** Every block key of a slice, in block order. */
-export function sliceBlockKeys(id: number, sliceSize: number, blockSize: number, hashPrefix = false): string[] {
+export function sliceBlockKeys(
+  id: number,
+  sliceSize: number,
+  blockSize: number,
+  hashPrefix = false,
+): string[] {
   const n = blockCount(sliceSize, blockSize);
   const out: string[] = [];
   for (let i = 0; i < n; i++) out.push(blockKey(id, i, blockLen(sliceSize, i, blockSize), hashPrefix));

@@ -83,7 +83,10 @@ export class FsError extends Error {
     // not bugs: skip the stack capture, which dominated their cost. EIO keeps its stack.
     const limit = Error.stackTraceLimit;
     if (errno !== Errno.EIO) Error.stackTraceLimit = 0;
-    super(init.message ?? `${code}${where ? `: ${where}` : ''}`, init.cause === undefined ? {} : { cause: init.cause });
+    super(
+      init.message ?? `${code}${where ? `: ${where}` : ''}`,
+      init.cause === undefined ? {} : { cause: init.cause },
+    );
     Error.stackTraceLimit = limit;
     this.name = 'FsError';
     this.errno = errno;
@@ -109,5 +112,9 @@ export function toFsError(e: unknown, init: FsErrorInit = {}): FsError {
     const n = (osConstants.errno as Record<string, number>)[code];
     if (n !== undefined) return new FsError(n, { ...init, cause: e });
   }
-  return new FsError(Errno.EIO, { ...init, cause: e, message: `EIO: ${e instanceof Error ? e.message : String(e)}` });
+  return new FsError(Errno.EIO, {
+    ...init,
+    cause: e,
+    message: `EIO: ${e instanceof Error ? e.message : String(e)}`,
+  });
 }

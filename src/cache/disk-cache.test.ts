@@ -274,7 +274,8 @@ describe('an unusable cache directory', () => {
     // Checked in the background: wait for the recreation's log line, not only for the
     // index to empty (the failed gets drop their own entries first).
     const recreated = (): boolean => log.lines.some((l) => l.includes('removed'));
-    for (let i = 0; i < 200 && (c.items > 0 || !recreated()); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (c.items > 0 || !recreated()); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(c.items).toBe(0);
     expect((await stat(c.rawDir)).isDirectory()).toBe(true);
     expect(log.lines.filter((l) => l.includes('removed'))).toHaveLength(1);

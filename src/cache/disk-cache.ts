@@ -182,7 +182,8 @@ export class DiskBlockCache implements BlockCache {
   /** Bytes [off, off+len) of a cached block, reading (and checking) only the pieces that cover them. */
   async getRange(key: string, off: number, len: number): Promise<Buffer | undefined> {
     const queued = this.pendingData.get(key);
-    if (queued !== undefined) return off >= 0 && len > 0 && off + len <= queued.length ? queued.subarray(off, off + len) : undefined;
+    if (queued !== undefined)
+      return off >= 0 && len > 0 && off + len <= queued.length ? queued.subarray(off, off + len) : undefined;
     const blen = this.readable(key);
     if (blen === undefined || off < 0 || len <= 0 || off + len > blen) return undefined;
     const entry = this.index.get(key);

@@ -9,7 +9,11 @@ import { parseBlockKey } from '../base/block-key.js';
 
 export type BlockKeyInfo = NonNullable<ReturnType<typeof parseBlockKey>>;
 
-export async function scanBlocks(root: string, onBlock: (key: string, info: BlockKeyInfo) => void, dir = root): Promise<void> {
+export async function scanBlocks(
+  root: string,
+  onBlock: (key: string, info: BlockKeyInfo) => void,
+  dir = root,
+): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });

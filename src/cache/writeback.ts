@@ -47,7 +47,9 @@ export interface StagingStats {
 
 /** The backlog of a Writeback stager (undefined for other stagers). */
 export function stagingStats(w: WritebackStager | undefined): StagingStats | undefined {
-  return w instanceof Writeback ? { blocks: w.pending, bytes: w.pendingBytes, failures: w.failures } : undefined;
+  return w instanceof Writeback
+    ? { blocks: w.pending, bytes: w.pendingBytes, failures: w.failures }
+    : undefined;
 }
 
 export class Writeback implements WritebackStager {
@@ -173,12 +175,16 @@ export class Writeback implements WritebackStager {
     } catch (e) {
       if (!this.staged.has(key)) return;
       this.failures++;
-      this.log?.warn('upload', `writeback: upload of ${key} failed; kept staged and retried in ${this.retryDelay} ms`, {
-        key,
-        err: e instanceof Error ? e.message : String(e),
-        stagedBlocks: this.staged.size,
-        stagedBytes: this.pendingBytes,
-      });
+      this.log?.warn(
+        'upload',
+        `writeback: upload of ${key} failed; kept staged and retried in ${this.retryDelay} ms`,
+        {
+          key,
+          err: e instanceof Error ? e.message : String(e),
+          stagedBlocks: this.staged.size,
+          stagedBytes: this.pendingBytes,
+        },
+      );
       const t = setTimeout(() => {
         this.timers.delete(t);
         this.enqueue(key);

@@ -53,7 +53,8 @@ export class BlockPool {
    * garbage collections.
    */
   take(size = this.blockSize): Buffer {
-    if (!(size > 0 && size <= this.blockSize)) throw new RangeError(`BlockPool.take: ${size} bytes (block ${this.blockSize})`);
+    if (!(size > 0 && size <= this.blockSize))
+      throw new RangeError(`BlockPool.take: ${size} bytes (block ${this.blockSize})`);
     const cap = this.classOf(size);
     let buf = this.free.get(cap)?.pop();
     if (buf !== undefined) this.reused++;
@@ -94,7 +95,8 @@ export class BlockPool {
     const cap = e.buf.length;
     let list = this.free.get(cap);
     if (list === undefined) this.free.set(cap, (list = []));
-    const keep = cap === this.blockSize ? this.maxFree : Math.max(4, Math.floor(SMALL_CLASS_FREE_BYTES / cap));
+    const keep =
+      cap === this.blockSize ? this.maxFree : Math.max(4, Math.floor(SMALL_CLASS_FREE_BYTES / cap));
     if (list.length < keep) list.push(e.buf);
   }
 

@@ -213,7 +213,8 @@ export class ChunkStore {
       this.pool.hold(block);
       return block;
     }
-    const data = block.length >= MIN_CLASS ? this.pool.take(block.length) : Buffer.allocUnsafeSlow(block.length);
+    const data =
+      block.length >= MIN_CLASS ? this.pool.take(block.length) : Buffer.allocUnsafeSlow(block.length);
     block.copy(data);
     return data;
   }
@@ -322,7 +323,9 @@ export class ChunkStore {
     } catch (e) {
       this.pool.release(raw);
       // A truncated or garbled object: the error (and so the log line) names its key.
-      throw e instanceof CorruptBlockError ? new CorruptBlockError(`object ${key}: ${e.message}`, { cause: e }) : e;
+      throw e instanceof CorruptBlockError
+        ? new CorruptBlockError(`object ${key}: ${e.message}`, { cause: e })
+        : e;
     }
   }
 

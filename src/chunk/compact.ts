@@ -68,9 +68,22 @@ function skipSome(records: readonly Slice[]): number {
     const { pos, size, runs } = trimmedView(ss);
     if (first.len < 1 << 20 || first.len * 5 < size || size === 0) break;
     const c = runs[0];
-    if (c === undefined || pos !== first.pos || c.id !== first.id || c.off !== first.off || c.len !== first.len) break;
+    if (
+      c === undefined ||
+      pos !== first.pos ||
+      c.id !== first.id ||
+      c.off !== first.off ||
+      c.len !== first.len
+    )
+      break;
     for (const s of ss.slice(1)) {
-      if (s.pos === first.pos && s.id === first.id && s.size === first.size && s.off === first.off && s.len === first.len) {
+      if (
+        s.pos === first.pos &&
+        s.id === first.id &&
+        s.size === first.size &&
+        s.off === first.off &&
+        s.len === first.len
+      ) {
         break outer;
       }
     }
@@ -102,7 +115,7 @@ export async function readPlanData(store: ChunkStore, plan: CompactionPlan): Pro
   const pieces: { id: number; size: number; index: number; inBlock: number; len: number; dst: number }[] = [];
   for (const r of plan.runs) {
     if (r.id === 0) continue;
-    for (let done = 0; done < r.len; ) {
+    for (let done = 0; done < r.len;) {
       const d = r.off + done;
       const index = Math.floor(d / bs);
       const inBlock = d - index * bs;

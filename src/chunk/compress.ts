@@ -55,7 +55,8 @@ const lz4: Codec = {
     } catch (e) {
       throw new CorruptBlockError('invalid lz4 block', { cause: e });
     }
-    if (out.length !== size) throw new CorruptBlockError(`lz4 block decoded to ${out.length} bytes, expected ${size}`);
+    if (out.length !== size)
+      throw new CorruptBlockError(`lz4 block decoded to ${out.length} bytes, expected ${size}`);
     return out;
   },
 };
@@ -79,7 +80,9 @@ const zstd: Codec = {
       return Promise.reject(new CorruptBlockError('invalid zstd frame', { cause: e }));
     }
     if (out.length !== size) {
-      return Promise.reject(new CorruptBlockError(`zstd block decoded to ${out.length} bytes, expected ${size}`));
+      return Promise.reject(
+        new CorruptBlockError(`zstd block decoded to ${out.length} bytes, expected ${size}`),
+      );
     }
     return Promise.resolve(out);
   },

@@ -100,7 +100,11 @@ describe('FileWriter flush', () => {
     const meta = new SliceModel();
     const cs = new ChunkStore({ store: new MemObjectStore(), bufferSize: 64 * 1024 * 1024 });
     for (let i = 0; i < 50; i++) {
-      const w = new FileWriter(cs, { allocSliceId: meta.allocSliceId, commit: meta.commit, ino: BigInt(10 + i) });
+      const w = new FileWriter(cs, {
+        allocSliceId: meta.allocSliceId,
+        commit: meta.commit,
+        ino: BigInt(10 + i),
+      });
       await w.write(0, fill(130 * 1024)); // three 64 KiB pages, assembled into one 256 KiB-class buffer
       await w.flush();
     }

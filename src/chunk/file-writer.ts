@@ -227,7 +227,9 @@ export class FileWriter {
       const out = this.store.pool.take(len);
       owned.push(out);
       if (block !== undefined) block.copy(out, 0, 0, len);
-      else for (let i = 0, at = 0; at < len; i++, at += PAGE) (pages[i] as Buffer).copy(out, at, 0, Math.min(PAGE, len - at));
+      else
+        for (let i = 0, at = 0; at < len; i++, at += PAGE)
+          (pages[i] as Buffer).copy(out, at, 0, Math.min(PAGE, len - at));
       return out;
     };
     const up = (async () => {

@@ -25,7 +25,11 @@ describe('compression (V-9)', () => {
     expect(zstdDecompress(ours).toString()).toBe('hello');
   });
   it('tjfs output decodes with the stock codec paths, and the other way round', async () => {
-    const data = Buffer.concat([Buffer.alloc(100_000, 7), Buffer.from('x'.repeat(5000)), Buffer.alloc(3000, 1)]);
+    const data = Buffer.concat([
+      Buffer.alloc(100_000, 7),
+      Buffer.from('x'.repeat(5000)),
+      Buffer.alloc(3000, 1),
+    ]);
     const lz4 = getCodec('lz4');
     const ours = await lz4.compress(data);
     // lz4-napi's own block API = 4-byte LE size prefix + raw block
@@ -35,7 +39,9 @@ describe('compression (V-9)', () => {
     expect((await lz4.decompress(compressSync(data).subarray(4), data.length)).equals(data)).toBe(true);
     const z = getCodec('zstd');
     expect(zstdDecompress(await z.compress(data)).equals(data)).toBe(true);
-    expect((await z.decompress(zstdCompress(data, { compressionLevel: 3 }), data.length)).equals(data)).toBe(true);
+    expect((await z.decompress(zstdCompress(data, { compressionLevel: 3 }), data.length)).equals(data)).toBe(
+      true,
+    );
   });
   it('size mismatch and garbage are errors', async () => {
     await expect(getCodec('lz4').decompress(hex('5068656c6c6f'), 6)).rejects.toThrow();
@@ -73,7 +79,12 @@ describe('slice overlay (V-8)', () => {
       { pos: 20 * MiB, id: 11, size: 16 * MiB, off: 0, len: 16 * MiB },
       { pos: 16 * MiB, id: 12, size: 10 * MiB, off: 0, len: 10 * MiB },
     ]);
-    const m = (r: { pos: number; len: number; id: number; off: number }): number[] => [r.pos / MiB, r.len / MiB, r.id, r.off / MiB];
+    const m = (r: { pos: number; len: number; id: number; off: number }): number[] => [
+      r.pos / MiB,
+      r.len / MiB,
+      r.id,
+      r.off / MiB,
+    ];
     expect(view.map(m)).toEqual([
       [0, 10, 0, 0],
       [10, 6, 10, 0],

@@ -27,9 +27,21 @@ export interface CostRow {
 const ROWS: ReadonlyArray<{ item: string; metric: string; label?: [string, string] }> = [
   { item: 'FUSE operation', metric: 'juicefs_fuse_ops_durations_histogram_seconds' },
   { item: 'Update meta', metric: 'juicefs_transaction_durations_histogram_seconds' },
-  { item: 'Put object', metric: 'juicefs_object_request_durations_histogram_seconds', label: ['method', 'PUT'] },
-  { item: 'Get object', metric: 'juicefs_object_request_durations_histogram_seconds', label: ['method', 'GET'] },
-  { item: 'Delete object', metric: 'juicefs_object_request_durations_histogram_seconds', label: ['method', 'DELETE'] },
+  {
+    item: 'Put object',
+    metric: 'juicefs_object_request_durations_histogram_seconds',
+    label: ['method', 'PUT'],
+  },
+  {
+    item: 'Get object',
+    metric: 'juicefs_object_request_durations_histogram_seconds',
+    label: ['method', 'GET'],
+  },
+  {
+    item: 'Delete object',
+    metric: 'juicefs_object_request_durations_histogram_seconds',
+    label: ['method', 'DELETE'],
+  },
   { item: 'Write into cache', metric: 'juicefs_blockcache_write_hist_seconds' },
   { item: 'Read from cache', metric: 'juicefs_blockcache_read_hist_seconds' },
 ];
@@ -55,7 +67,8 @@ export function parseMetrics(text: string): Snapshot {
 
 function total(s: Snapshot, name: string, label?: [string, string]): number {
   let sum = 0;
-  for (const x of s) if (x.name === name && (label === undefined || x.labels[label[0]] === label[1])) sum += x.value;
+  for (const x of s)
+    if (x.name === name && (label === undefined || x.labels[label[0]] === label[1])) sum += x.value;
   return sum;
 }
 
@@ -77,9 +90,14 @@ export function costRows(before: Snapshot, after: Snapshot): CostRow[] {
 }
 
 /** FUSE op counts and ms/op per method between two snapshots (methods with no calls omitted). */
-export function fuseOpsByMethod(before: Snapshot, after: Snapshot): Record<string, { count: number; msPerOp: number }> {
+export function fuseOpsByMethod(
+  before: Snapshot,
+  after: Snapshot,
+): Record<string, { count: number; msPerOp: number }> {
   const name = 'juicefs_fuse_ops_durations_histogram_seconds';
-  const methods = new Set(after.filter((x) => x.name === `${name}_count`).map((x) => x.labels['method'] ?? ''));
+  const methods = new Set(
+    after.filter((x) => x.name === `${name}_count`).map((x) => x.labels['method'] ?? ''),
+  );
   const out: Record<string, { count: number; msPerOp: number }> = {};
   for (const m of [...methods].sort()) {
     const label: [string, string] = ['method', m];
@@ -95,7 +113,10 @@ export function processUsage(before: Snapshot, after: Snapshot): { cpuPercent?: 
   const out: { cpuPercent?: number; memoryMiB?: number } = {};
   const up = total(after, 'juicefs_uptime') - total(before, 'juicefs_uptime');
   if (up > 0 && has(after, 'juicefs_cpu_usage')) {
-    out.cpuPercent = round(((total(after, 'juicefs_cpu_usage') - total(before, 'juicefs_cpu_usage')) * 100) / up, 1);
+    out.cpuPercent = round(
+      ((total(after, 'juicefs_cpu_usage') - total(before, 'juicefs_cpu_usage')) * 100) / up,
+      1,
+    );
   }
   if (has(after, 'juicefs_memory')) out.memoryMiB = round(total(after, 'juicefs_memory') / 1024 ** 2, 1);
   return out;

@@ -41,9 +41,20 @@ export function addCacheFlags(cmd: Command): Command {
   const d = CACHE_DEFAULTS;
   return cmd
     .option('--attr-cache <seconds>', 'attribute cache timeout in seconds', d.attrCache)
-    .option('--cache-dir <dir>', "block cache directory, or 'memory' (default ~/.tjfs/cache; root: /var/jfsCache)")
-    .option('--cache-size <size>', 'block cache size, MiB unless suffixed: 512, 100G (0 disables)', d.cacheSize)
-    .option('--free-space-ratio <ratio>', 'minimum free space kept on the cache disk (0..1)', d.freeSpaceRatio)
+    .option(
+      '--cache-dir <dir>',
+      "block cache directory, or 'memory' (default ~/.tjfs/cache; root: /var/jfsCache)",
+    )
+    .option(
+      '--cache-size <size>',
+      'block cache size, MiB unless suffixed: 512, 100G (0 disables)',
+      d.cacheSize,
+    )
+    .option(
+      '--free-space-ratio <ratio>',
+      'minimum free space kept on the cache disk (0..1)',
+      d.freeSpaceRatio,
+    )
     .option(
       '--verify-cache-checksum <level>',
       'check cached blocks: none, full (whole-block reads), shrink (pieces inside the read) or extend (pieces covering it)',
@@ -70,7 +81,8 @@ function checksumLevel(text: string): ChecksumLevel {
 
 function ratio(text: string): number {
   const r = /^\s*\d*\.?\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!(r >= 0 && r < 1)) throw new CliError(`invalid --free-space-ratio '${text}': want a ratio from 0 to below 1, e.g. 0.1`);
+  if (!(r >= 0 && r < 1))
+    throw new CliError(`invalid --free-space-ratio '${text}': want a ratio from 0 to below 1, e.g. 0.1`);
   return r;
 }
 

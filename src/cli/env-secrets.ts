@@ -10,7 +10,11 @@ import { readFileSync } from 'node:fs';
 import { CliError, type CliIo } from './io.js';
 
 /** The first of `names` set (non-empty) in `env`; else the trimmed contents of the file `fileVar` names. */
-export function secretFromEnv(env: CliIo['env'], names: readonly string[], fileVar?: string): string | undefined {
+export function secretFromEnv(
+  env: CliIo['env'],
+  names: readonly string[],
+  fileVar?: string,
+): string | undefined {
   for (const name of names) {
     const v = env[name];
     if (v) return v;

@@ -34,7 +34,14 @@ export class CliError extends Error {
   }
 }
 
-const UNITS: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4, P: 1024 ** 5 };
+const UNITS: Record<string, number> = {
+  B: 1,
+  K: 1024,
+  M: 1024 ** 2,
+  G: 1024 ** 3,
+  T: 1024 ** 4,
+  P: 1024 ** 5,
+};
 
 /**
  * Parses a size as JuiceFS does: a number in `defaultUnit` (MiB for cache and buffer sizes,
@@ -56,7 +63,8 @@ export function parseSize(text: string, defaultUnit: 'B' | 'K' | 'M' | 'G' = 'B'
 /** A whole number >= 0 written in decimal digits; `1.5`, `''`, `-1`, `1e3` and `0x10` are refused. */
 export function parseIntArg(text: string, what: string): number {
   const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n)) throw new CliError(`invalid ${what} '${text}': want a whole number (0, 1, 2, ...)`);
+  if (!Number.isSafeInteger(n))
+    throw new CliError(`invalid ${what} '${text}': want a whole number (0, 1, 2, ...)`);
   return n;
 }
 

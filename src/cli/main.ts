@@ -28,7 +28,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   };
   const program = new Command('tjfs')
     .description('A JuiceFS-compatible distributed POSIX file system client')
-    .version(`tjfs ${TJFS_VERSION} (JuiceFS format compatible, client version ${CLIENT_VERSION})`, '-V, --version')
+    .version(
+      `tjfs ${TJFS_VERSION} (JuiceFS format compatible, client version ${CLIENT_VERSION})`,
+      '-V, --version',
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError();

@@ -39,7 +39,8 @@ function capacityOf(range: CapacityRangeMsg | null): number {
   const required = Number(range.requiredBytes || 0);
   const limit = Number(range.limitBytes || 0);
   if (required < 0 || limit < 0) throw new CsiError(status.OUT_OF_RANGE, 'capacity must not be negative');
-  if (limit > 0 && required > limit) throw new CsiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
+  if (limit > 0 && required > limit)
+    throw new CsiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
   return required > 0 ? required : limit;
 }
 
@@ -75,20 +76,26 @@ export class ControllerService {
 
   async createVolume(req: CreateVolumeRequest): Promise<VolumeMsg> {
     if (!req.name) throw invalidArgument('name is required');
-    if (req.name.includes('/') || req.name === '.' || req.name === '..') throw invalidArgument(`invalid volume name '${req.name}'`);
+    if (req.name.includes('/') || req.name === '.' || req.name === '..')
+      throw invalidArgument(`invalid volume name '${req.name}'`);
     checkCapabilities(req.volumeCapabilities);
-    if (req.volumeContentSource) throw invalidArgument('volume content sources (snapshots, clones) are not supported');
+    if (req.volumeContentSource)
+      throw invalidArgument('volume content sources (snapshots, clones) are not supported');
     const capacity = capacityOf(req.capacityRange);
     const base = normalizeSubPath(req.parameters['basePath']);
     if (base === undefined) throw invalidArgument(`invalid basePath '${req.parameters['basePath'] ?? ''}'`);
     const subPath = base ? `${base}/${req.name}` : req.name;
     const context: StringMap = {};
-    for (const [k, v] of Object.entries(req.parameters)) if (!k.startsWith(RESERVED_PREFIX) && k !== 'basePath') context[k] = v;
+    for (const [k, v] of Object.entries(req.parameters))
+      if (!k.startsWith(RESERVED_PREFIX) && k !== 'basePath') context[k] = v;
     context['subPath'] = subPath;
     context['capacity'] = String(capacity);
     const metaUrl = req.secrets['metaurl'] ?? '';
     if (!metaUrl) {
-      this.logger.warn('csi: CreateVolume without provisioner secret: directory created on first publish, no quota', { name: req.name });
+      this.logger.warn(
+        'csi: CreateVolume without provisioner secret: directory created on first publish, no quota',
+        { name: req.name },
+      );
       return { volumeId: subPath, capacityBytes: capacity, volumeContext: context };
     }
     return this.locked(subPath, async () => {
@@ -99,7 +106,10 @@ export class ControllerService {
         throw internal(`creating ${subPath}: ${e instanceof Error ? e.message : String(e)}`, e);
       }
       if (dir.existed && dir.maxSpace !== capacity) {
-        throw new CsiError(status.ALREADY_EXISTS, `volume ${req.name} exists with capacity ${dir.maxSpace}, requested ${capacity}`);
+        throw new CsiError(
+          status.ALREADY_EXISTS,
+          `volume ${req.name} exists with capacity ${dir.maxSpace}, requested ${capacity}`,
+        );
       }
       this.logger.info?.('csi: volume created', { volumeId: subPath, capacity, existed: dir.existed });
       return { volumeId: subPath, capacityBytes: capacity, volumeContext: context };
@@ -111,11 +121,15 @@ export class ControllerService {
     const parts = partsOf(req.volumeId);
     const metaUrl = req.secrets['metaurl'] ?? '';
     if (!DYNAMIC_NAME.test(parts[parts.length - 1] ?? '')) {
-      this.logger.info?.('csi: DeleteVolume of a non-dynamic volume id: nothing removed', { volumeId: req.volumeId });
+      this.logger.info?.('csi: DeleteVolume of a non-dynamic volume id: nothing removed', {
+        volumeId: req.volumeId,
+      });
       return;
     }
     if (!metaUrl) {
-      this.logger.warn('csi: DeleteVolume without secrets: directory left in place', { volumeId: req.volumeId });
+      this.logger.warn('csi: DeleteVolume without secrets: directory left in place', {
+        volumeId: req.volumeId,
+      });
       return;
     }
     await this.locked(req.volumeId, async () => {
@@ -128,20 +142,32 @@ export class ControllerService {
     });
   }
 
-  async validate(req: ValidateVolumeCapabilitiesRequest): Promise<{ confirmed: object | null; message: string }> {
+  async validate(
+    req: ValidateVolumeCapabilitiesRequest,
+  ): Promise<{ confirmed: object | null; message: string }> {
     if (!req.volumeId) throw invalidArgument('volume_id is required');
     if (req.volumeCapabilities.length === 0) throw invalidArgument('volume_capabilities is required');
     const parts = partsOf(req.volumeId);
     const metaUrl = req.secrets['metaurl'] ?? '';
-    if (metaUrl && !(await this.provisioner.find(metaUrl, parts))) throw notFound(`volume ${req.volumeId} does not exist`);
+    if (metaUrl && !(await this.provisioner.find(metaUrl, parts)))
+      throw notFound(`volume ${req.volumeId} does not exist`);
     for (const c of req.volumeCapabilities) {
       const p = capabilityProblem(c);
       if (p) return { confirmed: null, message: p };
     }
-    return { confirmed: { volumeContext: req.volumeContext, volumeCapabilities: req.volumeCapabilities, parameters: req.parameters }, message: '' };
+    return {
+      confirmed: {
+        volumeContext: req.volumeContext,
+        volumeCapabilities: req.volumeCapabilities,
+        parameters: req.parameters,
+      },
+      message: '',
+    };
   }
 
-  async expand(req: ControllerExpandVolumeRequest): Promise<{ capacityBytes: number; nodeExpansionRequired: boolean }> {
+  async expand(
+    req: ControllerExpandVolumeRequest,
+  ): Promise<{ capacityBytes: number; nodeExpansionRequired: boolean }> {
     if (!req.volumeId) throw invalidArgument('volume_id is required');
     if (!req.capacityRange) throw invalidArgument('capacity_range is required');
     const capacity = capacityOf(req.capacityRange);
@@ -151,7 +177,8 @@ export class ControllerService {
     return this.locked(req.volumeId, async () => {
       const cur = await this.provisioner.find(metaUrl, parts);
       if (!cur) throw notFound(`volume ${req.volumeId} does not exist`);
-      if (cur.maxSpace >= capacity && cur.maxSpace > 0) return { capacityBytes: cur.maxSpace, nodeExpansionRequired: false };
+      if (cur.maxSpace >= capacity && cur.maxSpace > 0)
+        return { capacityBytes: cur.maxSpace, nodeExpansionRequired: false };
       await this.provisioner.setQuota(metaUrl, parts, capacity);
       return { capacityBytes: capacity, nodeExpansionRequired: false };
     });

@@ -22,7 +22,8 @@ export class CsiError extends Error {
 
 export const invalidArgument = (msg: string): CsiError => new CsiError(status.INVALID_ARGUMENT, msg);
 export const notFound = (msg: string): CsiError => new CsiError(status.NOT_FOUND, msg);
-export const internal = (msg: string, cause?: unknown): CsiError => new CsiError(status.INTERNAL, msg, { cause });
+export const internal = (msg: string, cause?: unknown): CsiError =>
+  new CsiError(status.INTERNAL, msg, { cause });
 
 /**
  * Keys with an operation running. CSI asks that a second call on the same volume or target
@@ -33,7 +34,8 @@ export class BusyKeys {
 
   /** Runs `fn` as the one operation on `key`, or throws ABORTED naming `what`. */
   async run<T>(key: string, what: string, fn: () => Promise<T>): Promise<T> {
-    if (this.busy.has(key)) throw new CsiError(status.ABORTED, `an operation on ${what} is already in progress`);
+    if (this.busy.has(key))
+      throw new CsiError(status.ABORTED, `an operation on ${what} is already in progress`);
     this.busy.add(key);
     try {
       return await fn();

@@ -60,7 +60,11 @@ export function socketPathOf(endpoint: string): string {
   return path;
 }
 
-function unary<Req, Res>(log: Logger, method: string, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  fn: (req: Req) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
       .then(() => fn(call.request))
@@ -69,7 +73,10 @@ function unary<Req, Res>(log: Logger, method: string, fn: (req: Req) => Promise<
         (e: unknown) => {
           const se = toServiceError(e);
           const level = e instanceof CsiError && e.code !== grpc.status.INTERNAL ? 'warn' : 'error';
-          log[level](`csi: ${method} failed`, { code: grpc.status[se.code ?? grpc.status.INTERNAL], message: se.details });
+          log[level](`csi: ${method} failed`, {
+            code: grpc.status[se.code ?? grpc.status.INTERNAL],
+            message: se.details,
+          });
           callback(se);
         },
       );
@@ -96,14 +103,23 @@ export class CsiPlugin {
     const ctrlOn = o.mode !== 'node';
     let shared: SharedMounts | undefined;
     server.addService(csi.Identity.service, {
-      GetPluginInfo: unary(log, 'GetPluginInfo', () => ({ name: DRIVER_NAME, vendorVersion: o.version, manifest: { mode: o.mode } })),
+      GetPluginInfo: unary(log, 'GetPluginInfo', () => ({
+        name: DRIVER_NAME,
+        vendorVersion: o.version,
+        manifest: { mode: o.mode },
+      })),
       GetPluginCapabilities: unary(log, 'GetPluginCapabilities', () => ({
-        capabilities: ctrlOn ? [{ service: { type: 'CONTROLLER_SERVICE' } }, { volumeExpansion: { type: 'ONLINE' } }] : [],
+        capabilities: ctrlOn
+          ? [{ service: { type: 'CONTROLLER_SERVICE' } }, { volumeExpansion: { type: 'ONLINE' } }]
+          : [],
       })),
       Probe: unary(log, 'Probe', async () => {
         if (nodeOn) {
           await access('/dev/fuse', constants.R_OK | constants.W_OK).catch(() => {
-            throw new CsiError(grpc.status.FAILED_PRECONDITION, '/dev/fuse is not available (node plugin must be privileged)');
+            throw new CsiError(
+              grpc.status.FAILED_PRECONDITION,
+              '/dev/fuse is not available (node plugin must be privileged)',
+            );
           });
         }
         return { ready: { value: true } };
@@ -122,29 +138,59 @@ export class CsiPlugin {
         ...(o.probeTimeoutMs !== undefined ? { probeTimeoutMs: o.probeTimeoutMs } : {}),
       });
       await shared.recover();
-      const node = new NodeService({ nodeId: o.nodeId, shared, mounter, logger: log, ...(o.probeTimeoutMs !== undefined ? { fsTimeoutMs: o.probeTimeoutMs } : {}) });
+      const node = new NodeService({
+        nodeId: o.nodeId,
+        shared,
+        mounter,
+        logger: log,
+        ...(o.probeTimeoutMs !== undefined ? { fsTimeoutMs: o.probeTimeoutMs } : {}),
+      });
       server.addService(csi.Node.service, {
         NodeGetInfo: unary(log, 'NodeGetInfo', () => node.info()),
         NodeGetCapabilities: unary(log, 'NodeGetCapabilities', () => ({ capabilities: node.capabilities() })),
-        NodePublishVolume: unary(log, 'NodePublishVolume', async (r: NodePublishVolumeRequest) => (await node.publish(r), {})),
-        NodeUnpublishVolume: unary(log, 'NodeUnpublishVolume', async (r: NodeUnpublishVolumeRequest) => (await node.unpublish(r), {})),
+        NodePublishVolume: unary(
+          log,
+          'NodePublishVolume',
+          async (r: NodePublishVolumeRequest) => (await node.publish(r), {}),
+        ),
+        NodeUnpublishVolume: unary(
+          log,
+          'NodeUnpublishVolume',
+          async (r: NodeUnpublishVolumeRequest) => (await node.unpublish(r), {}),
+        ),
         NodeGetVolumeStats: unary(log, 'NodeGetVolumeStats', (r: NodeGetVolumeStatsRequest) => node.stats(r)),
       });
     }
     if (ctrlOn) {
       const ctrl = new ControllerService(log);
       server.addService(csi.Controller.service, {
-        CreateVolume: unary(log, 'CreateVolume', async (r: CreateVolumeRequest) => ({ volume: await ctrl.createVolume(r) })),
-        DeleteVolume: unary(log, 'DeleteVolume', async (r: DeleteVolumeRequest) => (await ctrl.deleteVolume(r), {})),
-        ValidateVolumeCapabilities: unary(log, 'ValidateVolumeCapabilities', (r: ValidateVolumeCapabilitiesRequest) => ctrl.validate(r)),
-        ControllerGetCapabilities: unary(log, 'ControllerGetCapabilities', () => ({ capabilities: ctrl.capabilities() })),
-        ControllerExpandVolume: unary(log, 'ControllerExpandVolume', (r: ControllerExpandVolumeRequest) => ctrl.expand(r)),
+        CreateVolume: unary(log, 'CreateVolume', async (r: CreateVolumeRequest) => ({
+          volume: await ctrl.createVolume(r),
+        })),
+        DeleteVolume: unary(
+          log,
+          'DeleteVolume',
+          async (r: DeleteVolumeRequest) => (await ctrl.deleteVolume(r), {}),
+        ),
+        ValidateVolumeCapabilities: unary(
+          log,
+          'ValidateVolumeCapabilities',
+          (r: ValidateVolumeCapabilitiesRequest) => ctrl.validate(r),
+        ),
+        ControllerGetCapabilities: unary(log, 'ControllerGetCapabilities', () => ({
+          capabilities: ctrl.capabilities(),
+        })),
+        ControllerExpandVolume: unary(log, 'ControllerExpandVolume', (r: ControllerExpandVolumeRequest) =>
+          ctrl.expand(r),
+        ),
       });
     }
     await mkdir(dirname(socketPath), { recursive: true });
     await rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve()));
+      server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (e) =>
+        e ? reject(e) : resolve(),
+      );
     });
     const plugin = new CsiPlugin(server, socketPath, shared, log);
     const period = o.checkIntervalMs ?? 30_000;

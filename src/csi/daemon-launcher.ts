@@ -48,7 +48,10 @@ export function isOurDaemon(pid: number, mountPoint: string): boolean {
   }
 }
 
-export function createDaemonLauncher(env: Readonly<Record<string, string | undefined>>, readyTimeoutMs = 60_000): DaemonLauncher {
+export function createDaemonLauncher(
+  env: Readonly<Record<string, string | undefined>>,
+  readyTimeoutMs = 60_000,
+): DaemonLauncher {
   return (req) => {
     mkdirSync(dirname(req.logFile), { recursive: true, mode: 0o700 });
     const fd = openSync(req.logFile, 'a', 0o600);
@@ -59,15 +62,22 @@ export function createDaemonLauncher(env: Readonly<Record<string, string | undef
     // FUSE connection and replaces a worker that dies, so pods never see ENOTCONN for that.
     childEnv['TJFS_DAEMON'] = '1';
     childEnv[SUPERVISOR_ENV] = '1';
-    const child = spawn(process.execPath, [cliBinPath(), 'csi-mount', req.mountPoint, ...req.args, '--log', req.logFile], {
-      detached: true,
-      stdio: ['ignore', fd, fd, 'ipc'],
-      env: daemonEnv(childEnv),
-    });
+    const child = spawn(
+      process.execPath,
+      [cliBinPath(), 'csi-mount', req.mountPoint, ...req.args, '--log', req.logFile],
+      {
+        detached: true,
+        stdio: ['ignore', fd, fd, 'ipc'],
+        env: daemonEnv(childEnv),
+      },
+    );
     closeSync(fd);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return new Promise<LaunchedDaemon>((resolve, reject) => {
-      const timer = setTimeout(() => finish(new Error(`mount daemon not ready after ${readyTimeoutMs} ms (see ${req.logFile})`)), readyTimeoutMs);
+      const timer = setTimeout(
+        () => finish(new Error(`mount daemon not ready after ${readyTimeoutMs} ms (see ${req.logFile})`)),
+        readyTimeoutMs,
+      );
       let done = false;
       const finish = (e?: Error): void => {
         if (done) return;
@@ -85,7 +95,9 @@ export function createDaemonLauncher(env: Readonly<Record<string, string | undef
         if (m === 'ready') finish();
         else finish(new Error(`mount failed: ${String(m)} (see ${req.logFile})`));
       });
-      void exited.then((code) => finish(new Error(`mount daemon exited with code ${code} (see ${req.logFile})`)));
+      void exited.then((code) =>
+        finish(new Error(`mount daemon exited with code ${code} (see ${req.logFile})`)),
+      );
       child.once('error', (e) => finish(e));
     });
   };

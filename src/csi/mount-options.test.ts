@@ -8,7 +8,14 @@ import { socketPathOf } from './csi-plugin.js';
 describe('planMount', () => {
   it('maps JuiceFS-style options to tjfs mount flags, deterministically', () => {
     const a = planMount(['cache-size=1024', 'writeback', 'allow_other'], 'attr-cache=0,ro');
-    expect(a.args).toEqual(['--attr-cache=0', '--cache-size=1024', '--read-only', '--writeback', '-o', 'allow_other']);
+    expect(a.args).toEqual([
+      '--attr-cache=0',
+      '--cache-size=1024',
+      '--read-only',
+      '--writeback',
+      '-o',
+      'allow_other',
+    ]);
     const b = planMount(['ro', 'allow_other,writeback'], 'cache-size=1024,attr-cache=0');
     expect(b.args).toEqual(a.args);
     expect(sharedMountId('sqlite3://x.db', a.args)).toBe(sharedMountId('sqlite3://x.db', b.args));
@@ -20,11 +27,17 @@ describe('planMount', () => {
   });
 
   it('passes --verify-cache-checksum on to the mount', () => {
-    expect(planMount(['verify-cache-checksum=full'])).toEqual({ args: ['--verify-cache-checksum=full'], ignored: [] });
+    expect(planMount(['verify-cache-checksum=full'])).toEqual({
+      args: ['--verify-cache-checksum=full'],
+      ignored: [],
+    });
   });
 
   it('ignores JuiceFS-only flags and rejects unknown ones', () => {
-    expect(planMount(['metrics=0.0.0.0:9567', 'writeback_cache']).ignored).toEqual(['metrics=0.0.0.0:9567', 'writeback_cache']);
+    expect(planMount(['metrics=0.0.0.0:9567', 'writeback_cache']).ignored).toEqual([
+      'metrics=0.0.0.0:9567',
+      'writeback_cache',
+    ]);
     expect(() => planMount(['rm-rf=/'])).toThrow(CsiError);
     expect(() => planMount(['cache-size'])).toThrow(/needs a value/);
   });
@@ -32,14 +45,23 @@ describe('planMount', () => {
 
 describe('helpers', () => {
   it('parses mountinfo with escapes', () => {
-    const text = '36 35 0:51 /pvc-1 /var/lib/kubelet/pods/a\\040b/mount rw,relatime shared:1 - fuse.tjfs tjfs:vol rw,user_id=0\n';
+    const text =
+      '36 35 0:51 /pvc-1 /var/lib/kubelet/pods/a\\040b/mount rw,relatime shared:1 - fuse.tjfs tjfs:vol rw,user_id=0\n';
     const r = parseMountInfo(text);
-    expect(r[0]).toMatchObject({ device: '0:51', root: '/pvc-1', mountPoint: '/var/lib/kubelet/pods/a b/mount', fsType: 'fuse.tjfs', source: 'tjfs:vol' });
+    expect(r[0]).toMatchObject({
+      device: '0:51',
+      root: '/pvc-1',
+      mountPoint: '/var/lib/kubelet/pods/a b/mount',
+      fsType: 'fuse.tjfs',
+      source: 'tjfs:vol',
+    });
     expect(mountAt(r, '/var/lib/kubelet/pods/a b/mount')?.id).toBe(36);
   });
 
   it('redacts passwords and parses endpoints', () => {
-    expect(redactSecrets('mount redis://u:s3cret@h:6379/1 failed')).toBe('mount redis://u:****@h:6379/1 failed');
+    expect(redactSecrets('mount redis://u:s3cret@h:6379/1 failed')).toBe(
+      'mount redis://u:****@h:6379/1 failed',
+    );
     expect(redactSecrets('postgres://:pw@h/db')).toBe('postgres://:****@h/db');
     expect(socketPathOf('unix:///csi/csi.sock')).toBe('/csi/csi.sock');
     expect(socketPathOf('unix:/csi/csi.sock')).toBe('/csi/csi.sock');

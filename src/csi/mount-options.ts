@@ -97,7 +97,8 @@ export function planMount(flags: readonly string[], legacy?: string): MountPlan 
     const value = eq < 0 ? undefined : opt.slice(eq + 1);
     if (name === 'ro') bools.add('read-only');
     else if (VALUE_FLAGS.has(name)) {
-      if (value === undefined || value === '') throw invalidArgument(`mount option '${name}' needs a value (${name}=...)`);
+      if (value === undefined || value === '')
+        throw invalidArgument(`mount option '${name}' needs a value (${name}=...)`);
       values.set(name, value);
     } else if (BOOL_FLAGS.has(name)) {
       if (value === undefined || value === 'true') bools.add(name);

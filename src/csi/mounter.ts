@@ -34,7 +34,11 @@ export interface Mounter {
   usage(path: string): Promise<VolumeUsageNumbers>;
 }
 
-function run(cmd: string, args: readonly string[], timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+function run(
+  cmd: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
     execFile(cmd, [...args], { timeout: timeoutMs, encoding: 'utf8' }, (e, stdout, stderr) => {
       resolve({ ok: e === null, output: `${stdout}${stderr}`.trim() || (e ? e.message : '') });
@@ -84,7 +88,8 @@ export class SystemMounter implements Mounter {
       const lazy = await run('umount', ['-l', path], this.timeoutMs);
       if (!lazy.ok && !/not mounted/.test(lazy.output)) throw new Error(`umount ${path}: ${lazy.output}`);
     }
-    if (mountAt(await this.mounts(), path)) throw new Error(`umount ${path}: still mounted after 16 attempts`);
+    if (mountAt(await this.mounts(), path))
+      throw new Error(`umount ${path}: still mounted after 16 attempts`);
   }
 
   probe(path: string, timeoutMs?: number): Promise<ProbeResult> {

@@ -15,7 +15,11 @@ import { isAbsolute, join, normalize } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { redactSecrets } from '../util/redact.js';
 import { BusyKeys, CsiError, internal, invalidArgument, notFound } from './csi-error.js';
-import type { NodeGetVolumeStatsRequest, NodePublishVolumeRequest, NodeUnpublishVolumeRequest } from './csi-proto.js';
+import type {
+  NodeGetVolumeStatsRequest,
+  NodePublishVolumeRequest,
+  NodeUnpublishVolumeRequest,
+} from './csi-proto.js';
 import { mountAt } from './mount-info.js';
 import { planMount } from './mount-options.js';
 import type { Mounter } from './mounter.js';
@@ -78,16 +82,21 @@ export class NodeService {
     const metaUrl = req.secrets['metaurl'] ?? '';
     if (!metaUrl) throw invalidArgument('secret key "metaurl" is required (nodePublishSecretRef)');
     const subPath = normalizeSubPath(req.volumeContext['subPath']);
-    if (subPath === undefined) throw invalidArgument(`invalid subPath '${req.volumeContext['subPath'] ?? ''}'`);
+    if (subPath === undefined)
+      throw invalidArgument(`invalid subPath '${req.volumeContext['subPath'] ?? ''}'`);
     const readOnly = req.readonly || isReadOnlyMode(cap);
     const plan = planMount(cap.mount?.mountFlags ?? [], req.volumeContext['mountOptions']);
-    if (plan.ignored.length > 0) this.o.logger.warn('csi: ignoring mount options tjfs does not implement', { ignored: plan.ignored });
+    if (plan.ignored.length > 0)
+      this.o.logger.warn('csi: ignoring mount options tjfs does not implement', { ignored: plan.ignored });
     await this.locked(target, async () => {
       const existing = this.o.shared.findTarget(target);
       if (existing) {
         const t = existing.target;
         if (t.volumeId !== req.volumeId || t.subPath !== subPath || t.readOnly !== readOnly) {
-          throw new CsiError(status.ALREADY_EXISTS, `${target} is already published with a different volume or mode`);
+          throw new CsiError(
+            status.ALREADY_EXISTS,
+            `${target} is already published with a different volume or mode`,
+          );
         }
         const h = await this.o.shared.targetHealth(target);
         if (!h.ok) await this.o.shared.heal(existing.mount.id);
@@ -98,13 +107,23 @@ export class NodeService {
     });
   }
 
-  private async bindNew(volumeId: string, metaUrl: string, args: string[], target: string, subPath: string, readOnly: boolean): Promise<void> {
+  private async bindNew(
+    volumeId: string,
+    metaUrl: string,
+    args: string[],
+    target: string,
+    subPath: string,
+    readOnly: boolean,
+  ): Promise<void> {
     const ms = this.o.fsTimeoutMs ?? 5000;
     let m;
     try {
       m = await this.o.shared.acquire(metaUrl, args, target, { volumeId, subPath, readOnly });
     } catch (e) {
-      throw internal(`mounting volume ${volumeId} failed: ${redactSecrets(e instanceof Error ? e.message : String(e))}`, e);
+      throw internal(
+        `mounting volume ${volumeId} failed: ${redactSecrets(e instanceof Error ? e.message : String(e))}`,
+        e,
+      );
     }
     try {
       const source = join(m.mountPoint, subPath);
@@ -115,7 +134,10 @@ export class NodeService {
     } catch (e) {
       await this.o.shared.release(target).catch(() => undefined);
       await rmdir(target).catch(() => undefined);
-      throw internal(`publishing volume ${volumeId} at ${target} failed: ${e instanceof Error ? e.message : String(e)}`, e);
+      throw internal(
+        `publishing volume ${volumeId} at ${target} failed: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
     }
   }
 
@@ -140,13 +162,19 @@ export class NodeService {
     if (!req.volumeId) throw invalidArgument('volume_id is required');
     const path = targetOf(req.volumePath, 'volume_path');
     const found = this.o.shared.findTarget(path);
-    if (found && found.target.volumeId !== req.volumeId) throw notFound(`volume ${req.volumeId} is not published at ${path}`);
-    if (!found && !mountAt(await this.o.mounter.mounts(), path)) throw notFound(`volume ${req.volumeId} is not published at ${path}`);
+    if (found && found.target.volumeId !== req.volumeId)
+      throw notFound(`volume ${req.volumeId} is not published at ${path}`);
+    if (!found && !mountAt(await this.o.mounter.mounts(), path))
+      throw notFound(`volume ${req.volumeId} is not published at ${path}`);
     const h = await this.o.shared.targetHealth(path);
     if (!h.ok) {
       if (found) {
         const id = found.mount.id;
-        this.o.shared.heal(id).catch((e: unknown) => this.o.logger.error('csi: healing failed', { id, err: redactSecrets(String(e)) }));
+        this.o.shared
+          .heal(id)
+          .catch((e: unknown) =>
+            this.o.logger.error('csi: healing failed', { id, err: redactSecrets(String(e)) }),
+          );
       }
       return { usage: [], volumeCondition: { abnormal: true, message: h.message } };
     }
@@ -160,7 +188,13 @@ export class NodeService {
         volumeCondition: { abnormal: false, message: 'volume is healthy' },
       };
     } catch (e) {
-      return { usage: [], volumeCondition: { abnormal: true, message: `statfs failed: ${e instanceof Error ? e.message : String(e)}` } };
+      return {
+        usage: [],
+        volumeCondition: {
+          abnormal: true,
+          message: `statfs failed: ${e instanceof Error ? e.message : String(e)}`,
+        },
+      };
     }
   }
 }

@@ -71,9 +71,12 @@ export class SharedMounts {
   /** Health of a shared mount's base: mounted as fuse.tjfs and answering stat in time. */
   async baseHealth(m: SharedMountState): Promise<MountHealth> {
     const rec = mountAt(await this.o.mounter.mounts(), m.mountPoint);
-    if (!rec || rec.fsType !== FUSE_TYPE) return { ok: false, message: `shared mount ${m.mountPoint} is not mounted` };
+    if (!rec || rec.fsType !== FUSE_TYPE)
+      return { ok: false, message: `shared mount ${m.mountPoint} is not mounted` };
     const p = await this.o.mounter.probe(m.mountPoint, this.o.probeTimeoutMs);
-    return p.ok ? { ok: true, message: 'ok' } : { ok: false, message: `shared mount ${m.mountPoint} is broken (${p.code ?? 'error'})` };
+    return p.ok
+      ? { ok: true, message: 'ok' }
+      : { ok: false, message: `shared mount ${m.mountPoint} is broken (${p.code ?? 'error'})` };
   }
 
   /** Health of a published target (its bind mount). */
@@ -81,14 +84,21 @@ export class SharedMounts {
     const rec = mountAt(await this.o.mounter.mounts(), target);
     if (!rec) return { ok: false, message: `${target} is not mounted` };
     const p = await this.o.mounter.probe(target, this.o.probeTimeoutMs);
-    return p.ok ? { ok: true, message: 'ok' } : { ok: false, message: `volume mount at ${target} is broken (${p.code ?? 'error'})` };
+    return p.ok
+      ? { ok: true, message: 'ok' }
+      : { ok: false, message: `volume mount at ${target} is broken (${p.code ?? 'error'})` };
   }
 
   /**
    * Makes sure the shared mount for (metaUrl, args) is up and records `target` as a user.
    * Returns the base mount point. The caller binds the target after this resolves.
    */
-  async acquire(metaUrl: string, args: readonly string[], target: string, t: TargetState): Promise<SharedMountState> {
+  async acquire(
+    metaUrl: string,
+    args: readonly string[],
+    target: string,
+    t: TargetState,
+  ): Promise<SharedMountState> {
     const id = sharedMountId(metaUrl, args);
     return this.withLock(id, async () => {
       let m = this.mounts[id];
@@ -129,7 +139,9 @@ export class SharedMounts {
   async recover(): Promise<void> {
     for (const id of Object.keys(this.mounts)) {
       if (this.closed) return;
-      await this.heal(id).catch((e: unknown) => this.o.logger.error('csi: recovering shared mount failed', { id, err: redactSecrets(String(e)) }));
+      await this.heal(id).catch((e: unknown) =>
+        this.o.logger.error('csi: recovering shared mount failed', { id, err: redactSecrets(String(e)) }),
+      );
     }
   }
 
@@ -166,11 +178,17 @@ export class SharedMounts {
   private async ensureMounted(m: SharedMountState): Promise<boolean> {
     const h = await this.baseHealth(m);
     if (h.ok) return false;
-    if (m.pid > 0) this.o.logger.warn('csi: shared mount unhealthy, remounting', { id: m.id, reason: h.message });
+    if (m.pid > 0)
+      this.o.logger.warn('csi: shared mount unhealthy, remounting', { id: m.id, reason: h.message });
     await this.o.mounter.unmount(m.mountPoint);
     if (isOurDaemon(m.pid, m.mountPoint)) process.kill(m.pid, 'SIGKILL');
     await mkdir(m.mountPoint, { recursive: true, mode: 0o755 });
-    const d = await this.o.launch({ metaUrl: m.metaUrl, mountPoint: m.mountPoint, args: m.args, logFile: join(this.o.store.dir, 'logs', `${m.id}.log`) });
+    const d = await this.o.launch({
+      metaUrl: m.metaUrl,
+      mountPoint: m.mountPoint,
+      args: m.args,
+      logFile: join(this.o.store.dir, 'logs', `${m.id}.log`),
+    });
     m.pid = d.pid;
     this.o.logger.info?.('csi: shared mount started', { id: m.id, pid: d.pid, mountPoint: m.mountPoint });
     void d.exited.then(() => this.onDaemonExit(m.id, d.pid));
@@ -182,7 +200,9 @@ export class SharedMounts {
     if (this.closed || !m || m.pid !== pid || Object.keys(m.targets).length === 0) return;
     this.o.logger.warn('csi: mount daemon exited unexpectedly; healing', { id, pid });
     setTimeout(() => {
-      this.heal(id).catch((e: unknown) => this.o.logger.error('csi: healing failed', { id, err: redactSecrets(String(e)) }));
+      this.heal(id).catch((e: unknown) =>
+        this.o.logger.error('csi: healing failed', { id, err: redactSecrets(String(e)) }),
+      );
     }, 500).unref();
   }
 
@@ -192,7 +212,11 @@ export class SharedMounts {
     const ours = isOurDaemon(pid, m.mountPoint);
     if (ours) process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + (this.o.stopTimeoutMs ?? 10_000);
-    while (Date.now() < deadline && (mountAt(await this.o.mounter.mounts(), m.mountPoint) || (ours && pidAlive(pid)))) await sleep(100);
+    while (
+      Date.now() < deadline &&
+      (mountAt(await this.o.mounter.mounts(), m.mountPoint) || (ours && pidAlive(pid)))
+    )
+      await sleep(100);
     await this.o.mounter.unmount(m.mountPoint);
     if (ours && pidAlive(pid)) process.kill(pid, 'SIGKILL');
     await rmdir(m.mountPoint).catch(() => undefined);

@@ -17,7 +17,14 @@ describe('StateStore', () => {
   it('saves the state 0600 (over a stale temporary file) and loads it back after a restart', async () => {
     const s = new StateStore(dir);
     await s.load();
-    s.current.mounts['m1'] = { id: 'm1', metaUrl: 'redis://:pw@h/1', args: ['--x'], mountPoint: '/mnt/m1', pid: 42, targets: {} };
+    s.current.mounts['m1'] = {
+      id: 'm1',
+      metaUrl: 'redis://:pw@h/1',
+      args: ['--x'],
+      mountPoint: '/mnt/m1',
+      pid: 42,
+      targets: {},
+    };
     await writeFile(`${s.file}.tmp`, 'left by a crash');
     await chmod(`${s.file}.tmp`, 0o644);
     await Promise.all([s.save(), s.save()]);

@@ -22,7 +22,8 @@ export function capabilityProblem(cap: VolumeCapabilityMsg): string | undefined 
   if (!mode || mode === 'UNKNOWN') return 'volume_capability.access_mode is required';
   if (!SUPPORTED.has(mode)) return `access mode ${mode} is not supported`;
   const fs = cap.mount?.fsType ?? '';
-  if (fs !== '' && fs !== 'tjfs' && fs !== 'juicefs' && fs !== 'fuse.tjfs') return `fs_type '${fs}' is not supported (use tjfs)`;
+  if (fs !== '' && fs !== 'tjfs' && fs !== 'juicefs' && fs !== 'fuse.tjfs')
+    return `fs_type '${fs}' is not supported (use tjfs)`;
   return undefined;
 }
 

@@ -24,7 +24,12 @@ export interface ProvisionedDir {
 const ctx = ROOT_CONTEXT;
 
 async function withMeta<T>(metaUrl: string, fn: (meta: Meta) => Promise<T>): Promise<T> {
-  const rt = await openRuntime(metaUrl, { cacheDir: 'memory', cacheSize: 0, heartbeat: false, mountPoint: 'tjfs-csi-controller' });
+  const rt = await openRuntime(metaUrl, {
+    cacheDir: 'memory',
+    cacheSize: 0,
+    heartbeat: false,
+    mountPoint: 'tjfs-csi-controller',
+  });
   try {
     return await fn(rt.meta);
   } finally {
@@ -45,7 +50,12 @@ async function lookupPath(meta: Meta, parts: readonly string[]): Promise<Ino | u
   return ino;
 }
 
-async function mkdirIdempotent(meta: Meta, parent: Ino, name: string, mode: number): Promise<{ ino: Ino; existed: boolean }> {
+async function mkdirIdempotent(
+  meta: Meta,
+  parent: Ino,
+  name: string,
+  mode: number,
+): Promise<{ ino: Ino; existed: boolean }> {
   try {
     return { ino: (await meta.mkdir(ctx, parent, Buffer.from(name), mode, 0)).ino, existed: false };
   } catch (e) {

@@ -8,7 +8,19 @@
  * Invariants: never reads past `len`; a malformed request throws `DecodeError` (the session
  * answers EINVAL/EIO); 64-bit file offsets become numbers, exact up to 2^53 - 1 and Infinity above (see Reader.num).
  */
-import { FattrFlag, GETATTR_FH, LK_FLOCK, Opcode, READ_LOCKOWNER, RELEASE_FLOCK_UNLOCK, RELEASE_FLUSH, Size, WRITE_CACHE, WRITE_KILL_SUIDGID, WRITE_LOCKOWNER } from './abi.js';
+import {
+  FattrFlag,
+  GETATTR_FH,
+  LK_FLOCK,
+  Opcode,
+  READ_LOCKOWNER,
+  RELEASE_FLOCK_UNLOCK,
+  RELEASE_FLUSH,
+  Size,
+  WRITE_CACHE,
+  WRITE_KILL_SUIDGID,
+  WRITE_LOCKOWNER,
+} from './abi.js';
 import type { LockType } from './abi.js';
 import type { SetattrInput } from './fuse-ops.js';
 
@@ -30,7 +42,8 @@ export interface InHeader {
 export function decodeHeader(buf: Buffer): InHeader {
   if (buf.length < Size.IN_HEADER) throw new DecodeError(`short request: ${buf.length} bytes`);
   const len = buf.readUInt32LE(0);
-  if (len < Size.IN_HEADER || len > buf.length) throw new DecodeError(`bad request length ${len} (read ${buf.length})`);
+  if (len < Size.IN_HEADER || len > buf.length)
+    throw new DecodeError(`bad request length ${len} (read ${buf.length})`);
   return {
     len,
     opcode: buf.readUInt32LE(4),
@@ -73,7 +86,10 @@ export interface ReadArgs {
 
 /** Decoded arguments per opcode. `nodeid` is in the header. */
 export type RequestArgs =
-  | { opcode: typeof Opcode.LOOKUP | typeof Opcode.UNLINK | typeof Opcode.RMDIR | typeof Opcode.REMOVEXATTR; name: Buffer }
+  | {
+      opcode: typeof Opcode.LOOKUP | typeof Opcode.UNLINK | typeof Opcode.RMDIR | typeof Opcode.REMOVEXATTR;
+      name: Buffer;
+    }
   | { opcode: typeof Opcode.FORGET; nlookup: bigint }
   | { opcode: typeof Opcode.BATCH_FORGET; forgets: Array<{ nodeid: bigint; nlookup: bigint }> }
   | { opcode: typeof Opcode.GETATTR; fh?: bigint }
@@ -82,12 +98,34 @@ export type RequestArgs =
   | { opcode: typeof Opcode.SYMLINK; name: Buffer; target: Buffer }
   | { opcode: typeof Opcode.MKNOD; mode: number; rdev: number; umask: number; name: Buffer }
   | { opcode: typeof Opcode.MKDIR; mode: number; umask: number; name: Buffer }
-  | { opcode: typeof Opcode.RENAME | typeof Opcode.RENAME2; newdir: bigint; flags: number; oldName: Buffer; newName: Buffer }
+  | {
+      opcode: typeof Opcode.RENAME | typeof Opcode.RENAME2;
+      newdir: bigint;
+      flags: number;
+      oldName: Buffer;
+      newName: Buffer;
+    }
   | { opcode: typeof Opcode.LINK; oldnodeid: bigint; newName: Buffer }
   | { opcode: typeof Opcode.OPEN | typeof Opcode.OPENDIR; flags: number; openFlags: number }
   | ReadArgs
-  | { opcode: typeof Opcode.WRITE; fh: bigint; offset: number; data: Buffer; flags: number; cached: boolean; killSuidgid: boolean; lockOwner?: bigint }
-  | { opcode: typeof Opcode.RELEASE | typeof Opcode.RELEASEDIR; fh: bigint; flags: number; flush: boolean; flockUnlock: boolean; lockOwner: bigint }
+  | {
+      opcode: typeof Opcode.WRITE;
+      fh: bigint;
+      offset: number;
+      data: Buffer;
+      flags: number;
+      cached: boolean;
+      killSuidgid: boolean;
+      lockOwner?: bigint;
+    }
+  | {
+      opcode: typeof Opcode.RELEASE | typeof Opcode.RELEASEDIR;
+      fh: bigint;
+      flags: number;
+      flush: boolean;
+      flockUnlock: boolean;
+      lockOwner: bigint;
+    }
   | { opcode: typeof Opcode.FSYNC | typeof Opcode.FSYNCDIR; fh: bigint; datasync: boolean }
   | { opcode: typeof Opcode.SETXATTR; name: Buffer; value: Buffer; flags: number }
   | { opcode: typeof Opcode.GETXATTR; size: number; name: Buffer }
@@ -96,11 +134,27 @@ export type RequestArgs =
   | { opcode: typeof Opcode.INIT; init: InitIn }
   | { opcode: typeof Opcode.GETLK | typeof Opcode.SETLK | typeof Opcode.SETLKW; lk: LkIn }
   | { opcode: typeof Opcode.ACCESS; mask: number }
-  | { opcode: typeof Opcode.CREATE; flags: number; mode: number; umask: number; openFlags: number; name: Buffer }
+  | {
+      opcode: typeof Opcode.CREATE;
+      flags: number;
+      mode: number;
+      umask: number;
+      openFlags: number;
+      name: Buffer;
+    }
   | { opcode: typeof Opcode.INTERRUPT; target: bigint }
   | { opcode: typeof Opcode.FALLOCATE; fh: bigint; offset: number; length: number; mode: number }
   | { opcode: typeof Opcode.LSEEK; fh: bigint; offset: number; whence: number }
-  | { opcode: typeof Opcode.COPY_FILE_RANGE | typeof Opcode.COPY_FILE_RANGE_64; fhIn: bigint; offIn: number; nodeidOut: bigint; fhOut: bigint; offOut: number; len: number; flags: number }
+  | {
+      opcode: typeof Opcode.COPY_FILE_RANGE | typeof Opcode.COPY_FILE_RANGE_64;
+      fhIn: bigint;
+      offIn: number;
+      nodeidOut: bigint;
+      fhOut: bigint;
+      offOut: number;
+      len: number;
+      flags: number;
+    }
   | { opcode: 0; unsupported: number };
 
 export interface FuseRequest {
@@ -116,7 +170,8 @@ class Reader {
     public pos: number = Size.IN_HEADER,
   ) {}
   need(n: number): number {
-    if (this.pos + n > this.end) throw new DecodeError(`truncated arguments (need ${n} at ${this.pos}, end ${this.end})`);
+    if (this.pos + n > this.end)
+      throw new DecodeError(`truncated arguments (need ${n} at ${this.pos}, end ${this.end})`);
     const p = this.pos;
     this.pos += n;
     return p;
@@ -233,7 +288,14 @@ function decodeArgs(opcode: number, r: Reader, setxattrExt: boolean): RequestArg
     case Opcode.RELEASEDIR: {
       const p = r.need(Size.RELEASE_IN);
       const rf = r.u32(p + 12);
-      return { opcode, fh: r.u64(p), flags: r.u32(p + 8), flush: (rf & RELEASE_FLUSH) !== 0, flockUnlock: (rf & RELEASE_FLOCK_UNLOCK) !== 0, lockOwner: r.u64(p + 16) };
+      return {
+        opcode,
+        fh: r.u64(p),
+        flags: r.u32(p + 8),
+        flush: (rf & RELEASE_FLUSH) !== 0,
+        flockUnlock: (rf & RELEASE_FLOCK_UNLOCK) !== 0,
+        lockOwner: r.u64(p + 16),
+      };
     }
     case Opcode.FSYNC:
     case Opcode.FSYNCDIR: {
@@ -262,14 +324,29 @@ function decodeArgs(opcode: number, r: Reader, setxattrExt: boolean): RequestArg
     case Opcode.SETLK:
     case Opcode.SETLKW: {
       const p = r.need(Size.LK_IN);
-      const lk: LkIn = { fh: r.u64(p), owner: r.u64(p + 8), start: r.u64(p + 16), end: r.u64(p + 24), type: r.u32(p + 32) as LockType, pid: r.u32(p + 36), flock: (r.u32(p + 40) & LK_FLOCK) !== 0 }; // cast: kernel sends only 0/1/2
+      const lk: LkIn = {
+        fh: r.u64(p),
+        owner: r.u64(p + 8),
+        start: r.u64(p + 16),
+        end: r.u64(p + 24),
+        type: r.u32(p + 32) as LockType,
+        pid: r.u32(p + 36),
+        flock: (r.u32(p + 40) & LK_FLOCK) !== 0,
+      }; // cast: kernel sends only 0/1/2
       return { opcode, lk };
     }
     case Opcode.ACCESS:
       return { opcode, mask: r.u32(r.need(Size.ACCESS_IN)) };
     case Opcode.CREATE: {
       const p = r.need(Size.CREATE_IN);
-      return { opcode, flags: r.u32(p), mode: r.u32(p + 4), umask: r.u32(p + 8), openFlags: r.u32(p + 12), name: r.cstr() };
+      return {
+        opcode,
+        flags: r.u32(p),
+        mode: r.u32(p + 4),
+        umask: r.u32(p + 8),
+        openFlags: r.u32(p + 12),
+        name: r.cstr(),
+      };
     }
     case Opcode.INTERRUPT:
       return { opcode, target: r.u64(r.need(Size.INTERRUPT_IN)) };
@@ -284,7 +361,16 @@ function decodeArgs(opcode: number, r: Reader, setxattrExt: boolean): RequestArg
     case Opcode.COPY_FILE_RANGE:
     case Opcode.COPY_FILE_RANGE_64: {
       const p = r.need(Size.COPY_FILE_RANGE_IN);
-      return { opcode, fhIn: r.u64(p), offIn: r.num(p + 8), nodeidOut: r.u64(p + 16), fhOut: r.u64(p + 24), offOut: r.num(p + 32), len: r.num(p + 40), flags: Number(r.u64(p + 48)) };
+      return {
+        opcode,
+        fhIn: r.u64(p),
+        offIn: r.num(p + 8),
+        nodeidOut: r.u64(p + 16),
+        fhOut: r.u64(p + 24),
+        offOut: r.num(p + 32),
+        len: r.num(p + 40),
+        flags: Number(r.u64(p + 48)),
+      };
     }
     default:
       return { opcode: 0, unsupported: opcode };
@@ -324,8 +410,10 @@ function decodeSetattr(r: Reader, p: number): Omit<SetattrInput, 'ino'> {
   if (has(FattrFlag.FH)) out.fh = r.u64(p + 8);
   if (has(FattrFlag.SIZE)) out.size = r.num(p + 16);
   if (has(FattrFlag.LOCKOWNER)) out.lockOwner = r.u64(p + 24);
-  if (has(FattrFlag.ATIME)) out.atime = has(FattrFlag.ATIME_NOW) ? 'now' : { sec: r.i64(p + 32), nsec: r.u32(p + 56) };
-  if (has(FattrFlag.MTIME)) out.mtime = has(FattrFlag.MTIME_NOW) ? 'now' : { sec: r.i64(p + 40), nsec: r.u32(p + 60) };
+  if (has(FattrFlag.ATIME))
+    out.atime = has(FattrFlag.ATIME_NOW) ? 'now' : { sec: r.i64(p + 32), nsec: r.u32(p + 56) };
+  if (has(FattrFlag.MTIME))
+    out.mtime = has(FattrFlag.MTIME_NOW) ? 'now' : { sec: r.i64(p + 40), nsec: r.u32(p + 60) };
   if (has(FattrFlag.CTIME)) out.ctime = { sec: r.i64(p + 48), nsec: r.u32(p + 64) };
   if (has(FattrFlag.MODE)) out.mode = r.u32(p + 68);
   if (has(FattrFlag.UID)) out.uid = r.u32(p + 76);

@@ -52,12 +52,19 @@ export class FdDevice implements FuseDevice {
     if (this.closed) return -osConstants.errno.EBADF;
     // The addon builds the header and writes everything with one writev (no header Buffer,
     // no fs.writevSync argument checks): replies are the hottest write of the daemon.
-    return this.native.writeReply(this.fd, unique, error, payload.length <= MAX_REPLY_BUFFERS ? payload : [Buffer.concat(payload)]);
+    return this.native.writeReply(
+      this.fd,
+      unique,
+      error,
+      payload.length <= MAX_REPLY_BUFFERS ? payload : [Buffer.concat(payload)],
+    );
   }
 
   writeAsync(bufs: Buffer[]): Promise<number> {
     if (this.closed) return Promise.resolve(-osConstants.errno.EBADF);
-    return new Promise((resolve) => writev(this.fd, bufs, (err) => resolve(err === null ? 0 : negErrno(err))));
+    return new Promise((resolve) =>
+      writev(this.fd, bufs, (err) => resolve(err === null ? 0 : negErrno(err))),
+    );
   }
 
   watch(onReadable: () => void): FdWatcher {

@@ -11,7 +11,17 @@
  */
 import { OPEN_KILL_SUIDGID, Opcode } from './abi.js';
 import type { FuseRequest, ReadArgs, RequestArgs } from './decode.js';
-import { DirentPacker, attrOut, createOut, entryOut, lkOut, openOut, statfsOut, u32Out, u64Out } from './encode.js';
+import {
+  DirentPacker,
+  attrOut,
+  createOut,
+  entryOut,
+  lkOut,
+  openOut,
+  statfsOut,
+  u32Out,
+  u64Out,
+} from './encode.js';
 import type { EntryReply, FuseOps, RequestContext } from './fuse-ops.js';
 import { Errno, FsError } from '../base/errno.js';
 import type { Ino } from '../base/types.js';
@@ -42,7 +52,11 @@ function entry(e: EntryReply): DispatchReply {
 const DOT = Buffer.from('.');
 const DOTDOT = Buffer.from('..');
 
-export async function dispatchRequest(ops: FuseOps, req: FuseRequest, ctx: RequestContext): Promise<DispatchReply> {
+export async function dispatchRequest(
+  ops: FuseOps,
+  req: FuseRequest,
+  ctx: RequestContext,
+): Promise<DispatchReply> {
   const ino = req.header.nodeid;
   const a = req.args;
   switch (a.opcode) {
@@ -51,7 +65,10 @@ export async function dispatchRequest(ops: FuseOps, req: FuseRequest, ctx: Reque
     case Opcode.GETATTR:
       return { data: [attrOut(ino, await ops.getattr(ctx, ino, a.fh))], refs: [] };
     case Opcode.SETATTR:
-      return { data: [attrOut(ino, await need(ops.setattr, 'setattr').call(ops, ctx, { ...a.attr, ino }))], refs: [] };
+      return {
+        data: [attrOut(ino, await need(ops.setattr, 'setattr').call(ops, ctx, { ...a.attr, ino }))],
+        refs: [],
+      };
     case Opcode.READLINK:
       return { data: [await need(ops.readlink, 'readlink').call(ops, ctx, ino)], refs: [] };
     case Opcode.SYMLINK:
@@ -73,11 +90,22 @@ export async function dispatchRequest(ops: FuseOps, req: FuseRequest, ctx: Reque
     case Opcode.LINK:
       return entry(await need(ops.link, 'link').call(ops, ctx, a.oldnodeid, ino, a.newName));
     case Opcode.OPEN:
-      return { data: [openOut(await need(ops.open, 'open').call(ops, ctx, ino, a.flags, { killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0 }))], refs: [] };
+      return {
+        data: [
+          openOut(
+            await need(ops.open, 'open').call(ops, ctx, ino, a.flags, {
+              killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0,
+            }),
+          ),
+        ],
+        refs: [],
+      };
     case Opcode.OPENDIR:
       return { data: [openOut(await need(ops.opendir, 'opendir').call(ops, ctx, ino, a.flags))], refs: [] };
     case Opcode.CREATE: {
-      const r = await need(ops.create, 'create').call(ops, ctx, ino, a.name, a.mode, a.umask, a.flags, { killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0 });
+      const r = await need(ops.create, 'create').call(ops, ctx, ino, a.name, a.mode, a.umask, a.flags, {
+        killSuidgid: (a.openFlags & OPEN_KILL_SUIDGID) !== 0,
+      });
       return { data: [createOut(r.entry, r.open)], refs: [r.entry.ino] };
     }
     default:
@@ -85,7 +113,12 @@ export async function dispatchRequest(ops: FuseOps, req: FuseRequest, ctx: Reque
   }
 }
 
-async function dispatchIo(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: RequestContext): Promise<DispatchReply> {
+async function dispatchIo(
+  ops: FuseOps,
+  ino: Ino,
+  a: RequestArgs,
+  ctx: RequestContext,
+): Promise<DispatchReply> {
   switch (a.opcode) {
     case Opcode.READ: {
       const { opcode: _op, ...input } = a;
@@ -124,23 +157,58 @@ async function dispatchIo(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: RequestCo
       await need(ops.access, 'access').call(ops, ctx, ino, a.mask);
       return EMPTY;
     case Opcode.FALLOCATE:
-      await need(ops.fallocate, 'fallocate').call(ops, ctx, { ino, fh: a.fh, offset: a.offset, length: a.length, mode: a.mode });
+      await need(ops.fallocate, 'fallocate').call(ops, ctx, {
+        ino,
+        fh: a.fh,
+        offset: a.offset,
+        length: a.length,
+        mode: a.mode,
+      });
       return EMPTY;
     case Opcode.LSEEK:
-      return { data: [u64Out(await need(ops.lseek, 'lseek').call(ops, ctx, { ino, fh: a.fh, offset: a.offset, whence: a.whence }))], refs: [] };
+      return {
+        data: [
+          u64Out(
+            await need(ops.lseek, 'lseek').call(ops, ctx, {
+              ino,
+              fh: a.fh,
+              offset: a.offset,
+              whence: a.whence,
+            }),
+          ),
+        ],
+        refs: [],
+      };
     case Opcode.COPY_FILE_RANGE:
     case Opcode.COPY_FILE_RANGE_64: {
-      const input = { inoIn: ino, fhIn: a.fhIn, offsetIn: a.offIn, inoOut: a.nodeidOut, fhOut: a.fhOut, offsetOut: a.offOut, length: a.len, flags: a.flags };
+      const input = {
+        inoIn: ino,
+        fhIn: a.fhIn,
+        offsetIn: a.offIn,
+        inoOut: a.nodeidOut,
+        fhOut: a.fhOut,
+        offsetOut: a.offOut,
+        length: a.len,
+        flags: a.flags,
+      };
       const n = await need(ops.copyFileRange, 'copy_file_range').call(ops, ctx, input);
       // COPY_FILE_RANGE replies write_out (u32), the 64-bit variant copy_file_range_out (u64).
-      return { data: [a.opcode === Opcode.COPY_FILE_RANGE ? u32Out(Math.min(n, 0xffffffff)) : u64Out(n)], refs: [] };
+      return {
+        data: [a.opcode === Opcode.COPY_FILE_RANGE ? u32Out(Math.min(n, 0xffffffff)) : u64Out(n)],
+        refs: [],
+      };
     }
     default:
       return dispatchMisc(ops, ino, a, ctx);
   }
 }
 
-async function dispatchMisc(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: RequestContext): Promise<DispatchReply> {
+async function dispatchMisc(
+  ops: FuseOps,
+  ino: Ino,
+  a: RequestArgs,
+  ctx: RequestContext,
+): Promise<DispatchReply> {
   switch (a.opcode) {
     case Opcode.SETXATTR:
       await need(ops.setxattr, 'setxattr').call(ops, ctx, ino, a.name, a.value, a.flags);
@@ -156,7 +224,15 @@ async function dispatchMisc(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: Request
       return EMPTY;
     case Opcode.GETLK: {
       const l = a.lk;
-      const r = await need(ops.getlk, 'getlk').call(ops, ctx, { ino, fh: l.fh, owner: l.owner, type: l.type, start: l.start, end: l.end, pid: l.pid });
+      const r = await need(ops.getlk, 'getlk').call(ops, ctx, {
+        ino,
+        fh: l.fh,
+        owner: l.owner,
+        type: l.type,
+        start: l.start,
+        end: l.end,
+        pid: l.pid,
+      });
       return { data: [lkOut(r)], refs: [] };
     }
     case Opcode.SETLK:
@@ -164,9 +240,25 @@ async function dispatchMisc(ops: FuseOps, ino: Ino, a: RequestArgs, ctx: Request
       const l = a.lk;
       const wait = a.opcode === Opcode.SETLKW;
       if (l.flock) {
-        await need(ops.flock, 'flock').call(ops, ctx, { ino, fh: l.fh, owner: l.owner, type: l.type, pid: l.pid, wait });
+        await need(ops.flock, 'flock').call(ops, ctx, {
+          ino,
+          fh: l.fh,
+          owner: l.owner,
+          type: l.type,
+          pid: l.pid,
+          wait,
+        });
       } else {
-        await need(ops.setlk, 'setlk').call(ops, ctx, { ino, fh: l.fh, owner: l.owner, type: l.type, start: l.start, end: l.end, pid: l.pid, wait });
+        await need(ops.setlk, 'setlk').call(ops, ctx, {
+          ino,
+          fh: l.fh,
+          owner: l.owner,
+          type: l.type,
+          start: l.start,
+          end: l.end,
+          pid: l.pid,
+          wait,
+        });
       }
       return EMPTY;
     }

@@ -209,7 +209,14 @@ export interface FuseOps {
   /** EEXIST, ENOENT, ENOSPC, EDQUOT, ENAMETOOLONG. */
   symlink?(ctx: RequestContext, parent: Ino, name: Buffer, target: Buffer): P<EntryReply>;
   /** `mode` includes the file type; `umask` already applied by the kernel unless DONT_MASK. */
-  mknod?(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, rdev: number, umask: number): P<EntryReply>;
+  mknod?(
+    ctx: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    rdev: number,
+    umask: number,
+  ): P<EntryReply>;
   /** EEXIST, ENOENT, ENOSPC, EMLINK. `mode` has permission bits only. */
   mkdir?(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number): P<EntryReply>;
   /** ENOENT, EISDIR, EPERM, EACCES. */
@@ -217,7 +224,14 @@ export interface FuseOps {
   /** ENOENT, ENOTDIR, ENOTEMPTY, EBUSY. */
   rmdir?(ctx: RequestContext, parent: Ino, name: Buffer): P<void>;
   /** flags: RENAME_NOREPLACE 1 / RENAME_EXCHANGE 2 / RENAME_WHITEOUT 4. EEXIST, ENOTEMPTY, EXDEV, EINVAL. */
-  rename?(ctx: RequestContext, parent: Ino, name: Buffer, newParent: Ino, newName: Buffer, flags: number): P<void>;
+  rename?(
+    ctx: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    newParent: Ino,
+    newName: Buffer,
+    flags: number,
+  ): P<void>;
   /** Hard link of `ino` as newParent/newName. EPERM (dirs), EMLINK, EEXIST. Adds a lookup ref. */
   link?(ctx: RequestContext, ino: Ino, newParent: Ino, newName: Buffer): P<EntryReply>;
   /** `flags` are open(2) flags (O_TRUNC included with ATOMIC_O_TRUNC). EACCES, EISDIR, ETXTBSY. */
@@ -260,7 +274,15 @@ export interface FuseOps {
   /** Only sent without default_permissions. mask: R_OK 4, W_OK 2, X_OK 1, F_OK 0. EACCES. */
   access?(ctx: RequestContext, ino: Ino, mask: number): P<void>;
   /** Atomic create+open. `mode` includes S_IFREG. EEXIST (O_EXCL), ENOSPC. Adds a lookup ref. */
-  create?(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number, opts?: { killSuidgid: boolean }): P<CreateReply>;
+  create?(
+    ctx: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    umask: number,
+    flags: number,
+    opts?: { killSuidgid: boolean },
+  ): P<CreateReply>;
   /** Session end (fuseblk only in practice; otherwise called once on shutdown). */
   destroy?(): P<void>;
   /** mode: FALLOC_FL_KEEP_SIZE 1, PUNCH_HOLE 2, ... EOPNOTSUPP, ENOSPC. */

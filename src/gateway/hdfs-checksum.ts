@@ -26,20 +26,26 @@ export function crc32c(buf: Buffer, start = 0, end = buf.length): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-export async function md5Md5Crc32c(input: HdfsInputStream, blockSize: number): Promise<{ algorithm: string; bytes: Buffer }> {
+export async function md5Md5Crc32c(
+  input: HdfsInputStream,
+  blockSize: number,
+): Promise<{ algorithm: string; bytes: Buffer }> {
   const len = input.length;
   const blocks = Math.max(1, Math.ceil(len / blockSize));
   const fileMd5 = createHash('md5');
-  const chunk = Buffer.allocUnsafe(Math.min(blockSize, 4 * 1024 * 1024) - (Math.min(blockSize, 4 * 1024 * 1024) % BYTES_PER_CRC));
+  const chunk = Buffer.allocUnsafe(
+    Math.min(blockSize, 4 * 1024 * 1024) - (Math.min(blockSize, 4 * 1024 * 1024) % BYTES_PER_CRC),
+  );
   for (let b = 0; b < blocks; b++) {
     const blockMd5 = createHash('md5');
     const start = b * blockSize;
     const end = Math.min(len, start + blockSize);
-    for (let pos = start; pos < end; ) {
+    for (let pos = start; pos < end;) {
       const want = Math.min(chunk.length, end - pos);
       await input.readFully(pos, chunk, 0, want);
       const crcs = Buffer.allocUnsafe(Math.ceil(want / BYTES_PER_CRC) * 4);
-      for (let i = 0, j = 0; i < want; i += BYTES_PER_CRC, j += 4) crcs.writeUInt32BE(crc32c(chunk, i, Math.min(want, i + BYTES_PER_CRC)), j);
+      for (let i = 0, j = 0; i < want; i += BYTES_PER_CRC, j += 4)
+        crcs.writeUInt32BE(crc32c(chunk, i, Math.min(want, i + BYTES_PER_CRC)), j);
       blockMd5.update(crcs);
       pos += want;
     }

@@ -49,14 +49,20 @@ function identityOf(name: string, opts: AuthOptions): Identity {
   const u = opts.users.user(name);
   if (u) return { uid: u.uid, gid: u.gid, gids: u.gids, umask: 0 };
   if (opts.unknownUser === 'nobody') return { uid: NOBODY, gid: NOBODY, gids: [NOBODY], umask: 0 };
-  throw new HdfsError('SecurityException', `Unknown user '${name}': add it to the gateway's --users-map or to /etc/passwd`);
+  throw new HdfsError(
+    'SecurityException',
+    `Unknown user '${name}': add it to the gateway's --users-map or to /etc/passwd`,
+  );
 }
 
 export function authenticate(req: WebHdfsRequest, headers: IncomingHttpHeaders, opts: AuthOptions): Caller {
   if (opts.token !== undefined) {
     const t = presentedToken(req, headers);
     if (t === undefined || !sameSecret(t, opts.token)) {
-      throw new HdfsError('SecurityException', 'Authentication required: pass the gateway token as delegation=<token> or Authorization: Bearer <token>');
+      throw new HdfsError(
+        'SecurityException',
+        'Authentication required: pass the gateway token as delegation=<token> or Authorization: Bearer <token>',
+      );
     }
   }
   const real = param(req, 'user.name') ?? opts.defaultUser;

@@ -9,7 +9,8 @@
 import type { FileStatus } from '../api/hdfs.js';
 import type { HdfsError } from '../api/hdfs-errors.js';
 
-export type Json = string | number | bigint | boolean | null | readonly Json[] | { readonly [k: string]: Json | undefined };
+export type Json =
+  string | number | bigint | boolean | null | readonly Json[] | { readonly [k: string]: Json | undefined };
 
 /** JSON text with bigints as exact integers. */
 export function toJson(v: Json): string {
@@ -27,7 +28,8 @@ export function toJson(v: Json): string {
   }
   if (Array.isArray(v)) return `[${(v as readonly Json[]).map(toJson).join(',')}]`;
   const parts: string[] = [];
-  for (const [k, x] of Object.entries(v as Record<string, Json | undefined>)) if (x !== undefined) parts.push(`${JSON.stringify(k)}:${toJson(x)}`);
+  for (const [k, x] of Object.entries(v as Record<string, Json | undefined>))
+    if (x !== undefined) parts.push(`${JSON.stringify(k)}:${toJson(x)}`);
   return `{${parts.join(',')}}`;
 }
 
@@ -70,5 +72,7 @@ export function statusOf(e: HdfsError): number {
 }
 
 export function remoteExceptionJson(e: HdfsError): string {
-  return toJson({ RemoteException: { exception: e.exception, javaClassName: e.javaClassName, message: e.message } });
+  return toJson({
+    RemoteException: { exception: e.exception, javaClassName: e.javaClassName, message: e.message },
+  });
 }

@@ -12,7 +12,15 @@ import type { HdfsFileSystem } from '../api/hdfs.js';
 import { HdfsError } from '../api/hdfs-errors.js';
 import type { Caller } from './webhdfs-auth.js';
 import { fileStatusJson, toJson, type Json } from './webhdfs-json.js';
-import { bool, long, param, paramPath, permission, required, type WebHdfsRequest } from './webhdfs-request.js';
+import {
+  bool,
+  long,
+  param,
+  paramPath,
+  permission,
+  required,
+  type WebHdfsRequest,
+} from './webhdfs-request.js';
 
 export interface OpContext {
   req: WebHdfsRequest;
@@ -67,7 +75,8 @@ function decodeXattrValue(v: string | undefined): Buffer {
   if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return Buffer.from(v.slice(1, -1));
   if (/^0x/i.test(v)) {
     const hex = v.slice(2);
-    if (!/^([0-9a-f]{2})*$/i.test(hex)) throw new HdfsError('IllegalArgumentException', `Invalid hex xattr value: ${v}`);
+    if (!/^([0-9a-f]{2})*$/i.test(hex))
+      throw new HdfsError('IllegalArgumentException', `Invalid hex xattr value: ${v}`);
     return Buffer.from(hex, 'hex');
   }
   if (/^0s/i.test(v)) return Buffer.from(v.slice(2), 'base64');
@@ -101,24 +110,48 @@ async function listStatus(c: OpContext): Promise<void> {
 }
 
 async function listStatusBatch(c: OpContext): Promise<void> {
-  const { entries, remaining } = await c.fs.listStatusBatch(c.req.path, param(c.req, 'startafter') ?? '', LIST_BATCH);
+  const { entries, remaining } = await c.fs.listStatusBatch(
+    c.req.path,
+    param(c.req, 'startafter') ?? '',
+    LIST_BATCH,
+  );
   const st = entries.length === 1 && entries[0]!.path === c.req.path;
-  sendJson(c.res, { DirectoryListing: { partialListing: { FileStatuses: { FileStatus: entries.map((e) => fileStatusJson(e, st ? '' : e.name)) } }, remainingEntries: remaining } });
+  sendJson(c.res, {
+    DirectoryListing: {
+      partialListing: {
+        FileStatuses: { FileStatus: entries.map((e) => fileStatusJson(e, st ? '' : e.name)) },
+      },
+      remainingEntries: remaining,
+    },
+  });
 }
 
 async function getXattrs(c: OpContext): Promise<void> {
   const encoding = required(c.req, 'encoding').toUpperCase();
-  if (!['TEXT', 'HEX', 'BASE64'].includes(encoding)) throw new HdfsError('IllegalArgumentException', `Invalid value for webhdfs parameter "encoding": ${encoding}`);
+  if (!['TEXT', 'HEX', 'BASE64'].includes(encoding))
+    throw new HdfsError(
+      'IllegalArgumentException',
+      `Invalid value for webhdfs parameter "encoding": ${encoding}`,
+    );
   const names = c.req.params.get('xattr.name');
   const map = await c.fs.getXAttrs(c.req.path, names);
-  sendJson(c.res, { XAttrs: [...map].map(([name, value]) => ({ name, value: encodeXattrValue(value, encoding) })) });
+  sendJson(c.res, {
+    XAttrs: [...map].map(([name, value]) => ({ name, value: encodeXattrValue(value, encoding) })),
+  });
 }
 
 async function setXattr(c: OpContext): Promise<void> {
   const name = required(c.req, 'xattr.name');
   const flags = required(c.req, 'flag').toUpperCase().split(',');
-  if (flags.some((f) => f !== 'CREATE' && f !== 'REPLACE')) throw new HdfsError('IllegalArgumentException', `Invalid value for webhdfs parameter "flag": ${flags.join(',')}`);
-  await c.fs.setXAttr(c.req.path, name, decodeXattrValue(param(c.req, 'xattr.value')), { create: flags.includes('CREATE'), replace: flags.includes('REPLACE') });
+  if (flags.some((f) => f !== 'CREATE' && f !== 'REPLACE'))
+    throw new HdfsError(
+      'IllegalArgumentException',
+      `Invalid value for webhdfs parameter "flag": ${flags.join(',')}`,
+    );
+  await c.fs.setXAttr(c.req.path, name, decodeXattrValue(param(c.req, 'xattr.value')), {
+    create: flags.includes('CREATE'),
+    replace: flags.includes('REPLACE'),
+  });
   sendEmpty(c.res);
 }
 
@@ -127,33 +160,67 @@ async function rename(c: OpContext): Promise<void> {
   const options = param(c.req, 'renameoptions');
   if (options === undefined) return sendJson(c.res, { boolean: await c.fs.rename(c.req.path, dst) });
   const set = options.toUpperCase().split(',');
-  if (set.some((o) => !['NONE', 'OVERWRITE', 'TO_TRASH'].includes(o))) throw new HdfsError('IllegalArgumentException', `Invalid value for webhdfs parameter "renameoptions": ${options}`);
+  if (set.some((o) => !['NONE', 'OVERWRITE', 'TO_TRASH'].includes(o)))
+    throw new HdfsError(
+      'IllegalArgumentException',
+      `Invalid value for webhdfs parameter "renameoptions": ${options}`,
+    );
   await c.fs.renameWithOptions(c.req.path, dst, { overwrite: set.includes('OVERWRITE') });
   sendEmpty(c.res);
 }
 
 async function contentSummary(c: OpContext): Promise<void> {
   const s = await c.fs.getContentSummary(c.req.path);
-  sendJson(c.res, { ContentSummary: { directoryCount: s.directoryCount, fileCount: s.fileCount, length: s.length, quota: s.quota, spaceConsumed: s.spaceConsumed, spaceQuota: s.spaceQuota, typeQuota: {} } });
+  sendJson(c.res, {
+    ContentSummary: {
+      directoryCount: s.directoryCount,
+      fileCount: s.fileCount,
+      length: s.length,
+      quota: s.quota,
+      spaceConsumed: s.spaceConsumed,
+      spaceQuota: s.spaceQuota,
+      typeQuota: {},
+    },
+  });
 }
 
 async function quotaUsage(c: OpContext): Promise<void> {
   const s = await c.fs.getContentSummary(c.req.path);
-  sendJson(c.res, { QuotaUsage: { fileAndDirectoryCount: s.fileCount + s.directoryCount, quota: -1, spaceConsumed: s.spaceConsumed, spaceQuota: -1, typeQuota: {} } });
+  sendJson(c.res, {
+    QuotaUsage: {
+      fileAndDirectoryCount: s.fileCount + s.directoryCount,
+      quota: -1,
+      spaceConsumed: s.spaceConsumed,
+      spaceQuota: -1,
+      typeQuota: {},
+    },
+  });
 }
 
 async function blockLocations(c: OpContext): Promise<void> {
   const host = (c.http.headers.host ?? 'localhost').replace(/:\d+$/, '');
-  const locs = await c.fs.getFileBlockLocations(c.req.path, long(c.req, 'offset', 0)!, long(c.req, 'length'), host);
-  sendJson(c.res, { BlockLocations: { BlockLocation: locs.map((l) => ({ ...l, cachedHosts: [], storageTypes: ['DISK'], corrupt: false })) } });
+  const locs = await c.fs.getFileBlockLocations(
+    c.req.path,
+    long(c.req, 'offset', 0)!,
+    long(c.req, 'length'),
+    host,
+  );
+  sendJson(c.res, {
+    BlockLocations: {
+      BlockLocation: locs.map((l) => ({ ...l, cachedHosts: [], storageTypes: ['DISK'], corrupt: false })),
+    },
+  });
 }
 
 export const GET_OPS: Readonly<Record<string, OpHandler>> = {
-  GETFILESTATUS: async (c) => sendJson(c.res, { FileStatus: fileStatusJson(await c.fs.getFileStatus(c.req.path), '') }),
-  GETFILELINKSTATUS: async (c) => sendJson(c.res, { FileStatus: fileStatusJson(await c.fs.getFileLinkStatus(c.req.path), '') }),
+  GETFILESTATUS: async (c) =>
+    sendJson(c.res, { FileStatus: fileStatusJson(await c.fs.getFileStatus(c.req.path), '') }),
+  GETFILELINKSTATUS: async (c) =>
+    sendJson(c.res, { FileStatus: fileStatusJson(await c.fs.getFileLinkStatus(c.req.path), '') }),
   GETLINKTARGET: async (c) => {
     const st = await c.fs.getFileLinkStatus(c.req.path);
-    if (st.symlink === undefined) throw new HdfsError('IOException', `Path ${c.req.path} is not a symbolic link`);
+    if (st.symlink === undefined)
+      throw new HdfsError('IOException', `Path ${c.req.path} is not a symbolic link`);
     sendJson(c.res, { Path: st.symlink });
   },
   LISTSTATUS: listStatus,
@@ -184,15 +251,21 @@ export const PUT_OPS: Readonly<Record<string, OpHandler>> = {
   SETOWNER: async (c) => {
     const owner = param(c.req, 'owner');
     const group = param(c.req, 'group');
-    if (owner === undefined && group === undefined) throw new HdfsError('IllegalArgumentException', 'Both owner and group are empty.');
+    if (owner === undefined && group === undefined)
+      throw new HdfsError('IllegalArgumentException', 'Both owner and group are empty.');
     await c.fs.setOwner(c.req.path, owner, group);
     sendEmpty(c.res);
   },
   SETTIMES: async (c) => {
-    await c.fs.setTimes(c.req.path, long(c.req, 'modificationtime', -1, -1)!, long(c.req, 'accesstime', -1, -1)!);
+    await c.fs.setTimes(
+      c.req.path,
+      long(c.req, 'modificationtime', -1, -1)!,
+      long(c.req, 'accesstime', -1, -1)!,
+    );
     sendEmpty(c.res);
   },
-  SETREPLICATION: async (c) => sendJson(c.res, { boolean: await c.fs.setReplication(c.req.path, long(c.req, 'replication', 1, 1)!) }),
+  SETREPLICATION: async (c) =>
+    sendJson(c.res, { boolean: await c.fs.setReplication(c.req.path, long(c.req, 'replication', 1, 1)!) }),
   SETXATTR: setXattr,
   REMOVEXATTR: async (c) => {
     await c.fs.removeXAttr(c.req.path, required(c.req, 'xattr.name'));
@@ -207,7 +280,10 @@ export const PUT_OPS: Readonly<Record<string, OpHandler>> = {
 };
 
 export const POST_OPS: Readonly<Record<string, OpHandler>> = {
-  TRUNCATE: async (c) => sendJson(c.res, { boolean: await c.fs.truncate(c.req.path, long(c.req, 'newlength', undefined, 0) ?? -1) }),
+  TRUNCATE: async (c) =>
+    sendJson(c.res, {
+      boolean: await c.fs.truncate(c.req.path, long(c.req, 'newlength', undefined, 0) ?? -1),
+    }),
   CONCAT: async (c) => {
     const sources = required(c.req, 'sources')
       .split(',')
@@ -219,15 +295,40 @@ export const POST_OPS: Readonly<Record<string, OpHandler>> = {
 };
 
 export const DELETE_OPS: Readonly<Record<string, OpHandler>> = {
-  DELETE: async (c) => sendJson(c.res, { boolean: await c.fs.delete(c.req.path, bool(c.req, 'recursive', false)) }),
+  DELETE: async (c) =>
+    sendJson(c.res, { boolean: await c.fs.delete(c.req.path, bool(c.req, 'recursive', false)) }),
 };
 
 /** Ops Hadoop defines that tjfs answers with UnsupportedOperationException (400). */
 export const UNSUPPORTED_OPS: ReadonlySet<string> = new Set([
-  'GETACLSTATUS', 'SETACL', 'MODIFYACLENTRIES', 'REMOVEACLENTRIES', 'REMOVEDEFAULTACL', 'REMOVEACL',
-  'CREATESNAPSHOT', 'RENAMESNAPSHOT', 'DELETESNAPSHOT', 'ALLOWSNAPSHOT', 'DISALLOWSNAPSHOT', 'GETSNAPSHOTDIFF',
-  'GETSNAPSHOTTABLEDIRECTORYLIST', 'GETSNAPSHOTLIST', 'SETSTORAGEPOLICY', 'UNSETSTORAGEPOLICY', 'GETSTORAGEPOLICY',
-  'GETALLSTORAGEPOLICY', 'SATISFYSTORAGEPOLICY', 'SETQUOTA', 'SETQUOTABYSTORAGETYPE', 'ENABLEECPOLICY',
-  'DISABLEECPOLICY', 'SETECPOLICY', 'UNSETECPOLICY', 'GETECPOLICY', 'GETECPOLICIES', 'GETECCODECS',
-  'GET_BLOCK_LOCATIONS', 'GETSTORAGEPOLICIES',
+  'GETACLSTATUS',
+  'SETACL',
+  'MODIFYACLENTRIES',
+  'REMOVEACLENTRIES',
+  'REMOVEDEFAULTACL',
+  'REMOVEACL',
+  'CREATESNAPSHOT',
+  'RENAMESNAPSHOT',
+  'DELETESNAPSHOT',
+  'ALLOWSNAPSHOT',
+  'DISALLOWSNAPSHOT',
+  'GETSNAPSHOTDIFF',
+  'GETSNAPSHOTTABLEDIRECTORYLIST',
+  'GETSNAPSHOTLIST',
+  'SETSTORAGEPOLICY',
+  'UNSETSTORAGEPOLICY',
+  'GETSTORAGEPOLICY',
+  'GETALLSTORAGEPOLICY',
+  'SATISFYSTORAGEPOLICY',
+  'SETQUOTA',
+  'SETQUOTABYSTORAGETYPE',
+  'ENABLEECPOLICY',
+  'DISABLEECPOLICY',
+  'SETECPOLICY',
+  'UNSETECPOLICY',
+  'GETECPOLICY',
+  'GETECPOLICIES',
+  'GETECCODECS',
+  'GET_BLOCK_LOCATIONS',
+  'GETSTORAGEPOLICIES',
 ]);

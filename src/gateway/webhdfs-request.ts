@@ -36,7 +36,8 @@ function decodeComponent(c: string): string {
 
 function checkComponent(s: string): void {
   if (s === '.' || s === '..') throw bad(`Invalid path: '${s}' is not allowed`);
-  if (s.includes(':') || s.includes('\0') || s.includes('/')) throw bad(`Invalid path name component: ${JSON.stringify(s)}`);
+  if (s.includes(':') || s.includes('\0') || s.includes('/'))
+    throw bad(`Invalid path name component: ${JSON.stringify(s)}`);
   if (s.includes('\uFFFD')) throw bad(`Invalid path component: not UTF-8`);
   if (Buffer.byteLength(s) > 255) throw bad(`Path component too long (${Buffer.byteLength(s)} bytes)`);
 }
@@ -44,7 +45,8 @@ function checkComponent(s: string): void {
 /** Validates an absolute path given in a parameter (destination, sources); drops a scheme. */
 export function paramPath(value: string, what: string): string {
   const p = value.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/]*/, '');
-  if (!p.startsWith('/')) throw bad(`Invalid value for webhdfs parameter "${what}": ${value} is not an absolute path`);
+  if (!p.startsWith('/'))
+    throw bad(`Invalid value for webhdfs parameter "${what}": ${value} is not an absolute path`);
   const comps = p.split('/').filter((c) => c !== '');
   comps.forEach(checkComponent);
   return '/' + comps.join('/');
@@ -54,7 +56,8 @@ export function parseRequest(method: string, rawUrl: string): WebHdfsRequest {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
-  if (rawPath !== PREFIX && !rawPath.startsWith(PREFIX + '/')) throw bad(`Not a WebHDFS URL (want ${PREFIX}/<path>): ${rawPath}`);
+  if (rawPath !== PREFIX && !rawPath.startsWith(PREFIX + '/'))
+    throw bad(`Not a WebHDFS URL (want ${PREFIX}/<path>): ${rawPath}`);
   const comps = rawPath
     .slice(PREFIX.length)
     .split('/')
@@ -90,7 +93,8 @@ export function long(req: WebHdfsRequest, name: string, dflt?: number, min = 0):
   if (v === undefined) return dflt;
   if (!/^-?\d{1,20}$/.test(v)) throw bad(`Invalid value for webhdfs parameter "${name}": ${v}`);
   const n = BigInt(v);
-  if (n > LONG_MAX || n < -LONG_MAX - 1n) throw bad(`Invalid value for webhdfs parameter "${name}": ${v} is out of range`);
+  if (n > LONG_MAX || n < -LONG_MAX - 1n)
+    throw bad(`Invalid value for webhdfs parameter "${name}": ${v} is out of range`);
   if (n < BigInt(min)) throw bad(`Invalid value for webhdfs parameter "${name}": ${v} < ${min}`);
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
 }
@@ -105,6 +109,7 @@ export function required(req: WebHdfsRequest, name: string): string {
 export function permission(req: WebHdfsRequest, dflt: number): number {
   const v = param(req, 'permission');
   if (v === undefined) return dflt;
-  if (!/^[0-7]{1,4}$/.test(v) || parseInt(v, 8) > 0o1777) throw bad(`Invalid value for webhdfs parameter "permission": ${v}`);
+  if (!/^[0-7]{1,4}$/.test(v) || parseInt(v, 8) > 0o1777)
+    throw bad(`Invalid value for webhdfs parameter "permission": ${v}`);
   return parseInt(v, 8);
 }

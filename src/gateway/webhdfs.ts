@@ -22,7 +22,15 @@ import { KeyedMutex } from '../util/mutex.js';
 import { authenticate, type AuthOptions } from './webhdfs-auth.js';
 import { append, create, fileChecksum, open } from './webhdfs-data.js';
 import { remoteExceptionJson, statusOf } from './webhdfs-json.js';
-import { DELETE_OPS, GET_OPS, POST_OPS, PUT_OPS, UNSUPPORTED_OPS, type OpContext, type OpHandler } from './webhdfs-ops.js';
+import {
+  DELETE_OPS,
+  GET_OPS,
+  POST_OPS,
+  PUT_OPS,
+  UNSUPPORTED_OPS,
+  type OpContext,
+  type OpHandler,
+} from './webhdfs-ops.js';
 import { parseRequest, type WebHdfsRequest } from './webhdfs-request.js';
 
 export interface AccessEntry {
@@ -73,8 +81,18 @@ const DATA_OPS: Readonly<Record<string, Readonly<Record<string, OpHandler>>>> = 
   POST: { APPEND: append },
   DELETE: {},
 };
-const META_OPS: Readonly<Record<string, Readonly<Record<string, OpHandler>>>> = { GET: GET_OPS, PUT: PUT_OPS, POST: POST_OPS, DELETE: DELETE_OPS };
-const OP_CLASS: Readonly<Record<string, string>> = { GET: 'GetOpParam', PUT: 'PutOpParam', POST: 'PostOpParam', DELETE: 'DeleteOpParam' };
+const META_OPS: Readonly<Record<string, Readonly<Record<string, OpHandler>>>> = {
+  GET: GET_OPS,
+  PUT: PUT_OPS,
+  POST: POST_OPS,
+  DELETE: DELETE_OPS,
+};
+const OP_CLASS: Readonly<Record<string, string>> = {
+  GET: 'GetOpParam',
+  PUT: 'PutOpParam',
+  POST: 'PostOpParam',
+  DELETE: 'DeleteOpParam',
+};
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -98,26 +116,35 @@ class Slots {
 }
 
 function dispatch(req: WebHdfsRequest): { handler: OpHandler; data: boolean } {
-  if (req.op === '') throw new HdfsError('IllegalArgumentException', 'Invalid value for webhdfs parameter "op": null');
+  if (req.op === '')
+    throw new HdfsError('IllegalArgumentException', 'Invalid value for webhdfs parameter "op": null');
   const data = DATA_OPS[req.method]?.[req.op];
   if (data) return { handler: data, data: true };
   const meta = META_OPS[req.method]?.[req.op];
   if (meta) return { handler: meta, data: false };
-  if (UNSUPPORTED_OPS.has(req.op)) throw new HdfsError('UnsupportedOperationException', `${req.op} is not supported by tjfs`);
+  if (UNSUPPORTED_OPS.has(req.op))
+    throw new HdfsError('UnsupportedOperationException', `${req.op} is not supported by tjfs`);
   const cls = OP_CLASS[req.method] ?? 'HttpOpParam';
-  throw new HdfsError('IllegalArgumentException', `Invalid value for webhdfs parameter "op": No enum constant org.apache.hadoop.hdfs.web.resources.${cls}.Op.${req.op}`);
+  throw new HdfsError(
+    'IllegalArgumentException',
+    `Invalid value for webhdfs parameter "op": No enum constant org.apache.hadoop.hdfs.web.resources.${cls}.Op.${req.op}`,
+  );
 }
 
 function toRemote(e: unknown, path: string, user: string): HdfsError {
   if (e instanceof HdfsError) return e;
   if (codeOf(e) !== undefined) return toHdfsError(e, path, user);
-  return new HdfsError('RuntimeException', `Internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  return new HdfsError('RuntimeException', `Internal error: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+  });
 }
 
 export async function startWebHdfsGateway(opts: WebHdfsGatewayOptions): Promise<WebHdfsGateway> {
   const host = opts.host ?? '127.0.0.1';
   if (!isLoopback(host) && opts.token === undefined && !opts.allowInsecure) {
-    throw new Error(`refusing to serve WebHDFS on non-loopback address ${host} without --token (or --allow-insecure)`);
+    throw new Error(
+      `refusing to serve WebHDFS on non-loopback address ${host} without --token (or --allow-insecure)`,
+    );
   }
   const auth: AuthOptions = {
     users: opts.users ?? opts.fs.users ?? UserDb.system(),
@@ -167,18 +194,36 @@ export async function startWebHdfsGateway(opts: WebHdfsGatewayOptions): Promise<
       else {
         const body = remoteExceptionJson(he);
         const unread = !http.complete;
-        res.writeHead(statusOf(he), { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...(unread ? { Connection: 'close' } : {}) });
+        res.writeHead(statusOf(he), {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          ...(unread ? { Connection: 'close' } : {}),
+        });
         res.end(body);
       }
     } finally {
-      opts.log?.({ method: http.method ?? '?', op: r?.op ?? '?', path: r?.path ?? '?', user, status: res.statusCode, bytesIn: counted.bytesIn, bytesOut, ms: Date.now() - t0, ...(error ? { error } : {}) });
+      opts.log?.({
+        method: http.method ?? '?',
+        op: r?.op ?? '?',
+        path: r?.path ?? '?',
+        user,
+        status: res.statusCode,
+        bytesIn: counted.bytesIn,
+        bytesOut,
+        ms: Date.now() - t0,
+        ...(error ? { error } : {}),
+      });
     }
   };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (q, s) => void handle(q, s));
+  const server = createServer(
+    { requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 },
+    (q, s) => void handle(q, s),
+  );
   server.on('checkContinue', (q, s) => void handle(q, s));
   server.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -12,7 +12,19 @@ import { FsError, Errno } from '../base/errno.js';
 import { copyFileRange, fallocate, setattr, truncate, writeSlice } from './file-ops.js';
 import { checkFormatVersion, parseFormat, type Format } from './format.js';
 import { flock, getlk, setlk } from './lock-ops.js';
-import type { EntryResult, FileSlices, LockTypeValue, Meta, MknodRequest, PosixLock, SessionInfo, SetAttrRequest, SliceSwap, StatFs, VolumeUsage } from './meta.js';
+import type {
+  EntryResult,
+  FileSlices,
+  LockTypeValue,
+  Meta,
+  MknodRequest,
+  PosixLock,
+  SessionInfo,
+  SetAttrRequest,
+  SliceSwap,
+  StatFs,
+  VolumeUsage,
+} from './meta.js';
 import { link, mknodCommon } from './ns-create.js';
 import { rmdir, unlink } from './ns-remove.js';
 import { rename } from './ns-rename.js';
@@ -20,13 +32,33 @@ import { checkAccess, isDot, isDotDot, R_OK, validateName, W_OK, X_OK } from '..
 import { deleteQuota, getQuota, listQuotas, quotaDirs, setQuota } from './quota-ops.js';
 import type { MetaRetryStats } from './retry-policy.js';
 import { scanFiles } from './scan.js';
-import { adoptSession, cleanSession, cleanupTrash, deleteSustained, heartbeat, newSession, refreshCaches } from './sessions.js';
+import {
+  adoptSession,
+  cleanSession,
+  cleanupTrash,
+  deleteSustained,
+  heartbeat,
+  newSession,
+  refreshCaches,
+} from './sessions.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
 import { openEngine } from './registry.js';
-import { FileType, Flag, isTrash, ROOT_INODE, TRASH_INODE, TRASH_NAME, type Attr, type Context, type Entry, type Ino, type Slice, type Timespec } from '../base/types.js';
+import {
+  FileType,
+  Flag,
+  isTrash,
+  ROOT_INODE,
+  TRASH_INODE,
+  TRASH_NAME,
+  type Attr,
+  type Context,
+  type Entry,
+  type Ino,
+  type Slice,
+  type Timespec,
+} from '../base/types.js';
 import { O_ACCMODE, O_APPEND, O_RDWR, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 import type { Logger } from '../util/logger.js';
-
 
 export class BaseMeta implements Meta {
   private readonly core: MetaCore;
@@ -56,13 +88,16 @@ export class BaseMeta implements Meta {
     if (opts.heartbeat) {
       const period = this.core.heartbeatSec * 1000;
       let running = false; // one heartbeat at a time: one may be waiting out an engine outage
-      this.timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        heartbeat(this.core, this)
-          .catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }))
-          .finally(() => (running = false));
-      }, period * (0.9 + Math.random() * 0.2));
+      this.timer = setInterval(
+        () => {
+          if (running) return;
+          running = true;
+          heartbeat(this.core, this)
+            .catch((e: unknown) => this.core.log.error('heartbeat failed', { err: String(e) }))
+            .finally(() => (running = false));
+        },
+        period * (0.9 + Math.random() * 0.2),
+      );
       this.timer.unref();
     }
   }
@@ -80,7 +115,8 @@ export class BaseMeta implements Meta {
     const op = 'lookup';
     return this.core.txn(
       async (tx) => {
-        const special = isDot(name) || isDotDot(name) || (parent === ROOT_INODE && name.toString() === TRASH_NAME);
+        const special =
+          isDot(name) || isDotDot(name) || (parent === ROOT_INODE && name.toString() === TRASH_NAME);
         // Root needs no search permission: skip reading the parent unless it decides the answer.
         let pattr = ctx.uid === 0 && !special ? undefined : await mustGetDir(tx, parent, op);
         if (pattr) checkAccess(ctx, pattr, X_OK, op, parent);
@@ -103,7 +139,11 @@ export class BaseMeta implements Meta {
         if (!a && !tx.getEntryAttr) a = await tx.getAttr(e.ino);
         if (!a) {
           this.core.log.warn('dangling entry: attr missing', { parent: String(parent), ino: String(e.ino) });
-          throw new FsError(Errno.ENOENT, { op, ino: e.ino, message: `ENOENT: entry ${name.toString()} points to missing inode ${e.ino}` });
+          throw new FsError(Errno.ENOENT, {
+            op,
+            ino: e.ino,
+            message: `ENOENT: entry ${name.toString()} points to missing inode ${e.ino}`,
+          });
         }
         return { ino: e.ino, attr: a };
       },
@@ -150,22 +190,51 @@ export class BaseMeta implements Meta {
   }
 
   mknod(ctx: Context, parent: Ino, name: Buffer, req: MknodRequest): Promise<EntryResult> {
-    if (req.type === FileType.Directory || req.type === FileType.Symlink) throw new FsError(Errno.EINVAL, { op: 'mknod' });
-    return mknodCommon(this.core, ctx, parent, name, { type: req.type, mode: req.mode, umask: req.umask ?? 0, rdev: req.rdev ?? 0 }, 'mknod');
+    if (req.type === FileType.Directory || req.type === FileType.Symlink)
+      throw new FsError(Errno.EINVAL, { op: 'mknod' });
+    return mknodCommon(
+      this.core,
+      ctx,
+      parent,
+      name,
+      { type: req.type, mode: req.mode, umask: req.umask ?? 0, rdev: req.rdev ?? 0 },
+      'mknod',
+    );
   }
 
   mkdir(ctx: Context, parent: Ino, name: Buffer, mode: number, umask = 0): Promise<EntryResult> {
-    return mknodCommon(this.core, ctx, parent, name, { type: FileType.Directory, mode, umask, rdev: 0 }, 'mkdir');
+    return mknodCommon(
+      this.core,
+      ctx,
+      parent,
+      name,
+      { type: FileType.Directory, mode, umask, rdev: 0 },
+      'mkdir',
+    );
   }
 
   async create(ctx: Context, parent: Ino, name: Buffer, mode: number, umask = 0): Promise<EntryResult> {
-    const r = await mknodCommon(this.core, ctx, parent, name, { type: FileType.File, mode, umask, rdev: 0 }, 'create');
+    const r = await mknodCommon(
+      this.core,
+      ctx,
+      parent,
+      name,
+      { type: FileType.File, mode, umask, rdev: 0 },
+      'create',
+    );
     this.noteOpen(r.ino);
     return r;
   }
 
   symlink(ctx: Context, parent: Ino, name: Buffer, target: Buffer): Promise<EntryResult> {
-    return mknodCommon(this.core, ctx, parent, name, { type: FileType.Symlink, mode: 0o777, umask: 0, rdev: 0, target }, 'symlink');
+    return mknodCommon(
+      this.core,
+      ctx,
+      parent,
+      name,
+      { type: FileType.Symlink, mode: 0o777, umask: 0, rdev: 0, target },
+      'symlink',
+    );
   }
 
   async readlink(_ctx: Context, ino: Ino): Promise<Buffer> {
@@ -174,7 +243,12 @@ export class BaseMeta implements Meta {
         const a = await mustGetAttr(tx, ino, 'readlink');
         if (a.type !== FileType.Symlink) throw new FsError(Errno.EINVAL, { op: 'readlink', ino });
         const t = await tx.getSymlink(ino);
-        if (!t) throw new FsError(Errno.EIO, { op: 'readlink', ino, message: `EIO: symlink target of inode ${ino} missing` });
+        if (!t)
+          throw new FsError(Errno.EIO, {
+            op: 'readlink',
+            ino,
+            message: `EIO: symlink target of inode ${ino} missing`,
+          });
         return t;
       },
       { op: 'readlink', readonly: true },
@@ -233,7 +307,8 @@ export class BaseMeta implements Meta {
       if (a.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op: 'open', ino });
       if (a.flags & Flag.Append && !(flags & O_APPEND)) throw new FsError(Errno.EPERM, { op: 'open', ino });
     }
-    const mask = (acc === O_RDWR ? R_OK | W_OK : acc === O_WRONLY ? W_OK : R_OK) | (flags & O_TRUNC ? W_OK : 0);
+    const mask =
+      (acc === O_RDWR ? R_OK | W_OK : acc === O_WRONLY ? W_OK : R_OK) | (flags & O_TRUNC ? W_OK : 0);
     checkAccess(ctx, a, mask, 'open', ino);
     this.noteOpen(ino);
     return a;
@@ -266,7 +341,14 @@ export class BaseMeta implements Meta {
   fallocate(ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr> {
     return fallocate(this.core, ctx, ino, mode, off, size);
   }
-  copyFileRange(ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number> {
+  copyFileRange(
+    ctx: Context,
+    fin: Ino,
+    offIn: number,
+    fout: Ino,
+    offOut: number,
+    size: number,
+  ): Promise<number> {
     return copyFileRange(this.core, ctx, fin, offIn, fout, offOut, size);
   }
   getxattr(ctx: Context, ino: Ino, name: string): Promise<Buffer> {
@@ -301,12 +383,18 @@ export class BaseMeta implements Meta {
     this.noteOpen(ino);
   }
   listLocks(ino: Ino): Promise<{ flocks: FlockOwner[]; plocks: PlockOwner[] }> {
-    return this.core.txn(async (tx) => ({ flocks: await tx.getFlocks(ino), plocks: await tx.getPlocks(ino) }), { op: 'list locks', readonly: true });
+    return this.core.txn(
+      async (tx) => ({ flocks: await tx.getFlocks(ino), plocks: await tx.getPlocks(ino) }),
+      { op: 'list locks', readonly: true },
+    );
   }
 
   async usage(): Promise<VolumeUsage> {
     await this.core.stats.flush(); // the counters then include this client's batched changes
-    return { usedSpace: await this.core.engine.getCounter('usedSpace'), usedInodes: await this.core.engine.getCounter('totalInodes') };
+    return {
+      usedSpace: await this.core.engine.getCounter('usedSpace'),
+      usedInodes: await this.core.engine.getCounter('totalInodes'),
+    };
   }
   hasSpaceLimits(): boolean {
     return (this.core.format.Capacity ?? 0) > 0 || this.core.dirQuotas.size > 0;
@@ -326,7 +414,11 @@ export class BaseMeta implements Meta {
   getQuota(ino: Ino): Promise<QuotaRecord | undefined> {
     return getQuota(this.core, ino);
   }
-  setQuota(ino: Ino, limits: { maxSpace?: number; maxInodes?: number }, opts: { recount?: boolean } = {}): Promise<QuotaRecord> {
+  setQuota(
+    ino: Ino,
+    limits: { maxSpace?: number; maxInodes?: number },
+    opts: { recount?: boolean } = {},
+  ): Promise<QuotaRecord> {
     return setQuota(this.core, ino, limits, opts);
   }
   deleteQuota(ino: Ino): Promise<void> {
@@ -370,7 +462,10 @@ export function metaCore(m: BaseMeta): MetaCore {
 }
 
 /** Opens a formatted volume: loads and checks the setting; does not start a session. */
-export async function openMeta(url: string, opts: MetaOptions & { engine?: MetaEngine } = {}): Promise<BaseMeta> {
+export async function openMeta(
+  url: string,
+  opts: MetaOptions & { engine?: MetaEngine } = {},
+): Promise<BaseMeta> {
   const engine =
     opts.engine ??
     (await openEngine(url, {
@@ -380,7 +475,9 @@ export async function openMeta(url: string, opts: MetaOptions & { engine?: MetaE
   try {
     const text = await engine.getFormatText();
     if (text === undefined) {
-      throw new FsError(Errno.ENOENT, { message: `database ${engine.displayUrl} is not formatted: run 'tjfs format' first` });
+      throw new FsError(Errno.ENOENT, {
+        message: `database ${engine.displayUrl} is not formatted: run 'tjfs format' first`,
+      });
     }
     const format = parseFormat(text);
     checkFormatVersion(format);

@@ -92,7 +92,9 @@ export class MetaCore {
     this.noBgDelete = opts.noBgDelete ?? false;
     this.onFreeSlices = opts.onFreeSlices ?? (async () => {});
     engine.useLogger?.(this.log);
-    this.stats = new StatsBatch(engine, (e) => this.log.warn('writing usage statistics failed (kept for the next try)', { err: String(e) }));
+    this.stats = new StatsBatch(engine, (e) =>
+      this.log.warn('writing usage statistics failed (kept for the next try)', { err: String(e) }),
+    );
   }
 
   now(): Timespec {

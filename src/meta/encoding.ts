@@ -88,7 +88,8 @@ export function encodeEntry(type: FileType, ino: Ino): Buffer {
 }
 
 export function decodeEntry(b: Buffer): { type: FileType; ino: Ino } {
-  if (b.length !== 9) throw new FsError(Errno.EIO, { message: `EIO: corrupt dentry value (${b.length} bytes)` });
+  if (b.length !== 9)
+    throw new FsError(Errno.EIO, { message: `EIO: corrupt dentry value (${b.length} bytes)` });
   return { type: b.readUInt8(0) as FileType, ino: b.readBigUInt64BE(1) };
 }
 
@@ -183,7 +184,8 @@ export function encodeDelayedSlices(list: readonly { id: number; size: number }[
 export function decodeDelayedSlices(b: Buffer): { id: number; size: number }[] {
   if (b.length % 12 !== 0) return [];
   const out: { id: number; size: number }[] = [];
-  for (let o = 0; o < b.length; o += 12) out.push({ id: Number(b.readBigUInt64BE(o)), size: b.readUInt32BE(o + 8) });
+  for (let o = 0; o < b.length; o += 12)
+    out.push({ id: Number(b.readBigUInt64BE(o)), size: b.readUInt32BE(o + 8) });
   return out;
 }
 

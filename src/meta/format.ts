@@ -114,7 +114,8 @@ export function parseFormat(text: string): Format {
   } catch (e) {
     throw new FsError(Errno.EIO, { cause: e, message: `corrupt volume setting: ${(e as Error).message}` });
   }
-  if (typeof raw !== 'object' || raw === null) throw new FsError(Errno.EIO, { message: 'corrupt volume setting' });
+  if (typeof raw !== 'object' || raw === null)
+    throw new FsError(Errno.EIO, { message: 'corrupt volume setting' });
   const byLower = new Map(FIELDS.map(([k]) => [k.toLowerCase(), k]));
   const f: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
@@ -178,7 +179,14 @@ export function checkFormatVersion(f: Format): void {
 }
 
 /** Fields that `format` refuses to change on an existing volume (docs/FORMAT.md §2.2). */
-export const IMMUTABLE_FIELDS = ['Name', 'BlockSize', 'Compression', 'Shards', 'HashPrefix', 'MetaVersion'] as const;
+export const IMMUTABLE_FIELDS = [
+  'Name',
+  'BlockSize',
+  'Compression',
+  'Shards',
+  'HashPrefix',
+  'MetaVersion',
+] as const;
 
 export function defaultFormat(name: string, uuid: string, bucket: string): Format {
   return {

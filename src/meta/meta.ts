@@ -47,7 +47,13 @@ export interface MknodRequest {
 
 export const RenameFlag = { NoReplace: 1, Exchange: 2, Whiteout: 4 } as const;
 export const XattrFlag = { Create: 1, Replace: 2 } as const;
-export const FallocMode = { KeepSize: 0x01, PunchHole: 0x02, CollapseRange: 0x08, ZeroRange: 0x10, InsertRange: 0x20 } as const;
+export const FallocMode = {
+  KeepSize: 0x01,
+  PunchHole: 0x02,
+  CollapseRange: 0x08,
+  ZeroRange: 0x10,
+  InsertRange: 0x20,
+} as const;
 
 export interface StatFs {
   totalSpace: number;
@@ -123,7 +129,14 @@ export interface Meta {
   link(ctx: Context, ino: Ino, parent: Ino, name: Buffer): Promise<EntryResult>;
   unlink(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
   rmdir(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
-  rename(ctx: Context, srcParent: Ino, srcName: Buffer, dstParent: Ino, dstName: Buffer, flags?: number): Promise<EntryResult>;
+  rename(
+    ctx: Context,
+    srcParent: Ino,
+    srcName: Buffer,
+    dstParent: Ino,
+    dstName: Buffer,
+    flags?: number,
+  ): Promise<EntryResult>;
   readdir(ctx: Context, ino: Ino, opts?: { plus?: boolean }): Promise<Entry[]>;
   /** flags: O_* open flags; checks permissions, registers the open for sustained inodes. */
   open(ctx: Context, ino: Ino, flags: number): Promise<Attr>;
@@ -134,7 +147,14 @@ export interface Meta {
   newSliceId(): Promise<number>;
   truncate(ctx: Context, ino: Ino, length: number, opts?: { viaHandle?: boolean }): Promise<Attr>;
   fallocate(ctx: Context, ino: Ino, mode: number, off: number, size: number): Promise<Attr>;
-  copyFileRange(ctx: Context, fin: Ino, offIn: number, fout: Ino, offOut: number, size: number): Promise<number>;
+  copyFileRange(
+    ctx: Context,
+    fin: Ino,
+    offIn: number,
+    fout: Ino,
+    offOut: number,
+    size: number,
+  ): Promise<number>;
   getxattr(ctx: Context, ino: Ino, name: string): Promise<Buffer>;
   listxattr(ctx: Context, ino: Ino): Promise<string[]>;
   setxattr(ctx: Context, ino: Ino, name: string, value: Buffer, flags?: number): Promise<void>;
@@ -186,7 +206,11 @@ export interface Meta {
    * Sets a directory quota's limits; a limit not given keeps its current value (0 without a
    * quota). The recorded usage is kept, or with `recount` computed by walking the tree below.
    */
-  setQuota(ino: Ino, limits: { maxSpace?: number; maxInodes?: number }, opts?: { recount?: boolean }): Promise<QuotaRecord>;
+  setQuota(
+    ino: Ino,
+    limits: { maxSpace?: number; maxInodes?: number },
+    opts?: { recount?: boolean },
+  ): Promise<QuotaRecord>;
   deleteQuota(ino: Ino): Promise<void>;
 
   // Scans, compaction, dump (JuiceFS: ScanSlices, Compact, DumpMeta).

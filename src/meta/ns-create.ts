@@ -32,7 +32,8 @@ export interface NewNode {
 /** Checks that `name` may be created in `parent` (attr already read). */
 export function checkCreatable(ctx: Context, parent: Ino, pattr: Attr, name: Buffer, op: string): void {
   validateName(name, op);
-  if (isTrash(parent)) throw new FsError(Errno.EPERM, { op, ino: parent, message: `EPERM: ${op}: inside .trash` });
+  if (isTrash(parent))
+    throw new FsError(Errno.EPERM, { op, ino: parent, message: `EPERM: ${op}: inside .trash` });
   if (pattr.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino: parent });
   checkAccess(ctx, pattr, W_OK | X_OK, op, parent);
   if (parent === ROOT_INODE) {
@@ -40,7 +41,8 @@ export function checkCreatable(ctx: Context, parent: Ino, pattr: Attr, name: Buf
     if (s === TRASH_NAME) throw new FsError(Errno.EPERM, { op, message: `EPERM: ${op}: .trash is reserved` });
     if (RESERVED_ROOT_NAMES.has(s)) throw new FsError(Errno.EEXIST, { op, path: s });
   }
-  if ((name.length === 1 && name[0] === 0x2e) || name.toString() === '..') throw new FsError(Errno.EEXIST, { op });
+  if ((name.length === 1 && name[0] === 0x2e) || name.toString() === '..')
+    throw new FsError(Errno.EEXIST, { op });
 }
 
 export async function mknodCommon(
@@ -54,7 +56,8 @@ export async function mknodCommon(
   core.checkWritable(op);
   if (node.type === FileType.Symlink) {
     const t = node.target ?? Buffer.alloc(0);
-    if (t.length === 0 || t.includes(0)) throw new FsError(Errno.EINVAL, { op, message: `EINVAL: ${op}: bad target` });
+    if (t.length === 0 || t.includes(0))
+      throw new FsError(Errno.EINVAL, { op, message: `EINVAL: ${op}: bad target` });
     if (t.length >= MAX_SYMLINK_BYTES) throw new FsError(Errno.ENAMETOOLONG, { op });
   }
   validateName(name, op);
@@ -85,7 +88,12 @@ export async function mknodCommon(
       a.atime = a.mtime = a.ctime = now.sec;
       a.atimensec = a.mtimensec = a.ctimensec = now.nsec;
       a.nlink = node.type === FileType.Directory ? 2 : 1;
-      a.length = node.type === FileType.Directory ? 4096 : node.type === FileType.Symlink ? (node.target?.length ?? 0) : 0;
+      a.length =
+        node.type === FileType.Directory
+          ? 4096
+          : node.type === FileType.Symlink
+            ? (node.target?.length ?? 0)
+            : 0;
       a.rdev = node.rdev;
       a.parent = parent;
       a.tier = pattr.tier;
@@ -112,7 +120,13 @@ export async function mknodCommon(
   return res.r;
 }
 
-export async function link(core: MetaCore, ctx: Context, ino: Ino, parent: Ino, name: Buffer): Promise<EntryResult> {
+export async function link(
+  core: MetaCore,
+  ctx: Context,
+  ino: Ino,
+  parent: Ino,
+  name: Buffer,
+): Promise<EntryResult> {
   const op = 'link';
   core.checkWritable(op);
   validateName(name, op);
@@ -122,7 +136,8 @@ export async function link(core: MetaCore, ctx: Context, ino: Ino, parent: Ino, 
       const pattr = await mustGetDir(tx, parent, op);
       checkCreatable(ctx, parent, pattr, name, op);
       const a = await mustGetAttr(tx, ino, op);
-      if (a.type === FileType.Directory) throw new FsError(Errno.EPERM, { op, ino, message: 'EPERM: link: is a directory' });
+      if (a.type === FileType.Directory)
+        throw new FsError(Errno.EPERM, { op, ino, message: 'EPERM: link: is a directory' });
       if (a.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino });
       if (isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino });
       if (await tx.getEntry(parent, name)) throw new FsError(Errno.EEXIST, { op, path: name.toString() });

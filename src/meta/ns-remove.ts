@@ -34,7 +34,9 @@ export interface DropArgs {
 
 /** True when the victim should go to the trash (docs/FORMAT.md §4.8). */
 export function wantsTrash(core: MetaCore, parent: Ino, attr: Attr | undefined): boolean {
-  return core.format.TrashDays > 0 && !isTrash(parent) && attr !== undefined && (attr.flags & Flag.SkipTrash) === 0;
+  return (
+    core.format.TrashDays > 0 && !isTrash(parent) && attr !== undefined && (attr.flags & Flag.SkipTrash) === 0
+  );
 }
 
 /**
@@ -106,7 +108,13 @@ export function afterDrop(core: MetaCore, o: DropOutcome, quotas: Ino[]): void {
   if (o.deleteData) core.scheduleDelete(o.deleteData.ino, o.deleteData.length);
 }
 
-async function removeCommon(core: MetaCore, ctx: Context, parent: Ino, name: Buffer, dir: boolean): Promise<void> {
+async function removeCommon(
+  core: MetaCore,
+  ctx: Context,
+  parent: Ino,
+  name: Buffer,
+  dir: boolean,
+): Promise<void> {
   const op = dir ? 'rmdir' : 'unlink';
   core.checkWritable(op);
   validateName(name, op);
@@ -121,15 +129,19 @@ async function removeCommon(core: MetaCore, ctx: Context, parent: Ino, name: Buf
       checkAccess(ctx, pattr, W_OK | X_OK, op, parent);
       if (pattr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: parent });
       if (!entry) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
-      if (dir && entry.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op, path: name.toString() });
-      if (!dir && entry.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, path: name.toString() });
+      if (dir && entry.type !== FileType.Directory)
+        throw new FsError(Errno.ENOTDIR, { op, path: name.toString() });
+      if (!dir && entry.type === FileType.Directory)
+        throw new FsError(Errno.EISDIR, { op, path: name.toString() });
       const attr = await tx.getAttr(entry.ino);
       if (attr) {
         checkSticky(ctx, pattr, attr, op);
-        if (attr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: entry.ino });
+        if (attr.flags & (Flag.Immutable | Flag.Append))
+          throw new FsError(Errno.EPERM, { op, ino: entry.ino });
         if (isTrash(parent) && ctx.uid !== 0) throw new FsError(Errno.EPERM, { op, ino: entry.ino });
       }
-      if (dir && (await tx.hasEntries(entry.ino))) throw new FsError(Errno.ENOTEMPTY, { op, path: name.toString() });
+      if (dir && (await tx.hasEntries(entry.ino)))
+        throw new FsError(Errno.ENOTEMPTY, { op, path: name.toString() });
       const quotas = await core.quotaAncestors(tx, parent);
       tx.deleteEntry(parent, name);
       if (dir) pattr.nlink--;

@@ -10,13 +10,27 @@ import { RenameFlag, type EntryResult } from './meta.js';
 import { afterDrop, dropVictim, wantsTrash, type DropOutcome } from './ns-remove.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { trashDir } from './trash.js';
-import { FileType, Flag, isTrash, ROOT_INODE, TRASH_NAME, type Attr, type Context, type Ino, type Timespec } from '../base/types.js';
+import {
+  FileType,
+  Flag,
+  isTrash,
+  ROOT_INODE,
+  TRASH_NAME,
+  type Attr,
+  type Context,
+  type Ino,
+  type Timespec,
+} from '../base/types.js';
 
 function checkNames(ps: Ino, ns: Buffer, pd: Ino, nd: Buffer): void {
   validateName(ns, 'rename');
   validateName(nd, 'rename');
-  if (isDot(ns) || isDotDot(ns) || isDot(nd) || isDotDot(nd)) throw new FsError(Errno.EINVAL, { op: 'rename' });
-  if ((ps === ROOT_INODE && ns.toString() === TRASH_NAME) || (pd === ROOT_INODE && nd.toString() === TRASH_NAME)) {
+  if (isDot(ns) || isDotDot(ns) || isDot(nd) || isDotDot(nd))
+    throw new FsError(Errno.EINVAL, { op: 'rename' });
+  if (
+    (ps === ROOT_INODE && ns.toString() === TRASH_NAME) ||
+    (pd === ROOT_INODE && nd.toString() === TRASH_NAME)
+  ) {
     throw new FsError(Errno.EPERM, { op: 'rename', message: 'EPERM: rename: .trash is reserved' });
   }
 }
@@ -25,7 +39,8 @@ function checkNames(ps: Ino, ns: Buffer, pd: Ino, nd: Buffer): void {
 async function checkNotAncestor(tx: MetaTx, dir: Ino, target: Ino): Promise<void> {
   let cur = target;
   for (let depth = 0; depth < 10_000; depth++) {
-    if (cur === dir) throw new FsError(Errno.EINVAL, { op: 'rename', message: 'EINVAL: rename: directory into itself' });
+    if (cur === dir)
+      throw new FsError(Errno.EINVAL, { op: 'rename', message: 'EINVAL: rename: directory into itself' });
     if (cur === ROOT_INODE) return;
     const a = await tx.getAttr(cur);
     if (!a || a.parent === 0n || a.parent === cur) return;
@@ -54,7 +69,17 @@ function reparent(tx: MetaTx, ino: Ino, a: Attr, from: Ino, to: Ino): void {
   }
 }
 
-function exchange(core: MetaCore, tx: MetaTx, s: Side, d: Side, se: DentryValue, sa: Attr, de: DentryValue, da: Attr, now: Timespec): void {
+function exchange(
+  core: MetaCore,
+  tx: MetaTx,
+  s: Side,
+  d: Side,
+  se: DentryValue,
+  sa: Attr,
+  de: DentryValue,
+  da: Attr,
+  now: Timespec,
+): void {
   tx.setEntry(s.parent, s.name, de);
   tx.setEntry(d.parent, d.name, se);
   if (s.parent !== d.parent) {
@@ -89,8 +114,12 @@ export async function rename(
 ): Promise<EntryResult> {
   const op = 'rename';
   core.checkWritable(op);
-  if (flags & RenameFlag.Whiteout) throw new FsError(Errno.ENOTSUP, { op, message: 'ENOTSUP: RENAME_WHITEOUT' });
-  if (flags & ~(RenameFlag.NoReplace | RenameFlag.Exchange) || (flags & RenameFlag.NoReplace && flags & RenameFlag.Exchange)) {
+  if (flags & RenameFlag.Whiteout)
+    throw new FsError(Errno.ENOTSUP, { op, message: 'ENOTSUP: RENAME_WHITEOUT' });
+  if (
+    flags & ~(RenameFlag.NoReplace | RenameFlag.Exchange) ||
+    (flags & RenameFlag.NoReplace && flags & RenameFlag.Exchange)
+  ) {
     throw new FsError(Errno.EINVAL, { op });
   }
   checkNames(ps, ns, pd, nd);
@@ -153,7 +182,8 @@ export async function rename(
           const da = await tx.getAttr(de.ino);
           if (da) {
             checkSticky(ctx, dpAttr, da, op);
-            if (da.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: de.ino });
+            if (da.flags & (Flag.Immutable | Flag.Append))
+              throw new FsError(Errno.EPERM, { op, ino: de.ino });
           }
           const dDir = de.type === FileType.Directory;
           if (sDir && !dDir) throw new FsError(Errno.ENOTDIR, { op, path: nd.toString() });
@@ -163,7 +193,14 @@ export async function rename(
             dpAttr.nlink--;
           }
           const toTrash = wantsTrash(core, pd, da) ? trash : undefined;
-          outcome = await dropVictim(core, tx, { parent: pd, name: nd, entry: de, attr: da, trash: toTrash, now });
+          outcome = await dropVictim(core, tx, {
+            parent: pd,
+            name: nd,
+            entry: de,
+            attr: da,
+            trash: toTrash,
+            now,
+          });
         }
         tx.deleteEntry(ps, ns);
         tx.setEntry(pd, nd, se);

@@ -37,7 +37,9 @@ export async function setQuota(
   opts: { recount?: boolean } = {},
 ): Promise<QuotaRecord> {
   const cur = await getQuota(core, ino);
-  const used = opts.recount ? await treeUsage(core.engine, ino) : { space: cur?.usedSpace ?? 0, inodes: cur?.usedInodes ?? 0 };
+  const used = opts.recount
+    ? await treeUsage(core.engine, ino)
+    : { space: cur?.usedSpace ?? 0, inodes: cur?.usedInodes ?? 0 };
   const q: QuotaRecord = {
     maxSpace: limits.maxSpace ?? cur?.maxSpace ?? 0,
     maxInodes: limits.maxInodes ?? cur?.maxInodes ?? 0,

@@ -7,7 +7,15 @@
  */
 import type { DirEntryRecord, MetaEngine } from './engine.js';
 import type { FileSlices } from './meta.js';
-import { align4K, FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino, type Slice } from '../base/types.js';
+import {
+  align4K,
+  FileType,
+  ROOT_INODE,
+  TRASH_INODE,
+  type Attr,
+  type Ino,
+  type Slice,
+} from '../base/types.js';
 
 /**
  * Depth-first walk below `roots`, one directory's entries at a time (attributes fetched in
@@ -60,7 +68,8 @@ export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => P
       return e.type === FileType.Directory;
     },
     async () => {
-      for (const [ino, length] of files) await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
+      for (const [ino, length] of files)
+        await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
       files.clear();
     },
   );
@@ -72,13 +81,18 @@ export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => P
     }
   }
   for (const d of await engine.listDelFiles()) if (!seen.has(d.ino)) extra.set(d.ino, d.length);
-  for (const [ino, length] of extra) await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
+  for (const [ino, length] of extra)
+    await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
 }
 
 async function chunkSlices(engine: MetaEngine, ino: Ino, length: number): Promise<Slice[]> {
   const out: Slice[] = [];
   for (const indx of await engine.listChunkIndexes(ino, length)) {
-    out.push(...(await engine.txn((tx) => tx.getChunk(ino, indx), { op: 'scan', readonly: true })).filter((s) => s.id > 0));
+    out.push(
+      ...(await engine.txn((tx) => tx.getChunk(ino, indx), { op: 'scan', readonly: true })).filter(
+        (s) => s.id > 0,
+      ),
+    );
   }
   return out;
 }

@@ -21,13 +21,17 @@ function secretKey(uuid: string): Buffer {
 
 function checkAlgo(format: Pick<Format, 'EncryptAlgo'>): void {
   if ((format.EncryptAlgo ?? '').toLowerCase() === 'sm4gcm') {
-    throw new FsError(Errno.ENOTSUP, { op: 'secret', message: 'ENOTSUP: setting secrets encrypted with SM4-GCM are not supported by tjfs' });
+    throw new FsError(Errno.ENOTSUP, {
+      op: 'secret',
+      message: 'ENOTSUP: setting secrets encrypted with SM4-GCM are not supported by tjfs',
+    });
   }
 }
 
 /** Encrypts one secret with the volume UUID; `nonce` is for test vectors only. */
 export function encryptSecret(uuid: string, plain: string, nonce: Buffer = randomBytes(NONCE_BYTES)): string {
-  if (nonce.length !== NONCE_BYTES) throw new FsError(Errno.EINVAL, { op: 'secret', message: 'EINVAL: GCM nonce must be 12 bytes' });
+  if (nonce.length !== NONCE_BYTES)
+    throw new FsError(Errno.EINVAL, { op: 'secret', message: 'EINVAL: GCM nonce must be 12 bytes' });
   const c = createCipheriv('aes-128-gcm', secretKey(uuid), nonce);
   const ct = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
   return Buffer.concat([nonce, ct, c.getAuthTag()]).toString('base64');
@@ -43,14 +47,23 @@ export function decryptSecret(uuid: string, stored: string, field = 'secret'): s
   }
   const raw = Buffer.from(stored, 'base64');
   if (raw.length < NONCE_BYTES + TAG_BYTES) {
-    throw new FsError(Errno.EINVAL, { op: 'secret', message: `EINVAL: cannot decrypt ${field}: ${raw.length} bytes is too short` });
+    throw new FsError(Errno.EINVAL, {
+      op: 'secret',
+      message: `EINVAL: cannot decrypt ${field}: ${raw.length} bytes is too short`,
+    });
   }
   try {
     const d = createDecipheriv('aes-128-gcm', secretKey(uuid), raw.subarray(0, NONCE_BYTES));
     d.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    return Buffer.concat([d.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), d.final()]).toString('utf8');
+    return Buffer.concat([d.update(raw.subarray(NONCE_BYTES, raw.length - TAG_BYTES)), d.final()]).toString(
+      'utf8',
+    );
   } catch (e) {
-    throw new FsError(Errno.EINVAL, { op: 'secret', cause: e, message: `EINVAL: cannot decrypt ${field} with the volume UUID` });
+    throw new FsError(Errno.EINVAL, {
+      op: 'secret',
+      cause: e,
+      message: `EINVAL: cannot decrypt ${field} with the volume UUID`,
+    });
   }
 }
 

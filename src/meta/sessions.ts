@@ -30,7 +30,11 @@ function isoWithNanos(sec: number, nsec: number): string {
 export async function newSession(core: MetaCore, info: Partial<SessionInfo>): Promise<number> {
   const now = core.now();
   const sid = await core.engine.newSessionId();
-  await core.engine.putSession(sid, now.sec + 5 * core.heartbeatSec, sessionInfoJson(info, isoWithNanos(now.sec, now.nsec)));
+  await core.engine.putSession(
+    sid,
+    now.sec + 5 * core.heartbeatSec,
+    sessionInfoJson(info, isoWithNanos(now.sec, now.nsec)),
+  );
   core.sid = sid;
   return sid;
 }
@@ -42,7 +46,11 @@ export async function newSession(core: MetaCore, info: Partial<SessionInfo>): Pr
 export async function adoptSession(core: MetaCore, sid: number, info: Partial<SessionInfo>): Promise<void> {
   const fresh = core.sid;
   if (sid <= 0 || fresh <= 0 || fresh === sid) return;
-  await core.engine.putSession(sid, core.now().sec + 5 * core.heartbeatSec, sessionInfoJson(info, new Date().toISOString()));
+  await core.engine.putSession(
+    sid,
+    core.now().sec + 5 * core.heartbeatSec,
+    sessionInfoJson(info, new Date().toISOString()),
+  );
   core.sid = sid;
   for (const ino of await core.engine.listSustained(sid)) core.sustained.add(ino);
   await core.engine.deleteSession(fresh);
@@ -76,7 +84,8 @@ export async function cleanSession(core: MetaCore, sid: number): Promise<void> {
     await core.txn(
       async (tx) => {
         for (const o of await tx.getFlocks(ino)) if (o.sid === sid) tx.setFlock(ino, sid, o.owner, null);
-        for (const o of await tx.getPlocks(ino)) if (o.sid === sid) tx.setPlock(ino, sid, o.owner, Buffer.alloc(0));
+        for (const o of await tx.getPlocks(ino))
+          if (o.sid === sid) tx.setPlock(ino, sid, o.owner, Buffer.alloc(0));
       },
       { op: 'clean session locks' },
     );
@@ -88,7 +97,10 @@ export async function cleanSession(core: MetaCore, sid: number): Promise<void> {
 /** Cleans sessions whose expire passed, at most once per ~0.9 heartbeat volume-wide. */
 export async function cleanStaleSessions(core: MetaCore, force = false): Promise<number[]> {
   const now = core.now().sec;
-  if (!force && !(await core.engine.setCounterIfSmall('lastCleanupSessions', now, Math.floor(core.heartbeatSec * 0.9)))) {
+  if (
+    !force &&
+    !(await core.engine.setCounterIfSmall('lastCleanupSessions', now, Math.floor(core.heartbeatSec * 0.9)))
+  ) {
     return [];
   }
   const cleaned: number[] = [];
@@ -116,10 +128,12 @@ export async function cleanupDelFiles(core: MetaCore, ageSec = 3600, force = fal
 /** One heartbeat: refresh expire, pick up setting changes, refresh caches, clean others. */
 export async function heartbeat(core: MetaCore, trashOps?: TrashOps): Promise<void> {
   const text = await core.engine.getFormatText();
-  if (text === undefined) throw new FsError(Errno.EIO, { message: 'volume setting disappeared: database is not formatted' });
+  if (text === undefined)
+    throw new FsError(Errno.EIO, { message: 'volume setting disappeared: database is not formatted' });
   const f = parseFormat(text);
   checkFormatVersion(f);
-  if (f.UUID !== core.format.UUID) throw new FsError(Errno.EIO, { message: `volume UUID changed from ${core.format.UUID} to ${f.UUID}` });
+  if (f.UUID !== core.format.UUID)
+    throw new FsError(Errno.EIO, { message: `volume UUID changed from ${core.format.UUID} to ${f.UUID}` });
   core.format = f;
   if (core.sid > 0) await core.engine.putSession(core.sid, core.now().sec + 5 * core.heartbeatSec);
   await refreshCaches(core);
@@ -161,14 +175,20 @@ export async function cleanupTrash(core: MetaCore, ops: TrashOps, force = false)
     const t = parseTrashHour(sub.name.toString());
     if (t === undefined || t >= edge) continue;
     for (const e of await core.engine.listEntries(sub.ino)) {
-      await (e.type === FileType.Directory ? ops.rmdir(ROOT_CONTEXT, sub.ino, e.name) : ops.unlink(ROOT_CONTEXT, sub.ino, e.name)).catch(
-        (err: unknown) => core.log.warn('trash cleanup: remove failed', { name: e.name.toString(), err: String(err) }),
+      await (
+        e.type === FileType.Directory
+          ? ops.rmdir(ROOT_CONTEXT, sub.ino, e.name)
+          : ops.unlink(ROOT_CONTEXT, sub.ino, e.name)
+      ).catch((err: unknown) =>
+        core.log.warn('trash cleanup: remove failed', { name: e.name.toString(), err: String(err) }),
       );
       removed++;
     }
-    await ops.rmdir(ROOT_CONTEXT, TRASH_INODE, sub.name).catch((err: unknown) =>
-      core.log.warn('trash cleanup: rmdir failed', { name: sub.name.toString(), err: String(err) }),
-    );
+    await ops
+      .rmdir(ROOT_CONTEXT, TRASH_INODE, sub.name)
+      .catch((err: unknown) =>
+        core.log.warn('trash cleanup: rmdir failed', { name: sub.name.toString(), err: String(err) }),
+      );
   }
   return removed;
 }

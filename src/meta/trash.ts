@@ -4,7 +4,15 @@
  * own transaction, as Go does, and cached per hour.
  */
 import type { MetaCore } from './core.js';
-import { emptyAttr, FileType, MAX_NAME_BYTES, TRASH_INODE, type Attr, type Ino, type Timespec } from '../base/types.js';
+import {
+  emptyAttr,
+  FileType,
+  MAX_NAME_BYTES,
+  TRASH_INODE,
+  type Attr,
+  type Ino,
+  type Timespec,
+} from '../base/types.js';
 
 export function trashHourName(sec: number): string {
   const d = new Date(sec * 1000);

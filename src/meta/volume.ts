@@ -22,7 +22,8 @@ export function validateVolumeName(name: string): void {
 
 /** --block-size input (KiB): round down to a power of two, clamp to [64, 16384]. */
 export function normalizeBlockSizeKiB(kib: number): number {
-  if (!Number.isFinite(kib) || kib <= 0) throw new FsError(Errno.EINVAL, { message: `invalid block size ${kib}` });
+  if (!Number.isFinite(kib) || kib <= 0)
+    throw new FsError(Errno.EINVAL, { message: `invalid block size ${kib}` });
   let p = 1;
   while (p * 2 <= kib) p *= 2;
   return Math.min(16384, Math.max(64, p));
@@ -48,7 +49,11 @@ export interface InitResult {
  * Creates a volume, or updates the mutable fields of an existing one (as `juicefs format`
  * does). `nowSec` is the creation time of the root and trash inodes.
  */
-export async function initFormat(engine: MetaEngine, format: Format, opts: { force?: boolean; nowSec: number }): Promise<InitResult> {
+export async function initFormat(
+  engine: MetaEngine,
+  format: Format,
+  opts: { force?: boolean; nowSec: number },
+): Promise<InitResult> {
   validateVolumeName(format.Name);
   format.BlockSize = normalizeBlockSizeKiB(format.BlockSize);
   const oldText = await engine.getFormatText();
@@ -85,7 +90,15 @@ export async function initFormat(engine: MetaEngine, format: Format, opts: { for
 }
 
 function defaultOf(k: (typeof IMMUTABLE_FIELDS)[number]): unknown {
-  return k === 'Compression' ? 'none' : k === 'HashPrefix' ? false : k === 'Name' ? '' : k === 'MetaVersion' ? 0 : 0;
+  return k === 'Compression'
+    ? 'none'
+    : k === 'HashPrefix'
+      ? false
+      : k === 'Name'
+        ? ''
+        : k === 'MetaVersion'
+          ? 0
+          : 0;
 }
 
 function normalizeField(k: string, v: unknown): string {

@@ -6,7 +6,15 @@ import { mustGetAttr, setCtime, type MetaCore } from './core.js';
 import { FsError, Errno } from '../base/errno.js';
 import { XattrFlag } from './meta.js';
 import { checkAccess, R_OK, W_OK } from '../base/permissions.js';
-import { Flag, isTrash, MAX_XATTR_NAME, MAX_XATTR_VALUE, type Attr, type Context, type Ino } from '../base/types.js';
+import {
+  Flag,
+  isTrash,
+  MAX_XATTR_NAME,
+  MAX_XATTR_VALUE,
+  type Attr,
+  type Context,
+  type Ino,
+} from '../base/types.js';
 
 function checkName(name: string, op: string): void {
   const n = Buffer.byteLength(name);
@@ -34,7 +42,8 @@ export async function getxattr(core: MetaCore, ctx: Context, ino: Ino, name: str
       const a = await mustGetAttr(tx, ino, op);
       checkXattrAccess(ctx, a, name, R_OK, op, ino);
       const v = await tx.getXattr(ino, name);
-      if (v === undefined) throw new FsError(Errno.ENODATA, { op, ino, message: `ENODATA: no attribute ${name}` });
+      if (v === undefined)
+        throw new FsError(Errno.ENODATA, { op, ino, message: `ENODATA: no attribute ${name}` });
       return v;
     },
     { op, readonly: true },
@@ -52,7 +61,14 @@ export async function listxattr(core: MetaCore, _ctx: Context, ino: Ino): Promis
   );
 }
 
-export async function setxattr(core: MetaCore, ctx: Context, ino: Ino, name: string, value: Buffer, flags = 0): Promise<void> {
+export async function setxattr(
+  core: MetaCore,
+  ctx: Context,
+  ino: Ino,
+  name: string,
+  value: Buffer,
+  flags = 0,
+): Promise<void> {
   const op = 'setxattr';
   core.checkWritable(op);
   checkName(name, op);
@@ -61,7 +77,8 @@ export async function setxattr(core: MetaCore, ctx: Context, ino: Ino, name: str
   await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
-      if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino });
+      if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent))
+        throw new FsError(Errno.EPERM, { op, ino });
       checkXattrAccess(ctx, a, name, W_OK, op, ino);
       if (ctx.uid !== 0 && ctx.uid !== a.uid && name.startsWith('user.') && a.mode & 0o1000) {
         throw new FsError(Errno.EPERM, { op, ino });
@@ -84,7 +101,8 @@ export async function removexattr(core: MetaCore, ctx: Context, ino: Ino, name: 
   await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
-      if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent)) throw new FsError(Errno.EPERM, { op, ino });
+      if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent))
+        throw new FsError(Errno.EPERM, { op, ino });
       checkXattrAccess(ctx, a, name, W_OK, op, ino);
       if ((await tx.getXattr(ino, name)) === undefined) throw new FsError(Errno.ENODATA, { op, ino });
       tx.deleteXattr(ino, name);

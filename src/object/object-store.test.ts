@@ -12,8 +12,12 @@ import { parseBucketUrl } from './s3/bucket-url.js';
 
 describe('file store path rules', () => {
   it('joins with a trailing slash, concatenates without', () => {
-    expect(filePathFor('/var/jfs/', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfs/myjfs/chunks/0/1/1234_2_4194304');
-    expect(filePathFor('/var/jfs', 'myjfs/chunks/0/1/1234_2_4194304')).toBe('/var/jfsmyjfs/chunks/0/1/1234_2_4194304');
+    expect(filePathFor('/var/jfs/', 'myjfs/chunks/0/1/1234_2_4194304')).toBe(
+      '/var/jfs/myjfs/chunks/0/1/1234_2_4194304',
+    );
+    expect(filePathFor('/var/jfs', 'myjfs/chunks/0/1/1234_2_4194304')).toBe(
+      '/var/jfsmyjfs/chunks/0/1/1234_2_4194304',
+    );
   });
 });
 
@@ -83,7 +87,9 @@ describe('RetryingStore', () => {
     await expect(st.get('x')).rejects.toBeInstanceOf(ObjectNotFoundError);
     expect(mem.counters.get).toBe(1);
     const f = new FaultyStore(mem).addRule({ ops: ['put'], permanent: true });
-    await expect(new RetryingStore(f, fast).put('y', Buffer.alloc(1))).rejects.toBeInstanceOf(ObjectStoreError);
+    await expect(new RetryingStore(f, fast).put('y', Buffer.alloc(1))).rejects.toBeInstanceOf(
+      ObjectStoreError,
+    );
     expect(f.injected).toBe(1);
   });
   it('times out a hung call and retries', async () => {

@@ -37,7 +37,9 @@ describe.each([
   });
 
   it('rejects with ENOENT and the path when the directory is missing', async () => {
-    const err = (await writeFileAtomic(join(dir, 'no/f.tmp'), join(dir, 'no/f'), parts()).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await writeFileAtomic(join(dir, 'no/f.tmp'), join(dir, 'no/f'), parts()).catch(
+      (e: unknown) => e,
+    )) as NodeJS.ErrnoException;
     expect(err.code).toBe('ENOENT');
     expect(err.path).toBe(join(dir, 'no/f.tmp'));
   });
@@ -48,7 +50,9 @@ describe.each([
     await rm(join(dir, 'd'));
     await mkdir(join(dir, 'd'));
     await writeFile(join(dir, 'd', 'inside'), 'y');
-    const err = (await writeFileAtomic(join(dir, 't.tmp'), join(dir, 'd'), parts()).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await writeFileAtomic(join(dir, 't.tmp'), join(dir, 'd'), parts()).catch(
+      (e: unknown) => e,
+    )) as NodeJS.ErrnoException;
     expect(err.code).toMatch(/EISDIR|ENOTEMPTY|EEXIST/);
     expect((await readdir(dir)).sort()).toEqual(['d']);
   });
@@ -67,7 +71,10 @@ describe('writeFileAtomic with sync', () => {
       return real.call(this);
     });
     try {
-      await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('durable')], { mode: 0o600, sync: true });
+      await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('durable')], {
+        mode: 0o600,
+        sync: true,
+      });
     } finally {
       spy.mockRestore();
     }
@@ -78,7 +85,10 @@ describe('writeFileAtomic with sync', () => {
   it('gives the file exactly its mode, even over a leftover temporary file', async () => {
     await writeFile(join(dir, 's.tmp'), 'stale');
     await chmod(join(dir, 's.tmp'), 0o644);
-    await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('secret')], { mode: 0o600, sync: true });
+    await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [Buffer.from('secret')], {
+      mode: 0o600,
+      sync: true,
+    });
     expect((await stat(join(dir, 's'))).mode & 0o777).toBe(0o600);
     expect(await readdir(dir)).toEqual(['s']);
   });
@@ -87,7 +97,9 @@ describe('writeFileAtomic with sync', () => {
 /** Bytes of `path` in the page cache (util-linux fincore), or undefined without the tool. */
 function resident(path: string): number | undefined {
   try {
-    return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]).toString().trim());
+    return Number(
+      execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', path]).toString().trim(),
+    );
   } catch {
     return undefined;
   }
@@ -108,7 +120,10 @@ describe.runIf(optionalNative() !== undefined)('writeFileAtomic with O_DIRECT', 
 
   it('falls back to a buffered write for unaligned data and on file systems without O_DIRECT', async () => {
     const unaligned = block().subarray(1, 1 + 8192);
-    await writeFileAtomic(join(dir, 'u.tmp'), join(dir, 'u'), [unaligned, tail], { mode: 0o644, direct: true });
+    await writeFileAtomic(join(dir, 'u.tmp'), join(dir, 'u'), [unaligned, tail], {
+      mode: 0o644,
+      direct: true,
+    });
     expect((await readFile(join(dir, 'u'))).equals(Buffer.concat([unaligned, tail]))).toBe(true);
     const shm = await mkdtemp('/dev/shm/tjfs-atomic-').catch(() => undefined);
     if (shm === undefined) return;

@@ -26,7 +26,12 @@ export interface AtomicWriteOptions {
   sync?: boolean;
 }
 
-export async function writeFileAtomic(tmp: string, path: string, parts: Buffer[], opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  tmp: string,
+  path: string,
+  parts: Buffer[],
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const { mode = 0o666, direct = false, sync = false } = opts;
   if (native !== undefined && !sync && parts.length <= MAX_PARTS)
     return native.writeFileAtomic(tmp, path, parts, mode, direct);
@@ -37,7 +42,11 @@ export async function writeFileAtomic(tmp: string, path: string, parts: Buffer[]
       const { bytesWritten } = await fh.writev(parts);
       const want = parts.reduce((n, b) => n + b.length, 0);
       if (bytesWritten !== want)
-        throw Object.assign(new Error(`ENOSPC: short write, ${bytesWritten} of ${want} bytes, '${tmp}'`), { code: 'ENOSPC', syscall: 'write', path: tmp });
+        throw Object.assign(new Error(`ENOSPC: short write, ${bytesWritten} of ${want} bytes, '${tmp}'`), {
+          code: 'ENOSPC',
+          syscall: 'write',
+          path: tmp,
+        });
       if (sync) await fh.sync();
     } finally {
       await fh.close();

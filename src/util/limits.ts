@@ -37,7 +37,8 @@ export class Semaphore {
 
   release(): void {
     const next = this.waiters.shift();
-    if (next !== undefined) next(); // the permit passes to the waiter
+    if (next !== undefined)
+      next(); // the permit passes to the waiter
     else this.active--;
   }
 
@@ -99,7 +100,11 @@ export class ByteBudget {
 }
 
 /** Applies `fn` to every item with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   let failed: { e: unknown } | undefined;

@@ -12,7 +12,9 @@ describe('redactSecrets', () => {
     expect(redactSecrets('mount redis://u:s3cret@h:6379/1 failed, then rediss://:x@y/2')).toBe(
       'mount redis://u:****@h:6379/1 failed, then rediss://:****@y/2',
     );
-    expect(redactSecrets('sqlite3:///var/jfs/meta.db and user@host')).toBe('sqlite3:///var/jfs/meta.db and user@host');
+    expect(redactSecrets('sqlite3:///var/jfs/meta.db and user@host')).toBe(
+      'sqlite3:///var/jfs/meta.db and user@host',
+    );
   });
 
   it("hides a password that contains '@' whole (up to the last '@' of the authority)", () => {
@@ -23,8 +25,20 @@ describe('redactSecrets', () => {
 describe('redactedJson', () => {
   it('replaces secret fields by "removed" and URL passwords by ****, keeping empty fields and bigints', () => {
     const shown = JSON.parse(
-      redactedJson({ SecretKey: 'sk', SessionToken: '', EncryptKey: 'k', Bucket: 'https://a:b@s3/x', Root: 1n }),
+      redactedJson({
+        SecretKey: 'sk',
+        SessionToken: '',
+        EncryptKey: 'k',
+        Bucket: 'https://a:b@s3/x',
+        Root: 1n,
+      }),
     ) as Record<string, unknown>;
-    expect(shown).toEqual({ SecretKey: 'removed', SessionToken: '', EncryptKey: 'removed', Bucket: 'https://a:****@s3/x', Root: '1' });
+    expect(shown).toEqual({
+      SecretKey: 'removed',
+      SessionToken: '',
+      EncryptKey: 'removed',
+      Bucket: 'https://a:****@s3/x',
+      Root: '1',
+    });
   });
 });

@@ -5,7 +5,18 @@
  * briefly): the kernel sends only uid/gid, but group permission checks need them all.
  */
 import { readFileSync } from 'node:fs';
-import type { AttrReply, CreateReply, DirEntry, DirEntryPlus, EntryReply, FuseOps, OpenReply, ReadReply, RequestContext, StatfsReply } from '../fuse/fuse-ops.js';
+import type {
+  AttrReply,
+  CreateReply,
+  DirEntry,
+  DirEntryPlus,
+  EntryReply,
+  FuseOps,
+  OpenReply,
+  ReadReply,
+  RequestContext,
+  StatfsReply,
+} from '../fuse/fuse-ops.js';
 import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
 import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../base/types.js';
@@ -19,7 +30,6 @@ export interface FuseAdapterOptions {
   /** Skip supplementary-group lookups (faster; group checks use only the primary gid). */
   noSupplementaryGroups?: boolean;
 }
-
 
 const groupCache = new Map<number, { gids: number[]; at: number }>();
 
@@ -93,7 +103,12 @@ export class VfsFuseOps implements FuseOps {
   private entry(r: EntryResult): EntryReply {
     this.told(r.ino, r.attr);
     const dir = r.attr.type === FileType.Directory;
-    return { ino: r.ino, attr: r.attr, entryTimeout: dir ? this.opts.dirEntryTimeout : this.opts.entryTimeout, attrTimeout: this.opts.attrTimeout };
+    return {
+      ino: r.ino,
+      attr: r.attr,
+      entryTimeout: dir ? this.opts.dirEntryTimeout : this.opts.entryTimeout,
+      attrTimeout: this.opts.attrTimeout,
+    };
   }
 
   private attr(ino: Ino, a: Attr): AttrReply {
@@ -110,15 +125,20 @@ export class VfsFuseOps implements FuseOps {
   }
 
   async setattr(r: RequestContext, i: Parameters<NonNullable<FuseOps['setattr']>>[1]): Promise<AttrReply> {
-    const a = await this.vfs.setattr(this.ctx(r), i.ino, {
-      ...(i.mode !== undefined ? { mode: i.mode & 0o7777 } : {}),
-      ...(i.uid !== undefined ? { uid: i.uid } : {}),
-      ...(i.gid !== undefined ? { gid: i.gid } : {}),
-      ...(i.size !== undefined ? { size: i.size, viaHandle: i.fh !== undefined } : {}),
-      ...(i.atime !== undefined ? { atime: i.atime } : {}),
-      ...(i.mtime !== undefined ? { mtime: i.mtime } : {}),
-      ...(i.ctime !== undefined ? { ctime: i.ctime } : {}),
-    }, { killSuidgid: i.killSuidgid });
+    const a = await this.vfs.setattr(
+      this.ctx(r),
+      i.ino,
+      {
+        ...(i.mode !== undefined ? { mode: i.mode & 0o7777 } : {}),
+        ...(i.uid !== undefined ? { uid: i.uid } : {}),
+        ...(i.gid !== undefined ? { gid: i.gid } : {}),
+        ...(i.size !== undefined ? { size: i.size, viaHandle: i.fh !== undefined } : {}),
+        ...(i.atime !== undefined ? { atime: i.atime } : {}),
+        ...(i.mtime !== undefined ? { mtime: i.mtime } : {}),
+        ...(i.ctime !== undefined ? { ctime: i.ctime } : {}),
+      },
+      { killSuidgid: i.killSuidgid },
+    );
     return this.attr(i.ino, a);
   }
 
@@ -128,10 +148,23 @@ export class VfsFuseOps implements FuseOps {
   async symlink(r: RequestContext, parent: Ino, name: Buffer, target: Buffer): Promise<EntryReply> {
     return this.entry(await this.vfs.symlink(this.ctx(r), parent, name, target));
   }
-  async mknod(r: RequestContext, parent: Ino, name: Buffer, mode: number, rdev: number, umask: number): Promise<EntryReply> {
+  async mknod(
+    r: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    rdev: number,
+    umask: number,
+  ): Promise<EntryReply> {
     return this.entry(await this.vfs.mknod(this.ctx(r), parent, name, mode, rdev, umask));
   }
-  async mkdir(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number): Promise<EntryReply> {
+  async mkdir(
+    r: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    umask: number,
+  ): Promise<EntryReply> {
     return this.entry(await this.vfs.mkdir(this.ctx(r), parent, name, mode, umask));
   }
   unlink(r: RequestContext, parent: Ino, name: Buffer): Promise<void> {
@@ -140,14 +173,26 @@ export class VfsFuseOps implements FuseOps {
   rmdir(r: RequestContext, parent: Ino, name: Buffer): Promise<void> {
     return this.vfs.rmdir(this.ctx(r), parent, name);
   }
-  async rename(r: RequestContext, parent: Ino, name: Buffer, newParent: Ino, newName: Buffer, flags: number): Promise<void> {
+  async rename(
+    r: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    newParent: Ino,
+    newName: Buffer,
+    flags: number,
+  ): Promise<void> {
     await this.vfs.rename(this.ctx(r), parent, name, newParent, newName, flags);
   }
   async link(r: RequestContext, ino: Ino, newParent: Ino, newName: Buffer): Promise<EntryReply> {
     return this.entry(await this.vfs.link(this.ctx(r), ino, newParent, newName));
   }
 
-  async open(r: RequestContext, ino: Ino, flags: number, opts?: { killSuidgid: boolean }): Promise<OpenReply> {
+  async open(
+    r: RequestContext,
+    ino: Ino,
+    flags: number,
+    opts?: { killSuidgid: boolean },
+  ): Promise<OpenReply> {
     const h = await this.vfs.open(this.ctx(r), ino, flags, opts?.killSuidgid === true);
     // Virtual files change under us: no page cache for them; .accesslog is a stream.
     if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
@@ -197,10 +242,14 @@ export class VfsFuseOps implements FuseOps {
    * never sits in the page cache at the kernel's offset, and when the two offsets differ
    * the kernel's attributes are dropped (after the reply) so its size catches up.
    */
-  async write(r: RequestContext, i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean }): Promise<number> {
+  async write(
+    r: RequestContext,
+    i: { fh: bigint; offset: number; data: Buffer; killSuidgid: boolean },
+  ): Promise<number> {
     const n = await this.vfs.write(this.ctx(r), i.fh, i.offset, i.data, i.killSuidgid);
     const h = this.vfs.handles.get(i.fh);
-    if (h?.appendedAt !== undefined && h.appendedAt !== i.offset) this.vfs.notifyAttrChanged?.(this.vfs.fromMeta(h.ino));
+    if (h?.appendedAt !== undefined && h.appendedAt !== i.offset)
+      this.vfs.notifyAttrChanged?.(this.vfs.fromMeta(h.ino));
     return n;
   }
 
@@ -251,10 +300,18 @@ export class VfsFuseOps implements FuseOps {
   // call made listing a large directory quadratic.
   async readdir(r: RequestContext, i: { fh: bigint; offset: number; size?: number }): Promise<DirEntry[]> {
     const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, false, fitting(i.size, 32));
-    return list.map((e, k) => ({ ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 }));
+    return list.map((e, k) => ({
+      ino: e.ino,
+      name: e.name,
+      mode: direntType(e.type) << 12,
+      next: i.offset + k + 1,
+    }));
   }
 
-  async readdirplus(r: RequestContext, i: { fh: bigint; offset: number; size?: number }): Promise<DirEntryPlus[]> {
+  async readdirplus(
+    r: RequestContext,
+    i: { fh: bigint; offset: number; size?: number },
+  ): Promise<DirEntryPlus[]> {
     const list = await this.vfs.readdir(this.ctx(r), i.fh, i.offset, true, fitting(i.size, 160));
     return list.map((e, k) => {
       const base = { ino: e.ino, name: e.name, mode: direntType(e.type) << 12, next: i.offset + k + 1 };
@@ -269,25 +326,74 @@ export class VfsFuseOps implements FuseOps {
   }
   async fsyncdir(): Promise<void> {}
 
-  async getlk(r: RequestContext, i: { ino: Ino; owner: bigint; type: LockTypeValue; start: bigint; end: bigint; pid: number }) {
-    const l = await this.vfs.getlk(this.ctx(r), i.ino, i.owner, { type: i.type, start: i.start, end: toEnd(i.end), pid: i.pid });
+  async getlk(
+    r: RequestContext,
+    i: { ino: Ino; owner: bigint; type: LockTypeValue; start: bigint; end: bigint; pid: number },
+  ) {
+    const l = await this.vfs.getlk(this.ctx(r), i.ino, i.owner, {
+      type: i.type,
+      start: i.start,
+      end: toEnd(i.end),
+      pid: i.pid,
+    });
     return { type: l.type, start: l.start, end: fromEnd(l.end), pid: l.pid };
   }
 
-  setlk(r: RequestContext, i: { fh: bigint; owner: bigint; type: LockTypeValue; start: bigint; end: bigint; pid: number; wait: boolean }): Promise<void> {
-    return this.vfs.setlk(this.ctx(r), i.fh, i.owner, i.wait, { type: i.type, start: i.start, end: toEnd(i.end), pid: i.pid });
+  setlk(
+    r: RequestContext,
+    i: {
+      fh: bigint;
+      owner: bigint;
+      type: LockTypeValue;
+      start: bigint;
+      end: bigint;
+      pid: number;
+      wait: boolean;
+    },
+  ): Promise<void> {
+    return this.vfs.setlk(this.ctx(r), i.fh, i.owner, i.wait, {
+      type: i.type,
+      start: i.start,
+      end: toEnd(i.end),
+      pid: i.pid,
+    });
   }
 
-  flock(r: RequestContext, i: { fh: bigint; owner: bigint; type: LockTypeValue; wait: boolean }): Promise<void> {
+  flock(
+    r: RequestContext,
+    i: { fh: bigint; owner: bigint; type: LockTypeValue; wait: boolean },
+  ): Promise<void> {
     return this.vfs.flock(this.ctx(r), i.fh, i.owner, i.type, i.wait);
   }
 
-  async create(r: RequestContext, parent: Ino, name: Buffer, mode: number, umask: number, flags: number, opts?: { killSuidgid: boolean }): Promise<CreateReply> {
-    const { entry, handle } = await this.vfs.create(this.ctx(r), parent, name, mode, umask, flags, opts?.killSuidgid === true);
-    return { entry: this.entry(entry), open: (flags & (O_DIRECT | O_APPEND)) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh } };
+  async create(
+    r: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    umask: number,
+    flags: number,
+    opts?: { killSuidgid: boolean },
+  ): Promise<CreateReply> {
+    const { entry, handle } = await this.vfs.create(
+      this.ctx(r),
+      parent,
+      name,
+      mode,
+      umask,
+      flags,
+      opts?.killSuidgid === true,
+    );
+    return {
+      entry: this.entry(entry),
+      open: (flags & (O_DIRECT | O_APPEND)) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh },
+    };
   }
 
-  fallocate(r: RequestContext, i: { fh: bigint; offset: number; length: number; mode: number }): Promise<void> {
+  fallocate(
+    r: RequestContext,
+    i: { fh: bigint; offset: number; length: number; mode: number },
+  ): Promise<void> {
     return this.vfs.fallocate(this.ctx(r), i.fh, i.mode, i.offset, i.length);
   }
 
@@ -296,7 +402,10 @@ export class VfsFuseOps implements FuseOps {
     return this.vfs.lseek(this.ctx(r), i.fh, i.offset, i.whence);
   }
 
-  copyFileRange(r: RequestContext, i: { fhIn: bigint; offsetIn: number; fhOut: bigint; offsetOut: number; length: number }): Promise<number> {
+  copyFileRange(
+    r: RequestContext,
+    i: { fhIn: bigint; offsetIn: number; fhOut: bigint; offsetOut: number; length: number },
+  ): Promise<number> {
     return this.vfs.copyFileRange(this.ctx(r), i.fhIn, i.offsetIn, i.fhOut, i.offsetOut, i.length);
   }
 

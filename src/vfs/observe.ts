@@ -12,7 +12,6 @@ import type { MetaRetryStats } from '../meta/retry-policy.js';
 import type { ObjectRetryStats } from '../object/retrying.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 
-
 const MAX_BUFFERED_LINES = 10_000;
 
 export class AccessLog {
@@ -94,15 +93,38 @@ export class Observer {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });
-    this.errors = new Counter({ name: 'tjfs_fuse_op_errors_total', help: 'Failed operations by method and errno.', labelNames: ['method', 'errno'], registers });
-    this.readBytes = new Counter({ name: 'juicefs_fuse_read_size_bytes_total', help: 'Bytes read through the file system.', registers });
-    this.writtenBytes = new Counter({ name: 'juicefs_fuse_written_size_bytes_total', help: 'Bytes written through the file system.', registers });
+    this.errors = new Counter({
+      name: 'tjfs_fuse_op_errors_total',
+      help: 'Failed operations by method and errno.',
+      labelNames: ['method', 'errno'],
+      registers,
+    });
+    this.readBytes = new Counter({
+      name: 'juicefs_fuse_read_size_bytes_total',
+      help: 'Bytes read through the file system.',
+      registers,
+    });
+    this.writtenBytes = new Counter({
+      name: 'juicefs_fuse_written_size_bytes_total',
+      help: 'Bytes written through the file system.',
+      registers,
+    });
     this.usedSpace = new Gauge({ name: 'juicefs_used_space', help: 'Total used space in bytes.', registers });
-    this.usedInodes = new Gauge({ name: 'juicefs_used_inodes', help: 'Total used number of inodes.', registers });
+    this.usedInodes = new Gauge({
+      name: 'juicefs_used_inodes',
+      help: 'Total used number of inodes.',
+      registers,
+    });
   }
 
   /** Runs `fn` as operation `op`, recording latency, errors and an access-log line. */
-  async run<T>(op: string, ctx: Context, describe: () => string, fn: () => Promise<T>, result?: (r: T) => string): Promise<T> {
+  async run<T>(
+    op: string,
+    ctx: Context,
+    describe: () => string,
+    fn: () => Promise<T>,
+    result?: (r: T) => string,
+  ): Promise<T> {
     const start = process.hrtime.bigint();
     let status = 'OK';
     let extra = '';
@@ -114,13 +136,19 @@ export class Observer {
       const code = (e as { code?: unknown }).code;
       status = typeof code === 'string' ? code : 'EIO';
       this.errors.inc({ method: op, errno: status });
-      if (status === 'EIO') this.failures?.error(`op:${op}`, `${op} failed`, { args: describe(), err: e instanceof Error ? e.message : String(e) });
+      if (status === 'EIO')
+        this.failures?.error(`op:${op}`, `${op} failed`, {
+          args: describe(),
+          err: e instanceof Error ? e.message : String(e),
+        });
       throw e;
     } finally {
       const secs = Number(process.hrtime.bigint() - start) / 1e9;
       this.ops.observe({ method: op }, secs);
       if (this.accessLog.active) {
-        this.accessLog.log(`${stamp(new Date())} [uid:${ctx.uid},gid:${ctx.gid},pid:${ctx.pid}] ${op} (${describe()}): ${status}${extra} <${secs.toFixed(6)}>\n`);
+        this.accessLog.log(
+          `${stamp(new Date())} [uid:${ctx.uid},gid:${ctx.gid},pid:${ctx.pid}] ${op} (${describe()}): ${status}${extra} <${secs.toFixed(6)}>\n`,
+        );
       }
     }
   }
@@ -146,19 +174,48 @@ export class Observer {
     });
     sources.onTxn((_op, secs) => txn.observe(secs));
     const cumulative = (name: string, help: string, pick: (s: ChunkStats) => number): void => {
-      new Gauge({ name, help, registers, collect() { this.set(pick(sources.stats())); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(sources.stats()));
+        },
+      });
     };
     cumulative('juicefs_object_request_get_total', 'Whole-block GET requests.', (s) => s.blockGets);
     cumulative('juicefs_object_request_range_get_total', 'Ranged GET requests.', (s) => s.rangeGets);
     cumulative('juicefs_object_request_put_total', 'PUT requests.', (s) => s.blockPuts);
     cumulative('juicefs_object_request_data_bytes_get', 'Bytes downloaded.', (s) => s.bytesDownloaded);
     cumulative('juicefs_object_request_data_bytes_put', 'Bytes uploaded.', (s) => s.bytesUploaded);
-    cumulative('juicefs_blockcache_hits', 'Reads served by the block cache or buffer.', (s) => s.cacheHits + s.bufferHits);
-    cumulative('tjfs_blockcache_corruptions', 'Cached blocks that failed their checksum, dropped and read again from the object store.', (s) => s.cacheCorruptions);
+    cumulative(
+      'juicefs_blockcache_hits',
+      'Reads served by the block cache or buffer.',
+      (s) => s.cacheHits + s.bufferHits,
+    );
+    cumulative(
+      'tjfs_blockcache_corruptions',
+      'Cached blocks that failed their checksum, dropped and read again from the object store.',
+      (s) => s.cacheCorruptions,
+    );
     cumulative('tjfs_blockcache_errors', 'Block cache reads and writes that failed.', (s) => s.cacheErrors);
     const started = Date.now();
-    new Gauge({ name: 'juicefs_uptime', help: 'Client uptime in seconds.', registers, collect() { this.set((Date.now() - started) / 1000); } });
-    new Gauge({ name: 'juicefs_memory', help: 'Resident memory in bytes.', registers, collect() { this.set(process.memoryUsage.rss()); } });
+    new Gauge({
+      name: 'juicefs_uptime',
+      help: 'Client uptime in seconds.',
+      registers,
+      collect() {
+        this.set((Date.now() - started) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'juicefs_memory',
+      help: 'Resident memory in bytes.',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
     new Gauge({
       name: 'juicefs_cpu_usage',
       help: 'CPU seconds used by the client.',
@@ -178,16 +235,55 @@ export class Observer {
   }): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, pick: () => number | undefined): void => {
-      new Gauge({ name, help, registers, collect() { this.set(pick() ?? 0); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick() ?? 0);
+        },
+      });
     };
-    gauge('tjfs_meta_retries', 'Metadata tries that met an unreachable or locked engine and were made again.', () => sources.meta?.()?.retries);
-    gauge('tjfs_meta_failures', 'Metadata operations that gave up on an unreachable or locked engine (EIO).', () => sources.meta?.()?.failures);
-    gauge('tjfs_object_request_retries', 'Object store requests that failed and were tried again.', () => sources.objects?.()?.retries);
-    gauge('juicefs_object_request_errors', 'Object store requests that failed for good (after their retries).', () => sources.objects?.()?.failures);
-    gauge('tjfs_object_missing', 'Reads of objects the store does not have (EIO).', () => sources.objects?.()?.missing);
-    gauge('juicefs_staging_blocks', 'Blocks staged by --writeback and not yet uploaded.', () => sources.staging?.()?.blocks);
-    gauge('juicefs_staging_block_bytes', 'Bytes of the blocks staged by --writeback and not yet uploaded.', () => sources.staging?.()?.bytes);
-    gauge('tjfs_staging_upload_failures', 'Failed uploads of staged blocks (each is retried).', () => sources.staging?.()?.failures);
+    gauge(
+      'tjfs_meta_retries',
+      'Metadata tries that met an unreachable or locked engine and were made again.',
+      () => sources.meta?.()?.retries,
+    );
+    gauge(
+      'tjfs_meta_failures',
+      'Metadata operations that gave up on an unreachable or locked engine (EIO).',
+      () => sources.meta?.()?.failures,
+    );
+    gauge(
+      'tjfs_object_request_retries',
+      'Object store requests that failed and were tried again.',
+      () => sources.objects?.()?.retries,
+    );
+    gauge(
+      'juicefs_object_request_errors',
+      'Object store requests that failed for good (after their retries).',
+      () => sources.objects?.()?.failures,
+    );
+    gauge(
+      'tjfs_object_missing',
+      'Reads of objects the store does not have (EIO).',
+      () => sources.objects?.()?.missing,
+    );
+    gauge(
+      'juicefs_staging_blocks',
+      'Blocks staged by --writeback and not yet uploaded.',
+      () => sources.staging?.()?.blocks,
+    );
+    gauge(
+      'juicefs_staging_block_bytes',
+      'Bytes of the blocks staged by --writeback and not yet uploaded.',
+      () => sources.staging?.()?.bytes,
+    );
+    gauge(
+      'tjfs_staging_upload_failures',
+      'Failed uploads of staged blocks (each is retried).',
+      () => sources.staging?.()?.failures,
+    );
   }
 
   metrics(): Promise<string> {

@@ -11,7 +11,22 @@
 import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult, LockTypeValue, PosixLock, SetAttrRequest, StatFs } from '../meta/meta.js';
 import { LockType } from '../meta/meta.js';
-import { CONFIG_INODE, FileType, LOG_INODE, ROOT_CONTEXT, ROOT_INODE, STATS_INODE, TRASH_INODE, typeFromMode, withoutSuidgid, type Attr, type Context, type Entry, type Ino, type Timespec } from '../base/types.js';
+import {
+  CONFIG_INODE,
+  FileType,
+  LOG_INODE,
+  ROOT_CONTEXT,
+  ROOT_INODE,
+  STATS_INODE,
+  TRASH_INODE,
+  typeFromMode,
+  withoutSuidgid,
+  type Attr,
+  type Context,
+  type Entry,
+  type Ino,
+  type Timespec,
+} from '../base/types.js';
 import { Compactor } from './compactor.js';
 import { flushSeq, HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
@@ -24,7 +39,6 @@ import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../base/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
 const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);
-
 
 export interface VfsOptions {
   /** Inode used as the root (--subdir); default 1. */
@@ -57,7 +71,11 @@ const FALLOC_KEEP_SIZE = 1;
  */
 function checkRange(op: string, ino: Ino, offset: number, length: number): void {
   if (!(offset >= 0 && length >= 0 && offset + length <= Number.MAX_SAFE_INTEGER)) {
-    throw new FsError(Errno.EFBIG, { op, ino, message: `EFBIG: ${op}: range at ${offset} of ${length} bytes is beyond the largest supported offset (2^53 - 1)` });
+    throw new FsError(Errno.EFBIG, {
+      op,
+      ino,
+      message: `EFBIG: ${op}: range at ${offset} of ${length} bytes is beyond the largest supported offset (2^53 - 1)`,
+    });
   }
 }
 
@@ -143,21 +161,33 @@ export class Vfs {
 
   private virtualAttr(ino: Ino): Attr | undefined {
     const v = virtualByIno(ino);
-    return v ? virtualAttr(v, this.opts.uid ?? process.getuid?.() ?? 0, this.opts.gid ?? process.getgid?.() ?? 0, this.started) : undefined;
+    return v
+      ? virtualAttr(
+          v,
+          this.opts.uid ?? process.getuid?.() ?? 0,
+          this.opts.gid ?? process.getgid?.() ?? 0,
+          this.started,
+        )
+      : undefined;
   }
 
   lookup(ctx: Context, parent: Ino, nm: Buffer): Promise<EntryResult> {
-    return this.obs.run('lookup', ctx, () => `${parent},${name(nm)}`, async () => {
-      if (this.isRealRoot(parent)) {
-        const v = virtualByName(name(nm));
-        if (v) return { ino: v.ino, attr: this.virtualAttr(v.ino)! };
-      }
-      if (parent === ROOT_INODE && this.root !== ROOT_INODE && name(nm) === '..') {
-        return { ino: ROOT_INODE, attr: await this.meta.getattr(ctx, this.root) };
-      }
-      const since = flushSeq();
-      return this.entry(await this.meta.lookup(ctx, this.toMeta(parent), nm), since);
-    });
+    return this.obs.run(
+      'lookup',
+      ctx,
+      () => `${parent},${name(nm)}`,
+      async () => {
+        if (this.isRealRoot(parent)) {
+          const v = virtualByName(name(nm));
+          if (v) return { ino: v.ino, attr: this.virtualAttr(v.ino)! };
+        }
+        if (parent === ROOT_INODE && this.root !== ROOT_INODE && name(nm) === '..') {
+          return { ino: ROOT_INODE, attr: await this.meta.getattr(ctx, this.root) };
+        }
+        const since = flushSeq();
+        return this.entry(await this.meta.lookup(ctx, this.toMeta(parent), nm), since);
+      },
+    );
   }
 
   /**
@@ -186,13 +216,18 @@ export class Vfs {
   }
 
   getattr(ctx: Context, ino: Ino): Promise<Attr> {
-    return this.obs.run('getattr', ctx, () => String(ino), async () => {
-      const v = this.virtualAttr(ino);
-      if (v) return v;
-      const m = this.toMeta(ino);
-      const since = flushSeq();
-      return this.adjust(m, await this.meta.getattr(ctx, m), since);
-    });
+    return this.obs.run(
+      'getattr',
+      ctx,
+      () => String(ino),
+      async () => {
+        const v = this.virtualAttr(ino);
+        if (v) return v;
+        const m = this.toMeta(ino);
+        const since = flushSeq();
+        return this.adjust(m, await this.meta.getattr(ctx, m), since);
+      },
+    );
   }
 
   /**
@@ -200,93 +235,153 @@ export class Vfs {
    * setuid and setgid (HANDLE_KILLPRIV_V2: the kernel leaves that to us).
    */
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest, opts: { killSuidgid?: boolean } = {}): Promise<Attr> {
-    return this.obs.run('setattr', ctx, () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`, async () => {
-      if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
-      if (req.size !== undefined) checkRange('truncate', ino, req.size, 0);
-      this.changed();
-      const m = this.toMeta(ino);
-      if (req.size !== undefined) await this.handles.files.get(m)?.flush();
-      let a = await this.meta.setattr(ctx, m, req);
-      const f = this.handles.files.get(m);
-      if (req.size !== undefined && f) {
-        f.reader.invalidate();
-        f.known = undefined;
-      }
-      if (f && (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)) f.suidgidClear = false;
-      if (req.size !== undefined && opts.killSuidgid === true) a = await this.dropSuidgid(m, a);
-      return this.adjust(m, a);
-    });
+    return this.obs.run(
+      'setattr',
+      ctx,
+      () => `${ino},${JSON.stringify(req, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+      async () => {
+        if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setattr', ino });
+        if (req.size !== undefined) checkRange('truncate', ino, req.size, 0);
+        this.changed();
+        const m = this.toMeta(ino);
+        if (req.size !== undefined) await this.handles.files.get(m)?.flush();
+        let a = await this.meta.setattr(ctx, m, req);
+        const f = this.handles.files.get(m);
+        if (req.size !== undefined && f) {
+          f.reader.invalidate();
+          f.known = undefined;
+        }
+        if (f && (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined))
+          f.suidgidClear = false;
+        if (req.size !== undefined && opts.killSuidgid === true) a = await this.dropSuidgid(m, a);
+        return this.adjust(m, a);
+      },
+    );
   }
 
   mknod(ctx: Context, parent: Ino, nm: Buffer, mode: number, rdev: number, umask = 0): Promise<EntryResult> {
-    return this.obs.run('mknod', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
-      this.checkReserved(parent, nm);
-      const type = typeFromMode(mode);
-      if (type === FileType.Directory) return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode & 0o7777, umask));
-      if (type === FileType.File) {
-        const r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
-        await this.meta.close(r.ino);
-        return this.entry(r);
-      }
-      return this.entry(await this.meta.mknod(ctx, this.toMeta(parent), nm, { type, mode: mode & 0o7777, umask, rdev }));
-    });
+    return this.obs.run(
+      'mknod',
+      ctx,
+      () => `${parent},${name(nm)},${mode.toString(8)}`,
+      async () => {
+        this.checkReserved(parent, nm);
+        const type = typeFromMode(mode);
+        if (type === FileType.Directory)
+          return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode & 0o7777, umask));
+        if (type === FileType.File) {
+          const r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+          await this.meta.close(r.ino);
+          return this.entry(r);
+        }
+        return this.entry(
+          await this.meta.mknod(ctx, this.toMeta(parent), nm, { type, mode: mode & 0o7777, umask, rdev }),
+        );
+      },
+    );
   }
 
   mkdir(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask = 0): Promise<EntryResult> {
-    return this.obs.run('mkdir', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
-      this.checkReserved(parent, nm);
-      return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode, umask));
-    });
+    return this.obs.run(
+      'mkdir',
+      ctx,
+      () => `${parent},${name(nm)},${mode.toString(8)}`,
+      async () => {
+        this.checkReserved(parent, nm);
+        return this.entry(await this.meta.mkdir(ctx, this.toMeta(parent), nm, mode, umask));
+      },
+    );
   }
 
   symlink(ctx: Context, parent: Ino, nm: Buffer, target: Buffer): Promise<EntryResult> {
-    return this.obs.run('symlink', ctx, () => `${parent},${name(nm)},${name(target)}`, async () => {
-      this.checkReserved(parent, nm);
-      return this.entry(await this.meta.symlink(ctx, this.toMeta(parent), nm, target));
-    });
+    return this.obs.run(
+      'symlink',
+      ctx,
+      () => `${parent},${name(nm)},${name(target)}`,
+      async () => {
+        this.checkReserved(parent, nm);
+        return this.entry(await this.meta.symlink(ctx, this.toMeta(parent), nm, target));
+      },
+    );
   }
 
   readlink(ctx: Context, ino: Ino): Promise<Buffer> {
-    return this.obs.run('readlink', ctx, () => String(ino), () => this.meta.readlink(ctx, this.toMeta(ino)));
+    return this.obs.run(
+      'readlink',
+      ctx,
+      () => String(ino),
+      () => this.meta.readlink(ctx, this.toMeta(ino)),
+    );
   }
 
   link(ctx: Context, ino: Ino, parent: Ino, nm: Buffer): Promise<EntryResult> {
-    return this.obs.run('link', ctx, () => `${ino},${parent},${name(nm)}`, async () => {
-      this.checkReserved(parent, nm);
-      return this.entry(await this.meta.link(ctx, this.toMeta(ino), this.toMeta(parent), nm));
-    });
+    return this.obs.run(
+      'link',
+      ctx,
+      () => `${ino},${parent},${name(nm)}`,
+      async () => {
+        this.checkReserved(parent, nm);
+        return this.entry(await this.meta.link(ctx, this.toMeta(ino), this.toMeta(parent), nm));
+      },
+    );
   }
 
   unlink(ctx: Context, parent: Ino, nm: Buffer): Promise<void> {
-    return this.obs.run('unlink', ctx, () => `${parent},${name(nm)}`, async () => {
-      this.checkReserved(parent, nm, Errno.EPERM);
-      await this.meta.unlink(ctx, this.toMeta(parent), nm);
-    });
+    return this.obs.run(
+      'unlink',
+      ctx,
+      () => `${parent},${name(nm)}`,
+      async () => {
+        this.checkReserved(parent, nm, Errno.EPERM);
+        await this.meta.unlink(ctx, this.toMeta(parent), nm);
+      },
+    );
   }
 
   rmdir(ctx: Context, parent: Ino, nm: Buffer): Promise<void> {
-    return this.obs.run('rmdir', ctx, () => `${parent},${name(nm)}`, async () => {
-      this.changed();
-      await this.meta.rmdir(ctx, this.toMeta(parent), nm);
-    });
+    return this.obs.run(
+      'rmdir',
+      ctx,
+      () => `${parent},${name(nm)}`,
+      async () => {
+        this.changed();
+        await this.meta.rmdir(ctx, this.toMeta(parent), nm);
+      },
+    );
   }
 
-  rename(ctx: Context, parent: Ino, nm: Buffer, newParent: Ino, newName: Buffer, flags = 0): Promise<EntryResult> {
-    return this.obs.run('rename', ctx, () => `${parent},${name(nm)},${newParent},${name(newName)},${flags}`, async () => {
-      this.checkReserved(parent, nm, Errno.EPERM);
-      this.checkReserved(newParent, newName, Errno.EPERM);
-      this.changed();
-      return this.entry(await this.meta.rename(ctx, this.toMeta(parent), nm, this.toMeta(newParent), newName, flags));
-    });
+  rename(
+    ctx: Context,
+    parent: Ino,
+    nm: Buffer,
+    newParent: Ino,
+    newName: Buffer,
+    flags = 0,
+  ): Promise<EntryResult> {
+    return this.obs.run(
+      'rename',
+      ctx,
+      () => `${parent},${name(nm)},${newParent},${name(newName)},${flags}`,
+      async () => {
+        this.checkReserved(parent, nm, Errno.EPERM);
+        this.checkReserved(newParent, newName, Errno.EPERM);
+        this.changed();
+        return this.entry(
+          await this.meta.rename(ctx, this.toMeta(parent), nm, this.toMeta(newParent), newName, flags),
+        );
+      },
+    );
   }
 
   private checkReserved(parent: Ino, nm: Buffer, errno: number = Errno.EEXIST): void {
-    if (this.isRealRoot(parent) && virtualByName(name(nm))) throw new FsError(errno, { op: 'reserved name', path: name(nm) });
+    if (this.isRealRoot(parent) && virtualByName(name(nm)))
+      throw new FsError(errno, { op: 'reserved name', path: name(nm) });
   }
 
   private openVirtual(ctx: Context, ino: Ino, flags: number): Promise<Handle> | Handle {
     if ((flags & O_ACCMODE) !== 0) throw new FsError(Errno.EACCES, { op: 'open', ino });
-    if (ino === LOG_INODE) return this.handles.add({ ino, kind: 'virtual', flags, live: this.obs.accessLog.open() });
+    if (ino === LOG_INODE)
+      return this.handles.add({ ino, kind: 'virtual', flags, live: this.obs.accessLog.open() });
     const build = async (): Promise<Buffer> => {
       if (ino === STATS_INODE) {
         const st = await this.meta.statfs(ctx, this.root);
@@ -294,7 +389,11 @@ export class Vfs {
         this.obs.usedInodes.set(st.usedInodes);
         return Buffer.from(await this.obs.metrics());
       }
-      const cfg = { Meta: { Volume: this.rt.format.Name, Root: String(this.root) }, Format: this.rt.format, ...(this.opts.config ?? {}) };
+      const cfg = {
+        Meta: { Volume: this.rt.format.Name, Root: String(this.root) },
+        Format: this.rt.format,
+        ...(this.opts.config ?? {}),
+      };
       return Buffer.from(redactedJson(cfg) + '\n');
     };
     return build().then((content) => this.handles.add({ ino, kind: 'virtual', flags, content }));
@@ -302,56 +401,77 @@ export class Vfs {
 
   /** `killSuidgid`: O_TRUNC by a caller without CAP_FSETID also clears setuid/setgid. */
   open(ctx: Context, ino: Ino, flags: number, killSuidgid = false): Promise<Handle> {
-    return this.obs.run('open', ctx, () => `${ino},${flags.toString(8)}`, async () => {
-      if (virtualByIno(ino)) return this.openVirtual(ctx, ino, flags);
-      const m = this.toMeta(ino);
-      const a = await this.meta.open(ctx, m, flags);
-      if (a.type === FileType.Directory) {
-        await this.meta.close(m);
-        throw new FsError(Errno.EISDIR, { op: 'open', ino });
-      }
-      const file = this.handles.openFile(m);
-      file.known = { length: a.length, at: Date.now() };
-      if (file.refs === 1) file.reader.invalidate();
-      const h = this.handles.add({ ino: m, kind: 'file', flags, file, attr: a });
-      if (flags & O_TRUNC && a.length > 0) {
-        try {
-          await this.meta.truncate(ctx, m, 0, { viaHandle: true });
-          file.reader.invalidate();
-          file.known = { length: 0, at: Date.now() };
-        } catch (e) {
-          await this.release(ctx, h.fh);
-          throw e;
+    return this.obs.run(
+      'open',
+      ctx,
+      () => `${ino},${flags.toString(8)}`,
+      async () => {
+        if (virtualByIno(ino)) return this.openVirtual(ctx, ino, flags);
+        const m = this.toMeta(ino);
+        const a = await this.meta.open(ctx, m, flags);
+        if (a.type === FileType.Directory) {
+          await this.meta.close(m);
+          throw new FsError(Errno.EISDIR, { op: 'open', ino });
         }
-      }
-      if (flags & O_TRUNC && killSuidgid) {
-        const after = await this.dropSuidgid(m, a);
-        if (after !== a) h.attr = after;
-      }
-      return h;
-    });
+        const file = this.handles.openFile(m);
+        file.known = { length: a.length, at: Date.now() };
+        if (file.refs === 1) file.reader.invalidate();
+        const h = this.handles.add({ ino: m, kind: 'file', flags, file, attr: a });
+        if (flags & O_TRUNC && a.length > 0) {
+          try {
+            await this.meta.truncate(ctx, m, 0, { viaHandle: true });
+            file.reader.invalidate();
+            file.known = { length: 0, at: Date.now() };
+          } catch (e) {
+            await this.release(ctx, h.fh);
+            throw e;
+          }
+        }
+        if (flags & O_TRUNC && killSuidgid) {
+          const after = await this.dropSuidgid(m, a);
+          if (after !== a) h.attr = after;
+        }
+        return h;
+      },
+    );
   }
 
-  create(ctx: Context, parent: Ino, nm: Buffer, mode: number, umask: number, flags: number, killSuidgid = false): Promise<{ entry: EntryResult; handle: Handle }> {
-    return this.obs.run('create', ctx, () => `${parent},${name(nm)},${mode.toString(8)}`, async () => {
-      this.checkReserved(parent, nm);
-      let r: EntryResult;
-      try {
-        r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
-      } catch (e) {
-        // Another client created the name after the kernel's lookup: without O_EXCL, open
-        // the existing file as POSIX (and Go JuiceFS) do.
-        if (!(e instanceof FsError) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
-        const existing = await this.meta.lookup(ctx, this.toMeta(parent), nm);
-        if (existing.attr.type !== FileType.File) throw e;
-        const handle = await this.open(ctx, this.fromMeta(existing.ino), flags, killSuidgid);
-        return { entry: this.entry({ ino: existing.ino, attr: await this.meta.getattr(ctx, existing.ino) }), handle };
-      }
-      const file = this.handles.openFile(r.ino);
-      if (file.refs === 1) file.suidgidClear = (r.attr.mode & 0o6000) === 0; // we just made it
-      const handle = this.handles.add({ ino: r.ino, kind: 'file', flags, file });
-      return { entry: this.entry(r), handle };
-    });
+  create(
+    ctx: Context,
+    parent: Ino,
+    nm: Buffer,
+    mode: number,
+    umask: number,
+    flags: number,
+    killSuidgid = false,
+  ): Promise<{ entry: EntryResult; handle: Handle }> {
+    return this.obs.run(
+      'create',
+      ctx,
+      () => `${parent},${name(nm)},${mode.toString(8)}`,
+      async () => {
+        this.checkReserved(parent, nm);
+        let r: EntryResult;
+        try {
+          r = await this.meta.create(ctx, this.toMeta(parent), nm, mode & 0o7777, umask);
+        } catch (e) {
+          // Another client created the name after the kernel's lookup: without O_EXCL, open
+          // the existing file as POSIX (and Go JuiceFS) do.
+          if (!(e instanceof FsError) || e.errno !== Errno.EEXIST || flags & O_EXCL) throw e;
+          const existing = await this.meta.lookup(ctx, this.toMeta(parent), nm);
+          if (existing.attr.type !== FileType.File) throw e;
+          const handle = await this.open(ctx, this.fromMeta(existing.ino), flags, killSuidgid);
+          return {
+            entry: this.entry({ ino: existing.ino, attr: await this.meta.getattr(ctx, existing.ino) }),
+            handle,
+          };
+        }
+        const file = this.handles.openFile(r.ino);
+        if (file.refs === 1) file.suidgidClear = (r.attr.mode & 0o6000) === 0; // we just made it
+        const handle = this.handles.add({ ino: r.ino, kind: 'file', flags, file });
+        return { entry: this.entry(r), handle };
+      },
+    );
   }
 
   private fileHandle(fh: bigint, op: string): Handle & { file: OpenFile } {
@@ -373,29 +493,41 @@ export class Vfs {
    * Like read, without a copy: `data` may be the bytes of a block in the read buffer, valid
    * until `done()` (when present) is called. The FUSE reply path uses it.
    */
-  readShared(ctx: Context, fh: bigint, offset: number, size: number, signal?: AbortSignal): Promise<SharedRead> {
+  readShared(
+    ctx: Context,
+    fh: bigint,
+    offset: number,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<SharedRead> {
     const h = this.handles.get(fh);
     if (h?.kind === 'virtual') {
       // Not observed: reading .accesslog must not log its own reads.
       if (h.live) return h.live.next(size, signal).then((data) => ({ data }));
       return Promise.resolve({ data: (h.content ?? Buffer.alloc(0)).subarray(offset, offset + size) });
     }
-    return this.obs.run('read', ctx, () => `${fh},${size},${offset}`, async () => {
-      const { file } = this.fileHandle(fh, 'read');
-      if ((h!.flags & O_ACCMODE) === 1) throw new FsError(Errno.EBADF, { op: 'read' });
-      // Past any length this client can hold: end of file.
-      if (offset > Number.MAX_SAFE_INTEGER) return { data: Buffer.alloc(0) };
-      // A failed flush is kept for the writer's next flush, fsync and close (OpenFile.failed);
-      // the reader gets what was committed, as in Go.
-      await file.flush().catch(() => undefined);
-      const now = Date.now();
-      if (!file.known || now - file.known.at > this.attrTtlMs) {
-        file.known = { length: (await this.meta.getattr(ctx, file.ino)).length, at: now };
-      }
-      const data = await file.reader.read(offset, size, file.known.length);
-      this.obs.readBytes.inc(data.length);
-      return this.rt.chunks.pool.owns(data) ? { data, done: () => file.reader.release(data) } : { data };
-    }, (r) => `${r.data.length}`);
+    return this.obs.run(
+      'read',
+      ctx,
+      () => `${fh},${size},${offset}`,
+      async () => {
+        const { file } = this.fileHandle(fh, 'read');
+        if ((h!.flags & O_ACCMODE) === 1) throw new FsError(Errno.EBADF, { op: 'read' });
+        // Past any length this client can hold: end of file.
+        if (offset > Number.MAX_SAFE_INTEGER) return { data: Buffer.alloc(0) };
+        // A failed flush is kept for the writer's next flush, fsync and close (OpenFile.failed);
+        // the reader gets what was committed, as in Go.
+        await file.flush().catch(() => undefined);
+        const now = Date.now();
+        if (!file.known || now - file.known.at > this.attrTtlMs) {
+          file.known = { length: (await this.meta.getattr(ctx, file.ino)).length, at: now };
+        }
+        const data = await file.reader.read(offset, size, file.known.length);
+        this.obs.readBytes.inc(data.length);
+        return this.rt.chunks.pool.owns(data) ? { data, done: () => file.reader.release(data) } : { data };
+      },
+      (r) => `${r.data.length}`,
+    );
   }
 
   /**
@@ -406,31 +538,36 @@ export class Vfs {
    * promise settles: the writer copies it into its own buffers.
    */
   write(ctx: Context, fh: bigint, offset: number, data: Buffer, killSuidgid = false): Promise<number> {
-    return this.obs.run('write', ctx, () => `${fh},${data.length},${offset}`, async () => {
-      const h = this.fileHandle(fh, 'write');
-      if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, { op: 'write' });
-      if (killSuidgid && !h.file.suidgidClear) {
-        await this.dropSuidgid(h.ino);
-        h.file.suidgidClear = true;
-      }
-      if (h.flags & O_APPEND) {
-        // Offset choice and write are one step per inode, so concurrent appenders in this
-        // client never pick the same end of file.
-        await h.file.appendLock.run(async () => {
-          const off = await this.currentLength(ctx, h.file);
-          checkRange('write', h.ino, off, data.length);
-          await this.reserveSpace(h.file, off, data.length, off);
-          await h.file.getWriter().write(off, data);
-          h.appendedAt = off;
-        });
-      } else {
-        checkRange('write', h.ino, offset, data.length);
-        await this.reserveSpace(h.file, offset, data.length);
-        await h.file.getWriter().write(offset, data);
-      }
-      this.obs.writtenBytes.inc(data.length);
-      return data.length;
-    });
+    return this.obs.run(
+      'write',
+      ctx,
+      () => `${fh},${data.length},${offset}`,
+      async () => {
+        const h = this.fileHandle(fh, 'write');
+        if ((h.flags & O_ACCMODE) === 0) throw new FsError(Errno.EBADF, { op: 'write' });
+        if (killSuidgid && !h.file.suidgidClear) {
+          await this.dropSuidgid(h.ino);
+          h.file.suidgidClear = true;
+        }
+        if (h.flags & O_APPEND) {
+          // Offset choice and write are one step per inode, so concurrent appenders in this
+          // client never pick the same end of file.
+          await h.file.appendLock.run(async () => {
+            const off = await this.currentLength(ctx, h.file);
+            checkRange('write', h.ino, off, data.length);
+            await this.reserveSpace(h.file, off, data.length, off);
+            await h.file.getWriter().write(off, data);
+            h.appendedAt = off;
+          });
+        } else {
+          checkRange('write', h.ino, offset, data.length);
+          await this.reserveSpace(h.file, offset, data.length);
+          await h.file.getWriter().write(offset, data);
+        }
+        this.obs.writtenBytes.inc(data.length);
+        return data.length;
+      },
+    );
   }
 
   /**
@@ -446,7 +583,8 @@ export class Vfs {
     if (!meta.hasSpaceLimits()) return;
     let cur = current;
     if (cur === undefined) {
-      if (f.known === undefined) f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
+      if (f.known === undefined)
+        f.known = { length: await this.currentLength(ROOT_CONTEXT, f), at: Date.now() };
       cur = Math.max(f.known.length, f.pendingLength());
     }
     const growth = align4K(offset + length) - align4K(cur);
@@ -486,49 +624,74 @@ export class Vfs {
   notifyAttrChanged: ((ino: Ino) => void) | undefined;
 
   flush(ctx: Context, fh: bigint, lockOwner?: bigint): Promise<void> {
-    return this.obs.run('flush', ctx, () => String(fh), async () => {
-      const h = this.handles.get(fh);
-      if (!h?.file) return;
-      await h.file.flush();
-      if (lockOwner !== undefined && h.file.lockOwners.delete(lockOwner)) {
-        await this.meta.setlk(ctx, h.ino, lockOwner, false, { type: LockType.Unlock, start: 0n, end: 0xffffffffffffffffn, pid: ctx.pid });
-      }
-    });
+    return this.obs.run(
+      'flush',
+      ctx,
+      () => String(fh),
+      async () => {
+        const h = this.handles.get(fh);
+        if (!h?.file) return;
+        await h.file.flush();
+        if (lockOwner !== undefined && h.file.lockOwners.delete(lockOwner)) {
+          await this.meta.setlk(ctx, h.ino, lockOwner, false, {
+            type: LockType.Unlock,
+            start: 0n,
+            end: 0xffffffffffffffffn,
+            pid: ctx.pid,
+          });
+        }
+      },
+    );
   }
 
   fsync(ctx: Context, fh: bigint): Promise<void> {
-    return this.obs.run('fsync', ctx, () => String(fh), async () => {
-      await this.handles.get(fh)?.file?.flush();
-      // The slices are committed; make the commits durable too (SQLite WAL sync).
-      await this.rt.meta.sync();
-    });
+    return this.obs.run(
+      'fsync',
+      ctx,
+      () => String(fh),
+      async () => {
+        await this.handles.get(fh)?.file?.flush();
+        // The slices are committed; make the commits durable too (SQLite WAL sync).
+        await this.rt.meta.sync();
+      },
+    );
   }
 
   release(ctx: Context, fh: bigint, opts: { flockOwner?: bigint } = {}): Promise<void> {
-    return this.obs.run('release', ctx, () => String(fh), async () => {
-      const h = this.handles.remove(fh);
-      if (!h) return;
-      h.live?.close();
-      if (!h.file) return;
-      try {
-        await h.file.flush();
-      } finally {
-        if (opts.flockOwner !== undefined && h.file.flockOwners.delete(opts.flockOwner)) {
-          await this.meta.flock(ctx, h.ino, opts.flockOwner, LockType.Unlock, false).catch(() => undefined);
+    return this.obs.run(
+      'release',
+      ctx,
+      () => String(fh),
+      async () => {
+        const h = this.handles.remove(fh);
+        if (!h) return;
+        h.live?.close();
+        if (!h.file) return;
+        try {
+          await h.file.flush();
+        } finally {
+          if (opts.flockOwner !== undefined && h.file.flockOwners.delete(opts.flockOwner)) {
+            await this.meta.flock(ctx, h.ino, opts.flockOwner, LockType.Unlock, false).catch(() => undefined);
+          }
+          this.handles.closeFile(h.file);
+          await this.meta.close(h.ino);
         }
-        this.handles.closeFile(h.file);
-        await this.meta.close(h.ino);
-      }
-    });
+      },
+    );
   }
 
   opendir(ctx: Context, ino: Ino): Promise<Handle> {
-    return this.obs.run('opendir', ctx, () => String(ino), async () => {
-      const m = this.toMeta(ino);
-      const a = await this.meta.getattr(ctx, m);
-      if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'opendir', ino });
-      return this.handles.add({ ino: m, kind: 'dir', flags: 0 });
-    });
+    return this.obs.run(
+      'opendir',
+      ctx,
+      () => String(ino),
+      async () => {
+        const m = this.toMeta(ino);
+        const a = await this.meta.getattr(ctx, m);
+        if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'opendir', ino });
+        return this.handles.add({ ino: m, kind: 'dir', flags: 0 });
+      },
+    );
   }
 
   /**
@@ -537,22 +700,28 @@ export class Vfs {
    * the entries returned, in one batch — the kernel asks for a page at a time.
    */
   readdir(ctx: Context, fh: bigint, offset: number, plus: boolean, limit?: number): Promise<Entry[]> {
-    return this.obs.run(plus ? 'readdirplus' : 'readdir', ctx, () => `${fh},${offset}`, async () => {
-      const h = this.handles.get(fh);
-      if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, { op: 'readdir' });
-      if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino);
-      const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
-      if (plus) {
-        const missing = out.filter((e) => !e.attr);
-        const since = flushSeq();
-        const attrs = missing.length > 0 ? await this.rt.meta.getattrs(missing.map((e) => this.toMeta(e.ino))) : [];
-        missing.forEach((e, i) => {
-          const a = attrs[i];
-          if (a) e.attr = this.adjust(this.toMeta(e.ino), a, since);
-        });
-      }
-      return out;
-    });
+    return this.obs.run(
+      plus ? 'readdirplus' : 'readdir',
+      ctx,
+      () => `${fh},${offset}`,
+      async () => {
+        const h = this.handles.get(fh);
+        if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, { op: 'readdir' });
+        if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino);
+        const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
+        if (plus) {
+          const missing = out.filter((e) => !e.attr);
+          const since = flushSeq();
+          const attrs =
+            missing.length > 0 ? await this.rt.meta.getattrs(missing.map((e) => this.toMeta(e.ino))) : [];
+          missing.forEach((e, i) => {
+            const a = attrs[i];
+            if (a) e.attr = this.adjust(this.toMeta(e.ino), a, since);
+          });
+        }
+        return out;
+      },
+    );
   }
 
   private async listDir(ctx: Context, ino: Ino): Promise<Entry[]> {
@@ -565,72 +734,135 @@ export class Vfs {
     ];
     for (const e of await this.meta.readdir(ctx, ino)) out.push({ ...e, ino: this.fromMeta(e.ino) });
     if (ino === ROOT_INODE && !this.opts.hideInternal) {
-      for (const v of VIRTUAL_NODES) out.push({ name: Buffer.from(v.name), ino: v.ino, type: FileType.File, attr: this.virtualAttr(v.ino)! });
+      for (const v of VIRTUAL_NODES)
+        out.push({
+          name: Buffer.from(v.name),
+          ino: v.ino,
+          type: FileType.File,
+          attr: this.virtualAttr(v.ino)!,
+        });
       const trash = await this.meta.lookup(ctx, ROOT_INODE, Buffer.from('.trash')).catch(() => undefined);
-      if (trash) out.push({ name: Buffer.from('.trash'), ino: TRASH_INODE, type: FileType.Directory, attr: trash.attr });
+      if (trash)
+        out.push({
+          name: Buffer.from('.trash'),
+          ino: TRASH_INODE,
+          type: FileType.Directory,
+          attr: trash.attr,
+        });
     }
     return out;
   }
 
   releasedir(ctx: Context, fh: bigint): Promise<void> {
-    return this.obs.run('releasedir', ctx, () => String(fh), async () => {
-      this.handles.remove(fh);
-    });
+    return this.obs.run(
+      'releasedir',
+      ctx,
+      () => String(fh),
+      async () => {
+        this.handles.remove(fh);
+      },
+    );
   }
 
   statfs(ctx: Context, ino: Ino): Promise<StatFs> {
-    return this.obs.run('statfs', ctx, () => String(ino), () => this.meta.statfs(ctx, this.toMeta(ino)));
+    return this.obs.run(
+      'statfs',
+      ctx,
+      () => String(ino),
+      () => this.meta.statfs(ctx, this.toMeta(ino)),
+    );
   }
 
   getxattr(ctx: Context, ino: Ino, nm: string): Promise<Buffer> {
-    return this.obs.run('getxattr', ctx, () => `${ino},${nm}`, async () => {
-      // The kernel asks for security.capability before every write; tjfs never stores it
-      // (setxattr refuses it, as Go does), so answer without a metadata round trip.
-      if (virtualByIno(ino) || UNSTORED_XATTRS.has(nm)) throw new FsError(Errno.ENODATA, { op: 'getxattr', ino });
-      return this.meta.getxattr(ctx, this.toMeta(ino), nm);
-    });
+    return this.obs.run(
+      'getxattr',
+      ctx,
+      () => `${ino},${nm}`,
+      async () => {
+        // The kernel asks for security.capability before every write; tjfs never stores it
+        // (setxattr refuses it, as Go does), so answer without a metadata round trip.
+        if (virtualByIno(ino) || UNSTORED_XATTRS.has(nm))
+          throw new FsError(Errno.ENODATA, { op: 'getxattr', ino });
+        return this.meta.getxattr(ctx, this.toMeta(ino), nm);
+      },
+    );
   }
   listxattr(ctx: Context, ino: Ino): Promise<string[]> {
-    return this.obs.run('listxattr', ctx, () => String(ino), async () => (virtualByIno(ino) ? [] : this.meta.listxattr(ctx, this.toMeta(ino))));
+    return this.obs.run(
+      'listxattr',
+      ctx,
+      () => String(ino),
+      async () => (virtualByIno(ino) ? [] : this.meta.listxattr(ctx, this.toMeta(ino))),
+    );
   }
   setxattr(ctx: Context, ino: Ino, nm: string, value: Buffer, flags: number): Promise<void> {
-    return this.obs.run('setxattr', ctx, () => `${ino},${nm}`, async () => {
-      if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setxattr', ino });
-      if (UNSTORED_XATTRS.has(nm)) throw new FsError(Errno.ENOTSUP, { op: 'setxattr', ino, message: `ENOTSUP: ${nm} is not supported` });
-      await this.meta.setxattr(ctx, this.toMeta(ino), nm, Buffer.from(value), flags);
-    });
+    return this.obs.run(
+      'setxattr',
+      ctx,
+      () => `${ino},${nm}`,
+      async () => {
+        if (virtualByIno(ino)) throw new FsError(Errno.EPERM, { op: 'setxattr', ino });
+        if (UNSTORED_XATTRS.has(nm))
+          throw new FsError(Errno.ENOTSUP, {
+            op: 'setxattr',
+            ino,
+            message: `ENOTSUP: ${nm} is not supported`,
+          });
+        await this.meta.setxattr(ctx, this.toMeta(ino), nm, Buffer.from(value), flags);
+      },
+    );
   }
   removexattr(ctx: Context, ino: Ino, nm: string): Promise<void> {
-    return this.obs.run('removexattr', ctx, () => `${ino},${nm}`, () => this.meta.removexattr(ctx, this.toMeta(ino), nm));
+    return this.obs.run(
+      'removexattr',
+      ctx,
+      () => `${ino},${nm}`,
+      () => this.meta.removexattr(ctx, this.toMeta(ino), nm),
+    );
   }
 
   flock(ctx: Context, fh: bigint, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
-    return this.obs.run('flock', ctx, () => `${fh},${type}`, async () => {
-      const h = this.fileHandle(fh, 'flock');
-      if (type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
-      await this.meta.flock(ctx, h.ino, owner, type, block);
-      if (type === LockType.Unlock) h.file.flockOwners.delete(owner);
-      else {
-        h.file.flockOwners.add(owner);
-        this.lockAcquired(h.file);
-      }
-    });
+    return this.obs.run(
+      'flock',
+      ctx,
+      () => `${fh},${type}`,
+      async () => {
+        const h = this.fileHandle(fh, 'flock');
+        if (type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
+        await this.meta.flock(ctx, h.ino, owner, type, block);
+        if (type === LockType.Unlock) h.file.flockOwners.delete(owner);
+        else {
+          h.file.flockOwners.add(owner);
+          this.lockAcquired(h.file);
+        }
+      },
+    );
   }
 
   getlk(ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock> {
-    return this.obs.run('getlk', ctx, () => `${ino}`, () => this.meta.getlk(ctx, this.toMeta(ino), owner, lock));
+    return this.obs.run(
+      'getlk',
+      ctx,
+      () => `${ino}`,
+      () => this.meta.getlk(ctx, this.toMeta(ino), owner, lock),
+    );
   }
 
   setlk(ctx: Context, fh: bigint, owner: bigint, block: boolean, lock: PosixLock): Promise<void> {
-    return this.obs.run(block ? 'setlkw' : 'setlk', ctx, () => `${fh},${lock.type},${lock.start},${lock.end}`, async () => {
-      const h = this.fileHandle(fh, 'setlk');
-      if (lock.type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
-      await this.meta.setlk(ctx, h.ino, owner, block, lock);
-      if (lock.type !== LockType.Unlock) {
-        h.file.lockOwners.add(owner);
-        this.lockAcquired(h.file);
-      }
-    });
+    return this.obs.run(
+      block ? 'setlkw' : 'setlk',
+      ctx,
+      () => `${fh},${lock.type},${lock.start},${lock.end}`,
+      async () => {
+        const h = this.fileHandle(fh, 'setlk');
+        if (lock.type === LockType.Unlock) await this.persistBeforeUnlock(h.file);
+        await this.meta.setlk(ctx, h.ino, owner, block, lock);
+        if (lock.type !== LockType.Unlock) {
+          h.file.lockOwners.add(owner);
+          this.lockAcquired(h.file);
+        }
+      },
+    );
   }
 
   /**
@@ -650,40 +882,57 @@ export class Vfs {
   }
 
   fallocate(ctx: Context, fh: bigint, mode: number, offset: number, length: number): Promise<void> {
-    return this.obs.run('fallocate', ctx, () => `${fh},${mode},${offset},${length}`, async () => {
-      const h = this.fileHandle(fh, 'fallocate');
-      await h.file.flush();
-      if (mode & FALLOC_KEEP_SIZE) {
-        // The size stays: bytes past the end read as zeros whatever is done to them, so
-        // only the part before the end matters (a 2^55-byte punch of a small file is legal).
-        const len = await this.currentLength(ctx, h.file);
-        if (offset >= len) return;
-        length = Math.min(length, len - offset);
-      }
-      checkRange('fallocate', h.ino, offset, length);
-      await this.meta.fallocate(ctx, h.ino, mode, offset, length);
-      h.file.reader.invalidate();
-      h.file.known = undefined;
-    });
+    return this.obs.run(
+      'fallocate',
+      ctx,
+      () => `${fh},${mode},${offset},${length}`,
+      async () => {
+        const h = this.fileHandle(fh, 'fallocate');
+        await h.file.flush();
+        if (mode & FALLOC_KEEP_SIZE) {
+          // The size stays: bytes past the end read as zeros whatever is done to them, so
+          // only the part before the end matters (a 2^55-byte punch of a small file is legal).
+          const len = await this.currentLength(ctx, h.file);
+          if (offset >= len) return;
+          length = Math.min(length, len - offset);
+        }
+        checkRange('fallocate', h.ino, offset, length);
+        await this.meta.fallocate(ctx, h.ino, mode, offset, length);
+        h.file.reader.invalidate();
+        h.file.known = undefined;
+      },
+    );
   }
 
-  copyFileRange(ctx: Context, fhIn: bigint, offIn: number, fhOut: bigint, offOut: number, size: number): Promise<number> {
-    return this.obs.run('copy_file_range', ctx, () => `${fhIn},${offIn},${fhOut},${offOut},${size}`, async () => {
-      const a = this.fileHandle(fhIn, 'copy_file_range');
-      const b = this.fileHandle(fhOut, 'copy_file_range');
-      await a.file.flush();
-      await b.file.flush();
-      // A short count is allowed: copy at most what lies before the source's end, so a
-      // 2^62-byte request costs no more than the file holds.
-      const srcLen = (await this.meta.getattr(ctx, a.ino)).length;
-      if (offIn >= srcLen) return 0;
-      const len = Math.min(size, srcLen - offIn);
-      checkRange('copy_file_range', b.ino, offOut, len);
-      const n = await this.meta.copyFileRange(ctx, a.ino, offIn, b.ino, offOut, len);
-      b.file.reader.invalidate();
-      b.file.known = undefined;
-      return n;
-    });
+  copyFileRange(
+    ctx: Context,
+    fhIn: bigint,
+    offIn: number,
+    fhOut: bigint,
+    offOut: number,
+    size: number,
+  ): Promise<number> {
+    return this.obs.run(
+      'copy_file_range',
+      ctx,
+      () => `${fhIn},${offIn},${fhOut},${offOut},${size}`,
+      async () => {
+        const a = this.fileHandle(fhIn, 'copy_file_range');
+        const b = this.fileHandle(fhOut, 'copy_file_range');
+        await a.file.flush();
+        await b.file.flush();
+        // A short count is allowed: copy at most what lies before the source's end, so a
+        // 2^62-byte request costs no more than the file holds.
+        const srcLen = (await this.meta.getattr(ctx, a.ino)).length;
+        if (offIn >= srcLen) return 0;
+        const len = Math.min(size, srcLen - offIn);
+        checkRange('copy_file_range', b.ino, offOut, len);
+        const n = await this.meta.copyFileRange(ctx, a.ino, offIn, b.ino, offOut, len);
+        b.file.reader.invalidate();
+        b.file.known = undefined;
+        return n;
+      },
+    );
   }
 
   /** SEEK_DATA (3) / SEEK_HOLE (4): the file is treated as all data up to its length. */
@@ -713,7 +962,10 @@ export class Vfs {
     await this.compactor.idle();
     if (failed.length > 0) {
       const list = failed.slice(0, 10).join(', ') + (failed.length > 10 ? ', ...' : '');
-      throw new FsError(Errno.EIO, { op: 'flush', message: `EIO: flush: data of ${failed.length} open file(s) could not be persisted (inodes ${list})` });
+      throw new FsError(Errno.EIO, {
+        op: 'flush',
+        message: `EIO: flush: data of ${failed.length} open file(s) could not be persisted (inodes ${list})`,
+      });
     }
   }
 

@@ -3,7 +3,16 @@
  * (Prometheus text), `.config` (client config as JSON, secrets removed). Never stored;
  * owned by the mounting user, times = mount start.
  */
-import { emptyAttr, CONFIG_INODE, FileType, LOG_INODE, STATS_INODE, type Attr, type Ino, type Timespec } from '../base/types.js';
+import {
+  emptyAttr,
+  CONFIG_INODE,
+  FileType,
+  LOG_INODE,
+  STATS_INODE,
+  type Attr,
+  type Ino,
+  type Timespec,
+} from '../base/types.js';
 
 export interface VirtualNode {
   ino: Ino;

@@ -47,7 +47,14 @@ describe('tjfs gateway webhdfs', () => {
   it('serves a volume until stopped, with a users map', async () => {
     const meta = `sqlite3://${join(dir, 'gw.db')}`;
     const fio = io();
-    expect(await runFormat(meta, 'gwvol', { storage: 'file', bucket: join(dir, 'bucket'), blockSize: '4M', compress: 'none', trashDays: '0' }, fio)).toBe(0);
+    expect(
+      await runFormat(
+        meta,
+        'gwvol',
+        { storage: 'file', bucket: join(dir, 'bucket'), blockSize: '4M', compress: 'none', trashDays: '0' },
+        fio,
+      ),
+    ).toBe(0);
     writeFileSync(join(dir, 'users'), '# test users\ncarol:1234:1234\n');
     const port = await freePort();
     const stop = new AbortController();
@@ -55,10 +62,12 @@ describe('tjfs gateway webhdfs', () => {
     const running = runGateway(meta, flags(`127.0.0.1:${port}`, { usersMap: 'users' }), gio, stop.signal);
     let r: Response | undefined;
     for (let i = 0; i < 100 && !r; i++) {
-      r = await fetch(`http://127.0.0.1:${port}/webhdfs/v1/?op=GETHOMEDIRECTORY&user.name=carol`).catch(async () => {
-        await new Promise((res) => setTimeout(res, 50));
-        return undefined;
-      });
+      r = await fetch(`http://127.0.0.1:${port}/webhdfs/v1/?op=GETHOMEDIRECTORY&user.name=carol`).catch(
+        async () => {
+          await new Promise((res) => setTimeout(res, 50));
+          return undefined;
+        },
+      );
     }
     expect(await r!.json()).toEqual({ Path: '/user/carol' });
     expect(gio.text()).toContain(`webhdfs://127.0.0.1:${port}`);
@@ -69,7 +78,10 @@ describe('tjfs gateway webhdfs', () => {
   it('refuses 0.0.0.0 without a token and reports it as a CLI error', async () => {
     const meta = `sqlite3://${join(dir, 'gw.db')}`;
     const eio = io();
-    const code = await main(['gateway', 'webhdfs', meta, '--address', '0.0.0.0:0', '--cache-dir', 'memory'], eio);
+    const code = await main(
+      ['gateway', 'webhdfs', meta, '--address', '0.0.0.0:0', '--cache-dir', 'memory'],
+      eio,
+    );
     expect(code).toBe(1);
     expect(eio.text()).toMatch(/token/);
   });

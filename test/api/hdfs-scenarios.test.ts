@@ -8,7 +8,12 @@ import { HdfsFileSystem } from '../../src/api/hdfs.js';
 import { apiScenarios } from '../scenarios/api-scenarios.js';
 import { hdfsScenarioFs, UNSUPPORTED } from '../scenarios/hdfs-adapter.js';
 import { loadSharedScenarios } from '../scenarios/shared.js';
-import { describeRedisS3, formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
+import {
+  describeRedisS3,
+  formatTestVolume,
+  type TestVolume,
+  type TestVolumeSpec,
+} from '../helpers/api-volume.js';
 
 const scenarios = [...apiScenarios, ...(await loadSharedScenarios())];
 
@@ -18,8 +23,10 @@ const POSIX_ONLY: Readonly<Record<string, string>> = {
   'chmod, sticky bit and setgid bit are stored': 'Hadoop permissions have 10 bits (no setuid/setgid)',
   'setgid directory: entries inherit its group, subdirectories the bit': 'no setgid in Hadoop permissions',
   'utimes keeps sub-millisecond precision': 'Hadoop times are milliseconds',
-  'error codes: ENOENT, EEXIST, ENOTEMPTY, ENOTDIR, EISDIR, ENAMETOOLONG': 'HDFS reports create-over-directory as FileAlreadyExistsException (spec 6.6)',
-  'rename directories: over an empty dir, across parents, and the errors': 'HDFS rename reports a file/directory mismatch as IOException (spec 6.4b)',
+  'error codes: ENOENT, EEXIST, ENOTEMPTY, ENOTDIR, EISDIR, ENAMETOOLONG':
+    'HDFS reports create-over-directory as FileAlreadyExistsException (spec 6.6)',
+  'rename directories: over an empty dir, across parents, and the errors':
+    'HDFS rename reports a file/directory mismatch as IOException (spec 6.4b)',
 };
 
 function hdfsSuite(label: string, spec: () => TestVolumeSpec): void {
@@ -47,7 +54,8 @@ function hdfsSuite(label: string, spec: () => TestVolumeSpec): void {
         try {
           await s.run(hdfsScenarioFs(fs), dir);
         } catch (e) {
-          if ((e as { code?: string }).code === UNSUPPORTED) ctx.skip(`not in the HDFS model: ${(e as Error).message}`);
+          if ((e as { code?: string }).code === UNSUPPORTED)
+            ctx.skip(`not in the HDFS model: ${(e as Error).message}`);
           throw e;
         }
       });

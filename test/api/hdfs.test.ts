@@ -12,9 +12,18 @@ import { UserDb } from '../../src/api/users.js';
 import { formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
-const users = new UserDb({ passwd: 'root:x:0:0::/root:/bin/sh\n', group: 'root:x:0:\n', mapping: 'alice:1000:1000\n@alice:1000\n' });
+const users = new UserDb({
+  passwd: 'root:x:0:0::/root:/bin/sh\n',
+  group: 'root:x:0:\n',
+  mapping: 'alice:1000:1000\n@alice:1000\n',
+});
 
-async function write(fs: HdfsFileSystem, path: string, data: string | Buffer, overwrite = true): Promise<void> {
+async function write(
+  fs: HdfsFileSystem,
+  path: string,
+  data: string | Buffer,
+  overwrite = true,
+): Promise<void> {
   const out = await fs.create(path, { overwrite });
   await out.write(data);
   await out.close();
@@ -77,7 +86,10 @@ function twoClientSuite(label: string, spec: () => TestVolumeSpec): void {
     });
 
     it('create(overwrite=false) and delete(file) each have exactly one winner', async () => {
-      const results = await Promise.allSettled([a.create('/excl', { overwrite: false }), b.create('/excl', { overwrite: false })]);
+      const results = await Promise.allSettled([
+        a.create('/excl', { overwrite: false }),
+        b.create('/excl', { overwrite: false }),
+      ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect(lost.reason).toSatisfy(exception('FileAlreadyExistsException'));
@@ -90,7 +102,8 @@ function twoClientSuite(label: string, spec: () => TestVolumeSpec): void {
       await a.mkdirs('/busy');
       const names = Array.from({ length: 60 }, (_, i) => `f${String(i).padStart(3, '0')}`);
       const writer = (async () => {
-        for (const n of names) await write(b, `/busy/.${n}.tmp`, n).then(() => b.rename(`/busy/.${n}.tmp`, `/busy/${n}`));
+        for (const n of names)
+          await write(b, `/busy/.${n}.tmp`, n).then(() => b.rename(`/busy/.${n}.tmp`, `/busy/${n}`));
       })();
       let listings = 0;
       let done = false;
@@ -99,7 +112,8 @@ function twoClientSuite(label: string, spec: () => TestVolumeSpec): void {
         const got = (await a.listStatus('/busy')).map((s) => s.name);
         expect([...got].sort()).toEqual(got);
         expect(new Set(got).size).toBe(got.length);
-        for (const g of got) expect(g.startsWith('.') ? names.includes(g.slice(1, -4)) : names.includes(g)).toBe(true);
+        for (const g of got)
+          expect(g.startsWith('.') ? names.includes(g.slice(1, -4)) : names.includes(g)).toBe(true);
         listings++;
         await new Promise((r) => setImmediate(r));
       }
@@ -158,15 +172,29 @@ describe('HdfsFileSystem contract details', () => {
     await fs.mkdirs('/o/empty');
     await write(fs, '/o/f', 'F');
     await write(fs, '/o/g', 'G');
-    await expect(fs.renameWithOptions('/o/nope', '/o/x')).rejects.toSatisfy(exception('FileNotFoundException'));
-    await expect(fs.renameWithOptions('/o/f', '/o/missing/x')).rejects.toSatisfy(exception('FileNotFoundException'));
-    await expect(fs.renameWithOptions('/o/f', '/o/g/x')).rejects.toSatisfy(exception('ParentNotDirectoryException'));
-    await expect(fs.renameWithOptions('/o/f', '/o/f')).rejects.toSatisfy(exception('FileAlreadyExistsException'));
-    await expect(fs.renameWithOptions('/o/f', '/o/g')).rejects.toSatisfy(exception('FileAlreadyExistsException'));
-    await expect(fs.renameWithOptions('/o/f', '/o/empty', { overwrite: true })).rejects.toSatisfy(exception('IOException'));
+    await expect(fs.renameWithOptions('/o/nope', '/o/x')).rejects.toSatisfy(
+      exception('FileNotFoundException'),
+    );
+    await expect(fs.renameWithOptions('/o/f', '/o/missing/x')).rejects.toSatisfy(
+      exception('FileNotFoundException'),
+    );
+    await expect(fs.renameWithOptions('/o/f', '/o/g/x')).rejects.toSatisfy(
+      exception('ParentNotDirectoryException'),
+    );
+    await expect(fs.renameWithOptions('/o/f', '/o/f')).rejects.toSatisfy(
+      exception('FileAlreadyExistsException'),
+    );
+    await expect(fs.renameWithOptions('/o/f', '/o/g')).rejects.toSatisfy(
+      exception('FileAlreadyExistsException'),
+    );
+    await expect(fs.renameWithOptions('/o/f', '/o/empty', { overwrite: true })).rejects.toSatisfy(
+      exception('IOException'),
+    );
     await expect(fs.renameWithOptions('/o/d1', '/o/d1/sub/x')).rejects.toSatisfy(exception('IOException'));
     await fs.mkdirs('/o/full/x');
-    await expect(fs.renameWithOptions('/o/d1', '/o/full', { overwrite: true })).rejects.toSatisfy(exception('PathIsNotEmptyDirectoryException'));
+    await expect(fs.renameWithOptions('/o/d1', '/o/full', { overwrite: true })).rejects.toSatisfy(
+      exception('PathIsNotEmptyDirectoryException'),
+    );
     await fs.renameWithOptions('/o/f', '/o/g', { overwrite: true });
     expect(await read(fs, '/o/g')).toBe('F');
     await fs.renameWithOptions('/o/d1', '/o/empty', { overwrite: true });
@@ -187,16 +215,30 @@ describe('HdfsFileSystem contract details', () => {
   it('create rules and statuses', async () => {
     await fs.mkdirs('/c');
     await write(fs, '/c/file', '1');
-    await expect(fs.create('/c/file', { overwrite: false })).rejects.toSatisfy(exception('FileAlreadyExistsException'));
-    await expect(fs.create('/c', { overwrite: true })).rejects.toSatisfy(exception('FileAlreadyExistsException'));
+    await expect(fs.create('/c/file', { overwrite: false })).rejects.toSatisfy(
+      exception('FileAlreadyExistsException'),
+    );
+    await expect(fs.create('/c', { overwrite: true })).rejects.toSatisfy(
+      exception('FileAlreadyExistsException'),
+    );
     await expect(fs.create('/c/file/child')).rejects.toSatisfy(exception('ParentNotDirectoryException'));
-    await expect(fs.create('/c/new/deep', { createParent: false })).rejects.toSatisfy(exception('FileNotFoundException'));
+    await expect(fs.create('/c/new/deep', { createParent: false })).rejects.toSatisfy(
+      exception('FileNotFoundException'),
+    );
     await expect(fs.mkdirs('/c/file')).rejects.toSatisfy(exception('FileAlreadyExistsException'));
     await expect(fs.mkdirs('/c/file/sub')).rejects.toSatisfy(exception('ParentNotDirectoryException'));
     await expect(fs.append('/c/missing')).rejects.toSatisfy(exception('FileNotFoundException'));
     await write(fs, '/c/deep/er/file', 'x');
     const st = await fs.getFileStatus('/c/deep/er/file');
-    expect(st).toMatchObject({ isFile: true, length: 1, blockSize: 1024 * 1024, replication: 1, permission: 0o644, owner: 'root', group: 'root' });
+    expect(st).toMatchObject({
+      isFile: true,
+      length: 1,
+      blockSize: 1024 * 1024,
+      replication: 1,
+      permission: 0o644,
+      owner: 'root',
+      group: 'root',
+    });
     expect((await fs.getFileStatus('/c/deep')).permission).toBe(0o755);
     const listed = (await fs.listStatus('/c/deep/er'))[0]!;
     expect({ ...listed }).toEqual({ ...st });
@@ -248,10 +290,23 @@ describe('HdfsFileSystem contract details', () => {
     expect(seen).toHaveLength(31);
     expect([...seen].sort()).toEqual(seen);
     const page = await fs.listStatusBatch('/pg', 'p05.parquet', 5);
-    expect(page.entries.map((e) => e.name)).toEqual(['p06.parquet', 'p07.parquet', 'p08.parquet', 'p09.parquet', 'p10.parquet']);
+    expect(page.entries.map((e) => e.name)).toEqual([
+      'p06.parquet',
+      'p07.parquet',
+      'p08.parquet',
+      'p09.parquet',
+      'p10.parquet',
+    ]);
     expect(page.remaining).toBe(31 - 12);
-    expect((await fs.globStatus('/pg/p0[0-2].parquet')).map((s) => s.name)).toEqual(['p00.parquet', 'p01.parquet', 'p02.parquet']);
-    expect((await fs.globStatus('/p?/{p1,p2}9.*')).map((s) => s.path)).toEqual(['/pg/p19.parquet', '/pg/p29.parquet']);
+    expect((await fs.globStatus('/pg/p0[0-2].parquet')).map((s) => s.name)).toEqual([
+      'p00.parquet',
+      'p01.parquet',
+      'p02.parquet',
+    ]);
+    expect((await fs.globStatus('/p?/{p1,p2}9.*')).map((s) => s.path)).toEqual([
+      '/pg/p19.parquet',
+      '/pg/p29.parquet',
+    ]);
     expect(await fs.globStatus('/pg/none*')).toEqual([]);
     expect((await fs.globStatus('/pg/_*')).map((s) => s.name)).toEqual(['_temporary']);
   });
@@ -267,7 +322,9 @@ describe('HdfsFileSystem contract details', () => {
     expect(t.length).toBe(3 + big.length + 4);
     expect(t.endsWith('tail') && t.startsWith('T0-')).toBe(true);
     expect(await fs.exists('/cc/s1')).toBe(false);
-    await expect(fs.concat('/cc/t', ['/other/s'])).rejects.toSatisfy(exception('HadoopIllegalArgumentException'));
+    await expect(fs.concat('/cc/t', ['/other/s'])).rejects.toSatisfy(
+      exception('HadoopIllegalArgumentException'),
+    );
     expect(await fs.truncate('/cc/t', 3)).toBe(true);
     expect(await read(fs, '/cc/t')).toBe('T0-');
     await expect(fs.truncate('/cc/t', 99)).rejects.toSatisfy(exception('HadoopIllegalArgumentException'));
@@ -275,14 +332,20 @@ describe('HdfsFileSystem contract details', () => {
     expect(cs).toMatchObject({ directoryCount: 1, fileCount: 1, length: 3 });
     await fs.setOwner('/cc/t', 'alice', 'alice');
     expect(await fs.getFileStatus('/cc/t')).toMatchObject({ owner: 'alice', group: 'alice' });
-    await expect(fs.setOwner('/cc/t', 'nobody-known')).rejects.toSatisfy(exception('IllegalArgumentException'));
+    await expect(fs.setOwner('/cc/t', 'nobody-known')).rejects.toSatisfy(
+      exception('IllegalArgumentException'),
+    );
     await fs.setTimes('/cc/t', 1_600_000_000_123, -1);
     expect((await fs.getFileStatus('/cc/t')).modificationTime).toBe(1_600_000_000_123);
     await fs.setXAttr('/cc/t', 'user.k', Buffer.from('v'));
-    await expect(fs.setXAttr('/cc/t', 'user.k', Buffer.from('w'), { create: true })).rejects.toSatisfy(exception('IOException'));
+    await expect(fs.setXAttr('/cc/t', 'user.k', Buffer.from('w'), { create: true })).rejects.toSatisfy(
+      exception('IOException'),
+    );
     expect((await fs.getXAttr('/cc/t', 'user.k')).toString()).toBe('v');
     expect(await fs.listXAttrs('/cc/t')).toEqual(['user.k']);
-    await expect(fs.setXAttr('/cc/t', 'bad', Buffer.from('v'))).rejects.toSatisfy(exception('HadoopIllegalArgumentException'));
+    await expect(fs.setXAttr('/cc/t', 'bad', Buffer.from('v'))).rejects.toSatisfy(
+      exception('HadoopIllegalArgumentException'),
+    );
     await fs.removeXAttr('/cc/t', 'user.k');
     await expect(fs.getXAttrs('/cc/t', ['user.k'])).rejects.toSatisfy(exception('IOException'));
   });
@@ -296,6 +359,9 @@ describe('HdfsFileSystem contract details', () => {
     await fs.mkdirs('/user/alice');
     await fs.setOwner('/user/alice', 'alice', 'alice');
     await write(alice, 'mine.txt', 'm');
-    expect(await fs.getFileStatus('/user/alice/mine.txt')).toMatchObject({ owner: 'alice', permission: 0o644 });
+    expect(await fs.getFileStatus('/user/alice/mine.txt')).toMatchObject({
+      owner: 'alice',
+      permission: 0o644,
+    });
   });
 });

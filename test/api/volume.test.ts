@@ -11,7 +11,12 @@ import { openVolume, type Volume } from '../../src/api/volume.js';
 import { apiScenarios } from '../scenarios/api-scenarios.js';
 import { loadSharedScenarios } from '../scenarios/shared.js';
 import type { ScenarioFs } from '../scenarios/scenario-fs.js';
-import { describeRedisS3, formatTestVolume, type TestVolume, type TestVolumeSpec } from '../helpers/api-volume.js';
+import {
+  describeRedisS3,
+  formatTestVolume,
+  type TestVolume,
+  type TestVolumeSpec,
+} from '../helpers/api-volume.js';
 
 const scenarios = [...apiScenarios, ...(await loadSharedScenarios())];
 
@@ -92,7 +97,10 @@ describe('openVolume behaviour', () => {
     await vol.writeFile('/private/secret', 's');
     await vol.writeFile('/shared.txt', 'r', { mode: 0o644 });
     const alice = vol.as({ uid: 1000, gid: 1000, gids: [1000] });
-    await expect(alice.readFile('/private/secret')).rejects.toMatchObject({ code: 'EACCES', syscall: 'open' });
+    await expect(alice.readFile('/private/secret')).rejects.toMatchObject({
+      code: 'EACCES',
+      syscall: 'open',
+    });
     await expect(alice.readdir('/private')).rejects.toMatchObject({ code: 'EACCES' });
     expect((await alice.readFile('/shared.txt')).toString()).toBe('r');
     await expect(alice.writeFile('/shared.txt', 'w')).rejects.toMatchObject({ code: 'EACCES' });
@@ -142,7 +150,9 @@ describe('openVolume behaviour', () => {
   });
 
   it('opens many volumes in one process, each with its own runtime', async () => {
-    const vols = await Promise.all([0, 1, 2].map(async () => formatTestVolume({ meta: 'mem', storage: 'mem' })));
+    const vols = await Promise.all(
+      [0, 1, 2].map(async () => formatTestVolume({ meta: 'mem', storage: 'mem' })),
+    );
     const opened = [];
     for (const t of vols) opened.push(await openVolume(t.metaUrl, { uid: 0, gid: 0 }));
     for (const [i, v] of opened.entries()) await v.writeFile('/id', `vol${i}`);

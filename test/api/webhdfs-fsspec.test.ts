@@ -34,11 +34,18 @@ describe.runIf(await fsspecAvailable())('fsspec WebHDFS client against the gatew
   afterAll(async () => fx?.close());
 
   it('put/get/ls/info/mv/rm/mkdir/append, range reads, awkward names, large listing', async () => {
-    const { stdout } = await run(PY, [SCRIPT, '127.0.0.1', String(fx.gw.port), '/py'], { timeout: 120_000, maxBuffer: 1 << 20 }).catch((e: unknown) => {
+    const { stdout } = await run(PY, [SCRIPT, '127.0.0.1', String(fx.gw.port), '/py'], {
+      timeout: 120_000,
+      maxBuffer: 1 << 20,
+    }).catch((e: unknown) => {
       const err = e as { stdout?: string; stderr?: string };
       throw new Error(`fsspec script failed:\n${err.stderr ?? ''}\n${err.stdout ?? ''}`);
     });
-    const out = JSON.parse(stdout.trim().split('\n').pop()!) as { bigDirCount: number; summary: Record<string, number>; home: string };
+    const out = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      bigDirCount: number;
+      summary: Record<string, number>;
+      home: string;
+    };
     expect(out.bigDirCount).toBe(1500);
     expect(out.home).toBe('/user/alice');
     expect(out.summary).toEqual({ directoryCount: 2, fileCount: 2, length: 3 * 1024 * 1024 + 4321 });
@@ -46,7 +53,19 @@ describe.runIf(await fsspecAvailable())('fsspec WebHDFS client against the gatew
     expect([st.length, st.owner, st.permission]).toEqual([3 * 1024 * 1024 + 4321, 'alice', 0o600]);
     expect(await fx.fs.exists('/py/d2')).toBe(false);
     const ops = new Set(fx.log.map((e) => e.op));
-    for (const op of ['CREATE', 'APPEND', 'OPEN', 'LISTSTATUS', 'GETFILESTATUS', 'RENAME', 'DELETE', 'MKDIRS', 'GETCONTENTSUMMARY', 'GETHOMEDIRECTORY', 'SETPERMISSION']) {
+    for (const op of [
+      'CREATE',
+      'APPEND',
+      'OPEN',
+      'LISTSTATUS',
+      'GETFILESTATUS',
+      'RENAME',
+      'DELETE',
+      'MKDIRS',
+      'GETCONTENTSUMMARY',
+      'GETHOMEDIRECTORY',
+      'SETPERMISSION',
+    ]) {
       expect(ops, op).toContain(op);
     }
     expect(fx.log.filter((e) => e.status >= 500)).toEqual([]);

@@ -10,13 +10,17 @@ import { raw, startGatewayFixture, type GatewayFixture } from './gateway-fixture
 let fx: GatewayFixture;
 const V = '/webhdfs/v1';
 const A = 'user.name=alice';
-const call = (method: string, target: string, opts: Parameters<typeof raw>[3] = {}) => raw(fx.gw.url, method, target, opts);
+const call = (method: string, target: string, opts: Parameters<typeof raw>[3] = {}) =>
+  raw(fx.gw.url, method, target, opts);
 
 async function put(path: string, data: string | Buffer, extra = ''): Promise<void> {
   const nn = await call('PUT', `${V}${path}?op=CREATE&${A}&overwrite=true${extra}`);
   expect(nn.status).toBe(307);
   const loc = new URL(String(nn.headers.location));
-  const dn = await call('PUT', loc.pathname + loc.search, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+  const dn = await call('PUT', loc.pathname + loc.search, {
+    body: data,
+    headers: { 'Content-Type': 'application/octet-stream' },
+  });
   expect(dn.status).toBe(201);
 }
 
@@ -35,16 +39,38 @@ describe('WebHDFS gateway: reads and metadata', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^application\/json/);
     const st = r.json()['FileStatus'] as Record<string, unknown>;
-    expect(st).toMatchObject({ pathSuffix: '', type: 'DIRECTORY', length: 0, blockSize: 0, replication: 0, owner: 'root', group: 'root' });
+    expect(st).toMatchObject({
+      pathSuffix: '',
+      type: 'DIRECTORY',
+      length: 0,
+      blockSize: 0,
+      replication: 0,
+      owner: 'root',
+      group: 'root',
+    });
     await put('/data/hello.txt', 'hello world');
-    const f = (await call('GET', `${V}/data/hello.txt?op=getfilestatus&${A}`)).json()['FileStatus'] as Record<string, unknown>;
-    expect(f).toMatchObject({ type: 'FILE', length: 11, owner: 'alice', group: 'alice', permission: '644', replication: 1, blockSize: 4 * 1024 * 1024 });
+    const f = (await call('GET', `${V}/data/hello.txt?op=getfilestatus&${A}`)).json()['FileStatus'] as Record<
+      string,
+      unknown
+    >;
+    expect(f).toMatchObject({
+      type: 'FILE',
+      length: 11,
+      owner: 'alice',
+      group: 'alice',
+      permission: '644',
+      replication: 1,
+      blockSize: 4 * 1024 * 1024,
+    });
     expect(typeof f['fileId']).toBe('number');
     expect(Math.abs((f['modificationTime'] as number) - Date.now())).toBeLessThan(60_000);
   });
 
   it('CREATE redirects to itself with every parameter, data step answers 201', async () => {
-    const nn = await call('PUT', `${V}/data/two%20step+x.bin?op=CREATE&${A}&overwrite=false&permission=600&tempdir=%2Ftmp`);
+    const nn = await call(
+      'PUT',
+      `${V}/data/two%20step+x.bin?op=CREATE&${A}&overwrite=false&permission=600&tempdir=%2Ftmp`,
+    );
     expect(nn.status).toBe(307);
     const loc = String(nn.headers.location);
     expect(loc).toContain('op=CREATE');
@@ -61,7 +87,11 @@ describe('WebHDFS gateway: reads and metadata', () => {
     const again = await call('PUT', `${V}/data/two%20step+x.bin?op=CREATE&${A}`);
     expect(again.status).toBe(403);
     expect(again.json()).toEqual({
-      RemoteException: { exception: 'FileAlreadyExistsException', javaClassName: 'org.apache.hadoop.fs.FileAlreadyExistsException', message: expect.any(String) as string },
+      RemoteException: {
+        exception: 'FileAlreadyExistsException',
+        javaClassName: 'org.apache.hadoop.fs.FileAlreadyExistsException',
+        message: expect.any(String) as string,
+      },
     });
     const nr = await call('PUT', `${V}/data/nr.bin?op=CREATE&${A}&noredirect=true`);
     expect(nr.status).toBe(200);
@@ -110,12 +140,19 @@ describe('WebHDFS gateway: reads and metadata', () => {
     const list = (ls['FileStatuses'] as { FileStatus: { pathSuffix: string }[] }).FileStatus;
     expect(list.map((s) => s.pathSuffix)).toEqual(names);
     const one = (await call('GET', `${V}/data/digits?op=LISTSTATUS&${A}`)).json();
-    expect((one['FileStatuses'] as { FileStatus: { pathSuffix: string; length: number }[] }).FileStatus).toMatchObject([{ pathSuffix: '', length: 10 }]);
+    expect(
+      (one['FileStatuses'] as { FileStatus: { pathSuffix: string; length: number }[] }).FileStatus,
+    ).toMatchObject([{ pathSuffix: '', length: 10 }]);
     const seen: string[] = [];
     let after = '';
     for (let page = 0; page < 5; page++) {
-      const r = (await call('GET', `${V}/many?op=LISTSTATUS_BATCH&${A}${after ? `&startAfter=${after}` : ''}`)).json();
-      const dl = r['DirectoryListing'] as { partialListing: { FileStatuses: { FileStatus: { pathSuffix: string }[] } }; remainingEntries: number };
+      const r = (
+        await call('GET', `${V}/many?op=LISTSTATUS_BATCH&${A}${after ? `&startAfter=${after}` : ''}`)
+      ).json();
+      const dl = r['DirectoryListing'] as {
+        partialListing: { FileStatuses: { FileStatus: { pathSuffix: string }[] } };
+        remainingEntries: number;
+      };
       const got = dl.partialListing.FileStatuses.FileStatus.map((s) => s.pathSuffix);
       seen.push(...got);
       if (dl.remainingEntries === 0) break;
@@ -136,10 +173,15 @@ describe('WebHDFS gateway: reads and metadata', () => {
     const cs = (await call('GET', `${V}/cs?op=GETCONTENTSUMMARY&${A}`)).json()['ContentSummary'];
     expect(cs).toMatchObject({ directoryCount: 3, fileCount: 2, length: 5, quota: -1, spaceQuota: -1 });
     expect((await call('GET', `${V}?op=GETHOMEDIRECTORY&${A}`)).json()).toEqual({ Path: '/user/alice' });
-    expect((await call('GET', `${V}/?op=GETSERVERDEFAULTS&${A}`)).json()['FsServerDefaults']).toMatchObject({ trashInterval: 0, replication: 1 });
+    expect((await call('GET', `${V}/?op=GETSERVERDEFAULTS&${A}`)).json()['FsServerDefaults']).toMatchObject({
+      trashInterval: 0,
+      replication: 1,
+    });
     const bl = (await call('GET', `${V}/data/large?op=GETFILEBLOCKLOCATIONS&${A}`)).json();
     expect((bl['BlockLocations'] as { BlockLocation: unknown[] }).BlockLocation).toHaveLength(2);
-    expect((await call('GET', `${V}/?op=GETSTATUS&${A}`)).json()['FsStatus']).toMatchObject({ capacity: expect.any(Number) as number });
+    expect((await call('GET', `${V}/?op=GETSTATUS&${A}`)).json()['FsStatus']).toMatchObject({
+      capacity: expect.any(Number) as number,
+    });
   });
 });
 
@@ -151,25 +193,44 @@ describe('WebHDFS gateway: namespace changes', () => {
     await put('/data/r/f2', '2');
     const mk = await call('PUT', `${V}/data/r/f1/sub?op=MKDIRS&${A}`);
     expect(mk.status).toBe(403);
-    const ren = (dst: string, extra = ''): Promise<ReturnType<typeof call> extends Promise<infer R> ? R : never> =>
+    const ren = (
+      dst: string,
+      extra = '',
+    ): Promise<ReturnType<typeof call> extends Promise<infer R> ? R : never> =>
       call('PUT', `${V}/data/r/f1?op=RENAME&${A}&destination=${encodeURIComponent(dst)}${extra}`);
     expect((await ren('/data/r/f2')).json()).toEqual({ boolean: false });
     expect((await ren('/data/nowhere/x')).json()).toEqual({ boolean: false });
     expect((await ren('/data/r/a')).json()).toEqual({ boolean: true });
-    expect((await fx.fs.exists('/data/r/a/f1'))).toBe(true);
-    expect((await call('PUT', `${V}/data/r/missing?op=RENAME&${A}&destination=/data/r/zz`)).json()).toEqual({ boolean: false });
-    const opt = await call('PUT', `${V}/data/r/f2?op=RENAME&${A}&destination=/data/r/a/f1&renameoptions=NONE`);
+    expect(await fx.fs.exists('/data/r/a/f1')).toBe(true);
+    expect((await call('PUT', `${V}/data/r/missing?op=RENAME&${A}&destination=/data/r/zz`)).json()).toEqual({
+      boolean: false,
+    });
+    const opt = await call(
+      'PUT',
+      `${V}/data/r/f2?op=RENAME&${A}&destination=/data/r/a/f1&renameoptions=NONE`,
+    );
     expect(opt.status).toBe(403);
-    expect((opt.json()['RemoteException'] as Record<string, unknown>)['exception']).toBe('FileAlreadyExistsException');
-    const ow = await call('PUT', `${V}/data/r/f2?op=RENAME&${A}&destination=/data/r/a/f1&renameoptions=OVERWRITE`);
+    expect((opt.json()['RemoteException'] as Record<string, unknown>)['exception']).toBe(
+      'FileAlreadyExistsException',
+    );
+    const ow = await call(
+      'PUT',
+      `${V}/data/r/f2?op=RENAME&${A}&destination=/data/r/a/f1&renameoptions=OVERWRITE`,
+    );
     expect([ow.status, ow.text]).toEqual([200, '']);
     expect((await call('GET', `${V}/data/r/a/f1?op=OPEN&${A}`)).text).toBe('2');
     expect((await call('DELETE', `${V}/data/r/none?op=DELETE&${A}`)).json()).toEqual({ boolean: false });
     const ne = await call('DELETE', `${V}/data/r?op=DELETE&${A}&recursive=false`);
     expect(ne.status).toBe(403);
-    expect((ne.json()['RemoteException'] as Record<string, unknown>)['javaClassName']).toBe('org.apache.hadoop.fs.PathIsNotEmptyDirectoryException');
-    expect((await call('DELETE', `${V}/data/r?op=DELETE&${A}&recursive=true`)).json()).toEqual({ boolean: true });
-    expect((await call('DELETE', `${V}/?op=DELETE&user.name=root&recursive=true`)).json()).toEqual({ boolean: false });
+    expect((ne.json()['RemoteException'] as Record<string, unknown>)['javaClassName']).toBe(
+      'org.apache.hadoop.fs.PathIsNotEmptyDirectoryException',
+    );
+    expect((await call('DELETE', `${V}/data/r?op=DELETE&${A}&recursive=true`)).json()).toEqual({
+      boolean: true,
+    });
+    expect((await call('DELETE', `${V}/?op=DELETE&user.name=root&recursive=true`)).json()).toEqual({
+      boolean: false,
+    });
   });
 
   it('SETPERMISSION, SETOWNER, SETTIMES, TRUNCATE, CONCAT', async () => {
@@ -178,26 +239,55 @@ describe('WebHDFS gateway: namespace changes', () => {
     expect((await fx.fs.getFileStatus('/data/p')).permission).toBe(0o1750);
     expect((await call('PUT', `${V}/data/p?op=SETPERMISSION&${A}&permission=2000`)).status).toBe(400);
     expect((await call('PUT', `${V}/data/p?op=SETOWNER&${A}&owner=bob`)).status).toBe(403);
-    expect((await call('PUT', `${V}/data/p?op=SETOWNER&user.name=root&owner=bob&group=analysts`)).status).toBe(200);
+    expect(
+      (await call('PUT', `${V}/data/p?op=SETOWNER&user.name=root&owner=bob&group=analysts`)).status,
+    ).toBe(200);
     expect(await fx.fs.getFileStatus('/data/p')).toMatchObject({ owner: 'bob', group: 'analysts' });
     expect((await call('PUT', `${V}/data/p?op=SETOWNER&user.name=root`)).status).toBe(400);
-    expect((await call('PUT', `${V}/data/p?op=SETTIMES&user.name=root&modificationtime=1600000000123&accesstime=-1`)).status).toBe(200);
+    expect(
+      (
+        await call(
+          'PUT',
+          `${V}/data/p?op=SETTIMES&user.name=root&modificationtime=1600000000123&accesstime=-1`,
+        )
+      ).status,
+    ).toBe(200);
     expect((await fx.fs.getFileStatus('/data/p')).modificationTime).toBe(1600000000123);
-    expect((await call('POST', `${V}/data/p?op=TRUNCATE&user.name=root&newlength=4`)).json()).toEqual({ boolean: true });
+    expect((await call('POST', `${V}/data/p?op=TRUNCATE&user.name=root&newlength=4`)).json()).toEqual({
+      boolean: true,
+    });
     expect((await call('POST', `${V}/data/p?op=TRUNCATE&user.name=root&newlength=40`)).status).toBe(400);
     await put('/data/c1', 'AB');
     await put('/data/c2', 'CDE');
-    expect((await call('POST', `${V}/data/p?op=CONCAT&user.name=root&sources=/data/c1,/data/c2`)).status).toBe(200);
+    expect(
+      (await call('POST', `${V}/data/p?op=CONCAT&user.name=root&sources=/data/c1,/data/c2`)).status,
+    ).toBe(200);
     expect((await call('GET', `${V}/data/p?op=OPEN&${A}`)).text).toBe('0123ABCDE');
     expect(await fx.fs.exists('/data/c1')).toBe(false);
   });
 
   it('xattrs: SETXATTR flags, GETXATTRS encodings, LISTXATTRS string, REMOVEXATTR', async () => {
     await put('/data/x', 'x');
-    expect((await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.a&xattr.value=%22hi%22&flag=CREATE`)).status).toBe(200);
-    expect((await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.a&xattr.value=0x6869&flag=CREATE`)).status).toBe(403);
-    expect((await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.b&xattr.value=0s3q2%2B7w%3D%3D&flag=CREATE,REPLACE`)).status).toBe(200);
-    expect((await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=nonamespace&xattr.value=1&flag=CREATE`)).status).toBe(400);
+    expect(
+      (await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.a&xattr.value=%22hi%22&flag=CREATE`))
+        .status,
+    ).toBe(200);
+    expect(
+      (await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.a&xattr.value=0x6869&flag=CREATE`))
+        .status,
+    ).toBe(403);
+    expect(
+      (
+        await call(
+          'PUT',
+          `${V}/data/x?op=SETXATTR&${A}&xattr.name=user.b&xattr.value=0s3q2%2B7w%3D%3D&flag=CREATE,REPLACE`,
+        )
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call('PUT', `${V}/data/x?op=SETXATTR&${A}&xattr.name=nonamespace&xattr.value=1&flag=CREATE`))
+        .status,
+    ).toBe(400);
     const hex = (await call('GET', `${V}/data/x?op=GETXATTRS&${A}&xattr.name=user.a&encoding=HEX`)).json();
     expect(hex).toEqual({ XAttrs: [{ name: 'user.a', value: '0x6869' }] });
     const txt = (await call('GET', `${V}/data/x?op=GETXATTRS&${A}&encoding=text`)).json();
@@ -205,7 +295,9 @@ describe('WebHDFS gateway: namespace changes', () => {
     const b64 = (await call('GET', `${V}/data/x?op=GETXATTRS&${A}&xattr.name=user.b&encoding=BASE64`)).json();
     expect(b64).toEqual({ XAttrs: [{ name: 'user.b', value: '0s3q2+7w==' }] });
     expect((await call('GET', `${V}/data/x?op=GETXATTRS&${A}`)).status).toBe(400);
-    expect((await call('GET', `${V}/data/x?op=GETXATTRS&${A}&xattr.name=user.zz&encoding=TEXT`)).status).toBe(403);
+    expect((await call('GET', `${V}/data/x?op=GETXATTRS&${A}&xattr.name=user.zz&encoding=TEXT`)).status).toBe(
+      403,
+    );
     const names = (await call('GET', `${V}/data/x?op=LISTXATTRS&${A}`)).json();
     expect(typeof names['XAttrNames']).toBe('string');
     expect((JSON.parse(names['XAttrNames'] as string) as string[]).sort()).toEqual(['user.a', 'user.b']);
@@ -220,7 +312,10 @@ describe('WebHDFS gateway: identity, protocol details, bad input', () => {
     await fx.fs.setPermission('/private', 0o700);
     const denied = await call('GET', `${V}/private?op=LISTSTATUS&user.name=bob`);
     expect(denied.status).toBe(403);
-    expect(denied.json()['RemoteException']).toMatchObject({ exception: 'AccessControlException', javaClassName: 'org.apache.hadoop.security.AccessControlException' });
+    expect(denied.json()['RemoteException']).toMatchObject({
+      exception: 'AccessControlException',
+      javaClassName: 'org.apache.hadoop.security.AccessControlException',
+    });
     const unknown = await call('GET', `${V}/?op=GETFILESTATUS&user.name=mallory`);
     expect(unknown.status).toBe(403);
     expect(unknown.json()['RemoteException']).toMatchObject({ exception: 'SecurityException' });
@@ -230,11 +325,17 @@ describe('WebHDFS gateway: identity, protocol details, bad input', () => {
 
   it('Expect: 100-continue: no 100 on the NN step, 100 then 201 on the data step', async () => {
     const body = Buffer.alloc(300_000, 1);
-    const nn = await call('PUT', `${V}/data/expect.bin?op=CREATE&${A}&overwrite=true`, { headers: { Expect: '100-continue', 'Content-Length': String(body.length) }, body });
+    const nn = await call('PUT', `${V}/data/expect.bin?op=CREATE&${A}&overwrite=true`, {
+      headers: { Expect: '100-continue', 'Content-Length': String(body.length) },
+      body,
+    });
     expect(nn.status).toBe(307);
     expect(nn.sawContinue).toBe(false);
     const u = new URL(String(nn.headers.location));
-    const dn = await call('PUT', u.pathname + u.search, { headers: { Expect: '100-continue', 'Content-Length': String(body.length) }, body });
+    const dn = await call('PUT', u.pathname + u.search, {
+      headers: { Expect: '100-continue', 'Content-Length': String(body.length) },
+      body,
+    });
     expect(dn.sawContinue).toBe(true);
     expect(dn.status).toBe(201);
     expect((await fx.fs.getFileStatus('/data/expect.bin')).length).toBe(body.length);
@@ -271,7 +372,10 @@ describe('WebHDFS gateway: identity, protocol details, bad input', () => {
       expect(['IllegalArgumentException', 'UnsupportedOperationException']).toContain(re['exception']);
       expect(typeof re['message']).toBe('string');
     }
-    const unknownOp = (await call('GET', `${V}/data?op=NOSUCHOP&${A}`)).json()['RemoteException'] as Record<string, unknown>;
+    const unknownOp = (await call('GET', `${V}/data?op=NOSUCHOP&${A}`)).json()['RemoteException'] as Record<
+      string,
+      unknown
+    >;
     expect(unknownOp['message']).toContain('Invalid value for webhdfs parameter "op"');
     expect((await call('GET', `${V}/?op=GETFILESTATUS&${A}`)).status).toBe(200);
   });
@@ -321,12 +425,20 @@ describe('WebHDFS gateway with a token and checksums', () => {
     expect(no.json()['RemoteException']).toMatchObject({ exception: 'SecurityException' });
     expect((await raw(tfx.gw.url, 'GET', `${V}/?op=GETFILESTATUS&${A}&delegation=wrong`)).status).toBe(403);
     expect((await raw(tfx.gw.url, 'GET', `${V}/?op=GETFILESTATUS&${A}&delegation=s3cret`)).status).toBe(200);
-    expect((await raw(tfx.gw.url, 'GET', `${V}/?op=GETFILESTATUS&${A}`, { headers: { Authorization: 'Bearer s3cret' } })).status).toBe(200);
+    expect(
+      (
+        await raw(tfx.gw.url, 'GET', `${V}/?op=GETFILESTATUS&${A}`, {
+          headers: { Authorization: 'Bearer s3cret' },
+        })
+      ).status,
+    ).toBe(200);
     const nn = await raw(tfx.gw.url, 'PUT', `${V}/f?op=CREATE&user.name=root&delegation=s3cret`);
     const u = new URL(String(nn.headers.location));
     expect(u.searchParams.get('delegation')).toBe('s3cret');
     expect((await raw(tfx.gw.url, 'PUT', u.pathname + u.search, { body: 'abc' })).status).toBe(201);
-    const ck = (await raw(tfx.gw.url, 'GET', `${V}/f?op=GETFILECHECKSUM&user.name=root&delegation=s3cret`)).json()['FileChecksum'] as Record<string, unknown>;
+    const ck = (
+      await raw(tfx.gw.url, 'GET', `${V}/f?op=GETFILECHECKSUM&user.name=root&delegation=s3cret`)
+    ).json()['FileChecksum'] as Record<string, unknown>;
     expect(ck['algorithm']).toBe('MD5-of-0MD5-of-512CRC32C');
     expect(ck['length']).toBe(28);
     expect(String(ck['bytes'])).toMatch(/^00000200[0-9a-f]{48}$/);

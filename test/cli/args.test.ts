@@ -24,7 +24,9 @@ describe('parseIntArg', () => {
     expect(parseIntArg('0', '--n')).toBe(0);
     expect(parseIntArg(' 42 ', '--n')).toBe(42);
     for (const bad of ['1.5', '', ' ', '-1', '1e3', '0x10', 'ten', '9007199254740993'])
-      expect(() => parseIntArg(bad, '--max-uploads'), bad).toThrow(`invalid --max-uploads '${bad}': want a whole number`);
+      expect(() => parseIntArg(bad, '--max-uploads'), bad).toThrow(
+        `invalid --max-uploads '${bad}': want a whole number`,
+      );
   });
 });
 
@@ -43,7 +45,9 @@ describe('parseSize', () => {
   it('refuses anything else, naming the flag and the default unit', () => {
     for (const bad of ['', '1.5.5', '-1G', '10X', 'G', '1e3', '9999999999P'])
       expect(() => parseSize(bad, 'M', '--cache-size'), bad).toThrow(
-        new RegExp(`^invalid --cache-size '${bad.replace('.', '\\.')}': want a size such as 300M, 100G or 2T \\(a plain number is in MiB\\)$`),
+        new RegExp(
+          `^invalid --cache-size '${bad.replace('.', '\\.')}': want a size such as 300M, 100G or 2T \\(a plain number is in MiB\\)$`,
+        ),
       );
     expect(() => parseSize('lots', 'G', '--capacity')).toThrow(/plain number is in GiB/);
   });
@@ -63,11 +67,24 @@ describe('parseSecondsArg', () => {
 describe('the shared cache flags', () => {
   it("have JuiceFS's defaults (100G cache, 300M buffer) and units", () => {
     const o = cacheRuntimeOptions({});
-    expect(o).toMatchObject({ cacheSize: 100 * GiB, bufferSize: 300 * MiB, freeSpaceRatio: 0.1, maxUploads: 20, ioRetries: 10, prefetch: 1, attrCache: 1 });
+    expect(o).toMatchObject({
+      cacheSize: 100 * GiB,
+      bufferSize: 300 * MiB,
+      freeSpaceRatio: 0.1,
+      maxUploads: 20,
+      ioRetries: 10,
+      prefetch: 1,
+      attrCache: 1,
+    });
     expect(o.cacheChecksum).toBe('extend');
-    expect(cacheRuntimeOptions({ cacheSize: '1024', maxReadahead: '64' })).toMatchObject({ cacheSize: GiB, maxReadahead: 64 * MiB });
+    expect(cacheRuntimeOptions({ cacheSize: '1024', maxReadahead: '64' })).toMatchObject({
+      cacheSize: GiB,
+      maxReadahead: 64 * MiB,
+    });
     expect(() => cacheRuntimeOptions({ freeSpaceRatio: '1.5' })).toThrow(/--free-space-ratio '1\.5'/);
-    expect(() => cacheRuntimeOptions({ verifyCacheChecksum: 'some' })).toThrow(/--verify-cache-checksum 'some'/);
+    expect(() => cacheRuntimeOptions({ verifyCacheChecksum: 'some' })).toThrow(
+      /--verify-cache-checksum 'some'/,
+    );
   });
 
   it('are the same flags with the same defaults on mount and gateway webhdfs', async () => {
@@ -78,8 +95,21 @@ describe('the shared cache flags', () => {
     };
     const mount = await help(['mount', '--help']);
     const gateway = await help(['gateway', 'webhdfs', '--help']);
-    for (const flag of ['--cache-dir', '--cache-size', '--buffer-size', '--free-space-ratio', '--verify-cache-checksum', '--max-uploads', '--io-retries', '--prefetch', '--max-readahead', '--writeback', '--attr-cache']) {
-      const line = (text: string): string | undefined => text.split('\n').find((l) => l.trimStart().startsWith(flag + ' '));
+    for (const flag of [
+      '--cache-dir',
+      '--cache-size',
+      '--buffer-size',
+      '--free-space-ratio',
+      '--verify-cache-checksum',
+      '--max-uploads',
+      '--io-retries',
+      '--prefetch',
+      '--max-readahead',
+      '--writeback',
+      '--attr-cache',
+    ]) {
+      const line = (text: string): string | undefined =>
+        text.split('\n').find((l) => l.trimStart().startsWith(flag + ' '));
       expect(line(mount), flag).toBeDefined();
       expect(line(gateway), flag).toBe(line(mount));
     }
@@ -90,15 +120,47 @@ describe('the shared cache flags', () => {
 
 describe('bad arguments give one clear line before anything is opened or created', () => {
   const cases: [string, string[], RegExp][] = [
-    ['mount --cache-size', ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--cache-size', '1.5.5'], /^tjfs: invalid --cache-size '1\.5\.5': want a size/],
-    ['mount --max-uploads', ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--max-uploads', '1.5'], /^tjfs: invalid --max-uploads '1\.5': want a whole number/],
-    ['mount --io-retries', ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--io-retries', ''], /^tjfs: invalid --io-retries '': want a whole number/],
-    ['mount --entry-cache', ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--entry-cache', 'x'], /^tjfs: invalid --entry-cache 'x'/],
-    ['gateway --buffer-size', ['gateway', 'webhdfs', `sqlite3://${dir}/g.db`, '--buffer-size', 'big'], /^tjfs: invalid --buffer-size 'big'/],
-    ['format --trash-days', ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--trash-days', '1.5'], /^tjfs: invalid --trash-days '1\.5'/],
-    ['format --capacity', ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--capacity', '2X'], /^tjfs: invalid --capacity '2X': .*plain number is in GiB/],
+    [
+      'mount --cache-size',
+      ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--cache-size', '1.5.5'],
+      /^tjfs: invalid --cache-size '1\.5\.5': want a size/,
+    ],
+    [
+      'mount --max-uploads',
+      ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--max-uploads', '1.5'],
+      /^tjfs: invalid --max-uploads '1\.5': want a whole number/,
+    ],
+    [
+      'mount --io-retries',
+      ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--io-retries', ''],
+      /^tjfs: invalid --io-retries '': want a whole number/,
+    ],
+    [
+      'mount --entry-cache',
+      ['mount', `sqlite3://${dir}/m.db`, join(dir, 'mp'), '--entry-cache', 'x'],
+      /^tjfs: invalid --entry-cache 'x'/,
+    ],
+    [
+      'gateway --buffer-size',
+      ['gateway', 'webhdfs', `sqlite3://${dir}/g.db`, '--buffer-size', 'big'],
+      /^tjfs: invalid --buffer-size 'big'/,
+    ],
+    [
+      'format --trash-days',
+      ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--trash-days', '1.5'],
+      /^tjfs: invalid --trash-days '1\.5'/,
+    ],
+    [
+      'format --capacity',
+      ['format', `sqlite3://${dir}/f.db`, 'vol', '--bucket', join(dir, 'b'), '--capacity', '2X'],
+      /^tjfs: invalid --capacity '2X': .*plain number is in GiB/,
+    ],
     ['bench --threads', ['bench', dir, '--threads', '2.5'], /^tjfs: invalid --threads '2\.5'/],
-    ['csi --check-interval', ['csi', '--endpoint', `unix://${dir}/csi.sock`, '--check-interval', ''], /^tjfs: invalid --check-interval '': want seconds/],
+    [
+      'csi --check-interval',
+      ['csi', '--endpoint', `unix://${dir}/csi.sock`, '--check-interval', ''],
+      /^tjfs: invalid --check-interval '': want seconds/,
+    ],
   ];
   for (const [what, argv, want] of cases)
     it(what, async () => {
@@ -106,12 +168,28 @@ describe('bad arguments give one clear line before anything is opened or created
       expect(await main(argv, h.io)).toBe(1);
       expect(h.err().trim()).toMatch(want);
       expect(h.err().trim().split('\n')).toHaveLength(1);
-      for (const made of ['m.db', 'mp', 'g.db', 'f.db', 'b']) expect(existsSync(join(dir, made)), made).toBe(false);
+      for (const made of ['m.db', 'mp', 'g.db', 'f.db', 'b'])
+        expect(existsSync(join(dir, made)), made).toBe(false);
     });
 });
 
 describe('help', () => {
-  const commands = [['format'], ['mount'], ['umount'], ['status'], ['config'], ['quota'], ['fsck'], ['gc'], ['dump'], ['load'], ['gateway'], ['gateway', 'webhdfs'], ['csi'], ['bench']];
+  const commands = [
+    ['format'],
+    ['mount'],
+    ['umount'],
+    ['status'],
+    ['config'],
+    ['quota'],
+    ['fsck'],
+    ['gc'],
+    ['dump'],
+    ['load'],
+    ['gateway'],
+    ['gateway', 'webhdfs'],
+    ['csi'],
+    ['bench'],
+  ];
   for (const cmd of commands)
     it(`tjfs ${cmd.join(' ')} --help ends with an example`, async () => {
       const h = captureIo();

@@ -28,11 +28,30 @@ describe('tjfs bench', () => {
   it('reports throughput and cost as JSON on a local directory and cleans up', async () => {
     const dir = tmp();
     const h = io();
-    const argv = ['bench', dir, '--big-file-size', '2', '--small-file-size', '8', '--small-file-count', '5', '--threads', '2', '--json'];
+    const argv = [
+      'bench',
+      dir,
+      '--big-file-size',
+      '2',
+      '--small-file-size',
+      '8',
+      '--small-file-count',
+      '5',
+      '--threads',
+      '2',
+      '--json',
+    ];
     expect(await main(argv, h.io)).toBe(0);
     const r = JSON.parse(h.out()) as BenchReport;
     expect(r.mountRoot).toBeNull();
-    expect(r.config).toEqual({ blockSizeMiB: 1, bigFileSizeMiB: 2, smallFileSizeKiB: 8, smallFileCount: 5, threads: 2, dropCaches: false });
+    expect(r.config).toEqual({
+      blockSizeMiB: 1,
+      bigFileSizeMiB: 2,
+      smallFileSizeKiB: 8,
+      smallFileCount: 5,
+      threads: 2,
+      dropCaches: false,
+    });
     for (const k of ['writeBigFile', 'readBigFile', 'writeSmallFile', 'readSmallFile', 'statFile'] as const) {
       const it = r.results[k];
       expect(it, k).toBeDefined();
@@ -48,8 +67,15 @@ describe('tjfs bench', () => {
 
   it('prints the juicefs-style table and skips phases with zero sizes', async () => {
     const h = io();
-    expect(await main(['bench', tmp(), '--big-file-size', '0', '--small-file-size', '4', '--small-file-count', '3'], h.io)).toBe(0);
-    expect(h.out()).toContain('BlockSize: 1 MiB, BigFileSize: 0 MiB, SmallFileSize: 4 KiB, SmallFileCount: 3, NumThreads: 1');
+    expect(
+      await main(
+        ['bench', tmp(), '--big-file-size', '0', '--small-file-size', '4', '--small-file-count', '3'],
+        h.io,
+      ),
+    ).toBe(0);
+    expect(h.out()).toContain(
+      'BlockSize: 1 MiB, BigFileSize: 0 MiB, SmallFileSize: 4 KiB, SmallFileCount: 3, NumThreads: 1',
+    );
     expect(h.out()).toMatch(/\|\s+Write small file\s+\|\s+[\d.]+ files\/s\s+\|\s+[\d.]+ ms\/file\s+\|/);
     expect(h.out()).not.toContain('Write big file');
   });

@@ -87,27 +87,30 @@ describe('tools fail cleanly', () => {
     expect(existsSync(db)).toBe(false);
   });
 
-  it.skipIf(!HAVE_JUICEFS_FIXTURES)(`load: an invalid dump leaves no new database and an empty given one${NEEDS_FIXTURES}`, async () => {
-    const d = tmp();
-    const db = join(d, 'new.db');
-    const sample = readFileSync(SAMPLE, 'utf8');
-    writeFileSync(join(d, 'bad.json'), sample.replace('"f11": {', '"a/b": {'));
-    const bad = io();
-    expect(await main(['load', `sqlite3://${db}`, join(d, 'bad.json')], bad.io)).toBe(1);
-    expectOneLine(bad.err(), /invalid dump: FSTree\/d1\/a\/b: entry name "a\/b" contains '\/'/);
-    expect(readdirSync(d).filter((f) => f.startsWith('new.db'))).toEqual([]);
-    // A truncated dump into a database that already existed (empty): it stays empty.
-    const meta = `mem://clean-load-${process.pid}`;
-    writeFileSync(join(d, 'cut.json'), sample.slice(0, Math.floor(sample.length * 0.8)));
-    const cut = io();
-    expect(await main(['load', meta, join(d, 'cut.json')], cut.io)).toBe(1);
-    expectOneLine(cut.err(), /invalid dump JSON/);
-    const e = await openEngine(meta);
-    expect(await e.isEmpty()).toBe(true);
-    expect(await e.getFormatText()).toBeUndefined();
-    await e.close();
-    expect(await main(['load', meta, SAMPLE], io().io)).toBe(0);
-  });
+  it.skipIf(!HAVE_JUICEFS_FIXTURES)(
+    `load: an invalid dump leaves no new database and an empty given one${NEEDS_FIXTURES}`,
+    async () => {
+      const d = tmp();
+      const db = join(d, 'new.db');
+      const sample = readFileSync(SAMPLE, 'utf8');
+      writeFileSync(join(d, 'bad.json'), sample.replace('"f11": {', '"a/b": {'));
+      const bad = io();
+      expect(await main(['load', `sqlite3://${db}`, join(d, 'bad.json')], bad.io)).toBe(1);
+      expectOneLine(bad.err(), /invalid dump: FSTree\/d1\/a\/b: entry name "a\/b" contains '\/'/);
+      expect(readdirSync(d).filter((f) => f.startsWith('new.db'))).toEqual([]);
+      // A truncated dump into a database that already existed (empty): it stays empty.
+      const meta = `mem://clean-load-${process.pid}`;
+      writeFileSync(join(d, 'cut.json'), sample.slice(0, Math.floor(sample.length * 0.8)));
+      const cut = io();
+      expect(await main(['load', meta, join(d, 'cut.json')], cut.io)).toBe(1);
+      expectOneLine(cut.err(), /invalid dump JSON/);
+      const e = await openEngine(meta);
+      expect(await e.isEmpty()).toBe(true);
+      expect(await e.getFormatText()).toBeUndefined();
+      await e.close();
+      expect(await main(['load', meta, SAMPLE], io().io)).toBe(0);
+    },
+  );
 
   it('read-only commands never create a database', async () => {
     const d = tmp();

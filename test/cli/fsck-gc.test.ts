@@ -33,7 +33,9 @@ describe('fsck and gc', () => {
     dirs.push(d);
     const meta = `sqlite3://${join(d, 'v.db')}`;
     const bucket = join(d, 'bucket');
-    expect(await main(['format', meta, 'gcvol', '--bucket', bucket, '--trash-days', '0'], captureIo().io)).toBe(0);
+    expect(
+      await main(['format', meta, 'gcvol', '--bucket', bucket, '--trash-days', '0'], captureIo().io),
+    ).toBe(0);
     const vol = await openVolume(meta, { cacheDir: 'memory' });
     await vol.writeFile('/f', Buffer.alloc(10_000, 1));
     await vol.close();

@@ -6,7 +6,20 @@ import { captureIo } from '../helpers/cli-io.js';
 describe('package entry', () => {
   it('exports the API, the HDFS FileSystem, the gateway and the CLI', async () => {
     expect(Object.keys(tjfs).sort()).toEqual(
-      ['BaseMeta', 'Errno', 'FsError', 'HdfsError', 'HdfsFileSystem', 'HdfsInputStream', 'HdfsOutputStream', 'Volume', 'main', 'openMeta', 'openVolume', 'startWebHdfsGateway'].sort(),
+      [
+        'BaseMeta',
+        'Errno',
+        'FsError',
+        'HdfsError',
+        'HdfsFileSystem',
+        'HdfsInputStream',
+        'HdfsOutputStream',
+        'Volume',
+        'main',
+        'openMeta',
+        'openVolume',
+        'startWebHdfsGateway',
+      ].sort(),
     );
     const h = captureIo();
     expect(await tjfs.main(['--version'], h.io)).toBe(0);

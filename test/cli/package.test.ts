@@ -5,7 +5,16 @@
  * package without the addon refuses `tjfs mount` at once, saying why (spawned dist/ CLI).
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -64,15 +73,22 @@ describe('a package whose addon did not build', () => {
     mkdirSync(join(pkgDir, 'native'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(pkgDir, 'package.json'));
     for (const d of readdirSync(join(ROOT, 'dist')))
-      if (d !== 'test' && d !== 'benchmarks') cpSync(join(ROOT, 'dist', d), join(pkgDir, 'dist', d), { recursive: true });
+      if (d !== 'test' && d !== 'benchmarks')
+        cpSync(join(ROOT, 'dist', d), join(pkgDir, 'dist', d), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(pkgDir, 'node_modules'));
     const mp = join(base, 'deep', 'mnt');
     for (const extra of [[], ['-d', '--log', join(base, 'm.log')]]) {
-      const r = await run(process.execPath, [join(pkgDir, 'dist/src/cli/bin.js'), 'mount', `sqlite3://${base}/x.db`, mp, ...extra], {
-        timeoutMs: 20_000,
-      });
+      const r = await run(
+        process.execPath,
+        [join(pkgDir, 'dist/src/cli/bin.js'), 'mount', `sqlite3://${base}/x.db`, mp, ...extra],
+        {
+          timeoutMs: 20_000,
+        },
+      );
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr.trim()).toMatch(/^tjfs: mount refused: native FUSE addon not available.*build:native.*\(.*tjfs_fuse\.node/);
+      expect(r.stderr.trim()).toMatch(
+        /^tjfs: mount refused: native FUSE addon not available.*build:native.*\(.*tjfs_fuse\.node/,
+      );
       expect(existsSync(join(base, 'deep'))).toBe(false);
       expect(existsSync(join(base, 'x.db'))).toBe(false);
     }

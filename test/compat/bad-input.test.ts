@@ -93,7 +93,9 @@ describe('unformatted databases and unreachable servers', () => {
     const e = await rejection(openMeta(`sqlite3://${path}`));
     expect(e.message).toMatch(/is not formatted/);
     const db = new Database(path);
-    expect(db.prepare("SELECT count(*) AS c FROM sqlite_master WHERE type = 'table'").get()).toEqual({ c: 0 });
+    expect(db.prepare("SELECT count(*) AS c FROM sqlite_master WHERE type = 'table'").get()).toEqual({
+      c: 0,
+    });
     db.close();
   });
 

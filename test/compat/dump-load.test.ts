@@ -14,7 +14,6 @@ import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-
 import { HAVE_JUICEFS_FIXTURES, juicefsFixture, NEEDS_FIXTURES } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
-
 async function dumpToString(engine: MetaEngine, opts: Parameters<typeof dumpMeta>[2] = {}): Promise<string> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
@@ -34,22 +33,30 @@ function suite(target: EngineTarget): void {
 
     const withSamples = it.skipIf(!HAVE_JUICEFS_FIXTURES);
 
-    withSamples(`loads metadata.sample and dumps it byte for byte (and d1 as metadata-sub.sample)${NEEDS_FIXTURES}`, async () => {
-      const engine = await openEngine(await target.freshUrl());
-      engines.push(engine);
-      const res = await loadMeta(engine, createReadStream(juicefsFixture('metadata.sample'), { highWaterMark: 777 }));
-      expect(res.inodes).toBe(16);
-      const dumped = await dumpToString(engine);
-      expect(dumped).toBe(readFileSync(juicefsFixture('metadata.sample'), 'utf8'));
-      const sub = await dumpToString(engine, { root: 3n });
-      expect(sub).toBe(readFileSync(juicefsFixture('metadata-sub.sample'), 'utf8'));
-    });
+    withSamples(
+      `loads metadata.sample and dumps it byte for byte (and d1 as metadata-sub.sample)${NEEDS_FIXTURES}`,
+      async () => {
+        const engine = await openEngine(await target.freshUrl());
+        engines.push(engine);
+        const res = await loadMeta(
+          engine,
+          createReadStream(juicefsFixture('metadata.sample'), { highWaterMark: 777 }),
+        );
+        expect(res.inodes).toBe(16);
+        const dumped = await dumpToString(engine);
+        expect(dumped).toBe(readFileSync(juicefsFixture('metadata.sample'), 'utf8'));
+        const sub = await dumpToString(engine, { root: 3n });
+        expect(sub).toBe(readFileSync(juicefsFixture('metadata-sub.sample'), 'utf8'));
+      },
+    );
 
     withSamples(`refuses to load into a non-empty database${NEEDS_FIXTURES}`, async () => {
       const engine = await openEngine(await target.freshUrl());
       engines.push(engine);
       await loadMeta(engine, createReadStream(juicefsFixture('metadata.sample')));
-      await expect(loadMeta(engine, createReadStream(juicefsFixture('metadata.sample')))).rejects.toThrow(/not empty/);
+      await expect(loadMeta(engine, createReadStream(juicefsFixture('metadata.sample')))).rejects.toThrow(
+        /not empty/,
+      );
     });
 
     it('round-trips a volume written by tjfs', async () => {
@@ -57,7 +64,12 @@ function suite(target: EngineTarget): void {
       const m = await v.client();
       const d = await m.mkdir(root, 1n, n('dir'), 0o755);
       const f = await m.create(root, d.ino, n('f%"\\ x'), 0o640);
-      await m.writeSlice(f.ino, 0, { pos: 0, id: await m.newSliceId(), size: 5, off: 0, len: 5 }, { sec: 1, nsec: 2 });
+      await m.writeSlice(
+        f.ino,
+        0,
+        { pos: 0, id: await m.newSliceId(), size: 5, off: 0, len: 5 },
+        { sec: 1, nsec: 2 },
+      );
       await m.close(f.ino);
       await m.link(root, f.ino, 1n, n('hard'));
       await m.symlink(root, 1n, n('sym'), Buffer.from([0x61, 0xff, 0x62]));
@@ -73,7 +85,10 @@ function suite(target: EngineTarget): void {
       await loadMeta(engine, Readable.from([first]));
       // Load recomputes the id counters from the tree (max id + 1), as Go does.
       const norm = (s: string): string =>
-        s.replace(/"nextSession": \d+/, '"nextSession": 0').replace(/"nextInodes": \d+/, '').replace(/"nextChunk": \d+/, '');
+        s
+          .replace(/"nextSession": \d+/, '"nextSession": 0')
+          .replace(/"nextInodes": \d+/, '')
+          .replace(/"nextChunk": \d+/, '');
       expect(norm(await dumpToString(engine))).toBe(norm(first));
       expect(first).toContain('"symlink": "a%FFb"');
       expect(first).toContain('"value":"%00%01%02%25"');

@@ -31,7 +31,15 @@ async function scenario(target: EngineTarget): Promise<Volume> {
 
 /** The attr fields V-15 fixes (times left out). */
 function shape(a: Attr): Record<string, unknown> {
-  return { type: a.type, mode: a.mode, uid: a.uid, gid: a.gid, nlink: a.nlink, length: a.length, parent: a.parent };
+  return {
+    type: a.type,
+    mode: a.mode,
+    uid: a.uid,
+    gid: a.gid,
+    nlink: a.nlink,
+    length: a.length,
+    parent: a.parent,
+  };
 }
 
 const expectedAttrs = {
@@ -47,8 +55,24 @@ async function checkRedis(v: Volume): Promise<void> {
     const keys = (await r.keys('*')).sort();
     expect(keys).toEqual(
       [
-        'setting', 'i1', 'i2', 'i3', `i${TRASH_INODE}`, 'd1', 'd2', 'c3_0', 'nextinode', 'nextchunk', 'nextsession',
-        'usedSpace', 'totalInodes', 'dirUsedInodes', 'dirUsedSpace', 'dirDataLength', 'allSessions', 'sessionInfos',
+        'setting',
+        'i1',
+        'i2',
+        'i3',
+        `i${TRASH_INODE}`,
+        'd1',
+        'd2',
+        'c3_0',
+        'nextinode',
+        'nextchunk',
+        'nextsession',
+        'usedSpace',
+        'totalInodes',
+        'dirUsedInodes',
+        'dirUsedSpace',
+        'dirDataLength',
+        'allSessions',
+        'sessionInfos',
       ].sort(),
     );
     const attr = async (k: string): Promise<Record<string, unknown>> => {
@@ -63,13 +87,23 @@ async function checkRedis(v: Volume): Promise<void> {
     expect(await hashHex(r, 'd1')).toEqual({ d: '020000000000000002' });
     expect(await hashHex(r, 'd2')).toEqual({ f: '010000000000000003' });
     const list = await r.lrangeBuffer('c3_0', 0, -1);
-    expect(list.map((b) => b.toString('hex'))).toEqual(['00000000' + '0000000000000001' + '00000005' + '00000000' + '00000005']);
+    expect(list.map((b) => b.toString('hex'))).toEqual([
+      '00000000' + '0000000000000001' + '00000005' + '00000000' + '00000005',
+    ]);
     expect(list[0]?.equals(RECORD)).toBe(true);
-    expect(await r.mget('nextinode', 'nextchunk', 'nextsession', 'usedSpace', 'totalInodes')).toEqual(['1024', '4096', '1', '8192', '2']);
+    expect(await r.mget('nextinode', 'nextchunk', 'nextsession', 'usedSpace', 'totalInodes')).toEqual([
+      '1024',
+      '4096',
+      '1',
+      '8192',
+      '2',
+    ]);
     expect(await hashText(r, 'dirUsedInodes')).toEqual({ 1: '1', 2: '1' });
     expect(await hashText(r, 'dirUsedSpace')).toEqual({ 1: '4096', 2: '4096' });
     expect(await hashText(r, 'dirDataLength')).toEqual({ 1: '0', 2: '5' });
-    expect(flatPairs(await r.call('ZRANGE', 'allSessions', 0, -1, 'WITHSCORES'))).toEqual([['1', String(T + 60)]]);
+    expect(flatPairs(await r.call('ZRANGE', 'allSessions', 0, -1, 'WITHSCORES'))).toEqual([
+      ['1', String(T + 60)],
+    ]);
     const infos = await hashText(r, 'sessionInfos');
     expect(Object.keys(infos)).toEqual(['1']);
     expect(JSON.parse(infos['1'] ?? '{}')).toMatchObject({ MountPoint: '/test' });
@@ -91,11 +125,25 @@ function checkSqlite(v: Volume): void {
       { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
     ]);
     expect(all('SELECT typeof(name) AS t FROM jfs_edge')).toEqual([{ t: 'blob' }, { t: 'blob' }]);
-    expect(all('SELECT inode, indx, CAST(slices AS BLOB) AS slices FROM jfs_chunk')).toEqual([{ inode: 3n, indx: 0n, slices: RECORD }]);
-    expect(all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([{ chunkid: 1n, size: 5n, refs: 1n }]);
-    const counters = Object.fromEntries(all('SELECT name, value FROM jfs_counter').map((r) => [r['name'], r['value']]));
-    expect(counters).toMatchObject({ nextInode: 1026n, nextChunk: 4097n, nextSession: 1n, usedSpace: 8192n, totalInodes: 2n });
-    expect(all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode')).toEqual([
+    expect(all('SELECT inode, indx, CAST(slices AS BLOB) AS slices FROM jfs_chunk')).toEqual([
+      { inode: 3n, indx: 0n, slices: RECORD },
+    ]);
+    expect(all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([
+      { chunkid: 1n, size: 5n, refs: 1n },
+    ]);
+    const counters = Object.fromEntries(
+      all('SELECT name, value FROM jfs_counter').map((r) => [r['name'], r['value']]),
+    );
+    expect(counters).toMatchObject({
+      nextInode: 1026n,
+      nextChunk: 4097n,
+      nextSession: 1n,
+      usedSpace: 8192n,
+      totalInodes: 2n,
+    });
+    expect(
+      all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode'),
+    ).toEqual([
       { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
       { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
     ]);
@@ -103,10 +151,17 @@ function checkSqlite(v: Volume): void {
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
     expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
-    const nodes = all('SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode');
+    const nodes = all(
+      'SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode',
+    );
     const asShape = (r: Row | undefined): Record<string, unknown> => ({
-      type: Number(r?.['type']), mode: Number(r?.['mode']), uid: Number(r?.['uid']), gid: Number(r?.['gid']),
-      nlink: Number(r?.['nlink']), length: Number(r?.['length']), parent: r?.['parent'],
+      type: Number(r?.['type']),
+      mode: Number(r?.['mode']),
+      uid: Number(r?.['uid']),
+      gid: Number(r?.['gid']),
+      nlink: Number(r?.['nlink']),
+      length: Number(r?.['length']),
+      parent: r?.['parent'],
     });
     expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
     expect(asShape(nodes[0])).toEqual(expectedAttrs.root);
@@ -132,12 +187,29 @@ async function checkPg(v: Volume): Promise<void> {
       { parent: 1n, name: Buffer.from('d'), inode: 2n, type: 2n },
       { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
     ]);
-    expect(await all('SELECT pg_typeof(name)::text AS t FROM jfs_edge')).toEqual([{ t: 'bytea' }, { t: 'bytea' }]);
-    expect(await all('SELECT inode, indx, slices FROM jfs_chunk')).toEqual([{ inode: 3n, indx: 0n, slices: RECORD }]);
-    expect(await all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([{ chunkid: 1n, size: 5n, refs: 1n }]);
-    const counters = Object.fromEntries((await all('SELECT name, value FROM jfs_counter')).map((r) => [r['name'], r['value']]));
-    expect(counters).toMatchObject({ nextInode: 1026n, nextChunk: 4097n, nextSession: 1n, usedSpace: 8192n, totalInodes: 2n });
-    expect(await all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode')).toEqual([
+    expect(await all('SELECT pg_typeof(name)::text AS t FROM jfs_edge')).toEqual([
+      { t: 'bytea' },
+      { t: 'bytea' },
+    ]);
+    expect(await all('SELECT inode, indx, slices FROM jfs_chunk')).toEqual([
+      { inode: 3n, indx: 0n, slices: RECORD },
+    ]);
+    expect(await all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([
+      { chunkid: 1n, size: 5n, refs: 1n },
+    ]);
+    const counters = Object.fromEntries(
+      (await all('SELECT name, value FROM jfs_counter')).map((r) => [r['name'], r['value']]),
+    );
+    expect(counters).toMatchObject({
+      nextInode: 1026n,
+      nextChunk: 4097n,
+      nextSession: 1n,
+      usedSpace: 8192n,
+      totalInodes: 2n,
+    });
+    expect(
+      await all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode'),
+    ).toEqual([
       { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
       { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
     ]);
@@ -145,13 +217,25 @@ async function checkPg(v: Volume): Promise<void> {
     expect(sessions).toHaveLength(1);
     expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
     expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
-    const nodes = await all('SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode');
+    const nodes = await all(
+      'SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode',
+    );
     expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
     const shape = (r: Row | undefined): Record<string, unknown> => ({
-      type: Number(r?.['type']), mode: Number(r?.['mode']), uid: Number(r?.['uid']), gid: Number(r?.['gid']),
-      nlink: Number(r?.['nlink']), length: Number(r?.['length']), parent: r?.['parent'],
+      type: Number(r?.['type']),
+      mode: Number(r?.['mode']),
+      uid: Number(r?.['uid']),
+      gid: Number(r?.['gid']),
+      nlink: Number(r?.['nlink']),
+      length: Number(r?.['length']),
+      parent: r?.['parent'],
     });
-    expect(nodes.slice(0, 4).map(shape)).toEqual([expectedAttrs.root, expectedAttrs.d, expectedAttrs.f, expectedAttrs.trash]);
+    expect(nodes.slice(0, 4).map(shape)).toEqual([
+      expectedAttrs.root,
+      expectedAttrs.d,
+      expectedAttrs.f,
+      expectedAttrs.trash,
+    ]);
   } finally {
     await c.end();
   }

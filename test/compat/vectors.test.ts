@@ -45,9 +45,19 @@ function attr(p: Partial<Attr>): Attr {
 
 const rootDir = attr({ type: FileType.Directory, mode: 0o777, nlink: 2, length: 4096, parent: 1n });
 const file = attr({
-  type: FileType.File, mode: 0o644, uid: 1000, gid: 1000,
-  atime: T, atimensec: 123456789, mtime: T + 1, mtimensec: 500, ctime: T + 2, ctimensec: 999999999,
-  nlink: 1, length: 5, parent: 1n,
+  type: FileType.File,
+  mode: 0o644,
+  uid: 1000,
+  gid: 1000,
+  atime: T,
+  atimensec: 123456789,
+  mtime: T + 1,
+  mtimensec: 500,
+  ctime: T + 2,
+  ctimensec: 999999999,
+  nlink: 1,
+  length: 5,
+  parent: 1n,
 });
 
 describe('V-1 attr encodings', () => {
@@ -55,11 +65,14 @@ describe('V-1 attr encodings', () => {
     const b = encodeAttr(rootDir);
     expect(b.length).toBe(72);
     expect(b.toString('hex')).toBe(
-      hex('00 21ff 00000000 00000000 000000006553f100 00000000 000000006553f100 00000000 000000006553f100 00000000 00000002 0000000000001000 00000000 0000000000000001 | 00'),
+      hex(
+        '00 21ff 00000000 00000000 000000006553f100 00000000 000000006553f100 00000000 000000006553f100 00000000 00000002 0000000000001000 00000000 0000000000000001 | 00',
+      ),
     );
   });
   it('(b) regular file, (c) with ACL, (d) with tier', () => {
-    const b = '0011a4000003e8000003e8000000006553f100075bcd15000000006553f101000001f4000000006553f1023b9ac9ff00000001000000000000000500000000000000000000000100';
+    const b =
+      '0011a4000003e8000003e8000000006553f100075bcd15000000006553f101000001f4000000006553f1023b9ac9ff00000001000000000000000500000000000000000000000100';
     expect(encodeAttr(file).toString('hex')).toBe(b);
     const c = encodeAttr({ ...file, accessAcl: 1 });
     expect(c.length).toBe(80);
@@ -104,36 +117,61 @@ describe('V-2 .. V-5 small encodings and key names', () => {
     expect(encodeSlice(s1).toString('hex')).toBe(hex('00000000 00000000000004d2 00a00000 00000000 00a00000'));
     expect(encodeSlice(s2).toString('hex')).toBe(hex('00100000 0000000000001001 00001000 00000200 00000400'));
     const hole = { pos: 5, id: 0, size: 0, off: 0, len: 67108859 };
-    expect(encodeSlice(hole).toString('hex')).toBe(hex('00000005 0000000000000000 00000000 00000000 03fffffb'));
+    expect(encodeSlice(hole).toString('hex')).toBe(
+      hex('00000005 0000000000000000 00000000 00000000 03fffffb'),
+    );
     expect(encodeSlices([s1, s2]).equals(Buffer.concat([encodeSlice(s1), encodeSlice(s2)]))).toBe(true);
     expect(encodeSlices([s1, s2]).length).toBe(48);
   });
   it('V-4 delayed slice, plock, quota limit, ACL rule (Redis and SQL), lock owner', () => {
-    expect(encodeDelayedSlices([{ id: 1234, size: 4194304 }]).toString('hex')).toBe(hex('00000000000004d2 00400000'));
+    expect(encodeDelayedSlices([{ id: 1234, size: 4194304 }]).toString('hex')).toBe(
+      hex('00000000000004d2 00400000'),
+    );
     expect(encodePlocks([{ type: 1, pid: 4321, start: 0n, end: 99n }]).toString('hex')).toBe(
       hex('00000001 000010e1 0000000000000000 0000000000000063'),
     );
     expect(encodeQuotaLimit(2 ** 30, -1).toString('hex')).toBe(hex('0000000040000000 ffffffffffffffff'));
-    const rule = { owner: 6, group: 4, mask: 5, other: 0, users: [{ id: 1000, perm: 7 }], groups: [{ id: 100, perm: 4 }, { id: 200, perm: 5 }] };
+    const rule = {
+      owner: 6,
+      group: 4,
+      mask: 5,
+      other: 0,
+      users: [{ id: 1000, perm: 7 }],
+      groups: [
+        { id: 100, perm: 4 },
+        { id: 200, perm: 5 },
+      ],
+    };
     const b = encodeAclRule(rule);
     expect(b.length).toBe(34);
-    expect(b.toString('hex')).toBe(hex('0006 0004 0005 0000 00000001 000003e8 0007 00000002 00000064 0004 000000c8 0005'));
+    expect(b.toString('hex')).toBe(
+      hex('0006 0004 0005 0000 00000001 000003e8 0007 00000002 00000064 0004 000000c8 0005'),
+    );
     expect(encodeAclEntries(rule.users).toString('hex')).toBe('000003e80007');
     expect(lockOwnerField(3, 0xdeadbeefn)).toBe('3_00000000DEADBEEF');
   });
   it('V-5 Redis key and field names from the engine key builder', () => {
     const k = new RedisKeys('');
     expect([k.inode(1n), k.entries(1n), k.chunk(3n, 0)]).toEqual(['i1', 'd1', 'c3_0']);
-    expect([k.symlink(4n), k.xattrs(3n), k.parents(5n), k.flock(3n), k.plock(3n)]).toEqual(['s4', 'x3', 'p5', 'lockf3', 'lockp3']);
+    expect([k.symlink(4n), k.xattrs(3n), k.parents(5n), k.flock(3n), k.plock(3n)]).toEqual([
+      's4',
+      'x3',
+      'p5',
+      'lockf3',
+      'lockp3',
+    ]);
     expect([k.sustained(7), k.locked(7)]).toEqual(['session7', 'locked7']);
     expect(k.entries(TRASH_INODE)).toBe('d9223372032828243968');
     const c = new RedisKeys('{0}');
     expect([c.inode(1n), c.global('setting')]).toEqual(['{0}i1', '{0}setting']);
     expect(sliceRefField(1234, 4194304)).toBe('k1234_4194304');
     expect(delFileMember(3n, 5)).toBe('3:5');
-    expect([k.counter('nextInode'), k.counter('nextChunk'), k.counter('nextSession'), k.counter('nextTrash')]).toEqual([
-      'nextinode', 'nextchunk', 'nextsession', 'nextTrash',
-    ]);
+    expect([
+      k.counter('nextInode'),
+      k.counter('nextChunk'),
+      k.counter('nextSession'),
+      k.counter('nextTrash'),
+    ]).toEqual(['nextinode', 'nextchunk', 'nextsession', 'nextTrash']);
   });
 });
 
@@ -166,7 +204,10 @@ async function dumpCounters(engine: MetaEngine): Promise<Record<string, number>>
   return parsed.Counters;
 }
 
-function idAllocation(target: EngineTarget, expected: { raw: (v: Volume) => Promise<Record<string, number>>; nextInodes: number }): void {
+function idAllocation(
+  target: EngineTarget,
+  expected: { raw: (v: Volume) => Promise<Record<string, number>>; nextInodes: number },
+): void {
   it(`V-6 id allocation on a fresh ${target.name} volume`, async () => {
     const v = await makeVolume(target);
     try {
@@ -176,7 +217,11 @@ function idAllocation(target: EngineTarget, expected: { raw: (v: Volume) => Prom
       expect(m.sid).toBe(1);
       const c = await dumpCounters(v.engines[0]!);
       expect([c['nextInodes'], c['nextChunk'], c['nextSession']]).toEqual([expected.nextInodes, 4097, 1]);
-      expect(await expected.raw(v)).toEqual({ nextInode: expected.nextInodes === 1025 ? 1024 : 1026, nextChunk: expected.nextInodes === 1025 ? 4096 : 4097, nextSession: 1 });
+      expect(await expected.raw(v)).toEqual({
+        nextInode: expected.nextInodes === 1025 ? 1024 : 1026,
+        nextChunk: expected.nextInodes === 1025 ? 4096 : 4097,
+        nextSession: 1,
+      });
     } finally {
       await v.close();
       await target.cleanup?.();
@@ -210,7 +255,10 @@ describe('V-6 on SQLite', () => {
     raw: async (v) => {
       const db = rawSqlite(v.url);
       try {
-        const rows = db.prepare('SELECT name, value FROM jfs_counter').all() as { name: string; value: bigint }[];
+        const rows = db.prepare('SELECT name, value FROM jfs_counter').all() as {
+          name: string;
+          value: bigint;
+        }[];
         const get = (k: string): number => Number(rows.find((r) => r.name === k)?.value);
         return { nextInode: get('nextInode'), nextChunk: get('nextChunk'), nextSession: get('nextSession') };
       } finally {
@@ -230,9 +278,16 @@ describe('V-6 on SQLite', () => {
       const f = await m.create(root, ROOT_INODE, n('t'), 0o644);
       await m.setattr(root, f.ino, { atime: { sec: T, nsec: 123456789 } });
       const db = rawSqlite(v.url);
-      const row = db.prepare('SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = ?').get(f.ino) as Record<string, bigint>;
+      const row = db
+        .prepare('SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = ?')
+        .get(f.ino) as Record<string, bigint>;
       db.close();
-      expect(row).toEqual({ atime: 1700000000123456n, atimensec: 789n, ctime: 1700000000000000n, ctimensec: 0n });
+      expect(row).toEqual({
+        atime: 1700000000123456n,
+        atimensec: 789n,
+        ctime: 1700000000000000n,
+        ctimensec: 0n,
+      });
       expect((await m.getattr(root, f.ino)).atimensec).toBe(123456789);
     } finally {
       await v.close();
@@ -249,9 +304,15 @@ describe('V-6 on PostgreSQL', () => {
       raw: async (v) => {
         const c = await rawPg(v.url);
         try {
-          const { rows } = await c.query<{ name: string; value: bigint }>('SELECT name, value FROM jfs_counter');
+          const { rows } = await c.query<{ name: string; value: bigint }>(
+            'SELECT name, value FROM jfs_counter',
+          );
           const get = (k: string): number => Number(rows.find((r) => r.name === k)?.value);
-          return { nextInode: get('nextInode'), nextChunk: get('nextChunk'), nextSession: get('nextSession') };
+          return {
+            nextInode: get('nextInode'),
+            nextChunk: get('nextChunk'),
+            nextSession: get('nextSession'),
+          };
         } finally {
           await c.end();
         }
@@ -266,9 +327,17 @@ describe('V-6 on PostgreSQL', () => {
         const f = await m.create(root, ROOT_INODE, n('t'), 0o644);
         await m.setattr(root, f.ino, { atime: { sec: T, nsec: 123456789 } });
         const c = await rawPg(v.url);
-        const { rows } = await c.query('SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = $1', [f.ino.toString()]);
+        const { rows } = await c.query(
+          'SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = $1',
+          [f.ino.toString()],
+        );
         await c.end();
-        expect(rows[0]).toEqual({ atime: 1700000000123456n, atimensec: 789, ctime: 1700000000000000n, ctimensec: 0 });
+        expect(rows[0]).toEqual({
+          atime: 1700000000123456n,
+          atimensec: 789,
+          ctime: 1700000000000000n,
+          ctimensec: 0,
+        });
         expect((await m.getattr(root, f.ino)).atimensec).toBe(123456789);
       } finally {
         await v.close();
@@ -292,7 +361,11 @@ describe('V-10 secret encryption, V-13 trash naming, V-14 setting JSON', () => {
   });
 
   it('V-10 format stores SecretKey/SessionToken/EncryptKey encrypted', async () => {
-    const v = await makeVolume(memTarget(), { SecretKey: 'mysecret', SessionToken: 'tok', EncryptKey: 'PEM' });
+    const v = await makeVolume(memTarget(), {
+      SecretKey: 'mysecret',
+      SessionToken: 'tok',
+      EncryptKey: 'PEM',
+    });
     try {
       await v.client();
       const text = await v.engines[0]!.getFormatText();
@@ -300,7 +373,11 @@ describe('V-10 secret encryption, V-13 trash naming, V-14 setting JSON', () => {
       expect(f.KeyEncrypted).toBe(true);
       expect(f.SecretKey).not.toBe('mysecret');
       expect(decryptSecret(f.UUID, f.SecretKey ?? '')).toBe('mysecret');
-      expect(decryptFormatSecrets(f)).toEqual({ secretKey: 'mysecret', sessionToken: 'tok', encryptKey: 'PEM' });
+      expect(decryptFormatSecrets(f)).toEqual({
+        secretKey: 'mysecret',
+        sessionToken: 'tok',
+        encryptKey: 'PEM',
+      });
     } finally {
       await v.close();
     }
@@ -330,10 +407,27 @@ describe('V-10 secret encryption, V-13 trash naming, V-14 setting JSON', () => {
 
   it('V-14 setting JSON of a default root-run format', () => {
     const text = [
-      '{', '"Name": "myjfs",', `"UUID": "${UUID}",`, '"Storage": "file",', '"Tiers": {', '"0": {', '"ID": 0,',
-      '"StorageClass": "",', '"Tag": ""', '}', '},', '"Bucket": "/var/jfs/",', '"BlockSize": 4096,',
-      '"Compression": "none",', '"EncryptAlgo": "aes256gcm-rsa",', '"TrashDays": 1,', '"MetaVersion": 1,',
-      '"MinClientVersion": "1.1.0-A",', '"DirStats": true,', '"EnableACL": false', '}',
+      '{',
+      '"Name": "myjfs",',
+      `"UUID": "${UUID}",`,
+      '"Storage": "file",',
+      '"Tiers": {',
+      '"0": {',
+      '"ID": 0,',
+      '"StorageClass": "",',
+      '"Tag": ""',
+      '}',
+      '},',
+      '"Bucket": "/var/jfs/",',
+      '"BlockSize": 4096,',
+      '"Compression": "none",',
+      '"EncryptAlgo": "aes256gcm-rsa",',
+      '"TrashDays": 1,',
+      '"MetaVersion": 1,',
+      '"MinClientVersion": "1.1.0-A",',
+      '"DirStats": true,',
+      '"EnableACL": false',
+      '}',
     ].join('\n');
     expect(formatToJson(defaultFormat('myjfs', UUID, '/var/jfs/'))).toBe(text);
     expect(parseFormat(text)).toEqual(defaultFormat('myjfs', UUID, '/var/jfs/'));

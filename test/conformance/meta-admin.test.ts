@@ -20,9 +20,24 @@ describe('Meta administration', () => {
     const d = await m.mkdir(root, 1n, n('q'), 0o755);
     await m.mkdir(root, d.ino, n('sub'), 0o755);
     await m.create(root, d.ino, n('f'), 0o644);
-    expect(await m.setQuota(d.ino, { maxSpace: 1 << 30, maxInodes: 10 })).toEqual({ maxSpace: 1 << 30, maxInodes: 10, usedSpace: 0, usedInodes: 0 });
-    expect(await m.setQuota(d.ino, { maxSpace: 2 << 30 }, { recount: true })).toEqual({ maxSpace: 2 << 30, maxInodes: 10, usedSpace: 8192, usedInodes: 2 });
-    expect(await m.getQuota(d.ino)).toEqual({ maxSpace: 2 << 30, maxInodes: 10, usedSpace: 8192, usedInodes: 2 });
+    expect(await m.setQuota(d.ino, { maxSpace: 1 << 30, maxInodes: 10 })).toEqual({
+      maxSpace: 1 << 30,
+      maxInodes: 10,
+      usedSpace: 0,
+      usedInodes: 0,
+    });
+    expect(await m.setQuota(d.ino, { maxSpace: 2 << 30 }, { recount: true })).toEqual({
+      maxSpace: 2 << 30,
+      maxInodes: 10,
+      usedSpace: 8192,
+      usedInodes: 2,
+    });
+    expect(await m.getQuota(d.ino)).toEqual({
+      maxSpace: 2 << 30,
+      maxInodes: 10,
+      usedSpace: 8192,
+      usedInodes: 2,
+    });
     expect([...(await m.listQuotas()).keys()]).toEqual([d.ino]);
     await m.deleteQuota(d.ino);
     expect(await m.getQuota(d.ino)).toBeUndefined();

@@ -98,7 +98,13 @@ export function runMetaConformance(target: EngineTarget): void {
 
     it('sets times with nanoseconds, mode, owner; ctime moves', async () => {
       const f = await mkfile(root, ROOT_INODE, 'f');
-      const a = await m.setattr(root, f, { atime: { sec: 1000, nsec: 123456789 }, mtime: { sec: 2000, nsec: 999999999 }, mode: 0o4755, uid: 5, gid: 6 });
+      const a = await m.setattr(root, f, {
+        atime: { sec: 1000, nsec: 123456789 },
+        mtime: { sec: 2000, nsec: 999999999 },
+        mode: 0o4755,
+        uid: 5,
+        gid: 6,
+      });
       expect([a.atime, a.atimensec, a.mtime, a.mtimensec]).toEqual([1000, 123456789, 2000, 999999999]);
       const b = await m.getattr(root, f);
       expect(b).toEqual(a);
@@ -178,7 +184,10 @@ export function runMetaConformance(target: EngineTarget): void {
     it('rename2: NOREPLACE and EXCHANGE', async () => {
       const a = await m.mkdir(root, ROOT_INODE, n('a'), 0o755);
       const f = await mkfile(root, ROOT_INODE, 'f');
-      await expectErrno(m.rename(root, ROOT_INODE, n('f'), ROOT_INODE, n('a'), RenameFlag.NoReplace), 'EEXIST');
+      await expectErrno(
+        m.rename(root, ROOT_INODE, n('f'), ROOT_INODE, n('a'), RenameFlag.NoReplace),
+        'EEXIST',
+      );
       await m.rename(root, ROOT_INODE, n('f'), ROOT_INODE, n('g'), RenameFlag.NoReplace);
       const d = await m.mkdir(root, a.ino, n('sub'), 0o755);
       await m.rename(root, ROOT_INODE, n('g'), a.ino, n('sub'), RenameFlag.Exchange);
@@ -216,7 +225,9 @@ export function runMetaConformance(target: EngineTarget): void {
       expect([a.mtime, a.mtimensec]).toEqual([5, 6]);
       expect(await m.readChunk(f, 1)).toEqual([{ pos: 100, id, size: 200, off: 0, len: 200 }]);
       await m.truncate(root, f, 10);
-      expect(await m.readChunk(f, 0)).toEqual([{ pos: 10, id: 0, size: 0, off: 0, len: 64 * 1024 * 1024 - 10 }]);
+      expect(await m.readChunk(f, 0)).toEqual([
+        { pos: 10, id: 0, size: 0, off: 0, len: 64 * 1024 * 1024 - 10 },
+      ]);
       expect((await m.readChunk(f, 1)).at(-1)).toEqual({ pos: 0, id: 0, size: 0, off: 0, len: 300 });
       expect((await m.getattr(root, f)).length).toBe(10);
       await metaCore(m).stats.flush(); // usage is written in batches (once a second, as Go)
@@ -244,7 +255,10 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(copied).toBe(1000);
       const c0 = await m.readChunk(g, 0);
       const c1 = await m.readChunk(g, 1);
-      expect(c0.filter((s) => s.id === id)).toEqual([{ pos: 64 * 1024 * 1024 - 500, id, size: 1000, off: 0, len: 100 }, { pos: 64 * 1024 * 1024 - 300, id, size: 1000, off: 200, len: 300 }]);
+      expect(c0.filter((s) => s.id === id)).toEqual([
+        { pos: 64 * 1024 * 1024 - 500, id, size: 1000, off: 0, len: 100 },
+        { pos: 64 * 1024 * 1024 - 300, id, size: 1000, off: 200, len: 300 },
+      ]);
       expect(c1.filter((s) => s.id === id)).toEqual([{ pos: 0, id, size: 1000, off: 500, len: 500 }]);
       expect((await m.getattr(root, g)).length).toBe(64 * 1024 * 1024 + 500);
     });
@@ -293,7 +307,10 @@ export function runMetaConformance(target: EngineTarget): void {
       const m2 = await v.client();
       await m.setlk(root, f, 1n, false, { type: LockType.Write, start: 0n, end: 99n, pid: 10 });
       await m2.setlk(root, f, 2n, false, { type: LockType.Write, start: 100n, end: 199n, pid: 20 });
-      await expectErrno(m2.setlk(root, f, 2n, false, { type: LockType.Read, start: 50n, end: 60n, pid: 20 }), 'EAGAIN');
+      await expectErrno(
+        m2.setlk(root, f, 2n, false, { type: LockType.Read, start: 50n, end: 60n, pid: 20 }),
+        'EAGAIN',
+      );
       const c = await m2.getlk(root, f, 2n, { type: LockType.Read, start: 0n, end: 10n, pid: 20 });
       expect(c.type).toBe(LockType.Write);
       expect([c.start, c.end]).toEqual([0n, 99n]);
@@ -316,7 +333,10 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(st.availInodes).toBe(0);
       const id = await m.newSliceId();
       const a = (await m.lookup(root, ROOT_INODE, n('a'))).ino;
-      await expectErrno(m.writeSlice(a, 0, { pos: 0, id, size: 20000, off: 0, len: 20000 }, v.clock.now()), 'ENOSPC');
+      await expectErrno(
+        m.writeSlice(a, 0, { pos: 0, id, size: 20000, off: 0, len: 20000 }, v.clock.now()),
+        'ENOSPC',
+      );
     });
 
     it('trash: unlink and rename-over move victims into the hourly trash directory', async () => {
@@ -337,7 +357,10 @@ export function runMetaConformance(target: EngineTarget): void {
       const g = await mkfile(root, ROOT_INODE, 'g');
       await mkfile(root, ROOT_INODE, 'h');
       await m.rename(root, ROOT_INODE, n('h'), ROOT_INODE, n('g'));
-      expect((await m.readdir(root, sub)).map((e) => e.name.toString()).sort()).toEqual([`1-${f}-f`, `1-${g}-g`]);
+      expect((await m.readdir(root, sub)).map((e) => e.name.toString()).sort()).toEqual([
+        `1-${f}-f`,
+        `1-${g}-g`,
+      ]);
       await expectErrno(m.open(root, f, 1), 'EPERM');
       await expectErrno(m.create(root, sub, n('x'), 0o644), 'EPERM');
       await expectErrno(m.unlink(alice, sub, n(`1-${f}-f`)), 'EACCES');
@@ -429,14 +452,20 @@ export function runMetaConformance(target: EngineTarget): void {
       await expectErrno(m.rename(root, sub.ino, n('g'), ROOT_INODE, n('out')), 'EXDEV');
     });
 
-    it('two sessions see each other\'s changes and conflicting creates resolve to one winner', async () => {
+    it("two sessions see each other's changes and conflicting creates resolve to one winner", async () => {
       const m2 = await v.client();
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, i) => (i % 2 ? m : m2).create(root, ROOT_INODE, n('same'), 0o644)),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason.errno === Errno.EEXIST)).toBe(true);
-      await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? m : m2).mkdir(root, ROOT_INODE, n(`d${i}`), 0o755)));
+      expect(
+        results
+          .filter((r) => r.status === 'rejected')
+          .every((r) => (r as PromiseRejectedResult).reason.errno === Errno.EEXIST),
+      ).toBe(true);
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? m : m2).mkdir(root, ROOT_INODE, n(`d${i}`), 0o755)),
+      );
       expect((await m2.getattr(root, ROOT_INODE)).nlink).toBe(12);
       expect(await m.readdir(root, ROOT_INODE)).toHaveLength(11);
     });

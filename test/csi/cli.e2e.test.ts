@@ -45,10 +45,14 @@ describe.skipIf(!existsSync(cliBinPath()))('tjfs csi process', () => {
 
   it('serves on the socket and exits 0 on SIGTERM', async () => {
     const sock = join(dir, 'csi.sock');
-    const child = spawn(process.execPath, [cliBinPath(), 'csi', '--mode=controller', '--node-id=n1', '--state-dir', join(dir, 's')], {
-      env: { ...process.env, CSI_ENDPOINT: `unix://${sock}` },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [cliBinPath(), 'csi', '--mode=controller', '--node-id=n1', '--state-dir', join(dir, 's')],
+      {
+        env: { ...process.env, CSI_ENDPOINT: `unix://${sock}` },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
@@ -75,7 +79,10 @@ describe.skipIf(!existsSync(cliBinPath()))('tjfs csi process', () => {
   }, 30_000);
 
   it('fails without an endpoint', async () => {
-    const child = spawn(process.execPath, [cliBinPath(), 'csi'], { env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cliBinPath(), 'csi'], {
+      env: { PATH: process.env['PATH'] ?? '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));

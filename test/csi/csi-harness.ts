@@ -88,7 +88,10 @@ const sink = (): Writable =>
 
 export async function formatVolume(dir: string, name = 'csivol'): Promise<TestVolume> {
   const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
-  const code = await main(['format', metaUrl, name, '--storage', 'file', '--bucket', `${join(dir, 'bucket')}/`], { stdout: sink(), stderr: sink(), env: {} });
+  const code = await main(
+    ['format', metaUrl, name, '--storage', 'file', '--bucket', `${join(dir, 'bucket')}/`],
+    { stdout: sink(), stderr: sink(), env: {} },
+  );
   if (code !== 0) throw new Error(`format failed: ${code}`);
   return { dir, metaUrl };
 }
@@ -98,12 +101,19 @@ export function shortTempDir(prefix: string): string {
   return mkdtempSync(join('/tmp', prefix));
 }
 
-export function mountsUnder(dir: string): { mountPoint: string; root: string; fsType: string; device: string }[] {
-  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter((r) => r.mountPoint === dir || r.mountPoint.startsWith(`${dir}/`));
+export function mountsUnder(
+  dir: string,
+): { mountPoint: string; root: string; fsType: string; device: string }[] {
+  return parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')).filter(
+    (r) => r.mountPoint === dir || r.mountPoint.startsWith(`${dir}/`),
+  );
 }
 
 /** Runs a shell command in a child process (FUSE paths are only touched from children). */
-export function sh(script: string, timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function sh(
+  script: string,
+  timeoutMs = 20_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('sh', ['-c', script], { timeout: timeoutMs, encoding: 'utf8' }, (e, stdout, stderr) => {
       const code = e ? (typeof e.code === 'number' ? e.code : 1) : 0;

@@ -19,16 +19,24 @@ const yaml = createRequire(import.meta.url)('js-yaml') as { loadAll(text: string
 
 type Obj = Record<string, unknown>;
 const root = join(import.meta.dirname, '..', '..', 'volumes');
-const files = [...readdirSync(root).filter((f) => f.endsWith('.yaml')), ...readdirSync(join(root, 'profiles')).map((f) => join('profiles', f))];
+const files = [
+  ...readdirSync(root).filter((f) => f.endsWith('.yaml')),
+  ...readdirSync(join(root, 'profiles')).map((f) => join('profiles', f)),
+];
 const docs: { file: string; obj: Obj }[] = files.flatMap((file) =>
   yaml
     .loadAll(readFileSync(join(root, file), 'utf8'))
     .filter((d): d is Obj => d !== null && typeof d === 'object')
     .map((obj) => ({ file, obj })),
 );
-const get = (o: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), o);
+const get = (o: unknown, ...path: (string | number)[]): unknown =>
+  path.reduce<unknown>(
+    (v, k) => (v && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined),
+    o,
+  );
 const ofKind = (kind: string): Obj[] => docs.filter((d) => d.obj['kind'] === kind).map((d) => d.obj);
-const containers = (o: Obj): Obj[] => (get(o, 'spec', 'template', 'spec', 'containers') as Obj[] | undefined) ?? [];
+const containers = (o: Obj): Obj[] =>
+  (get(o, 'spec', 'template', 'spec', 'containers') as Obj[] | undefined) ?? [];
 
 async function csiHelp(): Promise<string> {
   let text = '';
@@ -51,7 +59,19 @@ describe('volumes/ manifests', () => {
       expect(typeof get(obj, 'metadata', 'name'), `${file} ${String(obj['kind'])}`).toBe('string');
     }
     const kinds = new Set(docs.map((d) => d.obj['kind']));
-    for (const k of ['CSIDriver', 'DaemonSet', 'StatefulSet', 'ClusterRole', 'ClusterRoleBinding', 'ServiceAccount', 'StorageClass', 'Secret', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod']) {
+    for (const k of [
+      'CSIDriver',
+      'DaemonSet',
+      'StatefulSet',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ServiceAccount',
+      'StorageClass',
+      'Secret',
+      'PersistentVolume',
+      'PersistentVolumeClaim',
+      'Pod',
+    ]) {
       expect(kinds.has(k), k).toBe(true);
     }
   });
@@ -86,13 +106,21 @@ describe('volumes/ manifests', () => {
       const socket = env.find((e) => e.name === 'CSI_ENDPOINT')?.value?.replace(/^unix:\/\//, '') ?? '';
       expect(socket).toMatch(/\.sock$/);
       for (const side of containers(w).filter((c) => c !== plugin)) {
-        const address = ((side['args'] as string[]) ?? []).find((a) => a.startsWith('--csi-address='))?.slice(14);
-        const resolved = address === '$(ADDRESS)' ? ((side['env'] as { name: string; value: string }[]) ?? []).find((e) => e.name === 'ADDRESS')?.value : address;
+        const address = ((side['args'] as string[]) ?? [])
+          .find((a) => a.startsWith('--csi-address='))
+          ?.slice(14);
+        const resolved =
+          address === '$(ADDRESS)'
+            ? ((side['env'] as { name: string; value: string }[]) ?? []).find((e) => e.name === 'ADDRESS')
+                ?.value
+            : address;
         expect(resolved, String(side['name'])).toBe(socket);
       }
     }
     expect([...images]).toEqual(['tjfs:0.1.0']);
-    expect(readFileSync(join(root, '..', 'Dockerfile'), 'utf8')).toMatch(/ENTRYPOINT \[.*"node", "\/app\/dist\/src\/cli\/bin\.js"\]/);
+    expect(readFileSync(join(root, '..', 'Dockerfile'), 'utf8')).toMatch(
+      /ENTRYPOINT \[.*"node", "\/app\/dist\/src\/cli\/bin\.js"\]/,
+    );
   });
 
   it('node DaemonSet is privileged with Bidirectional propagation and a registrar', () => {
@@ -103,15 +131,25 @@ describe('volumes/ manifests', () => {
     expect(mounts.find((m) => m.mountPath === '/var/lib/kubelet')?.mountPropagation).toBe('Bidirectional');
     expect(mounts.find((m) => m.mountPath === '/var/lib/tjfs')?.mountPropagation).toBe('Bidirectional');
     const reg = containers(ds).find((c) => c['name'] === 'node-driver-registrar') as Obj;
-    expect(reg['args']).toContain(`--kubelet-registration-path=/var/lib/kubelet/plugins/${DRIVER_NAME}/csi.sock`);
-    const provisioner = containers(ofKind('StatefulSet')[0] as Obj).find((c) => c['name'] === 'csi-provisioner');
+    expect(reg['args']).toContain(
+      `--kubelet-registration-path=/var/lib/kubelet/plugins/${DRIVER_NAME}/csi.sock`,
+    );
+    const provisioner = containers(ofKind('StatefulSet')[0] as Obj).find(
+      (c) => c['name'] === 'csi-provisioner',
+    );
     expect(provisioner).toBeDefined();
   });
 
   it('every mountOptions list is accepted by the node plugin', () => {
-    const lists = [...ofKind('StorageClass').map((s) => s['mountOptions']), ...ofKind('PersistentVolume').map((p) => get(p, 'spec', 'mountOptions'))];
-    for (const l of lists.filter((x): x is string[] => Array.isArray(x))) expect(planMount(l).ignored).toEqual([]);
+    const lists = [
+      ...ofKind('StorageClass').map((s) => s['mountOptions']),
+      ...ofKind('PersistentVolume').map((p) => get(p, 'spec', 'mountOptions')),
+    ];
+    for (const l of lists.filter((x): x is string[] => Array.isArray(x)))
+      expect(planMount(l).ignored).toEqual([]);
     const profiles = docs.filter((d) => d.file.startsWith('profiles'));
-    expect(new Set(profiles.map((d) => get(d.obj, 'metadata', 'labels', 'tjfs.io/profile')))).toEqual(new Set(['etl-logs', 'spark-checkpoints', 'data-lake', 'model-training']));
+    expect(new Set(profiles.map((d) => get(d.obj, 'metadata', 'labels', 'tjfs.io/profile')))).toEqual(
+      new Set(['etl-logs', 'spark-checkpoints', 'data-lake', 'model-training']),
+    );
   });
 });

@@ -15,7 +15,16 @@ import { openMeta } from '../../src/meta/base-meta.js';
 import { ROOT_CONTEXT, ROOT_INODE } from '../../src/base/types.js';
 import { fuseAvailable } from '../fuse/harness.js';
 import type { Logger } from '../../src/util/logger.js';
-import { CsiClient, cleanupDir, formatVolume, mountsUnder, readState, sh, shortTempDir, type TestVolume } from './csi-harness.js';
+import {
+  CsiClient,
+  cleanupDir,
+  formatVolume,
+  mountsUnder,
+  readState,
+  sh,
+  shortTempDir,
+  type TestVolume,
+} from './csi-harness.js';
 
 const GiB = 1024 ** 3;
 
@@ -50,7 +59,8 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
   const pvc = `pvc-${randomUUID()}`;
   let volumeContext: Record<string, string> = {};
   const logged: string[] = [];
-  const record = (msg: string, fields?: Record<string, unknown>): void => void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`);
+  const record = (msg: string, fields?: Record<string, unknown>): void =>
+    void logged.push(`${msg} ${JSON.stringify(fields ?? {})}`);
   const capturing: Logger = { info: record, warn: record, error: record };
 
   const start = async (): Promise<void> => {
@@ -98,15 +108,24 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const info = await client.call<{ name: string; vendorVersion: string }>(client.identity, 'GetPluginInfo');
     expect(info.name).toBe(DRIVER_NAME);
     expect(info.vendorVersion).toBe('0.1.0-test');
-    const caps = await client.call<{ capabilities: { service?: { type: string } }[] }>(client.identity, 'GetPluginCapabilities');
+    const caps = await client.call<{ capabilities: { service?: { type: string } }[] }>(
+      client.identity,
+      'GetPluginCapabilities',
+    );
     expect(caps.capabilities.map((c) => c.service?.type)).toContain('CONTROLLER_SERVICE');
     const probe = await client.call<{ ready: { value: boolean } }>(client.identity, 'Probe');
     expect(probe.ready.value).toBe(true);
     const ni = await client.call<{ nodeId: string; maxVolumesPerNode: string }>(client.node, 'NodeGetInfo');
     expect(ni).toMatchObject({ nodeId: 'node-1', maxVolumesPerNode: '0' });
-    const nc = await client.call<{ capabilities: { rpc: { type: string } }[] }>(client.node, 'NodeGetCapabilities');
+    const nc = await client.call<{ capabilities: { rpc: { type: string } }[] }>(
+      client.node,
+      'NodeGetCapabilities',
+    );
     expect(nc.capabilities.map((c) => c.rpc.type).sort()).toEqual(['GET_VOLUME_STATS', 'VOLUME_CONDITION']);
-    const cc = await client.call<{ capabilities: { rpc: { type: string } }[] }>(client.controller, 'ControllerGetCapabilities');
+    const cc = await client.call<{ capabilities: { rpc: { type: string } }[] }>(
+      client.controller,
+      'ControllerGetCapabilities',
+    );
     expect(cc.capabilities.map((c) => c.rpc.type)).toContain('CREATE_DELETE_VOLUME');
     expect(await client.rawCode('/csi.v1.Node/NodeStageVolume')).toBe(grpc.status.UNIMPLEMENTED);
   });
@@ -114,36 +133,94 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
   it('rejects bad requests with CSI codes', async () => {
     const t = join(dir, 'pods', 'bad', 'mount');
     const INVALID = grpc.status.INVALID_ARGUMENT;
-    expect(await client.code(client.node, 'NodePublishVolume', publishReq(t, { volumeId: '' }))).toBe(INVALID);
+    expect(await client.code(client.node, 'NodePublishVolume', publishReq(t, { volumeId: '' }))).toBe(
+      INVALID,
+    );
     expect(await client.code(client.node, 'NodePublishVolume', publishReq(''))).toBe(INVALID);
-    expect(await client.code(client.node, 'NodePublishVolume', publishReq(t, { volumeCapability: null }))).toBe(INVALID);
+    expect(
+      await client.code(client.node, 'NodePublishVolume', publishReq(t, { volumeCapability: null })),
+    ).toBe(INVALID);
     expect(await client.code(client.node, 'NodePublishVolume', publishReq(t, { secrets: {} }))).toBe(INVALID);
-    expect(await client.code(client.node, 'NodePublishVolume', publishReq(t, { volumeCapability: { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } } }))).toBe(INVALID);
-    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: '' })).toBe(INVALID);
-    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: '', targetPath: t })).toBe(INVALID);
-    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: t })).toBe(grpc.status.OK);
-    expect(await client.code(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: t })).toBe(grpc.status.NOT_FOUND);
-    expect(await client.code(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: '' })).toBe(INVALID);
-    expect(await client.code(client.controller, 'CreateVolume', { name: '', volumeCapabilities: [capability()] })).toBe(INVALID);
-    expect(await client.code(client.controller, 'CreateVolume', { name: pvc, volumeCapabilities: [] })).toBe(INVALID);
-    const missing = { volumeId: `pvc-${randomUUID()}`, volumeCapabilities: [capability()], secrets: { metaurl: vol.metaUrl } };
-    expect(await client.code(client.controller, 'ValidateVolumeCapabilities', missing)).toBe(grpc.status.NOT_FOUND);
-    expect(await client.code(client.controller, 'DeleteVolume', { volumeId: missing.volumeId, secrets: { metaurl: vol.metaUrl } })).toBe(grpc.status.OK);
-    const err = await client.call(client.node, 'NodePublishVolume', publishReq(t, { secrets: { metaurl: 'redis://u:hunter2@127.0.0.1:1/1' } })).catch((e: grpc.ServiceError) => e);
+    expect(
+      await client.code(
+        client.node,
+        'NodePublishVolume',
+        publishReq(t, { volumeCapability: { block: {}, accessMode: { mode: 'SINGLE_NODE_WRITER' } } }),
+      ),
+    ).toBe(INVALID);
+    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: '' })).toBe(
+      INVALID,
+    );
+    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: '', targetPath: t })).toBe(
+      INVALID,
+    );
+    expect(await client.code(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: t })).toBe(
+      grpc.status.OK,
+    );
+    expect(await client.code(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: t })).toBe(
+      grpc.status.NOT_FOUND,
+    );
+    expect(await client.code(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: '' })).toBe(
+      INVALID,
+    );
+    expect(
+      await client.code(client.controller, 'CreateVolume', { name: '', volumeCapabilities: [capability()] }),
+    ).toBe(INVALID);
+    expect(await client.code(client.controller, 'CreateVolume', { name: pvc, volumeCapabilities: [] })).toBe(
+      INVALID,
+    );
+    const missing = {
+      volumeId: `pvc-${randomUUID()}`,
+      volumeCapabilities: [capability()],
+      secrets: { metaurl: vol.metaUrl },
+    };
+    expect(await client.code(client.controller, 'ValidateVolumeCapabilities', missing)).toBe(
+      grpc.status.NOT_FOUND,
+    );
+    expect(
+      await client.code(client.controller, 'DeleteVolume', {
+        volumeId: missing.volumeId,
+        secrets: { metaurl: vol.metaUrl },
+      }),
+    ).toBe(grpc.status.OK);
+    const err = await client
+      .call(
+        client.node,
+        'NodePublishVolume',
+        publishReq(t, { secrets: { metaurl: 'redis://u:hunter2@127.0.0.1:1/1' } }),
+      )
+      .catch((e: grpc.ServiceError) => e);
     expect(String((err as grpc.ServiceError).details)).not.toContain('hunter2');
     expect(logged.join('\n')).toContain('NodePublishVolume failed');
     expect(logged.join('\n')).not.toContain('hunter2');
   }, 60_000);
 
   it('CreateVolume makes a sub-directory with a quota, idempotently', async () => {
-    const req = { name: pvc, capacityRange: { requiredBytes: String(GiB) }, volumeCapabilities: [capability()], parameters: { 'csi.storage.k8s.io/pvc/name': 'data' }, secrets: { metaurl: vol.metaUrl } };
-    const r = await client.call<{ volume: { volumeId: string; capacityBytes: string; volumeContext: Record<string, string> } }>(client.controller, 'CreateVolume', req);
+    const req = {
+      name: pvc,
+      capacityRange: { requiredBytes: String(GiB) },
+      volumeCapabilities: [capability()],
+      parameters: { 'csi.storage.k8s.io/pvc/name': 'data' },
+      secrets: { metaurl: vol.metaUrl },
+    };
+    const r = await client.call<{
+      volume: { volumeId: string; capacityBytes: string; volumeContext: Record<string, string> };
+    }>(client.controller, 'CreateVolume', req);
     expect(r.volume).toMatchObject({ volumeId: pvc, capacityBytes: String(GiB) });
     expect(r.volume.volumeContext).toEqual({ subPath: pvc, capacity: String(GiB) });
     volumeContext = r.volume.volumeContext;
     expect((await client.call(client.controller, 'CreateVolume', req)) as unknown).toEqual(r);
-    expect(await client.code(client.controller, 'CreateVolume', { ...req, capacityRange: { requiredBytes: String(2 * GiB) } })).toBe(grpc.status.ALREADY_EXISTS);
-    const v = await client.call<{ confirmed: object | null }>(client.controller, 'ValidateVolumeCapabilities', { volumeId: pvc, volumeCapabilities: [capability()], secrets: { metaurl: vol.metaUrl } });
+    expect(
+      await client.code(client.controller, 'CreateVolume', {
+        ...req,
+        capacityRange: { requiredBytes: String(2 * GiB) },
+      }),
+    ).toBe(grpc.status.ALREADY_EXISTS);
+    const v = await client.call<{ confirmed: object | null }>(
+      client.controller,
+      'ValidateVolumeCapabilities',
+      { volumeId: pvc, volumeCapabilities: [capability()], secrets: { metaurl: vol.metaUrl } },
+    );
     expect(v.confirmed).not.toBeNull();
     const meta = await openMeta(vol.metaUrl);
     try {
@@ -153,7 +230,11 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     } finally {
       await meta.stop();
     }
-    const x = await client.call<{ capacityBytes: string; nodeExpansionRequired: boolean }>(client.controller, 'ControllerExpandVolume', { volumeId: pvc, capacityRange: { requiredBytes: String(3 * GiB) }, secrets: { metaurl: vol.metaUrl } });
+    const x = await client.call<{ capacityBytes: string; nodeExpansionRequired: boolean }>(
+      client.controller,
+      'ControllerExpandVolume',
+      { volumeId: pvc, capacityRange: { requiredBytes: String(3 * GiB) }, secrets: { metaurl: vol.metaUrl } },
+    );
     expect(x).toEqual({ capacityBytes: String(3 * GiB), nodeExpansionRequired: false });
     const meta2 = await openMeta(vol.metaUrl);
     try {
@@ -174,7 +255,9 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const w = await sh(`echo hello > ${a}/f.txt && sync`);
     expect(w.code).toBe(0);
     await client.call(client.node, 'NodePublishVolume', publishReq(b, { readonly: true }));
-    expect(await client.code(client.node, 'NodePublishVolume', publishReq(b))).toBe(grpc.status.ALREADY_EXISTS);
+    expect(await client.code(client.node, 'NodePublishVolume', publishReq(b))).toBe(
+      grpc.status.ALREADY_EXISTS,
+    );
     const st = readState(stateDir);
     const shared = Object.values(st?.mounts ?? {});
     expect(shared).toHaveLength(1);
@@ -183,7 +266,10 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const base = shared[0]?.mountPoint ?? '';
     expect((await sh(`cat ${base}/${pvc}/f.txt && cat ${b}/f.txt`)).stdout).toBe('hello\nhello\n');
     expect((await sh(`echo x > ${b}/g.txt`)).code).not.toBe(0);
-    const stats = await client.call<{ usage: { unit: string; total: string; used: string; available: string }[]; volumeCondition: { abnormal: boolean } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: a });
+    const stats = await client.call<{
+      usage: { unit: string; total: string; used: string; available: string }[];
+      volumeCondition: { abnormal: boolean };
+    }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: a });
     expect(stats.volumeCondition.abnormal).toBe(false);
     const bytes = stats.usage.find((u) => u.unit === 'BYTES');
     const inodes = stats.usage.find((u) => u.unit === 'INODES');
@@ -224,7 +310,11 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     for (const w of workers) process.kill(w, 'SIGKILL');
     let abnormal = false;
     for (let i = 0; i < 200 && !abnormal; i++) {
-      const s = await client.call<{ volumeCondition: { abnormal: boolean; message: string } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: c });
+      const s = await client.call<{ volumeCondition: { abnormal: boolean; message: string } }>(
+        client.node,
+        'NodeGetVolumeStats',
+        { volumeId: pvc, volumePath: c },
+      );
       abnormal = s.volumeCondition.abnormal;
       if (!abnormal) await new Promise((r) => setTimeout(r, 100));
     }
@@ -233,7 +323,11 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     await new Promise((r) => setTimeout(r, 200));
     await plugin?.checkNow();
     expect((await sh(`cat ${c}/f.txt`)).stdout).toBe('hello\n');
-    const s = await client.call<{ volumeCondition: { abnormal: boolean } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: c });
+    const s = await client.call<{ volumeCondition: { abnormal: boolean } }>(
+      client.node,
+      'NodeGetVolumeStats',
+      { volumeId: pvc, volumePath: c },
+    );
     expect(s.volumeCondition.abnormal).toBe(false);
     expect(Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid).not.toBe(pid);
     await client.call(client.node, 'NodeUnpublishVolume', { volumeId: pvc, targetPath: c });
@@ -251,7 +345,11 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     // A program that comes now waits for the new worker instead of failing (no ENOTCONN).
     const r = await sh(`cat ${d}/w.txt && echo more >> ${d}/w.txt && cat ${d}/w.txt`);
     expect(r.stdout).toBe('kept\nkept\nmore\n');
-    const s = await client.call<{ volumeCondition: { abnormal: boolean } }>(client.node, 'NodeGetVolumeStats', { volumeId: pvc, volumePath: d });
+    const s = await client.call<{ volumeCondition: { abnormal: boolean } }>(
+      client.node,
+      'NodeGetVolumeStats',
+      { volumeId: pvc, volumePath: d },
+    );
     expect(s.volumeCondition.abnormal).toBe(false);
     expect(Object.values(readState(stateDir)?.mounts ?? {})[0]?.pid).toBe(sup);
     expect(childrenOf(sup).find((p) => cmdlineOf(p).includes('csi-mount'))).not.toBe(worker);
@@ -263,7 +361,18 @@ describe.skipIf(!fuseAvailable())('tjfs csi (node + controller over gRPC)', () =
     const del = { volumeId: pvc, secrets: { metaurl: vol.metaUrl } };
     await client.call(client.controller, 'DeleteVolume', del);
     await client.call(client.controller, 'DeleteVolume', del);
-    expect(await client.code(client.controller, 'ValidateVolumeCapabilities', { volumeId: pvc, volumeCapabilities: [capability()], secrets: { metaurl: vol.metaUrl } })).toBe(grpc.status.NOT_FOUND);
-    expect(await client.code(client.controller, 'DeleteVolume', { volumeId: 'static-pv', secrets: { metaurl: vol.metaUrl } })).toBe(grpc.status.OK);
+    expect(
+      await client.code(client.controller, 'ValidateVolumeCapabilities', {
+        volumeId: pvc,
+        volumeCapabilities: [capability()],
+        secrets: { metaurl: vol.metaUrl },
+      }),
+    ).toBe(grpc.status.NOT_FOUND);
+    expect(
+      await client.code(client.controller, 'DeleteVolume', {
+        volumeId: 'static-pv',
+        secrets: { metaurl: vol.metaUrl },
+      }),
+    ).toBe(grpc.status.OK);
   }, 60_000);
 });

@@ -36,7 +36,20 @@ describe.skipIf(!fuseAvailable())('a mount through a Redis outage', () => {
     redis = await startRestartableRedis();
     const dir = join(e().base, 'vol');
     vol = { kind: 'redis-file', name: 'outage', metaUrl: redis.url, dir };
-    ok(await tjfs(['format', redis.url, 'outage', '--storage', 'file', '--bucket', join(dir, 'bucket') + '/', '--trash-days', '0']), 'format');
+    ok(
+      await tjfs([
+        'format',
+        redis.url,
+        'outage',
+        '--storage',
+        'file',
+        '--bucket',
+        join(dir, 'bucket') + '/',
+        '--trash-days',
+        '0',
+      ]),
+      'format',
+    );
     m = await e().mount(vol);
   }, 60_000);
   afterAll(async () => {
@@ -50,9 +63,12 @@ describe.skipIf(!fuseAvailable())('a mount through a Redis outage', () => {
     expect(run.code, run.stderr).toBe(0);
     // The writer waited out the outage (one long gap), rather than failing.
     expect(run.resumedAt - run.stoppedAt).toBeGreaterThan(7);
-    const r = await py(`import sys, os
+    const r = await py(
+      `import sys, os
 lines = open(sys.argv[1] + '/log').read().split('\\n')[:-1]
-print(len(lines), lines == [f'record {i:06d}' for i in range(int(sys.argv[2]))], len([n for n in os.listdir(sys.argv[1]) if n.startswith('file')]))`, [m.mp, N]);
+print(len(lines), lines == [f'record {i:06d}' for i in range(int(sys.argv[2]))], len([n for n in os.listdir(sys.argv[1]) if n.startswith('file')]))`,
+      [m.mp, N],
+    );
     expect(ok(r).trim()).toBe(`${N} True ${N / 10}`);
     expect(m.log()).toMatch(/retr|unreachable|outage|waiting/i);
   }, 180_000);

@@ -38,8 +38,20 @@ describe.skipIf(!fuseAvailable())('a mount through an object store outage', () =
     const dir = join(e().base, 'vol');
     // kind only labels the volume here: SQLite metadata, s3rver data.
     vol = { kind: 'redis-s3', name: 'outage', metaUrl: `sqlite3://${join(e().base, 'meta.db')}`, dir };
-    const storage = ['--storage', 's3', '--bucket', s3.bucketUrl, '--access-key', s3.accessKey, '--secret-key', s3.secretKey];
-    ok(await tjfs(['format', vol.metaUrl, 'outage', ...storage, '--trash-days', '0', '--block-size', '1024']), 'format');
+    const storage = [
+      '--storage',
+      's3',
+      '--bucket',
+      s3.bucketUrl,
+      '--access-key',
+      s3.accessKey,
+      '--secret-key',
+      s3.secretKey,
+    ];
+    ok(
+      await tjfs(['format', vol.metaUrl, 'outage', ...storage, '--trash-days', '0', '--block-size', '1024']),
+      'format',
+    );
     m = await e().mount(vol);
   }, 60_000);
   afterAll(async () => {
@@ -57,9 +69,12 @@ describe.skipIf(!fuseAvailable())('a mount through an object store outage', () =
     // Read back through a fresh daemon with an empty cache: every block comes from the store.
     await e().unmount(m);
     m = await e().mount(vol);
-    const r = await py(`import sys
+    const r = await py(
+      `import sys
 d = open(sys.argv[1] + '/data', 'rb').read(); n, rec = int(sys.argv[2]), int(sys.argv[3])
-print(len(d) == n * rec and all(d[i * rec:(i + 1) * rec] == bytes([i % 251]) * rec for i in range(n)))`, [m.mp, N, REC]);
+print(len(d) == n * rec and all(d[i * rec:(i + 1) * rec] == bytes([i % 251]) * rec for i in range(n)))`,
+      [m.mp, N, REC],
+    );
     expect(ok(r).trim()).toBe('True');
   }, 180_000);
 });

@@ -79,16 +79,27 @@ describe.skipIf(!fuseAvailable())('appenders and exact offsets on a mount', () =
     B = await e().mount(vol, ['--attr-cache', '0', '--entry-cache', '0']);
   }, 60_000);
 
-  const check = async (m: Mount, file: string, writers: number, n: number): Promise<{ bytes: number; records: number; missing: Record<string, number[]> }> => {
+  const check = async (
+    m: Mount,
+    file: string,
+    writers: number,
+    n: number,
+  ): Promise<{ bytes: number; records: number; missing: Record<string, number[]> }> => {
     const r = await py(CHECK_PY, [`${m.mp}/${file}`, writers, n], { timeoutMs: 60_000 });
-    return JSON.parse(ok(r, 'check')) as { bytes: number; records: number; missing: Record<string, number[]> };
+    return JSON.parse(ok(r, 'check')) as {
+      bytes: number;
+      records: number;
+      missing: Record<string, number[]>;
+    };
   };
 
   it('two shells appending 1000 lines each with echo >> lose nothing', async () => {
     const line = 'x'.repeat(99);
     const script = `for i in $(seq 1000); do echo "${line}" >> "$1"; done`;
     const f = `${A.mp}/shell.log`;
-    const rs = await Promise.all([0, 1].map(() => run('bash', ['-c', script, 'sh', f], { timeoutMs: 120_000 })));
+    const rs = await Promise.all(
+      [0, 1].map(() => run('bash', ['-c', script, 'sh', f], { timeoutMs: 120_000 })),
+    );
     for (const r of rs) ok(r, 'bash appender');
     const r = await py(`import sys; d = open(sys.argv[1]).read(); print(len(d), d.count('${line}\\n'))`, [f]);
     expect(ok(r).trim()).toBe(`${2 * 1000 * 100} 2000`);
@@ -97,7 +108,9 @@ describe.skipIf(!fuseAvailable())('appenders and exact offsets on a mount', () =
   it('eight python writers with O_APPEND: every record whole, none lost', async () => {
     const n = 300;
     const f = `${A.mp}/py.log`;
-    const rs = await Promise.all([...Array(8).keys()].map((w) => py(APPENDER_PY, [f, w, n, 0], { timeoutMs: 120_000 })));
+    const rs = await Promise.all(
+      [...Array(8).keys()].map((w) => py(APPENDER_PY, [f, w, n, 0], { timeoutMs: 120_000 })),
+    );
     for (const r of rs) ok(r, 'appender');
     const res = await check(A, 'py.log', 8, n);
     expect(res.missing).toEqual({});
@@ -106,7 +119,11 @@ describe.skipIf(!fuseAvailable())('appenders and exact offsets on a mount', () =
 
   it('writers on two mounts taking flock around each append lose nothing', async () => {
     const n = 150;
-    const rs = await Promise.all([0, 1, 2, 3].map((w) => py(APPENDER_PY, [`${(w % 2 === 0 ? A : B).mp}/locked.log`, w, n, 1], { timeoutMs: 120_000 })));
+    const rs = await Promise.all(
+      [0, 1, 2, 3].map((w) =>
+        py(APPENDER_PY, [`${(w % 2 === 0 ? A : B).mp}/locked.log`, w, n, 1], { timeoutMs: 120_000 }),
+      ),
+    );
     for (const r of rs) ok(r, 'locked appender');
     for (const m of [A, B]) {
       const res = await check(m, 'locked.log', 4, n);

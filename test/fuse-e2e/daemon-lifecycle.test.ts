@@ -7,7 +7,15 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { isMounted, processesMentioning, tjfs, type Mount, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
+import {
+  isMounted,
+  processesMentioning,
+  tjfs,
+  type Mount,
+  type Volume,
+  useE2eEnv,
+  waitFor,
+} from '../helpers/mount.js';
 import { Interactive, ok, py } from '../helpers/proc.js';
 
 const READ = `import sys; print(open(sys.argv[1] + '/' + sys.argv[2]).read(), end='')`;
@@ -58,16 +66,22 @@ describe.skipIf(!fuseAvailable())('mount daemon lifecycle', () => {
   it('kill -9 of daemon and watchdog: the dead mount gives ENOTCONN until `tjfs umount --force`', async () => {
     const m = await e().mount(vol, [], 'mnt-dead');
     // The watchdog is the daemon's `sh` child; kill it before its `cat` (whose EOF would run umount).
-    const watchdog = processesMentioning(m.mp).find((p) => p !== m.pid && parentOf(p) === m.pid && cmdline(p).includes('umount -l'));
+    const watchdog = processesMentioning(m.mp).find(
+      (p) => p !== m.pid && parentOf(p) === m.pid && cmdline(p).includes('umount -l'),
+    );
     expect(watchdog).toBeDefined();
     process.kill(watchdog!, 'SIGKILL');
     process.kill(m.pid, 'SIGKILL');
     await m.exited;
     await new Promise((r) => setTimeout(r, 300));
     expect(isMounted(m.mp)).toBe(true);
-    const probe = await py(`import os, sys
+    const probe = await py(
+      `import os, sys
 try: os.stat(sys.argv[1]); print('ok')
-except OSError as e: print(e.errno)`, [m.mp], { timeoutMs: 10_000 });
+except OSError as e: print(e.errno)`,
+      [m.mp],
+      { timeoutMs: 10_000 },
+    );
     expect(probe.stdout.trim()).toBe('107'); // ENOTCONN
     const r = await tjfs(['umount', '--force', m.mp]);
     expect(r.code, r.stderr).toBe(0);
@@ -100,7 +114,10 @@ sys.stdin.readline(); f.close(); print('closed')`,
     } finally {
       writer.kill();
     }
-    const exit = await Promise.race([a.exited, new Promise<'timeout'>((r) => setTimeout(r, 10_000, 'timeout'))]);
+    const exit = await Promise.race([
+      a.exited,
+      new Promise<'timeout'>((r) => setTimeout(r, 10_000, 'timeout')),
+    ]);
     expect(exit).toEqual({ code: 0, signal: null });
     const left = await sessions(v2);
     expect(left.map((s) => s.ProcessID)).toEqual([b.pid]);

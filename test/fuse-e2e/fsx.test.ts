@@ -21,24 +21,36 @@ import { useScenarioMount } from './scenario-suite.js';
 
 // SQLite answers a getattr synchronously, Redis asynchronously: the second is where a
 // getattr racing a flush could report a stale size. Both run.
-describe.skipIf(!fuseAvailable()).each(['sqlite-file', 'redis-file'] as const)('fsx on %s: random ops on a mounted file vs a local file', (kind) => {
-  const sm = useScenarioMount(kind, { formatArgs: ['--trash-days', '0', '--block-size', '64'] }, ['--attr-cache', '0']);
-  const nops = Number(process.env['TJFS_FSX_OPS'] ?? 3000);
+describe.skipIf(!fuseAvailable()).each(['sqlite-file', 'redis-file'] as const)(
+  'fsx on %s: random ops on a mounted file vs a local file',
+  (kind) => {
+    const sm = useScenarioMount(kind, { formatArgs: ['--trash-days', '0', '--block-size', '64'] }, [
+      '--attr-cache',
+      '0',
+    ]);
+    const nops = Number(process.env['TJFS_FSX_OPS'] ?? 3000);
 
-  it(`${nops} seeded random ops (appends, sparse writes, mmap, truncates, a stat thread) leave identical files`, async () => {
-    const seed = Number(process.env['TJFS_FSX_SEED'] ?? 20261204);
-    const local = mkdtempSync(join(tmpdir(), 'tjfs-e2e-fsx-local-'));
-    try {
-      const r = await py(FSX_PY, [sm.mount().mp, local, seed, nops], { timeoutMs: 120_000 + nops * 20 });
-      const last = r.stdout.trim().split('\n').pop() ?? '';
-      if (r.code !== 0) {
-        console.error(`fsx failed with seed ${seed} (replay: TJFS_FSX_SEED=${seed})`);
-        throw new Error(`fsx seed ${seed}: ${last}\n${r.stderr}\ndaemon log:\n${sm.mount().log().slice(-3000)}`);
-      }
-      const res = JSON.parse(last) as { ok: boolean; ops: number };
-      expect(res).toMatchObject({ ok: true, ops: nops });
-    } finally {
-      rmSync(local, { recursive: true, force: true });
-    }
-  }, 150_000 + nops * 20);
-});
+    it(
+      `${nops} seeded random ops (appends, sparse writes, mmap, truncates, a stat thread) leave identical files`,
+      async () => {
+        const seed = Number(process.env['TJFS_FSX_SEED'] ?? 20261204);
+        const local = mkdtempSync(join(tmpdir(), 'tjfs-e2e-fsx-local-'));
+        try {
+          const r = await py(FSX_PY, [sm.mount().mp, local, seed, nops], { timeoutMs: 120_000 + nops * 20 });
+          const last = r.stdout.trim().split('\n').pop() ?? '';
+          if (r.code !== 0) {
+            console.error(`fsx failed with seed ${seed} (replay: TJFS_FSX_SEED=${seed})`);
+            throw new Error(
+              `fsx seed ${seed}: ${last}\n${r.stderr}\ndaemon log:\n${sm.mount().log().slice(-3000)}`,
+            );
+          }
+          const res = JSON.parse(last) as { ok: boolean; ops: number };
+          expect(res).toMatchObject({ ok: true, ops: nops });
+        } finally {
+          rmSync(local, { recursive: true, force: true });
+        }
+      },
+      150_000 + nops * 20,
+    );
+  },
+);

@@ -62,15 +62,22 @@ describe.skipIf(!fuseAvailable())('hostile arguments as an unprivileged user', (
   it('888 TiB truncates, 2^55 fallocates and a 2^62 copy_file_range finish at once; the daemon stays small and serving', async () => {
     const before = rssMiB(sm.mount().pid);
     const r = await py(P.PRELUDE + HOSTILE_PY, [sm.mount().mp], { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`${r.stderr}\n${r.stdout}\ndaemon log:\n${sm.mount().log().slice(-3000)}`);
+    if (r.code !== 0)
+      throw new Error(`${r.stderr}\n${r.stdout}\ndaemon log:\n${sm.mount().log().slice(-3000)}`);
     const times = JSON.parse(ok(r).trim().split('\n').pop() ?? '{}') as Record<string, number>;
     expect(Object.keys(times)).toHaveLength(6);
     // Bounded work: each is one metadata transaction over what exists (seconds of slack for a loaded CI).
     for (const [op, secs] of Object.entries(times)) expect(secs, op).toBeLessThan(5);
     const after = rssMiB(sm.mount().pid);
-    console.log(`[hostile] daemon RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB; seconds per call ${JSON.stringify(times)}`);
+    console.log(
+      `[hostile] daemon RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB; seconds per call ${JSON.stringify(times)}`,
+    );
     expect(after - before).toBeLessThan(150);
     // Still serving.
-    expect(ok(await py(`import os, sys; print(len(os.listdir(sys.argv[1] + '/hostile')))`, [sm.mount().mp])).trim()).toBe('2');
+    expect(
+      ok(
+        await py(`import os, sys; print(len(os.listdir(sys.argv[1] + '/hostile')))`, [sm.mount().mp]),
+      ).trim(),
+    ).toBe('2');
   }, 90_000);
 });

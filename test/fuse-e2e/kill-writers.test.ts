@@ -79,9 +79,14 @@ describe.skipIf(!fuseAvailable())('killed writers and daemons', () => {
 
   it('kill -9 of the daemon mid-write: closed files survive; gc --delete removes only the orphaned blocks', async () => {
     const m = await e().mount(vol);
-    ok(await py(`import os, sys
+    ok(
+      await py(
+        `import os, sys
 for n in ('a', 'b', 'c'):
-    with open(os.path.join(sys.argv[1], n), 'wb') as f: f.write(os.urandom(3 * 1048576 + 17)); f.flush(); os.fsync(f.fileno())`, [m.mp]));
+    with open(os.path.join(sys.argv[1], n), 'wb') as f: f.write(os.urandom(3 * 1048576 + 17)); f.flush(); os.fsync(f.fileno())`,
+        [m.mp],
+      ),
+    );
     const before = ok(await py(SHA_PY, [m.mp, 'a', 'b', 'c']));
     const w = Interactive.python(STREAM_PY, [`${m.mp}/partial`]);
     let last = -1;

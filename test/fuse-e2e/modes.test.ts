@@ -8,7 +8,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { blockCount, isMounted, processesMentioning, tjfs, type Volume, useE2eEnv, waitFor } from '../helpers/mount.js';
+import {
+  blockCount,
+  isMounted,
+  processesMentioning,
+  tjfs,
+  type Volume,
+  useE2eEnv,
+  waitFor,
+} from '../helpers/mount.js';
 import { ok, py } from '../helpers/proc.js';
 
 const WRITE = `import sys, os; open(sys.argv[1] + '/' + sys.argv[2], 'wb').write(os.urandom(int(sys.argv[3])))`;
@@ -20,7 +28,16 @@ describe.skipIf(!fuseAvailable())('mount modes', () => {
   it('-d returns once mounted; the background daemon serves and exits on umount', async () => {
     const vol: Volume = await e().createVolume('sqlite-file');
     const mp = join(e().base, 'mnt-bg');
-    const r = await tjfs(['mount', vol.metaUrl, mp, '-d', '--cache-dir', join(e().base, 'cache-bg'), '--log', join(e().base, 'bg.log')]);
+    const r = await tjfs([
+      'mount',
+      vol.metaUrl,
+      mp,
+      '-d',
+      '--cache-dir',
+      join(e().base, 'cache-bg'),
+      '--log',
+      join(e().base, 'bg.log'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/mounted in the background \(pid \d+/);
     expect(isMounted(mp)).toBe(true);

@@ -16,7 +16,8 @@ const FUSERMOUNT = '/usr/bin/fusermount3';
 const SETPRIV = '/usr/bin/setpriv';
 
 function canRun(): boolean {
-  if (!fuseAvailable() || process.getuid?.() !== 0 || !existsSync(SETPRIV) || !existsSync(FUSERMOUNT)) return false;
+  if (!fuseAvailable() || process.getuid?.() !== 0 || !existsSync(SETPRIV) || !existsSync(FUSERMOUNT))
+    return false;
   const st = statSync(FUSERMOUNT);
   return st.uid === 0 && (st.mode & 0o4000) !== 0;
 }
@@ -43,13 +44,44 @@ describe.skipIf(!canRun())('non-root mount through fusermount3', () => {
     chownSync(dir, NOBODY, NOBODY);
     chownSync(mp, NOBODY, NOBODY);
     const as = (cmd: string, args: readonly string[]): Promise<ChildResult> =>
-      run(SETPRIV, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', cmd, ...args], { env: { HOME: dir }, timeoutMs: 30_000 });
+      run(SETPRIV, [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', cmd, ...args], {
+        env: { HOME: dir },
+        timeoutMs: 30_000,
+      });
     const metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
     try {
-      ok(await as(process.execPath, [BIN, 'format', metaUrl, 'user-vol', '--storage', 'file', '--bucket', join(dir, 'bucket') + '/']), 'format as nobody');
-      ok(await as(process.execPath, [BIN, 'mount', metaUrl, mp, '--cache-dir', join(dir, 'cache'), '-d', '--log', join(dir, 'mount.log')]), 'mount -d as nobody');
+      ok(
+        await as(process.execPath, [
+          BIN,
+          'format',
+          metaUrl,
+          'user-vol',
+          '--storage',
+          'file',
+          '--bucket',
+          join(dir, 'bucket') + '/',
+        ]),
+        'format as nobody',
+      );
+      ok(
+        await as(process.execPath, [
+          BIN,
+          'mount',
+          metaUrl,
+          mp,
+          '--cache-dir',
+          join(dir, 'cache'),
+          '-d',
+          '--log',
+          join(dir, 'mount.log'),
+        ]),
+        'mount -d as nobody',
+      );
       expect(isMounted(mp)).toBe(true);
-      const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === mp) ?? '';
+      const line =
+        readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .find((l) => l.split(' ')[4] === mp) ?? '';
       expect(line).toContain('fuse.tjfs');
       expect(line).toContain(`user_id=${NOBODY}`);
       expect(line).not.toContain('allow_other');
@@ -59,7 +91,9 @@ p = os.path.join(sys.argv[1], 'note')
 open(p, 'w').write('from nobody')
 st = os.stat(p)
 print(open(p).read(), st.st_uid, st.st_gid)`;
-      expect(ok(await as(PYTHON, ['-c', code, mp]), 'write as nobody').trim()).toBe(`from nobody ${NOBODY} ${NOBODY}`);
+      expect(ok(await as(PYTHON, ['-c', code, mp]), 'write as nobody').trim()).toBe(
+        `from nobody ${NOBODY} ${NOBODY}`,
+      );
       // A user mount without allow_other is the user's alone: even root gets EACCES.
       expect(() => statSync(join(mp, 'note'))).toThrow(/EACCES/);
 

@@ -15,7 +15,10 @@ describe.skipIf(!fuseAvailable())('POSIX extras on a mount (python children)', (
   const sm = useScenarioMount('sqlite-file', { formatArgs: ['--trash-days', '0', '--capacity', '100'] });
   const runPy = async (name: string, body: string): Promise<string> => {
     const r = await py(P.PRELUDE + body, [sm.mount().mp], { timeoutMs: 30_000 });
-    if (r.code !== 0 || r.timedOut) throw new Error(`${name} failed (${r.code}${r.timedOut ? ', timed out' : ''})\n${r.stderr}\n${r.stdout}\ndaemon log:\n${sm.mount().log().slice(-3000)}`);
+    if (r.code !== 0 || r.timedOut)
+      throw new Error(
+        `${name} failed (${r.code}${r.timedOut ? ', timed out' : ''})\n${r.stderr}\n${r.stdout}\ndaemon log:\n${sm.mount().log().slice(-3000)}`,
+      );
     return r.stdout.trim();
   };
 
@@ -45,7 +48,7 @@ describe.skipIf(!fuseAvailable())('POSIX extras on a mount (python children)', (
     expect(await runPy('ownership', P.OWNERSHIP_PY)).toBe('OK');
   });
 
-  it('sticky directory protects other users\' files; setgid directory passes its group on', async () => {
+  it("sticky directory protects other users' files; setgid directory passes its group on", async () => {
     expect(await runPy('sticky/setgid', P.STICKY_SETGID_PY)).toBe('OK');
   });
 
@@ -73,7 +76,11 @@ describe.skipIf(!fuseAvailable())('POSIX extras on a mount (python children)', (
   });
 
   it('.stats is Prometheus text with juicefs_fuse_ops_durations_histogram_seconds', async () => {
-    const r = JSON.parse(await runPy('.stats', P.STATS_PY)) as { hist: boolean; getattr: boolean; lines: number };
+    const r = JSON.parse(await runPy('.stats', P.STATS_PY)) as {
+      hist: boolean;
+      getattr: boolean;
+      lines: number;
+    };
     expect(r).toMatchObject({ hist: true, getattr: true });
     expect(r.lines).toBeGreaterThan(20);
   });
@@ -93,14 +100,25 @@ n2 = os.stat(d + '/b').st_nlink; os.unlink(d + '/a'); print(n2, os.stat(d + '/b'
 
   it('open-but-unlinked on one mount: readable until the last close, then its blocks are deleted', async () => {
     const mp = sm.mount().mp;
-    ok(await py(`import sys; open(sys.argv[1] + '/held.bin', 'wb').write(bytes(range(256)) * 4096 * 3)`, [mp]), 'create');
+    ok(
+      await py(`import sys; open(sys.argv[1] + '/held.bin', 'wb').write(bytes(range(256)) * 4096 * 3)`, [mp]),
+      'create',
+    );
     const before = blockCount(sm.volume());
     const holder = Interactive.python(P.HOLDER_PY, [mp, 'held.bin']);
     try {
       await holder.expect('open');
-      ok(await py('import os, sys; os.unlink(sys.argv[1] + "/held.bin"); print(os.path.exists(sys.argv[1] + "/held.bin"))', [mp]), 'unlink');
+      ok(
+        await py(
+          'import os, sys; os.unlink(sys.argv[1] + "/held.bin"); print(os.path.exists(sys.argv[1] + "/held.bin"))',
+          [mp],
+        ),
+        'unlink',
+      );
       holder.send('read');
-      const want = ok(await py('import hashlib; print(hashlib.sha256(bytes(range(256)) * 4096 * 3).hexdigest())')).trim();
+      const want = ok(
+        await py('import hashlib; print(hashlib.sha256(bytes(range(256)) * 4096 * 3).hexdigest())'),
+      ).trim();
       expect(await holder.expect('sha')).toBe(`sha ${want} ${3 * 1024 * 1024}`);
       expect(blockCount(sm.volume())).toBe(before); // a sustained inode keeps its blocks
       holder.send('close');
@@ -109,12 +127,16 @@ n2 = os.stat(d + '/b').st_nlink; os.unlink(d + '/a'); print(n2, os.stat(d + '/b'
       holder.kill();
     }
     const deadline = Date.now() + 10_000;
-    while (blockCount(sm.volume()) >= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    while (blockCount(sm.volume()) >= before && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
     expect(blockCount(sm.volume())).toBeLessThan(before);
   });
 
   it('.config hides secrets (checked on an s3 volume in scenarios-redis-s3) and reflects mount flags', async () => {
-    const text = ok(await py('import sys; print(open(sys.argv[1] + "/.config").read())', [sm.mount().mp]), '.config');
+    const text = ok(
+      await py('import sys; print(open(sys.argv[1] + "/.config").read())', [sm.mount().mp]),
+      '.config',
+    );
     const cfg = JSON.parse(text) as { Format: { TrashDays: number; Capacity?: number } };
     expect(cfg.Format.TrashDays).toBe(0);
   });

@@ -277,7 +277,6 @@ for cmd in sys.stdin:
     elif cmd == 'close':
         os.close(fd); print('closed'); break`;
 
-
 /** Writes and truncation by unprivileged callers drop setuid/setgid, as Linux does. */
 export const KILLPRIV_PY = `
 d = fresh('killpriv'); os.chmod(d, 0o777)

@@ -5,7 +5,14 @@
  * beforeAll/afterAll; afterAll asserts nothing is left mounted or running.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { E2eEnv, RUN_CHILD, type Mount, type Volume, type VolumeKind, type VolumeOptions } from '../helpers/mount.js';
+import {
+  E2eEnv,
+  RUN_CHILD,
+  type Mount,
+  type Volume,
+  type VolumeKind,
+  type VolumeOptions,
+} from '../helpers/mount.js';
 import { run } from '../helpers/proc.js';
 import { posixScenarios } from '../scenarios/posix-scenarios.js';
 import type { ScenarioResult } from '../scenarios/run-child.js';
@@ -16,7 +23,11 @@ export interface ScenarioMount {
   mount(): Mount;
 }
 
-export function useScenarioMount(kind: VolumeKind, volOpts: VolumeOptions, mountArgs: readonly string[] = []): ScenarioMount {
+export function useScenarioMount(
+  kind: VolumeKind,
+  volOpts: VolumeOptions,
+  mountArgs: readonly string[] = [],
+): ScenarioMount {
   let env: E2eEnv | undefined;
   let vol: Volume | undefined;
   let mnt: Mount | undefined;
@@ -42,7 +53,9 @@ export function defineScenarioTests(sm: ScenarioMount): void {
   let childError = '';
   const runAll = async (): Promise<Map<string, ScenarioResult>> => {
     if (results) return results;
-    const r = await run(process.execPath, [RUN_CHILD, '--root', sm.mount().mp, '--timeout', '90000'], { timeoutMs: 180_000 });
+    const r = await run(process.execPath, [RUN_CHILD, '--root', sm.mount().mp, '--timeout', '90000'], {
+      timeoutMs: 180_000,
+    });
     results = new Map();
     for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
       const res = JSON.parse(line) as ScenarioResult;
@@ -52,11 +65,21 @@ export function defineScenarioTests(sm: ScenarioMount): void {
     return results;
   };
   for (const s of posixScenarios) {
-    it(s.name, async () => {
-      const res = (await runAll()).get(s.name);
-      if (!res) throw new Error(`no result for this scenario; ${childError}\ndaemon log:\n${sm.mount().log().slice(-4000)}`);
-      if (!res.ok) throw new Error(`${res.error ?? 'failed'}\n${res.stack ?? ''}\ndaemon log:\n${sm.mount().log().slice(-4000)}`);
-      expect(res.ok).toBe(true);
-    }, 200_000);
+    it(
+      s.name,
+      async () => {
+        const res = (await runAll()).get(s.name);
+        if (!res)
+          throw new Error(
+            `no result for this scenario; ${childError}\ndaemon log:\n${sm.mount().log().slice(-4000)}`,
+          );
+        if (!res.ok)
+          throw new Error(
+            `${res.error ?? 'failed'}\n${res.stack ?? ''}\ndaemon log:\n${sm.mount().log().slice(-4000)}`,
+          );
+        expect(res.ok).toBe(true);
+      },
+      200_000,
+    );
   }
 }

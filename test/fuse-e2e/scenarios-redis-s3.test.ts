@@ -33,7 +33,10 @@ describe.skipIf(!fuseAvailable())('POSIX scenarios on a mount: Redis + S3 (s3rve
   defineScenarioTests(sm);
 
   it('.config shows the volume and mount settings with the secret key removed', async () => {
-    const text = ok(await py('import sys; print(open(sys.argv[1] + "/.config").read())', [sm.mount().mp]), '.config');
+    const text = ok(
+      await py('import sys; print(open(sys.argv[1] + "/.config").read())', [sm.mount().mp]),
+      '.config',
+    );
     expect(text).not.toContain(SECRET);
     const cfg = JSON.parse(text) as { Format: { SecretKey?: string; Storage: string; Name: string } };
     expect(cfg.Format.SecretKey).toBe('removed');

@@ -63,8 +63,8 @@ describe.skipIf(!fuseAvailable())('two mounts of one volume (Redis + file store)
   const write = async (m: Mount, rel: string, data: string, mode = 'w'): Promise<void> => {
     ok(await py(WRITE, [m.mp, data, rel, mode]), `write on ${m.mp}`);
   };
-  const read = async (m: Mount, rel: string): Promise<string> => ok(await py(READ, [m.mp, rel]), `read on ${m.mp}`);
-
+  const read = async (m: Mount, rel: string): Promise<string> =>
+    ok(await py(READ, [m.mp, rel]), `read on ${m.mp}`);
 
   it('close-to-open: data written and closed on A is read by a later open on B', async () => {
     await write(A, 'cto.txt', 'version 1');
@@ -104,7 +104,12 @@ sys.stdin.readline(); os.close(fd)`,
     ok(await py('import os, sys; os.makedirs(sys.argv[1] + "/ns/sub")', [A.mp]));
     await write(A, 'ns/f1', 'one');
     expect(JSON.parse(ok(await py(LIST, [B.mp, 'ns'])))).toEqual(['f1', 'sub']);
-    ok(await py('import os, sys; os.unlink(sys.argv[1] + "/ns/f1"); os.chmod(sys.argv[1] + "/ns/sub", 0o700)', [A.mp]));
+    ok(
+      await py(
+        'import os, sys; os.unlink(sys.argv[1] + "/ns/f1"); os.chmod(sys.argv[1] + "/ns/sub", 0o700)',
+        [A.mp],
+      ),
+    );
     const st = `import os, sys; print(oct(os.stat(sys.argv[1] + "/ns/sub").st_mode & 0o777), os.listdir(sys.argv[1] + "/ns"))`;
     expect(ok(await py(st, [B.mp])).trim()).toBe("0o700 ['sub']");
   });
@@ -114,7 +119,12 @@ sys.stdin.readline(); os.close(fd)`,
     await write(A, 'ren/d1/f', 'payload');
     await write(A, 'ren/victim', 'old');
     expect(await read(B, 'ren/d1/f')).toBe('payload'); // B has it cached now
-    ok(await py('import os, sys; os.rename(sys.argv[1] + "/ren/d1/f", sys.argv[1] + "/ren/victim"); os.rename(sys.argv[1] + "/ren/d1", sys.argv[1] + "/ren/d2")', [A.mp]));
+    ok(
+      await py(
+        'import os, sys; os.rename(sys.argv[1] + "/ren/d1/f", sys.argv[1] + "/ren/victim"); os.rename(sys.argv[1] + "/ren/d1", sys.argv[1] + "/ren/d2")',
+        [A.mp],
+      ),
+    );
     expect(await read(B, 'ren/d1/f')).toBe('ENOENT');
     expect(await read(B, 'ren/victim')).toBe('payload');
     expect(JSON.parse(ok(await py(LIST, [B.mp, 'ren'])))).toEqual(['d2', 'victim']);
@@ -132,7 +142,9 @@ sys.stdin.readline(); os.close(fd)`,
       holder.send('read');
       const [, sha, len] = (await holder.expect('sha')).split(' ');
       expect(Number(len)).toBe(3 * 1024 * 1024);
-      const want = ok(await py('import hashlib; print(hashlib.sha256(bytes(range(256)) * 4096 * 3).hexdigest())')).trim();
+      const want = ok(
+        await py('import hashlib; print(hashlib.sha256(bytes(range(256)) * 4096 * 3).hexdigest())'),
+      ).trim();
       expect(sha).toBe(want);
       holder.send('close');
       await holder.expect('closed');

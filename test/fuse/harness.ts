@@ -35,7 +35,13 @@ export async function mountMem(opts: Partial<MountOptions> = {}): Promise<Mounte
   const mnt = mkdtempSync(join(tmpdir(), 'tjfs-fuse-'));
   const fs = new MemOps();
   try {
-    const session = await mountFuse({ mountpoint: mnt, ops: fs, fsname: 'tjfs-test', logger: { warn: () => undefined }, ...opts });
+    const session = await mountFuse({
+      mountpoint: mnt,
+      ops: fs,
+      fsname: 'tjfs-test',
+      logger: { warn: () => undefined },
+      ...opts,
+    });
     return { fs, session, mnt };
   } catch (e) {
     rmdirSync(mnt);

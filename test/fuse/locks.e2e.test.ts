@@ -94,7 +94,10 @@ describe.skipIf(!enabled)('FUSE locks on a real mount', () => {
     holder.kill('SIGKILL');
     await holder.done;
     // The lock is free again once the holder is gone (its close sent FLUSH/unlock).
-    const out = await py(`import os,sys,fcntl; fd=os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')`, [path]);
+    const out = await py(
+      `import os,sys,fcntl; fd=os.open(sys.argv[1], os.O_RDWR); fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')`,
+      [path],
+    );
     expect(out.trim()).toBe('free');
     expect(session.inflightCount).toBe(0);
   });

@@ -7,7 +7,20 @@
  * Invariants: per-method call counters in `calls`; nothing here knows about the wire format.
  */
 import { LockType, OFFSET_MAX } from '../../src/fuse/abi.js';
-import type { CreateReply, DirEntryPlus, EntryReply, FlockInput, FuseOps, LockInput, LockRange, OpenReply, RequestContext, SetattrInput, StatfsReply, TimeSet } from '../../src/fuse/fuse-ops.js';
+import type {
+  CreateReply,
+  DirEntryPlus,
+  EntryReply,
+  FlockInput,
+  FuseOps,
+  LockInput,
+  LockRange,
+  OpenReply,
+  RequestContext,
+  SetattrInput,
+  StatfsReply,
+  TimeSet,
+} from '../../src/fuse/fuse-ops.js';
 import { Errno, FsError } from '../../src/base/errno.js';
 import { FileType, emptyAttr, typeFromMode, unixMode } from '../../src/base/types.js';
 import type { Attr, Ino } from '../../src/base/types.js';
@@ -58,7 +71,15 @@ export class MemOps implements FuseOps {
 
   private newNode(type: FileType, mode: number, uid: number, gid: number, parent: Ino): Node {
     const t = now();
-    const attr: Attr = { ...emptyAttr(), type, mode: mode & 0o7777, uid, gid, parent, nlink: type === FileType.Directory ? 2 : 1 };
+    const attr: Attr = {
+      ...emptyAttr(),
+      type,
+      mode: mode & 0o7777,
+      uid,
+      gid,
+      parent,
+      nlink: type === FileType.Directory ? 2 : 1,
+    };
     attr.atime = attr.mtime = attr.ctime = t.sec;
     attr.atimensec = attr.mtimensec = attr.ctimensec = t.nsec;
     const n: Node = { attr, data: Buffer.alloc(0), xattrs: new Map() };
@@ -155,7 +176,13 @@ export class MemOps implements FuseOps {
     return this.entry(ino);
   }
 
-  async mknod(ctx: RequestContext, parent: Ino, name: Buffer, mode: number, rdev: number): Promise<EntryReply> {
+  async mknod(
+    ctx: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    mode: number,
+    rdev: number,
+  ): Promise<EntryReply> {
     const ino = this.add(ctx, parent, name, typeFromMode(mode), mode);
     this.node(ino).attr.rdev = rdev;
     return this.entry(ino);
@@ -188,7 +215,14 @@ export class MemOps implements FuseOps {
     this.touch(this.node(parent));
   }
 
-  async rename(_ctx: RequestContext, parent: Ino, name: Buffer, newParent: Ino, newName: Buffer, flags: number): Promise<void> {
+  async rename(
+    _ctx: RequestContext,
+    parent: Ino,
+    name: Buffer,
+    newParent: Ino,
+    newName: Buffer,
+    flags: number,
+  ): Promise<void> {
     const src = this.dir(parent);
     const dst = this.dir(newParent);
     const ino = src.get(key(name));
@@ -254,10 +288,21 @@ export class MemOps implements FuseOps {
   }
 
   async statfs(): Promise<StatfsReply> {
-    return { blocks: 1 << 20, bfree: 1 << 19, bavail: 1 << 19, files: 1000, ffree: 1000 - this.nodes.size, bsize: 4096, namelen: 255 };
+    return {
+      blocks: 1 << 20,
+      bfree: 1 << 19,
+      bavail: 1 << 19,
+      files: 1000,
+      ffree: 1000 - this.nodes.size,
+      bsize: 4096,
+      namelen: 255,
+    };
   }
 
-  async release(_ctx: RequestContext, r: { ino: Ino; flockUnlock: boolean; lockOwner: bigint }): Promise<void> {
+  async release(
+    _ctx: RequestContext,
+    r: { ino: Ino; flockUnlock: boolean; lockOwner: bigint },
+  ): Promise<void> {
     this.count('release');
     if (r.flockUnlock) this.flocks.get(r.ino)?.delete(r.lockOwner);
     this.wake();
@@ -298,7 +343,13 @@ export class MemOps implements FuseOps {
     const list: DirEntryPlus[] = [];
     const push = (name: string, child: Ino): void => {
       const n = this.node(child);
-      list.push({ ino: child, name: Buffer.from(name, 'latin1'), mode: unixMode(n.attr), next: list.length + 1, entry: this.entry(child) });
+      list.push({
+        ino: child,
+        name: Buffer.from(name, 'latin1'),
+        mode: unixMode(n.attr),
+        next: list.length + 1,
+        entry: this.entry(child),
+      });
     };
     push('.', ino);
     push('..', this.node(ino).attr.parent);
@@ -330,7 +381,10 @@ export class MemOps implements FuseOps {
     return { entry: this.entry(ino), open: { fh: this.nextFh++ } };
   }
 
-  async fallocate(_ctx: RequestContext, f: { ino: Ino; offset: number; length: number; mode: number }): Promise<void> {
+  async fallocate(
+    _ctx: RequestContext,
+    f: { ino: Ino; offset: number; length: number; mode: number },
+  ): Promise<void> {
     if (f.mode !== 0) throw err(Errno.ENOTSUP, 'fallocate');
     const n = this.node(f.ino);
     if (f.offset + f.length > n.attr.length) this.resize(n, f.offset + f.length);
@@ -342,10 +396,15 @@ export class MemOps implements FuseOps {
     return s.whence === 3 ? s.offset : len;
   }
 
-  async copyFileRange(_ctx: RequestContext, c: { inoIn: Ino; offsetIn: number; inoOut: Ino; offsetOut: number; length: number; fhOut: bigint }): Promise<number> {
+  async copyFileRange(
+    _ctx: RequestContext,
+    c: { inoIn: Ino; offsetIn: number; inoOut: Ino; offsetOut: number; length: number; fhOut: bigint },
+  ): Promise<number> {
     this.count('copyFileRange');
     const src = this.node(c.inoIn).data;
-    const chunk = Buffer.from(src.subarray(Math.min(c.offsetIn, src.length), Math.min(c.offsetIn + c.length, src.length)));
+    const chunk = Buffer.from(
+      src.subarray(Math.min(c.offsetIn, src.length), Math.min(c.offsetIn + c.length, src.length)),
+    );
     return this.write(_ctx, { ino: c.inoOut, offset: c.offsetOut, data: chunk });
   }
 
@@ -376,9 +435,16 @@ export class MemOps implements FuseOps {
     }
   }
 
-  private conflict(ino: Ino, l: { owner: bigint; type: LockType; start: bigint; end: bigint }): PosixLock | undefined {
+  private conflict(
+    ino: Ino,
+    l: { owner: bigint; type: LockType; start: bigint; end: bigint },
+  ): PosixLock | undefined {
     return (this.posix.get(ino) ?? []).find(
-      (o) => o.owner !== l.owner && o.start <= l.end && l.start <= o.end && (o.type === LockType.WRLCK || l.type === LockType.WRLCK),
+      (o) =>
+        o.owner !== l.owner &&
+        o.start <= l.end &&
+        l.start <= o.end &&
+        (o.type === LockType.WRLCK || l.type === LockType.WRLCK),
     );
   }
 
@@ -399,7 +465,9 @@ export class MemOps implements FuseOps {
   async getlk(_ctx: RequestContext, l: LockInput): Promise<LockRange> {
     this.count('getlk');
     const c = this.conflict(l.ino, l);
-    return c === undefined ? { type: LockType.UNLCK, start: 0n, end: 0n, pid: 0 } : { type: c.type, start: c.start, end: c.end, pid: c.pid };
+    return c === undefined
+      ? { type: LockType.UNLCK, start: 0n, end: 0n, pid: 0 }
+      : { type: c.type, start: c.start, end: c.end, pid: c.pid };
   }
 
   async setlk(ctx: RequestContext, l: LockInput & { wait: boolean }): Promise<void> {
@@ -419,7 +487,8 @@ export class MemOps implements FuseOps {
       held.delete(f.owner);
       return this.wake();
     }
-    const busy = (): boolean => [...held].some(([o, t]) => o !== f.owner && (t === LockType.WRLCK || f.type === LockType.WRLCK));
+    const busy = (): boolean =>
+      [...held].some(([o, t]) => o !== f.owner && (t === LockType.WRLCK || f.type === LockType.WRLCK));
     if (!f.wait && busy()) throw err(Errno.EAGAIN, 'flock');
     await this.waitFor(ctx, () => !busy());
     held.set(f.owner, f.type);

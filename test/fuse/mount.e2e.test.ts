@@ -122,7 +122,10 @@ print('ok')
   });
 
   it('reports statfs values', async () => {
-    const out = await py(`import os,sys; s=os.statvfs(sys.argv[1]); print(s.f_bsize, s.f_blocks, s.f_namemax)`, [mnt()]);
+    const out = await py(
+      `import os,sys; s=os.statvfs(sys.argv[1]); print(s.f_bsize, s.f_blocks, s.f_namemax)`,
+      [mnt()],
+    );
     expect(out.trim()).toBe(`4096 ${1 << 20} 255`);
   });
 

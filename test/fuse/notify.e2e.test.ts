@@ -33,7 +33,10 @@ describe.skipIf(!enabled)('FUSE notifications on a real mount', () => {
 
   it('invalidates attributes, data and entries changed behind the kernel', async () => {
     const { mnt, fs, session } = m as Mounted;
-    await py(`import sys; open(sys.argv[1] + '/n', 'wb').write(b'aaaa'); open(sys.argv[1] + '/n2', 'wb').write(b'x')`, [mnt]);
+    await py(
+      `import sys; open(sys.argv[1] + '/n', 'wb').write(b'aaaa'); open(sys.argv[1] + '/n2', 'wb').write(b'x')`,
+      [mnt],
+    );
     expect((await py(STAT, [`${mnt}/n`])).trim()).toBe('4');
     const root = fs.nodes.get(1n)?.children;
     const ino = root?.get('n') as Ino;
@@ -43,7 +46,9 @@ describe.skipIf(!enabled)('FUSE notifications on a real mount', () => {
     node.attr.length = 8;
     expect((await py(STAT, [`${mnt}/n`])).trim()).toBe('4'); // still cached
     expect(await session.notifyInvalInode(ino, 0, 0)).toBe(true);
-    expect((await py(`import sys; print(open(sys.argv[1], 'rb').read().decode())`, [`${mnt}/n`])).trim()).toBe('bbbbbbbb');
+    expect(
+      (await py(`import sys; print(open(sys.argv[1], 'rb').read().decode())`, [`${mnt}/n`])).trim(),
+    ).toBe('bbbbbbbb');
 
     root.delete('n');
     expect((await py(STAT, [`${mnt}/n`])).trim()).toBe('8'); // dentry cached

@@ -32,7 +32,12 @@ let seq = 0;
 export async function formatTestVolume(spec: TestVolumeSpec): Promise<TestVolume> {
   const dir = mkdtempSync(join(tmpdir(), 'tjfs-api-'));
   const name = `vol-${process.pid}-${seq++}`;
-  const metaUrl = spec.meta === 'mem' ? `mem://${name}` : spec.meta === 'sqlite' ? `sqlite3://${join(dir, 'meta.db')}` : spec.meta.redisUrl;
+  const metaUrl =
+    spec.meta === 'mem'
+      ? `mem://${name}`
+      : spec.meta === 'sqlite'
+        ? `sqlite3://${join(dir, 'meta.db')}`
+        : spec.meta.redisUrl;
   let storage = 'mem';
   let bucket = join(dir, 'bucket') + '/';
   const extra: Partial<Format> = {};
@@ -45,7 +50,12 @@ export async function formatTestVolume(spec: TestVolumeSpec): Promise<TestVolume
   }
   const engine = await openEngine(metaUrl);
   try {
-    const format: Format = { ...defaultFormat(name, randomUUID(), bucket), Storage: storage, TrashDays: spec.trashDays ?? 0, ...extra };
+    const format: Format = {
+      ...defaultFormat(name, randomUUID(), bucket),
+      Storage: storage,
+      TrashDays: spec.trashDays ?? 0,
+      ...extra,
+    };
     if (spec.blockSizeKiB !== undefined) format.BlockSize = spec.blockSizeKiB;
     await initFormat(engine, format, { nowSec: Math.floor(Date.now() / 1000) });
   } finally {

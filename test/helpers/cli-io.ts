@@ -2,7 +2,10 @@
 import { PassThrough } from 'node:stream';
 import type { CliIo } from '../../src/cli/io.js';
 
-export function captureIo(env: Record<string, string> = {}, cwd?: string): { io: CliIo; out: () => string; err: () => string } {
+export function captureIo(
+  env: Record<string, string> = {},
+  cwd?: string,
+): { io: CliIo; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let o = '';

@@ -88,6 +88,7 @@ export function pgTarget(): EngineTarget {
  */
 export function withPg(title: string, suite: (target: EngineTarget) => void): void {
   const why = pgSkipReason();
-  if (why !== undefined) describe(`${title} [skipped: ${why}]`, () => it.skip('needs PostgreSQL', () => undefined));
+  if (why !== undefined)
+    describe(`${title} [skipped: ${why}]`, () => it.skip('needs PostgreSQL', () => undefined));
   else suite(pgTarget());
 }

@@ -21,7 +21,8 @@ export const JUICEFS_FIXTURES = resolve(
 
 /** True when JuiceFS's sample dumps are present. */
 export const HAVE_JUICEFS_FIXTURES =
-  existsSync(join(JUICEFS_FIXTURES, 'metadata.sample')) && existsSync(join(JUICEFS_FIXTURES, 'metadata-sub.sample'));
+  existsSync(join(JUICEFS_FIXTURES, 'metadata.sample')) &&
+  existsSync(join(JUICEFS_FIXTURES, 'metadata-sub.sample'));
 
 /** Appended to the names of tests that need the samples when they are absent. */
 export const NEEDS_FIXTURES = HAVE_JUICEFS_FIXTURES

@@ -31,11 +31,19 @@ export interface Volume {
   close(): Promise<void>;
 }
 
-export async function makeVolume(target: EngineTarget, overrides: Partial<Format> = {}, opts: MetaOptions = {}): Promise<Volume> {
+export async function makeVolume(
+  target: EngineTarget,
+  overrides: Partial<Format> = {},
+  opts: MetaOptions = {},
+): Promise<Volume> {
   const url = await target.freshUrl();
   const clock = new ManualClock();
   const engine = await openEngine(url);
-  const format: Format = { ...defaultFormat('testvol', randomUUID(), '/tmp/tjfs-test-bucket/'), TrashDays: 0, ...overrides };
+  const format: Format = {
+    ...defaultFormat('testvol', randomUUID(), '/tmp/tjfs-test-bucket/'),
+    TrashDays: 0,
+    ...overrides,
+  };
   await initFormat(engine, format, { nowSec: clock.now().sec });
   const v: Volume = {
     url,

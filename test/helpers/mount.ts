@@ -125,9 +125,21 @@ export class E2eEnv {
     if (kind === 'redis-s3') {
       vol.s3 = await startS3Server('tjfs-test', { anySecret: opts.secretKey !== undefined });
       const secret = opts.secretKey ?? vol.s3.secretKey;
-      storage = ['--storage', 's3', '--bucket', vol.s3.bucketUrl, '--access-key', vol.s3.accessKey, '--secret-key', secret];
+      storage = [
+        '--storage',
+        's3',
+        '--bucket',
+        vol.s3.bucketUrl,
+        '--access-key',
+        vol.s3.accessKey,
+        '--secret-key',
+        secret,
+      ];
     }
-    ok(await tjfs(['format', vol.metaUrl, name, ...storage, ...(opts.formatArgs ?? [])]), `tjfs format ${kind}`);
+    ok(
+      await tjfs(['format', vol.metaUrl, name, ...storage, ...(opts.formatArgs ?? [])]),
+      `tjfs format ${kind}`,
+    );
     return vol;
   }
 
@@ -135,20 +147,26 @@ export class E2eEnv {
   async mount(vol: Volume, args: readonly string[] = [], mpName?: string): Promise<Mount> {
     const mp = join(this.base, mpName ?? `mnt${this.seq++}`);
     const cache = join(this.base, `cache${this.seq++}`);
-    const child = spawn(process.execPath, [BIN, 'mount', vol.metaUrl, mp, '--cache-dir', cache, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'mount', vol.metaUrl, mp, '--cache-dir', cache, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     const append = (d: Buffer): void => {
       if (log.length < 1_000_000) log += d.toString();
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     const m: Mount = { mp, volume: vol, child, pid: child.pid ?? -1, log: () => log, exited };
     this.mounts.push(m);
     const ready = await waitFor(() => !alive(child) || (log.includes('mounted at') && isMounted(mp)), 20_000);
     if (!ready || !alive(child)) {
       await this.unmount(m);
-      throw new Error(`tjfs mount ${mp} did not become ready (exit ${child.exitCode ?? child.signalCode})\n${log}`);
+      throw new Error(
+        `tjfs mount ${mp} did not become ready (exit ${child.exitCode ?? child.signalCode})\n${log}`,
+      );
     }
     return m;
   }

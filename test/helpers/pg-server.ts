@@ -90,7 +90,11 @@ async function ready(port: number): Promise<boolean> {
   }
 }
 
-async function tryStart(root: string, dataDir: string, ids: { uid: number; gid: number }): Promise<PgServer | undefined> {
+async function tryStart(
+  root: string,
+  dataDir: string,
+  ids: { uid: number; gid: number },
+): Promise<PgServer | undefined> {
   const port = await freePort();
   const socketDir = join(root, 'sock');
   mkdirSync(socketDir, { recursive: true });
@@ -165,7 +169,10 @@ export async function rawPg(url: string): Promise<pg.Client> {
     user: decodeURIComponent(u.username),
     database: u.pathname.slice(1),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    types: { getTypeParser: ((oid: number, f?: 'text') => (oid === 20 ? BigInt : pg.types.getTypeParser(oid, f ?? 'text'))) as never },
+    types: {
+      getTypeParser: ((oid: number, f?: 'text') =>
+        oid === 20 ? BigInt : pg.types.getTypeParser(oid, f ?? 'text')) as never,
+    },
   });
   await c.connect();
   return c;

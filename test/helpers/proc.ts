@@ -70,14 +70,20 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 }
 
 /** `python3 -c CODE ARGS...`; sys.argv[1:] are the args. */
-export function py(code: string, args: readonly (string | number)[] = [], opts: RunOptions = {}): Promise<ChildResult> {
+export function py(
+  code: string,
+  args: readonly (string | number)[] = [],
+  opts: RunOptions = {},
+): Promise<ChildResult> {
   return run(PYTHON, ['-c', code, ...args.map(String)], opts);
 }
 
 /** Throws with the child's output unless it exited 0; returns stdout. */
 export function ok(r: ChildResult, what = 'child'): string {
   if (r.code !== 0 || r.timedOut) {
-    throw new Error(`${what} failed (code ${r.code}, signal ${r.signal}${r.timedOut ? ', timed out' : ''})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    throw new Error(
+      `${what} failed (code ${r.code}, signal ${r.signal}${r.timedOut ? ', timed out' : ''})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
   return r.stdout;
 }
@@ -112,7 +118,9 @@ export class Interactive {
 
   static python(code: string, args: readonly (string | number)[] = []): Interactive {
     // -u: unbuffered, so every print reaches us at once
-    return new Interactive(track(spawn(PYTHON, ['-u', '-c', code, ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] })));
+    return new Interactive(
+      track(spawn(PYTHON, ['-u', '-c', code, ...args.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] })),
+    );
   }
 
   private wake(): void {
@@ -131,7 +139,10 @@ export class Interactive {
     for (;;) {
       const l = this.lines.shift();
       if (l !== undefined) return l;
-      if (this.done) throw new Error(`child exited (${this.child.exitCode ?? this.child.signalCode}) before a line; stderr:\n${this.stderr}`);
+      if (this.done)
+        throw new Error(
+          `child exited (${this.child.exitCode ?? this.child.signalCode}) before a line; stderr:\n${this.stderr}`,
+        );
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no line from child within ${timeoutMs} ms; stderr:\n${this.stderr}`);
       await new Promise<void>((resolve) => {

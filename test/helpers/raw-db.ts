@@ -7,7 +7,12 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 
 export async function rawRedis(url: string): Promise<Redis> {
-  const r = new Redis(url, { lazyConnect: true, protocol: 2, replyMapping: 'legacy', maxRetriesPerRequest: 1 });
+  const r = new Redis(url, {
+    lazyConnect: true,
+    protocol: 2,
+    replyMapping: 'legacy',
+    maxRetriesPerRequest: 1,
+  });
   await r.connect();
   return r;
 }

@@ -80,7 +80,18 @@ async function stopChild(child: ChildProcess): Promise<void> {
 async function tryStart(): Promise<RedisServer | undefined> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tjfs-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+  ];
   const child = spawn(REDIS_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';

@@ -6,7 +6,7 @@ export class RefFile {
   length = 0;
 
   write(off: number, data: Buffer): void {
-    for (let i = 0; i < data.length; ) {
+    for (let i = 0; i < data.length;) {
       const at = off + i;
       const p = Math.floor(at / PAGE);
       const inPage = at - p * PAGE;
@@ -37,7 +37,7 @@ export class RefFile {
     const end = Math.min(off + len, this.length);
     if (end <= off) return Buffer.alloc(0);
     const out = Buffer.alloc(end - off);
-    for (let at = off; at < end; ) {
+    for (let at = off; at < end;) {
       const p = Math.floor(at / PAGE);
       const inPage = at - p * PAGE;
       const n = Math.min(end - at, PAGE - inPage);

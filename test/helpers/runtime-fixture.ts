@@ -20,8 +20,16 @@ export interface TestVolume {
   open(opts?: RuntimeOptions & { wrap?: (s: ObjectStore) => ObjectStore }): Promise<Runtime>;
 }
 
-export async function makeTestVolume(overrides: Partial<Format> = {}, url = `mem://rt-${process.pid}-${seq++}`): Promise<TestVolume> {
-  const format: Format = { ...defaultFormat('testvol', randomUUID(), 'mem'), Storage: 'mem', TrashDays: 0, ...overrides };
+export async function makeTestVolume(
+  overrides: Partial<Format> = {},
+  url = `mem://rt-${process.pid}-${seq++}`,
+): Promise<TestVolume> {
+  const format: Format = {
+    ...defaultFormat('testvol', randomUUID(), 'mem'),
+    Storage: 'mem',
+    TrashDays: 0,
+    ...overrides,
+  };
   const engine = await openEngine(url);
   await initFormat(engine, format, { nowSec: Math.floor(Date.now() / 1000) });
   await engine.close();
@@ -32,7 +40,13 @@ export async function makeTestVolume(overrides: Partial<Format> = {}, url = `mem
     open: async (opts = {}) => {
       const base: ObjectStore = new PrefixedStore(raw, `${format.Name}/`);
       const { wrap, ...rest } = opts;
-      return openRuntime(url, { cacheDir: 'memory', cacheSize: 0, heartbeat: false, ...rest, store: wrap ? wrap(base) : base });
+      return openRuntime(url, {
+        cacheDir: 'memory',
+        cacheSize: 0,
+        heartbeat: false,
+        ...rest,
+        store: wrap ? wrap(base) : base,
+      });
     },
   };
 }

@@ -24,7 +24,8 @@ export class SliceModel {
     return Promise.resolve();
   };
 
-  getSlices = (indx: number): Promise<Slice[]> => Promise.resolve((this.chunks.get(indx) ?? []).map((s) => ({ ...s })));
+  getSlices = (indx: number): Promise<Slice[]> =>
+    Promise.resolve((this.chunks.get(indx) ?? []).map((s) => ({ ...s })));
 
   /** Truncate as the metadata layer does: hole records over [min, max). */
   truncate(newLen: number): void {
@@ -45,7 +46,8 @@ export class SliceModel {
     const len = first === lastIdx ? right - left : CHUNK - pos;
     push(first, { pos, id: 0, size: 0, off: 0, len }, false);
     for (let c = first + 1; c < lastIdx; c++) push(c, { pos: 0, id: 0, size: 0, off: 0, len: CHUNK }, true);
-    if (lastIdx > first && right % CHUNK > 0) push(lastIdx, { pos: 0, id: 0, size: 0, off: 0, len: right % CHUNK }, false);
+    if (lastIdx > first && right % CHUNK > 0)
+      push(lastIdx, { pos: 0, id: 0, size: 0, off: 0, len: right % CHUNK }, false);
     this.length = newLen;
   }
 }

@@ -46,12 +46,20 @@ function commands(offset: fc.Arbitrary<number>): fc.Arbitrary<Cmd[]> {
   const len = fc.oneof(fc.integer({ min: 1, max: 200 * KiB }), fc.integer({ min: 1, max: 4 * KiB }));
   return fc.array(
     fc.oneof(
-      { weight: 5, arbitrary: fc.record({ t: fc.constant('write' as const), off: offset, len, seed: fc.nat() }) },
+      {
+        weight: 5,
+        arbitrary: fc.record({ t: fc.constant('write' as const), off: offset, len, seed: fc.nat() }),
+      },
       { weight: 1, arbitrary: fc.record({ t: fc.constant('truncate' as const), len: offset }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant('flush' as const) }) },
       {
         weight: 4,
-        arbitrary: fc.record({ t: fc.constant('read' as const), off: offset, len: fc.integer({ min: 1, max: 400 * KiB }), fresh: fc.boolean() }),
+        arbitrary: fc.record({
+          t: fc.constant('read' as const),
+          off: offset,
+          len: fc.integer({ min: 1, max: 400 * KiB }),
+          fresh: fc.boolean(),
+        }),
       },
     ),
     { minLength: 1, maxLength: 25 },
@@ -65,7 +73,13 @@ const border = fc.oneof(
 );
 
 async function runScenario(base: ObjectStore, compression: string, cmds: Cmd[]): Promise<void> {
-  const store = new ChunkStore({ store: base, blockSize: 64 * KiB, compression, bufferSize: 8 * MiB, maxUploads: 4 });
+  const store = new ChunkStore({
+    store: base,
+    blockSize: 64 * KiB,
+    compression,
+    bufferSize: 8 * MiB,
+    maxUploads: 4,
+  });
   const meta = new SliceModel();
   const ref = new RefFile();
   const writer = new FileWriter(store, { allocSliceId: meta.allocSliceId, commit: meta.commit });
@@ -94,7 +108,11 @@ async function runScenario(base: ObjectStore, compression: string, cmds: Cmd[]):
         const got = await reader.read(c.off, c.len, meta.length);
         const want = ref.read(c.off, c.len);
         if (!got.equals(want)) {
-          expect({ off: c.off, len: got.length, first: firstDiff(got, want) }).toEqual({ off: c.off, len: want.length, first: -1 });
+          expect({ off: c.off, len: got.length, first: firstDiff(got, want) }).toEqual({
+            off: c.off,
+            len: want.length,
+            first: -1,
+          });
         }
         break;
       }

@@ -32,27 +32,88 @@ export type Op =
 
 const name = fc.constantFrom('a', 'b', 'c');
 // Short paths dominate so that most ops hit existing names.
-const path = fc.oneof(
-  { weight: 3, arbitrary: fc.tuple(name) },
-  { weight: 3, arbitrary: fc.tuple(name, name) },
-  { weight: 1, arbitrary: fc.tuple(name, name, name) },
-).map((t): string[] => [...t]);
+const path = fc
+  .oneof(
+    { weight: 3, arbitrary: fc.tuple(name) },
+    { weight: 3, arbitrary: fc.tuple(name, name) },
+    { weight: 1, arbitrary: fc.tuple(name, name, name) },
+  )
+  .map((t): string[] => [...t]);
 const client = fc.integer({ min: 0, max: 1 });
-const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>): { weight: number; arbitrary: fc.Arbitrary<T> } => ({ weight, arbitrary });
+const w = <T>(
+  weight: number,
+  arbitrary: fc.Arbitrary<T>,
+): { weight: number; arbitrary: fc.Arbitrary<T> } => ({ weight, arbitrary });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  w(4, fc.record({ op: fc.constant('mkdir' as const), c: client, path, mode: fc.constantFrom(0o755, 0o700, 0o2775) })),
-  w(3, fc.record({ op: fc.constant('create' as const), c: client, path, mode: fc.constantFrom(0o644, 0o600, 0o4755) })),
-  w(1, fc.record({ op: fc.constant('symlink' as const), c: client, path, target: fc.constantFrom('x', '../y', '/abs/t') })),
+  w(
+    4,
+    fc.record({
+      op: fc.constant('mkdir' as const),
+      c: client,
+      path,
+      mode: fc.constantFrom(0o755, 0o700, 0o2775),
+    }),
+  ),
+  w(
+    3,
+    fc.record({
+      op: fc.constant('create' as const),
+      c: client,
+      path,
+      mode: fc.constantFrom(0o644, 0o600, 0o4755),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      op: fc.constant('symlink' as const),
+      c: client,
+      path,
+      target: fc.constantFrom('x', '../y', '/abs/t'),
+    }),
+  ),
   w(2, fc.record({ op: fc.constant('link' as const), c: client, src: path, dst: path })),
   w(2, fc.record({ op: fc.constant('unlink' as const), c: client, path })),
   w(2, fc.record({ op: fc.constant('rmdir' as const), c: client, path })),
-  w(5, fc.record({ op: fc.constant('rename' as const), c: client, src: path, dst: path, flags: fc.constantFrom(0, 0, 1, 2) })),
-  w(1, fc.record({ op: fc.constant('chmod' as const), c: client, path, mode: fc.constantFrom(0o600, 0o755, 0o1777, 0o2755) })),
-  w(2, fc.record({
-    op: fc.constant('write' as const), c: client, path,
-    indx: fc.constantFrom(0, 1), pos: fc.constantFrom(0, 100, 65536), len: fc.constantFrom(1, 5000),
-  })),
-  w(1, fc.record({ op: fc.constant('truncate' as const), c: client, path, length: fc.constantFrom(0, 3, 70000, CHUNK + 5) })),
+  w(
+    5,
+    fc.record({
+      op: fc.constant('rename' as const),
+      c: client,
+      src: path,
+      dst: path,
+      flags: fc.constantFrom(0, 0, 1, 2),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      op: fc.constant('chmod' as const),
+      c: client,
+      path,
+      mode: fc.constantFrom(0o600, 0o755, 0o1777, 0o2755),
+    }),
+  ),
+  w(
+    2,
+    fc.record({
+      op: fc.constant('write' as const),
+      c: client,
+      path,
+      indx: fc.constantFrom(0, 1),
+      pos: fc.constantFrom(0, 100, 65536),
+      len: fc.constantFrom(1, 5000),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      op: fc.constant('truncate' as const),
+      c: client,
+      path,
+      length: fc.constantFrom(0, 3, 70000, CHUNK + 5),
+    }),
+  ),
 );
 
 const T = { sec: 1_700_000_000, nsec: 0 };
@@ -153,7 +214,11 @@ function applyModel(t: TreeModel, o: Op): void {
   }
 }
 
-const KIND: Partial<Record<number, Kind>> = { [FileType.Directory]: 'dir', [FileType.File]: 'file', [FileType.Symlink]: 'symlink' };
+const KIND: Partial<Record<number, Kind>> = {
+  [FileType.Directory]: 'dir',
+  [FileType.File]: 'file',
+  [FileType.Symlink]: 'symlink',
+};
 
 /** The implementation's visible tree in the model's listing form. */
 async function listReal(m: BaseMeta): Promise<Listed[]> {
@@ -166,11 +231,20 @@ async function listReal(m: BaseMeta): Promise<Listed[]> {
     const same = first.get(ino) ?? p;
     first.set(ino, same);
     const target = kind === 'symlink' ? (await m.readlink(root, ino)).toString() : undefined;
-    out.push({ path: p, kind, mode: a.mode, nlink: a.nlink, length: a.length, ...(target === undefined ? {} : { target }), same });
+    out.push({
+      path: p,
+      kind,
+      mode: a.mode,
+      nlink: a.nlink,
+      length: a.length,
+      ...(target === undefined ? {} : { target }),
+      same,
+    });
     if (kind !== 'dir') return;
     const entries = await m.readdir(root, ino, { plus: true });
     for (const e of entries.sort((x, y) => Buffer.compare(x.name, y.name))) {
-      if (e.attr && KIND[e.attr.type] !== KIND[e.type]) throw new Error(`dentry type ${e.type} != attr type at ${p}/${e.name}`);
+      if (e.attr && KIND[e.attr.type] !== KIND[e.type])
+        throw new Error(`dentry type ${e.type} != attr type at ${p}/${e.name}`);
       await walk(e.ino, `${p === '/' ? '' : p}/${e.name.toString()}`);
     }
   };
@@ -219,7 +293,9 @@ export async function runSequence(target: EngineTarget, ops: readonly Op[]): Pro
 function property(target: EngineTarget, numRuns: number): void {
   it(`matches the reference tree on ${target.name} (${numRuns} runs)`, async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) => runSequence(target, ops)),
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) =>
+        runSequence(target, ops),
+      ),
       { numRuns, endOnFailure: false },
     );
   }, 240_000);

@@ -96,7 +96,12 @@ export class TreeModel {
   }
 
   symlink(parentPath: readonly string[], name: string, target: string): void {
-    this.add(this.resolve(parentPath), name, { kind: 'symlink', mode: 0o777, length: Buffer.byteLength(target), target });
+    this.add(this.resolve(parentPath), name, {
+      kind: 'symlink',
+      mode: 0o777,
+      length: Buffer.byteLength(target),
+      target,
+    });
   }
 
   link(src: readonly string[], dstParent: readonly string[], name: string): void {
@@ -108,7 +113,10 @@ export class TreeModel {
     kids.set(name, s.id);
   }
 
-  private entry(parentPath: readonly string[], name: string): { kids: Map<string, number>; n: MNode; parent: MNode } {
+  private entry(
+    parentPath: readonly string[],
+    name: string,
+  ): { kids: Map<string, number>; n: MNode; parent: MNode } {
     const parent = this.resolve(parentPath);
     const kids = this.kids(parent);
     const id = kids.get(name);
@@ -140,7 +148,7 @@ export class TreeModel {
 
   /** True when `id` is `dir` or lies below it. */
   private within(id: number, dir: number): boolean {
-    for (let cur = id; ; ) {
+    for (let cur = id; ;) {
       if (cur === dir) return true;
       const up = this.dirParent.get(cur);
       if (up === undefined || up === cur) return false;
@@ -223,8 +231,17 @@ export class TreeModel {
     const walk = (n: MNode, path: string): void => {
       const same = first.get(n.id) ?? path;
       first.set(n.id, same);
-      out.push({ path, kind: n.kind, mode: n.mode, nlink: this.nlink(n), length: n.length, ...(n.target === undefined ? {} : { target: n.target }), same });
-      for (const name of [...(n.children?.keys() ?? [])].sort()) walk(this.node(n.children?.get(name) ?? 0), `${path === '/' ? '' : path}/${name}`);
+      out.push({
+        path,
+        kind: n.kind,
+        mode: n.mode,
+        nlink: this.nlink(n),
+        length: n.length,
+        ...(n.target === undefined ? {} : { target: n.target }),
+        same,
+      });
+      for (const name of [...(n.children?.keys() ?? [])].sort())
+        walk(this.node(n.children?.get(name) ?? 0), `${path === '/' ? '' : path}/${name}`);
     };
     walk(this.node(1), '/');
     return out;

@@ -115,7 +115,11 @@ export const dataScenarios: Scenario[] = [
         for (let i = 0; i < pieces; i++) got.push(await readAt(r, i * MiB, MiB));
         assert.equal(sha256(...got), sha256(...want), 'whole-file sha256');
         const across = await readAt(r, 64 * MiB - 3000, 6000);
-        assert.deepEqual(across, Buffer.concat([want[63]!.subarray(MiB - 3000), want[64]!.subarray(0, 3000)]), 'read across chunks');
+        assert.deepEqual(
+          across,
+          Buffer.concat([want[63]!.subarray(MiB - 3000), want[64]!.subarray(0, 3000)]),
+          'read across chunks',
+        );
       } finally {
         await r.close();
       }
@@ -154,7 +158,8 @@ export const dataScenarios: Scenario[] = [
     async run(fs, dir) {
       const f = join(dir, 'log');
       await fs.writeFile(f, '');
-      const rec = (w: number, i: number): Buffer => Buffer.from(`w${w}:${String(i).padStart(5, '0')}:${'x'.repeat(50)}\n`);
+      const rec = (w: number, i: number): Buffer =>
+        Buffer.from(`w${w}:${String(i).padStart(5, '0')}:${'x'.repeat(50)}\n`);
       const size = rec(0, 0).length;
       const writers = 3;
       const rounds = 60;
@@ -177,7 +182,8 @@ export const dataScenarios: Scenario[] = [
       assert.equal(data.length, (writers * rounds + 1) * size);
       const seen = new Set<string>();
       for (let off = 0; off < data.length; off += size) seen.add(data.subarray(off, off + size).toString());
-      for (let w = 0; w < writers; w++) for (let i = 0; i < rounds; i++) assert.ok(seen.has(rec(w, i).toString()), `record w${w}:${i}`);
+      for (let w = 0; w < writers; w++)
+        for (let i = 0; i < rounds; i++) assert.ok(seen.has(rec(w, i).toString()), `record w${w}:${i}`);
       assert.ok(data.subarray(data.length - size).equals(rec(9, 0)), 'appendFile lands at the end');
     },
   },

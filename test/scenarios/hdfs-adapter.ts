@@ -10,12 +10,19 @@
  * 'ERR_HDFS_UNSUPPORTED', and the HDFS test marks such scenarios skipped.
  */
 import { posix } from 'node:path';
-import { HdfsError, type FileStatus, type HdfsFileSystem, type HdfsInputStream, type HdfsOutputStream } from '../../src/api/hdfs.js';
+import {
+  HdfsError,
+  type FileStatus,
+  type HdfsFileSystem,
+  type HdfsInputStream,
+  type HdfsOutputStream,
+} from '../../src/api/hdfs.js';
 import type { ScenarioDirent, ScenarioFileHandle, ScenarioFs, ScenarioStats } from './scenario-fs.js';
 
 export const UNSUPPORTED = 'ERR_HDFS_UNSUPPORTED';
 
-const unsupported = (what: string): Error => Object.assign(new Error(`HDFS has no ${what}`), { code: UNSUPPORTED });
+const unsupported = (what: string): Error =>
+  Object.assign(new Error(`HDFS has no ${what}`), { code: UNSUPPORTED });
 
 const BY_CLASS: Record<string, string> = {
   FileNotFoundException: 'ENOENT',
@@ -82,7 +89,8 @@ class HdfsHandle implements ScenarioFileHandle {
   write(buffer: Buffer, offset: number, length: number, position: number | null) {
     return h(async () => {
       if (!this.output) throw Object.assign(new Error('EBADF: not open for writing'), { code: 'EBADF' });
-      if (position !== null && position !== this.output.getPos()) throw unsupported('write at an arbitrary position');
+      if (position !== null && position !== this.output.getPos())
+        throw unsupported('write at an arbitrary position');
       await this.output.write(buffer.subarray(offset, offset + length));
       return { bytesWritten: length };
     });
@@ -116,7 +124,8 @@ class HdfsHandle implements ScenarioFileHandle {
 }
 
 export function hdfsScenarioFs(fs: HdfsFileSystem): ScenarioFs {
-  const status = (p: string): Promise<FileStatus | undefined> => fs.getFileLinkStatus(p).catch(() => undefined);
+  const status = (p: string): Promise<FileStatus | undefined> =>
+    fs.getFileLinkStatus(p).catch(() => undefined);
   const impl = {
     readFile: (p: string) =>
       h(async () => {
@@ -137,16 +146,31 @@ export function hdfsScenarioFs(fs: HdfsFileSystem): ScenarioFs {
       }),
     appendFile: (p: string, data: Buffer | string) =>
       h(async () => {
-        const out = (await fs.exists(p)) ? await fs.append(p) : await fs.create(p, { overwrite: false, createParent: false });
+        const out = (await fs.exists(p))
+          ? await fs.append(p)
+          : await fs.create(p, { overwrite: false, createParent: false });
         await out.write(data);
         await out.close();
       }),
     open: (p: string, flags: string) =>
       h(async (): Promise<ScenarioFileHandle> => {
         if (flags === 'r') return new HdfsHandle(fs, p, await fs.open(p));
-        if (flags === 'w' || flags === 'wx') return new HdfsHandle(fs, p, undefined, await fs.create(p, { overwrite: flags === 'w', createParent: false }));
-        if (flags === 'a' && (await fs.exists(p))) return new HdfsHandle(fs, p, undefined, await fs.append(p));
-        if (flags === 'a') return new HdfsHandle(fs, p, undefined, await fs.create(p, { overwrite: false, createParent: false }));
+        if (flags === 'w' || flags === 'wx')
+          return new HdfsHandle(
+            fs,
+            p,
+            undefined,
+            await fs.create(p, { overwrite: flags === 'w', createParent: false }),
+          );
+        if (flags === 'a' && (await fs.exists(p)))
+          return new HdfsHandle(fs, p, undefined, await fs.append(p));
+        if (flags === 'a')
+          return new HdfsHandle(
+            fs,
+            p,
+            undefined,
+            await fs.create(p, { overwrite: false, createParent: false }),
+          );
         throw unsupported(`open flags '${flags}'`);
       }),
     mkdir: (p: string, opts?: { recursive?: boolean; mode?: number }) =>
@@ -166,7 +190,12 @@ export function hdfsScenarioFs(fs: HdfsFileSystem): ScenarioFs {
         if (!st.isDirectory) throw Object.assign(new Error(`ENOTDIR: ${p}`), { code: 'ENOTDIR' });
         const list = await fs.listStatus(p);
         if (!opts?.withFileTypes) return list.map((s) => s.name);
-        return list.map((s) => ({ name: s.name, isFile: () => s.isFile, isDirectory: () => s.isDirectory, isSymbolicLink: () => s.isSymlink }));
+        return list.map((s) => ({
+          name: s.name,
+          isFile: () => s.isFile,
+          isDirectory: () => s.isDirectory,
+          isSymbolicLink: () => s.isSymlink,
+        }));
       }),
     rm: (p: string, opts?: { recursive?: boolean; force?: boolean }) =>
       h(async () => {
@@ -175,7 +204,8 @@ export function hdfsScenarioFs(fs: HdfsFileSystem): ScenarioFs {
           if (opts?.force) return;
           throw Object.assign(new Error(`ENOENT: ${p}`), { code: 'ENOENT' });
         }
-        if (st.isDirectory && !opts?.recursive) throw Object.assign(new Error(`ERR_FS_EISDIR: ${p}`), { code: 'ERR_FS_EISDIR' });
+        if (st.isDirectory && !opts?.recursive)
+          throw Object.assign(new Error(`ERR_FS_EISDIR: ${p}`), { code: 'ERR_FS_EISDIR' });
         await fs.delete(p, true);
       }),
     rmdir: (p: string) =>
@@ -205,7 +235,13 @@ export function hdfsScenarioFs(fs: HdfsFileSystem): ScenarioFs {
     link: () => Promise.reject(unsupported('hard links')),
     chmod: (p: string, mode: number) => h(() => fs.setPermission(p, mode)),
     utimes: (p: string, atime: Date | number, mtime: Date | number) =>
-      h(() => fs.setTimes(p, typeof mtime === 'number' ? mtime * 1000 : mtime.getTime(), typeof atime === 'number' ? atime * 1000 : atime.getTime())),
+      h(() =>
+        fs.setTimes(
+          p,
+          typeof mtime === 'number' ? mtime * 1000 : mtime.getTime(),
+          typeof atime === 'number' ? atime * 1000 : atime.getTime(),
+        ),
+      ),
     truncate: (p: string, len = 0) =>
       h(async () => {
         if (len > (await fs.getFileStatus(p)).length) throw unsupported('growing truncate');

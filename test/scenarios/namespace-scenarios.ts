@@ -55,7 +55,9 @@ export const namespaceScenarios: Scenario[] = [
       assert.ok(!listed.includes('.') && !listed.includes('..'), 'no dot entries');
       assert.deepEqual([...listed].sort(), [...names, 'sub', 'link'].sort());
       const typed = await fs.readdir(dir, { withFileTypes: true });
-      const kind = new Map(typed.map((d) => [d.name, d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : '?']));
+      const kind = new Map(
+        typed.map((d) => [d.name, d.isFile() ? 'f' : d.isDirectory() ? 'd' : d.isSymbolicLink() ? 'l' : '?']),
+      );
       assert.equal(kind.get('sub'), 'd');
       assert.equal(kind.get('link'), 'l');
       assert.equal(kind.get('file-299-' + 'n'.repeat(299 % 40)), 'f');
@@ -103,7 +105,11 @@ export const namespaceScenarios: Scenario[] = [
       await fs.mkdir(join(dir, 'd'));
       await fs.writeFile(join(dir, 'd', 'f'), 'in d');
       await fs.symlink('d', join(dir, 'dl'));
-      assert.equal((await fs.readFile(join(dir, 'dl', 'f'))).toString(), 'in d', 'path walk through a symlinked dir');
+      assert.equal(
+        (await fs.readFile(join(dir, 'dl', 'f'))).toString(),
+        'in d',
+        'path walk through a symlinked dir',
+      );
       await fs.unlink(join(dir, 'dl'));
       assert.ok((await fs.stat(join(dir, 'd'))).isDirectory(), 'unlinking the link keeps the target');
     },
@@ -130,7 +136,11 @@ export const namespaceScenarios: Scenario[] = [
       assert.equal((await fs.readFile(join(dir, 'd2', 'moved'))).toString(), 'source');
       await fs.rename(join(dir, 'keep'), join(dir, 'd2', 'moved')); // replace across directories
       assert.equal((await fs.readFile(join(dir, 'd2', 'moved'))).toString(), 'old target');
-      await expectCode(fs.rename(join(dir, 'missing'), join(dir, 'x')), 'ENOENT', 'rename of a missing source');
+      await expectCode(
+        fs.rename(join(dir, 'missing'), join(dir, 'x')),
+        'ENOENT',
+        'rename of a missing source',
+      );
     },
   },
   {
@@ -145,7 +155,11 @@ export const namespaceScenarios: Scenario[] = [
       await expectCode(fs.rename(join(dir, 'a'), join(dir, 'full')), 'ENOTEMPTY', 'dir over non-empty dir');
       await expectCode(fs.rename(join(dir, 'a'), join(dir, 'file')), 'ENOTDIR', 'dir over file');
       await expectCode(fs.rename(join(dir, 'file'), join(dir, 'empty')), 'EISDIR', 'file over dir');
-      await expectCode(fs.rename(join(dir, 'a'), join(dir, 'a', 'inner', 'sub')), 'EINVAL', 'dir into itself');
+      await expectCode(
+        fs.rename(join(dir, 'a'), join(dir, 'a', 'inner', 'sub')),
+        'EINVAL',
+        'dir into itself',
+      );
       const before = (await fs.stat(dir)).nlink;
       await fs.rename(join(dir, 'a'), join(dir, 'empty'));
       assert.equal((await fs.stat(dir)).nlink, before - 1, 'replacing a dir drops one parent link');

@@ -23,7 +23,10 @@ export interface ScenarioResult {
 const nodeFs: ScenarioFs = fsp;
 
 function slug(name: string, i: number): string {
-  return `${String(i).padStart(2, '0')}-${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 50)}`;
+  return `${String(i).padStart(2, '0')}-${name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 50)}`;
 }
 
 function parseArgs(argv: readonly string[]): { root: string; timeoutMs: number; names: string[] } {
@@ -46,7 +49,10 @@ async function runOne(s: Scenario, dir: string, timeoutMs: number): Promise<Scen
   try {
     await fsp.mkdir(dir);
     const timeout = new Promise<never>((_, rej) => {
-      timer = setTimeout(() => rej(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
+      timer = setTimeout(
+        () => rej(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        timeoutMs,
+      );
     });
     await Promise.race([s.run(nodeFs, dir), timeout]);
     return { name: s.name, ok: true, ms: Date.now() - t0 };
@@ -69,7 +75,8 @@ async function main(): Promise<number> {
   const { root, timeoutMs, names } = parseArgs(process.argv.slice(2));
   const chosen = names.length === 0 ? posixScenarios : posixScenarios.filter((s) => names.includes(s.name));
   const unknown = names.filter((n) => !posixScenarios.some((s) => s.name === n));
-  for (const n of unknown) process.stdout.write(JSON.stringify({ name: n, ok: false, ms: 0, error: 'unknown scenario' }) + '\n');
+  for (const n of unknown)
+    process.stdout.write(JSON.stringify({ name: n, ok: false, ms: 0, error: 'unknown scenario' }) + '\n');
   let failed = unknown.length;
   for (const s of chosen) {
     const r = await runOne(s, join(root, slug(s.name, posixScenarios.indexOf(s))), timeoutMs);

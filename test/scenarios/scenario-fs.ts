@@ -30,8 +30,18 @@ export interface ScenarioDirent {
 }
 
 export interface ScenarioFileHandle {
-  read(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesRead: number }>;
-  write(buffer: Buffer, offset: number, length: number, position: number | null): Promise<{ bytesWritten: number }>;
+  read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesRead: number }>;
+  write(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number | null,
+  ): Promise<{ bytesWritten: number }>;
   truncate(len?: number): Promise<void>;
   stat(): Promise<ScenarioStats>;
   sync(): Promise<void>;

@@ -13,7 +13,8 @@ export async function loadSharedScenarios(): Promise<Scenario[]> {
   const mod = (await import(/* @vite-ignore */ './posix-scenarios.js')) as Record<string, unknown>;
   const out: Scenario[] = [];
   for (const v of Object.values(mod)) {
-    if (Array.isArray(v) && v.every((s) => typeof s === 'object' && s !== null && 'name' in s && 'run' in s)) out.push(...(v as Scenario[]));
+    if (Array.isArray(v) && v.every((s) => typeof s === 'object' && s !== null && 'name' in s && 'run' in s))
+      out.push(...(v as Scenario[]));
   }
   return out;
 }

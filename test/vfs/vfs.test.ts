@@ -46,7 +46,11 @@ describe('vfs', () => {
     const data = Buffer.alloc(5 * 1024 * 1024 + 123, 7);
     await vfs.write(ctx, handle.fh, 0, data);
     expect((await vfs.getattr(ctx, entry.ino)).length).toBe(data.length);
-    expect((await vfs.read(ctx, handle.fh, 5 * 1024 * 1024, 1000)).equals(data.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 1000))).toBe(true);
+    expect(
+      (await vfs.read(ctx, handle.fh, 5 * 1024 * 1024, 1000)).equals(
+        data.subarray(5 * 1024 * 1024, 5 * 1024 * 1024 + 1000),
+      ),
+    ).toBe(true);
     await vfs.release(ctx, handle.fh);
     const h2 = await vfs.open(ctx, entry.ino, 0);
     const back = await vfs.read(ctx, h2.fh, 0, data.length + 10);
@@ -73,13 +77,17 @@ describe('vfs', () => {
   it('serves .stats and .config, hides secrets and refuses writes to them', async () => {
     const { vfs } = await setup();
     const root = await vfs.readdir(ctx, (await vfs.opendir(ctx, ROOT_INODE)).fh, 0, true);
-    expect(root.map((e) => e.name.toString())).toEqual(expect.arrayContaining(['.', '..', '.stats', '.config', '.accesslog']));
+    expect(root.map((e) => e.name.toString())).toEqual(
+      expect.arrayContaining(['.', '..', '.stats', '.config', '.accesslog']),
+    );
     const st = await vfs.lookup(ctx, ROOT_INODE, n('.stats'));
     expect(st.ino).toBe(STATS_INODE);
     const h = await vfs.open(ctx, st.ino, 0);
     const stats = (await vfs.read(ctx, h.fh, 0, 1 << 20)).toString();
     expect(stats).toContain('juicefs_fuse_ops_durations_histogram_seconds');
-    expect(stats).toMatch(/juicefs_transaction_durations_histogram_seconds_count\{vol_name="testvol"\} [1-9]/);
+    expect(stats).toMatch(
+      /juicefs_transaction_durations_histogram_seconds_count\{vol_name="testvol"\} [1-9]/,
+    );
     expect(stats).toMatch(/juicefs_uptime\{vol_name="testvol"\} /);
     await expect(vfs.open(ctx, st.ino, O_WRONLY)).rejects.toMatchObject({ code: 'EACCES' });
     await expect(vfs.unlink(ctx, ROOT_INODE, n('.stats'))).rejects.toMatchObject({ code: 'EPERM' });
@@ -99,8 +107,12 @@ describe('vfs', () => {
     const { vfs } = await setup();
     const { entry, handle } = await vfs.create(ctx, ROOT_INODE, n('cap'), 0o755, 0, O_WRONLY);
     await vfs.release(ctx, handle.fh);
-    await expect(vfs.getxattr(ctx, entry.ino, 'security.capability')).rejects.toMatchObject({ code: 'ENODATA' });
-    await expect(vfs.setxattr(ctx, entry.ino, 'security.capability', Buffer.alloc(20), 0)).rejects.toMatchObject({ code: 'ENOTSUP' });
+    await expect(vfs.getxattr(ctx, entry.ino, 'security.capability')).rejects.toMatchObject({
+      code: 'ENODATA',
+    });
+    await expect(
+      vfs.setxattr(ctx, entry.ino, 'security.capability', Buffer.alloc(20), 0),
+    ).rejects.toMatchObject({ code: 'ENOTSUP' });
     await vfs.setxattr(ctx, entry.ino, 'user.ok', n('v'), 0);
     expect((await vfs.getxattr(ctx, entry.ino, 'user.ok')).toString()).toBe('v');
   });
@@ -154,7 +166,7 @@ describe('vfs', () => {
     await vfs.release(ctx, r2.fh);
   });
 
-  it('fsync makes the commit durable through the engine\'s sync', async () => {
+  it("fsync makes the commit durable through the engine's sync", async () => {
     const { rt, vfs, engine } = await setupWithEngine();
     let synced = 0;
     engine.sync = async () => {
@@ -225,12 +237,16 @@ describe('vfs', () => {
     const chunk = Buffer.alloc(256 * 1024, 3);
     for (let i = 0; i < 3; i++) await vfs.write(ctx, handle.fh, i * chunk.length, chunk);
     // 768 KiB accepted and not committed: another 512 KiB would pass 1 MiB.
-    await expect(vfs.write(ctx, handle.fh, 3 * chunk.length, Buffer.alloc(512 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(vfs.write(ctx, handle.fh, 3 * chunk.length, Buffer.alloc(512 * 1024))).rejects.toMatchObject(
+      { code: 'ENOSPC' },
+    );
     // Overwriting what is already there needs no space.
     await vfs.write(ctx, handle.fh, 0, chunk);
     await vfs.release(ctx, handle.fh);
     const { handle: h2 } = await vfs.create(ctx, ROOT_INODE, n('second'), 0o644, 0, O_WRONLY | O_APPEND);
-    await expect(vfs.write(ctx, h2.fh, 0, Buffer.alloc(300 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(vfs.write(ctx, h2.fh, 0, Buffer.alloc(300 * 1024))).rejects.toMatchObject({
+      code: 'ENOSPC',
+    });
     await vfs.write(ctx, h2.fh, 0, Buffer.alloc(200 * 1024));
     await vfs.release(ctx, h2.fh);
     expect(vol.raw.keys().length).toBeGreaterThan(0);
@@ -243,7 +259,9 @@ describe('vfs', () => {
     await rt.meta.heartbeat(); // loads the quotas into this client's cache
     const { handle } = await vfs.create(ctx, d.ino, n('f'), 0o644, 0, O_WRONLY);
     await vfs.write(ctx, handle.fh, 0, Buffer.alloc(40 * 1024));
-    await expect(vfs.write(ctx, handle.fh, 40 * 1024, Buffer.alloc(40 * 1024))).rejects.toMatchObject({ code: 'EDQUOT' });
+    await expect(vfs.write(ctx, handle.fh, 40 * 1024, Buffer.alloc(40 * 1024))).rejects.toMatchObject({
+      code: 'EDQUOT',
+    });
     await vfs.release(ctx, handle.fh);
   });
 
@@ -294,7 +312,12 @@ describe('fuse adapter entry timeouts', () => {
       await vfs.mkdir(ctx, ROOT_INODE, n('d'), 0o755);
       const { handle } = await vfs.create(ctx, ROOT_INODE, n('f'), 0o644, 0, O_WRONLY);
       await vfs.release(ctx, handle.fh);
-      const ops = new VfsFuseOps(vfs, { attrTimeout: 1, entryTimeout: 2, dirEntryTimeout: 7, noSupplementaryGroups: true });
+      const ops = new VfsFuseOps(vfs, {
+        attrTimeout: 1,
+        entryTimeout: 2,
+        dirEntryTimeout: 7,
+        noSupplementaryGroups: true,
+      });
       const rctx = { unique: 1n, opcode: 1, uid: 0, gid: 0, pid: 0, signal: new AbortController().signal };
       expect((await ops.lookup(rctx, ROOT_INODE, n('d'))).entryTimeout).toBe(7);
       expect((await ops.lookup(rctx, ROOT_INODE, n('f'))).entryTimeout).toBe(2);

@@ -15,7 +15,16 @@ import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
-import { costRows, findMountRoot, fuseOpsByMethod, processUsage, readStats, round, type CostRow, type Snapshot } from '../bench-metrics.js';
+import {
+  costRows,
+  findMountRoot,
+  fuseOpsByMethod,
+  processUsage,
+  readStats,
+  round,
+  type CostRow,
+  type Snapshot,
+} from '../bench-metrics.js';
 import { CliError, err, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 
 const MiB = 1024 * 1024;
@@ -42,8 +51,17 @@ export interface BenchItem {
 export interface BenchReport {
   path: string;
   mountRoot: string | null;
-  config: { blockSizeMiB: number; bigFileSizeMiB: number; smallFileSizeKiB: number; smallFileCount: number; threads: number; dropCaches: boolean };
-  results: Partial<Record<'writeBigFile' | 'readBigFile' | 'writeSmallFile' | 'readSmallFile' | 'statFile', BenchItem>>;
+  config: {
+    blockSizeMiB: number;
+    bigFileSizeMiB: number;
+    smallFileSizeKiB: number;
+    smallFileCount: number;
+    threads: number;
+    dropCaches: boolean;
+  };
+  results: Partial<
+    Record<'writeBigFile' | 'readBigFile' | 'writeSmallFile' | 'readSmallFile' | 'statFile', BenchItem>
+  >;
   costs: CostRow[];
   fuseOps: Record<string, { count: number; msPerOp: number }>;
   timeUsedSec: number;
@@ -67,7 +85,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-export async function writeFileBlocks(file: string, size: number, block: Buffer, sync: boolean): Promise<void> {
+export async function writeFileBlocks(
+  file: string,
+  size: number,
+  block: Buffer,
+  sync: boolean,
+): Promise<void> {
   const fh = await open(file, 'w');
   try {
     for (let off = 0; off < size; off += block.length) {
@@ -101,7 +124,13 @@ export async function dropCaches(): Promise<void> {
   await writeFile('/proc/sys/vm/drop_caches', '3');
 }
 
-function item(unit: BenchItem['unit'], amount: number, secs: number, files: number, threads: number): BenchItem {
+function item(
+  unit: BenchItem['unit'],
+  amount: number,
+  secs: number,
+  files: number,
+  threads: number,
+): BenchItem {
   const big = unit === 'MiB/s';
   const perFile = (secs * threads) / Math.max(files, 1);
   return {
@@ -113,25 +142,36 @@ function item(unit: BenchItem['unit'], amount: number, secs: number, files: numb
 }
 
 /** Runs the phases; the caller owns `dir` (created empty, removed afterwards). */
-async function runPhases(cfg: BenchConfig, dir: string, warn: (m: string) => void): Promise<BenchReport['results']> {
+async function runPhases(
+  cfg: BenchConfig,
+  dir: string,
+  warn: (m: string) => void,
+): Promise<BenchReport['results']> {
   const results: BenchReport['results'] = {};
   const block = randomFillSync(Buffer.allocUnsafe(cfg.blockSize));
   const threads = range(cfg.threads);
   const maybeDrop = async (): Promise<void> => {
     if (!cfg.dropCaches) return;
-    await dropCaches().catch((e: unknown) => warn(`drop caches failed (${(e as Error).message}); reads may hit the page cache`));
+    await dropCaches().catch((e: unknown) =>
+      warn(`drop caches failed (${(e as Error).message}); reads may hit the page cache`),
+    );
   };
   if (cfg.bigFileSize > 0) {
     const file = (t: number): string => join(dir, `bigfile.${t}`);
     const mib = (cfg.bigFileSize * cfg.threads) / MiB;
-    const w = await timed(() => Promise.all(threads.map((t) => writeFileBlocks(file(t), cfg.bigFileSize, block, true))));
+    const w = await timed(() =>
+      Promise.all(threads.map((t) => writeFileBlocks(file(t), cfg.bigFileSize, block, true))),
+    );
     results.writeBigFile = item('MiB/s', mib, w, cfg.threads, cfg.threads);
     await maybeDrop();
-    const r = await timed(() => Promise.all(threads.map((t) => readFileBlocks(file(t), Buffer.allocUnsafe(cfg.blockSize)))));
+    const r = await timed(() =>
+      Promise.all(threads.map((t) => readFileBlocks(file(t), Buffer.allocUnsafe(cfg.blockSize)))),
+    );
     results.readBigFile = item('MiB/s', mib, r, cfg.threads, cfg.threads);
   }
   if (cfg.smallFileCount > 0) {
-    const small = block.length >= cfg.smallFileSize ? block : randomFillSync(Buffer.allocUnsafe(cfg.smallFileSize));
+    const small =
+      block.length >= cfg.smallFileSize ? block : randomFillSync(Buffer.allocUnsafe(cfg.smallFileSize));
     const file = (t: number, i: number): string => join(dir, `t${t}`, `small.${i}`);
     await Promise.all(threads.map((t) => mkdir(join(dir, `t${t}`))));
     const files = cfg.smallFileCount * cfg.threads;
@@ -143,7 +183,9 @@ async function runPhases(cfg: BenchConfig, dir: string, warn: (m: string) => voi
           }),
         ),
       );
-    const w = await each((t, i) => writeFileBlocks(file(t, i), cfg.smallFileSize, small.subarray(0, cfg.smallFileSize), false));
+    const w = await each((t, i) =>
+      writeFileBlocks(file(t, i), cfg.smallFileSize, small.subarray(0, cfg.smallFileSize), false),
+    );
     results.writeSmallFile = item('files/s', files, w, files, cfg.threads);
     await maybeDrop();
     const r = await each((t, i) => readFile(file(t, i)));
@@ -155,7 +197,10 @@ async function runPhases(cfg: BenchConfig, dir: string, warn: (m: string) => voi
   return results;
 }
 
-export async function runBench(cfg: BenchConfig, warn: (m: string) => void = () => undefined): Promise<BenchReport> {
+export async function runBench(
+  cfg: BenchConfig,
+  warn: (m: string) => void = () => undefined,
+): Promise<BenchReport> {
   const st = await stat(cfg.path).catch(() => undefined);
   if (st === undefined || !st.isDirectory()) throw new CliError(`${cfg.path} is not a directory`);
   const mountRoot = await findMountRoot(cfg.path);
@@ -170,7 +215,9 @@ export async function runBench(cfg: BenchConfig, warn: (m: string) => void = () 
     results = await runPhases(cfg, dir, warn);
     if (mountRoot !== undefined) after = await readStats(mountRoot);
   } finally {
-    await rm(dir, { recursive: true, force: true }).catch((e: unknown) => warn(`cleanup of ${dir} failed: ${(e as Error).message}`));
+    await rm(dir, { recursive: true, force: true }).catch((e: unknown) =>
+      warn(`cleanup of ${dir} failed: ${(e as Error).message}`),
+    );
   }
   const timeUsedSec = round(Number(process.hrtime.bigint() - t0) / 1e9);
   return {
@@ -207,10 +254,14 @@ export function formatReport(r: BenchReport): string {
     rows.push([LABELS[k], `${v.value.toFixed(2)} ${v.unit}`, `${v.cost.toFixed(2)} ${v.costUnit}`]);
   }
   for (const cr of r.costs) rows.push([cr.item, `${cr.count} operations`, `${cr.msPerOp.toFixed(2)} ms/op`]);
-  for (const [m, v] of Object.entries(r.fuseOps)) rows.push([`  fuse ${m}`, `${v.count} operations`, `${v.msPerOp.toFixed(3)} ms/op`]);
+  for (const [m, v] of Object.entries(r.fuseOps))
+    rows.push([`  fuse ${m}`, `${v.count} operations`, `${v.msPerOp.toFixed(3)} ms/op`]);
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)) + 2);
   const sep = '+' + w.map((n) => '-'.repeat(n)).join('+') + '+';
-  const fmt = (row: [string, string, string]): string => '|' + row.map((s, i) => ` ${i === 0 ? s.padEnd((w[i] ?? 2) - 2) : s.padStart((w[i] ?? 2) - 2)} `).join('|') + '|';
+  const fmt = (row: [string, string, string]): string =>
+    '|' +
+    row.map((s, i) => ` ${i === 0 ? s.padEnd((w[i] ?? 2) - 2) : s.padStart((w[i] ?? 2) - 2)} `).join('|') +
+    '|';
   lines.push(sep, fmt(rows[0] ?? ['', '', '']), sep, ...rows.slice(1).map(fmt), sep);
   return lines.join('\n');
 }
@@ -237,7 +288,8 @@ export function benchConfig(path: string, f: BenchFlags, cwd: string): BenchConf
     dropCaches: f.dropCaches === true,
   };
   if (cfg.blockSize < KiB) throw new CliError('--block-size must be at least 1K');
-  if (cfg.threads < 1 || cfg.threads > MAX_THREADS) throw new CliError(`--threads must be in 1..${MAX_THREADS}`);
+  if (cfg.threads < 1 || cfg.threads > MAX_THREADS)
+    throw new CliError(`--threads must be in 1..${MAX_THREADS}`);
   if (cfg.dropCaches && process.getuid?.() !== 0) throw new CliError('--drop-caches needs root');
   return cfg;
 }
@@ -254,7 +306,12 @@ export function registerBench(program: Command, io: CliIo, setExit: (p: Promise<
     .option('--block-size <size>', 'I/O size for big files, MiB unless suffixed', '1M')
     .option('--drop-caches', 'sync and drop the kernel caches before read/stat phases (root)')
     .option('--json', 'print the report as JSON')
-    .addHelpText('after', helpExamples('tjfs bench /mnt/jfs -p 4 --big-file-size 1G --small-file-size 128K --small-file-count 100'))
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs bench /mnt/jfs -p 4 --big-file-size 1G --small-file-size 128K --small-file-count 100',
+      ),
+    )
     .action((path: string, flags: BenchFlags) => {
       setExit(
         (async () => {

@@ -82,6 +82,12 @@ export function registerConfig(program: Command, io: CliIo, setExit: (p: Promise
     .option('--session-token <token>', 'object storage session token')
     .option('--upload-limit <Mbps>', 'volume-wide upload limit (advisory)')
     .option('--download-limit <Mbps>', 'volume-wide download limit (advisory)')
-    .addHelpText('after', helpExamples('tjfs config sqlite3://myjfs.db', 'tjfs config redis://10.0.0.5:6379/1 --capacity 2T --trash-days 7'))
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs config sqlite3://myjfs.db',
+        'tjfs config redis://10.0.0.5:6379/1 --capacity 2T --trash-days 7',
+      ),
+    )
     .action((meta: string, flags: ConfigFlags) => setExit(runConfig(meta, flags, io)));
 }

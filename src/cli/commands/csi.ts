@@ -72,11 +72,22 @@ export function registerCsi(
     .option('--endpoint <endpoint>', 'CSI endpoint, unix:///csi/csi.sock (default: $CSI_ENDPOINT)')
     .option('--node-id <id>', 'node id reported to kubelet (default: $NODE_NAME or the host name)')
     .option('--mode <mode>', 'services to run: node, controller or all', 'node')
-    .option('--state-dir <dir>', 'where shared-mount state (0600) and mount logs are kept', '/var/lib/tjfs/csi')
-    .option('--mount-base <dir>', 'where shared FUSE mounts are made (Bidirectional hostPath)', '/var/lib/tjfs/mnt')
+    .option(
+      '--state-dir <dir>',
+      'where shared-mount state (0600) and mount logs are kept',
+      '/var/lib/tjfs/csi',
+    )
+    .option(
+      '--mount-base <dir>',
+      'where shared FUSE mounts are made (Bidirectional hostPath)',
+      '/var/lib/tjfs/mnt',
+    )
     .option('--check-interval <seconds>', 'health check period of shared mounts (0 disables)', '30')
     .option('--log <file>', 'log file (default: stderr)')
-    .addHelpText('after', helpExamples('tjfs csi --endpoint unix:///csi/csi.sock --node-id $NODE_NAME --mode node'))
+    .addHelpText(
+      'after',
+      helpExamples('tjfs csi --endpoint unix:///csi/csi.sock --node-id $NODE_NAME --mode node'),
+    )
     .action((flags: CsiFlags) => setExit(runCsi(flags, io, version)));
 
   program
@@ -92,7 +103,10 @@ export function registerCsi(
       setExit(
         // The URL leaves the environment of the mount, except a supervisor's: its workers
         // are `csi-mount` again and read it from there.
-        runCli(['mount', meta, mountpoint, ...rest], { ...io, env: { ...io.env, ...(io.env[SUPERVISOR_ENV] === '1' ? {} : { [META_ENV]: undefined }) } }),
+        runCli(['mount', meta, mountpoint, ...rest], {
+          ...io,
+          env: { ...io.env, ...(io.env[SUPERVISOR_ENV] === '1' ? {} : { [META_ENV]: undefined }) },
+        }),
       );
     });
 }

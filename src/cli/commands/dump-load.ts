@@ -183,7 +183,13 @@ export function registerDumpLoad(program: Command, io: CliIo, setExit: (p: Promi
     .option('--subdir <path>', 'dump only this sub-directory')
     .option('--keep-secret-key', 'keep the object storage secret key')
     .option('--skip-trash', 'leave out the trash')
-    .addHelpText('after', helpExamples('tjfs dump redis://10.0.0.5:6379/1 meta-dump.json.gz', 'tjfs dump sqlite3://myjfs.db --subdir /projects/a > a.json'))
+    .addHelpText(
+      'after',
+      helpExamples(
+        'tjfs dump redis://10.0.0.5:6379/1 meta-dump.json.gz',
+        'tjfs dump sqlite3://myjfs.db --subdir /projects/a > a.json',
+      ),
+    )
     .action((meta: string, file: string | undefined, flags: DumpFlags) =>
       setExit(runDump(meta, file, flags, io)),
     );

@@ -98,6 +98,9 @@ export function registerFsckGc(program: Command, io: CliIo, setExit: (p: Promise
     .description('find (and with --delete remove) objects no slice references')
     .argument('<META>')
     .option('--delete', 'delete the leaked objects')
-    .addHelpText('after', helpExamples('tjfs gc redis://10.0.0.5:6379/1', 'tjfs gc redis://10.0.0.5:6379/1 --delete'))
+    .addHelpText(
+      'after',
+      helpExamples('tjfs gc redis://10.0.0.5:6379/1', 'tjfs gc redis://10.0.0.5:6379/1 --delete'),
+    )
     .action((meta: string, flags: { delete?: boolean }) => setExit(runGc(meta, flags, io)));
 }

@@ -125,7 +125,8 @@ function requireAddon(): void {
   try {
     loadNative();
   } catch (e) {
-    const cause = e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message.split('\n')[0]})` : '';
+    const cause =
+      e instanceof Error && e.cause instanceof Error ? ` (${e.cause.message.split('\n')[0]})` : '';
     const msg = (e instanceof Error ? e.message : String(e)).replace(/^tjfs: /, '');
     throw new CliError(`mount refused: ${msg}${cause}`);
   }

@@ -9,7 +9,15 @@ import type { DirEntryRecord, MetaEngine } from '../engine.js';
 import type { AclRule } from '../encoding.js';
 import { FsError, Errno } from '../../base/errno.js';
 import { orderedFormat, parseFormat } from '../format.js';
-import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr, type Ino } from '../../base/types.js';
+import {
+  CHUNK_SIZE,
+  emptyAttr,
+  FileType,
+  ROOT_INODE,
+  TRASH_INODE,
+  type Attr,
+  type Ino,
+} from '../../base/types.js';
 import { escapeBytes, goCompact, goIndent, type GoValue } from './escape.js';
 
 export interface DumpOptions {

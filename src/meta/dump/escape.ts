@@ -69,7 +69,10 @@ export function unescapeToBytes(s: string): Buffer {
 
 /** Go encoding/json string literal (escapes <, >, &, U+2028, U+2029). */
 export function goString(s: string): string {
-  return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return JSON.stringify(s).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
 }
 
 type GoValue =
@@ -89,7 +92,8 @@ export function goCompact(v: GoValue): string {
   if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return '[' + v.map(goCompact).join(',') + ']';
   const parts: string[] = [];
-  for (const [k, x] of v instanceof Map ? v : Object.entries(v)) if (x !== undefined) parts.push(goString(k) + ':' + goCompact(x));
+  for (const [k, x] of v instanceof Map ? v : Object.entries(v))
+    if (x !== undefined) parts.push(goString(k) + ':' + goCompact(x));
   return '{' + parts.join(',') + '}';
 }
 
@@ -101,9 +105,18 @@ export function goIndent(v: GoValue, indent: string, prefix = ''): string {
     if (v.length === 0) return '[]';
     return '[\n' + v.map((x) => inner + goIndent(x, indent, inner)).join(',\n') + '\n' + prefix + ']';
   }
-  const entries = [...(v instanceof Map ? v : Object.entries(v))].filter(([, x]) => x !== undefined) as [string, GoValue][];
+  const entries = [...(v instanceof Map ? v : Object.entries(v))].filter(([, x]) => x !== undefined) as [
+    string,
+    GoValue,
+  ][];
   if (entries.length === 0) return '{}';
-  return '{\n' + entries.map(([k, x]) => inner + goString(k) + ': ' + goIndent(x, indent, inner)).join(',\n') + '\n' + prefix + '}';
+  return (
+    '{\n' +
+    entries.map(([k, x]) => inner + goString(k) + ': ' + goIndent(x, indent, inner)).join(',\n') +
+    '\n' +
+    prefix +
+    '}'
+  );
 }
 
 export type { GoValue };

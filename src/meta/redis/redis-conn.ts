@@ -46,11 +46,20 @@ export interface OpenedClient {
 
 function connectError(target: RedisTarget, cause: unknown): FsError {
   const why = cause instanceof Error ? cause.message : String(cause);
-  return new FsError(Errno.EIO, { op: 'connect', cause, message: `EIO: cannot connect to redis ${target.displayUrl}: ${why}` });
+  return new FsError(Errno.EIO, {
+    op: 'connect',
+    cause,
+    message: `EIO: cannot connect to redis ${target.displayUrl}: ${why}`,
+  });
 }
 
 /** Connects with an overall deadline; on failure the client is torn down. */
-async function connectWithin(target: RedisTarget, conn: RedisConn, lastError: () => unknown, ms: number): Promise<void> {
+async function connectWithin(
+  target: RedisTarget,
+  conn: RedisConn,
+  lastError: () => unknown,
+  ms: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
@@ -117,12 +126,22 @@ function newRedis(target: RedisTarget, options: Options): Redis {
     return new Redis({ ...options, sentinels: target.hosts, name: target.masterName });
   }
   const hp = target.hosts[0];
-  return new Redis({ ...options, ...(target.path === undefined && hp ? { host: hp.host, port: hp.port } : {}) });
+  return new Redis({
+    ...options,
+    ...(target.path === undefined && hp ? { host: hp.host, port: hp.port } : {}),
+  });
 }
 
 function newCluster(target: RedisTarget, options: Options, state: { ready: boolean } | undefined): Cluster {
   // Cluster nodes take no SELECT, host or reconnect options of their own.
-  const { db: _db, lazyConnect: _lazy, retryStrategy: _retry, enableOfflineQueue: _queue, path: _path, ...redisOptions } = options;
+  const {
+    db: _db,
+    lazyConnect: _lazy,
+    retryStrategy: _retry,
+    enableOfflineQueue: _queue,
+    path: _path,
+    ...redisOptions
+  } = options;
   return new Cluster(target.hosts, {
     lazyConnect: true,
     redisOptions,

@@ -4,7 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TRASH_INODE } from '../../base/types.js';
-import { COUNTER_KEYS, delFileMember, parseDelFileMember, parseSliceRefField, RedisKeys, sliceRefField } from './redis-keys.js';
+import {
+  COUNTER_KEYS,
+  delFileMember,
+  parseDelFileMember,
+  parseSliceRefField,
+  RedisKeys,
+  sliceRefField,
+} from './redis-keys.js';
 import { parseRedisUrl } from './redis-url.js';
 
 describe('RedisKeys', () => {
@@ -18,7 +25,12 @@ describe('RedisKeys', () => {
       'x3',
       'p5',
     ]);
-    expect([k.flock(3n), k.plock(3n), k.sustained(7), k.locked(7)]).toEqual(['lockf3', 'lockp3', 'session7', 'locked7']);
+    expect([k.flock(3n), k.plock(3n), k.sustained(7), k.locked(7)]).toEqual([
+      'lockf3',
+      'lockp3',
+      'session7',
+      'locked7',
+    ]);
     expect(k.entries(TRASH_INODE)).toBe('d9223372032828243968');
     expect(k.global('setting')).toBe('setting');
     expect(sliceRefField(1234, 4194304)).toBe('k1234_4194304');
@@ -58,7 +70,14 @@ describe('RedisKeys', () => {
 describe('parseRedisUrl', () => {
   it('parses standalone URLs with DB and password', () => {
     const t = parseRedisUrl('redis://user:s3cret@example.com:6380/3');
-    expect(t).toMatchObject({ mode: 'standalone', db: 3, prefix: '', tls: false, username: 'user', password: 's3cret' });
+    expect(t).toMatchObject({
+      mode: 'standalone',
+      db: 3,
+      prefix: '',
+      tls: false,
+      username: 'user',
+      password: 's3cret',
+    });
     expect(t.hosts).toEqual([{ host: 'example.com', port: 6380 }]);
     expect(t.displayUrl).toBe('redis://user:****@example.com:6380/3');
     expect(parseRedisUrl('redis://h').hosts).toEqual([{ host: 'h', port: 6379 }]);
@@ -73,7 +92,10 @@ describe('parseRedisUrl', () => {
 
   it('parses rediss, unix and cluster forms', () => {
     expect(parseRedisUrl('rediss://h:6379/1')).toMatchObject({ tls: true, db: 1 });
-    expect(parseRedisUrl('unix:///var/run/redis.sock?db=4')).toMatchObject({ path: '/var/run/redis.sock', db: 4 });
+    expect(parseRedisUrl('unix:///var/run/redis.sock?db=4')).toMatchObject({
+      path: '/var/run/redis.sock',
+      db: 4,
+    });
     expect(parseRedisUrl('unix://tmp/r.sock')).toMatchObject({ path: '/tmp/r.sock', db: 0 });
     const c = parseRedisUrl('redis://h1:7000,h2:7001/5');
     expect(c).toMatchObject({ mode: 'cluster', db: 5, prefix: '{5}' });

@@ -22,7 +22,12 @@ return {v, redis.call('GET', ARGV[2] .. string.format('%.0f', ino))}
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
 /** [dentry value, attr bytes?] or undefined when the name is missing. */
-export async function lookupScript(conn: RedisConn, entriesKey: string, name: Buffer, inodeKeyPrefix: string): Promise<Buffer[] | undefined> {
+export async function lookupScript(
+  conn: RedisConn,
+  entriesKey: string,
+  name: Buffer,
+  inodeKeyPrefix: string,
+): Promise<Buffer[] | undefined> {
   let reply: unknown;
   try {
     reply = await conn.callBuffer('EVALSHA', SHA, 1, entriesKey, name, inodeKeyPrefix);

@@ -38,14 +38,19 @@ export async function setDirStat(conn: RedisConn, keys: RedisKeys, ino: Ino, st:
 }
 
 /** All quotas of a kind, keyed by the decimal field (dir inode, uid or gid). */
-export async function listQuotas(conn: RedisConn, keys: RedisKeys, kind: QuotaKind): Promise<Map<string, QuotaRecord>> {
+export async function listQuotas(
+  conn: RedisConn,
+  keys: RedisKeys,
+  kind: QuotaKind,
+): Promise<Map<string, QuotaRecord>> {
   const [limitKey, spaceKey, inodesKey] = keys.quotaKeys(kind);
   const [limits, spaces, inodes] = await Promise.all([
     conn.callBuffer('HGETALL', limitKey),
     conn.callBuffer('HGETALL', spaceKey),
     conn.callBuffer('HGETALL', inodesKey),
   ]);
-  const used = (reply: unknown): Map<string, number> => new Map(pairs(reply).map(([f, v]) => [f.toString(), asInt(v)]));
+  const used = (reply: unknown): Map<string, number> =>
+    new Map(pairs(reply).map(([f, v]) => [f.toString(), asInt(v)]));
   const usedSpace = used(spaces);
   const usedInodes = used(inodes);
   const out = new Map<string, QuotaRecord>();
@@ -53,12 +58,23 @@ export async function listQuotas(conn: RedisConn, keys: RedisKeys, kind: QuotaKi
     if (v.length < 16) continue; // not a limit record: ignore like Go does for bad values
     const field = f.toString();
     const { maxSpace, maxInodes } = decodeQuotaLimit(v);
-    out.set(field, { maxSpace, maxInodes, usedSpace: usedSpace.get(field) ?? 0, usedInodes: usedInodes.get(field) ?? 0 });
+    out.set(field, {
+      maxSpace,
+      maxInodes,
+      usedSpace: usedSpace.get(field) ?? 0,
+      usedInodes: usedInodes.get(field) ?? 0,
+    });
   }
   return out;
 }
 
-export async function setQuota(conn: RedisConn, keys: RedisKeys, kind: QuotaKind, field: string, q: QuotaRecord): Promise<void> {
+export async function setQuota(
+  conn: RedisConn,
+  keys: RedisKeys,
+  kind: QuotaKind,
+  field: string,
+  q: QuotaRecord,
+): Promise<void> {
   const [limitKey, spaceKey, inodesKey] = keys.quotaKeys(kind);
   await execMulti(conn, [
     ['HSET', limitKey, field, encodeQuotaLimit(q.maxSpace, q.maxInodes)],
@@ -122,4 +138,3 @@ export class RedisAcls {
     return m;
   }
 }
-

@@ -23,7 +23,8 @@ export function asInt(v: unknown): number {
   const s = asString(v);
   if (s === undefined) return 0;
   const n = Number(s);
-  if (!Number.isFinite(n)) throw new FsError(Errno.EIO, { message: `EIO: redis value '${s.slice(0, 40)}' is not a number` });
+  if (!Number.isFinite(n))
+    throw new FsError(Errno.EIO, { message: `EIO: redis value '${s.slice(0, 40)}' is not a number` });
   return n;
 }
 

@@ -38,7 +38,16 @@ const MAX_NAMED = 1000;
 
 /** SQLSTATEs after which Go's shouldRetry runs a transaction again. */
 /** Socket errors of a server that is down or unreachable. */
-const NET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 const CONFLICT_CODES = new Set(['40001', '40P01', '23505', '25P02']);
 
 export const pgDialect: SqlDialect = {
@@ -74,7 +83,8 @@ function sqlState(e: unknown): string | undefined {
 export function isConnectionError(e: unknown): boolean {
   if (e instanceof FsError || !(e instanceof Error)) return false;
   const state = sqlState(e);
-  if (state !== undefined) return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03';
+  if (state !== undefined)
+    return state.startsWith('08') || state === '57P01' || state === '57P02' || state === '57P03';
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && NET_CODES.has(code)) return true;
   return /Connection terminated|connection error|timeout expired|not queryable/i.test(e.message);
@@ -116,7 +126,11 @@ function params(ps: readonly SqlParam[]): unknown[] {
  */
 function connOf(client: pg.PoolClient): SqlConn {
   let tail: Promise<unknown> = Promise.resolve();
-  const run = <R extends pg.QueryResultRow>(sql: string, ps: readonly SqlParam[], array: boolean): Promise<pg.QueryResult<R>> => {
+  const run = <R extends pg.QueryResultRow>(
+    sql: string,
+    ps: readonly SqlParam[],
+    array: boolean,
+  ): Promise<pg.QueryResult<R>> => {
     const st = pgStatement(sql);
     const cfg: pg.QueryConfig = { ...st, values: params(ps), ...(array ? { rowMode: 'array' } : {}) };
     const p = tail.then(() => client.query<R>(cfg));
@@ -159,8 +173,10 @@ export class PgBackend {
     return this.policy.stats;
   }
 
-  readonly runTx: TxRunner = <T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }) =>
-    this.policy.run(opts.op, `PostgreSQL at ${this.where}`, () => this.untilNoConflict(fn, opts));
+  readonly runTx: TxRunner = <T>(
+    fn: (conn: SqlConn) => Promise<T>,
+    opts: { op: string; readonly: boolean },
+  ) => this.policy.run(opts.op, `PostgreSQL at ${this.where}`, () => this.untilNoConflict(fn, opts));
 
   private async untilNoConflict<T>(
     fn: (conn: SqlConn) => Promise<T>,
@@ -173,7 +189,8 @@ export class PgBackend {
         if (!CONFLICT_CODES.has(sqlState(e) ?? '')) throw e;
         this.stats.conflicts++;
         if (attempt >= this.maxAttempts) throw new PgConflictError(opts.op, attempt, e);
-        if (attempt === 10) this.logger?.warn(`PostgreSQL transaction ${opts.op} retried ${attempt} times: ${errText(e)}`);
+        if (attempt === 10)
+          this.logger?.warn(`PostgreSQL transaction ${opts.op} retried ${attempt} times: ${errText(e)}`);
         await sleep(attempt * attempt);
       }
     }
@@ -189,14 +206,19 @@ export class PgBackend {
   }
 
   /** One try: BEGIN, the callback, COMMIT; any failure rolls back (or drops the connection). */
-  private async once<T>(fn: (conn: SqlConn) => Promise<T>, opts: { op: string; readonly: boolean }): Promise<T> {
+  private async once<T>(
+    fn: (conn: SqlConn) => Promise<T>,
+    opts: { op: string; readonly: boolean },
+  ): Promise<T> {
     const client = await this.connect(opts.op);
     let broken: Error | undefined;
     try {
       let result: T;
       try {
         await client.query(
-          opts.readonly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN ISOLATION LEVEL SERIALIZABLE',
+          opts.readonly
+            ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
+            : 'BEGIN ISOLATION LEVEL SERIALIZABLE',
         );
         result = await fn(connOf(client));
       } catch (e) {
@@ -212,7 +234,9 @@ export class PgBackend {
       } catch (e) {
         if (!isConnectionError(e)) throw e; // the server answered: rolled back (40001 among them)
         broken = e as Error;
-        throw new MetaUnavailableError(`connection lost during COMMIT: ${errText(e)}`, !opts.readonly, { cause: e });
+        throw new MetaUnavailableError(`connection lost during COMMIT: ${errText(e)}`, !opts.readonly, {
+          cause: e,
+        });
       }
       this.stats.commits++;
       return result;

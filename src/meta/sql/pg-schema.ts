@@ -38,7 +38,13 @@ export function pgSchemaColumns(prefix: string): TableDef[] {
     { table: t.counter, cols: [pk('name', 'VARCHAR(255)'), nn('value', 'BIGINT')] },
     {
       table: t.edge,
-      cols: [BIGSERIAL_ID, nn('parent', 'BIGINT'), nn('name', 'BYTEA'), nn('inode', 'BIGINT'), nn('type', 'INTEGER')],
+      cols: [
+        BIGSERIAL_ID,
+        nn('parent', 'BIGINT'),
+        nn('name', 'BYTEA'),
+        nn('inode', 'BIGINT'),
+        nn('type', 'INTEGER'),
+      ],
       indexes: [
         [true, 'edge', ['parent', 'name']],
         [false, 'inode', ['inode']],
@@ -86,12 +92,24 @@ export function pgSchemaColumns(prefix: string): TableDef[] {
     { table: t.delfile, cols: [pk('inode', 'BIGINT'), nn('length', 'BIGINT'), nn('expire', 'BIGINT')] },
     {
       table: t.flock,
-      cols: [BIGSERIAL_ID, nn('inode', 'BIGINT'), nn('sid', 'BIGINT'), nn('owner', 'BIGINT'), nn('ltype', 'INTEGER')],
+      cols: [
+        BIGSERIAL_ID,
+        nn('inode', 'BIGINT'),
+        nn('sid', 'BIGINT'),
+        nn('owner', 'BIGINT'),
+        nn('ltype', 'INTEGER'),
+      ],
       indexes: [[true, 'flock', ['inode', 'sid', 'owner']]],
     },
     {
       table: t.plock,
-      cols: [BIGSERIAL_ID, nn('inode', 'BIGINT'), nn('sid', 'BIGINT'), nn('owner', 'BIGINT'), nn('records', 'BYTEA')],
+      cols: [
+        BIGSERIAL_ID,
+        nn('inode', 'BIGINT'),
+        nn('sid', 'BIGINT'),
+        nn('owner', 'BIGINT'),
+        nn('records', 'BYTEA'),
+      ],
       indexes: [[true, 'plock', ['inode', 'sid', 'owner']]],
     },
     { table: t.dirQuota, cols: [pk('inode', 'BIGINT'), ...quotaCols] },
@@ -102,7 +120,10 @@ export function pgSchemaColumns(prefix: string): TableDef[] {
     },
     {
       table: t.dirStats,
-      cols: [pk('inode', 'BIGINT'), ...['data_length', 'used_space', 'used_inodes'].map((c) => nn(c, 'BIGINT'))],
+      cols: [
+        pk('inode', 'BIGINT'),
+        ...['data_length', 'used_space', 'used_inodes'].map((c) => nn(c, 'BIGINT')),
+      ],
     },
     { table: t.detachedNode, cols: [pk('inode', 'BIGINT'), nn('added', 'BIGINT')] },
     {

@@ -111,7 +111,7 @@ export function parsePgUrl(url: string, password?: string): PgUrl {
     host,
     port,
     ...(user === undefined ? {} : { user }),
-    ...(pass ?? password) ? { password: (pass ?? password) as string } : {},
+    ...((pass ?? password) ? { password: (pass ?? password) as string } : {}),
     database,
     prefix: tp ? `jfs_${tp}_` : 'jfs_',
     ...(ssl ? { ssl } : {}),

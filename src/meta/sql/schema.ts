@@ -70,7 +70,6 @@ export function allTableNames(t: SqlTables): string[] {
     .map(([, v]) => v as string);
 }
 
-
 /** SQLite DDL of docs/FORMAT.md §6.2 for the given prefix. */
 export function sqliteDdl(prefix: string): string[] {
   const t = sqlTables(prefix);

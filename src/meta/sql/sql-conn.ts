@@ -27,13 +27,21 @@ export interface SqlConn {
 }
 
 /** All rows of `sql` as positional values, through the driver's raw mode when it has one. */
-export async function rawRows(conn: SqlConn, sql: string, params: readonly SqlParam[] = []): Promise<ReadonlyArray<readonly unknown[]>> {
+export async function rawRows(
+  conn: SqlConn,
+  sql: string,
+  params: readonly SqlParam[] = [],
+): Promise<ReadonlyArray<readonly unknown[]>> {
   if (conn.queryRaw !== undefined) return conn.queryRaw(sql, params);
   return (await conn.query(sql, params)).map((r) => Object.values(r));
 }
 
 /** First row of `sql` (a query on a unique key) as positional values, see `rawRows`. */
-export async function firstRow(conn: SqlConn, sql: string, params: readonly SqlParam[]): Promise<readonly unknown[] | undefined> {
+export async function firstRow(
+  conn: SqlConn,
+  sql: string,
+  params: readonly SqlParam[],
+): Promise<readonly unknown[] | undefined> {
   return (await rawRows(conn, sql, params))[0];
 }
 

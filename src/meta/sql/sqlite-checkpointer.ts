@@ -97,7 +97,11 @@ export class SqliteCheckpointer {
       });
       this.worker.once('error', (e: unknown) => {
         // Not from SQLite (those are posted above): the worker itself broke.
-        onFailure(String((e as { message?: unknown } | undefined)?.message ?? (e as { code?: unknown } | undefined)?.code));
+        onFailure(
+          String(
+            (e as { message?: unknown } | undefined)?.message ?? (e as { code?: unknown } | undefined)?.code,
+          ),
+        );
         this.fallBack();
         resolve();
       });

@@ -124,11 +124,17 @@ describe('durability', () => {
     const e = await formatted();
     await e.txn(async (tx) => tx.setSymlink(5n, Buffer.from('x')), { op: 'write' });
     const db = raw();
-    const before = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as { log: bigint; checkpointed: bigint }[];
+    const before = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as {
+      log: bigint;
+      checkpointed: bigint;
+    }[];
     expect(before[0]?.log).toBeGreaterThan(0n);
     await e.txn(async (tx) => tx.setSymlink(6n, Buffer.from('y')), { op: 'write' });
     await e.sync?.();
-    const after = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as { log: bigint; checkpointed: bigint }[];
+    const after = db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as {
+      log: bigint;
+      checkpointed: bigint;
+    }[];
     expect(after[0]?.checkpointed).toBe(after[0]?.log);
   });
 });

@@ -376,10 +376,16 @@ export class SqliteBackend {
     if (this.path === undefined || this.closed || this.checkpointer !== undefined) return;
     try {
       this.checkpointer = new SqliteCheckpointer(this.db, this.path, (e) =>
-        this.log?.warn('checkpointer', `SQLite checkpoint worker failed (${e}); checkpoints run inline again`),
+        this.log?.warn(
+          'checkpointer',
+          `SQLite checkpoint worker failed (${e}); checkpoints run inline again`,
+        ),
       );
     } catch (e) {
-      this.log?.warn('checkpointer', `SQLite checkpoint worker not started (${String(e)}); checkpoints run inline`);
+      this.log?.warn(
+        'checkpointer',
+        `SQLite checkpoint worker not started (${String(e)}); checkpoints run inline`,
+      );
     }
   }
 

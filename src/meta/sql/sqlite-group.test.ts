@@ -44,10 +44,13 @@ describe('group commit', () => {
     const seenByOther: boolean[] = [];
     const runs = Array.from({ length: 10 }, (_, i) =>
       i === 5
-        ? b.runTx(async (c) => {
-            await c.exec('INSERT INTO t (k) VALUES (100)');
-            await c.exec('INSERT INTO t (k) VALUES (1)'); // duplicate of member 1: fails
-          }, { op: 'dup', readonly: false })
+        ? b.runTx(
+            async (c) => {
+              await c.exec('INSERT INTO t (k) VALUES (100)');
+              await c.exec('INSERT INTO t (k) VALUES (1)'); // duplicate of member 1: fails
+            },
+            { op: 'dup', readonly: false },
+          )
         : b.runTx(insert(i), { op: `w${i}`, readonly: false }).then((n) => {
             // Nobody hears back before the commit: another connection already sees the row.
             seenByOther.push(keys(other).includes(i));
@@ -55,7 +58,18 @@ describe('group commit', () => {
           }),
     );
     const out = await Promise.allSettled(runs);
-    expect(out.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(out.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
     expect(String((out[5] as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
     expect(keys(other)).toEqual([0, 1, 2, 3, 4, 6, 7, 8, 9]);
     expect(b.stats.commits).toBeLessThan(9);
@@ -68,8 +82,13 @@ describe('group commit', () => {
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
     const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     const other = db();
-    const writes = [1, 2, 3].map((k) => b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false }));
-    const read = b.runTx(async (c) => ({ mine: (await c.query('SELECT k FROM t ORDER BY k')).length, other: keys(other) }), { op: 'r', readonly: true });
+    const writes = [1, 2, 3].map((k) =>
+      b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false }),
+    );
+    const read = b.runTx(
+      async (c) => ({ mine: (await c.query('SELECT k FROM t ORDER BY k')).length, other: keys(other) }),
+      { op: 'r', readonly: true },
+    );
     await Promise.all(writes);
     expect(await read).toEqual({ mine: 3, other: [1, 2, 3] });
     expect(main.inTransaction).toBe(false);
@@ -79,11 +98,17 @@ describe('group commit', () => {
     const main = db();
     main.exec('PRAGMA foreign_keys = ON');
     main.exec('CREATE TABLE p (k INTEGER PRIMARY KEY)');
-    main.exec('CREATE TABLE c (k INTEGER PRIMARY KEY, p INTEGER REFERENCES p(k) DEFERRABLE INITIALLY DEFERRED)');
+    main.exec(
+      'CREATE TABLE c (k INTEGER PRIMARY KEY, p INTEGER REFERENCES p(k) DEFERRABLE INITIALLY DEFERRED)',
+    );
     const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
     const w = (sql: string) => b.runTx((c) => c.exec(sql), { op: sql, readonly: false });
     // The deferred foreign key only fails at COMMIT, so the shared commit fails as a whole.
-    const out = await Promise.allSettled([w('INSERT INTO p (k) VALUES (1)'), w('INSERT INTO c (k, p) VALUES (1, 99)'), w('INSERT INTO c (k, p) VALUES (2, 1)')]);
+    const out = await Promise.allSettled([
+      w('INSERT INTO p (k) VALUES (1)'),
+      w('INSERT INTO c (k, p) VALUES (1, 99)'),
+      w('INSERT INTO c (k, p) VALUES (2, 1)'),
+    ]);
     expect(out.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((out[1] as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY/);
     const other = db();
@@ -120,7 +145,8 @@ describe('group commit', () => {
     const main = db();
     main.exec('CREATE TABLE t (k INTEGER PRIMARY KEY)');
     const b = new SqliteBackend(main, { budgetMs: 60_000, maxAttempts: 5 });
-    for (let k = 0; k < 3; k++) await b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false });
+    for (let k = 0; k < 3; k++)
+      await b.runTx((c) => c.exec('INSERT INTO t (k) VALUES (?)', [k]), { op: 'w', readonly: false });
     expect(b.stats).toEqual({ commits: 3, grouped: 0 });
   });
 });

@@ -51,7 +51,10 @@ export class FileObjectStore implements ObjectStore {
     try {
       if (range === undefined) return await readWholeFile(p, into);
       // A range longer than any block is clamped to the object's size first (one stat).
-      const len = range.len <= BIG_RANGE ? range.len : Math.max(0, Math.min(range.len, (await stat(p)).size - range.off));
+      const len =
+        range.len <= BIG_RANGE
+          ? range.len
+          : Math.max(0, Math.min(range.len, (await stat(p)).size - range.off));
       const got = await readFileRange(p, range.off, len, into);
       // The range is read into a buffer of its size; a short result (at the object's end)
       // is copied out, so it does not keep the larger buffer alive.

@@ -25,7 +25,10 @@ export async function readFileSplit(path: string, head: Buffer): Promise<[Buffer
     const tail = Buffer.allocUnsafe(Math.max(0, size - head.length));
     let done = 0;
     while (done < size) {
-      const { bytesRead } = done < head.length ? await fh.readv([head.subarray(done), tail], done) : await fh.read(tail, done - head.length, size - done, done);
+      const { bytesRead } =
+        done < head.length
+          ? await fh.readv([head.subarray(done), tail], done)
+          : await fh.read(tail, done - head.length, size - done, done);
       if (bytesRead === 0) break;
       done += bytesRead;
     }

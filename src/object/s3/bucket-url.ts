@@ -40,9 +40,16 @@ export function parseBucketUrl(raw: string, region?: string): S3Location {
   }
   if (url.protocol === 's3:') {
     const { keyPrefix } = splitPath(url.pathname);
-    return { endpoint: undefined, bucket: url.hostname, region: region ?? 'us-east-1', forcePathStyle: false, keyPrefix };
+    return {
+      endpoint: undefined,
+      bucket: url.hostname,
+      region: region ?? 'us-east-1',
+      forcePathStyle: false,
+      keyPrefix,
+    };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported S3 URL scheme: ${raw}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error(`unsupported S3 URL scheme: ${raw}`);
   const host = url.hostname.toLowerCase();
   const vh = AWS_HOST.exec(host);
   if (vh !== null && vh[1] !== undefined && vh[1] !== 's3') {
@@ -54,7 +61,13 @@ export function parseBucketUrl(raw: string, region?: string): S3Location {
   if (bucket === '') throw new Error(`S3 bucket URL has no bucket name: ${raw}`);
   const ph = AWS_PATH_HOST.exec(host);
   if (ph !== null) {
-    return { endpoint: undefined, bucket, region: region ?? ph[1] ?? 'us-east-1', forcePathStyle: true, keyPrefix };
+    return {
+      endpoint: undefined,
+      bucket,
+      region: region ?? ph[1] ?? 'us-east-1',
+      forcePathStyle: true,
+      keyPrefix,
+    };
   }
   return {
     endpoint: `${url.protocol}//${url.host}`,

@@ -110,7 +110,11 @@ export class S3ObjectStore implements ObjectStore {
         }),
       );
       if (res.Body === undefined) return Buffer.alloc(0);
-      if (into !== undefined && res.Body instanceof Readable && (res.ContentLength ?? Infinity) <= into.length) {
+      if (
+        into !== undefined &&
+        res.Body instanceof Readable &&
+        (res.ContentLength ?? Infinity) <= into.length
+      ) {
         return await readStreamInto(res.Body, into);
       }
       const bytes = await res.Body.transformToByteArray();
@@ -128,7 +132,12 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(key: string, data: Buffer): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.location.bucket, Key: this.k(key), Body: data, ContentLength: data.length }),
+      new PutObjectCommand({
+        Bucket: this.location.bucket,
+        Key: this.k(key),
+        Body: data,
+        ContentLength: data.length,
+      }),
     );
   }
 
@@ -142,7 +151,9 @@ export class S3ObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.k(key) }));
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.location.bucket, Key: this.k(key) }),
+      );
       return { key, size: res.ContentLength ?? 0, mtime: res.LastModified?.getTime() ?? 0 };
     } catch (e) {
       if (statusOf(e) === 404 || nameOf(e) === 'NotFound' || nameOf(e) === 'NoSuchKey') return undefined;
