@@ -92,7 +92,11 @@ export class SqliteCheckpointer {
     db.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT}`);
     this.exited = new Promise((resolve) => {
       this.worker.on('message', (m: { failed?: string; synced?: number; ok?: boolean }) => {
-        if (m.failed !== undefined) onFailure(m.failed);
+        if (m.failed !== undefined) {
+          // The worker is closing: checkpoints run inline from now on, not from its exit.
+          this.fallBack();
+          onFailure(m.failed);
+        }
         if (m.synced !== undefined) this.settleSync(m.synced, m.ok === true);
       });
       this.worker.once('error', (e: unknown) => {
