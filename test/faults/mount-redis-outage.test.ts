@@ -59,7 +59,10 @@ describe.skipIf(!fuseAvailable())('a mount through a Redis outage', () => {
 
   it('fsync-ed appends and creates pause while redis is down and lose nothing', async () => {
     const w = Interactive.python(WRITER_PY, [m.mp, N]);
-    const run = await writeThroughOutage(w, 30, redis, 8000);
+    // A failure says what the daemon logged (an EIO before the outage was seen once under load).
+    const run = await writeThroughOutage(w, 30, redis, 8000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nmount log:\n${m.log().slice(-4000)}`);
+    });
     expect(run.code, run.stderr).toBe(0);
     // The writer waited out the outage (one long gap), rather than failing.
     expect(run.resumedAt - run.stoppedAt).toBeGreaterThan(7);
