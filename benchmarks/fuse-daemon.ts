@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { daemonEnv } from '../src/supervisor/daemon-env.js';
 import { loadNative } from '../src/native/addon.js';
+import { waitExit } from '../test/helpers/proc.js';
 
 const MNT_DETACH = 2;
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '../src/cli/bin.js');
@@ -50,17 +51,6 @@ function lazyUmount(mp: string): void {
   }
 }
 
-function exited(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
@@ -95,12 +85,12 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   closeSync(fd);
   live.set(child, o.mountpoint);
   const stop = async (): Promise<void> => {
-    if (!(await exited(child, 0))) {
+    if (!(await waitExit(child, 0))) {
       child.kill('SIGTERM');
-      if (!(await exited(child, 20_000))) {
+      if (!(await waitExit(child, 20_000))) {
         lazyUmount(o.mountpoint);
         child.kill('SIGKILL');
-        await exited(child, 5000);
+        await waitExit(child, 5000);
       }
     }
     lazyUmount(o.mountpoint);

@@ -15,6 +15,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { waitExit } from './proc.js';
 import { freePort } from './redis-server.js';
 
 export interface PgServer {
@@ -45,17 +46,6 @@ export function pgSkipReason(): string | undefined {
   if (userInfo().uid !== 0) return 'PostgreSQL tests start the server as the postgres user and need root';
   if (pgUser() === undefined) return 'no postgres user';
   return undefined;
-}
-
-async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

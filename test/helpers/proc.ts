@@ -206,3 +206,15 @@ export function rssMiB(pid: number): number {
     return 0;
   }
 }
+
+/** Whether `child` exits within `ms` (true at once when it already has). */
+export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

@@ -12,6 +12,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitExit } from './proc.js';
 
 export interface RedisServer {
   url: string;
@@ -51,17 +52,6 @@ export async function pingRedis(port: number): Promise<boolean> {
     sock.on('data', (d) => {
       data += d.toString();
       if (data.includes('\r\n')) done(data.startsWith('+PONG'));
-    });
-  });
-}
-
-async function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
     });
   });
 }
