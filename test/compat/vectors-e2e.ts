@@ -116,58 +116,76 @@ async function checkRedis(v: Volume): Promise<void> {
 
 type Row = Record<string, unknown>;
 
-function checkSqlite(v: Volume): void {
+/** How the two SQL engines differ in the queries below. */
+interface SqlFlavor {
+  /** A query of the storage type of jfs_edge.name, answering `{ t }` per row, and that type. */
+  nameType: [string, string];
+  /** jfs_chunk with the slices as raw bytes. */
+  chunks: string;
+}
+
+/**
+ * The stored rows of the scenario on a SQL engine (`all` runs a query; integers come back as
+ * bigint): the same on SQLite and on PostgreSQL, where the columns have Go's xorm types.
+ */
+async function checkSqlRows(all: (sql: string) => Promise<Row[]>, f: SqlFlavor): Promise<void> {
+  expect(await all('SELECT parent, name, inode, type FROM jfs_edge ORDER BY parent')).toEqual([
+    { parent: 1n, name: Buffer.from('d'), inode: 2n, type: 2n },
+    { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
+  ]);
+  expect(await all(f.nameType[0])).toEqual([{ t: f.nameType[1] }, { t: f.nameType[1] }]);
+  expect(await all(f.chunks)).toEqual([{ inode: 3n, indx: 0n, slices: RECORD }]);
+  expect(await all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([
+    { chunkid: 1n, size: 5n, refs: 1n },
+  ]);
+  const counters = Object.fromEntries(
+    (await all('SELECT name, value FROM jfs_counter')).map((r) => [r['name'], r['value']]),
+  );
+  expect(counters).toMatchObject({
+    nextInode: 1026n,
+    nextChunk: 4097n,
+    nextSession: 1n,
+    usedSpace: 8192n,
+    totalInodes: 2n,
+  });
+  expect(
+    await all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode'),
+  ).toEqual([
+    { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
+    { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
+  ]);
+  const sessions = await all('SELECT sid, expire, info FROM jfs_session2');
+  expect(sessions).toHaveLength(1);
+  expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
+  expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
+  const nodes = await all(
+    'SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode',
+  );
+  const asShape = (r: Row | undefined): Record<string, unknown> => ({
+    type: Number(r?.['type']),
+    mode: Number(r?.['mode']),
+    uid: Number(r?.['uid']),
+    gid: Number(r?.['gid']),
+    nlink: Number(r?.['nlink']),
+    length: Number(r?.['length']),
+    parent: r?.['parent'],
+  });
+  expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
+  expect(nodes.map(asShape)).toEqual([
+    expectedAttrs.root,
+    expectedAttrs.d,
+    expectedAttrs.f,
+    expectedAttrs.trash,
+  ]);
+}
+
+async function checkSqlite(v: Volume): Promise<void> {
   const db = rawSqlite(v.url);
   try {
-    const all = (sql: string): Row[] => db.prepare(sql).all() as Row[];
-    expect(all('SELECT parent, name, inode, type FROM jfs_edge ORDER BY parent')).toEqual([
-      { parent: 1n, name: Buffer.from('d'), inode: 2n, type: 2n },
-      { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
-    ]);
-    expect(all('SELECT typeof(name) AS t FROM jfs_edge')).toEqual([{ t: 'blob' }, { t: 'blob' }]);
-    expect(all('SELECT inode, indx, CAST(slices AS BLOB) AS slices FROM jfs_chunk')).toEqual([
-      { inode: 3n, indx: 0n, slices: RECORD },
-    ]);
-    expect(all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([
-      { chunkid: 1n, size: 5n, refs: 1n },
-    ]);
-    const counters = Object.fromEntries(
-      all('SELECT name, value FROM jfs_counter').map((r) => [r['name'], r['value']]),
-    );
-    expect(counters).toMatchObject({
-      nextInode: 1026n,
-      nextChunk: 4097n,
-      nextSession: 1n,
-      usedSpace: 8192n,
-      totalInodes: 2n,
+    await checkSqlRows(async (sql) => db.prepare(sql).all() as Row[], {
+      nameType: ['SELECT typeof(name) AS t FROM jfs_edge', 'blob'],
+      chunks: 'SELECT inode, indx, CAST(slices AS BLOB) AS slices FROM jfs_chunk',
     });
-    expect(
-      all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode'),
-    ).toEqual([
-      { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
-      { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
-    ]);
-    const sessions = all('SELECT sid, expire, info FROM jfs_session2');
-    expect(sessions).toHaveLength(1);
-    expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
-    expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
-    const nodes = all(
-      'SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode',
-    );
-    const asShape = (r: Row | undefined): Record<string, unknown> => ({
-      type: Number(r?.['type']),
-      mode: Number(r?.['mode']),
-      uid: Number(r?.['uid']),
-      gid: Number(r?.['gid']),
-      nlink: Number(r?.['nlink']),
-      length: Number(r?.['length']),
-      parent: r?.['parent'],
-    });
-    expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
-    expect(asShape(nodes[0])).toEqual(expectedAttrs.root);
-    expect(asShape(nodes[1])).toEqual(expectedAttrs.d);
-    expect(asShape(nodes[2])).toEqual(expectedAttrs.f);
-    expect(asShape(nodes[3])).toEqual(expectedAttrs.trash);
   } finally {
     db.close();
   }
@@ -178,64 +196,13 @@ function big(r: Row): Row {
   return Object.fromEntries(Object.entries(r).map(([k, x]) => [k, typeof x === 'number' ? BigInt(x) : x]));
 }
 
-/** The same stored state on PostgreSQL, where the columns have the types Go's xorm gives them. */
 async function checkPg(v: Volume): Promise<void> {
   const c = await rawPg(v.url);
   try {
-    const all = async (sql: string): Promise<Row[]> => ((await c.query(sql)).rows as Row[]).map(big);
-    expect(await all('SELECT parent, name, inode, type FROM jfs_edge ORDER BY parent')).toEqual([
-      { parent: 1n, name: Buffer.from('d'), inode: 2n, type: 2n },
-      { parent: 2n, name: Buffer.from('f'), inode: 3n, type: 1n },
-    ]);
-    expect(await all('SELECT pg_typeof(name)::text AS t FROM jfs_edge')).toEqual([
-      { t: 'bytea' },
-      { t: 'bytea' },
-    ]);
-    expect(await all('SELECT inode, indx, slices FROM jfs_chunk')).toEqual([
-      { inode: 3n, indx: 0n, slices: RECORD },
-    ]);
-    expect(await all('SELECT chunkid, size, refs FROM jfs_chunk_ref')).toEqual([
-      { chunkid: 1n, size: 5n, refs: 1n },
-    ]);
-    const counters = Object.fromEntries(
-      (await all('SELECT name, value FROM jfs_counter')).map((r) => [r['name'], r['value']]),
-    );
-    expect(counters).toMatchObject({
-      nextInode: 1026n,
-      nextChunk: 4097n,
-      nextSession: 1n,
-      usedSpace: 8192n,
-      totalInodes: 2n,
+    await checkSqlRows(async (sql) => ((await c.query(sql)).rows as Row[]).map(big), {
+      nameType: ['SELECT pg_typeof(name)::text AS t FROM jfs_edge', 'bytea'],
+      chunks: 'SELECT inode, indx, slices FROM jfs_chunk',
     });
-    expect(
-      await all('SELECT inode, data_length, used_space, used_inodes FROM jfs_dir_stats ORDER BY inode'),
-    ).toEqual([
-      { inode: 1n, data_length: 0n, used_space: 4096n, used_inodes: 1n },
-      { inode: 2n, data_length: 5n, used_space: 4096n, used_inodes: 1n },
-    ]);
-    const sessions = await all('SELECT sid, expire, info FROM jfs_session2');
-    expect(sessions).toHaveLength(1);
-    expect(sessions[0]).toMatchObject({ sid: 1n, expire: BigInt(T + 60) });
-    expect(JSON.parse(String(sessions[0]?.['info']))).toMatchObject({ MountPoint: '/test' });
-    const nodes = await all(
-      'SELECT inode, type, mode, uid, gid, nlink, length, parent FROM jfs_node ORDER BY inode',
-    );
-    expect(nodes.map((r) => r['inode'])).toEqual([1n, 2n, 3n, TRASH_INODE]);
-    const shape = (r: Row | undefined): Record<string, unknown> => ({
-      type: Number(r?.['type']),
-      mode: Number(r?.['mode']),
-      uid: Number(r?.['uid']),
-      gid: Number(r?.['gid']),
-      nlink: Number(r?.['nlink']),
-      length: Number(r?.['length']),
-      parent: r?.['parent'],
-    });
-    expect(nodes.slice(0, 4).map(shape)).toEqual([
-      expectedAttrs.root,
-      expectedAttrs.d,
-      expectedAttrs.f,
-      expectedAttrs.trash,
-    ]);
   } finally {
     await c.end();
   }
@@ -247,7 +214,7 @@ export function runV15(target: EngineTarget): void {
     try {
       if (target.name === 'redis') await checkRedis(v);
       else if (target.name === 'postgres') await checkPg(v);
-      else checkSqlite(v);
+      else await checkSqlite(v);
     } finally {
       await v.close();
       await target.cleanup?.();
