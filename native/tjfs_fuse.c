@@ -6,6 +6,7 @@
  *   umount(target, flags)                        umount2(2)
  *   watch(fd, cb) -> {pause, resume, close, ref, unref}   uv_poll readiness on the JS thread
  *   readNonBlocking(fd, buf) -> n | -errno       read(2) without throwing on EAGAIN
+ *   preadNoWait(fd, buf, pos) -> n | -errno      preadv2(RWF_NOWAIT): page-cached bytes only
  *   writeReply(fd, unique, error, bufs) -> 0 | -errno   a reply: header + payload, one writev
  *   keepHeap(bytes) -> bool                      mallopt: reuse freed block buffers
  *   crc32cPieces(data, piece, out)               CRC32C per piece (SSE4.2 when present)
@@ -133,6 +134,36 @@ static napi_value do_read(napi_env env, napi_callback_info info) {
   }
   ssize_t n = read(fd, data, len);
   CHECK(env, napi_create_int32(env, n < 0 ? -errno : (int32_t)n, &out));
+  return out;
+}
+
+/*
+ * preadNoWait(fd, buf, pos) -> bytes read or -errno: preadv2 with RWF_NOWAIT, which reads
+ * only what the page cache holds and answers -EAGAIN instead of waiting for the disk. It
+ * runs on the JS thread: a read that would block is never made here (the caller falls back
+ * to a thread-pool read). -EOPNOTSUPP/-ENOSYS: the kernel or file system cannot do it.
+ */
+static napi_value do_pread_nowait(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len = 0;
+  napi_value argv[3], out;
+  int32_t fd = -1;
+  int64_t pos = 0;
+  void *data = NULL;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &pos) != napi_ok || pos < 0) {
+    napi_throw_type_error(env, NULL, "preadNoWait(fd, buffer, position)");
+    return NULL;
+  }
+#ifdef RWF_NOWAIT
+  struct iovec iov = {data, len};
+  ssize_t n = preadv2(fd, &iov, 1, (off_t)pos, RWF_NOWAIT);
+  int32_t r = n < 0 ? -errno : (int32_t)n;
+#else
+  int32_t r = -ENOSYS;
+#endif
+  CHECK(env, napi_create_int32(env, r, &out));
   return out;
 }
 
@@ -843,6 +874,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "umount", do_umount, NULL);
   add_method(env, exports, "readNonBlocking", do_read, NULL);
   add_method(env, exports, "writeReply", do_write_reply, NULL);
+  add_method(env, exports, "preadNoWait", do_pread_nowait, NULL);
   add_method(env, exports, "keepHeap", do_keep_heap, NULL);
   add_method(env, exports, "crc32cPieces", do_crc32c_pieces, NULL);
   add_method(env, exports, "writeFileAtomic", do_write_file_atomic, NULL);

@@ -116,8 +116,13 @@ export class FileHandle {
     let done = 0;
     while (done < len) {
       const want = Math.min(MAX_READ, len - done);
-      const data = await this.host.vfs.read(this.ctx, this.fh, at + done, want);
-      data.copy(buf, off + done);
+      // One copy, from the shared bytes straight into the caller's buffer.
+      const { data, done: release } = await this.host.vfs.readShared(this.ctx, this.fh, at + done, want);
+      try {
+        data.copy(buf, off + done);
+      } finally {
+        release?.();
+      }
       done += data.length;
       if (data.length < want) break;
     }

@@ -3,7 +3,7 @@
  * hangs), request counting (caches save GETs, one GET per block when sequential),
  * backpressure, slice deletion and compaction.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isFsError } from '../base/errno.js';
 import { FaultyStore, ThrottledStore } from '../object/faulty.js';
 import { MemBlockCache } from '../cache/mem-cache.js';
@@ -96,6 +96,50 @@ describe('faults', () => {
     expect((err as Error).message).toContain('chunks/0/0/1_1_65536');
     expect(calls).toBe(2);
     expect((await reader().read(0, 1000, meta.length)).equals(fill(1000))).toBe(true);
+  });
+
+  it('reads reuse a chunk slice list for a second; invalidate() and a list read during it are not kept', async () => {
+    const { cs, meta, writer } = setup({ store: new MemObjectStore(), blockSize: 64 * KiB });
+    const data = fill(MiB);
+    await writer.write(0, data);
+    await writer.flush();
+    let calls = 0;
+    let hold: Promise<void> | undefined;
+    const r = new FileReader(cs, {
+      getSlices: async (i) => {
+        calls++;
+        const out = await meta.getSlices(i);
+        if (hold !== undefined) await hold;
+        return out;
+      },
+    });
+    const check = async (at: number): Promise<void> => {
+      expect((await r.read(at, 4096, meta.length)).equals(data.subarray(at, at + 4096))).toBe(true);
+    };
+    for (let i = 0; i < 20; i++) await check((i * 7919) % (1000 * KiB));
+    expect(calls).toBe(1);
+    r.invalidate();
+    await check(900 * KiB);
+    expect(calls).toBe(2);
+    // a list read across an invalidate() serves that read only
+    let release = (): void => undefined;
+    hold = new Promise((ok) => (release = ok));
+    r.invalidate();
+    const pending = check(100 * KiB); // offsets far apart: random reads, no readahead
+    await new Promise((ok) => setTimeout(ok, 10));
+    r.invalidate();
+    release();
+    await pending;
+    hold = undefined;
+    await check(600 * KiB);
+    expect(calls).toBe(4);
+    vi.useFakeTimers({ now: Date.now() + 1500, toFake: ['Date'] });
+    try {
+      await check(300 * KiB);
+      expect(calls).toBe(5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a missing block found again after compaction replaced the list', async () => {

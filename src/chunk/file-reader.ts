@@ -43,6 +43,14 @@ interface Segment {
   dst: number;
 }
 
+/**
+ * How long a chunk's slice list is reused by reads of this open file. Its own writes,
+ * truncates and copies invalidate it at once (`invalidate`), and so does every open, so
+ * close-to-open holds; another client's fsync'd writes reach a reader that keeps the
+ * file open within this time (the attribute cache's default TTL). JuiceFS keeps the list
+ * while the file is open; reading it from the engine for every 4 KiB read cost as much
+ * as the read itself.
+ */
 const VIEW_TTL_MS = 1000;
 /** Random reads in a row in one block that make it worth fetching whole. */
 const LOCAL_READS = 3;
@@ -55,6 +63,8 @@ export class FileReader {
   private lastRandomBlock = '';
   private sameBlockReads = 0;
   private readonly views = new Map<number, { view: Run[]; at: number }>();
+  /** Bumped by `invalidate`: a list read before it is used once, never kept. */
+  private generation = 0;
   private readonly bs: number;
 
   constructor(
@@ -66,6 +76,7 @@ export class FileReader {
 
   /** Forgets cached slice views (call after this client commits to the file). */
   invalidate(): void {
+    this.generation++;
     this.views.clear();
     this.aheadEnd = 0;
   }
@@ -119,8 +130,16 @@ export class FileReader {
     return out;
   }
 
+  /** The chunk's view when read less than VIEW_TTL_MS ago, else read now. */
+  private async recentView(indx: number): Promise<Run[]> {
+    const cached = this.views.get(indx);
+    return cached !== undefined && Date.now() - cached.at < VIEW_TTL_MS ? cached.view : this.viewOf(indx);
+  }
+
   private async viewOf(indx: number): Promise<Run[]> {
+    const generation = this.generation;
     const view = buildView(await this.opts.getSlices(indx));
+    if (generation !== this.generation) return view;
     this.views.set(indx, { view, at: Date.now() });
     if (this.views.size > 16) {
       const oldest = this.views.keys().next().value;
@@ -142,7 +161,8 @@ export class FileReader {
     seq: boolean,
   ): Promise<Buffer | undefined> {
     for (let attempt = 0; ; attempt++) {
-      const runs = clipView(await this.viewOf(indx), cs, ce);
+      // A retry reads the list again: a slice it named may have been compacted away.
+      const runs = clipView(attempt === 0 ? await this.recentView(indx) : await this.viewOf(indx), cs, ce);
       const segs = this.segments(runs, cs, dst);
       try {
         if (out === undefined && runs.length === 1 && segs.length === 1 && segs[0] !== undefined) {
@@ -238,9 +258,7 @@ export class FileReader {
 
   private async prefetchRange(from: number, to: number): Promise<void> {
     for (let indx = Math.floor(from / CHUNK_SIZE); indx * CHUNK_SIZE < to; indx++) {
-      const cached = this.views.get(indx);
-      const view =
-        cached !== undefined && Date.now() - cached.at < VIEW_TTL_MS ? cached.view : await this.viewOf(indx);
+      const view = await this.recentView(indx);
       const cs = Math.max(from, indx * CHUNK_SIZE) - indx * CHUNK_SIZE;
       const ce = Math.min(to, (indx + 1) * CHUNK_SIZE) - indx * CHUNK_SIZE;
       for (const s of this.segments(clipView(view, cs, ce), cs, 0)) {

@@ -28,6 +28,12 @@ export interface NativeFuse {
   watch(fd: number, cb: (status: number, events: number) => void): FdWatcher;
   /** read(2) into `buf`: bytes read, or −errno (never throws for I/O errors). */
   readNonBlocking(fd: number, buf: Buffer): number;
+  /**
+   * preadv2(RWF_NOWAIT) on the JS thread: the bytes the page cache holds at `pos` (maybe
+   * fewer than asked), or −EAGAIN when reading would wait for the disk; −EOPNOTSUPP or
+   * −ENOSYS where the kernel or file system cannot.
+   */
+  preadNoWait(fd: number, buf: Buffer, pos: number): number;
   /** One reply: the out header (built natively) and at most 63 payload buffers in one writev; 0 or −errno. */
   writeReply(fd: number, unique: bigint, error: number, payload: readonly Buffer[]): number;
   /** mallopt: allocations up to `bytes` from the heap, freed memory kept for reuse (glibc). */

@@ -415,7 +415,7 @@ export class Vfs {
         }
         const file = this.handles.openFile(m);
         file.known = { length: a.length, at: Date.now() };
-        if (file.refs === 1) file.reader.invalidate();
+        file.reader.invalidate(); // close-to-open: this open reads the slice lists afresh
         const h = this.handles.add({ ino: m, kind: 'file', flags, file, attr: a });
         if (flags & O_TRUNC && a.length > 0) {
           try {

@@ -3,7 +3,7 @@
  * every size relation, an empty file, and Node-style errors for a missing path and a
  * directory.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,4 +68,29 @@ describe('readFileRange', () => {
     expect(got.equals(data.subarray(0, 1000))).toBe(true);
     await expect(readFileRange(join(dir, 'missing'), 0, 10)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+});
+
+describe('preadNoWait (preadv2 RWF_NOWAIT on the JS thread)', () => {
+  const native = optionalNative();
+  it.skipIf(native === undefined)(
+    'reads page-cached bytes, stops at the end, reports errors as -errno',
+    () => {
+      if (native === undefined) return;
+      const { path, data } = file('nowait', 100_000); // just written: in the page cache
+      const fd = openSync(path, 'r');
+      try {
+        const buf = Buffer.alloc(4096);
+        const n = native.preadNoWait(fd, buf, 32_768);
+        // ext4/tmpfs answer from the page cache; a file system without RWF_NOWAIT says so
+        if (n === -95 || n === -38) return;
+        expect(n).toBe(4096);
+        expect(buf.equals(data.subarray(32_768, 32_768 + 4096))).toBe(true);
+        expect(native.preadNoWait(fd, buf, 99_000)).toBe(1000);
+        expect(native.preadNoWait(fd, buf, 200_000)).toBe(0);
+      } finally {
+        closeSync(fd);
+      }
+      expect(native.preadNoWait(fd, Buffer.alloc(10), 0)).toBe(-9); // EBADF: closed
+    },
+  );
 });
