@@ -54,6 +54,11 @@ export interface ChunkStoreConfig {
   maxReadahead?: number;
   /** Also cache full blocks on write (--cache-large-write); partial ones always are. */
   cacheLargeWrite?: boolean;
+  /**
+   * Whether the store can read a byte range of an object (default true). Sealed objects
+   * (an encrypted volume) open whole only, so small reads then fetch, and cache, whole blocks.
+   */
+  rangeReads?: boolean;
 }
 
 export interface ChunkStoreStats {
@@ -97,6 +102,7 @@ export class ChunkStore {
   private readonly prefetches: Semaphore;
   private readonly inflight = new Map<string, Fetch>();
   private readonly cacheLargeWrite: boolean;
+  private readonly rangeReads: boolean;
   /** Block-sized buffers of streaming writers and whole-block downloads. */
   readonly pool: BlockPool;
 
@@ -106,6 +112,7 @@ export class ChunkStore {
     this.codec = getCodec(cfg.compression ?? 'none');
     this.hashPrefix = cfg.hashPrefix ?? false;
     this.prefetch = cfg.prefetch ?? 1;
+    this.rangeReads = cfg.rangeReads ?? true;
     this.maxReadahead = cfg.maxReadahead ?? 8 * this.blockSize;
     const bufferSize = cfg.bufferSize ?? 300 * MiB;
     this.budget = new ByteBudget(bufferSize);
@@ -368,7 +375,7 @@ export class ChunkStore {
     }
     const staged = await this.writeback?.getStaged(key);
     if (staged !== undefined && staged.length === blen) return staged.subarray(off, off + len);
-    if (!rangeGet || this.codec.name !== 'none') return whole();
+    if (!rangeGet || !this.rangeReads || this.codec.name !== 'none') return whole();
     const data = await this.downloads.run(() => this.store.get(key, { off, len }));
     this.stats.rangeGets++;
     this.stats.bytesDownloaded += data.length;

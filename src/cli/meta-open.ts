@@ -81,5 +81,5 @@ export async function openCliRuntime(url: string, io: CliIo, opts: RuntimeOption
   await checkDatabaseExists(url);
   const retry = opts.ioRetries === undefined ? {} : { retry: { retries: opts.ioRetries } }; // --io-retries
   const engine = await openEngine(url, { ...cliEngineOptions(url, io.env), ...retry });
-  return openRuntime(url, { ...opts, engine });
+  return openRuntime(url, { env: io.env, ...opts, engine });
 }

@@ -2,9 +2,11 @@
  * Object store registry: builds a store from a volume's storage settings, loading the
  * driver module lazily (the S3 SDK is only imported for `s3`).
  *
- * Wrapping order (outermost first, docs/FORMAT.md §7.1): retries → `{volume}/` prefix → raw store.
- * Retries sit outside so the final error names the caller's key.
+ * Wrapping order (outermost first, docs/FORMAT.md §7.1): retries → encryption (when the volume
+ * has a key) → `{volume}/` prefix → raw store. Retries sit outside so the final error names
+ * the caller's key; a retried put seals the data again.
  */
+import type { DataEncryptor } from './encrypt.js';
 import type { ObjectStore } from './object-store.js';
 import type { RetryOptions } from './retrying.js';
 
@@ -21,6 +23,8 @@ export interface ObjectStoreConfig {
   prefix?: string;
   /** Retry settings; `false` disables the retry wrapper (tests). */
   retry?: RetryOptions | false;
+  /** Seals every object (a volume formatted with --encrypt-rsa-key; see encrypt.ts). */
+  encrypt?: DataEncryptor;
 }
 
 export async function createRawObjectStore(cfg: ObjectStoreConfig): Promise<ObjectStore> {
@@ -57,6 +61,10 @@ export async function createObjectStore(cfg: ObjectStoreConfig): Promise<ObjectS
   if (cfg.prefix !== undefined && cfg.prefix !== '') {
     const { PrefixedStore } = await import('./prefixed.js');
     store = new PrefixedStore(store, cfg.prefix);
+  }
+  if (cfg.encrypt !== undefined) {
+    const { EncryptedStore } = await import('./encrypt.js');
+    store = new EncryptedStore(store, cfg.encrypt);
   }
   if (cfg.retry !== false) {
     const { RetryingStore } = await import('./retrying.js');

@@ -14,6 +14,7 @@ import type { MetaEngine } from '../meta/engine.js';
 import type { Format } from '../meta/format.js';
 import type { Meta } from '../meta/meta.js';
 import { decryptFormatSecrets } from '../meta/secret.js';
+import { volumeEncryptor } from '../object/encrypt.js';
 import { createObjectStore } from '../object/registry.js';
 import type { ObjectStore } from '../object/object-store.js';
 
@@ -41,6 +42,8 @@ export interface RuntimeOptions {
   store?: ObjectStore;
   /** An engine the caller opened (CLI: password, existence check); the runtime owns it from here. */
   engine?: MetaEngine;
+  /** Environment for JFS_RSA_PASSPHRASE (an encrypted volume's key); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface Runtime {
@@ -72,6 +75,8 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
   try {
     const format = meta.format;
     const secrets = decryptFormatSecrets(format);
+    // A wrong or missing passphrase fails here, before anything is read or written.
+    const encrypt = volumeEncryptor(secrets.encryptKey, format.EncryptAlgo, opts.env ?? process.env);
     const store =
       opts.store ??
       (await createObjectStore({
@@ -81,6 +86,7 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
         ...(format.AccessKey ? { accessKey: format.AccessKey } : {}),
         ...(secrets.secretKey ? { secretKey: secrets.secretKey } : {}),
         ...(secrets.sessionToken ? { sessionToken: secrets.sessionToken } : {}),
+        ...(encrypt !== undefined ? { encrypt } : {}),
         retry: {
           ...(opts.logger ? { logger: opts.logger } : {}),
           ...(opts.ioRetries !== undefined ? { retries: opts.ioRetries } : {}),
@@ -102,6 +108,7 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
       blockSize: format.BlockSize * 1024,
       compression: format.Compression ?? 'none',
       hashPrefix: format.HashPrefix ?? false,
+      rangeReads: encrypt === undefined,
       ...(opts.maxUploads !== undefined ? { maxUploads: opts.maxUploads } : {}),
       ...(opts.bufferSize !== undefined ? { bufferSize: opts.bufferSize } : {}),
       ...(opts.prefetch !== undefined ? { prefetch: opts.prefetch } : {}),
