@@ -1,20 +1,22 @@
 /**
  * `tjfs dump META [FILE]` and `tjfs load META [FILE]`: JuiceFS JSON dumps (v1), streamed;
- * FILE ending in .gz is (de)compressed; '-' or no FILE means stdout/stdin.
+ * FILE ending in .gz is (de)compressed; '-' or no FILE means stdout/stdin. `load --encrypt-rsa-key`
+ * reads a dump sealed with an encrypted volume's key (as JuiceFS writes its backups).
  *
  * Invariants: a dump to a file is written to a temporary file next to it and renamed into
  * place only when complete, so a failed dump leaves no half-written FILE (devices and pipes
  * are written directly). A failed load leaves the database empty, and a SQLite file that the
  * load created is removed. Bad paths give one-line errors.
  */
-import { createReadStream, type Stats } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream, readFileSync, type Stats } from 'node:fs';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, gunzipSync } from 'node:zlib';
 import type { Command } from 'commander';
 import { loadMeta } from '../../meta/dump/load.js';
+import { DataEncryptor } from '../../object/encrypt.js';
 import { CliError, err, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';
@@ -126,6 +128,7 @@ export async function runDump(
 async function openInput(
   file: string | undefined,
   io: CliIo,
+  enc?: DataEncryptor,
 ): Promise<{ open(): AsyncIterable<Buffer | string>; close(): void }> {
   if (!file || file === '-') {
     if (!io.stdin) throw new CliError('load: no FILE and no stdin');
@@ -138,6 +141,19 @@ async function openInput(
   });
   if (st.isDirectory()) throw new CliError(`cannot read dump ${file}: it is a directory`);
   const streams: Readable[] = [];
+  if (enc !== undefined) {
+    // A sealed dump (an encrypted volume's backup) is one object: opened whole, then gunzipped.
+    let plain: Buffer;
+    try {
+      plain = enc.open(await readFile(path));
+    } catch (e) {
+      throw new CliError(`cannot open encrypted dump ${file}: ${(e as Error).message}`);
+    }
+    return {
+      open: () => Readable.from(file.endsWith('.gz') ? [gunzipSync(plain)] : [plain]),
+      close: () => undefined,
+    };
+  }
   return {
     open() {
       const raw: Readable = createReadStream(path);
@@ -152,8 +168,18 @@ async function openInput(
   };
 }
 
-export async function runLoad(metaUrl: string, file: string | undefined, io: CliIo): Promise<number> {
-  const input = await openInput(file, io);
+export interface LoadFlags {
+  encryptRsaKey?: string;
+  encryptAlgo?: string;
+}
+
+export async function runLoad(
+  metaUrl: string,
+  file: string | undefined,
+  io: CliIo,
+  flags: LoadFlags = {},
+): Promise<number> {
+  const input = await openInput(file, io, loadDumpKey(flags, io));
   const created = await sqliteFileToCreate(metaUrl);
   let ok = false;
   try {
@@ -171,6 +197,22 @@ export async function runLoad(metaUrl: string, file: string | undefined, io: Cli
   } finally {
     input.close();
     if (!ok && created) await removeSqliteFiles(created);
+  }
+}
+
+/** The encryptor of `--encrypt-rsa-key` (JFS_RSA_PASSPHRASE unlocks it), or undefined. */
+function loadDumpKey(flags: LoadFlags, io: CliIo): DataEncryptor | undefined {
+  if (flags.encryptRsaKey === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(resolve(io.cwd ?? process.cwd(), flags.encryptRsaKey), 'utf8');
+  } catch (e) {
+    throw new CliError(`load RSA key from "${flags.encryptRsaKey}": ${(e as Error).message}`);
+  }
+  try {
+    return DataEncryptor.fromSettings(pem, flags.encryptAlgo, io.env['JFS_RSA_PASSPHRASE'] ?? '');
+  } catch (e) {
+    throw new CliError((e as Error).message);
   }
 }
 
@@ -198,6 +240,10 @@ export function registerDumpLoad(program: Command, io: CliIo, setExit: (p: Promi
     .description('load a JuiceFS JSON dump from FILE (or stdin) into an empty database')
     .argument('<META>')
     .argument('[FILE]')
+    .option('--encrypt-rsa-key <file>', 'the dump is sealed with this RSA key (an encrypted volume backup)')
+    .option('--encrypt-algo <algo>', 'its encryption: aes256gcm-rsa, chacha20-rsa', 'aes256gcm-rsa')
     .addHelpText('after', helpExamples('tjfs load sqlite3://restored.db meta-dump.json.gz'))
-    .action((meta: string, file: string | undefined) => setExit(runLoad(meta, file, io)));
+    .action((meta: string, file: string | undefined, flags: LoadFlags) =>
+      setExit(runLoad(meta, file, io, flags)),
+    );
 }
