@@ -67,7 +67,12 @@ describe('MetaRetryPolicy', () => {
     expect(parseDurationMs('10s')).toBe(10_000);
     expect(parseDurationMs('1m')).toBe(60_000);
     expect(parseDurationMs('2')).toBe(2000);
+    expect(parseDurationMs('1h30m')).toBe(5_400_000);
+    expect(parseDurationMs('1d2h')).toBe(93_600_000);
+    expect(parseDurationMs('0')).toBe(0);
     expect(parseDurationMs('fast')).toBeUndefined();
+    expect(parseDurationMs('1x')).toBeUndefined();
+    expect(parseDurationMs('h')).toBeUndefined();
     expect(parseRedisUrl('redis://h:6379/1?min-retry-backoff=50ms&max_retry_backoff=5s').retry).toEqual({
       minBackoffMs: 50,
       maxBackoffMs: 5000,

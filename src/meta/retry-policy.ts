@@ -49,12 +49,19 @@ export interface MetaRetryStats {
   failures: number;
 }
 
-/** Parses a JuiceFS-style duration ('20ms', '10s', '1m', a bare number is seconds); undefined when invalid. */
+/**
+ * Parses a JuiceFS-style duration ('20ms', '10s', '1m', '1h30m', '2d', a bare number is
+ * seconds); undefined when invalid.
+ */
 export function parseDurationMs(s: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
-  if (!m || m[1] === undefined) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's'] ?? 1000;
-  return Number(m[1]) * unit;
+  const t = s.trim();
+  if (/^\d+(?:\.\d+)?$/.test(t)) return Number(t) * 1000;
+  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/.test(t)) return undefined;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  let total = 0;
+  for (const m of t.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g))
+    total += Number(m[1]) * (unit[m[2] ?? 's'] ?? 1000);
+  return total;
 }
 
 export class MetaRetryPolicy {
