@@ -27,12 +27,12 @@ const VALUE_FLAGS = new Set([
   'prefetch',
   'max-readahead',
   'subdir',
+  'metrics',
 ]);
 const BOOL_FLAGS = new Set(['writeback', 'read-only', 'no-bgjob', 'hide-internal']);
 const FUSE_OPTIONS = new Set(['allow_other', 'default_permissions']);
 /** JuiceFS client flags and libfuse options tjfs accepts but does not act on. */
 const IGNORED = new Set([
-  'metrics',
   'no-usage-report',
   'consul',
   'heartbeat',

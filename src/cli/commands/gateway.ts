@@ -19,6 +19,7 @@ import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliEngine } from '../meta-open.js';
 import { redactSecrets } from '../../util/redact.js';
+import { serveMetrics } from '../metrics-server.js';
 
 export interface GatewayFlags extends CacheFlags {
   address: string;
@@ -34,6 +35,7 @@ export interface GatewayFlags extends CacheFlags {
   subdir?: string;
   log?: string;
   accessLog?: boolean;
+  metrics?: string;
 }
 
 export function parseAddress(address: string): { host: string; port: number } {
@@ -78,6 +80,15 @@ export async function runGateway(
     logger: log,
     ...(f.subdir ? { subdir: f.subdir } : {}),
   });
+  const obs = fs.vol.vfs.obs;
+  const metrics = await serveMetrics(
+    f.metrics,
+    () => ({ contentType: obs.registry.contentType, render: () => obs.metrics() }),
+    (msg) => log.warn(msg),
+  ).catch(async (e: unknown) => {
+    await fs.close();
+    throw e;
+  });
   try {
     const gw = await startWebHdfsGateway({
       fs,
@@ -98,7 +109,7 @@ export async function runGateway(
     });
     out(
       io,
-      `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactSecrets(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}`,
+      `tjfs: WebHDFS gateway for ${fs.vol.runtime.format.Name} (${redactSecrets(metaUrl)}) at ${gw.url}/webhdfs/v1/ (webhdfs://${gw.host}:${gw.port})${token ? ', token required' : ''}${metrics ? `, metrics at http://${metrics.address}/metrics` : ''}`,
     );
     await new Promise<void>((done) => {
       const finish = (): void => {
@@ -117,6 +128,7 @@ export async function runGateway(
     await gw.close();
     return 0;
   } finally {
+    await metrics?.close();
     await fs.close();
   }
 }
@@ -148,6 +160,10 @@ export function registerGateway(program: Command, io: CliIo, setExit: (p: Promis
     .option('--max-streams <n>', 'concurrent OPEN/CREATE/APPEND data streams', '64')
     .option('--subdir <path>', 'serve a sub-directory of the volume as the root')
     .option('--log <file>', 'log file (default stderr)')
+    .option(
+      '--metrics <addr>',
+      'Prometheus metrics address (default 127.0.0.1:9567, or a free port when taken)',
+    )
     .option('--access-log', 'log every request (method, op, path, user, status, bytes, ms)');
   addCacheFlags(webhdfs)
     .addHelpText(

@@ -7,7 +7,6 @@
  * clears a mount in any state.
  */
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { openSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -30,6 +29,7 @@ import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
 import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
 import { redactSecrets } from '../../util/redact.js';
+import { parseMetricsAddress, serveMetrics, type MetricsEndpoint } from '../metrics-server.js';
 
 export interface MountFlags extends CacheFlags {
   entryCache: string;
@@ -53,27 +53,6 @@ export interface MountFlags extends CacheFlags {
  */
 function defaultBusyPollUs(): number {
   return availableParallelism() >= 2 ? 200 : 0;
-}
-
-/** Serves Prometheus text at http://ADDR/metrics (--metrics). */
-async function serveMetrics(addr: string, vfs: Vfs): Promise<Server> {
-  const m = /^(.*):(\d+)$/.exec(addr);
-  if (!m || !m[1] || !m[2]) throw new CliError(`invalid --metrics address '${addr}' (want host:port)`);
-  const server = createServer((req, res) => {
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end();
-      return;
-    }
-    vfs.obs.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': vfs.obs.registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500).end(String(e)),
-    );
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(Number(m[2]), m[1], () => ok());
-  });
-  return server;
 }
 
 function defaultLogFile(): string {
@@ -142,6 +121,7 @@ export async function runMount(
   const { attrCache: attrTimeout, ...cacheOpts } = cacheRuntimeOptions(flags);
   const entryTimeout = parseSecondsArg(flags.entryCache, '--entry-cache');
   const dirEntryTimeout = parseSecondsArg(flags.dirEntryCache, '--dir-entry-cache');
+  if (flags.metrics !== undefined) parseMetricsAddress(flags.metrics);
   requireAddon();
   // -d on a mount point a tjfs supervisor serves: a live upgrade (src/supervisor/upgrade.ts).
   const upgradeFrom =
@@ -179,14 +159,28 @@ export async function runMount(
   const rt = await openCliRuntime(metaUrl, io, opts);
   let madeDirs: string[] = [];
   let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
-  let metricsServer: Server | undefined;
+  let metricsServer: MetricsEndpoint | undefined;
   try {
     const rootIno = flags.subdir ? await resolveSubdir(rt.meta, flags.subdir) : undefined;
+    // Listening before the Vfs exists, so `.config` can show where metrics went.
+    let served: Vfs | undefined = undefined;
+    metricsServer = await serveMetrics(
+      flags.metrics,
+      () => {
+        const v = served;
+        return v && { contentType: v.obs.registry.contentType, render: () => v.obs.metrics() };
+      },
+      (msg) => log.warn(msg),
+    );
+    const metricsAddress = metricsServer?.address ?? '';
     const vfs = new Vfs(rt, {
       attrTimeout,
       hideInternal: flags.hideInternal === true,
       ...(rootIno !== undefined ? { rootIno } : {}),
-      config: { Meta: { MetaUrl: redactSecrets(metaUrl) }, Mount: { Mountpoint: mp, ...flags } },
+      config: {
+        Meta: { MetaUrl: redactSecrets(metaUrl) },
+        Mount: { Mountpoint: mp, ...flags, MetricsAddress: metricsAddress },
+      },
     });
     const ops = new VfsFuseOps(vfs, {
       attrTimeout,
@@ -217,8 +211,11 @@ export async function runMount(
         ? await serveSupervised(link, vfs, mountOpts, (msg) => log.info?.(msg))
         : await mountFuse(mountOpts);
     ops.attachNotifier(session);
-    metricsServer = flags.metrics ? await serveMetrics(flags.metrics, vfs) : undefined;
-    log.info?.(`mounted ${rt.format.Name} at ${mp}`, { meta: redactSecrets(metaUrl) });
+    served = vfs;
+    log.info?.(`mounted ${rt.format.Name} at ${mp}`, {
+      meta: redactSecrets(metaUrl),
+      metrics: metricsAddress,
+    });
     if (link !== undefined) link.ready();
     else if (process.send) process.send('ready');
     else out(io, `tjfs: ${rt.format.Name} mounted at ${mp} (Ctrl-C or 'tjfs umount ${mp}' to stop)`);
@@ -254,7 +251,7 @@ export async function runMount(
     else if (process.send) process.send(fe.message);
     throw new CliError(`mount ${mp}: ${fe.message}`);
   } finally {
-    metricsServer?.close();
+    await metricsServer?.close();
     if (process.connected) process.disconnect();
     await rt.close().catch((e: unknown) => log.error('closing session failed', { err: String(e) }));
     log.info?.('session closed');
@@ -281,7 +278,10 @@ export function registerMount(
     .option('--dir-entry-cache <seconds>', 'directory entry cache timeout in seconds', '1');
   addCacheFlags(cmd)
     .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
-    .option('--metrics <addr>', 'serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:9567')
+    .option(
+      '--metrics <addr>',
+      'address of the Prometheus metrics (http://ADDR/metrics); default 127.0.0.1:9567, or a free port when that one is taken',
+    )
     .option(
       '--busy-poll <us>',
       'keep polling /dev/fuse this many microseconds after each request before sleeping (0: off)',
