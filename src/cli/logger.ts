@@ -24,7 +24,36 @@ export function prepareLogFile(file: string): string {
   return path;
 }
 
-export function createLogger(file?: string, level = 'info'): Logger {
+/** The level set by the global --verbose/--debug/--quiet/--log-level flags (main.ts). */
+let defaultLevel = 'info';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export function setDefaultLogLevel(level: string): void {
+  defaultLevel = level;
+}
+export function defaultLogLevel(): string {
+  return defaultLevel;
+}
+
+/** Readable lines for a terminal, as JuiceFS prints them: `time tjfs[pid] <LEVEL>: msg k=v`. */
+function ttyLogger(level: string): Logger {
+  const min = LOG_LEVELS.indexOf(level as (typeof LOG_LEVELS)[number]);
+  const line = (lv: number, name: string, msg: string, fields?: Record<string, unknown>): void => {
+    if (lv < min) return;
+    const kv = Object.entries(fields ?? {})
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
+    const t = new Date().toISOString().replace('T', ' ').replace('Z', '');
+    process.stderr.write(`${t} tjfs[${process.pid}] <${name}>: ${msg}${kv ? ' ' + kv : ''}\n`);
+  };
+  return {
+    info: (msg, fields) => line(2, 'INFO', msg, fields),
+    warn: (msg, fields) => line(3, 'WARNING', msg, fields),
+    error: (msg, fields) => line(4, 'ERROR', msg, fields),
+  };
+}
+
+export function createLogger(file?: string, level = defaultLevel): Logger {
+  if (!file && process.stderr.isTTY) return ttyLogger(level);
   const dest = file ? destination({ dest: prepareLogFile(file), append: true, sync: false }) : destination(2);
   let reported = false;
   dest.on('error', (e: Error) => {

@@ -17,6 +17,10 @@ import { registerConfig } from './commands/config.js';
 import { registerQuota } from './commands/quota.js';
 import { registerFsckGc } from './commands/fsck-gc.js';
 import { registerUmount } from './commands/umount.js';
+import { registerInfo } from './commands/info.js';
+import { registerSummary } from './commands/summary.js';
+import { registerRmrRestore } from './commands/rmr-restore.js';
+import { addGlobalFlags } from './global-flags.js';
 import { CliError, err, type CliIo } from './io.js';
 
 export const TJFS_VERSION = '0.1.0';
@@ -35,6 +39,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError();
+  addGlobalFlags(program);
   registerFormat(program, io, setExit);
   registerMount(program, io, argv, setExit);
   registerUmount(program, io, setExit);
@@ -46,6 +51,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerGateway(program, io, setExit);
   registerCsi(program, io, setExit, TJFS_VERSION, main);
   registerBench(program, io, setExit);
+  registerInfo(program, io, setExit);
+  registerSummary(program, io, setExit);
+  registerRmrRestore(program, io, setExit);
   try {
     if (argv.length === 0) {
       program.outputHelp();

@@ -19,6 +19,7 @@ import type {
   Meta,
   MknodRequest,
   PosixLock,
+  RemoveOptions,
   SessionInfo,
   SetAttrRequest,
   SliceSwap,
@@ -258,11 +259,11 @@ export class BaseMeta implements Meta {
   link(ctx: Context, ino: Ino, parent: Ino, name: Buffer): Promise<EntryResult> {
     return link(this.core, ctx, ino, parent, name);
   }
-  unlink(ctx: Context, parent: Ino, name: Buffer): Promise<void> {
-    return unlink(this.core, ctx, parent, name);
+  unlink(ctx: Context, parent: Ino, name: Buffer, opts: RemoveOptions = {}): Promise<void> {
+    return unlink(this.core, ctx, parent, name, opts);
   }
-  rmdir(ctx: Context, parent: Ino, name: Buffer): Promise<void> {
-    return rmdir(this.core, ctx, parent, name);
+  rmdir(ctx: Context, parent: Ino, name: Buffer, opts: RemoveOptions = {}): Promise<void> {
+    return rmdir(this.core, ctx, parent, name, opts);
   }
   rename(ctx: Context, ps: Ino, ns: Buffer, pd: Ino, nd: Buffer, flags = 0): Promise<EntryResult> {
     return rename(this.core, ctx, ps, ns, pd, nd, flags);

@@ -107,6 +107,10 @@ export interface SliceSwap {
   dropped: readonly FreedSlice[];
 }
 
+export interface RemoveOptions {
+  skipTrash?: boolean;
+}
+
 export interface Meta {
   readonly sid: number;
   /** The volume's setting as last loaded (reloaded by each heartbeat). */
@@ -127,8 +131,9 @@ export interface Meta {
   symlink(ctx: Context, parent: Ino, name: Buffer, target: Buffer): Promise<EntryResult>;
   readlink(ctx: Context, ino: Ino): Promise<Buffer>;
   link(ctx: Context, ino: Ino, parent: Ino, name: Buffer): Promise<EntryResult>;
-  unlink(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
-  rmdir(ctx: Context, parent: Ino, name: Buffer): Promise<void>;
+  /** `skipTrash` removes for good even when the volume keeps a trash (rmr --skip-trash). */
+  unlink(ctx: Context, parent: Ino, name: Buffer, opts?: RemoveOptions): Promise<void>;
+  rmdir(ctx: Context, parent: Ino, name: Buffer, opts?: RemoveOptions): Promise<void>;
   rename(
     ctx: Context,
     srcParent: Ino,

@@ -6,6 +6,7 @@
  */
 import { fileLength, inodeSpace, mustGetDir, setCtime, type MetaCore } from './core.js';
 import type { DentryValue, MetaTx } from './engine.js';
+import type { RemoveOptions } from './meta.js';
 import { FsError, Errno } from '../base/errno.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { trashDir, trashEntryName } from './trash.js';
@@ -114,13 +115,17 @@ async function removeCommon(
   parent: Ino,
   name: Buffer,
   dir: boolean,
+  opts: RemoveOptions,
 ): Promise<void> {
   const op = dir ? 'rmdir' : 'unlink';
   core.checkWritable(op);
   validateName(name, op);
   if (dir && isDot(name)) throw new FsError(Errno.EINVAL, { op });
   if (dir && isDotDot(name)) throw new FsError(Errno.ENOTEMPTY, { op });
-  const trash = core.format.TrashDays > 0 && !isTrash(parent) ? await trashDir(core, core.now()) : undefined;
+  const trash =
+    core.format.TrashDays > 0 && !isTrash(parent) && !opts.skipTrash
+      ? await trashDir(core, core.now())
+      : undefined;
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
@@ -157,10 +162,22 @@ async function removeCommon(
   afterDrop(core, res.outcome, res.quotas);
 }
 
-export function unlink(core: MetaCore, ctx: Context, parent: Ino, name: Buffer): Promise<void> {
-  return removeCommon(core, ctx, parent, name, false);
+export function unlink(
+  core: MetaCore,
+  ctx: Context,
+  parent: Ino,
+  name: Buffer,
+  opts: RemoveOptions = {},
+): Promise<void> {
+  return removeCommon(core, ctx, parent, name, false, opts);
 }
 
-export function rmdir(core: MetaCore, ctx: Context, parent: Ino, name: Buffer): Promise<void> {
-  return removeCommon(core, ctx, parent, name, true);
+export function rmdir(
+  core: MetaCore,
+  ctx: Context,
+  parent: Ino,
+  name: Buffer,
+  opts: RemoveOptions = {},
+): Promise<void> {
+  return removeCommon(core, ctx, parent, name, true, opts);
 }

@@ -205,7 +205,8 @@ export async function rename(
         tx.deleteEntry(ps, ns);
         tx.setEntry(pd, nd, se);
         if (sDir && ps !== pd) {
-          spAttr.nlink--;
+          // Trash hour directories do not count the directories moved into them (dropVictim).
+          if (!isTrash(ps)) spAttr.nlink--;
           dpAttr.nlink++;
         }
         reparent(tx, se.ino, sa, ps, pd);

@@ -21,6 +21,7 @@ import { CliError, err, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine, openCliMeta, removeSqliteFiles, sqliteFileToCreate } from '../meta-open.js';
 import { resolveSubdir } from '../subdir.js';
 import { redactSecrets } from '../../util/redact.js';
+import { countingIterable, countingWritable, createProgress } from '../progress.js';
 
 /** "ENOENT: no such file or directory" out of a Node fs error, without the syscall and path. */
 export function fsReason(e: unknown): string {
@@ -103,7 +104,9 @@ export async function runDump(
       skipTrash: flags.skipTrash === true,
     };
     try {
-      await meta.dump(output?.sink ?? io.stdout, opts);
+      const p = createProgress(io, 'dump');
+      await meta.dump(countingWritable(output?.sink ?? io.stdout, p.counter('Dumped')), opts);
+      p.done();
     } catch (e) {
       // The sink's own error (ENOSPC, EPIPE) says more than the stream layer's.
       if (output && !(e instanceof CliError)) throw new CliError(`dump to ${file} failed: ${fsReason(e)}`);
@@ -187,7 +190,9 @@ export async function runLoad(
     try {
       if (!(await engine.isEmpty()))
         throw new CliError(`database ${redactSecrets(metaUrl)} is not empty: load needs an empty database`);
-      const res = await loadMeta(engine, input.open());
+      const p = createProgress(io, 'load');
+      const res = await loadMeta(engine, countingIterable(input.open(), p.counter('Loaded')));
+      p.done();
       err(io, `loaded ${res.inodes} inodes into ${redactSecrets(metaUrl)}`);
       ok = true;
       return 0;

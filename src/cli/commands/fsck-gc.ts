@@ -11,6 +11,7 @@ import { listAll } from '../../object/object-store.js';
 import type { Runtime } from '../../vfs/runtime.js';
 import { helpExamples, out, type CliIo } from '../io.js';
 import { openCliRuntime } from '../meta-open.js';
+import { createProgress } from '../progress.js';
 
 async function withRuntime<T>(metaUrl: string, io: CliIo, fn: (rt: Runtime) => Promise<T>): Promise<T> {
   const rt = await openCliRuntime(metaUrl, io, {
@@ -34,18 +35,23 @@ export async function runFsck(metaUrl: string, io: CliIo): Promise<number> {
     let blocks = 0;
     const missing: string[] = [];
     const checked = new Set<string>();
+    const p = createProgress(io, 'fsck');
+    const [scanned, found] = [p.counter('Scanned files'), p.counter('Checked blocks')];
     await rt.meta.scanFiles(async (f) => {
       files++;
+      scanned.increment();
       for (const s of f.slices) {
         for (let i = 0; i < blockCount(s.size, bs); i++) {
           const key = blockKey(s.id, i, blockLen(s.size, i, bs), hash);
           if (checked.has(key)) continue;
           checked.add(key);
           blocks++;
+          found.increment();
           if ((await rt.store.head(key)) === undefined) missing.push(`${key} (inode ${f.ino})`);
         }
       }
     });
+    p.done();
     out(io, `fsck: ${files} files, ${blocks} blocks checked, ${missing.length} missing`);
     for (const m of missing) out(io, `missing block: ${m}`);
     return missing.length === 0 ? 0 : 1;
@@ -60,13 +66,17 @@ export async function runGc(
 ): Promise<number> {
   return withRuntime(metaUrl, io, async (rt) => {
     const live = new Set<number>();
+    const p = createProgress(io, 'gc');
+    const [scanned, listed] = [p.counter('Scanned files'), p.counter('Listed objects')];
     await rt.meta.scanFiles(async (f) => {
+      scanned.increment();
       for (const s of f.slices) live.add(s.id);
     });
     let leaked = 0;
     let skipped = 0;
     let bytes = 0;
     for await (const o of listAll(rt.store, { prefix: 'chunks/' })) {
+      listed.increment(1, o.size);
       const b = parseBlockKey(o.key);
       if (!b || live.has(b.id)) continue;
       if (now - o.mtime < 3600_000) {
@@ -78,6 +88,7 @@ export async function runGc(
       if (flags.delete) await rt.store.delete(o.key);
       else out(io, `leaked: ${o.key}`);
     }
+    p.done();
     out(
       io,
       `gc: ${leaked} leaked objects (${bytes} bytes)${flags.delete ? ' deleted' : ''}, ${skipped} younger than 1 h skipped`,
