@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { systemClock } from './clock.js';
+import { clone, type CloneOptions, type CloneResult } from './clone.js';
 import { MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
 import { dumpMeta, type DumpOptions } from './dump/dump.js';
 import type { FlockOwner, FreedSlice, MetaEngine, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
@@ -351,6 +352,9 @@ export class BaseMeta implements Meta {
     size: number,
   ): Promise<number> {
     return copyFileRange(this.core, ctx, fin, offIn, fout, offOut, size);
+  }
+  clone(ctx: Context, srcIno: Ino, dstParent: Ino, name: Buffer, opts?: CloneOptions): Promise<CloneResult> {
+    return clone(this.core, ctx, srcIno, dstParent, name, opts);
   }
   getxattr(ctx: Context, ino: Ino, name: string): Promise<Buffer> {
     return getxattr(this.core, ctx, ino, name);

@@ -11,12 +11,23 @@
 import type { Writable } from 'node:stream';
 import type { Attr, Context, Entry, FileType, Ino, Slice, Timespec } from '../base/types.js';
 import type { Logger } from '../util/logger.js';
+import type { CloneOptions, CloneResult } from './clone.js';
 import type { DumpOptions } from './dump/dump.js';
 import type { FlockOwner, FreedSlice, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
 import type { Format } from './format.js';
 import type { MetaRetryStats } from './retry-policy.js';
 
-export type { DumpOptions, FlockOwner, FreedSlice, MetaRetryStats, PlockOwner, QuotaRecord, SessionRecord };
+export type {
+  CloneOptions,
+  CloneResult,
+  DumpOptions,
+  FlockOwner,
+  FreedSlice,
+  MetaRetryStats,
+  PlockOwner,
+  QuotaRecord,
+  SessionRecord,
+};
 
 export interface EntryResult {
   ino: Ino;
@@ -230,6 +241,12 @@ export interface Meta {
    * of each dropped one. `ok` false when the list changed; `freed`: slices left unreferenced.
    */
   replaceSlices(ino: Ino, indx: number, swap: SliceSwap): Promise<{ ok: boolean; freed: FreedSlice[] }>;
+  /**
+   * Metadata-only copy of `srcIno` (file, symlink or tree) as `name` in `dstParent`, sharing
+   * its slices with one more reference each (JuiceFS: Clone; see clone.ts). EEXIST, EACCES,
+   * EPERM (trash), ENOENT; a failure leaves nothing behind.
+   */
+  clone(ctx: Context, srcIno: Ino, dstParent: Ino, name: Buffer, opts?: CloneOptions): Promise<CloneResult>;
   /** Streams the metadata as JuiceFS JSON (`dump`). */
   dump(out: Writable, opts?: DumpOptions): Promise<void>;
 
