@@ -25,6 +25,7 @@ import { registerWarmup } from './commands/warmup.js';
 import { registerInfo } from './commands/info.js';
 import { registerSummary } from './commands/summary.js';
 import { registerRmrRestore } from './commands/rmr-restore.js';
+import { registerSync } from './commands/sync.js';
 import { addGlobalFlags } from './global-flags.js';
 import { CliError, err, type CliIo } from './io.js';
 
@@ -64,6 +65,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerInfo(program, io, setExit);
   registerSummary(program, io, setExit);
   registerRmrRestore(program, io, setExit);
+  registerSync(program, io, argv, setExit);
   try {
     if (argv.length === 0) {
       program.outputHelp();

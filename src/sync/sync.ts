@@ -275,13 +275,18 @@ export class Syncer {
     } else if (e.isDir) equal = true;
     else
       equal = await sameContent(
-        this.src.read(e.key, this.chunk),
-        this.dst.read(e.key, this.chunk),
-        this.chunk,
+        this.src.read(e.key, this.piece(e)),
+        this.dst.read(e.key, this.piece(e)),
+        this.piece(e),
       );
     this.count('checked', 1, e.size, 'checkedBytes');
     if (!equal) this.warn(`Checked ${e.key} OK (but NOT equal)`);
     return equal;
+  }
+
+  /** Read size for one file: small files never allocate a whole chunk. */
+  private piece(e: SyncEntry): number {
+    return Math.min(this.chunk, Math.max(e.size, 64 * 1024));
   }
 
   private async copy(e: SyncEntry): Promise<void> {
@@ -291,7 +296,7 @@ export class Syncer {
     }
     if (this.o.links && e.isSymlink) await this.copyLink(e.key);
     else if (e.isDir) await this.dst.mkdir(e.key);
-    else await this.dst.write(e.key, this.src.read(e.key, this.chunk), e.size);
+    else await this.dst.write(e.key, this.src.read(e.key, this.piece(e)), e.size);
     if ((this.o.checkAll || this.o.checkNew) && !(await this.compare(e)))
       throw new Error(`checksums of copied object ${e.key} don't match`);
     if (this.dst.fileSystem && !(this.o.links && e.isSymlink)) {
