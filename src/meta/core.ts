@@ -17,6 +17,7 @@ import { FsError, Errno, toFsError } from '../base/errno.js';
 import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
 import { StatsBatch } from './stats-batch.js';
+import { UserGroupQuotas } from './ug-quota.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from '../base/types.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
@@ -61,6 +62,8 @@ export class MetaCore {
   readonly sustained = new Set<Ino>();
   /** Directory quotas, refreshed on heartbeat. */
   dirQuotas = new Map<Ino, QuotaRecord>();
+  /** User and group quotas (cache and accounting), refreshed on heartbeat. */
+  readonly ug = new UserGroupQuotas(() => this.format.UserGroupQuota === true);
   /** Cached volume usage, refreshed on heartbeat and adjusted locally. */
   usage: Counters = { usedSpace: 0, totalInodes: 0 };
   /** Inodes 0 and 1 are never handed out; slice id 0 means a hole. */
@@ -115,7 +118,10 @@ export class MetaCore {
     let last: MetaTx | undefined; // the attempt that committed, when it returns
     try {
       const r = await this.engine.txn((tx) => fn((last = tx)), opts);
-      if (last !== undefined) this.stats.committed(last);
+      if (last !== undefined) {
+        this.stats.committed(last);
+        this.ug.committed(last);
+      }
       return r;
     } catch (e) {
       throw this.engineError(e, opts.op);

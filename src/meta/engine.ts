@@ -144,6 +144,13 @@ export interface MetaTx {
   deleteDirStat(ino: Ino): void;
   updateDirQuotaUsage(ino: Ino, space: number, inodes: number): void;
   deleteDirQuota(ino: Ino): void;
+  /**
+   * Adds usage to a user (uid) or group (gid) quota, creating an unlimited record (max -1)
+   * when none exists, as Go's doFlushQuotas does (SQL: UPDATE or INSERT; Redis: HSETNX + HINCRBY).
+   */
+  updateUserGroupQuotaUsage(kind: 'user' | 'group', id: number, space: number, inodes: number): void;
+  /** Removes a user or group quota's limits (-1), keeping its usage, as Go's doDelQuota does. */
+  clearUserGroupQuotaLimits(kind: 'user' | 'group', id: number): void;
 
   addDelFile(ino: Ino, length: number, time: number): void;
   addSustained(sid: number, ino: Ino): void;

@@ -90,8 +90,13 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
       }
       const chown =
         (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
+      const from = { uid: a.uid, gid: a.gid };
       if (req.uid !== undefined) a.uid = req.uid;
       if (req.gid !== undefined) a.gid = req.gid;
+      if (chown) {
+        const [space, inodes] = ownedUsage(a);
+        core.ug.move(tx, from, a, space, inodes, 'chown'); // EDQUOT when the new owner is full
+      }
       if (chown && a.type !== FileType.Directory && req.mode === undefined) {
         a.mode = withoutSuidgid(a.mode);
       }
@@ -137,6 +142,7 @@ async function lengthDelta(
   if (space > 0) core.checkQuotas(quotas, space, 0, op);
   core.addUsage(tx, space, 0);
   core.applyQuotas(tx, quotas, space, 0);
+  core.ug.charge(tx, a, space, 0, space > 0 ? op : undefined); // growth checked against the owner's quota
   return { space, quotas };
 }
 
@@ -309,4 +315,14 @@ export async function copyFileRange(
   core.noteQuotas(res.quotas, res.space, 0);
   void ctx;
   return res.n;
+}
+
+/**
+ * What an inode counts for its owner when it changes hands, as Go's SetAttr moves it: a file
+ * its 4 KiB-aligned length and one inode, a directory 4 KiB and one inode, others nothing.
+ */
+function ownedUsage(a: Attr): [number, number] {
+  if (a.type === FileType.File) return [align4K(a.length), 1];
+  if (a.type === FileType.Directory) return [4096, 1];
+  return [0, 0];
 }

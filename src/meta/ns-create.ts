@@ -111,6 +111,7 @@ export async function mknodCommon(
       core.addUsage(tx, 4096, 1);
       core.dirStat(tx, parent, 0, 4096, 1);
       core.applyQuotas(tx, quotas, 4096, 1);
+      core.ug.charge(tx, a, 4096, 1, op); // after the sgid rule: the inode's real owner
       return { r: { ino, attr: a }, quotas };
     },
     { op },

@@ -99,6 +99,7 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
     if (attr.parent === 0n) tx.deleteParents(ino);
   }
   core.addUsage(tx, out.space, out.inodes);
+  core.ug.charge(tx, attr, out.space, out.inodes); // the owner's usage drops with the inode
   return out;
 }
 

@@ -68,6 +68,7 @@ export async function deleteSustained(core: MetaCore, sid: number, ino: Ino): Pr
       tx.deleteAttr(ino);
       const space = -inodeSpace(a);
       core.addUsage(tx, space, -1);
+      core.ug.charge(tx, a, space, -1);
       return { length: a.type === FileType.File ? a.length : -1, space };
     },
     { op: 'delete sustained' },
@@ -151,6 +152,10 @@ export async function refreshCaches(core: MetaCore): Promise<void> {
     totalInodes: await core.engine.getCounter('totalInodes'),
   };
   core.dirQuotas = core.format.DirStats ? await core.engine.listDirQuotas() : new Map();
+  if (core.format.UserGroupQuota) {
+    core.ug.replace('user', await core.engine.listUserGroupQuotas('user'));
+    core.ug.replace('group', await core.engine.listUserGroupQuotas('group'));
+  }
 }
 
 /** Parses a trash sub-directory name (UTC "YYYY-MM-DD-HH") to unix seconds. */

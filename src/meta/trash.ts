@@ -61,6 +61,7 @@ export async function trashDir(core: MetaCore, now: Timespec): Promise<Ino> {
       tx.initDirStat(sub);
       // Trash sub-directories count as inodes (docs/FORMAT.md §4.12); the trash root does not.
       core.addUsage(tx, 4096, 1);
+      core.ug.charge(tx, { uid: 0, gid: 0 }, 4096, 1); // owned by root, as the scan counts it
       return sub;
     },
     { op: 'mkdir trash' },

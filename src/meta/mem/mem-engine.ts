@@ -216,6 +216,25 @@ class MemTx implements MetaTx {
   deleteDirQuota(ino: Ino): void {
     this.w(() => this.s.dirQuotas.delete(ino));
   }
+  updateUserGroupQuotaUsage(kind: 'user' | 'group', id: number, space: number, inodes: number): void {
+    if (space === 0 && inodes === 0) return;
+    this.w(() => {
+      const m = this.s.ugQuotas[kind];
+      const q = m.get(id) ?? { maxSpace: -1, maxInodes: -1, usedSpace: 0, usedInodes: 0 };
+      q.usedSpace += space;
+      q.usedInodes += inodes;
+      m.set(id, q);
+    });
+  }
+  clearUserGroupQuotaLimits(kind: 'user' | 'group', id: number): void {
+    this.w(() => {
+      const q = this.s.ugQuotas[kind].get(id);
+      if (q) {
+        q.maxSpace = -1;
+        q.maxInodes = -1;
+      }
+    });
+  }
   addDelFile(ino: Ino, length: number, time: number): void {
     this.w(() => this.s.delfiles.set(`${ino}:${length}`, { ino, length, expire: time }));
   }

@@ -24,6 +24,7 @@ import {
   decodeSlice,
   encodeAttr,
   encodeEntry,
+  encodeQuotaLimit,
   encodeSlice,
   lockOwnerField,
   parseLockOwnerField,
@@ -232,6 +233,16 @@ export class RedisTx implements MetaTx {
   }
   deleteDirQuota(ino: Ino): void {
     for (const key of this.keys.quotaKeys('dir')) this.queue('HDEL', key, ino.toString());
+  }
+  updateUserGroupQuotaUsage(kind: 'user' | 'group', id: number, space: number, inodes: number): void {
+    if (space === 0 && inodes === 0) return;
+    const [limits, usedSpace, usedInodes] = this.keys.quotaKeys(kind);
+    this.queue('HSETNX', limits, String(id), encodeQuotaLimit(-1, -1));
+    this.queue('HINCRBY', usedSpace, String(id), space);
+    this.queue('HINCRBY', usedInodes, String(id), inodes);
+  }
+  clearUserGroupQuotaLimits(kind: 'user' | 'group', id: number): void {
+    this.queue('HSET', this.keys.quotaKeys(kind)[0], String(id), encodeQuotaLimit(-1, -1));
   }
 
   addDelFile(ino: Ino, length: number, time: number): void {

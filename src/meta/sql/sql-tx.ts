@@ -295,6 +295,22 @@ export class SqlTx implements MetaTx {
     this.write(sql`DELETE FROM ${this.t.dirQuota} WHERE inode = ?`, [ino]);
   }
 
+  updateUserGroupQuotaUsage(kind: 'user' | 'group', id: number, space: number, inodes: number): void {
+    if (space === 0 && inodes === 0) return;
+    // One upsert for Go's UPDATE-then-INSERT: a missing record is created unlimited (-1).
+    this.write(
+      sql`INSERT INTO ${this.t.userGroupQuota} (qtype, qkey, max_space, max_inodes, used_space, used_inodes) VALUES (?, ?, -1, -1, ?, ?) ON CONFLICT (qtype, qkey) DO UPDATE SET used_space = ${this.t.userGroupQuota}.used_space + excluded.used_space, used_inodes = ${this.t.userGroupQuota}.used_inodes + excluded.used_inodes`,
+      [kind === 'user' ? 1 : 2, id, space, inodes],
+    );
+  }
+
+  clearUserGroupQuotaLimits(kind: 'user' | 'group', id: number): void {
+    this.write(
+      sql`UPDATE ${this.t.userGroupQuota} SET max_space = -1, max_inodes = -1 WHERE qtype = ? AND qkey = ?`,
+      [kind === 'user' ? 1 : 2, id],
+    );
+  }
+
   addDelFile(ino: Ino, length: number, time: number): void {
     this.write(
       sql`INSERT INTO ${this.t.delfile} (inode, length, expire) VALUES (?, ?, ?) ON CONFLICT (inode) DO UPDATE SET length = excluded.length, expire = excluded.expire`,
