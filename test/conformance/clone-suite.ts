@@ -107,6 +107,23 @@ export function runCloneConformance(target: EngineTarget): void {
       expect((await m.readdir(root, 1n)).map((e) => e.name.toString()).sort()).toEqual(['a', 'secret', 'x']);
     });
 
+    it('a clone that fails half-way removes what it built and gives the references back', async () => {
+      const d = (await m.mkdir(root, 1n, n('pub'), 0o777)).ino;
+      await m.setattr(root, 1n, { mode: 0o777 });
+      const f = await fileWithSlices(d, 'f', [0, 0]);
+      for (let i = 0; i < 5; i++) await m.mkdir(root, d, n(`open${i}`), 0o755);
+      await m.mkdir(root, d, n('secret'), 0o700); // alice cannot list it: EACCES mid-way
+      const recs = await m.readChunk(f, 0);
+      const u0 = await m.usage();
+      await expect(m.clone(alice, d, 1n, n('copy'))).rejects.toMatchObject({ code: 'EACCES' });
+      expect((await m.readdir(root, 1n)).map((e) => e.name.toString()).sort()).toEqual(['pub']);
+      const u1 = await m.usage();
+      expect([u1.usedInodes, u1.usedSpace]).toEqual([u0.usedInodes, u0.usedSpace]);
+      const refs = await v.engines[0]!.getSliceRefs();
+      for (const s of recs) expect(refs.get(s.id) ?? 1).toBe(1);
+      expect((await m.getattr(root, 1n)).nlink).toBe(3);
+    });
+
     it('a directory cloned into itself copies the tree as it was', async () => {
       const d = (await m.mkdir(root, 1n, n('d'), 0o755)).ino;
       await m.mkdir(root, d, n('a'), 0o755);
