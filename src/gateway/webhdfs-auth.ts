@@ -3,12 +3,13 @@
  * `user.name` (or the static default user), then `doas` for superusers, mapped to
  * uid/gid/gids through one UserDb (a users map and the local passwd/group files).
  *
- * Invariants: token comparison is constant-time; an unknown user is either rejected with a
+ * Invariants: token comparison is constant-time and leaks neither content nor length (the
+ * SHA-256 digests of both sides are compared); an unknown user is either rejected with a
  * clear SecurityException (403, never 401: Java reads no body on 401) or mapped to
  * `nobody` (65534), per configuration; `doas` by a non-superuser is an
  * AuthorizationException.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HdfsError } from '../api/hdfs-errors.js';
 import type { UserDb } from '../api/users.js';
@@ -33,10 +34,11 @@ export interface Caller {
 
 const NOBODY = 65534;
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** Constant-time equality over fixed-size digests: no early exit on a length difference. */
+export function sameSecret(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a, 'utf8').digest();
+  const y = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(x, y);
 }
 
 function presentedToken(req: WebHdfsRequest, headers: IncomingHttpHeaders): string | undefined {
