@@ -1,11 +1,12 @@
 /** Progress when piped (interim lines at most per interval, one final line), quiet, and on a TTY; JuiceFS's table/byte formats. */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { CliIo } from './io.js';
 import { createProgress, countingIterable } from './progress.js';
 import { formatBytes, formatCsv, formatTable, iBytes } from './table.js';
 
 function io(tty = false): {
-  io: { stdout: PassThrough; stderr: PassThrough; env: object };
+  io: CliIo;
   err: () => string;
 } {
   const stderr = new PassThrough();
