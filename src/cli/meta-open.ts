@@ -2,7 +2,7 @@
  * The one way CLI commands reach a metadata engine.
  *
  * Password: a Redis URL without one takes the password from the environment (env-secrets.ts:
- * REDIS_PASSWORD, META_PASSWORD, META_PASSWORD_FILE), a postgres:// URL from META_PASSWORD or
+ * REDIS_PASSWORD, META_PASSWORD, META_PASSWORD_FILE), a postgres:// or mysql:// URL from META_PASSWORD or
  * META_PASSWORD_FILE. A password in the URL always wins. Engines without passwords (sqlite3, mem) never read the file.
  *
  * Existence: commands that only read or use a volume (status, dump, fsck, gc, quota, config,
@@ -21,7 +21,7 @@ import { metaPasswordFromEnv, sqlMetaPasswordFromEnv } from './env-secrets.js';
 import { CliError, type CliIo } from './io.js';
 
 const PASSWORD_SCHEMES = new Set(['redis', 'rediss', 'unix']);
-const SQL_PASSWORD_SCHEMES = new Set(['postgres']);
+const SQL_PASSWORD_SCHEMES = new Set(['postgres', 'mysql']);
 
 /** Engine options for `url` as the CLI builds them (password only for engines that use one). */
 export function cliEngineOptions(url: string, env: CliIo['env']): EngineOptions {

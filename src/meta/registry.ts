@@ -14,6 +14,7 @@ const loaders: Record<string, Loader> = {
   unix: async () => (await import('./redis/redis-engine.js')).openRedisEngine,
   sqlite3: async () => (await import('./sql/sqlite-engine.js')).openSqliteEngine,
   postgres: async () => (await import('./sql/pg-engine.js')).openPgEngine,
+  mysql: async () => (await import('./sql/mysql-engine.js')).openMysqlEngine,
   mem: async () => (await import('./mem/mem-engine.js')).openMemEngine,
 };
 

@@ -1,7 +1,8 @@
 /**
  * Engine targets shared by the conformance and compatibility tests: mem (always), sqlite3
  * (a temp file per case), redis (a private redis-server per test file, flushed per case),
- * postgres (a private server per test file, a fresh schema per case).
+ * postgres (a private server per test file, a fresh schema per case), mysql (a private
+ * MariaDB server per test file, a fresh database per case).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { EngineTarget } from './meta-fixture.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { pgSkipReason, startPg, type PgServer } from './pg-server.js';
+import { mariadbSkipReason, startMariadb, type MariadbServer } from './mariadb-server.js';
 
 let memCounter = 0;
 
@@ -91,4 +93,40 @@ export function withPg(title: string, suite: (target: EngineTarget) => void): vo
   if (why !== undefined)
     describe(`${title} [skipped: ${why}]`, () => it.skip('needs PostgreSQL', () => undefined));
   else suite(pgTarget());
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start and stop a private MariaDB server
+ * (mariadb-server.ts); each case gets a fresh database. Callers check
+ * `mariadbSkipReason()` first.
+ */
+export function mysqlTarget(): EngineTarget {
+  let server: MariadbServer | undefined;
+  let n = 0;
+  beforeAll(async () => {
+    server = await startMariadb();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    name: 'mysql',
+    async freshUrl() {
+      if (!server) throw new Error('mariadb not started');
+      const db = `t${n++}`;
+      await server.sql(`CREATE DATABASE ${db}`);
+      return `${server.baseUrl}${db}`;
+    },
+  };
+}
+
+/**
+ * Runs `suite` on a private MariaDB server (mysqlTarget), or registers one skipped test
+ * saying why when MariaDB cannot run here (mariadb-server.ts, mariadbSkipReason).
+ */
+export function withMysql(title: string, suite: (target: EngineTarget) => void): void {
+  const why = mariadbSkipReason();
+  if (why !== undefined)
+    describe(`${title} [skipped: ${why}]`, () => it.skip('needs MariaDB', () => undefined));
+  else suite(mysqlTarget());
 }
