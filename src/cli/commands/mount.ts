@@ -27,6 +27,7 @@ import { checkMountPoint, checkVolume, makeMountPoint, removeMadeDirs } from '..
 import { resolveSubdir } from '../subdir.js';
 import { SUPERVISOR_ENV } from '../../supervisor/protocol.js';
 import { serveSupervised, WorkerLink } from '../../supervisor/worker.js';
+import { movePasswordToEnv } from '../argv-secrets.js';
 import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
 import { redactSecrets } from '../../util/redact.js';
 import { parseMetricsAddress, serveMetrics, type MetricsEndpoint } from '../metrics-server.js';
@@ -69,13 +70,16 @@ async function daemonize(
   const logFile = prepareLogFile(flags.log ?? defaultLogFile());
   const fd = openSync(logFile, 'a');
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../bin.js');
-  const args = argv.filter((a) => a !== '-d' && a !== '--background');
-  const child = spawn(process.execPath, [bin, ...args, '--log', logFile], {
+  // The meta URL's password travels in the environment, never in the daemon's argv (ps).
+  const hidden = movePasswordToEnv(
+    argv.filter((a) => a !== '-d' && a !== '--background'),
+    { ...process.env, ...io.env },
+  );
+  const child = spawn(process.execPath, [bin, ...hidden.args, '--log', logFile], {
     detached: true,
     stdio: ['ignore', fd, fd, 'ipc'],
     env: daemonEnv({
-      ...process.env,
-      ...io.env,
+      ...hidden.env,
       TJFS_DAEMON: '1',
       [SUPERVISOR_ENV]: '1',
       ...(upgradeFrom !== undefined ? { [TAKEOVER_ENV]: upgradeFrom } : {}),
