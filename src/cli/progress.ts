@@ -106,7 +106,10 @@ export class Progress {
   counter(name: string, total = 0): ProgressCounter {
     const c = new Counter(name, this);
     c.total = total;
-    if (this.multi) c.bar = this.multi.create(total, 0, { name: name.padEnd(12), extra: '' });
+    // A counter without a total is a JuiceFS count spinner: name, count and bytes, no bar.
+    const spinner = { format: '{name} {value} {extra}' };
+    if (this.multi)
+      c.bar = this.multi.create(total, 0, { name: name.padEnd(14), extra: '' }, total > 0 ? {} : spinner);
     this.counters.push(c);
     return c;
   }
@@ -115,7 +118,6 @@ export class Progress {
   changed(c: Counter): void {
     if (this.finished) return;
     if (c.bar) {
-      if (c.total === 0) c.bar.setTotal(c.value);
       c.bar.update(c.value, { extra: c.bytes > 0 ? human(c.bytes) : '' });
       return;
     }
