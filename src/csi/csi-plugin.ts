@@ -40,6 +40,8 @@ export interface CsiPluginOptions {
   nodeId: string;
   mode: CsiMode;
   stateDir: string;
+  /** Seals meta URL passwords in the state file (TJFS_CSI_STATE_KEY); without it none is written. */
+  stateKey?: string;
   mountBase: string;
   version: string;
   logger: Logger;
@@ -126,7 +128,7 @@ export class CsiPlugin {
       }),
     });
     if (nodeOn) {
-      const store = new StateStore(o.stateDir);
+      const store = new StateStore(o.stateDir, o.stateKey ? { stateKey: o.stateKey } : {});
       await store.load();
       const mounter = o.mounter ?? new SystemMounter();
       shared = new SharedMounts({

@@ -39,6 +39,7 @@ async function runCsi(flags: CsiFlags, io: CliIo, version: string): Promise<numb
     nodeId,
     mode,
     stateDir: flags.stateDir,
+    ...(io.env['TJFS_CSI_STATE_KEY'] ? { stateKey: io.env['TJFS_CSI_STATE_KEY'] } : {}),
     mountBase: flags.mountBase,
     version,
     logger,
