@@ -41,7 +41,7 @@ export class WriteJournal {
   private open(ino: Ino): Open {
     let f = this.files.get(ino);
     if (f === undefined) {
-      const fd = openSync(join(this.dir, String(ino)), 'a');
+      const fd = openSync(join(this.dir, String(ino)), 'a', 0o600); // unflushed file data: owner only
       f = { fd, size: 0 };
       ftruncateSync(fd, 0);
       this.files.set(ino, f);
