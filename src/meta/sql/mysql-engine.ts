@@ -230,6 +230,11 @@ export class MysqlBackend {
     this.policy.useLogger(logger);
   }
 
+  warn(msg: string): void {
+    if (this.logger) this.logger.warn(msg);
+    else process.emitWarning(msg);
+  }
+
   get outage(): MetaRetryPolicy['stats'] {
     return this.policy.stats;
   }
@@ -338,20 +343,32 @@ export function poolOptions(u: MysqlUrl, options: EngineOptions): mysql.PoolOpti
   };
 }
 
-/** Session variables of the URL (`?key=value`), set on each new connection as the Go driver does. */
-function sessionSetup(pool: mysql.Pool, u: MysqlUrl): void {
+/**
+ * The pool of a parsed URL. Session variables of the URL (`?key=value`) are set on each new
+ * connection, as the Go driver does (the SET is queued before any other statement on it);
+ * mysql2 reports a refused variable only to the SET's callback, so it is logged there.
+ */
+export function createMysqlPool(
+  u: MysqlUrl,
+  options: EngineOptions,
+  onError?: (e: Error) => void,
+): mysql.Pool {
+  const pool = mysql.createPool(poolOptions(u, options));
   const vars = Object.entries(u.vars);
-  if (vars.length === 0) return;
-  const stmt = `SET ${vars.map(([k, v]) => `${k}=${v}`).join(', ')}`;
-  // The callback-style connection of the 'connection' event: its errors surface on first use.
-  pool.pool.on('connection', (conn) => conn.query(stmt, () => undefined));
+  if (vars.length > 0) {
+    const stmt = `SET ${vars.map(([k, v]) => `${k}=${v}`).join(', ')}`;
+    pool.pool.on('connection', (conn) => conn.query(stmt, (e: Error | null) => e && onError?.(e)));
+  }
+  return pool;
 }
 
 export async function openMysqlEngine(url: string, options: EngineOptions): Promise<MetaEngine> {
   const u = parseMysqlUrl(url, options.password);
   const where = `${u.socketPath ?? `${u.host ?? ''}:${u.port ?? 3306}`}/${u.database}`;
-  const pool = mysql.createPool(poolOptions(u, options));
-  sessionSetup(pool, u);
+  // The warning hook runs on a later connection event, after `backend` is set.
+  const pool = createMysqlPool(u, options, (e) =>
+    backend.warn(`MySQL session variable of ${u.displayUrl} refused: ${e.message}`),
+  );
   const backend = new MysqlBackend(pool, where, options);
   try {
     await pool.query('SELECT 1'); // as Go's Ping at open: an unreachable server fails now
