@@ -38,6 +38,22 @@ export function asUnavailable(e: unknown, what: string, ambiguous = false): unkn
   return new MetaUnavailableError(`${what}: ${why}`, ambiguous, { cause: e });
 }
 
+/** Redirections a transaction meets while its slot migrates (retried after a pause). */
+const MIGRATING_REPLIES = new Set(['ASK', 'MOVED']);
+
+/** An EXEC refused by the server: retryable when it (or a queued command) was transient. */
+function refusedExec(e: Error, what: string): unknown {
+  const errors = [e, ...((e as { previousErrors?: unknown[] }).previousErrors ?? [])];
+  for (const err of errors) {
+    const code = err instanceof Error ? (err.message.split(' ', 1)[0] ?? '') : '';
+    if (TRANSIENT_REPLIES.has(code) || MIGRATING_REPLIES.has(code))
+      return new MetaUnavailableError(`${what}: ${err instanceof Error ? err.message : ''}`, false, {
+        cause: e,
+      });
+  }
+  return e;
+}
+
 function notReady(conn: RedisConn, what: string): MetaUnavailableError {
   return new MetaUnavailableError(`${what}: connection ${conn.status}`, false);
 }
@@ -77,6 +93,10 @@ function classifiedChain(conn: RedisConn, what: string): RedisChain {
       try {
         return await chain.exec();
       } catch (e) {
+        // An error reply to a transaction (EXECABORT, or a queued command refused) means
+        // the server answered and applied nothing: not ambiguous. A Redis Cluster slot
+        // migration refuses multi-key commands with TRYAGAIN (or ASK) until it ends.
+        if (e instanceof ReplyErrorClass) throw refusedExec(e, what);
         throw asUnavailable(e, what, true);
       }
     },
