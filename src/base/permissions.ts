@@ -24,8 +24,20 @@ export function accessBits(ctx: Context, attr: Attr): number {
   return attr.mode & 7;
 }
 
-export function checkAccess(ctx: Context, attr: Attr, mask: number, op: string, ino?: bigint): void {
-  if ((accessBits(ctx, attr) & mask) !== mask) {
+/**
+ * EACCES unless `ctx` may `mask` the inode. `allows` is the inode's POSIX ACL check, when it
+ * has an access ACL (src/meta/acl.ts); root is decided by the mode bits.
+ */
+export function checkAccess(
+  ctx: Context,
+  attr: Attr,
+  mask: number,
+  op: string,
+  ino?: bigint,
+  allows?: (want: number) => boolean,
+): void {
+  const ok = allows && ctx.uid !== 0 ? allows(mask) : (accessBits(ctx, attr) & mask) === mask;
+  if (!ok) {
     throw new FsError(Errno.EACCES, { op, ...(ino === undefined ? {} : { ino }) });
   }
 }

@@ -44,6 +44,8 @@ import {
   refreshCaches,
 } from './sessions.js';
 import { getxattr, listxattr, removexattr, setxattr } from './xattr-ops.js';
+import { aclCheck, getFacl, setFacl, type AclType } from './acl.js';
+import type { AclRule } from './encoding.js';
 import { openEngine } from './registry.js';
 import {
   FileType,
@@ -121,7 +123,7 @@ export class BaseMeta implements Meta {
           isDot(name) || isDotDot(name) || (parent === ROOT_INODE && name.toString() === TRASH_NAME);
         // Root needs no search permission: skip reading the parent unless it decides the answer.
         let pattr = ctx.uid === 0 && !special ? undefined : await mustGetDir(tx, parent, op);
-        if (pattr) checkAccess(ctx, pattr, X_OK, op, parent);
+        if (pattr) checkAccess(ctx, pattr, X_OK, op, parent, await aclCheck(this.core, ctx, pattr));
         if (pattr && isDot(name)) return { ino: parent, attr: pattr };
         if (pattr && isDotDot(name)) {
           const up = parent === ROOT_INODE || pattr.parent === 0n ? parent : pattr.parent;
@@ -164,7 +166,7 @@ export class BaseMeta implements Meta {
   async access(ctx: Context, ino: Ino, mask: number): Promise<void> {
     const a = await this.getattr(ctx, ino);
     if (mask & W_OK && this.core.readOnly) throw new FsError(Errno.EROFS, { op: 'access', ino });
-    checkAccess(ctx, a, mask & 7, 'access', ino);
+    checkAccess(ctx, a, mask & 7, 'access', ino, await aclCheck(this.core, ctx, a));
   }
 
   async statfs(_ctx: Context, _ino: Ino): Promise<StatFs> {
@@ -273,7 +275,7 @@ export class BaseMeta implements Meta {
   async readdir(ctx: Context, ino: Ino, opts: { plus?: boolean } = {}): Promise<Entry[]> {
     const a = await this.getattr(ctx, ino);
     if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'readdir', ino });
-    checkAccess(ctx, a, R_OK, 'readdir', ino);
+    checkAccess(ctx, a, R_OK, 'readdir', ino, await aclCheck(this.core, ctx, a));
     const records = await this.core.engine.listEntries(ino);
     const out: Entry[] = records.map((r) => ({ name: r.name, ino: r.ino, type: r.type }));
     if (opts.plus && out.length > 0) {
@@ -311,7 +313,7 @@ export class BaseMeta implements Meta {
     }
     const mask =
       (acc === O_RDWR ? R_OK | W_OK : acc === O_WRONLY ? W_OK : R_OK) | (flags & O_TRUNC ? W_OK : 0);
-    checkAccess(ctx, a, mask, 'open', ino);
+    checkAccess(ctx, a, mask, 'open', ino, await aclCheck(this.core, ctx, a));
     this.noteOpen(ino);
     return a;
   }
@@ -367,6 +369,13 @@ export class BaseMeta implements Meta {
   }
   removexattr(ctx: Context, ino: Ino, name: string): Promise<void> {
     return removexattr(this.core, ctx, ino, name);
+  }
+  /** POSIX ACLs (src/meta/acl.ts): type 1 access, 2 default; an empty rule removes. */
+  setFacl(ctx: Context, ino: Ino, type: AclType, rule: AclRule): Promise<Attr> {
+    return setFacl(this.core, ctx, ino, type, rule);
+  }
+  getFacl(ctx: Context, ino: Ino, type: AclType): Promise<AclRule> {
+    return getFacl(this.core, ctx, ino, type);
   }
   flock(ctx: Context, ino: Ino, owner: bigint, type: LockTypeValue, block: boolean): Promise<void> {
     return flock(this.core, ctx, ino, owner, type, block);

@@ -151,12 +151,6 @@ export class MetaCore {
 
   checkWritable(op: string): void {
     if (this.readOnly) throw new FsError(Errno.EROFS, { op });
-    if (this.format.EnableACL) {
-      throw new FsError(Errno.EROFS, {
-        op,
-        message: `EROFS: ${op}: volume has POSIX ACLs enabled, which tjfs does not write yet (read-only)`,
-      });
-    }
     if (this.format.ChangeLog) {
       throw new FsError(Errno.EROFS, {
         op,

@@ -9,6 +9,7 @@ import type { MetaTx } from './engine.js';
 import { FsError, Errno } from '../base/errno.js';
 import { FallocMode, type SetAttrRequest } from './meta.js';
 import { checkAccess, inGroup, W_OK } from '../base/permissions.js';
+import { planChmod, readAttr, replan, withAclPlan } from './acl.js';
 import { queueCopy, truncateHoles, zeroRange } from './range-records.js';
 import {
   align4K,
@@ -65,58 +66,76 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
   if (!touchesMore) {
     return core.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
   }
-  return core.txn(
-    async (tx) => {
-      const now = core.now();
-      const a = await mustGetAttr(tx, ino, op);
-      const onlyFlags =
-        req.flags !== undefined &&
-        req.mode === undefined &&
-        req.uid === undefined &&
-        req.gid === undefined &&
-        req.atime === undefined &&
-        req.mtime === undefined;
-      if (!onlyFlags) ensureModifiable(a, ino, op);
-      if (
-        a.flags & Flag.Append &&
-        (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)
-      ) {
-        throw new FsError(Errno.EPERM, { op, ino });
-      }
-      if (req.uid !== undefined && req.uid !== a.uid && ctx.uid !== 0)
-        throw new FsError(Errno.EPERM, { op: 'chown', ino });
-      if (req.gid !== undefined && req.gid !== a.gid && ctx.uid !== 0) {
-        if (ctx.uid !== a.uid || !inGroup(ctx, req.gid)) throw new FsError(Errno.EPERM, { op: 'chown', ino });
-      }
-      const chown =
-        (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
-      const from = { uid: a.uid, gid: a.gid };
-      if (req.uid !== undefined) a.uid = req.uid;
-      if (req.gid !== undefined) a.gid = req.gid;
-      if (chown) {
-        const [space, inodes] = ownedUsage(a);
-        core.ug.move(tx, from, a, space, inodes, 'chown'); // EDQUOT when the new owner is full
-      }
-      if (chown && a.type !== FileType.Directory && req.mode === undefined) {
-        a.mode = withoutSuidgid(a.mode);
-      }
-      if (req.mode !== undefined) {
-        if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'chmod', ino });
-        let mode = req.mode & 0o7777;
-        if (ctx.uid !== 0 && a.type !== FileType.Directory && !inGroup(ctx, a.gid)) mode &= ~0o2000;
-        a.mode = mode;
-      }
-      if (req.flags !== undefined) {
-        if (ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chattr', ino });
-        a.flags = req.flags;
-      }
-      if (req.atime !== undefined) applyTime(ctx, a, req.atime, now, setAtime, ino);
-      if (req.mtime !== undefined) applyTime(ctx, a, req.mtime, now, setMtime, ino);
-      setCtime(a, req.ctime ?? now);
-      tx.setAttr(ino, a);
-      return a;
+  // chmod of an inode with an access ACL rewrites the rule's mask (acl.ts), planned first.
+  const withAcl = req.mode !== undefined && core.format.EnableACL === true;
+  return withAclPlan(
+    op,
+    async () => {
+      const cur = withAcl ? await readAttr(core, ino) : undefined;
+      return cur && req.mode !== undefined
+        ? { from: cur.accessAcl, to: await planChmod(core, cur, req.mode & 0o7777) }
+        : undefined;
     },
-    { op },
+    (plan) =>
+      core.txn(
+        async (tx) => {
+          const now = core.now();
+          const a = await mustGetAttr(tx, ino, op);
+          if (plan && plan.from !== a.accessAcl) throw replan(op);
+          const onlyFlags =
+            req.flags !== undefined &&
+            req.mode === undefined &&
+            req.uid === undefined &&
+            req.gid === undefined &&
+            req.atime === undefined &&
+            req.mtime === undefined;
+          if (!onlyFlags) ensureModifiable(a, ino, op);
+          if (
+            a.flags & Flag.Append &&
+            (req.mode !== undefined || req.uid !== undefined || req.gid !== undefined)
+          ) {
+            throw new FsError(Errno.EPERM, { op, ino });
+          }
+          if (req.uid !== undefined && req.uid !== a.uid && ctx.uid !== 0)
+            throw new FsError(Errno.EPERM, { op: 'chown', ino });
+          if (req.gid !== undefined && req.gid !== a.gid && ctx.uid !== 0) {
+            if (ctx.uid !== a.uid || !inGroup(ctx, req.gid))
+              throw new FsError(Errno.EPERM, { op: 'chown', ino });
+          }
+          const chown =
+            (req.uid !== undefined && req.uid !== a.uid) || (req.gid !== undefined && req.gid !== a.gid);
+          const from = { uid: a.uid, gid: a.gid };
+          if (req.uid !== undefined) a.uid = req.uid;
+          if (req.gid !== undefined) a.gid = req.gid;
+          if (chown) {
+            const [space, inodes] = ownedUsage(a);
+            core.ug.move(tx, from, a, space, inodes, 'chown'); // EDQUOT when the new owner is full
+          }
+          if (chown && a.type !== FileType.Directory && req.mode === undefined) {
+            a.mode = withoutSuidgid(a.mode);
+          }
+          if (req.mode !== undefined) {
+            if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'chmod', ino });
+            let mode = req.mode & 0o7777;
+            if (ctx.uid !== 0 && a.type !== FileType.Directory && !inGroup(ctx, a.gid)) mode &= ~0o2000;
+            a.mode = mode;
+            if (plan?.to) {
+              a.accessAcl = plan.to.accessAcl;
+              a.mode = (mode & 0o7000) | (plan.to.mode & 0o777);
+            }
+          }
+          if (req.flags !== undefined) {
+            if (ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chattr', ino });
+            a.flags = req.flags;
+          }
+          if (req.atime !== undefined) applyTime(ctx, a, req.atime, now, setAtime, ino);
+          if (req.mtime !== undefined) applyTime(ctx, a, req.mtime, now, setMtime, ino);
+          setCtime(a, req.ctime ?? now);
+          tx.setAttr(ino, a);
+          return a;
+        },
+        { op },
+      ),
   );
 }
 

@@ -16,6 +16,7 @@ import type { DumpOptions } from './dump/dump.js';
 import type { FlockOwner, FreedSlice, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
 import type { Format } from './format.js';
 import type { MetaRetryStats } from './retry-policy.js';
+import type { AclRule } from './encoding.js';
 
 export type {
   CloneOptions,
@@ -175,6 +176,10 @@ export interface Meta {
   listxattr(ctx: Context, ino: Ino): Promise<string[]>;
   setxattr(ctx: Context, ino: Ino, name: string, value: Buffer, flags?: number): Promise<void>;
   removexattr(ctx: Context, ino: Ino, name: string): Promise<void>;
+  /** POSIX ACL of `ino` (type 1 access, 2 default; src/meta/acl.ts); an empty rule removes it. */
+  setFacl(ctx: Context, ino: Ino, type: 1 | 2, rule: AclRule): Promise<Attr>;
+  /** ENODATA when `ino` has no such ACL. */
+  getFacl(ctx: Context, ino: Ino, type: 1 | 2): Promise<AclRule>;
   flock(ctx: Context, ino: Ino, owner: bigint, type: LockTypeValue, block: boolean): Promise<void>;
   getlk(ctx: Context, ino: Ino, owner: bigint, lock: PosixLock): Promise<PosixLock>;
   setlk(ctx: Context, ino: Ino, owner: bigint, block: boolean, lock: PosixLock): Promise<void>;

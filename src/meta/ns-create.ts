@@ -5,6 +5,7 @@
 import { inodeSpace, mustGetAttr, mustGetDir, setCtime, type MetaCore } from './core.js';
 import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult } from './meta.js';
+import { aclCheck, planInherit, readAttr, replan, withAclPlan } from './acl.js';
 import { checkAccess, inGroup, validateName, W_OK, X_OK } from '../base/permissions.js';
 import {
   emptyAttr,
@@ -30,12 +31,19 @@ export interface NewNode {
 }
 
 /** Checks that `name` may be created in `parent` (attr already read). */
-export function checkCreatable(ctx: Context, parent: Ino, pattr: Attr, name: Buffer, op: string): void {
+export function checkCreatable(
+  ctx: Context,
+  parent: Ino,
+  pattr: Attr,
+  name: Buffer,
+  op: string,
+  allows?: (want: number) => boolean,
+): void {
   validateName(name, op);
   if (isTrash(parent))
     throw new FsError(Errno.EPERM, { op, ino: parent, message: `EPERM: ${op}: inside .trash` });
   if (pattr.flags & Flag.Immutable) throw new FsError(Errno.EPERM, { op, ino: parent });
-  checkAccess(ctx, pattr, W_OK | X_OK, op, parent);
+  checkAccess(ctx, pattr, W_OK | X_OK, op, parent, allows);
   if (parent === ROOT_INODE) {
     const s = name.toString();
     if (s === TRASH_NAME) throw new FsError(Errno.EPERM, { op, message: `EPERM: ${op}: .trash is reserved` });
@@ -63,58 +71,73 @@ export async function mknodCommon(
   validateName(name, op);
   core.checkCapacity(4096, 1, op);
   const ino = await core.nextInode();
-  const res = await core.txn(
-    async (tx) => {
-      const now = core.now();
-      // Both reads at once: one round trip to Redis instead of two (checks keep their order).
-      const [pattr, existing] = await Promise.all([mustGetDir(tx, parent, op), tx.getEntry(parent, name)]);
-      checkCreatable(ctx, parent, pattr, name, op);
-      if (existing) throw new FsError(Errno.EEXIST, { op, ino: existing.ino, path: name.toString() });
-      const quotas = await core.quotaAncestors(tx, parent);
-      core.checkQuotas(quotas, 4096, 1, op);
+  // ACL volumes: the parent's default ACL decides the mode and ACLs (acl.ts), planned first.
+  const res = await withAclPlan(
+    op,
+    async () =>
+      core.format.EnableACL
+        ? planInherit(core, await readAttr(core, parent), node.type, node.mode, node.umask)
+        : undefined,
+    (plan) =>
+      core.txn(
+        async (tx) => {
+          const now = core.now();
+          // Both reads at once: one round trip to Redis instead of two (checks keep their order).
+          const [pattr, existing] = await Promise.all([
+            mustGetDir(tx, parent, op),
+            tx.getEntry(parent, name),
+          ]);
+          checkCreatable(ctx, parent, pattr, name, op, await aclCheck(core, ctx, pattr));
+          if (plan && plan.parentDefault !== pattr.defaultAcl) throw replan(op);
+          if (existing) throw new FsError(Errno.EEXIST, { op, ino: existing.ino, path: name.toString() });
+          const quotas = await core.quotaAncestors(tx, parent);
+          core.checkQuotas(quotas, 4096, 1, op);
 
-      const a = emptyAttr();
-      a.type = node.type;
-      a.mode = node.type === FileType.Symlink ? 0o777 : node.mode & 0o7777 & ~node.umask;
-      a.uid = ctx.uid;
-      a.gid = ctx.gid;
-      if (pattr.mode & 0o2000) {
-        a.gid = pattr.gid;
-        if (node.type === FileType.Directory) a.mode |= 0o2000;
-      }
-      if (node.type !== FileType.Directory && a.mode & 0o2000 && ctx.uid !== 0 && !inGroup(ctx, a.gid)) {
-        a.mode &= ~0o2000;
-      }
-      a.atime = a.mtime = a.ctime = now.sec;
-      a.atimensec = a.mtimensec = a.ctimensec = now.nsec;
-      a.nlink = node.type === FileType.Directory ? 2 : 1;
-      a.length =
-        node.type === FileType.Directory
-          ? 4096
-          : node.type === FileType.Symlink
-            ? (node.target?.length ?? 0)
-            : 0;
-      a.rdev = node.rdev;
-      a.parent = parent;
-      a.tier = pattr.tier;
-      a.flags = pattr.flags & Flag.SkipTrash;
+          const a = emptyAttr();
+          a.type = node.type;
+          a.mode = node.type === FileType.Symlink ? 0o777 : (plan?.mode ?? node.mode & 0o7777 & ~node.umask);
+          a.accessAcl = plan?.accessAcl ?? 0;
+          a.defaultAcl = plan?.defaultAcl ?? 0;
+          a.uid = ctx.uid;
+          a.gid = ctx.gid;
+          if (pattr.mode & 0o2000) {
+            a.gid = pattr.gid;
+            if (node.type === FileType.Directory) a.mode |= 0o2000;
+          }
+          if (node.type !== FileType.Directory && a.mode & 0o2000 && ctx.uid !== 0 && !inGroup(ctx, a.gid)) {
+            a.mode &= ~0o2000;
+          }
+          a.atime = a.mtime = a.ctime = now.sec;
+          a.atimensec = a.mtimensec = a.ctimensec = now.nsec;
+          a.nlink = node.type === FileType.Directory ? 2 : 1;
+          a.length =
+            node.type === FileType.Directory
+              ? 4096
+              : node.type === FileType.Symlink
+                ? (node.target?.length ?? 0)
+                : 0;
+          a.rdev = node.rdev;
+          a.parent = parent;
+          a.tier = pattr.tier;
+          a.flags = pattr.flags & Flag.SkipTrash;
 
-      tx.setAttr(ino, a);
-      tx.setEntry(parent, name, { ino, type: node.type });
-      if (node.type === FileType.Symlink && node.target) tx.setSymlink(ino, node.target);
-      if (node.type === FileType.Directory) {
-        pattr.nlink++;
-        tx.initDirStat(ino);
-      }
-      const touched = core.touchDir(pattr, now, node.type === FileType.Directory);
-      if (touched || node.type === FileType.Directory) tx.setAttr(parent, pattr);
-      core.addUsage(tx, 4096, 1);
-      core.dirStat(tx, parent, 0, 4096, 1);
-      core.applyQuotas(tx, quotas, 4096, 1);
-      core.ug.charge(tx, a, 4096, 1, op); // after the sgid rule: the inode's real owner
-      return { r: { ino, attr: a }, quotas };
-    },
-    { op },
+          tx.setAttr(ino, a);
+          tx.setEntry(parent, name, { ino, type: node.type });
+          if (node.type === FileType.Symlink && node.target) tx.setSymlink(ino, node.target);
+          if (node.type === FileType.Directory) {
+            pattr.nlink++;
+            tx.initDirStat(ino);
+          }
+          const touched = core.touchDir(pattr, now, node.type === FileType.Directory);
+          if (touched || node.type === FileType.Directory) tx.setAttr(parent, pattr);
+          core.addUsage(tx, 4096, 1);
+          core.dirStat(tx, parent, 0, 4096, 1);
+          core.applyQuotas(tx, quotas, 4096, 1);
+          core.ug.charge(tx, a, 4096, 1, op); // after the sgid rule: the inode's real owner
+          return { r: { ino, attr: a }, quotas };
+        },
+        { op },
+      ),
   );
   core.noteUsage(4096, 1);
   core.noteQuotas(res.quotas, 4096, 1);

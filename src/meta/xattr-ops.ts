@@ -1,10 +1,23 @@
 /**
  * Extended attributes (docs/FORMAT.md §4.11): name 1..255 bytes, value <= 64 KiB, XATTR_CREATE /
- * XATTR_REPLACE, ENODATA for a missing name. POSIX ACL names are not stored as xattrs.
+ * XATTR_REPLACE, ENODATA for a missing name. POSIX ACL names are not stored as xattrs: on
+ * `--enable-acl` volumes they read and write the inode's ACLs (acl.ts), elsewhere ENOTSUP.
  */
 import { mustGetAttr, setCtime, type MetaCore } from './core.js';
 import { FsError, Errno } from '../base/errno.js';
 import { XattrFlag } from './meta.js';
+import {
+  ACL_ACCESS,
+  ACL_DEFAULT,
+  decodeAclXattr,
+  emptyRule,
+  encodeAclXattr,
+  getFacl,
+  setFacl,
+  XATTR_ACL_ACCESS,
+  XATTR_ACL_DEFAULT,
+  type AclType,
+} from './acl.js';
 import { checkAccess, R_OK, W_OK } from '../base/permissions.js';
 import {
   Flag,
@@ -20,7 +33,7 @@ function checkName(name: string, op: string): void {
   const n = Buffer.byteLength(name);
   if (n === 0) throw new FsError(Errno.EINVAL, { op });
   if (n > MAX_XATTR_NAME) throw new FsError(Errno.ERANGE, { op });
-  if (name.startsWith('system.posix_acl_')) {
+  if (name.startsWith('system.posix_acl_') && aclType(name) === undefined) {
     throw new FsError(Errno.ENOTSUP, { op, message: `ENOTSUP: ${op}: POSIX ACLs are not enabled` });
   }
 }
@@ -34,9 +47,23 @@ function checkXattrAccess(ctx: Context, a: Attr, name: string, mask: number, op:
   if (name.startsWith('user.')) checkAccess(ctx, a, mask, op, ino);
 }
 
+/** ACL xattr names on ACL volumes (acl.ts); undefined for other names. */
+function aclType(name: string): AclType | undefined {
+  return name === XATTR_ACL_ACCESS ? ACL_ACCESS : name === XATTR_ACL_DEFAULT ? ACL_DEFAULT : undefined;
+}
+
+function aclName(core: MetaCore, name: string, op: string): AclType | undefined {
+  const t = aclType(name);
+  if (t !== undefined && !core.format.EnableACL)
+    throw new FsError(Errno.ENOTSUP, { op, message: `ENOTSUP: ${op}: POSIX ACLs are not enabled` });
+  return t;
+}
+
 export async function getxattr(core: MetaCore, ctx: Context, ino: Ino, name: string): Promise<Buffer> {
   const op = 'getxattr';
   checkName(name, op);
+  const t = aclName(core, name, op);
+  if (t !== undefined) return encodeAclXattr(await getFacl(core, ctx, ino, t));
   return core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
@@ -54,8 +81,11 @@ export async function listxattr(core: MetaCore, _ctx: Context, ino: Ino): Promis
   const op = 'listxattr';
   return core.txn(
     async (tx) => {
-      await mustGetAttr(tx, ino, op);
-      return [...(await tx.listXattrs(ino)).keys()];
+      const a = await mustGetAttr(tx, ino, op);
+      const names = [...(await tx.listXattrs(ino)).keys()];
+      if (a.accessAcl !== 0) names.push(XATTR_ACL_ACCESS);
+      if (a.defaultAcl !== 0) names.push(XATTR_ACL_DEFAULT);
+      return names;
     },
     { op, readonly: true },
   );
@@ -74,6 +104,11 @@ export async function setxattr(
   checkName(name, op);
   if (value.length > MAX_XATTR_VALUE) throw new FsError(Errno.E2BIG, { op, ino });
   if (flags & ~(XattrFlag.Create | XattrFlag.Replace)) throw new FsError(Errno.EINVAL, { op, ino });
+  const t = aclName(core, name, op);
+  if (t !== undefined) {
+    await setFacl(core, ctx, ino, t, decodeAclXattr(value, op));
+    return;
+  }
   await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
@@ -98,6 +133,11 @@ export async function removexattr(core: MetaCore, ctx: Context, ino: Ino, name: 
   const op = 'removexattr';
   core.checkWritable(op);
   checkName(name, op);
+  const t = aclName(core, name, op);
+  if (t !== undefined) {
+    await setFacl(core, ctx, ino, t, emptyRule());
+    return;
+  }
   await core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);

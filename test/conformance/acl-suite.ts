@@ -1,0 +1,122 @@
+/**
+ * POSIX ACL conformance (src/meta/acl.ts) on an `--enable-acl` volume: set/get of access and
+ * default rules, shared rule ids, inheritance on create/mkdir/symlink, chmod rewriting the
+ * mask, the POSIX.1e check order, the kernel xattr form and ENOTSUP on plain volumes.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BaseMeta } from '../../src/meta/base-meta.js';
+import { ACL_ACCESS, ACL_DEFAULT, decodeAclXattr, emptyRule, encodeAclXattr } from '../../src/meta/acl.js';
+import type { AclRule } from '../../src/meta/encoding.js';
+import { ROOT_INODE } from '../../src/base/types.js';
+import { alice, bob, makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
+import { expectErrno } from './meta-suite.js';
+
+const carol = { uid: 1002, gid: 1002, gids: [1002], pid: 4 };
+
+function rule(
+  owner: number,
+  group: number,
+  mask: number,
+  other: number,
+  users: [number, number][] = [],
+): AclRule {
+  return { owner, group, mask, other, users: users.map(([id, perm]) => ({ id, perm })), groups: [] };
+}
+
+export function runAclConformance(target: EngineTarget): void {
+  describe(`POSIX ACLs: ${target.name}`, () => {
+    let v: Volume;
+    let m: BaseMeta;
+    afterEach(async () => {
+      await v.close();
+      await target.cleanup?.();
+    });
+    async function open(acl = true): Promise<void> {
+      v = await makeVolume(target, { EnableACL: acl });
+      m = await v.client();
+    }
+
+    it('sets and gets access ACLs, shares rule ids and follows the POSIX.1e check order', async () => {
+      await open();
+      const d = await m.mkdir(root, ROOT_INODE, n('d'), 0o777);
+      const f = await m.create(alice, d.ino, n('f'), 0o600);
+      await m.close(f.ino);
+      await expectErrno(m.open(bob, f.ino, 0), 'EACCES');
+      const a = await m.setFacl(alice, f.ino, ACL_ACCESS, rule(6, 0, 6, 0, [[bob.uid, 4]]));
+      expect(a.mode & 0o777).toBe(0o660);
+      expect(a.accessAcl).toBeGreaterThan(0);
+      expect(await m.getFacl(alice, f.ino, ACL_ACCESS)).toEqual(rule(6, 0, 6, 0, [[bob.uid, 4]]));
+      await m.open(bob, f.ino, 0); // named user r--
+      await expectErrno(m.open(bob, f.ino, 1), 'EACCES'); // no w for bob
+      await expectErrno(m.open(carol, f.ino, 0), 'EACCES'); // other ---
+      await expectErrno(m.setFacl(bob, f.ino, ACL_ACCESS, rule(7, 7, 7, 7)), 'EPERM');
+      // the same rule on another inode reuses the id
+      const g = await m.create(alice, d.ino, n('g'), 0o600);
+      const b = await m.setFacl(alice, g.ino, ACL_ACCESS, rule(6, 0, 6, 0, [[bob.uid, 4]]));
+      expect(b.accessAcl).toBe(a.accessAcl);
+      // chmod rewrites the mask: g-r removes bob's read
+      const c = await m.setattr(alice, f.ino, { mode: 0o600 });
+      expect(c.mode & 0o777).toBe(0o600);
+      expect((await m.getFacl(alice, f.ino, ACL_ACCESS)).mask).toBe(0);
+      // mask 0: the ACL is skipped (Go and Linux), bob falls to other bits
+      await expectErrno(m.open(bob, f.ino, 0), 'EACCES');
+      // a minimal rule sets the mode and drops the ACL
+      const e = await m.setFacl(alice, f.ino, ACL_ACCESS, rule(6, 4, 0xffff, 4));
+      expect(e.mode & 0o777).toBe(0o644);
+      expect(e.accessAcl).toBe(0);
+      await expectErrno(m.getFacl(alice, f.ino, ACL_ACCESS), 'ENODATA');
+    });
+
+    it('inherits default ACLs on create, mkdir and mknod; symlinks do not; the umask is ignored', async () => {
+      await open();
+      const d = await m.mkdir(alice, ROOT_INODE, n('d'), 0o750);
+      await expectErrno(
+        m.setFacl(alice, (await m.create(alice, d.ino, n('x'), 0o644)).ino, ACL_DEFAULT, rule(7, 5, 7, 0)),
+        'EACCES',
+      );
+      await m.setFacl(alice, d.ino, ACL_DEFAULT, rule(7, 5, 7, 0, [[bob.uid, 7]]));
+      expect((await m.getFacl(alice, d.ino, ACL_DEFAULT)).users).toEqual([{ id: bob.uid, perm: 7 }]);
+      const f = await m.create(alice, d.ino, n('f'), 0o666, 0o077);
+      expect(f.attr.mode & 0o777).toBe(0o660); // owner 6&7, mask 6&7, other 6&0
+      expect(await m.getFacl(alice, f.ino, ACL_ACCESS)).toEqual(rule(6, 5, 6, 0, [[bob.uid, 7]]));
+      const sub = await m.mkdir(alice, d.ino, n('sub'), 0o777, 0o077);
+      expect(sub.attr.mode & 0o777).toBe(0o770);
+      expect(sub.attr.defaultAcl).toBeGreaterThan(0);
+      const s = await m.symlink(alice, d.ino, n('l'), n('f'));
+      expect(s.attr.accessAcl).toBe(0);
+      // minimal default: masks the mode only
+      const e = await m.mkdir(alice, ROOT_INODE, n('e'), 0o777);
+      await m.setFacl(alice, e.ino, ACL_DEFAULT, rule(7, 0, 0xffff, 0));
+      const ef = await m.create(alice, e.ino, n('f'), 0o666, 0o022);
+      expect(ef.attr.mode & 0o777).toBe(0o600);
+      expect(ef.attr.accessAcl).toBe(0);
+      // removing the default ACL: umask applies again
+      await m.setFacl(alice, e.ino, ACL_DEFAULT, emptyRule());
+      expect((await m.create(alice, e.ino, n('g'), 0o666, 0o022)).attr.mode & 0o777).toBe(0o644);
+    });
+
+    it('exposes ACLs as system.posix_acl_* xattrs in the kernel format', async () => {
+      await open();
+      const f = await m.create(alice, ROOT_INODE, n('f'), 0o640);
+      await m.close(f.ino);
+      const r = rule(6, 4, 6, 0, [[bob.uid, 6]]);
+      const x = encodeAclXattr(r);
+      expect(x.length).toBe(4 + 5 * 8);
+      expect(decodeAclXattr(x)).toEqual(r);
+      await m.setxattr(alice, f.ino, 'system.posix_acl_access', x);
+      expect((await m.listxattr(alice, f.ino)).sort()).toEqual(['system.posix_acl_access']);
+      expect(await m.getxattr(alice, f.ino, 'system.posix_acl_access')).toEqual(x);
+      await m.open(bob, f.ino, 2);
+      await m.removexattr(alice, f.ino, 'system.posix_acl_access');
+      await expectErrno(m.getxattr(alice, f.ino, 'system.posix_acl_access'), 'ENODATA');
+      await expectErrno(m.setxattr(alice, f.ino, 'system.posix_acl_access', Buffer.alloc(5)), 'EINVAL');
+    });
+
+    it('refuses ACLs on a volume without --enable-acl', async () => {
+      await open(false);
+      const f = await m.create(alice, ROOT_INODE, n('f'), 0o640);
+      await expectErrno(m.setFacl(alice, f.ino, ACL_ACCESS, rule(6, 4, 6, 0)), 'ENOTSUP');
+      await expectErrno(m.getxattr(alice, f.ino, 'system.posix_acl_access'), 'ENOTSUP');
+    });
+  });
+}
