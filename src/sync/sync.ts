@@ -14,7 +14,7 @@
  * --dry changes nothing and counts what would happen.
  */
 import type { SyncEndpoint, SyncEntry } from './endpoint.js';
-import { mergeListings } from './merge.js';
+import { compareKeys, mergeListings } from './merge.js';
 import { matchFullPath, matchLeveledPath, type SyncRule } from './rules.js';
 import { sameContent } from './compare.js';
 
@@ -35,6 +35,22 @@ export interface SyncOptions {
   threads?: number;
   rules?: readonly SyncRule[];
   matchFullPath?: boolean;
+  /** Keys from `start` to `end`, both included (--start/--end). */
+  start?: string;
+  end?: string;
+  /** Files outside [minSize, maxSize] bytes are excluded (dirs and symlinks never). */
+  minSize?: number;
+  maxSize?: number;
+  /** Files modified more than maxAgeMs ago, or less than minAgeMs ago, are excluded. */
+  maxAgeMs?: number;
+  minAgeMs?: number;
+  /** Files modified before startTime / after endTime (ms since the epoch) are excluded. */
+  startTimeMs?: number;
+  endTimeMs?: number;
+  /** Objects to handle at most (--limit); negative: no limit. */
+  limit?: number;
+  /** The clock for the age filters (tests). */
+  now?: number;
   /** Bytes per read while copying or comparing (default 4 MiB). */
   chunkSize?: number;
   /** Warnings and per-file errors (JuiceFS logs them). */
@@ -116,6 +132,8 @@ export class Syncer {
   private readonly dstDirsToDelete: string[] = [];
   private readonly o: SyncOptions;
   private readonly chunk: number;
+  private readonly now: number;
+  private remaining: number;
 
   constructor(
     private readonly src: SyncEndpoint,
@@ -124,6 +142,8 @@ export class Syncer {
   ) {
     this.o = { ...opts };
     this.chunk = opts.chunkSize ?? 4 << 20;
+    this.now = opts.now ?? Date.now();
+    this.remaining = opts.limit ?? -1;
     // JuiceFS: permissions and symlinks only between file systems.
     if (this.o.perms && (!src.fileSystem || !dst.fileSystem)) {
       this.warn(
@@ -149,16 +169,39 @@ export class Syncer {
     this.o.onCount?.(what, n, bytes);
   }
 
+  /** JuiceFS filterKey: size and time filters on files, then the rules on every key. */
   private keep(e: SyncEntry): boolean {
-    const rules = this.o.rules ?? [];
-    if (rules.length === 0) return true;
-    const ok = this.o.matchFullPath ? matchFullPath(rules, e.key) : matchLeveledPath(rules, e.key);
+    const o = this.o;
+    let ok = true;
+    if (!e.isDir && !e.isSymlink) {
+      ok = e.size >= (o.minSize ?? 0) && e.size <= (o.maxSize ?? Infinity);
+      if (ok && o.maxAgeMs) ok = e.mtimeMs > this.now - o.maxAgeMs;
+      if (ok && o.minAgeMs) ok = e.mtimeMs < this.now - o.minAgeMs;
+      if (ok && o.startTimeMs !== undefined) ok = e.mtimeMs > o.startTimeMs;
+      if (ok && o.endTimeMs !== undefined) ok = e.mtimeMs < o.endTimeMs;
+    }
+    const rules = o.rules ?? [];
+    if (ok && rules.length > 0)
+      ok = o.matchFullPath ? matchFullPath(rules, e.key) : matchLeveledPath(rules, e.key);
     if (!ok) this.count('excluded', 1, e.size, 'excludedBytes');
     return ok;
   }
 
   private async *filtered(side: SyncEndpoint): AsyncGenerator<SyncEntry> {
-    for await (const e of side.list({ followLinks: this.o.links !== true })) if (this.keep(e)) yield e;
+    const { start, end } = this.o;
+    for await (const e of side.list({ followLinks: this.o.links !== true })) {
+      if (start !== undefined && compareKeys(e.key, start) < 0) continue;
+      if (end !== undefined && compareKeys(e.key, end) > 0) return;
+      if (this.keep(e)) yield e;
+    }
+  }
+
+  /** --limit: takes one object from the budget; false once it is spent. */
+  private take(): boolean {
+    if (this.remaining < 0) return true;
+    if (this.remaining === 0) return false;
+    this.remaining--;
+    return true;
   }
 
   /** Runs the whole sync; the stats tell what happened (failed > 0 means some files failed). */
@@ -169,6 +212,7 @@ export class Syncer {
     for await (const item of mergeListings(this.filtered(this.src), dstList, {
       drainDst: this.o.deleteDst === true,
     })) {
+      if (this.remaining === 0) break;
       const task = item.kind === 'extra' ? this.extraTask(item.dst) : this.decide(item.src, item.dst);
       if (task !== undefined) await pool.submit(() => this.runTask(task));
     }
@@ -183,6 +227,7 @@ export class Syncer {
       this.count('extra', 1, d.size, 'extraBytes');
       return undefined;
     }
+    if (!this.take()) return undefined;
     this.count('found');
     if (d.isDir) {
       this.dstDirsToDelete.push(d.key);
@@ -198,6 +243,7 @@ export class Syncer {
 
   private decide(s: SyncEntry, d: SyncEntry | undefined): Task | undefined {
     if (!this.o.dirs && s.isDir && !(this.o.links && s.isSymlink)) return undefined;
+    if (!this.take()) return undefined;
     this.count('found');
     if (d === undefined) return this.o.existing ? this.skip(s) : { op: 'copy', e: s };
     if (this.o.ignoreExisting) return this.skip(s);

@@ -255,6 +255,47 @@ describe('tjfs sync local -> local', () => {
       expect(await readFile(join(dst, `d${i % 7}/f${i}`), 'utf8')).toBe(`content ${i}`);
   });
 
+  it('--start/--end, size and age filters, --limit', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await put(src, 'a', '1', now);
+    await put(src, 'b', '22', now - 3 * 86400);
+    await put(src, 'c', '333', now);
+    await put(src, 'd', '4444', now - 10 * 86400);
+    const run = async (...args: string[]): Promise<string[]> => {
+      await rm(dst, { recursive: true, force: true });
+      const r = await sync(...args, src + '/', dst + '/');
+      expect(r.code, r.err).toBe(0);
+      return tree(dst);
+    };
+    expect(await run('--start', 'b', '--end', 'c')).toEqual(['b', 'c']);
+    expect(await run('--min-size', '2', '--max-size', '3')).toEqual(['b', 'c']);
+    expect(await run('--max-age', '5d')).toEqual(['a', 'b', 'c']);
+    expect(await run('--min-age', '1d')).toEqual(['b', 'd']);
+    const local = (sec: number): string => {
+      const d = new Date(sec * 1000);
+      const p2 = (n: number): string => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}`;
+    };
+    expect(await run('--start-time', local(now - 5 * 86400), '--end-time', local(now - 86400))).toEqual([
+      'b',
+    ]);
+    expect(await run('--limit', '2')).toEqual(['a', 'b']);
+    expect(await run('--limit=-1')).toEqual(['a', 'b', 'c', 'd']);
+    expect(await run('--limit', '0')).toEqual([]);
+    const r = await sync('--min-size', '2', src + '/', dst + '/');
+    expect(r.summary).toMatch(/^Found: 3, excluded: 1 \(1 B\)/);
+    for (const bad of [
+      ['--max-age', 'soon'],
+      ['--start-time', '2020-01-01'],
+      ['--limit', 'x'],
+      ['--min-size', 'big'],
+    ]) {
+      const e = await sync(...bad, src + '/', dst + '/');
+      expect(e.code, bad.join(' ')).not.toBe(0);
+      expect(e.err.trim()).toMatch(new RegExp(`^tjfs: invalid ${bad[0]} `));
+    }
+  });
+
   it('draws progress bars on a terminal, then the summary line', async () => {
     for (let i = 0; i < 5; i++) await put(src, `f${i}`, 'x');
     const c = captureIo({}, root);

@@ -21,7 +21,8 @@ import { Syncer, summaryLine, type SyncOptions, type SyncStats } from '../../syn
 import { TreeEndpoint } from '../../sync/tree-endpoint.js';
 import { localTreeFs, volumeTreeFs } from '../../sync/tree-fs.js';
 import { parseSyncUrl, SyncUrlError, type SyncLocation } from '../../sync/url.js';
-import { CliError, err, helpExamples, parseIntArg, type CliIo } from '../io.js';
+import { parseDurationMs } from '../../meta/retry-policy.js';
+import { CliError, err, helpExamples, parseIntArg, parseSize, type CliIo } from '../io.js';
 import { openCliEngine } from '../meta-open.js';
 import { createProgress, type ProgressCounter } from '../progress.js';
 
@@ -46,6 +47,58 @@ export interface SyncFlags {
   listThreads?: string;
   noHttps?: boolean;
   https?: boolean;
+  start?: string;
+  end?: string;
+  minSize?: string;
+  maxSize?: string;
+  maxAge?: string;
+  minAge?: string;
+  startTime?: string;
+  endTime?: string;
+  limit?: string;
+}
+
+function durationArg(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined)
+    throw new CliError(`invalid ${what} '${text}': want a duration such as 30m, 12h or 7d`);
+  return ms;
+}
+
+/** JuiceFS's time flags: '2006-01-02 15:04:05' in local time. */
+function timeArg(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(text.trim());
+  const n = (i: number): number => Number(m?.[i]);
+  const t = m === null ? NaN : new Date(n(1), n(2) - 1, n(3), n(4), n(5), n(6)).getTime();
+  if (!Number.isFinite(t))
+    throw new CliError(`invalid ${what} '${text}': want a time such as '2006-01-02 15:04:05'`);
+  return t;
+}
+
+/** The filter and range options of the Syncer, validated. */
+function filterOptions(f: SyncFlags): Partial<SyncOptions> {
+  const o: Partial<SyncOptions> = {};
+  if (f.start !== undefined) o.start = f.start;
+  if (f.end !== undefined) o.end = f.end;
+  if (f.minSize !== undefined) o.minSize = parseSize(f.minSize, 'B', '--min-size');
+  if (f.maxSize !== undefined) o.maxSize = parseSize(f.maxSize, 'B', '--max-size');
+  const maxAge = durationArg(f.maxAge, '--max-age');
+  if (maxAge !== undefined) o.maxAgeMs = maxAge;
+  const minAge = durationArg(f.minAge, '--min-age');
+  if (minAge !== undefined) o.minAgeMs = minAge;
+  const st = timeArg(f.startTime, '--start-time');
+  if (st !== undefined) o.startTimeMs = st;
+  const et = timeArg(f.endTime, '--end-time');
+  if (et !== undefined) o.endTimeMs = et;
+  if (f.limit !== undefined) {
+    const n = /^-?\d+$/.test(f.limit.trim()) ? Number(f.limit) : NaN;
+    if (!Number.isSafeInteger(n))
+      throw new CliError(`invalid --limit '${f.limit}': want a whole number (-1 for no limit)`);
+    o.limit = n;
+  }
+  return o;
 }
 
 async function openEndpoint(loc: SyncLocation, io: CliIo, isSrc: boolean): Promise<SyncEndpoint> {
@@ -132,6 +185,7 @@ export async function runSync(
     throw e;
   }
   const threads = threadsOf(f.threads);
+  const filters = filterOptions(f);
   if (f.listThreads !== undefined) parseIntArg(f.listThreads, '--list-threads');
   const args = syncArgs(argv);
   if ((f.include?.length ?? 0) > 0 && (f.exclude?.length ?? 0) === 0)
@@ -162,6 +216,7 @@ export async function runSync(
       threads,
       rules,
       matchFullPath: f.matchFullPath === true,
+      ...filters,
       log: (level, msg) => err(io, `tjfs: ${level === 'warn' ? 'warning: ' : ''}${msg}`),
       ...(hooks.onCount !== undefined ? { onCount: hooks.onCount } : {}),
     };
@@ -199,6 +254,8 @@ export function registerSync(
     .description('Sync between two storages')
     .argument('<SRC>', 'source: a path, file:///dir/, s3://…, minio://… or jfs://META-NAME/path')
     .argument('<DST>', 'destination, the same forms')
+    .option('-s, --start <KEY>', 'the first KEY to sync')
+    .option('-e, --end <KEY>', 'the last KEY to sync')
     .option('--exclude <PATTERN>', 'exclude Key matching PATTERN', collect)
     .option(
       '--include <PATTERN>',
@@ -206,6 +263,16 @@ export function registerSync(
       collect,
     )
     .option('--match-full-path', 'match filters again the full path')
+    .option('--max-size <SIZE>', 'skip files larger than SIZE')
+    .option('--min-size <SIZE>', 'skip files smaller than SIZE')
+    .option('--max-age <DURATION>', 'skip files older than DURATION')
+    .option('--min-age <DURATION>', 'skip files newer than DURATION')
+    .option('--start-time <TIME>', 'skip files modified before start-time. example: 2006-01-02 15:04:05')
+    .option('--end-time <TIME>', 'skip files modified after end-time. example: 2006-01-02 15:04:05')
+    .option(
+      '--limit <N>',
+      'limit the number of objects that will be processed (-1 is unlimited, 0 is to process nothing)',
+    )
     .option(
       '-u, --update',
       'update existing files only when the source mtime is newer; ignore size differences',
