@@ -82,8 +82,16 @@ async function runScenario(base: ObjectStore, compression: string, cmds: Cmd[]):
   });
   const meta = new SliceModel();
   const ref = new RefFile();
-  const writer = new FileWriter(store, { allocSliceId: meta.allocSliceId, commit: meta.commit });
   let reader = new FileReader(store, { getSlices: meta.getSlices });
+  // As the VFS wires them: a commit of this file's writer, and a truncate, invalidate the
+  // reader's reused slice lists (src/vfs/open-files.ts).
+  const writer = new FileWriter(store, {
+    allocSliceId: meta.allocSliceId,
+    commit: async (indx, s, mtime) => {
+      await meta.commit(indx, s, mtime);
+      reader.invalidate();
+    },
+  });
   for (const c of cmds) {
     switch (c.t) {
       case 'write': {
@@ -96,6 +104,7 @@ async function runScenario(base: ObjectStore, compression: string, cmds: Cmd[]):
       case 'truncate':
         await writer.flush(); // the VFS flushes before truncating
         meta.truncate(c.len);
+        reader.invalidate();
         ref.truncate(c.len);
         break;
       case 'flush':
