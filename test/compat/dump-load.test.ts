@@ -10,7 +10,7 @@ import { dumpMeta } from '../../src/meta/dump/dump.js';
 import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
-import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withMysql, withPg } from '../helpers/engine-targets.js';
 import { HAVE_JUICEFS_FIXTURES, juicefsFixture, NEEDS_FIXTURES } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
@@ -101,3 +101,4 @@ suite(memTarget());
 suite(sqliteTarget());
 suite(redisTarget());
 withPg('dump/load on postgres', suite);
+withMysql('dump/load on mysql', suite);

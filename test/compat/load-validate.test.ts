@@ -12,7 +12,7 @@ import { dumpMeta } from '../../src/meta/dump/dump.js';
 import { loadMeta } from '../../src/meta/dump/load.js';
 import type { MetaEngine } from '../../src/meta/engine.js';
 import { openEngine } from '../../src/meta/registry.js';
-import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withMysql, withPg } from '../helpers/engine-targets.js';
 import { HAVE_JUICEFS_FIXTURES, NEEDS_FIXTURES, readJuicefsFixture } from '../helpers/juicefs-fixtures.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
@@ -198,6 +198,7 @@ function suite(target: EngineTarget, only?: readonly string[]): void {
 suite(memTarget());
 suite(sqliteTarget());
 withPg('load validation on postgres', (t) => suite(t));
+withMysql('load validation on mysql', (t) => suite(t));
 // Redis resets by FLUSHDB (the load required an empty DB): a few cases, one server.
 suite(redisTarget(), ["name with '/'", 'quota on a missing inode', 'truncated in the middle']);
 

@@ -1,7 +1,7 @@
 /**
  * docs/FORMAT.md §13 V-15, the end-to-end scenario: format (TrashDays 1), one session, mkdir /d
  * (0777, umask 022, uid/gid 1000), create /d/f 0644, commit a 5-byte slice; then the exact
- * raw Redis keys and values, or SQLite / PostgreSQL rows, read around the engine (times ignored).
+ * raw Redis keys and values, or SQLite / PostgreSQL / MySQL rows, read around the engine (times ignored).
  * The object-storage half of V-15 is covered by the data-path tests.
  * Used by vectors.test.ts (it registers the engine targets and their servers).
  */
@@ -12,6 +12,7 @@ import { FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/typ
 import { makeVolume, n, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { flatPairs, hashHex, hashText, rawRedis, rawSqlite } from '../helpers/raw-db.js';
 import { rawPg } from '../helpers/pg-server.js';
+import { rawMysql } from '../helpers/raw-mysql.js';
 
 const T = 1700000000;
 const RECORD = encodeSlice({ pos: 0, id: 1, size: 5, off: 0, len: 5 });
@@ -208,12 +209,28 @@ async function checkPg(v: Volume): Promise<void> {
   }
 }
 
+async function checkMysql(v: Volume): Promise<void> {
+  const c = await rawMysql(v.url);
+  try {
+    await checkSqlRows(async (sql) => ((await c.query(sql))[0] as Row[]).map(big), {
+      nameType: [
+        "SELECT c.data_type AS t FROM jfs_edge e JOIN information_schema.columns c ON c.table_schema = DATABASE() AND c.table_name = 'jfs_edge' AND c.column_name = 'name'",
+        'varbinary',
+      ],
+      chunks: 'SELECT inode, indx, slices FROM jfs_chunk',
+    });
+  } finally {
+    await c.end();
+  }
+}
+
 export function runV15(target: EngineTarget): void {
   it(`V-15 end to end on ${target.name}: exact stored state`, async () => {
     const v = await scenario(target);
     try {
       if (target.name === 'redis') await checkRedis(v);
       else if (target.name === 'postgres') await checkPg(v);
+      else if (target.name === 'mysql') await checkMysql(v);
       else await checkSqlite(v);
     } finally {
       await v.close();

@@ -29,7 +29,8 @@ import { decryptFormatSecrets, decryptSecret, encryptSecret } from '../../src/me
 import { joinTime, splitTime } from '../../src/meta/sql/sql-rows.js';
 import { trashEntryName, trashHourName } from '../../src/meta/trash.js';
 import { CHUNK_SIZE, emptyAttr, FileType, ROOT_INODE, TRASH_INODE, type Attr } from '../../src/base/types.js';
-import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withMysql, withPg } from '../helpers/engine-targets.js';
+import { rawMysql } from '../helpers/raw-mysql.js';
 import { rawPg } from '../helpers/pg-server.js';
 import { makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { rawRedis, rawSqlite } from '../helpers/raw-db.js';
@@ -331,6 +332,56 @@ describe('V-6 on PostgreSQL', () => {
           'SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = $1',
           [f.ino.toString()],
         );
+        await c.end();
+        expect(rows[0]).toEqual({
+          atime: 1700000000123456n,
+          atimensec: 789,
+          ctime: 1700000000000000n,
+          ctimensec: 0,
+        });
+        expect((await m.getattr(root, f.ino)).atimensec).toBe(123456789);
+      } finally {
+        await v.close();
+      }
+    });
+  });
+});
+
+describe('V-6 on MySQL', () => {
+  withMysql('V-6 on MySQL', (target) => {
+    // jfs_counter holds the next unused id, as on SQLite and PostgreSQL (Go's SQL engine).
+    idAllocation(target, {
+      nextInodes: 1026,
+      raw: async (v) => {
+        const c = await rawMysql(v.url);
+        try {
+          const [rows] = (await c.query('SELECT name, value FROM jfs_counter')) as unknown as [
+            { name: string; value: bigint }[],
+          ];
+          const get = (k: string): number => Number(rows.find((r) => r.name === k)?.value);
+          return {
+            nextInode: get('nextInode'),
+            nextChunk: get('nextChunk'),
+            nextSession: get('nextSession'),
+          };
+        } finally {
+          await c.end();
+        }
+      },
+    });
+    runV15(target);
+
+    it('V-12 SQL time split through jfs_node rows', async () => {
+      const v = await makeVolume(target);
+      try {
+        const m = await v.client();
+        const f = await m.create(root, ROOT_INODE, n('t'), 0o644);
+        await m.setattr(root, f.ino, { atime: { sec: T, nsec: 123456789 } });
+        const c = await rawMysql(v.url);
+        const [rows] = (await c.query(
+          'SELECT atime, atimensec, ctime, ctimensec FROM jfs_node WHERE inode = ?',
+          [f.ino.toString()],
+        )) as unknown as [Record<string, unknown>[]];
         await c.end();
         expect(rows[0]).toEqual({
           atime: 1700000000123456n,
