@@ -69,6 +69,10 @@ export interface ChunkStoreStats {
   cacheHits: number;
   bytesDownloaded: number;
   bytesUploaded: number;
+  /** Bytes served by the block cache or writeback staging (JuiceFS blockcache_hit_bytes). */
+  cacheHitBytes: number;
+  /** Bytes handed to the block cache to keep (JuiceFS blockcache_write_bytes). */
+  cacheWriteBytes: number;
   /** Cached blocks dropped because they failed their checks (from the block cache). */
   readonly cacheCorruptions: number;
   /** Failed block cache reads and writes (from the block cache). */
@@ -133,6 +137,8 @@ export class ChunkStore {
       cacheHits: 0,
       bytesDownloaded: 0,
       bytesUploaded: 0,
+      cacheHitBytes: 0,
+      cacheWriteBytes: 0,
       get cacheCorruptions() {
         return cache?.counters?.corruptions ?? 0;
       },
@@ -202,6 +208,7 @@ export class ChunkStore {
    */
   private keepWritten(key: string, block: Buffer): void {
     const cache = this.cache;
+    if (cache !== undefined) this.stats.cacheWriteBytes += block.length;
     if (cache !== undefined && cache.inMemory !== true) {
       this.pool.hold(block);
       cache.put(key, block, () => this.pool.release(block));
@@ -241,6 +248,7 @@ export class ChunkStore {
     const release = (): void => this.pool.release(data);
     this.buffer.put(key, data, release);
     if (toCache && this.cache !== undefined) {
+      this.stats.cacheWriteBytes += data.length;
       this.pool.hold(data);
       this.cache.put(key, data, release);
     }
@@ -309,6 +317,7 @@ export class ChunkStore {
       if (into !== undefined && hit?.buffer !== into.buffer) this.pool.release(into);
       if (hit !== undefined && hit.length === len) {
         this.stats.cacheHits++;
+        this.stats.cacheHitBytes += len;
         // The fetch's own reference: `into` carries one; a memory cache's pooled block does not.
         if (hit.buffer !== into?.buffer) this.pool.hold(hit);
         return { data: hit, cached: true };
@@ -318,6 +327,7 @@ export class ChunkStore {
     const staged = await this.writeback?.getStaged(key);
     if (staged !== undefined && staged.length === len) {
       this.stats.cacheHits++;
+      this.stats.cacheHitBytes += len;
       return { data: staged, cached: true };
     }
     const into = this.codec.name === 'none' && whole ? this.pool.take() : undefined;
@@ -374,6 +384,7 @@ export class ChunkStore {
       const cached = await this.cache.getRange(key, off, len).catch(() => undefined);
       if (cached !== undefined && cached.length === len) {
         this.stats.cacheHits++;
+        this.stats.cacheHitBytes += len;
         this.pool.hold(cached); // a memory cache hands out its (pooled) block: the caller's reference
         return cached;
       }

@@ -30,6 +30,7 @@ import {
 import { Compactor } from './compactor.js';
 import { flushSeq, HandleTable, type Handle, type OpenFile } from './open-files.js';
 import { Observer } from './observe.js';
+import { attachStatsMetrics } from './stats-metrics.js';
 import { stagingStats } from '../cache/writeback.js';
 import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
@@ -114,6 +115,7 @@ export class Vfs {
       staging: () => stagingStats(rt.chunks.writeback),
       meta: () => rt.meta.outageStats(),
     });
+    attachStatsMetrics(this.obs.registry, rt.chunks);
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
   }
