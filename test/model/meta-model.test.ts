@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
 import { FsError, errnoName } from '../../src/base/errno.js';
 import { FileType, ROOT_INODE, type Ino } from '../../src/base/types.js';
-import { memTarget, redisTarget, sqliteTarget, withPg } from '../helpers/engine-targets.js';
+import { memTarget, redisTarget, sqliteTarget, withMysql, withPg } from '../helpers/engine-targets.js';
 import { makeVolume, root, type EngineTarget } from '../helpers/meta-fixture.js';
 import { CHUNK, ModelErr, TreeModel, type Kind, type Listed } from './tree-model.js';
 
@@ -328,4 +328,8 @@ describe('meta model: redis', () => {
 
 describe('meta model: postgres', () => {
   withPg('meta model on postgres', (t) => property(t, 15));
+});
+
+describe('meta model: mysql', () => {
+  withMysql('meta model on mysql', (t) => property(t, 15));
 });
