@@ -455,6 +455,9 @@ export class BaseMeta implements Meta {
   outageStats(): MetaRetryStats | undefined {
     return this.core.engine.outageStats?.();
   }
+  txRestarts(): number | undefined {
+    return this.core.engine.txRestarts?.();
+  }
 
   /** Flushes background work, cleans this session (locks, sustained inodes), closes the engine. */
   async stop(opts: { keepEngine?: boolean } = {}): Promise<void> {

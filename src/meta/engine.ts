@@ -278,6 +278,12 @@ export interface MetaEngine {
   useLogger?(logger: Logger): void;
   /** How often an unreachable or locked engine was waited out, and given up on (metrics). */
   outageStats?(): MetaRetryStats;
+  /**
+   * Transactions run again after a conflict with another client (Redis WATCH, SQL
+   * serialization failure or deadlock, SQLite busy), since the engine opened: JuiceFS's
+   * `juicefs_transaction_restart`.
+   */
+  txRestarts?(): number;
   /** Removes every key/table row of the volume (tests, destroy). */
   reset(): Promise<void>;
   close(): Promise<void>;

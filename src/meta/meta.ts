@@ -260,4 +260,6 @@ export interface Meta {
   onTxn(fn: (op: string, seconds: number) => void): void;
   /** How often an unreachable or locked engine was waited out and given up on. */
   outageStats(): MetaRetryStats | undefined;
+  /** Transactions restarted after a conflict (MetaEngine.txRestarts); undefined when not counted. */
+  txRestarts(): number | undefined;
 }

@@ -87,6 +87,7 @@ export class RedisEngine implements MetaEngine {
       shared: this.conn,
       keys: this.keys,
       maxRetries,
+      conflicts: 0,
       retry: policy,
       what,
       scanNodes: () => client.masters(),
@@ -101,6 +102,10 @@ export class RedisEngine implements MetaEngine {
 
   outageStats(): MetaRetryStats {
     return this.policy.stats;
+  }
+
+  txRestarts(): number {
+    return this.runner.conflicts;
   }
 
   /** A transaction connection: failures classified, the volume checked before first use. */

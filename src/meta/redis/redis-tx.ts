@@ -352,6 +352,8 @@ export interface TxRunner {
   keys: RedisKeys;
   /** WATCH conflicts tolerated before TxConflictError. */
   maxRetries: number;
+  /** WATCH conflicts seen (each one re-runs the transaction). */
+  conflicts: number;
   /** How an unreachable server is waited out (whole transactions are retried). */
   retry: MetaRetryPolicy;
   /** Names the engine in log lines. */
@@ -409,6 +411,7 @@ async function runTxnOnce<T>(
         throw e;
       }
       if (replies !== null) return { value, replies };
+      runner.conflicts++;
       // EXEC already dropped the WATCHes; UNWATCH anyway (cheap, and keeps the invariant obvious).
       broken = !(await unwatch(conn));
       if (broken) break;

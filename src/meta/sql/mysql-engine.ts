@@ -389,5 +389,6 @@ export async function openMysqlEngine(url: string, options: EngineOptions): Prom
     close: () => backend.close(),
     useLogger: (logger) => backend.useLogger(logger),
     outageStats: () => backend.outage,
+    txRestarts: () => backend.stats.conflicts,
   });
 }

@@ -297,5 +297,6 @@ export async function openPgEngine(url: string, options: EngineOptions): Promise
     close: () => backend.close(),
     useLogger: (logger) => backend.useLogger(logger),
     outageStats: () => backend.outage,
+    txRestarts: () => backend.stats.conflicts,
   });
 }

@@ -69,6 +69,8 @@ export interface SqlEngineConfig {
   useLogger?: (logger: Logger) => void;
   /** Waits for a locked database (see MetaEngine.outageStats). */
   outageStats?: () => MetaRetryStats;
+  /** Transactions restarted after a conflict (see MetaEngine.txRestarts). */
+  txRestarts?: () => number;
 }
 
 export class SqlEngine implements MetaEngine {
@@ -434,6 +436,10 @@ export class SqlEngine implements MetaEngine {
 
   outageStats(): MetaRetryStats {
     return this.cfg.outageStats?.() ?? { retries: 0, failures: 0 };
+  }
+
+  txRestarts(): number {
+    return this.cfg.txRestarts?.() ?? 0;
   }
 
   close(): Promise<void> {

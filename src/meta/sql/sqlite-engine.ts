@@ -502,5 +502,6 @@ export async function openSqliteEngine(url: string, options: EngineOptions): Pro
     sync: () => backend.sync(),
     useLogger: (logger) => backend.useLogger(logger),
     outageStats: () => backend.outage,
+    txRestarts: () => backend.outage.retries, // a busy database: another process holds the write lock
   });
 }
