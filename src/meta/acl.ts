@@ -15,6 +15,7 @@ import type { AclRule } from './encoding.js';
 import { FsError, Errno } from '../base/errno.js';
 import { inGroup } from '../base/permissions.js';
 import { Flag, FileType, type Attr, type Context, type Ino } from '../base/types.js';
+import { compareVersions, type Format } from './format.js';
 
 export const ACL_UNSET = 0xffff;
 export const ACL_ACCESS = 1;
@@ -23,6 +24,19 @@ export type AclType = typeof ACL_ACCESS | typeof ACL_DEFAULT;
 export const XATTR_ACL_ACCESS = 'system.posix_acl_access';
 export const XATTR_ACL_DEFAULT = 'system.posix_acl_default';
 const XATTR_VERSION = 2;
+
+/** Go clients older than this ignore ACLs, so an ACL volume requires at least it (Go's format). */
+export const ACL_MIN_CLIENT_VERSION = '1.2.0-A';
+
+/**
+ * `format --enable-acl` / `config --enable-acl`: the setting with ACLs on and MinClientVersion
+ * raised to ACL_MIN_CLIENT_VERSION. There is no way back (Go refuses to disable ACLs).
+ */
+export function withAclEnabled(f: Format): Format {
+  const min = f.MinClientVersion;
+  const raise = min === undefined || min === '' || compareVersions(min, ACL_MIN_CLIENT_VERSION) < 0;
+  return { ...f, EnableACL: true, ...(raise ? { MinClientVersion: ACL_MIN_CLIENT_VERSION } : {}) };
+}
 
 export function emptyRule(): AclRule {
   return { owner: ACL_UNSET, group: ACL_UNSET, mask: ACL_UNSET, other: ACL_UNSET, users: [], groups: [] };

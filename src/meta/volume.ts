@@ -8,6 +8,7 @@ import type { MetaEngine } from './engine.js';
 import { FsError, Errno } from '../base/errno.js';
 import { formatToJson, IMMUTABLE_FIELDS, parseFormat, type Format } from './format.js';
 import { encryptFormatSecrets } from './secret.js';
+import { withAclEnabled } from './acl.js';
 import { emptyAttr, FileType, ROOT_INODE, type Attr } from '../base/types.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -72,6 +73,10 @@ export async function initFormat(
       }
     }
     next = { ...format, UUID: old.UUID };
+    // As Go's format, the stored ACL flag stays: never off once on, and turned on only by
+    // `config --enable-acl`.
+    if (old.EnableACL === true) next = withAclEnabled(next);
+    else next.EnableACL = false;
   }
   // Secrets are stored encrypted with the UUID (docs/FORMAT.md §2.3); callers decrypt on use.
   next = encryptFormatSecrets(next);

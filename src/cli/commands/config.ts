@@ -1,6 +1,6 @@
 /**
  * `tjfs config META [flags]`: shows the volume setting, or changes its mutable fields
- * (trash days, capacity, inodes, credentials, bucket) like `juicefs config`. Running
+ * (trash days, capacity, inodes, credentials, bucket, --enable-acl) like `juicefs config`. Running
  * clients pick changes up at their next heartbeat. Immutable fields are refused.
  */
 import type { Command } from 'commander';
@@ -9,6 +9,7 @@ import { encryptFormatSecrets, decryptFormatSecrets } from '../../meta/secret.js
 import { dirAttr } from '../../meta/volume.js';
 import { CliError, out, parseIntArg, parseSize, helpExamples, type CliIo } from '../io.js';
 import { openCliEngine } from '../meta-open.js';
+import { withAclEnabled } from '../../meta/acl.js';
 import { redactSecrets, redactedJson } from '../../util/redact.js';
 
 export interface ConfigFlags {
@@ -21,6 +22,8 @@ export interface ConfigFlags {
   sessionToken?: string;
   uploadLimit?: string;
   downloadLimit?: string;
+  /** `--enable-acl[=bool]`: true (or no value) turns ACLs on; false is refused once on (Go). */
+  enableAcl?: boolean | string;
 }
 
 export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Promise<number> {
@@ -37,7 +40,7 @@ export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Pro
     }
     // Work on clear-text secrets, then encrypt them all again with the volume UUID.
     const clear = decryptFormatSecrets(old);
-    const next: Format = { ...old, KeyEncrypted: false };
+    let next: Format = { ...old, KeyEncrypted: false };
     delete next.SecretKey;
     delete next.SessionToken;
     delete next.EncryptKey;
@@ -53,6 +56,13 @@ export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Pro
     if (f.sessionToken !== undefined) next.SessionToken = f.sessionToken;
     if (f.uploadLimit !== undefined) next.UploadLimit = parseIntArg(f.uploadLimit, '--upload-limit');
     if (f.downloadLimit !== undefined) next.DownloadLimit = parseIntArg(f.downloadLimit, '--download-limit');
+    if (
+      f.enableAcl !== undefined &&
+      parseBoolFlag(f.enableAcl, '--enable-acl') !== (old.EnableACL === true)
+    ) {
+      if (old.EnableACL === true) throw new CliError('cannot disable acl');
+      next = withAclEnabled(next);
+    }
     const stored = encryptFormatSecrets(next);
     if (!stored.KeyEncrypted) delete stored.KeyEncrypted;
     const now = Math.floor(Date.now() / 1000);
@@ -66,6 +76,14 @@ export async function runConfig(metaUrl: string, f: ConfigFlags, io: CliIo): Pro
   } finally {
     await engine.close();
   }
+}
+
+function parseBoolFlag(v: boolean | string, flag: string): boolean {
+  if (typeof v === 'boolean') return v;
+  const t = v.toLowerCase();
+  if (['true', '1', 't', 'yes'].includes(t)) return true;
+  if (['false', '0', 'f', 'no'].includes(t)) return false;
+  throw new CliError(`${flag}: invalid boolean '${v}'`);
 }
 
 export function registerConfig(program: Command, io: CliIo, setExit: (p: Promise<number>) => void): void {
@@ -82,6 +100,7 @@ export function registerConfig(program: Command, io: CliIo, setExit: (p: Promise
     .option('--session-token <token>', 'object storage session token')
     .option('--upload-limit <Mbps>', 'volume-wide upload limit (advisory)')
     .option('--download-limit <Mbps>', 'volume-wide download limit (advisory)')
+    .option('--enable-acl [bool]', 'enable POSIX ACLs (irreversible: --enable-acl=false is refused once on)')
     .addHelpText(
       'after',
       helpExamples(

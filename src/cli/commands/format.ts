@@ -12,6 +12,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultFormat, type Format } from '../../meta/format.js';
 import { initFormat, normalizeBlockSizeKiB } from '../../meta/volume.js';
+import { withAclEnabled } from '../../meta/acl.js';
 import { DataEncryptor } from '../../object/encrypt.js';
 import { createObjectStore } from '../../object/registry.js';
 import { listAll, type ObjectStore } from '../../object/object-store.js';
@@ -35,6 +36,7 @@ export interface FormatFlags {
   hashPrefix?: boolean;
   encryptRsaKey?: string;
   encryptAlgo?: string;
+  enableAcl?: boolean;
   force?: boolean;
   noUpdate?: boolean;
 }
@@ -90,7 +92,7 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   const compress = f.compress.toLowerCase();
   if (!['none', 'lz4', 'zstd'].includes(compress))
     throw new CliError(`unknown compression '${f.compress}' (none, lz4, zstd)`);
-  const format: Format = {
+  let format: Format = {
     ...defaultFormat(name, randomUUID(), bucket),
     Storage: storage,
     BlockSize: normalizeBlockSizeKiB(parseSize(f.blockSize, 'K', '--block-size') / 1024),
@@ -106,6 +108,7 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
   if (f.capacity) format.Capacity = parseSize(f.capacity, 'G', '--capacity');
   if (f.inodes) format.Inodes = parseIntArg(f.inodes, '--inodes');
   if (f.hashPrefix) format.HashPrefix = true;
+  if (f.enableAcl) format = withAclEnabled(format);
   const encrypt =
     f.encryptRsaKey !== undefined ? loadEncryption(f.encryptRsaKey, f.encryptAlgo, io, cwd) : undefined;
   if (encrypt !== undefined) {
@@ -131,6 +134,11 @@ export async function runFormat(metaUrl: string, name: string, f: FormatFlags, i
       ...(token ? { sessionToken: token } : {}),
       ...(encrypt !== undefined ? { encrypt: encrypt.enc } : {}),
     });
+    if (exists && f.enableAcl)
+      out(
+        io,
+        `--enable-acl is ignored on an existing volume (as in JuiceFS); use 'tjfs config --enable-acl'`,
+      );
     if (!exists) {
       if (storage === 'file') await checkBucketDir(bucket);
       await checkStore(store, name);
@@ -199,6 +207,7 @@ export function registerFormat(program: Command, io: CliIo, setExit: (p: Promise
       'encrypt objects at rest with this RSA private key (PEM; env JFS_RSA_PASSPHRASE unlocks it)',
     )
     .option('--encrypt-algo <algo>', 'object encryption: aes256gcm-rsa, chacha20-rsa', 'aes256gcm-rsa')
+    .option('--enable-acl', 'enable POSIX ACLs (irreversible once enabled)')
     .option('--force', 'overwrite settings that cannot normally change')
     .option('--no-update', 'leave an existing volume unchanged')
     .addHelpText(
