@@ -18,6 +18,7 @@ import { inodeSpace, fileLength, mustGetDir, type MetaCore } from './core.js';
 import { FsError, Errno } from '../base/errno.js';
 import { checkCreatable } from './ns-create.js';
 import { checkAccess, R_OK, validateName, X_OK } from '../base/permissions.js';
+import { aclCheck } from './acl.js';
 import { CHUNK_SIZE, FileType, isTrash, type Attr, type Context, type Ino } from '../base/types.js';
 import type { MetaTx } from './engine.js';
 
@@ -106,7 +107,7 @@ class Cloner {
       async (tx) => {
         const a = await tx.getAttr(src);
         if (!a) return undefined;
-        checkAccess(this.ctx, a, R_OK, OP, src);
+        checkAccess(this.ctx, a, R_OK, OP, src, await aclCheck(this.core, this.ctx, a));
         const n = this.copyAttr(a, parent);
         const space = inodeSpace(n);
         this.core.checkCapacity(space, 1, OP);
@@ -116,7 +117,7 @@ class Cloner {
           if (await tx.getEntry(parent, name))
             throw new FsError(Errno.EEXIST, { op: OP, path: name.toString() });
           if (how === 'top') {
-            checkCreatable(this.ctx, parent, pattr, name, OP);
+            checkCreatable(this.ctx, parent, pattr, name, OP, await aclCheck(this.core, this.ctx, pattr));
             quotas = await this.core.quotaAncestors(tx, parent);
             this.core.checkQuotas(quotas, space, 1, OP);
             this.core.applyQuotas(tx, quotas, space, 1);
@@ -150,7 +151,7 @@ class Cloner {
   private async children(src: Ino, dst: Ino): Promise<void> {
     const attr = await this.core.txn((tx) => tx.getAttr(src), { op: OP, readonly: true });
     if (!attr) return;
-    checkAccess(this.ctx, attr, R_OK | X_OK, OP, src);
+    checkAccess(this.ctx, attr, R_OK | X_OK, OP, src, await aclCheck(this.core, this.ctx, attr));
     for (const e of await this.core.engine.listEntries(src)) {
       if (this.ctx.signal?.aborted) throw new FsError(Errno.EINTR, { op: OP, ino: src });
       await this.node(e.ino, dst, e.name, 'child');
@@ -239,8 +240,8 @@ export async function clone(
     { op: OP, readonly: true },
   );
   if (!src) throw new FsError(Errno.ENOENT, { op: OP, ino: srcIno });
-  checkAccess(ctx, src, R_OK, OP, srcIno);
-  checkCreatable(ctx, dstParent, pattr, name, OP);
+  checkAccess(ctx, src, R_OK, OP, srcIno, await aclCheck(core, ctx, src));
+  checkCreatable(ctx, dstParent, pattr, name, OP, await aclCheck(core, ctx, pattr));
   const c = new Cloner(core, ctx, opts);
   if (src.type !== FileType.Directory) {
     const ino = await c.node(srcIno, dstParent, name, 'top');

@@ -9,7 +9,7 @@ import type { MetaTx } from './engine.js';
 import { FsError, Errno } from '../base/errno.js';
 import { FallocMode, type SetAttrRequest } from './meta.js';
 import { checkAccess, inGroup, W_OK } from '../base/permissions.js';
-import { planChmod, readAttr, replan, withAclPlan } from './acl.js';
+import { aclCheck, planChmod, readAttr, replan, withAclPlan } from './acl.js';
 import { queueCopy, truncateHoles, zeroRange } from './range-records.js';
 import {
   align4K,
@@ -217,12 +217,16 @@ export async function truncate(
   core.checkWritable(op);
   if (length >= MAX_FILE_SIZE) throw new FsError(Errno.EFBIG, { op, ino });
   if (length < 0 || !Number.isSafeInteger(length)) throw new FsError(Errno.EINVAL, { op, ino });
+  // The ACL check of a path truncate (rules behind an id never change; read before the txn).
+  const before = opts.viaHandle ? undefined : await readAttr(core, ino);
+  const allows = before ? await aclCheck(core, ctx, before) : undefined;
   return changeLength(core, ino, op, (a) => {
     if (a.type === FileType.Directory) throw new FsError(Errno.EISDIR, { op, ino });
     if (a.type !== FileType.File) throw new FsError(Errno.EINVAL, { op, ino });
     ensureModifiable(a, ino, op);
     if (a.flags & Flag.Append) throw new FsError(Errno.EPERM, { op, ino });
-    if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino);
+    const same = before?.accessAcl === a.accessAcl && before.mode === a.mode;
+    if (!opts.viaHandle) checkAccess(ctx, a, W_OK, op, ino, same ? allows : undefined);
     if (a.length === length) return undefined;
     const old = a.length;
     return { newLen: length, apply: (tx) => truncateHoles(tx, ino, old, length) };

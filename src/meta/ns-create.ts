@@ -158,7 +158,7 @@ export async function link(
     async (tx) => {
       const now = core.now();
       const pattr = await mustGetDir(tx, parent, op);
-      checkCreatable(ctx, parent, pattr, name, op);
+      checkCreatable(ctx, parent, pattr, name, op, await aclCheck(core, ctx, pattr));
       const a = await mustGetAttr(tx, ino, op);
       if (a.type === FileType.Directory)
         throw new FsError(Errno.EPERM, { op, ino, message: 'EPERM: link: is a directory' });

@@ -9,6 +9,7 @@ import type { DentryValue, MetaTx } from './engine.js';
 import type { RemoveOptions } from './meta.js';
 import { FsError, Errno } from '../base/errno.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
+import { aclCheck } from './acl.js';
 import { trashDir, trashEntryName } from './trash.js';
 import { FileType, Flag, isTrash, type Attr, type Context, type Ino } from '../base/types.js';
 
@@ -132,7 +133,7 @@ async function removeCommon(
       const now = core.now();
       // Both reads at once: one round trip to Redis instead of two (checks keep their order).
       const [pattr, entry] = await Promise.all([mustGetDir(tx, parent, op), tx.getEntry(parent, name)]);
-      checkAccess(ctx, pattr, W_OK | X_OK, op, parent);
+      checkAccess(ctx, pattr, W_OK | X_OK, op, parent, await aclCheck(core, ctx, pattr));
       if (pattr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: parent });
       if (!entry) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
       if (dir && entry.type !== FileType.Directory)

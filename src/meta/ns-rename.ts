@@ -9,6 +9,7 @@ import { FsError, Errno } from '../base/errno.js';
 import { RenameFlag, type EntryResult } from './meta.js';
 import { afterDrop, dropVictim, wantsTrash, type DropOutcome } from './ns-remove.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
+import { aclCheck } from './acl.js';
 import { trashDir } from './trash.js';
 import {
   FileType,
@@ -137,8 +138,8 @@ export async function rename(
         tx.getEntry(pd, nd),
       ]);
       const dpAttr = dpOther ?? spAttr;
-      checkAccess(ctx, spAttr, W_OK | X_OK, op, ps);
-      if (pd !== ps) checkAccess(ctx, dpAttr, W_OK | X_OK, op, pd);
+      checkAccess(ctx, spAttr, W_OK | X_OK, op, ps, await aclCheck(core, ctx, spAttr));
+      if (pd !== ps) checkAccess(ctx, dpAttr, W_OK | X_OK, op, pd, await aclCheck(core, ctx, dpAttr));
       for (const p of [spAttr, dpAttr]) {
         if (p.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op });
       }
@@ -151,7 +152,7 @@ export async function rename(
       if (sDir && ps !== pd) {
         await checkNotAncestor(tx, se.ino, pd);
         // Moving a directory to a new parent rewrites its '..': needs write permission on it.
-        checkAccess(ctx, sa, W_OK, op, se.ino);
+        checkAccess(ctx, sa, W_OK, op, se.ino, await aclCheck(core, ctx, sa));
       }
       const quotas = await core.quotaAncestors(tx, pd);
       const srcQuotas = ps === pd ? quotas : await core.quotaAncestors(tx, ps);
@@ -173,7 +174,7 @@ export async function rename(
         checkSticky(ctx, dpAttr, da, op);
         if (da.type === FileType.Directory && ps !== pd) {
           await checkNotAncestor(tx, de.ino, ps);
-          checkAccess(ctx, da, W_OK, op, de.ino);
+          checkAccess(ctx, da, W_OK, op, de.ino, await aclCheck(core, ctx, da));
         }
         exchange(core, tx, s, d, se, sa, de, da, now);
       } else {

@@ -7,6 +7,7 @@ import { mustGetAttr, setCtime, type MetaCore } from './core.js';
 import { FsError, Errno } from '../base/errno.js';
 import { XattrFlag } from './meta.js';
 import {
+  aclCheck,
   ACL_ACCESS,
   ACL_DEFAULT,
   decodeAclXattr,
@@ -39,12 +40,20 @@ function checkName(name: string, op: string): void {
 }
 
 /** user.* needs r/w permission; trusted.* and security.* are root's; system.* is refused above. */
-function checkXattrAccess(ctx: Context, a: Attr, name: string, mask: number, op: string, ino: Ino): void {
+async function checkXattrAccess(
+  core: MetaCore,
+  ctx: Context,
+  a: Attr,
+  name: string,
+  mask: number,
+  op: string,
+  ino: Ino,
+): Promise<void> {
   if (name.startsWith('trusted.')) {
     if (ctx.uid !== 0) throw new FsError(Errno.EPERM, { op, ino });
     return;
   }
-  if (name.startsWith('user.')) checkAccess(ctx, a, mask, op, ino);
+  if (name.startsWith('user.')) checkAccess(ctx, a, mask, op, ino, await aclCheck(core, ctx, a));
 }
 
 /** ACL xattr names on ACL volumes (acl.ts); undefined for other names. */
@@ -67,7 +76,7 @@ export async function getxattr(core: MetaCore, ctx: Context, ino: Ino, name: str
   return core.txn(
     async (tx) => {
       const a = await mustGetAttr(tx, ino, op);
-      checkXattrAccess(ctx, a, name, R_OK, op, ino);
+      await checkXattrAccess(core, ctx, a, name, R_OK, op, ino);
       const v = await tx.getXattr(ino, name);
       if (v === undefined)
         throw new FsError(Errno.ENODATA, { op, ino, message: `ENODATA: no attribute ${name}` });
@@ -114,7 +123,7 @@ export async function setxattr(
       const a = await mustGetAttr(tx, ino, op);
       if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent))
         throw new FsError(Errno.EPERM, { op, ino });
-      checkXattrAccess(ctx, a, name, W_OK, op, ino);
+      await checkXattrAccess(core, ctx, a, name, W_OK, op, ino);
       if (ctx.uid !== 0 && ctx.uid !== a.uid && name.startsWith('user.') && a.mode & 0o1000) {
         throw new FsError(Errno.EPERM, { op, ino });
       }
@@ -143,7 +152,7 @@ export async function removexattr(core: MetaCore, ctx: Context, ino: Ino, name: 
       const a = await mustGetAttr(tx, ino, op);
       if (a.flags & (Flag.Immutable | Flag.Append) || isTrash(a.parent))
         throw new FsError(Errno.EPERM, { op, ino });
-      checkXattrAccess(ctx, a, name, W_OK, op, ino);
+      await checkXattrAccess(core, ctx, a, name, W_OK, op, ino);
       if ((await tx.getXattr(ino, name)) === undefined) throw new FsError(Errno.ENODATA, { op, ino });
       tx.deleteXattr(ino, name);
       setCtime(a, core.now());

@@ -112,6 +112,61 @@ export function runAclConformance(target: EngineTarget): void {
       await expectErrno(m.setxattr(alice, f.ino, 'system.posix_acl_access', Buffer.alloc(5)), 'EINVAL');
     });
 
+    it('consults the directory ACL in unlink, rmdir, rename, link and clone (and the file ACL in truncate/xattrs)', async () => {
+      await open();
+      // alice's 0755 directory; bob gets rwx through a named-user entry only
+      const d = await m.mkdir(alice, ROOT_INODE, n('d'), 0o755);
+      const e = await m.mkdir(alice, ROOT_INODE, n('e'), 0o755);
+      const f = await m.create(alice, d.ino, n('f'), 0o644);
+      await m.close(f.ino);
+      await m.mkdir(alice, d.ino, n('sub'), 0o755);
+      const mk = async (name: string): Promise<void> => {
+        const x = await m.create(alice, d.ino, n(name), 0o644);
+        await m.close(x.ino);
+      };
+      await mk('g');
+      await mk('h');
+      await mk('k');
+      // without the ACL bob is "other" (r-x): every change to d is refused
+      await expectErrno(m.unlink(bob, d.ino, n('f')), 'EACCES');
+      await expectErrno(m.rmdir(bob, d.ino, n('sub')), 'EACCES');
+      await expectErrno(m.rename(bob, d.ino, n('g'), d.ino, n('g2')), 'EACCES');
+      await expectErrno(m.link(bob, f.ino, d.ino, n('f2')), 'EACCES');
+      await expectErrno(m.clone(bob, f.ino, d.ino, n('f3')), 'EACCES');
+      await m.setFacl(alice, d.ino, ACL_ACCESS, rule(7, 5, 7, 5, [[bob.uid, 7]]));
+      await m.unlink(bob, d.ino, n('f'));
+      await m.rmdir(bob, d.ino, n('sub'));
+      await m.rename(bob, d.ino, n('g'), d.ino, n('g2'));
+      const h = (await m.lookup(bob, d.ino, n('h'))).ino;
+      await m.link(bob, h, d.ino, n('h2'));
+      await m.clone(bob, h, d.ino, n('h3'));
+      // e has no entry for bob: moving out of d into e is refused by e's mode bits
+      await expectErrno(m.rename(bob, d.ino, n('k'), e.ino, n('k')), 'EACCES');
+      await m.setFacl(alice, e.ino, ACL_ACCESS, rule(7, 5, 7, 5, [[bob.uid, 3]]));
+      await m.rename(bob, d.ino, n('k'), e.ino, n('k'));
+      // the mask limits the named entry: chmod g-w turns bob's rwx into r-x
+      await m.setattr(alice, d.ino, { mode: 0o755 });
+      await expectErrno(m.unlink(bob, d.ino, n('h2')), 'EACCES');
+      await expectErrno(m.rename(bob, d.ino, n('h3'), d.ino, n('h4')), 'EACCES');
+      // a named group entry works the same way (bob's supplementary group 2000)
+      const gx = await m.mkdir(alice, ROOT_INODE, n('gx'), 0o755);
+      const gf = await m.create(alice, gx.ino, n('f'), 0o644);
+      await m.close(gf.ino);
+      await expectErrno(m.unlink(bob, gx.ino, n('f')), 'EACCES');
+      await m.setFacl(alice, gx.ino, ACL_ACCESS, { ...rule(7, 5, 7, 5), groups: [{ id: 2000, perm: 7 }] });
+      await m.unlink(bob, gx.ino, n('f'));
+      // a file's ACL: truncate by path and user.* xattrs
+      const t = await m.create(alice, ROOT_INODE, n('t'), 0o644);
+      await m.close(t.ino);
+      await expectErrno(m.truncate(bob, t.ino, 0), 'EACCES');
+      await expectErrno(m.setxattr(bob, t.ino, 'user.k', Buffer.from('v')), 'EACCES');
+      await m.setFacl(alice, t.ino, ACL_ACCESS, rule(6, 4, 6, 4, [[bob.uid, 6]]));
+      await m.truncate(bob, t.ino, 0);
+      await m.setxattr(bob, t.ino, 'user.k', Buffer.from('v'));
+      // carol (no entry) still gets the other bits only
+      await expectErrno(m.truncate(carol, t.ino, 0), 'EACCES');
+    });
+
     it('refuses ACLs on a volume without --enable-acl', async () => {
       await open(false);
       const f = await m.create(alice, ROOT_INODE, n('f'), 0o640);
