@@ -196,6 +196,12 @@ export interface ReadReply {
 }
 
 export interface FuseOps {
+  /**
+   * The file system stores POSIX ACLs as `system.posix_acl_*` xattrs and applies the umask
+   * itself: INIT then asks for POSIX_ACL (the kernel enforces and caches ACLs, which implies
+   * default_permissions) and DONT_MASK (create modes arrive unmasked, with the umask beside).
+   */
+  readonly posixAcl?: boolean;
   /** Name → entry. ENOENT (not cached), ENOTDIR, EACCES, ENAMETOOLONG. Adds a lookup ref. */
   lookup(ctx: RequestContext, parent: Ino, name: Buffer): P<EntryReply>;
   /** Inline (not awaited), called when the kernel drops `nlookup` refs. Must not throw. */

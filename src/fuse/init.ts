@@ -6,7 +6,11 @@
  * flock, no DO_READDIRPLUS without readdirplus). WRITEBACK_CACHE and HANDLE_KILLPRIV_V2 are
  * opt-in; REQUEST_TIMEOUT is never set (it would kill the connection during SETLKW waits).
  * HAS_RESEND is echoed when offered: a restarted worker asks the kernel (NOTIFY_RESEND) to
- * queue again the requests its predecessor had read and not answered.
+ * queue again the requests its predecessor had read and not answered. POSIX_ACL and DONT_MASK
+ * go together, only for a file system that stores ACLs (`ops.posixAcl`, JuiceFS does the same
+ * on `--enable-acl` volumes): with POSIX_ACL the VFS leaves the umask to the file system, and
+ * without DONT_MASK the kernel's FUSE layer would apply it anyway, so a parent's default ACL
+ * could not override it.
  * Invariants: major 7 only; minor = min(kernel, 45); kernels below 7.28 are refused.
  */
 import {
@@ -37,6 +41,8 @@ export interface InitOptions {
   cacheSymlinks?: boolean;
   /** Use READDIRPLUS when `ops.readdirplus` exists. Default on. */
   readdirplus?: boolean;
+  /** Override of `ops.posixAcl` (POSIX_ACL + DONT_MASK). */
+  posixAcl?: boolean;
 }
 
 /** What was agreed; the session and notification code consult it. */
@@ -55,6 +61,8 @@ export interface Capabilities {
   expireOnly: boolean;
   /** The kernel re-queues unanswered requests on NOTIFY_RESEND (unique bit 63 set). */
   resend: boolean;
+  /** The kernel enforces and caches POSIX ACLs (and applies default_permissions). */
+  posixAcl: boolean;
 }
 
 export type InitResult =
@@ -93,6 +101,9 @@ export function negotiateInit(kin: InitIn, ops: Partial<FuseOps>, opts: InitOpti
   if (opts.writebackCache === true) want |= InitFlag.WRITEBACK_CACHE;
   if (opts.handleKillpriv === true) want |= InitFlag.HANDLE_KILLPRIV_V2;
   if (opts.cacheSymlinks === true) want |= InitFlag.CACHE_SYMLINKS;
+  const acl =
+    (opts.posixAcl ?? ops.posixAcl === true) && ops.getxattr !== undefined && ops.setxattr !== undefined;
+  if (acl) want |= InitFlag.POSIX_ACL | InitFlag.DONT_MASK;
   const flags = (kin.flags & want) >>> 0;
   const offered2 = (kin.flags & InitFlag.INIT_EXT) !== 0 ? kin.flags2 : 0;
   // HAS_EXPIRE_ONLY is kernel → server information; HAS_RESEND is echoed (a restarted
@@ -127,6 +138,7 @@ export function negotiateInit(kin: InitIn, ops: Partial<FuseOps>, opts: InitOpti
     setxattrExt: false,
     expireOnly: (offered2 & InitFlag2.HAS_EXPIRE_ONLY) !== 0,
     resend: (offered2 & InitFlag2.HAS_RESEND) !== 0,
+    posixAcl: (flags & InitFlag.POSIX_ACL) !== 0,
   };
   return { ok: true, reply, caps };
 }

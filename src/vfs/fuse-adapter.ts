@@ -88,6 +88,11 @@ export class VfsFuseOps implements FuseOps {
     private readonly opts: FuseAdapterOptions,
   ) {}
 
+  /** On `--enable-acl` volumes the kernel enforces ACLs (POSIX_ACL) and leaves the umask to us. */
+  get posixAcl(): boolean {
+    return this.vfs.rt.format.EnableACL === true;
+  }
+
   attachNotifier(n: Notifier): void {
     this.notifier = n;
     // Attribute-only invalidation (no page range): sent off the handler, never awaited.
