@@ -21,7 +21,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore } from '../object-store.js';
-import { ObjectNotFoundError } from '../object-store.js';
+import { clampRange, ObjectNotFoundError } from '../object-store.js';
 import type { S3Location } from './bucket-url.js';
 import { parseBucketUrl } from './bucket-url.js';
 
@@ -110,15 +110,27 @@ export class S3ObjectStore implements ObjectStore {
         }),
       );
       if (res.Body === undefined) return Buffer.alloc(0);
+      let got: Buffer;
       if (
         into !== undefined &&
         res.Body instanceof Readable &&
         (res.ContentLength ?? Infinity) <= into.length
       ) {
-        return await readStreamInto(res.Body, into);
+        got = await readStreamInto(res.Body, into);
+      } else {
+        const bytes = await res.Body.transformToByteArray();
+        got = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       }
-      const bytes = await res.Body.transformToByteArray();
-      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // A server may send more than the range: the whole object (200, no Content-Range) or a
+      // longer range (s3rver answers `bytes=0-0` with `bytes 0-4/5`). Cut the asked bytes out
+      // of the body, which starts at Content-Range's first byte (moved to the front of `got`).
+      if (range !== undefined && got.length > range.len) {
+        const first = Number(/^bytes (\d+)-/.exec(res.ContentRange ?? '')?.[1] ?? 0);
+        const [start, end] = clampRange(got.length, { off: range.off - first, len: range.len });
+        got.copy(got, 0, start, end);
+        return got.subarray(0, end - start);
+      }
+      return got;
     } catch (e) {
       const status = statusOf(e);
       // A missing bucket is a configuration error, not a missing object.
