@@ -29,6 +29,8 @@ import { registerSync } from './commands/sync.js';
 import { registerStats } from './commands/stats.js';
 import { registerProfile } from './commands/profile.js';
 import { registerDebug } from './commands/debug.js';
+import { registerObjbench } from './commands/objbench.js';
+import { registerMdtest } from './commands/mdtest.js';
 import { addGlobalFlags } from './global-flags.js';
 import { CliError, err, type CliIo } from './io.js';
 
@@ -72,6 +74,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   registerStats(program, io, setExit);
   registerProfile(program, io, setExit);
   registerDebug(program, io, setExit, TJFS_VERSION);
+  registerObjbench(program, io, setExit);
+  registerMdtest(program, io, setExit);
   try {
     if (argv.length === 0) {
       program.outputHelp();
