@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites in sequence (fuse, data, meta,
- * api by default; soak when named), each only when its module exists and exports its run function, then
+ * api by default; soak and multi when named; `--name value` pairs go to the suites as `args`), each only when its module exists and exports its run function, then
  * writes bench-results/summary.json (commit, machine, per-suite status, seconds, ratios and
  * the full result) and prints a short summary with the ratios each suite reports.
  * Design: suites are loaded with a dynamic import so a missing or broken suite is reported
@@ -16,6 +16,7 @@ const SUITES = {
   meta: 'runMetaBench',
   api: 'runApiBench',
   soak: 'runSoakBench',
+  multi: 'runMultiBench',
 } as const;
 
 /** Run when no suite is named; the soak (10 minutes) only when asked for. */
@@ -36,7 +37,7 @@ function isSuite(s: string): s is SuiteName {
   return Object.hasOwn(SUITES, s);
 }
 
-type RunFn = (opts?: Record<string, never>) => Promise<unknown>;
+type RunFn = (opts?: { args?: Record<string, string> }) => Promise<unknown>;
 
 /** Loads `./<name>.js`; undefined (with a reason) when absent or without the run function. */
 async function load(name: SuiteName): Promise<{ fn?: RunFn; reason?: string }> {
@@ -69,6 +70,7 @@ function flatten(v: unknown, prefix: string, out: string[]): void {
 export async function runSuites(
   names: SuiteName[],
   log: (l: string) => void,
+  args: Record<string, string> = {},
 ): Promise<Record<string, SuiteOutcome>> {
   const outcomes: Record<string, SuiteOutcome> = {};
   for (const name of names) {
@@ -81,7 +83,7 @@ export async function runSuites(
     }
     log(`== ${name}`);
     try {
-      const result = await fn();
+      const result = await fn(Object.keys(args).length > 0 ? { args } : undefined);
       const o: SuiteOutcome = { status: 'ok', seconds: (Date.now() - t0) / 1000, result };
       if (field(result, 'ratios') !== undefined) o.ratios = field(result, 'ratios');
       if (field(result, 'targets') !== undefined) o.targets = field(result, 'targets');
@@ -123,17 +125,25 @@ export async function runBenchmarks(
   argv: string[],
   log: (l: string) => void = (l) => process.stderr.write(l + '\n'),
 ): Promise<number> {
-  const unknown = argv.filter((a) => !isSuite(a));
+  const args: Record<string, string> = {};
+  const suites: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (!a.startsWith('--')) suites.push(a);
+    else if (a.includes('=')) args[a.slice(2, a.indexOf('='))] = a.slice(a.indexOf('=') + 1);
+    else args[a.slice(2)] = argv[++i] ?? '';
+  }
+  const unknown = suites.filter((a) => !isSuite(a));
   if (unknown.length > 0) {
     log(`unknown suite(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
     return 2;
   }
-  const names = argv.length > 0 ? (argv as SuiteName[]) : [...DEFAULT_SUITES];
+  const names = suites.length > 0 ? (suites as SuiteName[]) : [...DEFAULT_SUITES];
   const st = stamp();
   log(
     `tjfs benchmarks at ${st.commit.slice(0, 12)}${st.dirty ? ' (dirty)' : ''} on ${st.machine.cpu} x${st.machine.cores}, ${st.machine.kernel}, node ${st.machine.node}`,
   );
-  const outcomes = await runSuites(names, log);
+  const outcomes = await runSuites(names, log, args);
   const file = join(process.cwd(), 'bench-results', 'summary.json');
   await mkdir(join(process.cwd(), 'bench-results'), { recursive: true });
   await writeFile(file, JSON.stringify({ ...st, suites: outcomes }, null, 2) + '\n');
