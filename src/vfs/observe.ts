@@ -227,6 +227,27 @@ export class Observer {
     });
   }
 
+  /** The automatic metadata backup's last success (unix seconds) and duration, as Go exports them. */
+  attachBackup(status: { lastSuccess?: Date; lastDurationMs?: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'juicefs_last_successful_backup',
+      help: 'Last successful backup.',
+      registers,
+      collect() {
+        this.set(status.lastSuccess ? status.lastSuccess.getTime() / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'juicefs_last_backup_duration',
+      help: 'Last backup duration.',
+      registers,
+      collect() {
+        this.set((status.lastDurationMs ?? 0) / 1000);
+      },
+    });
+  }
+
   /** Object store retries, failures and missing objects; the writeback backlog. */
   private attachFaults(sources: {
     objects?: () => ObjectRetryStats | undefined;

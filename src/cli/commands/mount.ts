@@ -31,6 +31,8 @@ import { movePasswordToEnv } from '../argv-secrets.js';
 import { liveUpgradeSocket, runSupervisor, TAKEOVER_ENV } from './mount-supervisor.js';
 import { redactSecrets } from '../../util/redact.js';
 import { parseMetricsAddress, serveMetrics, type MetricsEndpoint } from '../metrics-server.js';
+import { MIN_BACKUP_INTERVAL_MS, startMetaBackup } from '../../vfs/meta-backup.js';
+import { parseDurationMs } from '../../meta/retry-policy.js';
 
 export interface MountFlags extends CacheFlags {
   entryCache: string;
@@ -46,6 +48,21 @@ export interface MountFlags extends CacheFlags {
   writeJournal?: boolean;
   metrics?: string;
   busyPoll: string;
+  backupMeta: string;
+  backupSkipTrash?: boolean;
+}
+
+/**
+ * `--backup-meta`: a Go-style duration (a bare number is seconds), 0 turns backups off; under
+ * five minutes is refused as JuiceFS does, unless SKIP_BACKUP_META_CHECK=true (its escape hatch).
+ */
+export function parseBackupInterval(v: string, env: NodeJS.ProcessEnv): number {
+  const ms = parseDurationMs(v);
+  if (ms === undefined || !Number.isFinite(ms))
+    throw new CliError(`--backup-meta: invalid duration ${JSON.stringify(v)} (e.g. 1h, 30m, 0 to disable)`);
+  if (ms > 0 && ms < MIN_BACKUP_INTERVAL_MS && env['SKIP_BACKUP_META_CHECK'] !== 'true')
+    throw new CliError(`--backup-meta should not be less than 5 minutes: ${v}`);
+  return ms;
 }
 
 /**
@@ -126,6 +143,7 @@ export async function runMount(
   const entryTimeout = parseSecondsArg(flags.entryCache, '--entry-cache');
   const dirEntryTimeout = parseSecondsArg(flags.dirEntryCache, '--dir-entry-cache');
   if (flags.metrics !== undefined) parseMetricsAddress(flags.metrics);
+  const backupMs = parseBackupInterval(flags.backupMeta, { ...process.env, ...io.env });
   requireAddon();
   // -d on a mount point a tjfs supervisor serves: a live upgrade (src/supervisor/upgrade.ts).
   const upgradeFrom =
@@ -164,6 +182,7 @@ export async function runMount(
   let madeDirs: string[] = [];
   let session: Awaited<ReturnType<typeof mountFuse>> | undefined;
   let metricsServer: MetricsEndpoint | undefined;
+  let backup: ReturnType<typeof startMetaBackup> | undefined;
   try {
     const rootIno = flags.subdir ? await resolveSubdir(rt.meta, flags.subdir) : undefined;
     // Listening before the Vfs exists, so `.config` can show where metrics went.
@@ -216,6 +235,18 @@ export async function runMount(
         : await mountFuse(mountOpts);
     ops.attachNotifier(session);
     served = vfs;
+    // One client per volume backs the metadata up (src/vfs/meta-backup.ts); as in Go, not on a
+    // read-only mount nor with --no-bgjob.
+    if (backupMs > 0 && flags.readOnly !== true && flags.bgjob !== false) {
+      backup = startMetaBackup({
+        meta: rt.meta,
+        store: rt.store,
+        intervalMs: backupMs,
+        skipTrash: flags.backupSkipTrash === true,
+        logger: log,
+      });
+      vfs.obs.attachBackup(backup.status);
+    } else log.warn('metadata backup is disabled');
     log.info?.(`mounted ${rt.format.Name} at ${mp}`, {
       meta: redactSecrets(metaUrl),
       metrics: metricsAddress,
@@ -255,6 +286,7 @@ export async function runMount(
     else if (process.send) process.send(fe.message);
     throw new CliError(`mount ${mp}: ${fe.message}`);
   } finally {
+    backup?.stop();
     await metricsServer?.close();
     if (process.connected) process.disconnect();
     await rt.close().catch((e: unknown) => log.error('closing session failed', { err: String(e) }));
@@ -292,6 +324,12 @@ export function registerMount(
       String(defaultBusyPollUs()),
     )
     .option('--hide-internal', 'hide .stats, .accesslog, .config and .trash')
+    .option(
+      '--backup-meta <interval>',
+      'interval to back the metadata up to the object store as meta/dump-*.json.gz (0: off; at least 5m)',
+      '1h',
+    )
+    .option('--backup-skip-trash', 'leave files in the trash out of metadata backups')
     .option(
       '--no-write-journal',
       '-d: do not journal acknowledged, unflushed writes (faster; a worker crash then loses them, reported as EIO)',
