@@ -1,16 +1,26 @@
 /**
- * Commands that take a path inside a mount (clone, compact, warmup) reach the volume the
- * way `tjfs` can without a control channel into the daemon: they read the mount's `.config`
- * virtual file (meta URL, root inode of a --subdir mount, cache settings), open the volume
- * themselves and resolve the path by name from that root. A meta URL whose password `.config`
- * shows as '****' gets it from META_PASSWORD / REDIS_PASSWORD as every command does.
+ * Reaching a volume through a path inside a tjfs mount (clone, compact, warmup, info,
+ * summary, rmr).
+ *
+ * JuiceFS sends these commands to the mount process over the `.control` virtual file. tjfs
+ * has no control channel (its mounts expose `.stats`, `.accesslog` and `.config`), so the
+ * CLI opens the volume itself: it walks up from the path to the mount point (the directory
+ * whose `.config` names a meta URL), opens that meta URL (the password, shown as '****' in
+ * `.config`, comes from META_PASSWORD/REDIS_PASSWORD as for every command) and maps the path
+ * to its inode, by name from the mount's root (`mountedPath`, for paths that need not exist
+ * yet) or with stat(2) (`openMounted`): a mount's inode numbers are the volume's, except its
+ * root, which is the `--subdir` directory when one was mounted (`.config` Meta.Root).
+ * Removals (rmr) open a full client (session and object store) so that data removed for
+ * good is deleted.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { FsError, Errno } from '../base/errno.js';
 import type { Meta } from '../meta/meta.js';
 import {
   FileType,
   isTrash,
+  ROOT_CONTEXT,
   ROOT_INODE,
   type Attr,
   type Context,
@@ -19,6 +29,8 @@ import {
 } from '../base/types.js';
 import { mapLimit } from '../util/limits.js';
 import { CliError, type CliIo } from './io.js';
+import { openCliMeta, openCliRuntime } from './meta-open.js';
+import { resolveSubdir } from './subdir.js';
 
 export interface MountedPath {
   /** The mount point. */
@@ -33,42 +45,129 @@ export interface MountedPath {
   uuid: string;
 }
 
-interface ConfigFile {
+/** The parts of a mount's `.config` these commands use. */
+export interface MountConfig {
   Meta?: { MetaUrl?: string; Root?: string };
-  Mount?: Record<string, unknown>;
+  Mount?: Record<string, unknown> & { subdir?: string };
   Format?: { UUID?: string };
 }
 
-async function readConfig(dir: string): Promise<ConfigFile | undefined> {
+function readConfig(dir: string): MountConfig | undefined {
   try {
-    const cfg = JSON.parse(await readFile(join(dir, '.config'), 'utf8')) as ConfigFile;
+    const cfg = JSON.parse(readFileSync(`${dir}/.config`, 'utf8')) as MountConfig;
     return typeof cfg.Meta?.MetaUrl === 'string' ? cfg : undefined;
   } catch {
     return undefined; // not a tjfs mount root (or unreadable): keep walking up
   }
 }
 
-/** Finds the tjfs mount holding `path` (which need not exist yet when `allowMissing`). */
-export async function mountedPath(path: string, io: CliIo): Promise<MountedPath> {
-  const abs = resolve(io.cwd ?? process.cwd(), path);
-  let dir = abs;
+/** The meta URL of a mount's `.config`, its masked password taken out (the environment has it). */
+function metaUrlOf(cfg: MountConfig): string {
+  return (cfg.Meta?.MetaUrl ?? '').replace(/:\*{4}@/, '@');
+}
+
+/** The nearest directory at or above `dir` that is a tjfs mount root, with its `.config`. */
+function mountAbove(dir: string, what: string): { mountpoint: string; cfg: MountConfig } {
   for (;;) {
-    const cfg = await readConfig(dir);
-    if (cfg?.Meta?.MetaUrl !== undefined) {
-      const rel = relative(dir, abs);
-      return {
-        root: dir,
-        parts: rel === '' ? [] : rel.split(sep),
-        metaUrl: cfg.Meta.MetaUrl.replace(/:\*{4}@/, '@'),
-        rootIno: BigInt(cfg.Meta.Root ?? String(ROOT_INODE)),
-        mount: cfg.Mount ?? {},
-        uuid: cfg.Format?.UUID ?? '',
-      };
-    }
+    const cfg = readConfig(dir);
+    if (cfg) return { mountpoint: dir, cfg };
     const up = dirname(dir);
-    if (up === dir) throw new CliError(`${path} is not inside a tjfs mount (no readable .config above it)`);
+    if (up === dir) throw new CliError(`${what} is not inside a tjfs mount (no readable .config above it)`);
     dir = up;
   }
+}
+
+/** Finds the tjfs mount holding `path`, which need not exist yet (clone's destination). */
+export function mountedPath(path: string, io: CliIo): MountedPath {
+  const abs = resolve(io.cwd ?? process.cwd(), path);
+  const { mountpoint, cfg } = mountAbove(abs, path);
+  const rel = relative(mountpoint, abs);
+  return {
+    root: mountpoint,
+    parts: rel === '' ? [] : rel.split(sep),
+    metaUrl: metaUrlOf(cfg),
+    rootIno: BigInt(cfg.Meta?.Root ?? String(ROOT_INODE)),
+    mount: cfg.Mount ?? {},
+    uuid: cfg.Format?.UUID ?? '',
+  };
+}
+
+export interface MountedVolume {
+  meta: Meta;
+  mountpoint: string;
+  /** Metadata inode of the mount's root (the --subdir directory, else 1). */
+  root: Ino;
+  close(): Promise<void>;
+}
+
+/** The mount point above `abs` and its `.config`; a one-line error when there is none. */
+export function findMount(abs: string): { mountpoint: string; cfg: MountConfig } {
+  let dir = abs;
+  try {
+    if (!statSync(abs).isDirectory()) dir = dirname(abs);
+  } catch (e) {
+    throw new CliError(`${abs}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return mountAbove(dir, abs);
+}
+
+/** Opens the volume mounted above `path` (no session: reads, or mutations with `writable`). */
+export async function openMounted(path: string, io: CliIo, writable = false): Promise<MountedVolume> {
+  const abs = resolve(io.cwd ?? process.cwd(), path);
+  const { mountpoint, cfg } = findMount(abs);
+  const url = metaUrlOf(cfg);
+  // A writer needs the object store too: data of files removed for good is deleted by it.
+  const rt = writable
+    ? await openCliRuntime(url, io, { cacheDir: 'memory', mountPoint: mountpoint })
+    : undefined;
+  const meta = rt?.meta ?? (await openCliMeta(url, io, { readOnly: true }));
+  const close = (): Promise<void> => (rt ? rt.close() : meta.stop());
+  try {
+    const root =
+      cfg.Meta?.Root !== undefined
+        ? BigInt(cfg.Meta.Root)
+        : cfg.Mount?.subdir
+          ? await resolveSubdir(meta, cfg.Mount.subdir)
+          : ROOT_INODE;
+    return { meta, mountpoint, root, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The metadata inode of a path inside the mount `v`. */
+export function inodeOf(v: MountedVolume, abs: string): Ino {
+  const ino = statSync(abs, { bigint: true }).ino;
+  return ino === ROOT_INODE ? v.root : ino;
+}
+
+/** Parent inode and name of a path inside the mount (for removals); the root has none. */
+export function entryOf(v: MountedVolume, abs: string): { parent: Ino; name: Buffer } {
+  if (resolve(abs) === resolve(v.mountpoint))
+    throw new CliError(`${abs} is the mount point: give a path inside it`);
+  return { parent: inodeOf(v, dirname(abs)), name: Buffer.from(basename(abs)) };
+}
+
+/** The paths of `ino` from the mount root, by walking up parent pointers ('/' for the root). */
+export async function pathsOf(meta: Meta, root: Ino, ino: Ino): Promise<string[]> {
+  const names: string[] = [];
+  let cur = ino;
+  for (let depth = 0; cur !== root; depth++) {
+    if (depth > 1000) return [];
+    const a = await meta.getattr(ROOT_CONTEXT, cur);
+    if (a.parent === 0n || cur === ROOT_INODE) return []; // a hard link: no single parent
+    const entries = await meta.readdir(ROOT_CONTEXT, a.parent);
+    const e = entries.find((x) => x.ino === cur && x.name.toString() !== '.' && x.name.toString() !== '..');
+    if (!e) throw new FsError(Errno.ENOENT, { op: 'info', ino: cur });
+    names.unshift(e.name.toString());
+    cur = a.parent;
+  }
+  return ['/' + names.join('/')];
+}
+
+export function isDirType(t: number): boolean {
+  return t === FileType.Directory;
 }
 
 /** The caller's identity, for the permission checks of meta operations. */

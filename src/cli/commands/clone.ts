@@ -21,8 +21,8 @@ export async function runClone(src: string, dst: string, flags: CloneFlags, io: 
   const dstAbs = resolve(cwd, dst);
   if (dstAbs === srcAbs || dstAbs.startsWith(srcAbs + '/'))
     throw new CliError('the clone DST path should not be under the SRC path');
-  const s = await mountedPath(srcAbs, io);
-  const d = await mountedPath(dirname(dstAbs), io);
+  const s = mountedPath(srcAbs, io);
+  const d = mountedPath(dirname(dstAbs), io);
   if (s.root !== d.root)
     throw new CliError('the clone DST path should be at the same mount point as the SRC path');
   const meta = await openCliMeta(s.metaUrl, io);

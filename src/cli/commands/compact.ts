@@ -22,7 +22,7 @@ async function compactPath(
   threads: number,
   io: CliIo,
 ): Promise<{ files: number; chunks: number }> {
-  const m = await mountedPath(path, io);
+  const m = mountedPath(path, io);
   const rt = await openCliRuntime(m.metaUrl, io, { cacheSize: 0, heartbeat: false, mountPoint: m.root });
   const progress = createProgress(io, `compact ${path}`);
   try {

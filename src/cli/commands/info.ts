@@ -18,7 +18,7 @@ import type { Meta } from '../../meta/meta.js';
 import { buildVisible } from '../../meta/slices.js';
 import { getSummary } from '../../meta/tree-ops.js';
 import { CliError, err, helpExamples, out, type CliIo } from '../io.js';
-import { inodeOf, openMounted, pathsOf, type MountedVolume } from '../mounted-volume.js';
+import { inodeOf, openMounted, pathsOf, type MountedVolume } from '../mounted.js';
 import { createProgress } from '../progress.js';
 import { formatBytes, formatTable } from '../table.js';
 

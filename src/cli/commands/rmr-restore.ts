@@ -21,7 +21,7 @@ import { removeTree, restoreHour } from '../../meta/tree-ops.js';
 import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { openCliMeta } from '../meta-open.js';
-import { entryOf, openMounted } from '../mounted-volume.js';
+import { entryOf, openMounted } from '../mounted.js';
 import { createProgress } from '../progress.js';
 
 export interface RmrFlags {

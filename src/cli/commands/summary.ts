@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { FileType } from '../../base/types.js';
 import { getTreeSummary, type TreeSummary } from '../../meta/tree-ops.js';
 import { err, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
-import { inodeOf, openMounted } from '../mounted-volume.js';
+import { inodeOf, openMounted } from '../mounted.js';
 import { createProgress } from '../progress.js';
 import { formatCsv, formatTable, iBytes } from '../table.js';
 

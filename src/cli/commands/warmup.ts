@@ -179,7 +179,7 @@ export async function runWarmup(
     resolve(io.cwd ?? process.cwd(), p),
   );
   if (all.length === 0) throw new CliError('no path to warm up (give PATH... or --file LIST)');
-  const m = await mountedPath(all[0] as string, io); // all[0] exists: checked above
+  const m = mountedPath(all[0] as string, io); // all[0] exists: checked above
   for (const p of all) {
     if (p !== m.root && !p.startsWith(m.root + '/'))
       throw new CliError(`Path ${JSON.stringify(p)} is not under mount point ${JSON.stringify(m.root)}`);
