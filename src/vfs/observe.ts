@@ -163,6 +163,8 @@ export class Observer {
     staging?: () => StagingStats | undefined;
     /** Outage handling of the metadata engine (MetaEngine.outageStats). */
     meta?: () => MetaRetryStats | undefined;
+    /** Transactions restarted after a conflict (Meta.txRestarts). */
+    txRestarts?: () => number | undefined;
   }): void {
     const registers = [this.registry];
     this.attachFaults(sources);
@@ -253,6 +255,8 @@ export class Observer {
     objects?: () => ObjectRetryStats | undefined;
     staging?: () => StagingStats | undefined;
     meta?: () => MetaRetryStats | undefined;
+    /** Transactions restarted after a conflict (Meta.txRestarts). */
+    txRestarts?: () => number | undefined;
   }): void {
     const registers = [this.registry];
     const gauge = (name: string, help: string, pick: () => number | undefined): void => {
@@ -269,6 +273,11 @@ export class Observer {
       'tjfs_meta_retries',
       'Metadata tries that met an unreachable or locked engine and were made again.',
       () => sources.meta?.()?.retries,
+    );
+    gauge(
+      'juicefs_transaction_restart',
+      'The number of times a transaction is restarted (conflicts with other clients).',
+      () => sources.txRestarts?.(),
     );
     gauge(
       'tjfs_meta_failures',

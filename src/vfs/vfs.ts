@@ -114,6 +114,7 @@ export class Vfs {
       objects: () => objectRetryStats(rt.store),
       staging: () => stagingStats(rt.chunks.writeback),
       meta: () => rt.meta.outageStats(),
+      txRestarts: () => rt.meta.txRestarts(),
     });
     attachStatsMetrics(this.obs.registry, rt.chunks);
     const now = Date.now();

@@ -2,10 +2,13 @@
  * MetaEngine.txRestarts counts transactions re-run after a conflict: two clients of one
  * volume creating files concurrently in one directory conflict on the parent (Redis WATCH,
  * SQL serialization failures), every create still succeeds once, and the count rises; a
- * single client making one create at a time never conflicts.
+ * single client making one create at a time never conflicts. A client's Vfs exports the count
+ * in `.stats` as juicefs_transaction_restart.
  */
 import { describe, expect, it } from 'vitest';
 import { ROOT_INODE } from '../../src/base/types.js';
+import { openVolume } from '../../src/api/volume.js';
+import { formatTestVolume } from '../helpers/api-volume.js';
 import { redisTarget, withMysql, withPg } from '../helpers/engine-targets.js';
 import { makeVolume, n, root, type EngineTarget } from '../helpers/meta-fixture.js';
 
@@ -33,6 +36,29 @@ function suite(target: EngineTarget): void {
   }, 60_000);
 }
 
-describe('transaction restarts on redis', () => suite(redisTarget()));
+describe('transaction restarts on redis', () => {
+  const target = redisTarget();
+  suite(target);
+
+  it('a client exports them as juicefs_transaction_restart in .stats', async () => {
+    const url = await target.freshUrl();
+    const vol = await formatTestVolume({ meta: { redisUrl: url }, storage: 'mem' });
+    const [a, b] = [await openVolume(vol.metaUrl), await openVolume(vol.metaUrl)];
+    try {
+      await Promise.all(
+        [a, b].flatMap((v, c) => Array.from({ length: 40 }, (_, i) => v.writeFile(`/c${c}-${i}`, ''))),
+      );
+      const restarts = a.runtime.meta.txRestarts() ?? 0;
+      expect(restarts + (b.runtime.meta.txRestarts() ?? 0)).toBeGreaterThan(0);
+      expect(await a.vfs.obs.metrics()).toContain(
+        `juicefs_transaction_restart{vol_name="${vol.name}"} ${restarts}`,
+      );
+    } finally {
+      await a.close();
+      await b.close();
+      await vol.cleanup();
+    }
+  }, 60_000);
+});
 withPg('transaction restarts on postgres', suite);
 withMysql('transaction restarts on mysql', suite);
