@@ -4,7 +4,8 @@
  * API clients (separate processes using src/api) and then `clients` FUSE mount daemons
  * (separate `tjfs mount` processes, one mount point each, a client process on each) run
  * create, stat, rename and unlink of empty files, one at a time per client (as mdtest ranks),
- * in one shared directory and in a private directory per client. Reported: ops/s per client
+ * in one shared directory and in a private directory per client, after a warm-up of 50 of each
+ * op per client (not timed). Reported: ops/s per client
  * (its own ops over its own time) and in total (all ops over the wall time from the start
  * to the last client's end), errors, and transaction restarts / outage retries.
  * Growth: N files (default 1,000,000) written through the meta layer's batched load path
