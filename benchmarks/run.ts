@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- SUITE...]`: runs the benchmark suites in sequence (fuse, data, meta,
- * api by default; soak and multi when named; `--name value` pairs go to the suites as `args`), each only when its module exists and exports its run function, then
+ * api by default; soak, multi and million when named; `--name value` pairs go to the suites as `args`), each only when its module exists and exports its run function, then
  * writes bench-results/summary.json (commit, machine, per-suite status, seconds, ratios and
  * the full result) and prints a short summary with the ratios each suite reports.
  * Design: suites are loaded with a dynamic import so a missing or broken suite is reported
@@ -17,6 +17,7 @@ const SUITES = {
   api: 'runApiBench',
   soak: 'runSoakBench',
   multi: 'runMultiBench',
+  million: 'runMillionBench',
 } as const;
 
 /** Run when no suite is named; the soak (10 minutes) only when asked for. */
