@@ -7,7 +7,7 @@
  * Phases per engine, in order, on a fresh volume (file store in a temp dir):
  * - create: `tjfs mdtest META /m --dirs 10 --depth 2 --threads 4 --files F` (111 directories,
  *   F chosen so the total is >= N; empty files, as `juicefs mdtest` without --write);
- * - data subset (not timed): D = max(100, N/1000) files of 16 KiB written through a mount under
+ * - data subset (not timed): D = max(100, N/1000) files of 16 KiB written through the API under
  *   /data, so fsck, gc and warmup have blocks to look at;
  * - dump (JSON to a file), load (into a second, empty database), fsck, gc (no --delete);
  * - sync of one first-level subtree (about N/10 empty files) from jfs://BENCH_META/... to a
@@ -22,6 +22,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openVolume } from '../src/api/volume.js';
 import { BIN } from '../test/helpers/mount.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 import { startDaemon, type Daemon } from './fuse-daemon.js';
@@ -158,13 +159,18 @@ async function mountLock(): Promise<{ release(): void }> {
   return { release: () => child.stdin.end() };
 }
 
-async function writeData(mp: string, count: number): Promise<void> {
-  const { writeFile: wf, mkdir: md } = await import('node:fs/promises');
-  await md(join(mp, 'data'));
-  const buf = Buffer.alloc(16 << 10, 7);
-  for (let i = 0; i < count; i++) {
-    buf.writeUInt32LE(i, 0);
-    await wf(join(mp, 'data', `f${i}`), buf);
+/** The data subset, written through the API (src/api), so no mount is needed for it. */
+async function writeData(meta: string, count: number): Promise<void> {
+  const vol = await openVolume(meta, { uid: 0, gid: 0 });
+  try {
+    await vol.mkdir('/data');
+    const buf = Buffer.alloc(16 << 10, 7);
+    for (let i = 0; i < count; i++) {
+      buf.writeUInt32LE(i, 0);
+      await vol.writeFile(`/data/f${i}`, buf);
+    }
+  } finally {
+    await vol.close();
   }
 }
 
@@ -217,15 +223,7 @@ async function runEngine(
         readyTimeoutMs: 60_000,
       });
     };
-    const umount = async (): Promise<void> => {
-      await daemon?.stop();
-      daemon = undefined;
-      lock?.release();
-      lock = undefined;
-    };
-    await mount();
-    await writeData(mp, dataFiles);
-    await umount();
+    await writeData(setup.meta, dataFiles);
     const all = total + dataFiles;
 
     const dumpFile = join(dir, 'dump.json');
