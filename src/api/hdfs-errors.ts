@@ -16,6 +16,7 @@ export const JAVA_CLASSES = {
   AccessControlException: 'org.apache.hadoop.security.AccessControlException',
   DSQuotaExceededException: 'org.apache.hadoop.hdfs.protocol.DSQuotaExceededException',
   NSQuotaExceededException: 'org.apache.hadoop.hdfs.protocol.NSQuotaExceededException',
+  AclException: 'org.apache.hadoop.hdfs.protocol.AclException',
   IOException: 'java.io.IOException',
   EOFException: 'java.io.EOFException',
   IllegalArgumentException: 'java.lang.IllegalArgumentException',

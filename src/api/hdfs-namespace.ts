@@ -47,6 +47,8 @@ export interface FileStatus {
   fileId: bigint;
   /** Children of a directory when known (-1 = unknown). */
   childrenNum: number;
+  /** Set when the inode has an extended access ACL or a default ACL (HDFS's AclFeature). */
+  aclBit?: boolean;
 }
 
 export interface CreateOptions {
@@ -134,6 +136,7 @@ export class HdfsNamespace {
       group: this.users.groupName(a.gid),
       fileId: this.vol.vfs.toMeta(ino),
       childrenNum: type === 'DIRECTORY' ? -1 : 0,
+      ...(a.accessAcl !== 0 || a.defaultAcl !== 0 ? { aclBit: true } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 /**
  * HdfsFileSystem: Hadoop's FileSystem API over a tjfs volume — the namespace core
  * (hdfs-namespace.ts: create/append/open/rename/delete/list/status/mkdirs/glob) plus
- * content summaries, permissions, owners, times, xattrs, symlinks, access checks,
+ * content summaries, permissions, owners, times, xattrs, ACLs (hdfs-acl.ts), symlinks, access checks,
  * concat, truncate, block locations and server defaults.
  *
  * Design: concat shares the sources' slices with copy_file_range on the metadata (no data
@@ -17,10 +17,21 @@ import { O_WRONLY, toTimespec } from './flags.js';
 import { codeOf, HdfsError } from './hdfs-errors.js';
 import { HdfsNamespace, type ContentSummary, type HdfsOptions } from './hdfs-namespace.js';
 import { listDir } from './tree.js';
+import {
+  featureEntries,
+  filterAclEntriesByAclSpec,
+  filterDefaultAclEntries,
+  mergeAclEntries,
+  PathAcl,
+  replaceAclEntries,
+  type AclEntry,
+  type AclStatus,
+} from './hdfs-acl.js';
 import { openVolume, type Identity, type VolumeOptions } from './volume.js';
 
 export type { ContentSummary, CreateOptions, FileStatus, HdfsOptions } from './hdfs-namespace.js';
 export { HdfsError } from './hdfs-errors.js';
+export { aclEntryString, parseAclSpec, type AclEntry, type AclStatus } from './hdfs-acl.js';
 export { HdfsInputStream, HdfsOutputStream } from './hdfs-streams.js';
 
 export interface BlockLocation {
@@ -225,6 +236,56 @@ export class HdfsFileSystem extends HdfsNamespace {
     return this.guard(p, async () => {
       if (createParent) await this.mkdirs(posix.dirname(p));
       await this.vol.symlink(target, p);
+    });
+  }
+
+  /** GETACLSTATUS (hdfs-acl.ts): owner, group, permission and the ACL's feature entries. */
+  async getAclStatus(path: string): Promise<AclStatus> {
+    const p = this.qualify(path);
+    return this.guard(p, async () => {
+      const { attr, acl } = await new PathAcl(this.vol, this.users, p).read();
+      return {
+        owner: this.users.userName(attr.uid),
+        group: this.users.groupName(attr.gid),
+        permission: attr.mode & 0o1777,
+        stickyBit: (attr.mode & 0o1000) !== 0,
+        entries: featureEntries(acl),
+      };
+    });
+  }
+
+  /** SETACL: replaces the access and/or default ACL named by `spec` (HDFS's replaceAclEntries). */
+  setAcl(path: string, spec: readonly AclEntry[]): Promise<void> {
+    return this.changeAcl(path, (acl) => replaceAclEntries(acl, [...spec]));
+  }
+
+  /** MODIFYACLENTRIES: merges `spec` into the ACL. */
+  modifyAclEntries(path: string, spec: readonly AclEntry[]): Promise<void> {
+    return this.changeAcl(path, (acl) => mergeAclEntries(acl, [...spec]));
+  }
+
+  /** REMOVEACLENTRIES: drops the entries whose scope, type and name are in `spec`. */
+  removeAclEntries(path: string, spec: readonly AclEntry[]): Promise<void> {
+    return this.changeAcl(path, (acl) => filterAclEntriesByAclSpec(acl, [...spec]));
+  }
+
+  /** REMOVEDEFAULTACL. */
+  removeDefaultAcl(path: string): Promise<void> {
+    return this.changeAcl(path, (acl) => filterDefaultAclEntries(acl));
+  }
+
+  /** REMOVEACL: back to the mode bits, the group bits taken from the group entry. */
+  async removeAcl(path: string): Promise<void> {
+    const p = this.qualify(path);
+    return this.guard(p, () => new PathAcl(this.vol, this.users, p).remove());
+  }
+
+  private async changeAcl(path: string, fn: (acl: AclEntry[]) => AclEntry[]): Promise<void> {
+    const p = this.qualify(path);
+    return this.guard(p, async () => {
+      const pa = new PathAcl(this.vol, this.users, p);
+      const { attr, acl } = await pa.read();
+      await pa.write(attr, fn(acl));
     });
   }
 

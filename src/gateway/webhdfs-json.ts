@@ -36,6 +36,7 @@ export function toJson(v: Json): string {
 export function fileStatusJson(st: FileStatus, pathSuffix: string): Json {
   return {
     accessTime: st.isDirectory ? 0 : st.accessTime,
+    aclBit: st.aclBit === true ? true : undefined,
     blockSize: st.blockSize,
     childrenNum: st.isDirectory ? undefined : 0,
     fileId: st.fileId,

@@ -301,12 +301,6 @@ export const DELETE_OPS: Readonly<Record<string, OpHandler>> = {
 
 /** Ops Hadoop defines that tjfs answers with UnsupportedOperationException (400). */
 export const UNSUPPORTED_OPS: ReadonlySet<string> = new Set([
-  'GETACLSTATUS',
-  'SETACL',
-  'MODIFYACLENTRIES',
-  'REMOVEACLENTRIES',
-  'REMOVEDEFAULTACL',
-  'REMOVEACL',
   'CREATESNAPSHOT',
   'RENAMESNAPSHOT',
   'DELETESNAPSHOT',

@@ -19,6 +19,7 @@ import type { HdfsFileSystem } from '../api/hdfs.js';
 import { codeOf, HdfsError, toHdfsError } from '../api/hdfs-errors.js';
 import { UserDb } from '../api/users.js';
 import { KeyedMutex } from '../util/mutex.js';
+import { ACL_GET_OPS, ACL_PUT_OPS } from './webhdfs-acl.js';
 import { authenticate, type AuthOptions } from './webhdfs-auth.js';
 import { append, create, fileChecksum, open } from './webhdfs-data.js';
 import { remoteExceptionJson, statusOf } from './webhdfs-json.js';
@@ -82,8 +83,8 @@ const DATA_OPS: Readonly<Record<string, Readonly<Record<string, OpHandler>>>> = 
   DELETE: {},
 };
 const META_OPS: Readonly<Record<string, Readonly<Record<string, OpHandler>>>> = {
-  GET: GET_OPS,
-  PUT: PUT_OPS,
+  GET: { ...GET_OPS, ...ACL_GET_OPS },
+  PUT: { ...PUT_OPS, ...ACL_PUT_OPS },
   POST: POST_OPS,
   DELETE: DELETE_OPS,
 };

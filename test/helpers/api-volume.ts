@@ -19,6 +19,8 @@ export interface TestVolumeSpec {
   storage: 'mem' | 'file' | { s3: S3TestServer };
   blockSizeKiB?: number;
   trashDays?: number;
+  /** Format with POSIX ACLs on (`format --enable-acl`). */
+  enableAcl?: boolean;
 }
 
 export interface TestVolume {
@@ -57,6 +59,7 @@ export async function formatTestVolume(spec: TestVolumeSpec): Promise<TestVolume
       ...extra,
     };
     if (spec.blockSizeKiB !== undefined) format.BlockSize = spec.blockSizeKiB;
+    if (spec.enableAcl === true) format.EnableACL = true;
     await initFormat(engine, format, { nowSec: Math.floor(Date.now() / 1000) });
   } finally {
     await engine.close();
