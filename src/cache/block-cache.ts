@@ -34,6 +34,12 @@ export interface BlockCache {
   put(key: string, data: Buffer, done?: () => void): void;
   remove(key: string): Promise<void>;
   /**
+   * A block served from memory that the cache should also hold: checks now and then that its
+   * copy still exists (files removed behind the cache's back, as `warmup --evict` does) and
+   * stores `data` again when it is gone. `done` as for `put`.
+   */
+  recheck?(key: string, data: Buffer, done: () => void): void;
+  /**
    * Whether the cache keeps the buffers it is given (a memory cache) rather than reading
    * them only until they are written out (a disk cache): a buffer kept must not pin a
    * much larger one.

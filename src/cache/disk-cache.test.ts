@@ -300,3 +300,32 @@ describe('an unusable cache directory', () => {
     expect(log.lines).toHaveLength(1);
   });
 });
+
+describe('a block file removed behind the cache (warmup --evict on a live mount)', () => {
+  it('is stored again from the read buffer when the block is read from memory', async () => {
+    const mem = new MemObjectStore();
+    const meta = new SliceModel();
+    const cache = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID });
+    const cs = new ChunkStore({ store: mem, blockSize: BS, cache });
+    await cs.writeSlice(1, pattern(BS, 5));
+    await meta.commit(0, { pos: 0, id: 1, size: BS, off: 0, len: BS }, { sec: 0, nsec: 0 });
+    const reader = new FileReader(cs, { getSlices: meta.getSlices });
+    await reader.read(0, BS, meta.length); // fetched: into the read buffer and the disk cache
+    await cache.drain();
+    const key = `chunks/0/0/1_0_${BS}`;
+    const file = cache.path(key);
+    await rm(file); // as `tjfs warmup --evict` does, without telling the daemon
+    const gets = mem.counters.get;
+    expect((await reader.read(0, BS, meta.length)).equals(pattern(BS, 5))).toBe(true);
+    expect(mem.counters.get).toBe(gets); // served from memory
+    await cache.drain();
+    expect((await stat(file)).size).toBeGreaterThanOrEqual(BS);
+    // Checked at most once per 10 s: a second removal right away is noticed by a disk read.
+    await rm(file);
+    await reader.read(0, 4 * KiB, meta.length);
+    await cache.drain();
+    await expect(stat(file)).rejects.toThrow(/ENOENT/);
+    expect(cache.has(key)).toBe(true);
+    await cache.close();
+  });
+});

@@ -65,6 +65,8 @@ export interface DiskCacheOptions {
   writer?: BlockFileWriter;
 }
 
+/** How often a block read from memory has its cache file checked (`recheck`). */
+const RECHECK_MS = 10_000;
 const OVERHEAD = 4096;
 
 interface Entry {
@@ -101,6 +103,8 @@ export class DiskBlockCache implements BlockCache {
   private readonly fds = new FdCache(256);
   /** Checksum trailers of recently read or written files (512 B per 4 MiB block), by entry. */
   private readonly trailers = new LRUCache<Entry, Buffer>({ max: 8192 });
+  /** When `recheck` last looked at a key's file: at most once per RECHECK_MS. */
+  private readonly rechecked = new LRUCache<string, number>({ max: 4096 });
 
   private constructor(opts: DiskCacheOptions) {
     this.root = join(opts.cacheDir, opts.uuid);
@@ -340,6 +344,27 @@ export class DiskBlockCache implements BlockCache {
     this.used -= e.size + OVERHEAD;
     this.trailers.delete(e);
     this.fds.drop(this.path(key));
+  }
+
+  recheck(key: string, data: Buffer, done: () => void): void {
+    const now = this.now();
+    const last = this.rechecked.get(key);
+    if (!this.index.has(key) || (last !== undefined && now - last < RECHECK_MS)) {
+      done();
+      return;
+    }
+    this.rechecked.set(key, now);
+    const p: Promise<void> = stat(this.path(key))
+      .then(
+        () => done(),
+        (e: unknown) => {
+          if (errorCode(e) !== 'ENOENT' || !this.index.has(key)) return done();
+          this.forget(key);
+          this.put(key, data, done); // queued before this check leaves `writing`: drain waits for both
+        },
+      )
+      .finally(() => this.writing.delete(p));
+    this.writing.add(p);
   }
 
   async remove(key: string): Promise<void> {

@@ -240,6 +240,19 @@ export class ChunkStore {
   }
 
   /**
+   * A block served from the read buffer is in the disk cache too, unless its file was removed
+   * behind the cache (`warmup --evict` deletes files of a live mount): the cache checks now
+   * and then and stores the block again, so a warmup after an evict fills the cache even
+   * when the daemon still has the blocks in memory.
+   */
+  private recheckCached(key: string, hit: Buffer): void {
+    const cache = this.cache;
+    if (cache?.recheck === undefined) return;
+    this.pool.hold(hit);
+    cache.recheck(key, hit, () => this.pool.release(hit));
+  }
+
+  /**
    * Puts a fetched block into the read buffer and, when `toCache`, the block cache; each
    * holds a reference.
    */
@@ -278,6 +291,7 @@ export class ChunkStore {
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
+      this.recheckCached(key, hit);
       this.pool.hold(hit);
       return Promise.resolve(hit);
     }
@@ -374,6 +388,7 @@ export class ChunkStore {
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
+      this.recheckCached(key, hit);
       this.pool.hold(hit);
       return hit.subarray(off, off + len);
     }

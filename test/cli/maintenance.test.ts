@@ -7,7 +7,7 @@
  * refused, then every object and the metadata gone) and `version`; plus bad arguments.
  * Every access to a mount runs in a child process (sh, python3) or in the CLI child.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
@@ -124,6 +124,17 @@ describe.skipIf(!canMount)('maintenance commands on a real mount', () => {
         /\((0\.[0-9]|[0-9]\.[0-9])%\) cached/,
       );
       expect(await md5(m.mp, 'copy/a.bin')).toBe(sum); // evicted blocks are read again
+      // -b: returns at once; a detached process warms the cache meanwhile
+      ok(await tjfs(['warmup', '--evict', dir]), 'evict');
+      const bg = ok(await tjfs(['warmup', '-b', dir]), 'warmup -b');
+      expect(bg).toMatch(/running in the background \(pid \d+, log \S+\)/);
+      const bgLog = /log (\S+)\)/.exec(bg)?.[1] ?? '';
+      let warmed = '';
+      for (let i = 0; i < 100 && !warmed.includes('(100.0%) cached'); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        warmed = ok(await tjfs(['warmup', '--check', dir]), 'check');
+      }
+      expect(warmed, readFileSync(bgLog, 'utf8').slice(-2000)).toContain('(100.0%) cached');
       const both = await tjfs(['warmup', '--check', '--evict', dir]);
       expect(both.stderr).toContain("--check and --evict can't be used together");
       expect((await tjfs(['warmup'])).stderr).toContain('no path');

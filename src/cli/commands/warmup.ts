@@ -12,7 +12,8 @@
  * An evicted block that the daemon still holds open is read from that open file until closed.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { lstat, open, opendir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,7 @@ import { buildVisible } from '../../meta/slices.js';
 import { defaultCacheDir } from '../../vfs/runtime.js';
 import { mapLimit } from '../../util/limits.js';
 import { CliError, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
+import { prepareLogFile } from '../logger.js';
 import { openCliMeta } from '../meta-open.js';
 import { callerContext, mountedPath } from '../mounted.js';
 import { createProgress, type ProgressCounter } from '../progress.js';
@@ -156,13 +158,17 @@ function human(n: number): string {
 function background(argv: readonly string[], io: CliIo): number {
   const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../bin.js');
   const args = argv.filter((a) => a !== '--background' && a !== '-b');
+  // Its summary and errors go to the tjfs log, as the mount's do.
+  const log = prepareLogFile(process.getuid?.() === 0 ? '/var/log/tjfs.log' : `${homedir()}/.tjfs/tjfs.log`);
+  const fd = openSync(log, 'a');
   const child = spawn(process.execPath, [bin, ...args], {
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', fd, fd],
     cwd: io.cwd ?? process.cwd(),
   });
+  closeSync(fd);
   child.unref();
-  out(io, `warmup: running in the background (pid ${child.pid})`);
+  out(io, `warmup: running in the background (pid ${child.pid}, log ${log})`);
   return 0;
 }
 
