@@ -3,7 +3,7 @@
  * the recount of Meta.setQuota): every file reachable from the root and the trash, plus
  * files kept alive by sessions (sustained) or waiting for deletion (delfiles), with the
  * slices their chunk lists reference.
- * Memory: one directory's entries at a time plus the set of referenced slices.
+ * Memory: one directory's entries at a time plus the hard-linked files seen so far.
  */
 import type { DirEntryRecord, MetaEngine } from './engine.js';
 import type { FileSlices } from './meta.js';
@@ -54,17 +54,25 @@ export async function treeUsage(engine: MetaEngine, dir: Ino): Promise<{ space: 
   return { space, inodes };
 }
 
-/** Calls `onFile` for every distinct file inode that may own data. */
+/**
+ * Calls `onFile` for every distinct file inode that may own data. Only hard-linked files
+ * (nlink > 1) are remembered to skip their other names: a directory or a single-link file
+ * is reached once in a tree, so memory does not grow with the volume's file count.
+ */
 export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => Promise<void>): Promise<void> {
-  const seen = new Set<Ino>();
+  const linked = new Set<Ino>();
   const files = new Map<Ino, number>();
   await walkTree(
     engine,
     [ROOT_INODE, TRASH_INODE],
     (e, a) => {
-      if (seen.has(e.ino)) return false;
-      seen.add(e.ino);
-      if (e.type === FileType.File && a) files.set(e.ino, a.length);
+      if (e.type === FileType.File && a) {
+        if (a.nlink > 1) {
+          if (linked.has(e.ino)) return false;
+          linked.add(e.ino);
+        }
+        files.set(e.ino, a.length);
+      }
       return e.type === FileType.Directory;
     },
     async () => {
@@ -77,10 +85,11 @@ export async function scanFiles(engine: MetaEngine, onFile: (f: FileSlices) => P
   for (const s of await engine.listSessions()) {
     for (const ino of await engine.listSustained(s.sid)) {
       const [a] = await engine.getAttrs([ino]);
-      if (a && !seen.has(ino)) extra.set(ino, a.length);
+      // Sustained and deleted files have no names left (nlink 0), so the walk never saw them.
+      if (a && !linked.has(ino)) extra.set(ino, a.length);
     }
   }
-  for (const d of await engine.listDelFiles()) if (!seen.has(d.ino)) extra.set(d.ino, d.length);
+  for (const d of await engine.listDelFiles()) if (!linked.has(d.ino)) extra.set(d.ino, d.length);
   for (const [ino, length] of extra)
     await onFile({ ino, length, slices: await chunkSlices(engine, ino, length) });
 }
