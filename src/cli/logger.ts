@@ -17,7 +17,8 @@ export function prepareLogFile(file: string): string {
   const path = resolve(file);
   try {
     makeDirsSync(dirname(path));
-    closeSync(openSync(path, 'a'));
+    // Only its owner reads a new log: it names files and users of the volume (never secrets).
+    closeSync(openSync(path, 'a', 0o600));
   } catch (e) {
     throw new CliError(`cannot write log file ${path}: ${(e as Error).message.split(',')[0] ?? String(e)}`);
   }

@@ -3,7 +3,7 @@
  * supervisor and worker with argv free of the password (it travels in the environment),
  * and a foreground command's own title masks URL passwords and --token values.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -46,10 +46,20 @@ describe.skipIf(!canRun)('secrets in ps', () => {
         const daemons = cmds.filter((c) => c.includes(`redis://127.0.0.1:${redis.port}/1`));
         expect(daemons.length).toBeGreaterThanOrEqual(2); // supervisor + worker
         for (const cmd of cmds) expect(cmd).not.toContain(PASSWORD);
+        // Nor in .config, status, or a dump (JuiceFS's secret fields are masked there too).
+        const config = readFileSync(join(mp, '.config'), 'utf8');
+        expect(config).toContain(`127.0.0.1:${redis.port}/1`);
+        expect(config).not.toContain(PASSWORD);
+        expect(ok(await tjfs(['status', url]), 'status')).not.toContain(PASSWORD);
       } finally {
         ok(await tjfs(['umount', mp]), 'umount');
         await waitFor(() => processesMentioning(mp).length === 0, 10_000);
       }
+      // The log names the volume but never the password, and only its owner reads it.
+      const log = readFileSync(join(dir, 'log'), 'utf8');
+      expect(log).toContain('mounted psvol');
+      expect(log).not.toContain(PASSWORD);
+      expect(statSync(join(dir, 'log')).mode & 0o777).toBe(0o600);
     } finally {
       await redis.stop();
     }
