@@ -17,6 +17,7 @@ import { decryptFormatSecrets } from '../meta/secret.js';
 import { volumeEncryptor } from '../object/encrypt.js';
 import { createObjectStore } from '../object/registry.js';
 import type { ObjectStore } from '../object/object-store.js';
+import { TimedStore } from '../object/timed.js';
 
 export interface RuntimeOptions {
   readOnly?: boolean;
@@ -104,7 +105,7 @@ export async function openRuntime(metaUrl: string, opts: RuntimeOptions = {}): P
       ...(opts.bufferSize !== undefined ? { maxPendingBytes: Math.floor(opts.bufferSize / 5) } : {}),
     });
     chunks = new ChunkStore({
-      store,
+      store: new TimedStore(store), // request latencies for .stats (stats-metrics.ts)
       blockSize: format.BlockSize * 1024,
       compression: format.Compression ?? 'none',
       hashPrefix: format.HashPrefix ?? false,

@@ -1,14 +1,16 @@
 /**
  * Client gauges that `tjfs stats` (and JuiceFS's `juicefs stats`) show and the core Observer
  * does not register: the write buffer in use, the block cache size, block cache hit/write
- * bytes, object data bytes by method, and the Node.js heap (the "go" section's analogue).
+ * bytes, object data bytes and request latencies by method (the chunk store's store is a
+ * TimedStore, src/object/timed.ts), and the Node.js heap (the "go" section's analogue).
  * Design: every value is read at collect time from counters the chunk store already keeps,
  * so nothing here sits on a data path. Names are JuiceFS's (pkg/chunk, pkg/vfs) where the
  * meaning is the same; the Node heap gauges are tjfs_node_* since Go's memstats have no
  * exact Node equivalent.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { ChunkStore } from '../chunk/chunk-store.js';
+import { TimedStore } from '../object/timed.js';
 
 export function attachStatsMetrics(registry: Registry, chunks: ChunkStore): void {
   const registers = [registry];
@@ -44,6 +46,16 @@ export function attachStatsMetrics(registry: Registry, chunks: ChunkStore): void
       this.set({ method: 'PUT' }, chunks.stats.bytesUploaded);
     },
   });
+  if (chunks.store instanceof TimedStore) {
+    const requests = new Histogram({
+      name: 'juicefs_object_request_durations_histogram_seconds',
+      help: 'Object requests latency distributions.',
+      labelNames: ['method'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+      registers,
+    });
+    chunks.store.onRequest = (method, secs) => requests.observe({ method }, secs);
+  }
   gauge('tjfs_node_heap_used_bytes', 'V8 heap in use (the "alloc" of tjfs stats).', () => {
     return process.memoryUsage().heapUsed;
   });

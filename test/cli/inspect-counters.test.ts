@@ -2,7 +2,8 @@
  * The counters `tjfs stats` shows in its blockcache, object and usage columns, as `.stats`
  * serves them (src/vfs/stats-metrics.ts over the chunk store): a write uploads its bytes
  * (object PUT bytes), a cold read downloads them and writes them into the disk cache, a warm
- * read is served from the cache (hit bytes) with no download.
+ * read is served from the cache (hit bytes) with no download; requests through a TimedStore
+ * are counted in the request latency histogram by method.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { ChunkStore } from '../../src/chunk/chunk-store.js';
 import { FileReader } from '../../src/chunk/file-reader.js';
 import { FileWriter } from '../../src/chunk/file-writer.js';
 import { MemObjectStore } from '../../src/object/mem/mem-store.js';
+import { TimedStore } from '../../src/object/timed.js';
 import { flattenStats } from '../../src/cli/stats-view.js';
 import { attachStatsMetrics } from '../../src/vfs/stats-metrics.js';
 import { pattern } from '../helpers/pattern.js';
@@ -33,33 +35,41 @@ describe('stats counters of the chunk store', () => {
     const mem = new MemObjectStore();
     const meta = new SliceModel();
     const cache = await DiskBlockCache.open({ cacheDir: dir, uuid: UUID });
-    const snapshot = async (cs: ChunkStore): Promise<Map<string, number>> => {
+    /** `.stats` of one chunk store, attached before its first request. */
+    const observed = (cs: ChunkStore): (() => Promise<Map<string, number>>) => {
       const reg = new Registry();
       attachStatsMetrics(reg, cs);
-      return flattenStats(await reg.metrics());
+      return async () => flattenStats(await reg.metrics());
     };
 
-    const writer = new ChunkStore({ store: mem, blockSize: 64 * KiB });
+    const writer = new ChunkStore({ store: new TimedStore(mem), blockSize: 64 * KiB });
+    const writerStats = observed(writer);
     const w = new FileWriter(writer, { allocSliceId: meta.allocSliceId, commit: meta.commit });
     await w.write(0, pattern(100 * KiB, 1, 7));
     await w.flush();
-    const wrote = await snapshot(writer);
+    const wrote = await writerStats();
     expect(wrote.get('juicefs_object_request_data_bytes_PUT')).toBe(100 * KiB);
     expect(wrote.get('juicefs_object_request_data_bytes_GET')).toBe(0);
     expect(wrote.get('juicefs_blockcache_write_bytes')).toBe(0); // no cache on the writer
+    // Two 64 KiB blocks: two timed PUTs (JuiceFS's flattened histogram names).
+    expect(wrote.get('juicefs_object_request_durations_histogram_seconds_PUT_total')).toBe(2);
+    expect(wrote.get('juicefs_object_request_durations_histogram_seconds_PUT_sum')).toBeGreaterThan(0);
 
-    const cold = new ChunkStore({ store: mem, blockSize: 64 * KiB, cache });
+    const cold = new ChunkStore({ store: new TimedStore(mem), blockSize: 64 * KiB, cache });
+    const coldStats = observed(cold);
     await new FileReader(cold, { getSlices: meta.getSlices }).read(0, 100 * KiB, meta.length);
     await cache.drain();
-    const c = await snapshot(cold);
+    const c = await coldStats();
     expect(c.get('juicefs_object_request_data_bytes_GET')).toBe(100 * KiB);
     expect(c.get('juicefs_blockcache_write_bytes')).toBe(100 * KiB);
     expect(c.get('juicefs_blockcache_hit_bytes')).toBe(0);
+    expect(c.get('juicefs_object_request_durations_histogram_seconds_GET_total')).toBe(2);
     expect(c.get('juicefs_store_cache_size_bytes')).toBeGreaterThanOrEqual(100 * KiB);
 
     const warm = new ChunkStore({ store: mem, blockSize: 64 * KiB, cache });
+    const warmStats = observed(warm);
     await new FileReader(warm, { getSlices: meta.getSlices }).read(0, 100 * KiB, meta.length);
-    const h = await snapshot(warm);
+    const h = await warmStats();
     expect(h.get('juicefs_object_request_data_bytes_GET')).toBe(0);
     expect(h.get('juicefs_blockcache_hit_bytes')).toBe(100 * KiB);
     expect(h.get('juicefs_used_buffer_size_bytes')).toBe(0);

@@ -124,13 +124,16 @@ describe.skipIf(!canMount).each(KINDS)('stats, profile and debug on a mount (%s)
       expect(cell(fuseWrite)).toBeGreaterThan(0);
       expect(cell(fuseWrite)).toBeLessThanOrEqual((8 * MiB) / 2); // a rate over >= 2 s of 8 MiB
       expect(cell(meta.trim().split(/\s+/)[0] ?? '')).toBeGreaterThan(0);
-      const [, , , put = ''] = object.trim().split(/\s+/); // get get_c lat put ...
+      // get get_c lat put put_c lat del_c lat; 2 PUTs in 3 s floor to 0/s, their latency shows.
+      const [, , , put = '', , putLat = ''] = object.trim().split(/\s+/);
       expect(cell(put)).toBeGreaterThan(0);
+      expect(Number(putLat)).toBeGreaterThan(0);
       expect(cache.trim().split(/\s+/)).toHaveLength(2); // read write (large writes skip the cache)
 
       expect(delta(before, after, 'juicefs_fuse_written_size_bytes_total')).toBe(8 * MiB);
       expect(delta(before, after, 'juicefs_fuse_ops_durations_histogram_seconds_mkdir_total')).toBe(3);
       expect(delta(before, after, 'juicefs_object_request_data_bytes_PUT')).toBe(8 * MiB);
+      expect(delta(before, after, 'juicefs_object_request_durations_histogram_seconds_PUT_total')).toBe(2);
     },
     60_000,
   );
