@@ -165,6 +165,34 @@ describe.skipIf(!canRun)('POSIX ACLs through FUSE (setfacl/getfacl, other users)
     await checkAcls(dir);
   }, 60_000);
 
+  // The kernel caches ACLs (POSIX_ACL); another client's change must reach it once the
+  // attributes it caches expire (1 s here), both ways.
+  it('an ACL changed on one mount is enforced on another after the attribute cache', async () => {
+    const vol = await e().createVolume('redis-file', { formatArgs: ['--trash-days', '0', '--enable-acl'] });
+    const a = await e().mount(vol);
+    const b = await e().mount(vol);
+    const until = async (want: number): Promise<number> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const r = await sh(b.mp, 'cat f', U1);
+        if (r.code === want || Date.now() > deadline) return r.code ?? -1;
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    };
+    try {
+      await root(a.mp, 'echo hi > f && chmod 0600 f');
+      denied(await sh(b.mp, 'cat f', U1)); // b's kernel now caches "no ACL"
+      await root(a.mp, `${SETFACL} -m u:${U1}:r f`);
+      expect(await until(0)).toBe(0);
+      expect(await facl(b.mp, 'f')).toContain(`user:${U1}:r--`);
+      await root(a.mp, `${SETFACL} -x u:${U1} f`);
+      expect(await until(1)).toBe(1);
+    } finally {
+      await e().unmount(a);
+      await e().unmount(b);
+    }
+  }, 90_000);
+
   for (const kind of ['sqlite-file', 'redis-file'] as VolumeKind[]) {
     it(`enforces and inherits ACLs and dumps them identically (${kind})`, async () => {
       const vol = await e().createVolume(kind, { formatArgs: ['--trash-days', '0', '--enable-acl'] });
@@ -180,20 +208,20 @@ describe.skipIf(!canRun)('POSIX ACLs through FUSE (setfacl/getfacl, other users)
       const one = join(vol.dir, 'one.json');
       const two = join(vol.dir, 'two.json');
       const three = join(vol.dir, 'three.json');
-      ok(await tjfs(['dump', vol.metaUrl, one]), 'dump');
+      ok(await tjfs(['dump', vol.metaUrl, one], 120_000), 'dump');
       const text = readFileSync(one, 'utf8');
       expect(text).toContain('"posix_acl_access"');
       expect(text).toContain('"posix_acl_default"');
       expect(text).toContain('"EnableACL": true');
       const copy = `sqlite3://${join(vol.dir, 'copy.db')}`;
-      ok(await tjfs(['load', copy, one]), 'load');
-      ok(await tjfs(['dump', copy, two]), 'dump of the copy');
+      ok(await tjfs(['load', copy, one], 120_000), 'load');
+      ok(await tjfs(['dump', copy, two], 120_000), 'dump of the copy');
       const idCounters = /^ {4}"next(Inodes|Chunk|Session)": \d+,$/;
       const strip = (t: string): string[] => t.split('\n').filter((l) => !idCounters.test(l));
       expect(strip(readFileSync(two, 'utf8'))).toEqual(strip(text));
       const again = `sqlite3://${join(vol.dir, 'again.db')}`;
-      ok(await tjfs(['load', again, two]), 'load of the copy');
-      ok(await tjfs(['dump', again, three]), 'dump of the second copy');
+      ok(await tjfs(['load', again, two], 120_000), 'load of the copy');
+      ok(await tjfs(['dump', again, three], 120_000), 'dump of the second copy');
       expect(readFileSync(three).equals(readFileSync(two))).toBe(true);
       // and the copy mounts with the same ACLs enforced
       const m2 = await e().mount({ ...vol, metaUrl: copy });
