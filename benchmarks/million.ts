@@ -14,6 +14,9 @@
  *   local directory; warmup of /data through a mount (the subset only: reading N files through
  *   FUSE would measure the mount, not the command);
  * - rmr --skip-trash of /m through the mount (every file and directory, in the engine).
+ * `--heap-cap MiB` runs every command but load with V8's old space capped there: a command whose
+ * live memory grows with the volume then fails instead of just showing a larger peak RSS
+ * (a plain peak RSS also counts garbage V8 has not collected yet).
  * Mounts hold /tmp/tjfs-mount.lock (shared machine rule) only while they are up.
  * Writes bench-results/million-<N>.json with the commit, machine, per-phase seconds, files/s and
  * peak RSS (MiB), and JuiceFS's published 1M-file dump/load figures for comparison.
@@ -48,7 +51,7 @@ export interface PhaseResult {
 }
 
 export interface MillionResult extends Stamp {
-  config: { files: number; treeFiles: number; dataFiles: number; syncFiles: number };
+  config: { files: number; treeFiles: number; dataFiles: number; syncFiles: number; heapCapMiB?: number };
   engines: Partial<Record<MillionEngine, Record<string, PhaseResult>>>;
   juicefsReference: { source: string; note: string; figures: Record<string, string> };
 }
@@ -113,8 +116,13 @@ function phase(t: Timed, files: number, note?: string): PhaseResult {
   };
 }
 
-async function must(what: string, args: string[], env?: Record<string, string>): Promise<Timed> {
-  const t = await timed(args, env);
+/** `--heap-cap MiB`: V8's old-space limit for every measured command but load (see runMillionBench). */
+let heapCapMiB: number | undefined;
+
+async function must(what: string, args: string[], env: Record<string, string> = {}): Promise<Timed> {
+  const cap =
+    heapCapMiB !== undefined && what !== 'load' ? { NODE_OPTIONS: `--max-old-space-size=${heapCapMiB}` } : {};
+  const t = await timed(args, { ...env, ...cap });
   if (t.code !== 0) throw new Error(`${what} failed (exit ${t.code}): ${t.stderr.slice(-2000)}`);
   return t;
 }
@@ -265,6 +273,10 @@ export async function runMillionBench(opts: MillionOptions = {}): Promise<Millio
   const n = Number(opts.files ?? opts.args?.files ?? process.env.TJFS_BENCH_MILLION_FILES ?? 1_000_000);
   if (!Number.isSafeInteger(n) || n < 1000)
     throw new Error(`--files must be a whole number >= 1000, got ${String(opts.files)}`);
+  const cap = opts.args?.['heap-cap'];
+  heapCapMiB = cap === undefined ? undefined : Number(cap);
+  if (heapCapMiB !== undefined && !(heapCapMiB >= 16))
+    throw new Error(`--heap-cap must be a number of MiB >= 16, got ${String(cap)}`);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const engines: MillionResult['engines'] = {};
   let shape = { total: 0, data: 0, sync: 0 };
@@ -276,11 +288,21 @@ export async function runMillionBench(opts: MillionOptions = {}): Promise<Millio
   }
   const result: MillionResult = {
     ...stamp(),
-    config: { files: n, treeFiles: shape.total, dataFiles: shape.data, syncFiles: shape.sync },
+    config: {
+      files: n,
+      treeFiles: shape.total,
+      dataFiles: shape.data,
+      syncFiles: shape.sync,
+      ...(heapCapMiB !== undefined ? { heapCapMiB } : {}),
+    },
     engines,
     juicefsReference: JUICEFS_REFERENCE,
   };
-  const out = join(process.cwd(), 'bench-results', `million-${n}.json`);
+  const out = join(
+    process.cwd(),
+    'bench-results',
+    `million-${n}${heapCapMiB !== undefined ? `-cap${heapCapMiB}` : ''}.json`,
+  );
   await mkdir(join(process.cwd(), 'bench-results'), { recursive: true });
   await writeFile(out, JSON.stringify(result, null, 2) + '\n');
   log(`million: written to ${out}`);
