@@ -88,86 +88,78 @@ const FUSE_OPS = 'juicefs_fuse_ops_durations_histogram_seconds';
 const TXN = 'juicefs_transaction_durations_histogram_seconds';
 const OBJ_HIST = 'juicefs_object_request_durations_histogram_seconds';
 
+/** Items of each section by schema letter; `v` = verbosity > 0 (its items, else `false`). */
+const SECTIONS: Record<string, { name: string; items: (v: boolean) => (Item | false)[] }> = {
+  t: { name: 'system', items: () => [it('time', 'juicefs_timestamp', UNIXTIME)] },
+  u: {
+    name: 'usage',
+    items: (v) => [
+      it('cpu', 'juicefs_cpu_usage', CPU | COUNTER),
+      it('mem', 'juicefs_memory', GAUGE),
+      it('buf', 'juicefs_used_buffer_size_bytes', GAUGE),
+      v && it('cache', 'juicefs_store_cache_size_bytes', GAUGE),
+    ],
+  },
+  f: {
+    name: 'fuse',
+    items: () => [
+      it('ops', FUSE_OPS, TIME | HIST),
+      it('read', ['juicefs_fuse_read_size_bytes_sum', 'juicefs_fuse_read_size_bytes_total'], BYTE | COUNTER),
+      it(
+        'write',
+        ['juicefs_fuse_written_size_bytes_sum', 'juicefs_fuse_written_size_bytes_total'],
+        BYTE | COUNTER,
+      ),
+    ],
+  },
+  // tjfs times metadata transactions, not every meta call: its `ops` are transactions.
+  m: {
+    name: 'meta',
+    items: (v) => [
+      it('ops', ['juicefs_meta_ops_durations_histogram_seconds', TXN], TIME | HIST),
+      v && it('txn', TXN, TIME | HIST),
+      v && it('retry', ['juicefs_transaction_restart', 'tjfs_meta_retries'], COUNT | COUNTER),
+    ],
+  },
+  c: {
+    name: 'blockcache',
+    items: () => [
+      it('read', 'juicefs_blockcache_hit_bytes', BYTE | COUNTER),
+      it('write', 'juicefs_blockcache_write_bytes', BYTE | COUNTER),
+    ],
+  },
+  o: {
+    name: 'object',
+    items: (v) => [
+      it(
+        'get',
+        ['juicefs_object_request_data_bytes_GET', 'juicefs_object_request_data_bytes_get'],
+        BYTE | COUNTER,
+      ),
+      v && it('get_c', `${OBJ_HIST}_GET`, TIME | HIST),
+      it(
+        'put',
+        ['juicefs_object_request_data_bytes_PUT', 'juicefs_object_request_data_bytes_put'],
+        BYTE | COUNTER,
+      ),
+      v && it('put_c', `${OBJ_HIST}_PUT`, TIME | HIST),
+      v && it('del_c', `${OBJ_HIST}_DELETE`, TIME | HIST),
+    ],
+  },
+  // JuiceFS's "go" section: the Node.js heap here ('n' is an alias).
+  g: {
+    name: 'node',
+    items: () => [
+      it('alloc', ['tjfs_node_heap_used_bytes', 'juicefs_go_memstats_alloc_bytes'], GAUGE),
+      it('sys', ['tjfs_node_heap_total_bytes', 'juicefs_go_memstats_sys_bytes'], GAUGE),
+    ],
+  },
+};
+
 function section(letter: string, verbosity: number): Section | undefined {
-  const v = verbosity > 0;
-  const items: (Item | false)[] = [];
-  let name = '';
-  switch (letter) {
-    case 't':
-      name = 'system';
-      items.push(it('time', 'juicefs_timestamp', UNIXTIME));
-      break;
-    case 'u':
-      name = 'usage';
-      items.push(
-        it('cpu', 'juicefs_cpu_usage', CPU | COUNTER),
-        it('mem', 'juicefs_memory', GAUGE),
-        it('buf', 'juicefs_used_buffer_size_bytes', GAUGE),
-        v && it('cache', 'juicefs_store_cache_size_bytes', GAUGE),
-      );
-      break;
-    case 'f':
-      name = 'fuse';
-      items.push(
-        it('ops', FUSE_OPS, TIME | HIST),
-        it(
-          'read',
-          ['juicefs_fuse_read_size_bytes_sum', 'juicefs_fuse_read_size_bytes_total'],
-          BYTE | COUNTER,
-        ),
-        it(
-          'write',
-          ['juicefs_fuse_written_size_bytes_sum', 'juicefs_fuse_written_size_bytes_total'],
-          BYTE | COUNTER,
-        ),
-      );
-      break;
-    case 'm':
-      name = 'meta';
-      // tjfs times metadata transactions, not every meta call: its `ops` are transactions.
-      items.push(
-        it('ops', ['juicefs_meta_ops_durations_histogram_seconds', TXN], TIME | HIST),
-        v && it('txn', TXN, TIME | HIST),
-        v && it('retry', ['juicefs_transaction_restart', 'tjfs_meta_retries'], COUNT | COUNTER),
-      );
-      break;
-    case 'c':
-      name = 'blockcache';
-      items.push(
-        it('read', 'juicefs_blockcache_hit_bytes', BYTE | COUNTER),
-        it('write', 'juicefs_blockcache_write_bytes', BYTE | COUNTER),
-      );
-      break;
-    case 'o':
-      name = 'object';
-      items.push(
-        it(
-          'get',
-          ['juicefs_object_request_data_bytes_GET', 'juicefs_object_request_data_bytes_get'],
-          BYTE | COUNTER,
-        ),
-        v && it('get_c', `${OBJ_HIST}_GET`, TIME | HIST),
-        it(
-          'put',
-          ['juicefs_object_request_data_bytes_PUT', 'juicefs_object_request_data_bytes_put'],
-          BYTE | COUNTER,
-        ),
-        v && it('put_c', `${OBJ_HIST}_PUT`, TIME | HIST),
-        v && it('del_c', `${OBJ_HIST}_DELETE`, TIME | HIST),
-      );
-      break;
-    case 'g':
-    case 'n':
-      name = 'node';
-      items.push(
-        it('alloc', ['tjfs_node_heap_used_bytes', 'juicefs_go_memstats_alloc_bytes'], GAUGE),
-        it('sys', ['tjfs_node_heap_total_bytes', 'juicefs_go_memstats_sys_bytes'], GAUGE),
-      );
-      break;
-    default:
-      return undefined;
-  }
-  return { name, items: items.filter((x): x is Item => x !== false) };
+  const def = SECTIONS[letter === 'n' ? 'g' : letter];
+  if (def === undefined) return undefined;
+  return { name: def.name, items: def.items(verbosity > 0).filter((x): x is Item => x !== false) };
 }
 
 const BLACK = 30,
