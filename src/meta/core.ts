@@ -45,6 +45,11 @@ export interface Counters {
   totalInodes: number;
 }
 
+/** File-data deletions one client runs at once (JuiceFS: maxDeleting, 100). */
+const MAX_DELETING = 100;
+/** Removed files waiting for a deletion slot before removals are slowed down. */
+const MAX_DELETE_BACKLOG = 10_000;
+
 export class MetaCore {
   readonly engine: MetaEngine;
   format: Format;
@@ -81,6 +86,11 @@ export class MetaCore {
   );
   /** Background deletions in flight (awaited by close). */
   readonly pending = new Set<Promise<unknown>>();
+  /** File-data deletions running, and removed files waiting for one (scheduleDelete). */
+  private deleting = 0;
+  private readonly deleteBacklog: { ino: Ino; length: number }[] = [];
+  /** Removals waiting for room in a full backlog. */
+  private readonly deleteRoom: (() => void)[] = [];
   /** Usage counters and directory stats, written in batches once a second. */
   readonly stats: StatsBatch;
 
@@ -279,9 +289,38 @@ export class MetaCore {
     await this.engine.removeDelFile(ino, length);
   }
 
-  scheduleDelete(ino: Ino, length: number): void {
-    if (this.noBgDelete) return;
-    this.background(`delete data of inode ${ino}`, () => this.deleteFileData(ino, length));
+  /**
+   * Deletes a removed file's data in the background: at most MAX_DELETING at once (JuiceFS's
+   * maxDeleting); more wait in a backlog that the running deletions drain. Resolves at once,
+   * or, when the backlog is full, once it has room again, so a caller removing files faster
+   * than their data goes (rmr of a million files) is slowed down instead of holding a
+   * promise per removed file (memory grew with the volume).
+   */
+  scheduleDelete(ino: Ino, length: number): Promise<void> {
+    if (this.noBgDelete) return Promise.resolve();
+    if (this.deleting >= MAX_DELETING) {
+      this.deleteBacklog.push({ ino, length });
+      if (this.deleteBacklog.length < MAX_DELETE_BACKLOG) return Promise.resolve();
+      return new Promise((resolve) => this.deleteRoom.push(resolve));
+    }
+    this.deleting++;
+    this.background(`delete data of inode ${ino}`, async () => {
+      try {
+        await this.deleteFileData(ino, length);
+        for (let next = this.deleteBacklog.pop(); next !== undefined; next = this.deleteBacklog.pop()) {
+          if (this.deleteBacklog.length < MAX_DELETE_BACKLOG / 2)
+            for (const r of this.deleteRoom.splice(0)) r();
+          const { ino: i, length: l } = next;
+          await this.deleteFileData(i, l).catch((e: unknown) =>
+            this.log.error(`delete data of inode ${i} failed`, { err: String(e) }),
+          ); // its delfiles entry stays: the hourly cleanup retries it
+        }
+      } finally {
+        this.deleting--;
+        for (const r of this.deleteRoom.splice(0)) r();
+      }
+    });
+    return Promise.resolve();
   }
 }
 

@@ -104,11 +104,12 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
   return out;
 }
 
-export function afterDrop(core: MetaCore, o: DropOutcome, quotas: Ino[]): void {
+/** Client-side effects of a committed removal; resolves once the deletion backlog has room. */
+export async function afterDrop(core: MetaCore, o: DropOutcome, quotas: Ino[]): Promise<void> {
   core.noteUsage(o.space, o.inodes);
   core.noteQuotas(quotas, o.space, o.inodes);
   if (o.sustained !== undefined) core.sustained.add(o.sustained);
-  if (o.deleteData) core.scheduleDelete(o.deleteData.ino, o.deleteData.length);
+  if (o.deleteData) await core.scheduleDelete(o.deleteData.ino, o.deleteData.length);
 }
 
 async function removeCommon(
@@ -161,7 +162,7 @@ async function removeCommon(
     },
     { op },
   );
-  afterDrop(core, res.outcome, res.quotas);
+  await afterDrop(core, res.outcome, res.quotas);
 }
 
 export function unlink(

@@ -226,6 +226,6 @@ export async function rename(
     },
     { op },
   );
-  if (!res.noop) afterDrop(core, res.outcome, res.quotas);
+  if (!res.noop) await afterDrop(core, res.outcome, res.quotas);
   return res.r;
 }
