@@ -35,7 +35,7 @@ export function useScenarioMount(
     env = new E2eEnv(kind);
     vol = await env.createVolume(kind, volOpts);
     mnt = await env.mount(vol, mountArgs);
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     const left = (await env?.cleanup()) ?? [];
     expect(left, 'nothing left mounted or running').toEqual([]);

@@ -1,5 +1,5 @@
 /**
- * Real-mount harness: format a fresh volume (SQLite or Redis metadata, file or s3rver
+ * Real-mount harness: format a fresh volume (SQLite, Redis, PostgreSQL or MySQL metadata, file or s3rver
  * storage) in a unique temp dir, run `tjfs mount` as a foreground child daemon, wait until
  * the kernel lists the mount and the daemon reports it ready, and tear everything down.
  *
@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisServer } from './redis-server.js';
+import { startPg } from './pg-server.js';
+import { startMariadb } from './mariadb-server.js';
 import { startS3Server, type S3TestServer } from './s3-server.js';
 import { ok, run, type ChildResult } from './proc.js';
 import { packageRoot } from '../../src/native/package-root.js';
@@ -24,7 +26,7 @@ export const ROOT = packageRoot();
 export const BIN = join(ROOT, 'dist/src/cli/bin.js');
 export const RUN_CHILD = join(ROOT, 'dist/test/scenarios/run-child.js');
 
-export type VolumeKind = 'sqlite-file' | 'redis-file' | 'redis-s3';
+export type VolumeKind = 'sqlite-file' | 'redis-file' | 'redis-s3' | 'postgres-file' | 'mysql-file';
 
 export interface Volume {
   kind: VolumeKind;
@@ -33,6 +35,8 @@ export interface Volume {
   dir: string;
   s3?: S3TestServer;
   redis?: RedisServer;
+  /** postgres-file / mysql-file: the private server (callers check pgSkipReason / mariadbSkipReason). */
+  sqlServer?: { stop(): Promise<void> };
 }
 
 export interface VolumeOptions {
@@ -118,7 +122,17 @@ export class E2eEnv {
     this.volumes.push(vol);
     let storage = ['--storage', 'file', '--bucket', join(dir, 'bucket') + '/'];
     if (kind === 'sqlite-file') vol.metaUrl = `sqlite3://${join(dir, 'meta.db')}`;
-    else {
+    else if (kind === 'postgres-file') {
+      const pg = await startPg();
+      vol.sqlServer = pg;
+      await pg.sql('CREATE DATABASE tjfs');
+      vol.metaUrl = `${pg.baseUrl}tjfs`;
+    } else if (kind === 'mysql-file') {
+      const my = await startMariadb();
+      vol.sqlServer = my;
+      await my.sql('CREATE DATABASE tjfs');
+      vol.metaUrl = `${my.baseUrl}tjfs`;
+    } else {
       vol.redis = await startRedis();
       vol.metaUrl = vol.redis.url;
     }
@@ -208,6 +222,7 @@ export class E2eEnv {
     for (const v of this.volumes) {
       await v.s3?.stop().catch(() => undefined);
       await v.redis?.stop().catch(() => undefined);
+      await v.sqlServer?.stop().catch(() => undefined);
     }
     // Watchdogs of killed daemons lazily unmount on their own; give them a moment.
     await waitFor(() => this.leftovers().length === 0, 3000);
