@@ -39,9 +39,10 @@ function applyTime(
   now: Timespec,
   set: (a: Attr, t: Timespec) => void,
   ino: Ino,
+  allows?: (want: number) => boolean,
 ): void {
   if (t === 'now') {
-    if (ctx.uid !== 0 && ctx.uid !== a.uid) checkAccess(ctx, a, W_OK, 'utimens', ino);
+    if (ctx.uid !== 0 && ctx.uid !== a.uid) checkAccess(ctx, a, W_OK, 'utimens', ino, allows);
     set(a, now);
   } else {
     if (ctx.uid !== 0 && ctx.uid !== a.uid) throw new FsError(Errno.EPERM, { op: 'utimens', ino });
@@ -66,6 +67,12 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
   if (!touchesMore) {
     return core.txn((tx) => mustGetAttr(tx, ino, op), { op, readonly: true });
   }
+  // A non-owner setting times to now needs write access, through the file's ACL too (its
+  // rules never change behind an id; read before the txn, used while the attr is the same).
+  const touchNow = req.atime === 'now' || req.mtime === 'now';
+  const timesBefore =
+    touchNow && core.format.EnableACL === true && ctx.uid !== 0 ? await readAttr(core, ino) : undefined;
+  const timesAllow = timesBefore ? await aclCheck(core, ctx, timesBefore) : undefined;
   // chmod of an inode with an access ACL rewrites the rule's mask (acl.ts), planned first.
   const withAcl = req.mode !== undefined && core.format.EnableACL === true;
   return withAclPlan(
@@ -128,8 +135,10 @@ export async function setattr(core: MetaCore, ctx: Context, ino: Ino, req: SetAt
             if (ctx.uid !== 0) throw new FsError(Errno.EPERM, { op: 'chattr', ino });
             a.flags = req.flags;
           }
-          if (req.atime !== undefined) applyTime(ctx, a, req.atime, now, setAtime, ino);
-          if (req.mtime !== undefined) applyTime(ctx, a, req.mtime, now, setMtime, ino);
+          const allows =
+            timesBefore?.accessAcl === a.accessAcl && timesBefore.mode === a.mode ? timesAllow : undefined;
+          if (req.atime !== undefined) applyTime(ctx, a, req.atime, now, setAtime, ino, allows);
+          if (req.mtime !== undefined) applyTime(ctx, a, req.mtime, now, setMtime, ino, allows);
           setCtime(a, req.ctime ?? now);
           tx.setAttr(ino, a);
           return a;

@@ -165,6 +165,11 @@ export function runAclConformance(target: EngineTarget): void {
       await m.setxattr(bob, t.ino, 'user.k', Buffer.from('v'));
       // carol (no entry) still gets the other bits only
       await expectErrno(m.truncate(carol, t.ino, 0), 'EACCES');
+      // touch (times to now) by a non-owner: write access through the ACL
+      await m.setattr(bob, t.ino, { atime: 'now', mtime: 'now' });
+      await expectErrno(m.setattr(carol, t.ino, { atime: 'now', mtime: 'now' }), 'EACCES');
+      await m.setFacl(alice, t.ino, ACL_ACCESS, rule(6, 4, 6, 4, [[bob.uid, 4]]));
+      await expectErrno(m.setattr(bob, t.ino, { mtime: 'now' }), 'EACCES');
     });
 
     it('refuses ACLs on a volume without --enable-acl', async () => {
