@@ -6,7 +6,9 @@
  * code). After every step the whole visible tree (names, types, hard-link identity, nlink,
  * modes, lengths, symlink targets), read through the *other* session, and the errno of
  * a failed op must match. fast-check prints the seed and the shrunk sequence on failure.
- * Runs on mem, sqlite3 and redis (fewer runs).
+ * Runs on mem, sqlite3, redis, postgres and mysql (fewer runs). A second property runs the
+ * same ops plus setfacl (access and default rules, set and removed) and more chmods on an
+ * --enable-acl volume, comparing each inode's access and default ACL as well.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +17,9 @@ import { FsError, errnoName } from '../../src/base/errno.js';
 import { FileType, ROOT_INODE, type Ino } from '../../src/base/types.js';
 import { memTarget, redisTarget, sqliteTarget, withMysql, withPg } from '../helpers/engine-targets.js';
 import { makeVolume, root, type EngineTarget } from '../helpers/meta-fixture.js';
-import { CHUNK, ModelErr, TreeModel, type Kind, type Listed } from './tree-model.js';
+import { ACL_ACCESS, ACL_DEFAULT, emptyRule, type AclType } from '../../src/meta/acl.js';
+import type { AclRule } from '../../src/meta/encoding.js';
+import { CHUNK, ModelErr, TreeModel, ruleText, type Kind, type Listed, type MRule } from './tree-model.js';
 
 type Path = string[];
 export type Op =
@@ -28,7 +32,8 @@ export type Op =
   | { op: 'rename'; c: number; src: Path; dst: Path; flags: number }
   | { op: 'chmod'; c: number; path: Path; mode: number }
   | { op: 'write'; c: number; path: Path; indx: number; pos: number; len: number }
-  | { op: 'truncate'; c: number; path: Path; length: number };
+  | { op: 'truncate'; c: number; path: Path; length: number }
+  | { op: 'setfacl'; c: number; path: Path; type: 'access' | 'default'; rule: MRule | null };
 
 const name = fc.constantFrom('a', 'b', 'c');
 // Short paths dominate so that most ops hit existing names.
@@ -116,6 +121,65 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   ),
 );
 
+const perm = fc.integer({ min: 0, max: 7 });
+/** Rules as setfacl sends them: owner/group/other set; a mask whenever there are named users. */
+const ruleArb: fc.Arbitrary<MRule> = fc
+  .record({
+    owner: perm,
+    group: perm,
+    other: perm,
+    mask: fc.option(perm, { nil: undefined }),
+    users: fc
+      .subarray([1000, 1001])
+      .chain((ids) => fc.tuple(...ids.map((id) => fc.tuple(fc.constant(id), perm)))),
+  })
+  .map((r) => ({ ...r, mask: r.users.length > 0 ? (r.mask ?? 5) : r.mask }));
+/** On --enable-acl volumes: the ops above plus setfacl (access and default, set and remove). */
+const aclOpArb: fc.Arbitrary<Op> = fc.oneof(
+  w(3, opArb),
+  w(
+    2,
+    fc.record({
+      op: fc.constant('setfacl' as const),
+      c: client,
+      path: fc.oneof(path, fc.constant([] as string[])),
+      type: fc.constantFrom('access' as const, 'default' as const),
+      rule: fc.option(ruleArb, { nil: null, freq: 5 }),
+    }),
+  ),
+  w(
+    1,
+    fc.record({
+      op: fc.constant('chmod' as const),
+      c: client,
+      path,
+      mode: fc.constantFrom(0o640, 0o750, 0o2775, 0o604),
+    }),
+  ),
+);
+
+function toAclRule(r: MRule | null): AclRule {
+  if (r === null) return emptyRule();
+  return {
+    owner: r.owner,
+    group: r.group,
+    mask: r.mask ?? 0xffff,
+    other: r.other,
+    users: r.users.map(([id, p]) => ({ id, perm: p })),
+    groups: [],
+  };
+}
+
+function fromAclRule(r: AclRule): MRule {
+  return {
+    owner: r.owner,
+    group: r.group,
+    mask: r.mask === 0xffff ? undefined : r.mask,
+    other: r.other,
+    users: r.users.map((e): [number, number] => [e.id, e.perm]),
+  };
+}
+
 const T = { sec: 1_700_000_000, nsec: 0 };
 
 /** A small starting tree, so that random ops mostly meet existing names. */
@@ -186,6 +250,14 @@ async function applyReal(m: BaseMeta, o: Op): Promise<void> {
     case 'truncate':
       await m.truncate(root, await resolve(m, o.path), o.length);
       return;
+    case 'setfacl':
+      await m.setFacl(
+        root,
+        await resolve(m, o.path),
+        o.type === 'access' ? ACL_ACCESS : ACL_DEFAULT,
+        toAclRule(o.rule),
+      );
+      return;
   }
 }
 
@@ -211,6 +283,8 @@ function applyModel(t: TreeModel, o: Op): void {
       return t.write(o.path, o.indx, o.pos, o.len);
     case 'truncate':
       return t.truncate(o.path, o.length);
+    case 'setfacl':
+      return t.setfacl(o.path, o.type, o.rule ?? undefined);
   }
 }
 
@@ -221,7 +295,16 @@ const KIND: Partial<Record<number, Kind>> = {
 };
 
 /** The implementation's visible tree in the model's listing form. */
-async function listReal(m: BaseMeta): Promise<Listed[]> {
+async function listReal(m: BaseMeta, acl: boolean): Promise<Listed[]> {
+  const facl = async (ino: Ino, type: AclType): Promise<string | undefined> => {
+    if (!acl) return undefined;
+    try {
+      return ruleText(fromAclRule(await m.getFacl(root, ino, type)));
+    } catch (e) {
+      if (e instanceof FsError && errnoName(e.errno) === 'ENODATA') return undefined;
+      throw e;
+    }
+  };
   const out: Listed[] = [];
   const first = new Map<Ino, string>();
   const walk = async (ino: Ino, p: string): Promise<void> => {
@@ -231,6 +314,8 @@ async function listReal(m: BaseMeta): Promise<Listed[]> {
     const same = first.get(ino) ?? p;
     first.set(ino, same);
     const target = kind === 'symlink' ? (await m.readlink(root, ino)).toString() : undefined;
+    const access = await facl(ino, ACL_ACCESS);
+    const dflt = await facl(ino, ACL_DEFAULT);
     out.push({
       path: p,
       kind,
@@ -239,6 +324,8 @@ async function listReal(m: BaseMeta): Promise<Listed[]> {
       length: a.length,
       ...(target === undefined ? {} : { target }),
       same,
+      ...(access === undefined ? {} : { acl: access }),
+      ...(dflt === undefined ? {} : { dacl: dflt }),
     });
     if (kind !== 'dir') return;
     const entries = await m.readdir(root, ino, { plus: true });
@@ -259,11 +346,11 @@ function outcome(e: unknown): string {
 }
 
 /** Runs one sequence against a fresh volume; throws (with the step) on any divergence. */
-export async function runSequence(target: EngineTarget, ops: readonly Op[]): Promise<void> {
-  const v = await makeVolume(target);
+export async function runSequence(target: EngineTarget, ops: readonly Op[], acl = false): Promise<void> {
+  const v = await makeVolume(target, acl ? { EnableACL: true } : {});
   try {
     const clients = [await v.client(), await v.client()];
-    const model = new TreeModel();
+    const model = new TreeModel(acl);
     for (const [i, o] of [...PREAMBLE, ...ops].entries()) {
       const m = clients[o.c] ?? clients[0];
       const other = clients[1 - o.c] ?? clients[0];
@@ -282,7 +369,7 @@ export async function runSequence(target: EngineTarget, ops: readonly Op[]): Pro
       }
       const step = `step ${i}: ${JSON.stringify(o)}`;
       expect(got, step).toBe(want);
-      expect(await listReal(other), step).toEqual(model.list());
+      expect(await listReal(other, acl), step).toEqual(model.list());
     }
   } finally {
     await v.close();
@@ -290,13 +377,25 @@ export async function runSequence(target: EngineTarget, ops: readonly Op[]): Pro
   }
 }
 
-function property(target: EngineTarget, numRuns: number): void {
+function property(
+  target: EngineTarget,
+  numRuns: number,
+  aclRuns = Math.max(5, Math.floor(numRuns / 3)),
+): void {
   it(`matches the reference tree on ${target.name} (${numRuns} runs)`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) =>
         runSequence(target, ops),
       ),
       { numRuns, endOnFailure: false },
+    );
+  }, 240_000);
+  it(`matches the reference tree with POSIX ACLs on ${target.name} (${aclRuns} runs)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(aclOpArb, { minLength: 1, maxLength: 40, size: 'max' }), (ops) =>
+        runSequence(target, ops, true),
+      ),
+      { numRuns: aclRuns, endOnFailure: false },
     );
   }, 240_000);
 }

@@ -5,9 +5,23 @@
  * caller, umask 0, setgid directories propagate setgid to new sub-directories; link of a
  * directory is EPERM before EEXIST (Go's order; the kernel answers EEXIST itself first);
  * rename of a directory into itself or its subtree is EINVAL.
+ *
+ * With `acl` (an --enable-acl volume), POSIX ACLs as JuiceFS keeps them: an access rule
+ * whose group-class bits are the mode's (the mask when there is one), chmod rewriting
+ * owner/mask/other, a minimal access rule folded into the mode, default rules on
+ * directories only, and inheritance on create/mkdir (not symlink) with the umask ignored.
  */
 
 export type Kind = 'dir' | 'file' | 'symlink';
+
+/** An ACL: perms 0-7; `mask` undefined when unset; named users as [uid, perm]. */
+export interface MRule {
+  owner: number;
+  group: number;
+  mask: number | undefined;
+  other: number;
+  users: [number, number][];
+}
 
 export interface MNode {
   id: number;
@@ -16,6 +30,19 @@ export interface MNode {
   length: number;
   target?: string;
   children?: Map<string, number>;
+  acl?: MRule;
+  dacl?: MRule;
+}
+
+const minimal = (r: MRule): boolean => r.users.length === 0 && r.mask === undefined;
+const groupClass = (r: MRule): number => (minimal(r) ? r.group : (r.mask ?? 7));
+const permsOf = (r: MRule): number => (r.owner << 6) | (groupClass(r) << 3) | r.other;
+const copyRule = (r: MRule): MRule => ({ ...r, users: r.users.map(([u, p]) => [u, p]) });
+
+/** getfacl-like text of a rule, named users sorted: the listing's form on both sides. */
+export function ruleText(r: MRule): string {
+  const users = [...r.users].sort((x, y) => x[0] - y[0]).map(([u, p]) => `u:${u}:${p}`);
+  return [`u::${r.owner}`, ...users, `g::${r.group}`, `m::${r.mask ?? '-'}`, `o::${r.other}`].join(',');
 }
 
 /** Thrown by model ops: the errno name the real client must also produce. */
@@ -39,6 +66,9 @@ export interface Listed {
   target?: string;
   /** The first path (in listing order) naming the same inode: hard-link identity. */
   same: string;
+  /** ACL volumes: the access and default rules (ruleText), when present. */
+  acl?: string;
+  dacl?: string;
 }
 
 export const CHUNK = 64 * 1024 * 1024;
@@ -48,7 +78,7 @@ export class TreeModel {
   private readonly dirParent = new Map<number, number>();
   private nextId = 2;
 
-  constructor() {
+  constructor(private readonly aclOn = false) {
     this.nodes.set(1, { id: 1, kind: 'dir', mode: 0o777, length: 4096, children: new Map() });
     this.dirParent.set(1, 1);
   }
@@ -84,15 +114,57 @@ export class TreeModel {
     if (n.kind === 'dir') this.dirParent.set(id, parent.id);
   }
 
+  /** Mode and ACLs of a new file or directory under `p` (its default ACL, if any, applies). */
+  private inherit(p: MNode, mode: number, dir: boolean): Pick<MNode, 'mode' | 'acl' | 'dacl'> {
+    mode &= 0o7777;
+    const d = p.dacl;
+    if (d === undefined) return { mode };
+    const dacl = dir ? { dacl: copyRule(d) } : {};
+    if (minimal(d)) return { mode: mode & (0o7000 | permsOf(d)), ...dacl };
+    const acl: MRule = {
+      owner: (mode >> 6) & 7 & d.owner,
+      group: d.group,
+      mask: (mode >> 3) & 7 & (d.mask ?? 7),
+      other: mode & 7 & d.other,
+      users: d.users.map(([u, q]) => [u, q]),
+    };
+    return { mode: (mode & 0o7000) | permsOf(acl), acl, ...dacl };
+  }
+
   mkdir(parentPath: readonly string[], name: string, mode: number): void {
     const p = this.resolve(parentPath);
     this.kids(p);
-    const m = (mode & 0o7777) | (p.mode & 0o2000);
-    this.add(p, name, { kind: 'dir', mode: m, length: 4096, children: new Map() });
+    const h = this.inherit(p, mode, true);
+    this.add(p, name, {
+      kind: 'dir',
+      length: 4096,
+      children: new Map(),
+      ...h,
+      mode: h.mode | (p.mode & 0o2000),
+    });
   }
 
   create(parentPath: readonly string[], name: string, mode: number): void {
-    this.add(this.resolve(parentPath), name, { kind: 'file', mode: mode & 0o7777, length: 0 });
+    const p = this.resolve(parentPath);
+    this.add(p, name, { kind: 'file', length: 0, ...this.inherit(p, mode, false) });
+  }
+
+  /** Sets (undefined: removes) the access or default ACL of `path`, as root. */
+  setfacl(path: readonly string[], type: 'access' | 'default', rule: MRule | undefined): void {
+    const n = this.resolve(path);
+    if (type === 'default') {
+      if (rule !== undefined && n.kind !== 'dir') fail('EACCES');
+      if (rule === undefined) delete n.dacl;
+      else n.dacl = copyRule(rule);
+      return;
+    }
+    if (rule === undefined) {
+      delete n.acl;
+      return;
+    }
+    n.mode = (n.mode & 0o7000) | permsOf(rule);
+    if (minimal(rule)) delete n.acl;
+    else n.acl = copyRule(rule);
   }
 
   symlink(parentPath: readonly string[], name: string, target: string): void {
@@ -195,7 +267,9 @@ export class TreeModel {
   }
 
   chmod(path: readonly string[], mode: number): void {
-    this.resolve(path).mode = mode & 0o7777;
+    const n = this.resolve(path);
+    n.mode = mode & 0o7777;
+    if (n.acl) n.acl = { ...copyRule(n.acl), owner: (mode >> 6) & 7, mask: (mode >> 3) & 7, other: mode & 7 };
   }
 
   write(path: readonly string[], indx: number, pos: number, len: number): void {
@@ -239,6 +313,8 @@ export class TreeModel {
         length: n.length,
         ...(n.target === undefined ? {} : { target: n.target }),
         same,
+        ...(this.aclOn && n.acl ? { acl: ruleText(n.acl) } : {}),
+        ...(this.aclOn && n.dacl ? { dacl: ruleText(n.dacl) } : {}),
       });
       for (const name of [...(n.children?.keys() ?? [])].sort())
         walk(this.node(n.children?.get(name) ?? 0), `${path === '/' ? '' : path}/${name}`);
