@@ -2,7 +2,7 @@
  * Encryption at rest through real mounts, on SQLite and Redis: `format --encrypt-rsa-key`
  * with a passphrase-protected key; a mount with JFS_RSA_PASSPHRASE writes files whose
  * objects in the bucket are sealed (no plaintext, each opens with the key) and reads them
- * back, whole and at random offsets; fsck and gc work through the key; a mount without the
+ * back, whole and at random offsets; fsck, gc and sync out of the volume work through the key; a mount without the
  * passphrase, or with a wrong one, fails at start with a message saying so.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -104,6 +104,16 @@ describe.skipIf(!fuseAvailable())('encryption at rest', () => {
       await withPassphrase(PASS, async () => {
         ok(await tjfs(['fsck', vol.metaUrl]), 'fsck');
         ok(await tjfs(['gc', vol.metaUrl]), 'gc');
+        // sync out of the volume (jfs://, meta URL from the environment) reads plaintext.
+        const out = join(e().base, `synced-${kind}`);
+        process.env['TJFS_ENC_META'] = vol.metaUrl;
+        try {
+          ok(await tjfs(['sync', 'jfs://TJFS_ENC_META/', out + '/'], 60_000), 'sync');
+        } finally {
+          delete process.env['TJFS_ENC_META'];
+        }
+        expect(readFileSync(join(out, 'f')).equals(data)).toBe(true);
+        expect(readFileSync(join(out, 'small'), 'utf8')).toBe('tiny secret text');
       });
 
       // Without the passphrase, or with a wrong one, the mount fails at start and says why.
