@@ -17,6 +17,7 @@ const VALUE_FLAGS = new Set([
   'attr-cache',
   'entry-cache',
   'dir-entry-cache',
+  'negative-entry-cache',
   'cache-dir',
   'cache-size',
   'free-space-ratio',

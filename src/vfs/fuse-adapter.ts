@@ -19,7 +19,15 @@ import type {
 } from '../fuse/fuse-ops.js';
 import { FsError, Errno } from '../base/errno.js';
 import type { EntryResult, LockTypeValue } from '../meta/meta.js';
-import { direntType, FileType, unixMode, type Attr, type Context, type Ino } from '../base/types.js';
+import {
+  direntType,
+  emptyAttr,
+  FileType,
+  unixMode,
+  type Attr,
+  type Context,
+  type Ino,
+} from '../base/types.js';
 import type { Vfs } from './vfs.js';
 import { O_APPEND, O_DIRECT, O_TRUNC } from '../base/open-flags.js';
 
@@ -27,6 +35,12 @@ export interface FuseAdapterOptions {
   attrTimeout: number;
   entryTimeout: number;
   dirEntryTimeout: number;
+  /**
+   * Seconds the kernel may remember that a name does not exist (JuiceFS's
+   * --negative-entry-cache, default 0: off). A name another client creates meanwhile stays
+   * invisible here until it expires; this client's own creates replace the negative entry.
+   */
+  negativeEntryTimeout?: number;
   /** Skip supplementary-group lookups (faster; group checks use only the primary gid). */
   noSupplementaryGroups?: boolean;
 }
@@ -122,7 +136,14 @@ export class VfsFuseOps implements FuseOps {
   }
 
   lookup(r: RequestContext, parent: Ino, name: Buffer): Promise<EntryReply> {
-    return this.vfs.lookup(this.ctx(r), parent, name).then((e) => this.entry(e));
+    const found = this.vfs.lookup(this.ctx(r), parent, name).then((e) => this.entry(e));
+    const negative = this.opts.negativeEntryTimeout ?? 0;
+    if (negative <= 0) return found;
+    // A negative entry (ino 0) the kernel caches instead of ENOENT.
+    return found.catch((e: unknown) => {
+      if (!(e instanceof FsError) || e.errno !== Errno.ENOENT) throw e;
+      return { ino: 0n, attr: emptyAttr(), entryTimeout: negative, attrTimeout: 0 };
+    });
   }
 
   async getattr(r: RequestContext, ino: Ino): Promise<AttrReply> {

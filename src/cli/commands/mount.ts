@@ -37,6 +37,7 @@ import { parseDurationMs } from '../../meta/retry-policy.js';
 export interface MountFlags extends CacheFlags {
   entryCache: string;
   dirEntryCache: string;
+  negativeEntryCache: string;
   readOnly?: boolean;
   subdir?: string;
   o?: string[];
@@ -142,6 +143,7 @@ export async function runMount(
   const { attrCache: attrTimeout, ...cacheOpts } = cacheRuntimeOptions(flags);
   const entryTimeout = parseSecondsArg(flags.entryCache, '--entry-cache');
   const dirEntryTimeout = parseSecondsArg(flags.dirEntryCache, '--dir-entry-cache');
+  const negativeEntryTimeout = parseSecondsArg(flags.negativeEntryCache, '--negative-entry-cache');
   if (flags.metrics !== undefined) parseMetricsAddress(flags.metrics);
   const backupMs = parseBackupInterval(flags.backupMeta, { ...process.env, ...io.env });
   requireAddon();
@@ -209,6 +211,7 @@ export async function runMount(
       attrTimeout,
       entryTimeout,
       dirEntryTimeout,
+      negativeEntryTimeout,
     });
     const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
     const mountOpts: MountOptions = {
@@ -311,7 +314,12 @@ export function registerMount(
     .option('--read-only', 'mount read-only (no session, no writes)')
     .option('--subdir <path>', 'mount a sub-directory of the volume as the root')
     .option('--entry-cache <seconds>', 'file entry cache timeout in seconds', '1')
-    .option('--dir-entry-cache <seconds>', 'directory entry cache timeout in seconds', '1');
+    .option('--dir-entry-cache <seconds>', 'directory entry cache timeout in seconds', '1')
+    .option(
+      '--negative-entry-cache <seconds>',
+      'how long the kernel remembers that a name does not exist (0: off; names other clients create stay invisible that long)',
+      '0',
+    );
   addCacheFlags(cmd)
     .option('--no-bgjob', 'do not run background jobs (heartbeat cleanups)')
     .option(
