@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileType, ROOT_INODE, type Context, type Ino } from '../../src/base/types.js';
 import { main } from '../../src/cli/main.js';
 import { openCliMeta } from '../../src/cli/meta-open.js';
@@ -56,7 +56,10 @@ async function count(url: string, path: string): Promise<Count> {
   }
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'tjfs-mdtest-'));
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'tjfs-mdtest-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const hasRedis = existsSync('/usr/bin/redis-server');

@@ -81,7 +81,10 @@ function expectPerformance(text: string, threads: number): void {
 }
 
 describe('tjfs objbench on a file store', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tjfs-objbench-'));
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tjfs-objbench-'));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs the functional cases and fills the performance table', async () => {
