@@ -57,7 +57,7 @@ export interface MillionResult extends Stamp {
 }
 
 const JUICEFS_REFERENCE = {
-  source: 'JuiceFS PR #5263 via spec/juicefs-features.md §3.3 (1M files, a laptop)',
+  source: 'JuiceFS PR #5263 (its 1M-file dump/load figures, measured on a laptop)',
   note: 'binary dump/load; JSON dumps took about 4-7 s on Redis, 50 s dump / 72 s load on MySQL',
   figures: {
     'redis dump (binary)': '3.5 s',
