@@ -108,8 +108,17 @@ describe('the shared cache flags', () => {
       '--writeback',
       '--attr-cache',
     ]) {
-      const line = (text: string): string | undefined =>
-        text.split('\n').find((l) => l.trimStart().startsWith(flag + ' '));
+      // The option's whole entry (its wrapped continuation lines too), whitespace collapsed:
+      // the two commands pad and wrap their help columns differently.
+      const line = (text: string): string | undefined => {
+        const lines = text.split('\n');
+        const i = lines.findIndex((l) => l.trimStart().startsWith(flag + ' '));
+        if (i < 0) return undefined;
+        let entry = lines[i] ?? '';
+        for (let j = i + 1; j < lines.length && /^\s{6,}\S/.test(lines[j] ?? ''); j++)
+          entry += ' ' + lines[j];
+        return entry.replace(/\s+/g, ' ').trim();
+      };
       expect(line(mount), flag).toBeDefined();
       expect(line(gateway), flag).toBe(line(mount));
     }

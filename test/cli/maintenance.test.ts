@@ -139,7 +139,7 @@ describe.skipIf(!canMount)('maintenance commands on a real mount', () => {
       expect(both.stderr).toContain("--check and --evict can't be used together");
       expect((await tjfs(['warmup'])).stderr).toContain('no path');
       expect((await tjfs(['warmup', '/etc'])).stderr).toContain('not inside a tjfs mount');
-    }, 180_000);
+    }, 300_000);
 
     it(`${kind}: destroy checks the UUID and sessions, then removes objects and metadata`, async () => {
       const vol = await env().createVolume(kind);
