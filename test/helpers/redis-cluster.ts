@@ -126,6 +126,10 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
         'nodes.conf',
         '--cluster-node-timeout',
         '1000',
+        // Replicas sync at once (Redis 7 waits 5 s to batch diskless syncs): a replica that
+        // never synced has no data age and is never promoted.
+        '--repl-diskless-sync-delay',
+        '0',
       );
       const c = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
       live.add(c);
@@ -144,6 +148,18 @@ export async function startRedisCluster(): Promise<RedisClusterSet> {
     );
     if (r.code !== 0) throw new Error(`redis-cli --cluster create: ${r.stdout}${r.stderr}`);
     await waitUntil(() => clusterOk(ports), 30_000, 'cluster_state:ok');
+    // Every replica has synced with its master, so a killed master can fail over.
+    await waitUntil(
+      async () => {
+        for (const p of ports) {
+          const info = await cli(p, ['INFO', 'replication']).catch(() => '');
+          if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false;
+        }
+        return true;
+      },
+      30_000,
+      'replicas in sync',
+    );
   } catch (e) {
     await stop();
     throw e;
