@@ -38,7 +38,7 @@ export interface BlockCache {
    * copy still exists (files removed behind the cache's back, as `warmup --evict` does) and
    * stores `data` again when it is gone. `done` as for `put`.
    */
-  recheck?(key: string, data: Buffer, done: () => void): void;
+  recheck?(key: string, data: Buffer, done: () => void, always?: boolean): void;
   /**
    * Whether the cache keeps the buffers it is given (a memory cache) rather than reading
    * them only until they are written out (a disk cache): a buffer kept must not pin a

@@ -320,12 +320,16 @@ describe('a block file removed behind the cache (warmup --evict on a live mount)
     expect(mem.counters.get).toBe(gets); // served from memory
     await cache.drain();
     expect((await stat(file)).size).toBeGreaterThanOrEqual(BS);
-    // Checked at most once per 10 s: a second removal right away is noticed by a disk read.
+    // Checked at most once per 10 s: a second removal right away goes unnoticed by a plain read.
     await rm(file);
     await reader.read(0, 4 * KiB, meta.length);
     await cache.drain();
     await expect(stat(file)).rejects.toThrow(/ENOENT/);
     expect(cache.has(key)).toBe(true);
+    // An O_DIRECT reader (warmup) has it checked every time.
+    await reader.read(0, 4 * KiB, meta.length, { verifyCache: true });
+    await cache.drain();
+    expect((await stat(file)).size).toBeGreaterThanOrEqual(BS);
     await cache.close();
   });
 });

@@ -346,10 +346,10 @@ export class DiskBlockCache implements BlockCache {
     this.fds.drop(this.path(key));
   }
 
-  recheck(key: string, data: Buffer, done: () => void): void {
+  recheck(key: string, data: Buffer, done: () => void, always = false): void {
     const now = this.now();
     const last = this.rechecked.get(key);
-    if (!this.index.has(key) || (last !== undefined && now - last < RECHECK_MS)) {
+    if (!this.index.has(key) || (!always && last !== undefined && now - last < RECHECK_MS)) {
       done();
       return;
     }

@@ -243,13 +243,14 @@ export class ChunkStore {
    * A block served from the read buffer is in the disk cache too, unless its file was removed
    * behind the cache (`warmup --evict` deletes files of a live mount): the cache checks now
    * and then and stores the block again, so a warmup after an evict fills the cache even
-   * when the daemon still has the blocks in memory.
+   * when the daemon still has the blocks in memory. At most once per 10 s per block, or every
+   * time for O_DIRECT readers (`always`: warmup reads with O_DIRECT).
    */
-  private recheckCached(key: string, hit: Buffer): void {
+  private recheckCached(key: string, hit: Buffer, always: boolean): void {
     const cache = this.cache;
     if (cache?.recheck === undefined) return;
     this.pool.hold(hit);
-    cache.recheck(key, hit, () => this.pool.release(hit));
+    cache.recheck(key, hit, () => this.pool.release(hit), always);
   }
 
   /**
@@ -285,13 +286,13 @@ export class ChunkStore {
    * Whole uncompressed block `index` of slice (id, sliceSize); single-flight per key. The
    * result carries one reference: give it back with releaseBlock.
    */
-  getBlock(id: number, sliceSize: number, index: number): Promise<Buffer> {
+  getBlock(id: number, sliceSize: number, index: number, verifyCache = false): Promise<Buffer> {
     const len = blockLen(sliceSize, index, this.blockSize);
     const key = this.key(id, index, len);
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
-      this.recheckCached(key, hit);
+      this.recheckCached(key, hit, verifyCache);
       this.pool.hold(hit);
       return Promise.resolve(hit);
     }
@@ -382,13 +383,14 @@ export class ChunkStore {
     off: number,
     len: number,
     rangeGet = true,
+    verifyCache = false,
   ): Promise<Buffer> {
     const blen = blockLen(sliceSize, index, this.blockSize);
     const key = this.key(id, index, blen);
     const hit = this.buffer.peek(key);
     if (hit !== undefined) {
       this.stats.bufferHits++;
-      this.recheckCached(key, hit);
+      this.recheckCached(key, hit, verifyCache);
       this.pool.hold(hit);
       return hit.subarray(off, off + len);
     }

@@ -81,8 +81,17 @@ export class FileReader {
     this.aheadEnd = 0;
   }
 
-  /** Bytes [offset, offset+length) clamped to `fileLength`; pass the result to `release` after use. */
-  async read(offset: number, length: number, fileLength: number): Promise<Buffer> {
+  /**
+   * Bytes [offset, offset+length) clamped to `fileLength`; pass the result to `release` after use.
+   * `verifyCache`: blocks served from memory have their disk-cache file checked every time
+   * (O_DIRECT readers such as warmup; ChunkStore.recheckCached).
+   */
+  async read(
+    offset: number,
+    length: number,
+    fileLength: number,
+    opts: { verifyCache?: boolean } = {},
+  ): Promise<Buffer> {
     const end = Math.min(offset + length, fileLength);
     if (end <= offset) return Buffer.alloc(0);
     const slack = this.opts.seqSlack ?? 128 * 1024;
@@ -97,7 +106,7 @@ export class FileReader {
       this.aheadEnd = 0;
     }
     this.lastEnd = end;
-    const out = await this.readRange(offset, end, seq);
+    const out = await this.readRange(offset, end, seq, opts.verifyCache === true);
     if (seq && this.window > 0) this.readAhead(end, fileLength);
     return out;
   }
@@ -107,7 +116,7 @@ export class FileReader {
     this.store.releaseBlock(data);
   }
 
-  private async readRange(offset: number, end: number, seq: boolean): Promise<Buffer> {
+  private async readRange(offset: number, end: number, seq: boolean, verify: boolean): Promise<Buffer> {
     const first = Math.floor(offset / CHUNK_SIZE);
     const last = Math.floor((end - 1) / CHUNK_SIZE);
     if (first === last) {
@@ -118,6 +127,7 @@ export class FileReader {
         undefined,
         0,
         seq,
+        verify,
       );
       if (single !== undefined) return single;
     }
@@ -125,7 +135,15 @@ export class FileReader {
     for (let indx = first; indx <= last; indx++) {
       const cs = Math.max(offset, indx * CHUNK_SIZE);
       const ce = Math.min(end, (indx + 1) * CHUNK_SIZE);
-      await this.readChunk(indx, cs - indx * CHUNK_SIZE, ce - indx * CHUNK_SIZE, out, cs - offset, seq);
+      await this.readChunk(
+        indx,
+        cs - indx * CHUNK_SIZE,
+        ce - indx * CHUNK_SIZE,
+        out,
+        cs - offset,
+        seq,
+        verify,
+      );
     }
     return out;
   }
@@ -159,6 +177,7 @@ export class FileReader {
     out: Buffer | undefined,
     dst: number,
     seq: boolean,
+    verify = false,
   ): Promise<Buffer | undefined> {
     for (let attempt = 0; ; attempt++) {
       // A retry reads the list again: a slice it named may have been compacted away.
@@ -166,12 +185,12 @@ export class FileReader {
       const segs = this.segments(runs, cs, dst);
       try {
         if (out === undefined && runs.length === 1 && segs.length === 1 && segs[0] !== undefined) {
-          return await this.fetch(segs[0], seq);
+          return await this.fetch(segs[0], seq, verify);
         }
         const buf = out ?? Buffer.allocUnsafe(ce - cs);
         for (const r of runs) if (r.id === 0) buf.fill(0, dst + r.pos - cs, dst + r.pos - cs + r.len);
         await mapLimit(segs, 16, async (s) => {
-          const data = await this.fetch(s, seq);
+          const data = await this.fetch(s, seq, verify);
           data.copy(buf, s.dst);
           this.store.releaseBlock(data);
         });
@@ -210,7 +229,7 @@ export class FileReader {
    * in the same uncached block (up to --prefetch at a time). Uniformly random reads over n
    * blocks do that once in n^2 reads, so they keep to ranges; a hot block gets cached.
    */
-  private async fetch(s: Segment, seq: boolean): Promise<Buffer> {
+  private async fetch(s: Segment, seq: boolean, verify: boolean): Promise<Buffer> {
     const blen = blockLen(s.size, s.index, this.bs);
     if (s.inBlock + s.len > blen) {
       throw new FsError(Errno.EIO, {
@@ -219,7 +238,7 @@ export class FileReader {
     }
     if (!seq && s.len < blen) {
       const rangeGet = this.store.cache === undefined || s.len <= blen / 4;
-      const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len, rangeGet);
+      const data = await this.store.getBlockRange(s.id, s.size, s.index, s.inBlock, s.len, rangeGet, verify);
       const block = `${s.id}:${s.index}`;
       this.sameBlockReads = block === this.lastRandomBlock ? this.sameBlockReads + 1 : 1;
       this.lastRandomBlock = block;
@@ -228,7 +247,7 @@ export class FileReader {
       }
       return data;
     }
-    const block = await this.store.getBlock(s.id, s.size, s.index);
+    const block = await this.store.getBlock(s.id, s.size, s.index, verify);
     return s.inBlock === 0 && s.len === block.length ? block : block.subarray(s.inBlock, s.inBlock + s.len);
   }
 

@@ -36,7 +36,7 @@ import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
 import { VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
 import { redactedJson } from '../util/redact.js';
-import { O_ACCMODE, O_APPEND, O_EXCL, O_TRUNC } from '../base/open-flags.js';
+import { O_ACCMODE, O_APPEND, O_DIRECT, O_EXCL, O_TRUNC } from '../base/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
 const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);
@@ -525,7 +525,10 @@ export class Vfs {
         if (!file.known || now - file.known.at > this.attrTtlMs) {
           file.known = { length: (await this.meta.getattr(ctx, file.ino)).length, at: now };
         }
-        const data = await file.reader.read(offset, size, file.known.length);
+        // O_DIRECT readers (warmup) make sure what they read from memory is in the disk cache.
+        const data = await file.reader.read(offset, size, file.known.length, {
+          verifyCache: (h!.flags & O_DIRECT) !== 0,
+        });
         this.obs.readBytes.inc(data.length);
         return this.rt.chunks.pool.owns(data) ? { data, done: () => file.reader.release(data) } : { data };
       },
