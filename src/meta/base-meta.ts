@@ -272,11 +272,11 @@ export class BaseMeta implements Meta {
     return rename(this.core, ctx, ps, ns, pd, nd, flags);
   }
 
-  async readdir(ctx: Context, ino: Ino, opts: { plus?: boolean } = {}): Promise<Entry[]> {
+  async readdir(ctx: Context, ino: Ino, opts: { plus?: boolean; limit?: number } = {}): Promise<Entry[]> {
     const a = await this.getattr(ctx, ino);
     if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'readdir', ino });
     checkAccess(ctx, a, R_OK, 'readdir', ino, await aclCheck(this.core, ctx, a));
-    const records = await this.core.engine.listEntries(ino);
+    const records = await this.core.engine.listEntries(ino, opts.limit);
     const out: Entry[] = records.map((r) => ({ name: r.name, ino: r.ino, type: r.type }));
     if (opts.plus && out.length > 0) {
       const attrs = await this.core.engine.getAttrs(out.map((e) => e.ino));

@@ -247,8 +247,12 @@ export interface MetaEngine {
   /** Slice reference counts for dump/fsck: total references of each slice with an entry. */
   getSliceRefs(): Promise<Map<number, number>>;
 
-  /** All entries of a directory (unordered). */
-  listEntries(parent: Ino): Promise<DirEntryRecord[]>;
+  /**
+   * Entries of a directory (unordered): all of them, or at most `limit` (some of them, for
+   * callers that remove what they get and ask again, as rmr does, with memory bounded by
+   * the batch instead of by the directory).
+   */
+  listEntries(parent: Ino, limit?: number): Promise<DirEntryRecord[]>;
   /** Attrs of many inodes in one round trip where possible. */
   getAttrs(inos: readonly Ino[]): Promise<(Attr | undefined)[]>;
 

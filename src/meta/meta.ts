@@ -154,7 +154,8 @@ export interface Meta {
     dstName: Buffer,
     flags?: number,
   ): Promise<EntryResult>;
-  readdir(ctx: Context, ino: Ino, opts?: { plus?: boolean }): Promise<Entry[]>;
+  /** `limit`: at most that many entries, in no order (for callers that remove them and ask again). */
+  readdir(ctx: Context, ino: Ino, opts?: { plus?: boolean; limit?: number }): Promise<Entry[]>;
   /** flags: O_* open flags; checks permissions, registers the open for sustained inodes. */
   open(ctx: Context, ino: Ino, flags: number): Promise<Attr>;
   close(ino: Ino): Promise<void>;

@@ -192,6 +192,14 @@ interface Workers {
   active: number;
 }
 
+/**
+ * Removes everything in `dir`, `batch` entries at a time: each round lists at most `batch`
+ * entries and removes them (directories depth first), then lists again, so memory is bounded
+ * by threads x batch whatever the directory's size (JuiceFS's rmr reads 10,000 at a time).
+ * Entries another client adds meanwhile are removed too. An entry whose inode is gone is
+ * skipped (remembered, so it is not listed forever); the caller's rmdir then reports
+ * ENOTEMPTY, as before.
+ */
 async function emptyDir(
   meta: Meta,
   ctx: Context,
@@ -199,11 +207,13 @@ async function emptyDir(
   opts: RemoveTreeOptions,
   pool: Workers,
 ): Promise<void> {
-  const batch = opts.batch ?? 1000;
+  const batch = Math.max(1, opts.batch ?? 1000);
   const threads = Math.max(1, opts.threads ?? 50);
-  const entries = await meta.readdir(ctx, dir);
-  for (let i = 0; i < entries.length; i += batch) {
-    const part = entries.slice(i, i + batch);
+  const stuck = new Set<string>();
+  for (;;) {
+    const listed = await meta.readdir(ctx, dir, { limit: batch + stuck.size });
+    const part = listed.filter((e) => !stuck.has(e.name.toString('latin1')));
+    if (part.length === 0) return;
     const attrs = await meta.getattrs(part.map((x) => x.ino));
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -211,7 +221,10 @@ async function emptyDir(
         const k = next++;
         const e = part[k]!;
         const a = attrs[k];
-        if (!a) continue;
+        if (!a) {
+          stuck.add(e.name.toString('latin1'));
+          continue;
+        }
         if (a.type === FileType.Directory) await emptyDir(meta, ctx, e.ino, opts, pool);
         await removeOne(meta, ctx, dir, e.name, a, opts);
       }

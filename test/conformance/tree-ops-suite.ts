@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BaseMeta } from '../../src/meta/base-meta.js';
 import { getSummary, getTreeSummary, removeTree, restoreHour } from '../../src/meta/tree-ops.js';
-import { ROOT_INODE, TRASH_INODE, type Ino } from '../../src/base/types.js';
+import { FileType, ROOT_INODE, TRASH_INODE, type Ino } from '../../src/base/types.js';
 import { alice, makeVolume, n, root, type EngineTarget, type Volume } from '../helpers/meta-fixture.js';
 import { expectErrno } from './meta-suite.js';
 
@@ -90,6 +90,34 @@ export function runTreeOpsConformance(target: EngineTarget): void {
       expect(await m.readdir(root, hours[0]!.ino)).toHaveLength(0);
       const hAttr = await m.getattr(root, hours[0]!.ino);
       expect(hAttr.nlink).toBeGreaterThanOrEqual(2);
+    });
+
+    it('removeTree lists a big directory a batch at a time and removes all of it', async () => {
+      const d = (await m.mkdir(root, ROOT_INODE, n('big'), 0o755)).ino;
+      for (let i = 0; i < 150; i++) await m.close((await m.create(root, d, n(`f${i}`), 0o644)).ino);
+      const sub = (await m.mkdir(root, d, n('sub'), 0o755)).ino;
+      for (let i = 0; i < 40; i++) await m.mknod(root, sub, n(`g${i}`), { type: FileType.File, mode: 0o644 });
+      // The engine's limit: at most that many, and all of them when the limit is larger.
+      expect(await m.readdir(root, d, { limit: 7 })).toHaveLength(7);
+      expect(await m.readdir(root, d, { limit: 1000 })).toHaveLength(151);
+      const listed: number[] = [];
+      const readdir = m.readdir.bind(m);
+      m.readdir = async (c, ino, o) => {
+        const r = await readdir(c, ino, o);
+        listed.push(r.length);
+        return r;
+      };
+      let removed = 0;
+      await removeTree(m, root, ROOT_INODE, n('big'), {
+        skipTrash: true,
+        threads: 4,
+        batch: 16,
+        onProgress: (c) => (removed += c),
+      });
+      expect(removed).toBe(150 + 40 + 2);
+      expect(Math.max(...listed)).toBe(16);
+      expect(listed.length).toBeGreaterThanOrEqual(Math.ceil(151 / 16) + Math.ceil(40 / 16));
+      await expectErrno(m.lookup(root, ROOT_INODE, n('big')), 'ENOENT');
     });
 
     it('a put-back never overwrites: the existing name is a conflict', async () => {

@@ -420,8 +420,13 @@ export class MemEngine implements MetaEngine {
   async getSliceRefs(): Promise<Map<number, number>> {
     return new Map([...this.s.sliceRefs].map(([id, r]) => [id, r.refs]));
   }
-  async listEntries(parent: Ino): Promise<DirEntryRecord[]> {
-    return [...(this.s.dirs.get(parent)?.values() ?? [])].map((e) => ({ ...e }));
+  async listEntries(parent: Ino, limit?: number): Promise<DirEntryRecord[]> {
+    const out: DirEntryRecord[] = [];
+    for (const e of this.s.dirs.get(parent)?.values() ?? []) {
+      if (limit !== undefined && out.length >= limit) break;
+      out.push({ ...e });
+    }
+    return out;
   }
   async getAttrs(inos: readonly Ino[]): Promise<(Attr | undefined)[]> {
     return inos.map((i) => {

@@ -332,11 +332,21 @@ export class RedisEngine implements MetaEngine {
     return out;
   }
 
-  async listEntries(parent: Ino): Promise<DirEntryRecord[]> {
+  async listEntries(parent: Ino, limit?: number): Promise<DirEntryRecord[]> {
     const out: DirEntryRecord[] = [];
-    await hscanAll(this.conn, this.keys.entries(parent), (page) => {
-      for (const [name, v] of page) out.push({ name, ...decodeEntry(v) });
-    });
+    const max = limit ?? Infinity;
+    await hscanAll(
+      this.conn,
+      this.keys.entries(parent),
+      (page) => {
+        for (const [name, v] of page) {
+          if (out.length >= max) return false;
+          out.push({ name, ...decodeEntry(v) });
+        }
+        return out.length < max;
+      },
+      Math.min(1000, max),
+    );
     return out;
   }
 

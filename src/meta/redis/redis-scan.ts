@@ -28,13 +28,14 @@ export async function execMulti(conn: RedisConn, commands: readonly Arg[][]): Pr
 export async function hscanAll(
   conn: RedisConn,
   key: string,
-  onPage: (entries: [Buffer, Buffer][]) => void,
+  onPage: (entries: [Buffer, Buffer][]) => boolean | void,
+  count = 1000,
 ): Promise<void> {
   let cursor = '0';
   do {
-    const reply = asArray(await conn.callBuffer('HSCAN', key, cursor, 'COUNT', 1000));
+    const reply = asArray(await conn.callBuffer('HSCAN', key, cursor, 'COUNT', count));
     cursor = asString(reply[0]) ?? '0';
-    onPage(pairs(reply[1]));
+    if (onPage(pairs(reply[1])) === false) return;
   } while (cursor !== '0');
 }
 

@@ -338,11 +338,13 @@ export class SqlEngine implements MetaEngine {
     });
   }
 
-  listEntries(parent: Ino): Promise<DirEntryRecord[]> {
+  listEntries(parent: Ino, limit?: number): Promise<DirEntryRecord[]> {
+    // The limit is an integer we format ourselves (MySQL refuses a placeholder in LIMIT).
+    const cap = limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(limit))}`;
     return this.run('listEntries', true, async (c) => {
       const rows = await rawRows(
         c,
-        sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?`,
+        sql`SELECT ${this.d.blob('name')} AS name, inode, type FROM ${this.t.edge} WHERE parent = ?${cap}`,
         [parent],
       );
       // type as stored: the edge row carries Go's type code.
