@@ -72,12 +72,16 @@ function suite(target: EngineTarget): void {
       );
       await m.close(f.ino);
       await m.link(root, f.ino, 1n, n('hard'));
+      await m.link(root, f.ino, d.ino, n('hard2')); // three parents' worth of links, two in dir
+      await m.clone(root, f.ino, 1n, n('clone')); // the slice is referenced twice
       await m.symlink(root, 1n, n('sym'), Buffer.from([0x61, 0xff, 0x62]));
       await m.setxattr(root, f.ino, 'user.a', Buffer.from([0, 1, 2, 0x25]));
       await m.create(root, 1n, n('gone'), 0o644).then((r) => m.close(r.ino));
       await m.unlink(root, 1n, n('gone'));
       await m.stop({ keepEngine: true });
       const first = await dumpToString(v.engines[0]!);
+      const refsBefore = await v.engines[0]!.getSliceRefs();
+      expect([...refsBefore.values()]).toContain(2);
       await v.close();
       await target.cleanup?.();
       const engine = await openEngine(await target.freshUrl());
@@ -90,6 +94,8 @@ function suite(target: EngineTarget): void {
           .replace(/"nextInodes": \d+/, '')
           .replace(/"nextChunk": \d+/, '');
       expect(norm(await dumpToString(engine))).toBe(norm(first));
+      expect(await engine.getSliceRefs()).toEqual(refsBefore);
+      expect(first).toMatch(/"nlink":3,/);
       expect(first).toContain('"symlink": "a%FFb"');
       expect(first).toContain('"value":"%00%01%02%25"');
       expect(first).toContain('"f%25%22%5C%20x": {');

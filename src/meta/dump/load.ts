@@ -5,9 +5,14 @@
  * their first occurrence and get their parents and nlink fixed at the end.
  *
  * Invariants: every record is validated (load-check.ts) before it is written, with a message
- * naming it; a directory's entries are written as they are read (memory holds the path and the
- * names of the open directories, for the duplicate check); when anything fails the database is reset, so a load either
- * completes or leaves an empty database (no setting, no half-volume).
+ * naming it; a directory's entries are written as they are read; when anything fails the
+ * database is reset, so a load either completes or leaves an empty database (no setting, no
+ * half-volume).
+ * Memory: the path and the names of the open directories (for the duplicate check), half a
+ * byte per inode and per slice id (DenseTable: the types seen, for hard links and quotas; the
+ * slices seen, for refcounts), and entries only for what repeats (hard links' extra parents,
+ * slices referenced more than once) and for directories with quotas. Go's loader keeps a map
+ * of every inode's parents instead; this one loads a million files in a few MiB.
  */
 import type { MetaEngine, MetaTx } from '../engine.js';
 import type { AclRule } from '../encoding.js';
@@ -26,6 +31,7 @@ import {
 import { dirAttr } from '../volume.js';
 import { typeName } from './dump.js';
 import { unescapeToBytes } from './escape.js';
+import { DenseTable } from './dense-table.js';
 import { JsonReader, type JsonValue } from './json-reader.js';
 import {
   checkAttr,
@@ -66,8 +72,19 @@ interface Decoded {
 
 class Loader {
   private queue: ((tx: MetaTx) => void)[] = [];
-  readonly parents = new Map<Ino, Ino[]>();
-  readonly refs = new Map<string, { id: number; size: number; n: number }>();
+  /**
+   * Hard links: the parents after the first of every inode seen more than once (the first
+   * is the attr's parent, written at the first appearance). Inodes seen once cost nothing
+   * here, so memory follows the hard links, not the volume.
+   */
+  readonly moreParents = new Map<Ino, Ino[]>();
+  /**
+   * Slice references: the ids seen (one nibble each; a slice's row is written at its first
+   * reference) and, for the slices referenced more than once (clones, copied ranges), the
+   * extra references, added at the end.
+   */
+  readonly slicesSeen = new DenseTable();
+  readonly moreRefs = new Map<string, { id: number; size: number; n: number }>();
   readonly quotaUse = new Map<Ino, { space: number; inodes: number }>();
   counters = { usedSpace: 0, usedInodes: 0, nextInode: 2, nextChunk: 1, nextTrash: 0 };
   loaded = 0;
@@ -117,7 +134,7 @@ class Loader {
 
   /** The path of the entry being read, for messages. */
   readonly path: string[] = [];
-  readonly types = new Map<Ino, FileType>();
+  readonly types = new DenseTable<FileType>();
 
   private where(): string {
     return describePath(this.path);
@@ -192,12 +209,15 @@ class Loader {
           `inode ${a.ino} appears as ${typeName(known)} and as ${typeName(a.type)}`,
         );
     }
-    this.types.set(a.ino, a.type);
-    const ps = this.parents.get(a.ino) ?? [];
-    ps.push(parent);
-    this.parents.set(a.ino, ps);
-    if (ps.length === 1) this.countInode(a);
-    return ps.length === 1;
+    if (known === undefined) {
+      this.types.set(a.ino, a.type);
+      this.countInode(a);
+      return true;
+    }
+    const more = this.moreParents.get(a.ino);
+    if (more) more.push(parent);
+    else this.moreParents.set(a.ino, [parent]);
+    return false;
   }
 
   private checkExtra(a: CheckedAttr, x: Extra): void {
@@ -230,11 +250,15 @@ class Loader {
       for (const ch of x.chunks) {
         if (ch.slices.length === 0) continue;
         for (const s of ch.slices) {
-          if (s.id > 0) {
+          if (s.id > 0 && this.slicesSeen.get(s.id) === undefined) {
+            this.slicesSeen.set(s.id, 1);
+            const { id, size } = s;
+            this.write((tx) => tx.newSliceRef(id, size));
+          } else if (s.id > 0) {
             const k = `${s.id}_${s.size}`;
-            const r = this.refs.get(k) ?? { id: s.id, size: s.size, n: 0 };
+            const r = this.moreRefs.get(k) ?? { id: s.id, size: s.size, n: 0 };
             r.n++;
-            this.refs.set(k, r);
+            this.moreRefs.set(k, r);
           }
           this.counters.nextChunk = Math.max(this.counters.nextChunk, s.id + 1);
         }
@@ -378,22 +402,20 @@ async function finish(engine: MetaEngine, l: Loader, header: Obj): Promise<void>
     await engine.setCounter(name, v);
   }
   await engine.setCounter('nextSession', 0);
-  for (const r of l.refs.values()) {
-    l.write((tx) => {
-      tx.newSliceRef(r.id, r.size);
-      if (r.n > 1) tx.incrSliceRef(r.id, r.size, r.n - 1);
-    });
+  await l.flush(); // every slice's row exists before the extra references are added
+  for (const r of l.moreRefs.values()) {
+    l.write((tx) => tx.incrSliceRef(r.id, r.size, r.n));
     await l.maybeFlush();
   }
   for (const d of checkDelFiles(header['DelFiles']))
     l.write((tx) => tx.addDelFile(d.ino, d.length, d.expire));
   await l.flush();
-  for (const [i, ps] of l.parents) {
-    if (ps.length < 2) continue;
+  for (const [i, more] of l.moreParents) {
     await engine.txn(
       async (tx) => {
         const a = await tx.getAttr(i);
         if (!a) return;
+        const ps = [a.parent, ...more];
         a.nlink = ps.length;
         a.parent = 0n;
         tx.setAttr(i, a);
