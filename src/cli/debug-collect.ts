@@ -1,7 +1,8 @@
 /**
  * What `tjfs debug` collects, one function per file of the archive: system facts, the
  * mount's daemon command lines, `.config` with secrets removed, `.stats` samples, an
- * access-log sample, the last lines of the mount's log and the daemon's /proc status.
+ * access-log sample, the last lines of the mount's log, the daemon's /proc status and the
+ * profiles its metrics listener serves (`fetchProfile`, src/cli/profiler.ts).
  * Each collector returns text (or undefined when there is nothing to collect) and never
  * throws: a missing piece is reported as a warning, as JuiceFS does, and the rest goes on.
  */
@@ -162,4 +163,46 @@ export async function accessLogSample(
   await Promise.race([filled, new Promise((r) => setTimeout(r, seconds * 1000))]);
   await log.stop();
   return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8');
+}
+
+/**
+ * Where to connect for a listener's `host:port` (`.config` → Mount.MetricsAddress): a
+ * wildcard host (`0.0.0.0`, `[::]`, from `--metrics :PORT`) is reached on loopback.
+ * Undefined for no address (the mount serves no metrics).
+ */
+export function dialAddress(addr: unknown): string | undefined {
+  if (typeof addr !== 'string' || addr.trim() === '') return undefined;
+  const a = addr.trim();
+  if (a.startsWith('0.0.0.0:')) return `127.0.0.1:${a.slice('0.0.0.0:'.length)}`;
+  if (a.startsWith('[::]:')) return `[::1]:${a.slice('[::]:'.length)}`;
+  return a;
+}
+
+/**
+ * GET `http://ADDR/debug/pprof/NAME?QUERY` of a mount's metrics listener: the JSON body, or
+ * an Error whose message says in one line why not (refused, timed out, HTTP status and text).
+ */
+export async function fetchProfile(addr: string, name: string, timeoutMs: number): Promise<Buffer> {
+  const url = `http://${addr}/debug/pprof/${name}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const why =
+      (e as Error).name === 'TimeoutError'
+        ? `no answer in ${Math.round(timeoutMs / 1000)} s`
+        : (cause?.code ?? cause?.message ?? (e as Error).message);
+    throw new Error(`${url}: ${why}`);
+  }
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status === 404)
+    throw new Error(`${url}: not served (HTTP 404; a tjfs older than its profiles, or not tjfs)`);
+  if (res.status !== 200) {
+    const text = body.toString('utf8').trim().split('\n')[0] ?? '';
+    throw new Error(`${url}: HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  }
+  if (!(res.headers.get('content-type') ?? '').startsWith('application/json'))
+    throw new Error(`${url}: not a JSON profile (content-type ${res.headers.get('content-type') ?? 'none'})`);
+  return body;
 }

@@ -5,10 +5,17 @@
  * client reports where it went (log line, `.config` → Mount.MetricsAddress); an address the
  * user set with `--metrics` is used as given or not at all (a log line, the client runs on),
  * also as JuiceFS. JuiceFS has no switch to turn metrics off; neither has tjfs.
+ *
+ * Beside /metrics, as JuiceFS serves Go's pprof there, the same listener serves profiles of
+ * this process under `/debug/pprof/` (profiler.ts: a V8 CPU profile, a sampling heap profile
+ * and memory statistics), which `tjfs debug` puts into its archive. The listener is in the
+ * process that runs the Vfs: the mount's worker under a supervisor (`mount -d`), the mount
+ * itself in the foreground, the gateway process.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CliError } from './io.js';
+import { PprofRoutes } from './profiler.js';
 
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9567';
 
@@ -58,7 +65,9 @@ export async function serveMetrics(
 ): Promise<MetricsEndpoint | undefined> {
   const explicit = addr !== undefined;
   const { host, port } = parseMetricsAddress(addr ?? DEFAULT_METRICS_ADDRESS);
+  const pprof = new PprofRoutes();
   const server = createServer((req, res) => {
+    if (pprof.handle(req, res)) return;
     const src = source();
     if ((req.url ?? '').split('?')[0] !== '/metrics' || src === undefined) {
       res.writeHead(404).end();
@@ -91,6 +100,10 @@ export async function serveMetrics(
   return {
     server,
     address: shown,
-    close: () => new Promise<void>((done) => server.close(() => done())),
+    close: () => {
+      // A running profile answers at once with what it has, so closing waits for no timer.
+      pprof.close();
+      return new Promise<void>((done) => server.close(() => done()));
+    },
   };
 }

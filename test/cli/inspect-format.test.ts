@@ -124,6 +124,10 @@ describe('stats, profile and debug: argument errors without a mount', () => {
     expect((await call('stats', dir, '--interval', '0')).err).toContain('--interval must be at least 1');
     expect((await call('stats', dir, '--interval', 'fast')).err).toContain("invalid --interval 'fast'");
     expect((await call('debug', dir, '--limit', '-5')).err).toContain("invalid --limit '-5'");
+    expect((await call('debug', dir, '--profile-sec', '301')).err).toContain(
+      "invalid --profile-sec '301': at most 300 seconds",
+    );
+    expect((await call('debug', dir, '--profile-sec', '1m')).err).toContain("invalid --profile-sec '1m'");
     expect((await call('profile', dir, '--interval', '1')).err).toContain('is not a mount point');
     expect((await call('profile', dir, '--interval', '0')).err).toContain(
       '--interval must be > 0 for real time',

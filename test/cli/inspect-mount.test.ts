@@ -6,8 +6,9 @@
  *    and the raw `.stats` counters changed by exactly that much;
  *  - profile: live, the mkdirs made while it runs are counted exactly; replayed from an
  *    access log saved with `cat .accesslog`, one process's ops are counted exactly by --pid;
- *  - debug: the zip holds every expected entry with real content, and the volume's secret
- *    key appears nowhere in it.
+ *  - debug: the zip holds every expected entry with real content (a CPU profile of the
+ *    mount daemon that saw its FUSE work, a heap profile, its memory statistics), and the
+ *    volume's secret key appears nowhere in it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -187,7 +188,7 @@ describe.skipIf(!canMount).each(KINDS)('stats, profile and debug on a mount (%s)
   );
 
   it.skipIf(skip)(
-    'debug writes a zip with system facts, config without secrets, stats, access and mount logs',
+    'debug writes a zip with system facts, config without secrets, stats, access and mount logs, profiles',
     async () => {
       const outDir = join(env().base, `${kind}-debug`);
       const d = startCli([
@@ -201,6 +202,8 @@ describe.skipIf(!canMount).each(KINDS)('stats, profile and debug on a mount (%s)
         '4',
         '--limit',
         '20',
+        '--profile-sec',
+        '2',
       ]);
       // The samples start right after the mount command is printed.
       expect(await waitFor(() => d.out().includes('Mount Command:'), 30_000), d.out()).toBe(true);
@@ -216,6 +219,9 @@ describe.skipIf(!canMount).each(KINDS)('stats, profile and debug on a mount (%s)
         'accesslog.4s.txt',
         'cmdline.txt',
         'config.txt',
+        'cpu.cpuprofile',
+        'heap.heapprofile',
+        'memstats.json',
         'process-status.txt',
         'stats.1s.txt',
         'stats.txt',
@@ -234,6 +240,27 @@ describe.skipIf(!canMount).each(KINDS)('stats, profile and debug on a mount (%s)
       const log = text('tjfs.log').split('\n').filter(Boolean);
       expect(log.length).toBeGreaterThan(0);
       expect(log.length).toBeLessThanOrEqual(20);
+      // The profiles are the mount daemon's, taken while it served the mkdirs above.
+      const mem = JSON.parse(text('memstats.json')) as { pid: number; memoryUsage: { rss: number } };
+      expect(mem.pid).toBe(mount?.pid);
+      expect(mem.memoryUsage.rss).toBeGreaterThan(0);
+      const cpu = JSON.parse(text('cpu.cpuprofile')) as {
+        nodes: { callFrame: { functionName: string; url: string } }[];
+        startTime: number;
+        endTime: number;
+        samples: number[];
+      };
+      expect(cpu.samples.length).toBeGreaterThan(0);
+      expect(cpu.endTime - cpu.startTime).toBeGreaterThanOrEqual(1_500_000); // µs
+      expect(cpu.nodes.some((n) => n.callFrame.functionName === '(root)')).toBe(true);
+      // Its own code (the profiler) aside, the daemon's file system code was sampled.
+      const served = cpu.nodes.filter((n) =>
+        /\/dist\/src\/(vfs|meta|fuse|chunk|object)\//.test(n.callFrame.url),
+      );
+      expect(served.length, 'file system code in the CPU profile').toBeGreaterThan(0);
+      const heap = JSON.parse(text('heap.heapprofile')) as { head: { callFrame: { functionName: string } } };
+      expect(heap.head.callFrame.functionName).toBe('(root)');
+      expect(d.out()).toContain('The CPU profile of 2 s is collected');
       for (const n of Object.keys(entries)) expect(text(n), n).not.toContain(SECRET);
     },
     90_000,

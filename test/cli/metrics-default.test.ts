@@ -2,14 +2,16 @@
  * Metrics on by default (JuiceFS cmd/mount.go exposeMetrics): two mounts at once both serve
  * /metrics, the first at 127.0.0.1:9567 when that port is free, the second elsewhere; each
  * mount's `.config` names its address; the Grafana dashboard in docs/ only uses metric names a
- * mount exports. A taken address given with --metrics leaves the mount up without metrics.
+ * mount exports. A taken address given with --metrics leaves the mount up without metrics, and
+ * `tjfs debug` on it still completes, saying in one line why its archive has no profiles.
  */
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuseAvailable } from '../fuse/harness.js';
-import { ROOT, useE2eEnv } from '../helpers/mount.js';
+import { unzipSync } from 'fflate';
+import { ROOT, tjfs, useE2eEnv } from '../helpers/mount.js';
 import { ok, run } from '../helpers/proc.js';
 
 const canMount = fuseAvailable();
@@ -59,7 +61,7 @@ describe.skipIf(!canMount)('metrics on by default', () => {
     for (const n of names) expect(exported, n).toMatch(new RegExp(`^# TYPE ${n} `, 'm'));
   }, 90_000);
 
-  it('--metrics ADDR is used as given; a taken one leaves the mount up without metrics', async () => {
+  it('--metrics ADDR is used as given; a taken one leaves the mount up without metrics, debug notes it', async () => {
     const vol = await env().createVolume('sqlite-file');
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
@@ -68,6 +70,22 @@ describe.skipIf(!canMount)('metrics on by default', () => {
       const m = await env().mount(vol, ['--metrics', `127.0.0.1:${port}`]);
       expect((await configOf(m.mp)).Mount.MetricsAddress).toBe('');
       expect(m.log()).toContain(`cannot listen on 127.0.0.1:${port}`);
+      // debug collects the rest and says in one line why there are no profiles.
+      const outDir = join(env().base, 'debug-no-metrics');
+      const r = await tjfs(
+        ['debug', m.mp, '--out-dir', outDir, '--stats-sec', '0', '--trace-sec', '0', '--profile-sec', '1'],
+        60_000,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('no profiles: the mount serves no metrics');
+      const zip = readdirSync(outDir).find((n) => n.endsWith('.zip')) ?? '';
+      const entries = unzipSync(readFileSync(join(outDir, zip)));
+      expect(Object.keys(entries)).toContain('stats.txt');
+      for (const n of ['cpu.cpuprofile', 'heap.heapprofile', 'memstats.json'])
+        expect(Object.keys(entries)).not.toContain(n);
+      const note = Buffer.from(entries['profile-missing.txt'] ?? new Uint8Array()).toString('utf8');
+      expect(note.trim().split('\n')).toHaveLength(1);
+      expect(note).toContain('the mount serves no metrics');
     } finally {
       blocker.close();
     }

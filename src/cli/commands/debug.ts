@@ -1,6 +1,6 @@
 /**
- * `tjfs debug MOUNTPOINT [--out-dir ./debug] [--limit 5000] [--stats-sec 5] [--trace-sec 5]`
- * (JuiceFS cmd/debug.go): collects what a maintainer needs about one mount into
+ * `tjfs debug MOUNTPOINT [--out-dir ./debug] [--limit 5000] [--stats-sec 5] [--trace-sec 5]
+ * [--profile-sec 30]` (JuiceFS cmd/debug.go): collects what a maintainer needs about one mount into
  * `OUT-DIR/<mount-path-with-dashes>-<YYYYMMDDhhmmss>/` and zips that directory beside it
  * (`.zip`, as JuiceFS; written with fflate). Files:
  *   system-info.log  platform, kernel, OS, Node, CPUs, memory, /proc/mounts line, df
@@ -10,7 +10,17 @@
  *   accesslog.<N>s.txt          `.accesslog` during N seconds (--trace-sec)
  *   tjfs.log         the last --limit lines of the mount's log (background or --log mounts)
  *   process-status.txt  /proc status and limits of the daemon processes
- * Go's pprof profiles have no counterpart (--profile-sec is accepted and ignored).
+ *   memstats.json    the daemon's process.memoryUsage() and V8 heap statistics
+ *   cpu.cpuprofile   a V8 CPU profile of the daemon during --profile-sec seconds
+ *   heap.heapprofile a V8 sampling heap profile of the daemon over the same seconds
+ *   profile-missing.txt  why any of the last three is missing (one line each)
+ * Where JuiceFS fetches Go's pprof from the mount, tjfs fetches the V8 profiles that the
+ * mount's metrics listener serves under /debug/pprof/ (src/cli/profiler.ts) at `.config` →
+ * Mount.MetricsAddress: the process that runs the file system (the worker of a `mount -d`).
+ * --profile-sec 0 takes no CPU or heap profile. A mount without a metrics listener, one that
+ * does not answer or an older tjfs leaves them out with a note; the rest is collected anyway.
+ * The samples (stats, access log, profiles) run together: the command takes about the
+ * longest of --stats-sec, --trace-sec and --profile-sec.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -22,6 +32,8 @@ import { requireMountPoint, type InspectedMount } from '../mount-point.js';
 import {
   accessLogSample,
   configText,
+  dialAddress,
+  fetchProfile,
   logPathOf,
   mountProcesses,
   processStatus,
@@ -38,6 +50,8 @@ export interface DebugFlags {
 }
 
 const MAX_ACCESS_LOG = 32 * 1024 ** 2;
+/** The longest profile a metrics listener takes (src/cli/profiler.ts MAX_PROFILE_SECONDS). */
+const MAX_PROFILE_SEC = 300;
 
 function stamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
@@ -88,6 +102,57 @@ async function collectLog(
   }
 }
 
+/**
+ * memstats.json, cpu.cpuprofile and heap.heapprofile from the mount's metrics listener; the
+ * CPU and heap profiles run together for `secs` seconds. What could not be fetched is
+ * warned about and noted in profile-missing.txt; nothing here fails the command.
+ */
+async function collectProfiles(
+  mount: Record<string, unknown>,
+  haveConfig: boolean,
+  dir: string,
+  secs: number,
+  io: CliIo,
+): Promise<void> {
+  const notes: string[] = [];
+  const addr = dialAddress(mount['MetricsAddress']);
+  if (!haveConfig) notes.push('no profiles: the metrics address is unknown (.config could not be read)');
+  else if (addr === undefined)
+    notes.push(
+      'no profiles: the mount serves no metrics (.config has no Mount.MetricsAddress: ' +
+        'its --metrics address could not be listened on, see its log)',
+    );
+  else {
+    const take = async (name: string, file: string, timeoutMs: number): Promise<void> => {
+      await writeFile(join(dir, file), await fetchProfile(addr, name, timeoutMs));
+    };
+    try {
+      // Instant, and it tells at once whether the listener answers at all.
+      await take('memstats', 'memstats.json', 10_000);
+    } catch (e) {
+      notes.push(`no profiles: ${(e as Error).message}`);
+    }
+    if (notes.length === 0 && secs > 0) {
+      const timeout = secs * 1000 + 30_000;
+      const kinds = [
+        ['profile', 'cpu.cpuprofile', 'CPU'],
+        ['heap', 'heap.heapprofile', 'heap'],
+      ] as const;
+      await Promise.all(
+        kinds.map(([name, file, what]) =>
+          take(`${name}?seconds=${secs}`, file, timeout).then(
+            () => out(io, `The ${what} profile of ${secs} s is collected`),
+            (e: unknown) => notes.push(`no ${what} profile: ${(e as Error).message}`),
+          ),
+        ),
+      );
+    } else if (notes.length === 0) out(io, '--profile-sec 0: no CPU or heap profile taken');
+  }
+  for (const n of notes) warn(io, n);
+  if (notes.length > 0)
+    await writeFile(join(dir, 'profile-missing.txt'), notes.join('\n') + '\n').catch(() => undefined);
+}
+
 async function daemonUid(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -110,7 +175,9 @@ export async function runDebug(
   const limit = parseIntArg(flags.limit, '--limit');
   const statsSec = parseIntArg(flags.statsSec, '--stats-sec');
   const traceSec = parseIntArg(flags.traceSec, '--trace-sec');
-  parseIntArg(flags.profileSec, '--profile-sec');
+  const profileSec = parseIntArg(flags.profileSec, '--profile-sec');
+  if (profileSec > MAX_PROFILE_SEC)
+    throw new CliError(`invalid --profile-sec '${flags.profileSec}': at most ${MAX_PROFILE_SEC} seconds`);
   const m = await requireMountPoint(mountpoint, io);
   const at = stamp(new Date());
   const prefix = m.mp.split('/').filter(Boolean).join('-');
@@ -131,10 +198,12 @@ export async function runDebug(
   out(io, `Mount Command:\n${cmd || '(unknown)'}\n`);
 
   let mount: Record<string, unknown> = {};
+  let haveConfig = false;
   try {
     const cfg = await configText(m.config);
     await writeFile(join(dir, 'config.txt'), cfg);
     mount = ((JSON.parse(cfg) as { Mount?: Record<string, unknown> }).Mount ?? {}) as Record<string, unknown>;
+    haveConfig = true;
   } catch (e) {
     warn(io, `failed to get the volume config ${m.config}: ${reason(e)}`);
   }
@@ -143,6 +212,7 @@ export async function runDebug(
     collectStats(m, dir, statsSec, io),
     collectAccessLog(m, dir, traceSec, io),
     collectLog(mount, uid, dir, limit, io),
+    collectProfiles(mount, haveConfig, dir, profileSec, io),
   ]);
   const status = await processStatus(procs);
   if (status !== undefined) await writeFile(join(dir, 'process-status.txt'), status);
@@ -161,13 +231,19 @@ export function registerDebug(
 ): void {
   program
     .command('debug')
-    .description('collect system facts, config, stats, access and daemon logs of a mount into a zip')
+    .description(
+      'collect system facts, config, stats, access and daemon logs and CPU/heap profiles of a mount into a zip',
+    )
     .argument('<MOUNTPOINT>', 'root of a tjfs mount')
     .option('--out-dir <dir>', 'the output directory of the result file', 'debug')
     .option('--limit <n>', 'the number of last log lines to collect', '5000')
     .option('--stats-sec <n>', 'stats sampling duration in seconds', '5')
     .option('--trace-sec <n>', 'access log sampling duration in seconds', '5')
-    .option('--profile-sec <n>', "accepted for JuiceFS's scripts; tjfs has no pprof profiles", '30')
+    .option(
+      '--profile-sec <n>',
+      "CPU and heap profiling duration in seconds, from the mount's metrics listener (0: none; at most 300)",
+      '30',
+    )
     .addHelpText(
       'after',
       helpExamples(
