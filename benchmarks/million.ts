@@ -14,7 +14,7 @@
  *   local directory; warmup of /data through a mount (the subset only: reading N files through
  *   FUSE would measure the mount, not the command);
  * - rmr --skip-trash of /m through the mount (every file and directory, in the engine).
- * `--heap-cap MiB` runs every command but load with V8's old space capped there: a command whose
+ * `--heap-cap MiB` runs every command with V8's old space capped there: a command whose
  * live memory grows with the volume then fails instead of just showing a larger peak RSS
  * (a plain peak RSS also counts garbage V8 has not collected yet).
  * Mounts hold /tmp/tjfs-mount.lock (shared machine rule) only while they are up.
@@ -116,12 +116,11 @@ function phase(t: Timed, files: number, note?: string): PhaseResult {
   };
 }
 
-/** `--heap-cap MiB`: V8's old-space limit for every measured command but load (see runMillionBench). */
+/** `--heap-cap MiB`: V8's old-space limit for every measured command (see runMillionBench). */
 let heapCapMiB: number | undefined;
 
 async function must(what: string, args: string[], env: Record<string, string> = {}): Promise<Timed> {
-  const cap =
-    heapCapMiB !== undefined && what !== 'load' ? { NODE_OPTIONS: `--max-old-space-size=${heapCapMiB}` } : {};
+  const cap = heapCapMiB !== undefined ? { NODE_OPTIONS: `--max-old-space-size=${heapCapMiB}` } : {};
   const t = await timed(args, { ...env, ...cap });
   if (t.code !== 0) throw new Error(`${what} failed (exit ${t.code}): ${t.stderr.slice(-2000)}`);
   return t;
