@@ -34,10 +34,8 @@ describe('planMount', () => {
   });
 
   it('ignores JuiceFS-only flags and rejects unknown ones', () => {
-    expect(planMount(['consul=10.0.0.1:8500', 'writeback_cache']).ignored).toEqual([
-      'consul=10.0.0.1:8500',
-      'writeback_cache',
-    ]);
+    expect(planMount(['consul=10.0.0.1:8500', 'writeback_cache']).ignored).toEqual(['consul=10.0.0.1:8500']);
+    expect(planMount(['writeback_cache']).args).toEqual(['-o', 'writeback_cache']);
     expect(planMount(['metrics=0.0.0.0:9567']).args).toEqual(['--metrics=0.0.0.0:9567']);
     expect(() => planMount(['rm-rf=/'])).toThrow(CsiError);
     expect(() => planMount(['cache-size'])).toThrow(/needs a value/);

@@ -31,7 +31,7 @@ const VALUE_FLAGS = new Set([
   'metrics',
 ]);
 const BOOL_FLAGS = new Set(['writeback', 'read-only', 'no-bgjob', 'hide-internal']);
-const FUSE_OPTIONS = new Set(['allow_other', 'default_permissions']);
+const FUSE_OPTIONS = new Set(['allow_other', 'default_permissions', 'writeback_cache']);
 /** JuiceFS client flags and libfuse options tjfs accepts but does not act on. */
 const IGNORED = new Set([
   'no-usage-report',
@@ -63,7 +63,6 @@ const IGNORED = new Set([
   'verbose',
   'atime-mode',
   'max-fuse-io',
-  'writeback_cache',
   'allow_root',
   'nonempty',
   'fsname',

@@ -29,7 +29,7 @@ import {
   type Ino,
 } from '../base/types.js';
 import type { Vfs } from './vfs.js';
-import { O_APPEND, O_DIRECT, O_TRUNC } from '../base/open-flags.js';
+import { O_ACCMODE, O_APPEND, O_DIRECT, O_RDWR, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 
 export interface FuseAdapterOptions {
   attrTimeout: number;
@@ -43,6 +43,13 @@ export interface FuseAdapterOptions {
   negativeEntryTimeout?: number;
   /** Skip supplementary-group lookups (faster; group checks use only the primary gid). */
   noSupplementaryGroups?: boolean;
+  /**
+   * The mount asked the kernel for its write-back page cache (`-o writeback_cache`). The
+   * kernel then reads pages through any handle of the file, write-only ones included, to
+   * fill partly written pages, so such handles must serve reads (the kernel has already
+   * checked the caller's own access at open).
+   */
+  writebackCache?: boolean;
 }
 
 const groupCache = new Map<number, { gids: number[]; at: number }>();
@@ -220,6 +227,7 @@ export class VfsFuseOps implements FuseOps {
     opts?: { killSuidgid: boolean },
   ): Promise<OpenReply> {
     const h = await this.vfs.open(this.ctx(r), ino, flags, opts?.killSuidgid === true);
+    this.kernelMayRead(h);
     // Virtual files change under us: no page cache for them; .accesslog is a stream.
     if (h.kind === 'virtual') return { fh: h.fh, directIo: true, nonSeekable: h.live !== undefined };
     const unchanged = h.attr !== undefined && this.noteVersion(ino, h.attr);
@@ -229,6 +237,12 @@ export class VfsFuseOps implements FuseOps {
     // at open); any change, ours or another client's, makes the kernel drop them.
     if ((flags & (O_DIRECT | O_APPEND)) !== 0) return { fh: h.fh, directIo: true };
     return unchanged && (flags & O_TRUNC) === 0 ? { fh: h.fh, keepCache: true } : { fh: h.fh };
+  }
+
+  /** With the kernel's write-back cache, a write-only file handle also serves the kernel's reads. */
+  private kernelMayRead(h: { kind: string; flags: number }): void {
+    if (this.opts.writebackCache === true && h.kind === 'file' && (h.flags & O_ACCMODE) === O_WRONLY)
+      h.flags = (h.flags & ~O_ACCMODE) | O_RDWR;
   }
 
   /**
@@ -410,6 +424,7 @@ export class VfsFuseOps implements FuseOps {
       flags,
       opts?.killSuidgid === true,
     );
+    this.kernelMayRead(handle);
     return {
       entry: this.entry(entry),
       open: (flags & (O_DIRECT | O_APPEND)) !== 0 ? { fh: handle.fh, directIo: true } : { fh: handle.fh },

@@ -207,13 +207,22 @@ export async function runMount(
         Mount: { Mountpoint: mp, ...flags, MetricsAddress: metricsAddress },
       },
     });
+    const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
+    // -o writeback_cache (as JuiceFS passes it to libfuse): an INIT flag, not a kernel mount
+    // option. The kernel's page cache then owns regular files' size and mtime on this mount
+    // (docs/SEMANTICS.md, "-o writeback_cache").
+    const writebackCache = extra.includes('writeback_cache');
+    if (writebackCache)
+      log.info?.(
+        'writeback_cache: the kernel buffers writes and keeps its own size and mtime of files; changes other clients make to a file this mount has cached may stay unseen (docs/SEMANTICS.md)',
+      );
     const ops = new VfsFuseOps(vfs, {
       attrTimeout,
       entryTimeout,
       dirEntryTimeout,
       negativeEntryTimeout,
+      writebackCache,
     });
-    const extra = (flags.o ?? []).flatMap((o) => o.split(',')).filter(Boolean);
     const mountOpts: MountOptions = {
       mountpoint: mp,
       ops,
@@ -221,7 +230,8 @@ export async function runMount(
       subtype: 'tjfs',
       allowOther: process.getuid?.() === 0 || extra.includes('allow_other'),
       readOnly: flags.readOnly === true || extra.includes('ro'),
-      extraOptions: extra.filter((o) => o !== 'allow_other' && o !== 'ro'),
+      extraOptions: extra.filter((o) => o !== 'allow_other' && o !== 'ro' && o !== 'writeback_cache'),
+      writebackCache,
       // Kernel readahead of the mount: 8 MiB measured best for sequential reads here (1 MiB
       // left the daemon idle between requests; 32 MiB was slower).
       readAheadKb: 8192,
