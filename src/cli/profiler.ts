@@ -52,30 +52,25 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A CPU profile of `seconds` (or until `signal` aborts), in `.cpuprofile` form. */
-export async function cpuProfile(seconds: number, signal: AbortSignal): Promise<object> {
+/**
+ * Runs one inspector profiler for `seconds` (or until `signal` aborts) and returns what its
+ * stop command gives: `Profiler` for a CPU profile (`.cpuprofile`), `HeapProfiler`'s sampling
+ * for a heap profile (`.heapprofile`).
+ */
+async function sample(kind: ProfileKind, seconds: number, signal: AbortSignal): Promise<object> {
   const session = new Session();
   session.connect();
   try {
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
+    if (kind === 'cpu') {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    } else {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_INTERVAL });
+    }
     await sleep(seconds * 1000, signal);
-    const { profile } = await session.post('Profiler.stop');
-    return profile;
-  } finally {
-    session.disconnect();
-  }
-}
-
-/** A sampling heap profile of `seconds` (or until `signal` aborts), in `.heapprofile` form. */
-export async function heapProfile(seconds: number, signal: AbortSignal): Promise<object> {
-  const session = new Session();
-  session.connect();
-  try {
-    await session.post('HeapProfiler.enable');
-    await session.post('HeapProfiler.startSampling', { samplingInterval: HEAP_SAMPLING_INTERVAL });
-    await sleep(seconds * 1000, signal);
-    const { profile } = await session.post('HeapProfiler.stopSampling');
+    const { profile } =
+      kind === 'cpu' ? await session.post('Profiler.stop') : await session.post('HeapProfiler.stopSampling');
     return profile;
   } finally {
     session.disconnect();
@@ -94,6 +89,17 @@ export function memStats(): object {
   };
 }
 
+export type ProfileKind = 'cpu' | 'heap';
+
+/** What differs between the two profiles a listener takes: route under the prefix, default seconds, name, file. */
+export const PROFILE_KINDS: Record<
+  ProfileKind,
+  { route: string; defaultSeconds: number; label: string; file: string }
+> = {
+  cpu: { route: 'profile', defaultSeconds: DEFAULT_CPU_SECONDS, label: 'CPU', file: 'cpu.cpuprofile' },
+  heap: { route: 'heap', defaultSeconds: DEFAULT_HEAP_SECONDS, label: 'heap', file: 'heap.heapprofile' },
+};
+
 const INDEX =
   `${PPROF_PREFIX}/profile?seconds=N  V8 CPU profile (.cpuprofile JSON), N 1..${MAX_PROFILE_SECONDS}, default ${DEFAULT_CPU_SECONDS}\n` +
   `${PPROF_PREFIX}/heap?seconds=N     V8 sampling heap profile (.heapprofile JSON), N 1..${MAX_PROFILE_SECONDS}, default ${DEFAULT_HEAP_SECONDS}\n` +
@@ -109,8 +115,8 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
  * prefix (true) or leaves it to the caller (false); `close` ends running profiles early.
  */
 export class PprofRoutes {
-  private cpuBusy = false;
-  private heapBusy = false;
+  /** The kinds of profile running now (one of each at a time). */
+  private readonly busy = new Set<ProfileKind>();
   private readonly closing = new AbortController();
 
   handle(req: IncomingMessage, res: ServerResponse): boolean {
@@ -145,42 +151,30 @@ export class PprofRoutes {
     this.closing.abort();
   }
 
-  private profile(res: ServerResponse, url: URL, kind: 'cpu' | 'heap'): void {
-    const secs = profileSeconds(
-      url.searchParams.get('seconds'),
-      kind === 'cpu' ? DEFAULT_CPU_SECONDS : DEFAULT_HEAP_SECONDS,
-    );
+  private profile(res: ServerResponse, url: URL, kind: ProfileKind): void {
+    const { defaultSeconds, label, file } = PROFILE_KINDS[kind];
+    const secs = profileSeconds(url.searchParams.get('seconds'), defaultSeconds);
     if (typeof secs === 'string') {
       send(res, 400, secs + '\n');
       return;
     }
-    if (kind === 'cpu' ? this.cpuBusy : this.heapBusy) {
-      send(
-        res,
-        409,
-        `a ${kind === 'cpu' ? 'CPU' : 'heap'} profile is already running; try again when it ends\n`,
-      );
+    if (this.busy.has(kind)) {
+      send(res, 409, `a ${label} profile is already running; try again when it ends\n`);
       return;
     }
-    if (kind === 'cpu') this.cpuBusy = true;
-    else this.heapBusy = true;
+    this.busy.add(kind);
     // The client leaving (or the server closing) ends the profile at once.
-    const stop = new AbortController();
-    const onClose = (): void => stop.abort();
+    const left = new AbortController();
+    const onClose = (): void => left.abort();
     res.once('close', onClose);
-    const onClosing = (): void => stop.abort();
-    this.closing.signal.addEventListener('abort', onClosing, { once: true });
-    if (this.closing.signal.aborted) stop.abort();
-    const take = kind === 'cpu' ? cpuProfile : heapProfile;
-    take(secs, stop.signal)
+    sample(kind, secs, AbortSignal.any([left.signal, this.closing.signal]))
       .then(
         (p) => {
-          const name = kind === 'cpu' ? 'cpu.cpuprofile' : 'heap.heapprofile';
           if (res.headersSent || res.destroyed) return;
           res
             .writeHead(200, {
               'content-type': 'application/json',
-              'content-disposition': `attachment; filename="${name}"`,
+              'content-disposition': `attachment; filename="${file}"`,
               'cache-control': 'no-store',
               // A profile is a long request: keeping its connection would only hold a closing server.
               connection: 'close',
@@ -191,9 +185,7 @@ export class PprofRoutes {
       )
       .finally(() => {
         res.off('close', onClose);
-        this.closing.signal.removeEventListener('abort', onClosing);
-        if (kind === 'cpu') this.cpuBusy = false;
-        else this.heapBusy = false;
+        this.busy.delete(kind);
       });
   }
 }

@@ -29,6 +29,7 @@ import { zipSync, type Zippable } from 'fflate';
 import { CLIENT_VERSION } from '../../meta/format.js';
 import { CliError, err, helpExamples, out, parseIntArg, type CliIo } from '../io.js';
 import { requireMountPoint, type InspectedMount } from '../mount-point.js';
+import { MAX_PROFILE_SECONDS, PROFILE_KINDS } from '../profiler.js';
 import {
   accessLogSample,
   configText,
@@ -50,8 +51,6 @@ export interface DebugFlags {
 }
 
 const MAX_ACCESS_LOG = 32 * 1024 ** 2;
-/** The longest profile a metrics listener takes (src/cli/profiler.ts MAX_PROFILE_SECONDS). */
-const MAX_PROFILE_SEC = 300;
 
 function stamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
@@ -134,15 +133,11 @@ async function collectProfiles(
     }
     if (notes.length === 0 && secs > 0) {
       const timeout = secs * 1000 + 30_000;
-      const kinds = [
-        ['profile', 'cpu.cpuprofile', 'CPU'],
-        ['heap', 'heap.heapprofile', 'heap'],
-      ] as const;
       await Promise.all(
-        kinds.map(([name, file, what]) =>
-          take(`${name}?seconds=${secs}`, file, timeout).then(
-            () => out(io, `The ${what} profile of ${secs} s is collected`),
-            (e: unknown) => notes.push(`no ${what} profile: ${(e as Error).message}`),
+        Object.values(PROFILE_KINDS).map(({ route, file, label }) =>
+          take(`${route}?seconds=${secs}`, file, timeout).then(
+            () => out(io, `The ${label} profile of ${secs} s is collected`),
+            (e: unknown) => notes.push(`no ${label} profile: ${(e as Error).message}`),
           ),
         ),
       );
@@ -176,8 +171,8 @@ export async function runDebug(
   const statsSec = parseIntArg(flags.statsSec, '--stats-sec');
   const traceSec = parseIntArg(flags.traceSec, '--trace-sec');
   const profileSec = parseIntArg(flags.profileSec, '--profile-sec');
-  if (profileSec > MAX_PROFILE_SEC)
-    throw new CliError(`invalid --profile-sec '${flags.profileSec}': at most ${MAX_PROFILE_SEC} seconds`);
+  if (profileSec > MAX_PROFILE_SECONDS)
+    throw new CliError(`invalid --profile-sec '${flags.profileSec}': at most ${MAX_PROFILE_SECONDS} seconds`);
   const m = await requireMountPoint(mountpoint, io);
   const at = stamp(new Date());
   const prefix = m.mp.split('/').filter(Boolean).join('-');
