@@ -238,6 +238,32 @@ describe('request counting', () => {
     expect(mem.counters.get).toBe(0);
   });
 
+  it('at open a file of at most a quarter block is fetched whole before its first read; larger files and --prefetch 0 are not', async () => {
+    for (const [size, prefetch, gets] of [
+      [300 * KiB, 1, 1],
+      [MiB, 1, 1],
+      [MiB + 1, 1, 0],
+      [300 * KiB, 0, 0],
+    ] as const) {
+      const mem = new MemObjectStore();
+      const { meta, writer } = setup({ store: mem });
+      await writer.write(0, fill(size));
+      await writer.flush();
+      const cs = new ChunkStore({ store: mem, prefetch });
+      const r = new FileReader(cs, { getSlices: meta.getSlices });
+      mem.resetCounters();
+      r.prefetchSmallFile(meta.length);
+      for (let i = 0; i < 100 && cs.stats.blockGets < gets; i++)
+        await new Promise((res) => setTimeout(res, 5));
+      await new Promise((res) => setTimeout(res, 20));
+      expect(cs.stats.blockGets, `${size} bytes, --prefetch ${prefetch}`).toBe(gets);
+      if (gets === 0) continue;
+      // The read that follows takes the block from memory: no second GET.
+      expect((await r.read(0, size, meta.length)).equals(fill(size))).toBe(true);
+      expect(mem.counters.get).toBe(1);
+    }
+  });
+
   it('cold random reads: at most a quarter block is a ranged GET, more is the whole block; sequential reads take whole blocks', async () => {
     const mem = new MemObjectStore();
     const { meta, writer } = setup({ store: mem });

@@ -266,6 +266,18 @@ export class FileReader {
     return new FsError(Errno.EIO, { op: 'read', ...ino, cause: e, message: `EIO: read: ${why}` });
   }
 
+  /**
+   * Called at open: a file of at most a quarter block (JuiceFS's limit for ranged reads) is
+   * fetched whole in the background, so the first READ, one kernel round trip after the
+   * OPEN reply, finds its slice list read and its block in memory or on its way instead of
+   * starting both then. Small files are nearly always read whole once opened for reading.
+   * Off with --prefetch 0; O_DIRECT readers skip it (they check the disk cache themselves).
+   */
+  prefetchSmallFile(fileLength: number): void {
+    if (fileLength <= 0 || fileLength > this.bs / 4 || this.store.prefetch <= 0) return;
+    this.prefetchRange(0, fileLength).catch(() => undefined);
+  }
+
   /** Starts background whole-block fetches for [from, end + window) within the file. */
   private readAhead(end: number, fileLength: number): void {
     const target = Math.min(fileLength, end + this.window);

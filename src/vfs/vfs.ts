@@ -36,7 +36,7 @@ import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
 import { VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
 import { redactedJson } from '../util/redact.js';
-import { O_ACCMODE, O_APPEND, O_DIRECT, O_EXCL, O_TRUNC } from '../base/open-flags.js';
+import { O_ACCMODE, O_APPEND, O_DIRECT, O_EXCL, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 
 /** Security xattrs tjfs refuses to store (as Go JuiceFS does unless enabled). */
 const UNSTORED_XATTRS = new Set(['security.capability', 'security.selinux']);
@@ -419,6 +419,9 @@ export class Vfs {
         const file = this.handles.openFile(m);
         file.known = { length: a.length, at: Date.now() };
         file.reader.invalidate(); // close-to-open: this open reads the slice lists afresh
+        if ((flags & O_ACCMODE) !== O_WRONLY && (flags & (O_TRUNC | O_DIRECT)) === 0) {
+          file.reader.prefetchSmallFile(a.length);
+        }
         const h = this.handles.add({ ino: m, kind: 'file', flags, file, attr: a });
         if (flags & O_TRUNC && a.length > 0) {
           try {

@@ -74,6 +74,41 @@ describe('vfs', () => {
     await vfs.release(ctx, r.fh);
   });
 
+  it('an open for reading fetches a small file before its first READ; write-only, O_TRUNC and O_DIRECT opens do not', async () => {
+    const vol = await makeTestVolume();
+    const writerRt = await vol.open();
+    runtimes.push(writerRt);
+    const w = new Vfs(writerRt);
+    const { entry, handle } = await w.create(ctx, ROOT_INODE, n('small'), 0o644, 0, O_WRONLY);
+    await w.write(ctx, handle.fh, 0, Buffer.alloc(100 * 1024, 9));
+    await w.release(ctx, handle.fh);
+    const O_TRUNC = 0o1000;
+    const O_DIRECT = 0o40000;
+    for (const [flags, gets] of [
+      [O_WRONLY, 0],
+      [O_RDWR | O_TRUNC, 0],
+      [O_DIRECT, 0],
+      [0, 1],
+    ] as const) {
+      // A client of its own each time: nothing of the file in its memory yet.
+      const rt = await vol.open();
+      runtimes.push(rt);
+      const vfs = new Vfs(rt);
+      const h = await vfs.open(ctx, entry.ino, flags);
+      for (let i = 0; i < 50 && rt.chunks.stats.blockGets < gets; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(rt.chunks.stats.blockGets, `flags ${flags.toString(8)}`).toBe(gets);
+      await vfs.release(ctx, h.fh);
+      if (flags & O_TRUNC) {
+        // put the content back for the next opens
+        const again = await vfs.open(ctx, entry.ino, O_WRONLY);
+        await vfs.write(ctx, again.fh, 0, Buffer.alloc(100 * 1024, 9));
+        await vfs.release(ctx, again.fh);
+      }
+    }
+  });
+
   it('serves .stats and .config, hides secrets and refuses writes to them', async () => {
     const { vfs } = await setup();
     const root = await vfs.readdir(ctx, (await vfs.opendir(ctx, ROOT_INODE)).fh, 0, true);
