@@ -5,8 +5,11 @@
  * sequential write/read of a big file (fio when on PATH, else a node child with 1 MiB blocks
  * and fsync), random 4 KiB reads of it (disk cache and cold client, one and `jobs` in
  * flight), small files, create/stat/readdir/unlink of N empty files (`jobs` in flight and
- * one), Spark-style checkpoint cycles, readdir of an R-entry directory. Reports both sides, mount/local ratios and the issue's targets; writes
- * JSON (commit, machine) to bench-results/fuse.json.
+ * one), Spark-style checkpoint cycles, readdir of an R-entry directory. Reports both sides,
+ * mount/local ratios and the issue's targets; with libfuse3-dev installed, the same phases
+ * on libfuse's C passthrough example over the same disk (the FUSE floor:
+ * benchmarks/fuse-reference.ts) and which targets even it misses. Writes JSON (commit,
+ * machine) to bench-results/fuse.json.
  * Read flavours: warm (right after the write), read (kernel caches dropped: the mount may
  * serve its disk cache), cold (mount only: daemon restarted on an emptied cache dir and
  * kernel caches dropped, so data comes from the object store; for local, equal to read).
@@ -25,6 +28,7 @@ import { dropCaches } from '../src/cli/commands/bench.js';
 import { captureIo } from '../test/helpers/cli-io.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis-server.js';
 import { startDaemon, summarizeProfiles, type Daemon, type HotSpot } from './fuse-daemon.js';
+import { buildPassthrough, mountPassthrough } from './fuse-reference.js';
 import type { Phase, PhaseResult } from './fuse-worker.js';
 import { envNumber, stamp, type Stamp } from './stamp.js';
 
@@ -108,6 +112,14 @@ export interface FuseBenchResult extends Stamp {
     dropCaches: boolean;
   };
   local: TargetResult;
+  /**
+   * The FUSE floor (benchmarks/fuse-reference.ts): libfuse's C passthrough over the same
+   * disk, its ratios to local and which of the targets it meets itself. Absent when it
+   * could not be built.
+   */
+  reference?: TargetResult;
+  referenceRatios?: Record<NumericKey, number>;
+  referenceTargets?: TargetCheck[];
   mounts: Partial<Record<FuseEngine, TargetResult>>;
   /** mount/local; for the *Ms keys a time ratio (lower is better). */
   ratios: Partial<Record<FuseEngine, Record<NumericKey, number>>>;
@@ -485,6 +497,19 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     await mkdir(join(work, 'local'));
     result.local = await runTarget({ dir: join(work, 'local') }, c, log);
     await rm(join(work, 'local'), { recursive: true, force: true });
+    const bin = await buildPassthrough(work, log);
+    if (bin !== undefined) {
+      log(`FUSE floor (libfuse passthrough_ll over ${join(work, 'ref-src')}):`);
+      const ref = await mountPassthrough(bin, join(work, 'ref-src'), join(work, 'ref-mnt'));
+      try {
+        result.reference = await runTarget({ dir: ref.dir }, c, log);
+      } finally {
+        await ref.stop();
+      }
+      await rm(join(work, 'ref-src'), { recursive: true, force: true });
+      result.referenceRatios = ratios(result.reference, result.local);
+      result.referenceTargets = checkTargets(result.reference, result.local, 'sqlite3');
+    }
     for (const engine of engines) {
       log(`tjfs mount (${engine} + file store):`);
       const m = await benchMount(engine, work, c, cpuProfDir, log);
@@ -507,12 +532,17 @@ export function formatFuseSummary(r: FuseBenchResult): string {
   const lines: string[] = [];
   for (const [engine, m] of Object.entries(r.mounts) as Array<[FuseEngine, TargetResult]>) {
     lines.push(`mount (${engine}) vs local:`);
-    for (const k of RATIO_KEYS)
+    for (const k of RATIO_KEYS) {
+      const floor = r.referenceRatios !== undefined ? `  (FUSE floor x${r.referenceRatios[k]})` : '';
       lines.push(
-        `  ${k.padEnd(22)} ${String(m[k]).padStart(10)} vs ${String(r.local[k]).padStart(10)}  x${r.ratios[engine]?.[k] ?? 0}`,
+        `  ${k.padEnd(22)} ${String(m[k]).padStart(10)} vs ${String(r.local[k]).padStart(10)}  x${r.ratios[engine]?.[k] ?? 0}${floor}`,
       );
-    for (const t of r.targets[engine] ?? [])
-      lines.push(`  target ${t.ok ? 'MET ' : 'MISS'} ${t.name}: ${t.value} (${t.target})`);
+    }
+    for (const t of r.targets[engine] ?? []) {
+      const f = r.referenceTargets?.find((x) => x.name === t.name);
+      const floor = f !== undefined ? `; FUSE floor ${f.value}${f.ok ? '' : ', misses it too'}` : '';
+      lines.push(`  target ${t.ok ? 'MET ' : 'MISS'} ${t.name}: ${t.value} (${t.target}${floor})`);
+    }
   }
   return lines.join('\n');
 }
