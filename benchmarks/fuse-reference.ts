@@ -11,6 +11,10 @@
  * Mounted as tjfs mounts: kernel attribute/entry caches of 1 s (`cache=auto,timeout=1`),
  * xattrs on (so the kernel asks for security.capability as it does of tjfs),
  * `default_permissions`, `allow_other`; libfuse's default worker threads.
+ * passthrough_ll keeps a descriptor open for every inode the kernel remembers, so a run's
+ * 30k+ files would exceed this machine's 20k descriptor limit (its FLUSH then fails with
+ * EBADF, and root may not raise the hard limit here): the bench drops the kernel's caches
+ * before each of its create phases (`Target.forget`), which makes the kernel forget them.
  * Invariants: `stop()` leaves nothing mounted and the process gone, even after errors.
  */
 import { execFile, spawn } from 'node:child_process';

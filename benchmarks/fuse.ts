@@ -184,6 +184,8 @@ async function hasFio(): Promise<boolean> {
 interface Target {
   dir: string;
   coldRestart?: () => Promise<void>;
+  /** Before each create phase: make the kernel forget the inodes it holds (the FUSE floor). */
+  forget?: () => Promise<void>;
 }
 
 async function runTarget(t: Target, c: Config, log: (l: string) => void): Promise<TargetResult> {
@@ -257,6 +259,7 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   const st: PhaseResult[] = [];
   const ul: PhaseResult[] = [];
   for (const md of dirs) {
+    await t.forget?.();
     cr.push(await runWorker({ op: 'create', dir: md, count: c.files, jobs: c.jobs }));
     await drop();
     st.push(await runWorker({ op: 'stat', dir: md, count: c.files, jobs: c.jobs }));
@@ -264,6 +267,7 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   let rd = await runWorker({ op: 'readdir', dir: dirs[0] as string, repeat: 3 });
   for (const md of dirs) ul.push(await runWorker({ op: 'unlink', dir: md, count: c.files, jobs: c.jobs }));
   const one = join(t.dir, 'meta-one');
+  await t.forget?.();
   const cr1 = await runWorker({ op: 'create', dir: one, count: c.files, jobs: 1 });
   await drop();
   const st1 = await runWorker({ op: 'stat', dir: one, count: c.files, jobs: 1 });
@@ -502,7 +506,8 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
       log(`FUSE floor (libfuse passthrough_ll over ${join(work, 'ref-src')}):`);
       const ref = await mountPassthrough(bin, join(work, 'ref-src'), join(work, 'ref-mnt'));
       try {
-        result.reference = await runTarget({ dir: ref.dir }, c, log);
+        const forget = c.drop ? dropCaches : undefined;
+        result.reference = await runTarget({ dir: ref.dir, ...(forget ? { forget } : {}) }, c, log);
       } finally {
         await ref.stop();
       }
