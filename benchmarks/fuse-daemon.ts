@@ -43,7 +43,8 @@ export function isMounted(mp: string): boolean {
     .some((l) => l.split(' ')[4] === mp);
 }
 
-function lazyUmount(mp: string): void {
+/** Detaches `mp` (MNT_DETACH) if it is mounted; errors mean it is gone or not ours. */
+export function lazyUmount(mp: string): void {
   try {
     if (isMounted(mp)) loadNative().umount(mp, MNT_DETACH);
   } catch {

@@ -22,12 +22,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { loadNative } from '../src/native/addon.js';
 import { waitExit } from '../test/helpers/proc.js';
-import { isMounted } from './fuse-daemon.js';
+import { isMounted, lazyUmount } from './fuse-daemon.js';
 
 const EXAMPLES = '/usr/share/doc/libfuse3-dev/examples';
-const MNT_DETACH = 2;
 
 export interface ReferenceMount {
   dir: string;
@@ -67,11 +65,7 @@ export async function mountPassthrough(
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const stop = async (): Promise<void> => {
-    try {
-      if (isMounted(mountpoint)) loadNative().umount(mountpoint, MNT_DETACH);
-    } catch {
-      // already gone
-    }
+    lazyUmount(mountpoint);
     if (!(await waitExit(child, 5000))) {
       child.kill('SIGKILL');
       await waitExit(child, 5000);

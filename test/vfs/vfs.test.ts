@@ -9,12 +9,10 @@ import { FaultyStore } from '../../src/object/faulty.js';
 import { ROOT_INODE, STATS_INODE, type Context } from '../../src/base/types.js';
 import type { Runtime } from '../../src/vfs/runtime.js';
 import { Vfs } from '../../src/vfs/vfs.js';
+import { O_APPEND, O_DIRECT, O_RDWR, O_TRUNC, O_WRONLY } from '../../src/base/open-flags.js';
 import { makeTestVolume } from '../helpers/runtime-fixture.js';
 
 const ctx: Context = { uid: 0, gid: 0, gids: [0], pid: 1 };
-const O_WRONLY = 1;
-const O_RDWR = 2;
-const O_APPEND = 0o2000;
 const n = (s: string): Buffer => Buffer.from(s);
 
 describe('vfs', () => {
@@ -82,8 +80,6 @@ describe('vfs', () => {
     const { entry, handle } = await w.create(ctx, ROOT_INODE, n('small'), 0o644, 0, O_WRONLY);
     await w.write(ctx, handle.fh, 0, Buffer.alloc(100 * 1024, 9));
     await w.release(ctx, handle.fh);
-    const O_TRUNC = 0o1000;
-    const O_DIRECT = 0o40000;
     for (const [flags, gets] of [
       [O_WRONLY, 0],
       [O_RDWR | O_TRUNC, 0],
