@@ -15,6 +15,7 @@ import { openEngine } from '../../src/meta/registry.js';
 import type { MetaRetryOptions } from '../../src/meta/retry-policy.js';
 import { initFormat } from '../../src/meta/volume.js';
 import { n, root } from '../helpers/meta-fixture.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startRestartableRedis, type RestartableRedis } from './restartable-redis.js';
 
 interface Line {
@@ -200,7 +201,7 @@ describe('redis outage', () => {
     await redis.start();
   }, 30_000);
 
-  it('a commit whose reply is lost with the connection is not retried (it may have been applied)', async () => {
+  it('a commit whose reply is lost and that was not applied runs again, once', async () => {
     const m = await open({ retries: 20, minBackoffMs: 20, maxBackoffMs: 500 });
     await m.mkdir(root, 1n, n('first'), 0o755); // reserves a batch of inode numbers
     const admin = new Redis({
@@ -213,21 +214,39 @@ describe('redis outage', () => {
     await admin.call('CLIENT', 'PAUSE', '10000', 'WRITE'); // reads go on, EXEC waits
     admin.disconnect();
     const mk = m.mkdir(root, 1n, n('second'), 0o755);
-    const outcome = mk.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
     await new Promise((r) => setTimeout(r, 500)); // the EXEC is now sent and held by the server
-    await redis.stop({ kill: true }); // the reply never comes
+    await redis.stop({ kill: true }); // the reply never comes, and the held EXEC never ran
     await redis.start();
-    expect(await outcome).toMatchObject({
-      errno: Errno.EIO,
-      message: expect.stringMatching(/outcome is unknown/) as unknown,
-    });
-    // Not retried: here the paused EXEC never ran, so there is no 'second' and no extra link.
-    await expect(m.lookup(root, 1n, n('second'))).rejects.toMatchObject({ errno: Errno.ENOENT });
-    expect((await m.getattr(root, 1n)).nlink).toBe(3);
-    await m.mkdir(root, 1n, n('second'), 0o755);
+    await mk; // the marker says "not applied": the mkdir ran again on the restarted server
+    expect((await m.lookup(root, 1n, n('second'))).attr.type).toBe(2);
+    expect((await m.getattr(root, 1n)).nlink).toBe(4);
+    expect(lines.filter((l) => l.level === 'error')).toEqual([]);
+  }, 30_000);
+
+  it('a commit whose reply is lost after it was applied succeeds once, not twice', async () => {
+    const proxy = await startTcpProxy(redis.port);
+    try {
+      meta = await openMeta(redis.url.replace(`:${redis.port}/`, `:${proxy.port}/`), {
+        logger: captureLogger(lines),
+        retry: { retries: 20, minBackoffMs: 20, maxBackoffMs: 500 },
+        skipDirMtimeMs: 0,
+      });
+      await meta.start({ MountPoint: '/outage' }, { heartbeat: false });
+      const m = meta;
+      await m.mkdir(root, 1n, n('first'), 0o755);
+      // The server receives the EXEC that creates 'second' and applies it; the reply is lost.
+      const lost = proxy.loseReplyTo({ containing: 'second', end: 'EXEC' });
+      const mk = await m.mkdir(root, 1n, n('second'), 0o755);
+      await lost;
+      expect(mk.attr.type).toBe(2);
+      // Applied exactly once: one entry, one more link on the parent, no EEXIST.
+      expect((await m.lookup(root, 1n, n('second'))).ino).toBe(mk.ino);
+      expect((await m.getattr(root, 1n)).nlink).toBe(4);
+      const names = (await m.readdir(root, 1n)).map((e) => e.name.toString()).sort();
+      expect(names.filter((x) => x === 'second')).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
   }, 30_000);
 
   it('closing the engine during an outage ends the waits at once', async () => {

@@ -78,7 +78,9 @@ describe.skipIf(missing !== undefined)('a mount and an API client through a Redi
       let prev = Number(line.split(' ')[1]);
       let longest = 0;
       for (;;) {
-        line = await w.nextLine(90_000);
+        line = await w.nextLine(90_000).catch((e: unknown) => {
+          throw new Error(`writer stopped: ${String(e)}\nmount log:\n${m.log().slice(-4000)}`);
+        });
         if (line === 'done') break;
         const t = Number(line.split(' ')[1]);
         if (t > killedAt - 1) longest = Math.max(longest, t - prev);

@@ -177,16 +177,24 @@ export async function openClient(target: RedisTarget, timeoutMs: number): Promis
   return { conn: client, openDedicated, masters, epoch: () => epoch };
 }
 
-/** QUIT with a short grace period, then a hard disconnect. */
-export async function closeConn(conn: RedisConn): Promise<void> {
+/** Waits for `p`, but not longer than a second. */
+async function withinSecond(p: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, 1000);
   });
   try {
-    if (conn.status === 'ready') await Promise.race([conn.quit().catch(() => undefined), grace]);
+    await Promise.race([p, grace]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** QUIT with a short grace period, then a hard disconnect. */
+export async function closeConn(conn: RedisConn): Promise<void> {
+  try {
+    if (conn.status === 'ready') await withinSecond(conn.quit().catch(() => undefined));
+  } finally {
     conn.disconnect();
   }
 }
@@ -227,13 +235,19 @@ export class ConnPool {
     this.waiters.shift()?.();
   }
 
-  async close(): Promise<void> {
+  /** Closes every connection; `farewell` runs on each ready one first (at most 1 s). */
+  async close(farewell?: (conn: RedisConn) => Promise<unknown>): Promise<void> {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w();
     const conns = [...this.all];
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(conns.map((c) => closeConn(c)));
+    await Promise.all(
+      conns.map(async (c) => {
+        if (farewell && c.status === 'ready') await withinSecond(farewell(c).catch(() => undefined));
+        await closeConn(c);
+      }),
+    );
   }
 
   private async create(): Promise<RedisConn> {

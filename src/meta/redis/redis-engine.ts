@@ -42,7 +42,7 @@ import * as quota from './redis-quota-acl.js';
 import { asArray, asBuffer, asInt, asString, pairs } from './redis-reply.js';
 import { execMulti, globEscape, hscanAll, scanKeys } from './redis-scan.js';
 import { existingChunks, MAX_CHUNK_INDEX } from './redis-chunks.js';
-import { decodeChunkList, runTxn } from './redis-tx.js';
+import { decodeChunkList, dropCommitMarker, runTxn } from './redis-tx.js';
 import type { RedisTx, TxRunner } from './redis-tx.js';
 import { parseRedisUrl } from './redis-url.js';
 import type { RedisTarget } from './redis-url.js';
@@ -425,7 +425,7 @@ export class RedisEngine implements MetaEngine {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.pool.close();
+      await this.pool.close(dropCommitMarker);
       await closeConn(this.conn);
     })();
     return this.closing;

@@ -71,6 +71,13 @@ export class RedisKeys {
   counter(name: CounterName): string {
     return this.prefix + COUNTER_KEYS[name];
   }
+  /**
+   * A transaction connection's commit marker (redis-tx.ts): tjfs's own key, with a TTL. Its
+   * first letter after the prefix is none of the ones JuiceFS's scans sort keys by.
+   */
+  commitMarker(connId: string): string {
+    return `${this.prefix}tjfs-commit-${connId}`;
+  }
   /** Any volume-wide key by its bare name: setting, allSessions, sliceRef, dirQuota, ... */
   global(name: string): string {
     return this.prefix + name;

@@ -6,7 +6,21 @@
  * returning null is a conflict: the whole `fn` re-runs after a random 0..(i+1)²-1 ms sleep.
  * Invariants: a connection always leaves `runTxn` un-WATCHed (EXEC or UNWATCH), or it is
  * dropped from the pool; read-only transactions use the shared connection, no WATCH.
+ *
+ * Commits whose reply was lost (the server was killed, a Sentinel failover, a dropped link):
+ * the EXEC may or may not have been applied, so neither "retry" nor "success" is safe to
+ * assume. Each transaction connection owns a marker key (`tjfs-commit-{id}`, TTL 10 minutes,
+ * deleted when the engine closes)
+ * that every transaction WATCHes with its first read and sets to its sequence number as the
+ * last command of its MULTI. After a lost reply, the marker is read and overwritten in one
+ * script on the shared connection (which waits out the failover): the old value equal to
+ * the sequence number means the transaction was applied (its value is returned; the EXEC
+ * replies are unknown and read as empty); anything else means it was not, and the overwrite
+ * makes a late EXEC still in flight fail its WATCH, so running the transaction again is safe.
+ * A failover that lost the commit (asynchronous replication) reads as "not applied", which
+ * it is on the new master.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TxConflictError } from '../engine.js';
 import type {
@@ -40,6 +54,53 @@ import type { RedisKeys } from './redis-keys.js';
 import { lookupScript } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
 
+/** How long a commit marker outlives its connection's last transaction. */
+const MARKER_TTL_MS = 600_000;
+
+/** Returns the marker's old value and overwrites it, so that a late EXEC fails its WATCH. */
+const FENCE_SCRIPT = `local v = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return v`;
+
+/** A transaction's commit marker: the connection's key and this transaction's number. */
+export interface CommitMarker {
+  key: string;
+  seq: number;
+}
+
+/** Each transaction connection's marker key and last sequence number. */
+const markers = new WeakMap<RedisConn, CommitMarker>();
+
+function nextMarker(conn: RedisConn, keys: RedisKeys): CommitMarker {
+  let m = markers.get(conn);
+  if (!m) {
+    m = { key: keys.commitMarker(randomBytes(8).toString('hex')), seq: 0 };
+    markers.set(conn, m);
+  }
+  m.seq++;
+  return { key: m.key, seq: m.seq };
+}
+
+/** Deletes a connection's marker (the engine is closing; nothing of tjfs's own stays behind). */
+export async function dropCommitMarker(conn: RedisConn): Promise<void> {
+  const m = markers.get(conn);
+  if (m) await conn.call('DEL', m.key);
+}
+
+/** The EXEC was sent and its reply lost: whether it was applied is resolved by `runTxn`. */
+export class UnsureCommitError extends Error {
+  /** The transaction function's value, returned when the commit turns out applied. */
+  value: unknown;
+  constructor(
+    readonly marker: CommitMarker,
+    readonly writes: number,
+    readonly lost: MetaUnavailableError,
+  ) {
+    super(lost.message, { cause: lost });
+    this.name = 'UnsureCommitError';
+  }
+}
+
 export class RedisTx implements MetaTx {
   /** Queued writes: [command, ...args]. */
   readonly writes: Arg[][] = [];
@@ -56,6 +117,8 @@ export class RedisTx implements MetaTx {
     readonly op: string,
     /** The nodes a SCAN must visit (the master nodes; the connection itself when standalone). */
     private readonly scanNodes: () => readonly RedisConn[] = () => [conn],
+    /** Set by the last command of the MULTI, WATCHed with the first read (see the header). */
+    private readonly marker?: CommitMarker,
   ) {}
 
   /** Runs a read command on `key`, WATCHing the key first (once) in a writable tx. */
@@ -63,10 +126,17 @@ export class RedisTx implements MetaTx {
     if (this.readonly || this.watched.has(key)) return this.conn.callBuffer(command, key, ...args);
     this.watched.add(key);
     const [, reply] = await Promise.all([
-      this.conn.call('WATCH', key),
+      this.conn.call('WATCH', key, ...this.unwatchedMarker()),
       this.conn.callBuffer(command, key, ...args),
     ]);
     return reply;
+  }
+
+  /** The marker key the first time it is asked for (to be WATCHed then), else nothing. */
+  private unwatchedMarker(): string[] {
+    if (!this.marker || this.watched.has(this.marker.key)) return [];
+    this.watched.add(this.marker.key);
+    return [this.marker.key];
   }
 
   queue(command: string, ...args: Arg[]): void {
@@ -83,9 +153,22 @@ export class RedisTx implements MetaTx {
     }
     const multi = this.conn.multi();
     for (const [command, ...args] of this.writes) multi.call(String(command), ...args);
-    const replies = await multi.exec();
+    if (this.marker) {
+      const unwatched = this.unwatchedMarker();
+      // Written before the MULTI on the same connection; its own failure shows in the EXEC's.
+      if (unwatched.length > 0) this.conn.call('WATCH', ...unwatched).catch(() => undefined);
+      multi.call('SET', this.marker.key, String(this.marker.seq), 'PX', MARKER_TTL_MS);
+    }
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await multi.exec();
+    } catch (e) {
+      if (this.marker && e instanceof MetaUnavailableError && e.ambiguous)
+        throw new UnsureCommitError(this.marker, this.writes.length, e);
+      throw e;
+    }
     if (replies === null) return null;
-    return replies.map(([err, value], i) => {
+    return replies.slice(0, this.writes.length).map(([err, value], i) => {
       if (err) {
         const command = String(this.writes[i]?.[0]);
         throw new FsError(Errno.EIO, {
@@ -375,7 +458,8 @@ async function unwatch(conn: RedisConn): Promise<boolean> {
 /**
  * Runs `fn` as an optimistic transaction; returns its value and the EXEC replies. While the
  * server is unreachable the whole transaction runs again (fresh reads, fresh WATCHes) per
- * the retry policy; an EXEC whose reply was lost is not retried (redis-guard.ts).
+ * the retry policy; an EXEC whose reply was lost is resolved by its commit marker first
+ * (see the header): applied, it is done; not applied, it runs again.
  */
 export async function runTxn<T>(
   runner: TxRunner,
@@ -388,7 +472,29 @@ export async function runTxn<T>(
       replies: [],
     };
   }
-  return runner.retry.run(opts.op, runner.what, () => runTxnOnce(runner, fn, opts));
+  return runner.retry.run(opts.op, runner.what, async () => {
+    try {
+      return await runTxnOnce(runner, fn, opts);
+    } catch (e) {
+      if (!(e instanceof UnsureCommitError)) throw e;
+      if (!(await wasApplied(runner, e))) throw new MetaUnavailableError(`${e.message} (not applied)`, false);
+      // Applied: the EXEC replies are lost; callers read them as empty (see the header).
+      return { value: e.value as T, replies: new Array<unknown>(e.writes).fill(undefined) };
+    }
+  });
+}
+
+/** Reads and fences a lost commit's marker on the shared connection (it waits out outages). */
+async function wasApplied(runner: TxRunner, e: UnsureCommitError): Promise<boolean> {
+  let before: unknown;
+  try {
+    before = await runner.shared.call('EVAL', FENCE_SCRIPT, 1, e.marker.key, 'fenced', MARKER_TTL_MS);
+  } catch (err) {
+    if (err instanceof FsError && err.errno !== Errno.EIO) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new MetaUnavailableError(`${e.message}; checking whether it was applied failed: ${why}`, true);
+  }
+  return asBuffer(before)?.toString() === String(e.marker.seq);
 }
 
 async function runTxnOnce<T>(
@@ -400,14 +506,22 @@ async function runTxnOnce<T>(
   let broken = false;
   try {
     for (let attempt = 0; attempt < runner.maxRetries; attempt++) {
-      const tx = new RedisTx(conn, runner.keys, false, opts.op, runner.scanNodes);
-      let value: T;
+      const tx = new RedisTx(
+        conn,
+        runner.keys,
+        false,
+        opts.op,
+        runner.scanNodes,
+        nextMarker(conn, runner.keys),
+      );
+      let value: T | undefined;
       let replies: unknown[] | null;
       try {
         value = await fn(tx);
         replies = await tx.commit();
       } catch (e) {
         broken = !(await unwatch(conn));
+        if (e instanceof UnsureCommitError) e.value = value;
         throw e;
       }
       if (replies !== null) return { value, replies };
