@@ -8,13 +8,15 @@
  * Run: npm run build && node dist/benchmarks/cache-random-read.js
  * Knobs (env): TJFS_BENCH_RR_MIB (file size, default 1024), TJFS_BENCH_RR_OPS (reads per
  * pass, default 20000), TJFS_BENCH_RR_CHECKSUM (none|full|shrink|extend, default: the
- * runtime's default), TJFS_BENCH_RR_WARM=1 (cache files read once first: page-cached).
+ * runtime's default), TJFS_BENCH_RR_WARM=1 (cache files read once first: page-cached),
+ * TJFS_BENCH_RR_DROP=1 (kernel caches dropped before the passes: cache files read from disk).
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openVolume, type VolumeOptions } from '../src/api/volume.js';
 import { formatTestVolume } from '../test/helpers/api-volume.js';
+import { dropCaches } from '../src/cli/commands/bench.js';
 import { envNumber } from './stamp.js';
 
 const MiB = 1024 * 1024;
@@ -104,6 +106,9 @@ async function main(): Promise<void> {
         if (e.isFile()) await readFile(join(e.parentPath, e.name));
       }
     }
+    // TJFS_BENCH_RR_DROP=1: the kernel's caches are dropped before the first pass, as
+    // `npm run bench -- fuse` does before its random-read phases (cache files read from disk).
+    if (process.env['TJFS_BENCH_RR_DROP'] === '1') await dropCaches();
     // A cold client: an empty disk cache, every read from the object store.
     const coldDir = await mkdtemp(join(tmpdir(), 'tjfs-rr-cold-'));
     const cold = await randomReads({ ...opts, cacheDir: coldDir }, vol.metaUrl, size, ops, 3);

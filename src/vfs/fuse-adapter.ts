@@ -272,7 +272,7 @@ export class VfsFuseOps implements FuseOps {
   }
 
   read(r: RequestContext, i: { fh: bigint; offset: number; size: number }): Promise<ReadReply> {
-    return this.vfs.readShared(this.ctx(r), i.fh, i.offset, i.size, r.signal);
+    return this.vfs.readShared(this.ctx(r), i.fh, i.offset, i.size, () => r.signal);
   }
 
   /**

@@ -497,19 +497,22 @@ export class Vfs {
 
   /**
    * Like read, without a copy: `data` may be the bytes of a block in the read buffer, valid
-   * until `done()` (when present) is called. The FUSE reply path uses it.
+   * until `done()` (when present) is called. The FUSE reply path uses it. `signal` may be a
+   * getter: only a live virtual file waits on it, and creating one costs microseconds per READ.
    */
   readShared(
     ctx: Context,
     fh: bigint,
     offset: number,
     size: number,
-    signal?: AbortSignal,
+    signal?: AbortSignal | (() => AbortSignal),
   ): Promise<SharedRead> {
     const h = this.handles.get(fh);
     if (h?.kind === 'virtual') {
       // Not observed: reading .accesslog must not log its own reads.
-      if (h.live) return h.live.next(size, signal).then((data) => ({ data }));
+      if (h.live) {
+        return h.live.next(size, typeof signal === 'function' ? signal() : signal).then((data) => ({ data }));
+      }
       return Promise.resolve({ data: (h.content ?? Buffer.alloc(0)).subarray(offset, offset + size) });
     }
     return this.obs.run(
