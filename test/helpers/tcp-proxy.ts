@@ -4,8 +4,10 @@
  * last `end` marker contain `containing` when the next `end` arrives (for Redis: a MULTI
  * block naming a key, up to its EXEC; both matched ignoring case), the request is forwarded, then that connection's
  * replies stop flowing and, `holdMs` later, both sides are closed. The server has received
- * (and so applied) the request; the client never hears back. A request may arrive in
- * several writes (ioredis writes each command of a pipeline on its own).
+ * (and so applied) the request; the client never hears back. With `forward: false` the
+ * write holding the `end` marker is not passed on: the server never gets the request and
+ * sees the connection close. A request may arrive in several writes (ioredis writes each
+ * command of a pipeline on its own).
  * Invariants: `close()` ends every connection and the listener.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -13,13 +15,17 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export interface TcpProxy {
   port: number;
   /** Arms the proxy for one lost reply; resolves when it happened. */
-  loseReplyTo(request: { containing: string; end: string }, holdMs?: number): Promise<void>;
+  loseReplyTo(
+    request: { containing: string; end: string; forward?: boolean },
+    holdMs?: number,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let armed: { containing: string; end: string; holdMs: number; done: () => void } | undefined;
+  let armed:
+    { containing: string; end: string; forward?: boolean; holdMs: number; done: () => void } | undefined;
   const server: Server = createServer((client) => {
     const upstream = createConnection({ port: targetPort, host: targetHost });
     let deaf = false;
@@ -30,12 +36,16 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       s.on('error', () => undefined);
     }
     client.on('data', (chunk: Buffer) => {
-      upstream.write(chunk);
       const a = armed;
-      if (!a) return;
+      if (!a) {
+        upstream.write(chunk);
+        return;
+      }
       since += chunk.toString('latin1').toLowerCase();
-      if (!since.includes(a.end.toLowerCase())) return;
-      const hit = since.includes(a.containing.toLowerCase());
+      const ends = since.includes(a.end.toLowerCase());
+      const hit = ends && since.includes(a.containing.toLowerCase());
+      if (!hit || a.forward !== false) upstream.write(chunk);
+      if (!ends) return;
       since = '';
       if (hit) {
         armed = undefined;

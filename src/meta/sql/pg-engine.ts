@@ -14,8 +14,12 @@
  * rolls back and runs the whole transaction again after i² ms, at most 50 times as Go
  * (EngineOptions.maxRetries), then TxConflictError naming the op and the last error. A
  * server that cannot be reached (connect refused, connection lost before COMMIT, server
- * shutting down) is waited out by the retry policy (retry-policy.ts); a connection lost
- * during COMMIT is ambiguous and never retried.
+ * shutting down) is waited out by the retry policy (retry-policy.ts). A writer learns its
+ * transaction id and backend pid with its BEGIN (same round trip); when the connection is
+ * lost during COMMIT, `txid_status` on another connection settles it: committed is
+ * success, aborted runs the transaction again, in progress (the old backend still lives)
+ * terminates that backend and asks again; a status it cannot learn leaves it ambiguous
+ * (EIO, never retried).
  * Invariants: BIGINT columns are read as bigint (a per-pool type parser), so inodes above
  * 2^53 round-trip; a client that saw a connection error is destroyed, never reused;
  * opening never creates tables.
@@ -144,6 +148,22 @@ function connOf(client: pg.PoolClient): SqlConn {
   };
 }
 
+/** Times `settle` asks a transaction's status (ending its backend between tries). */
+const SETTLE_TRIES = 10;
+
+/** Clients that already carry the engine's 'error' listener. */
+const listened = new WeakSet<pg.PoolClient>();
+
+/** BEGIN for a writer, learning its transaction id and backend pid in the same round trip. */
+async function beginWriter(client: pg.PoolClient): Promise<{ xid: string; pid: number }> {
+  const rs = (await client.query(
+    'BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT txid_current()::text AS xid, pg_backend_pid() AS pid',
+  )) as unknown as pg.QueryResult<{ xid: string; pid: number }>[];
+  const row = rs[1]?.rows[0];
+  if (row === undefined) throw new Error('PostgreSQL: BEGIN returned no transaction id');
+  return { xid: row.xid, pid: Number(row.pid) };
+}
+
 /** The pool and the transaction loop of one engine. */
 export class PgBackend {
   readonly stats = { commits: 0, conflicts: 0 };
@@ -198,11 +218,21 @@ export class PgBackend {
 
   private async connect(op: string): Promise<pg.PoolClient> {
     if (this.closed) throw new FsError(Errno.EIO, { op, message: `EIO: ${op}: metadata engine is closed` });
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (e) {
       throw new MetaUnavailableError(`cannot connect: ${errText(e)}`, false, { cause: e });
     }
+    // The pool listens for errors of idle clients only: a checked-out client whose
+    // connection dies between queries would otherwise throw an unhandled 'error' event.
+    if (!listened.has(client)) {
+      listened.add(client);
+      client.on('error', (e) =>
+        this.logger?.warn(`PostgreSQL connection at ${this.where} lost: ${e.message}`),
+      );
+    }
+    return client;
   }
 
   /** One try: BEGIN, the callback, COMMIT; any failure rolls back (or drops the connection). */
@@ -212,14 +242,13 @@ export class PgBackend {
   ): Promise<T> {
     const client = await this.connect(opts.op);
     let broken: Error | undefined;
+    let self: { xid: string; pid: number } | undefined;
+    let released = false;
     try {
       let result: T;
       try {
-        await client.query(
-          opts.readonly
-            ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY'
-            : 'BEGIN ISOLATION LEVEL SERIALIZABLE',
-        );
+        if (opts.readonly) await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        else self = await beginWriter(client);
         result = await fn(connOf(client));
       } catch (e) {
         if (isConnectionError(e)) {
@@ -234,15 +263,53 @@ export class PgBackend {
       } catch (e) {
         if (!isConnectionError(e)) throw e; // the server answered: rolled back (40001 among them)
         broken = e as Error;
-        throw new MetaUnavailableError(`connection lost during COMMIT: ${errText(e)}`, !opts.readonly, {
-          cause: e,
-        });
+        const lost = `connection lost during COMMIT: ${errText(e)}`;
+        if (self === undefined) throw new MetaUnavailableError(lost, false, { cause: e });
+        client.release(broken); // its pool slot is needed to ask
+        released = true;
+        const status = await this.settle(self);
+        if (status === 'aborted')
+          throw new MetaUnavailableError(`${lost} (not committed)`, false, { cause: e });
+        if (status !== 'committed')
+          throw new MetaUnavailableError(`${lost}; its outcome could not be learned (${status})`, true, {
+            cause: e,
+          });
       }
       this.stats.commits++;
       return result;
     } finally {
-      client.release(broken ?? false);
+      if (!released) client.release(broken ?? false);
     }
+  }
+
+  /**
+   * The fate of a transaction whose COMMIT reply was lost, asked on another connection
+   * (the pool waits for one while the server is down, within the retry policy's bound).
+   */
+  private async settle(self: { xid: string; pid: number }): Promise<string> {
+    let last = 'unknown';
+    for (let i = 0; i < SETTLE_TRIES; i++) {
+      try {
+        const r = await this.policy.run('settle COMMIT', `PostgreSQL at ${this.where}`, async () => {
+          try {
+            return await this.pool.query<{ s: string | null }>('SELECT txid_status($1::bigint) AS s', [
+              self.xid,
+            ]);
+          } catch (e) {
+            if (isConnectionError(e)) throw new MetaUnavailableError(errText(e), false, { cause: e });
+            throw e;
+          }
+        });
+        last = r.rows[0]?.s ?? 'too old to know';
+        if (last !== 'in progress') return last;
+        // The old backend still holds it (a dropped link, not a dead server): end it, ask again.
+        await this.pool.query('SELECT pg_terminate_backend($1)', [self.pid]).catch(() => undefined);
+      } catch (e) {
+        return `status query failed: ${errText(e)}`;
+      }
+      await sleep(50 * (i + 1));
+    }
+    return last;
   }
 
   async close(): Promise<void> {
