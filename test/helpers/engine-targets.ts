@@ -20,17 +20,32 @@ export function memTarget(): EngineTarget {
   return { name: 'mem', freshUrl: async () => `mem://t-${process.pid}-${memCounter++}` };
 }
 
+/** SQLite directories not yet removed: a test that never calls cleanup() leaves none behind. */
+const sqliteDirs = new Set<string>();
+let sqliteExitHook = false;
+
 export function sqliteTarget(): EngineTarget {
-  let dir: string | undefined;
+  const mine = new Set<string>();
+  if (!sqliteExitHook) {
+    sqliteExitHook = true;
+    process.once('exit', () => {
+      for (const d of sqliteDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
   return {
     name: 'sqlite3',
     async freshUrl() {
-      dir = mkdtempSync(join(tmpdir(), 'tjfs-sql-'));
+      const dir = mkdtempSync(join(tmpdir(), 'tjfs-sql-'));
+      mine.add(dir);
+      sqliteDirs.add(dir);
       return `sqlite3://${join(dir, 'meta.db')}`;
     },
     async cleanup() {
-      if (dir) rmSync(dir, { recursive: true, force: true });
-      dir = undefined;
+      for (const d of mine) {
+        rmSync(d, { recursive: true, force: true });
+        sqliteDirs.delete(d);
+      }
+      mine.clear();
     },
   };
 }
