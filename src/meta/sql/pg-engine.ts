@@ -151,9 +151,6 @@ function connOf(client: pg.PoolClient): SqlConn {
 /** Times `settle` asks a transaction's status (ending its backend between tries). */
 const SETTLE_TRIES = 10;
 
-/** Clients that already carry the engine's 'error' listener. */
-const listened = new WeakSet<pg.PoolClient>();
-
 /** BEGIN for a writer, learning its transaction id and backend pid in the same round trip. */
 async function beginWriter(client: pg.PoolClient): Promise<{ xid: string; pid: number }> {
   const rs = (await client.query(
@@ -178,8 +175,16 @@ export class PgBackend {
   ) {
     this.policy = new MetaRetryPolicy(options.retry);
     this.maxAttempts = Math.max(1, options.maxRetries ?? MAX_ATTEMPTS);
-    // An idle connection that breaks (server restart) must not crash the process.
-    pool.on('error', (e) => this.logger?.warn(`PostgreSQL connection at ${this.where} lost: ${e.message}`));
+    // A connection that breaks (server restart) must not crash the process: every client
+    // logs its own, checked out or idle (the pool listens to idle clients only, so a
+    // checked-out client whose connection died between queries threw an unhandled 'error'
+    // event). The pool re-emits an idle client's error, already logged; it needs a listener.
+    pool.on('connect', (client) =>
+      client.on('error', (e) =>
+        this.logger?.warn(`PostgreSQL connection at ${this.where} lost: ${e.message}`),
+      ),
+    );
+    pool.on('error', () => undefined);
   }
 
   private readonly maxAttempts: number;
@@ -218,21 +223,11 @@ export class PgBackend {
 
   private async connect(op: string): Promise<pg.PoolClient> {
     if (this.closed) throw new FsError(Errno.EIO, { op, message: `EIO: ${op}: metadata engine is closed` });
-    let client: pg.PoolClient;
     try {
-      client = await this.pool.connect();
+      return await this.pool.connect();
     } catch (e) {
       throw new MetaUnavailableError(`cannot connect: ${errText(e)}`, false, { cause: e });
     }
-    // The pool listens for errors of idle clients only: a checked-out client whose
-    // connection dies between queries would otherwise throw an unhandled 'error' event.
-    if (!listened.has(client)) {
-      listened.add(client);
-      client.on('error', (e) =>
-        this.logger?.warn(`PostgreSQL connection at ${this.where} lost: ${e.message}`),
-      );
-    }
-    return client;
   }
 
   /** One try: BEGIN, the callback, COMMIT; any failure rolls back (or drops the connection). */
