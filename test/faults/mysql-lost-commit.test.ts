@@ -4,14 +4,10 @@
  * record to ask, so the operation fails with EIO saying the outcome is unknown; it is not
  * run again (it was applied), and the client neither crashes nor stays broken.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Errno } from '../../src/base/errno.js';
 import { openMeta } from '../../src/meta/base-meta.js';
-import { defaultFormat } from '../../src/meta/format.js';
-import { openEngine } from '../../src/meta/registry.js';
-import { initFormat } from '../../src/meta/volume.js';
-import { n, root } from '../helpers/meta-fixture.js';
+import { formatEmptyVolume, n, root } from '../helpers/meta-fixture.js';
 import { mariadbSkipReason, startMariadb, type MariadbServer } from '../helpers/mariadb-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -33,16 +29,7 @@ describe.skipIf(why !== undefined)('a MySQL COMMIT whose reply is lost', () => {
   it('fails with EIO naming the unknown outcome, is not run again, and the client goes on', async () => {
     await server.sql('CREATE DATABASE lost');
     const url = `${server.baseUrl}lost`;
-    const engine = await openEngine(url);
-    try {
-      await initFormat(
-        engine,
-        { ...defaultFormat('lost', randomUUID(), '/tmp/tjfs-lost-bucket/'), TrashDays: 0 },
-        { nowSec: Math.floor(Date.now() / 1000) },
-      );
-    } finally {
-      await engine.close();
-    }
+    await formatEmptyVolume(url, 'lost');
     const m = await openMeta(url.replace(`:${server.port})/`, `:${proxy.port})/`), {
       retry: { retries: 10, minBackoffMs: 20, maxBackoffMs: 500 },
       skipDirMtimeMs: 0,

@@ -4,13 +4,9 @@
  * of the transaction (txid_status) instead of failing with EIO: a committed one is done
  * once, one that never reached the server runs again once.
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
-import { defaultFormat } from '../../src/meta/format.js';
-import { openEngine } from '../../src/meta/registry.js';
-import { initFormat } from '../../src/meta/volume.js';
-import { n, root } from '../helpers/meta-fixture.js';
+import { formatEmptyVolume, n, root } from '../helpers/meta-fixture.js';
 import { pgSkipReason, startPg, type PgServer } from '../helpers/pg-server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -36,16 +32,7 @@ describe.skipIf(why !== undefined)('a PostgreSQL COMMIT whose reply is lost', ()
     const schema = `lost${schemas++}`;
     await server.sql(`CREATE SCHEMA ${schema}`, 'tjfs');
     const url = `${server.baseUrl}tjfs?search_path=${schema}`;
-    const engine = await openEngine(url);
-    try {
-      await initFormat(
-        engine,
-        { ...defaultFormat('lost', randomUUID(), '/tmp/tjfs-lost-bucket/'), TrashDays: 0 },
-        { nowSec: Math.floor(Date.now() / 1000) },
-      );
-    } finally {
-      await engine.close();
-    }
+    await formatEmptyVolume(url, 'lost');
     const m = await openMeta(url.replace(`:${server.port}/`, `:${proxy.port}/`), {
       retry: { retries: 10, minBackoffMs: 20, maxBackoffMs: 500 },
       skipDirMtimeMs: 0,
@@ -54,32 +41,26 @@ describe.skipIf(why !== undefined)('a PostgreSQL COMMIT whose reply is lost', ()
     return m;
   }
 
-  it('after the server committed it, the operation succeeds once, not twice', async () => {
-    const m = await client();
-    try {
-      await m.mkdir(root, 1n, n('first'), 0o755);
-      // The COMMIT of the transaction that inserted the edge 'second' reaches the server; its reply is lost.
-      const lost = proxy.loseReplyTo({ containing: 'second', end: 'COMMIT' });
-      const mk = await m.mkdir(root, 1n, n('second'), 0o755);
-      await lost;
-      expect((await m.lookup(root, 1n, n('second'))).ino).toBe(mk.ino);
-      expect((await m.getattr(root, 1n)).nlink).toBe(4);
-    } finally {
-      await m.stop();
-    }
-  }, 60_000);
-
-  it('when the COMMIT never reached the server, the transaction runs again, once', async () => {
-    const m = await client();
-    try {
-      await m.mkdir(root, 1n, n('first'), 0o755);
-      const lost = proxy.loseReplyTo({ containing: 'second', end: 'COMMIT', forward: false });
-      const mk = await m.mkdir(root, 1n, n('second'), 0o755);
-      await lost;
-      expect((await m.lookup(root, 1n, n('second'))).ino).toBe(mk.ino);
-      expect((await m.getattr(root, 1n)).nlink).toBe(4);
-    } finally {
-      await m.stop();
-    }
-  }, 60_000);
+  // forward: the COMMIT of the transaction that inserted the edge 'second' reaches the
+  // server and only its reply is lost; otherwise the COMMIT itself never gets there.
+  it.each([
+    { title: 'after the server committed it, the operation succeeds once, not twice', forward: true },
+    { title: 'when the COMMIT never reached the server, the transaction runs again, once', forward: false },
+  ])(
+    '$title',
+    async ({ forward }) => {
+      const m = await client();
+      try {
+        await m.mkdir(root, 1n, n('first'), 0o755);
+        const lost = proxy.loseReplyTo({ containing: 'second', end: 'COMMIT', forward });
+        const mk = await m.mkdir(root, 1n, n('second'), 0o755);
+        await lost;
+        expect((await m.lookup(root, 1n, n('second'))).ino).toBe(mk.ino);
+        expect((await m.getattr(root, 1n)).nlink).toBe(4);
+      } finally {
+        await m.stop();
+      }
+    },
+    60_000,
+  );
 });

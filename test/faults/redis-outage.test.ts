@@ -4,17 +4,14 @@
  * bound they fail with EIO and a log line naming the operation; a Redis that comes back
  * empty is detected and never written into.
  */
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
 import type { Logger } from '../../src/util/logger.js';
 import { Errno } from '../../src/base/errno.js';
-import { defaultFormat } from '../../src/meta/format.js';
 import { openEngine } from '../../src/meta/registry.js';
 import type { MetaRetryOptions } from '../../src/meta/retry-policy.js';
-import { initFormat } from '../../src/meta/volume.js';
-import { n, root } from '../helpers/meta-fixture.js';
+import { formatEmptyVolume, n, root } from '../helpers/meta-fixture.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { startRestartableRedis, type RestartableRedis } from './restartable-redis.js';
 
@@ -69,16 +66,7 @@ function settledFlags(ps: Promise<unknown>[]): { settled: number } {
 beforeEach(async () => {
   lines = [];
   redis = await startRestartableRedis();
-  const engine = await openEngine(redis.url);
-  try {
-    await initFormat(
-      engine,
-      { ...defaultFormat('outage', randomUUID(), '/tmp/tjfs-outage-bucket/'), TrashDays: 0 },
-      { nowSec: Math.floor(Date.now() / 1000) },
-    );
-  } finally {
-    await engine.close();
-  }
+  await formatEmptyVolume(redis.url, 'outage');
 });
 
 afterEach(async () => {
@@ -272,16 +260,7 @@ describe('redis outage', () => {
     await m.mkdir(root, 1n, n('kept'), 0o755);
     await redis.stop();
     await redis.start({ wipe: true });
-    const other = await openEngine(redis.url);
-    try {
-      await initFormat(
-        other,
-        { ...defaultFormat('other', randomUUID(), '/tmp/tjfs-other-bucket/'), TrashDays: 0 },
-        { nowSec: 1 },
-      );
-    } finally {
-      await other.close();
-    }
+    await formatEmptyVolume(redis.url, 'other');
     const keys = await rawKeys();
     await expect(m.mkdir(root, 1n, n('new'), 0o755)).rejects.toMatchObject({ errno: Errno.EIO });
     await expect(m.lookup(root, 1n, n('kept'))).rejects.toMatchObject({ errno: Errno.EIO });

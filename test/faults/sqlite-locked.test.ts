@@ -4,7 +4,6 @@
  * past the bound they fail with EIO and a log line naming the operation.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMeta, type BaseMeta } from '../../src/meta/base-meta.js';
 import type { Logger } from '../../src/util/logger.js';
 import { Errno } from '../../src/base/errno.js';
-import { defaultFormat } from '../../src/meta/format.js';
-import { openEngine } from '../../src/meta/registry.js';
 import type { MetaRetryOptions } from '../../src/meta/retry-policy.js';
-import { initFormat } from '../../src/meta/volume.js';
-import { n, root } from '../helpers/meta-fixture.js';
+import { formatEmptyVolume, n, root } from '../helpers/meta-fixture.js';
 
 let dir: string;
 let url: string;
@@ -58,16 +54,7 @@ beforeEach(async () => {
   lines.length = 0;
   dir = mkdtempSync(join(tmpdir(), 'tjfs-sqlite-locked-'));
   url = `sqlite3://${join(dir, 'meta.db')}`;
-  const engine = await openEngine(url);
-  try {
-    await initFormat(
-      engine,
-      { ...defaultFormat('locked', randomUUID(), '/tmp/tjfs-locked-bucket/'), TrashDays: 0 },
-      { nowSec: Math.floor(Date.now() / 1000) },
-    );
-  } finally {
-    await engine.close();
-  }
+  await formatEmptyVolume(url, 'locked');
 });
 
 afterEach(async () => {

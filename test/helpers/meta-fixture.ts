@@ -31,6 +31,23 @@ export interface Volume {
   close(): Promise<void>;
 }
 
+/**
+ * Formats an empty volume `name` (TrashDays 0, bucket /tmp/tjfs-{name}-bucket/) at `url`
+ * and closes the engine again: for tests that open their own clients on it.
+ */
+export async function formatEmptyVolume(url: string, name: string): Promise<void> {
+  const engine = await openEngine(url);
+  try {
+    await initFormat(
+      engine,
+      { ...defaultFormat(name, randomUUID(), `/tmp/tjfs-${name}-bucket/`), TrashDays: 0 },
+      { nowSec: Math.floor(Date.now() / 1000) },
+    );
+  } finally {
+    await engine.close();
+  }
+}
+
 export async function makeVolume(
   target: EngineTarget,
   overrides: Partial<Format> = {},
