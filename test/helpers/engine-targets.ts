@@ -22,16 +22,12 @@ export function memTarget(): EngineTarget {
 
 /** SQLite directories not yet removed: a test that never calls cleanup() leaves none behind. */
 const sqliteDirs = new Set<string>();
-let sqliteExitHook = false;
+process.once('exit', () => {
+  for (const d of sqliteDirs) rmSync(d, { recursive: true, force: true });
+});
 
 export function sqliteTarget(): EngineTarget {
   const mine = new Set<string>();
-  if (!sqliteExitHook) {
-    sqliteExitHook = true;
-    process.once('exit', () => {
-      for (const d of sqliteDirs) rmSync(d, { recursive: true, force: true });
-    });
-  }
   return {
     name: 'sqlite3',
     async freshUrl() {
