@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { systemClock } from './clock.js';
 import { clone, type CloneOptions, type CloneResult } from './clone.js';
-import { MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
+import { dirAttr, MetaCore, mustGetAttr, mustGetDir, type MetaOptions } from './core.js';
 import { dumpMeta, type DumpOptions } from './dump/dump.js';
 import type { FlockOwner, FreedSlice, MetaEngine, PlockOwner, QuotaRecord, SessionRecord } from './engine.js';
 import { FsError, Errno } from '../base/errno.js';
@@ -121,8 +121,13 @@ export class BaseMeta implements Meta {
       async (tx) => {
         const special =
           isDot(name) || isDotDot(name) || (parent === ROOT_INODE && name.toString() === TRASH_NAME);
+        // Redis: the parent, the entry and its attr in one round trip (a create's lookup of a
+        // missing name, and every lookup by a caller other than root, check the parent).
+        const both = !special && tx.getDirEntryAttr ? await tx.getDirEntryAttr(parent, name) : undefined;
+        const mustDir = (): Promise<Attr> =>
+          both ? Promise.resolve(dirAttr(both.dir, parent, op)) : mustGetDir(tx, parent, op);
         // Root needs no search permission: skip reading the parent unless it decides the answer.
-        let pattr = ctx.uid === 0 && !special ? undefined : await mustGetDir(tx, parent, op);
+        let pattr = ctx.uid === 0 && !special ? undefined : await mustDir();
         if (pattr) checkAccess(ctx, pattr, X_OK, op, parent, await aclCheck(this.core, ctx, pattr));
         if (pattr && isDot(name)) return { ino: parent, attr: pattr };
         if (pattr && isDotDot(name)) {
@@ -134,13 +139,17 @@ export class BaseMeta implements Meta {
           const t = await tx.getAttr(TRASH_INODE);
           if (t) return { ino: TRASH_INODE, attr: t };
         }
-        const e = tx.getEntryAttr ? await tx.getEntryAttr(parent, name) : await tx.getEntry(parent, name);
+        const e = both
+          ? both.entry
+          : tx.getEntryAttr
+            ? await tx.getEntryAttr(parent, name)
+            : await tx.getEntry(parent, name);
         if (!e) {
-          pattr ??= await mustGetDir(tx, parent, op);
+          pattr ??= await mustDir();
           throw new FsError(Errno.ENOENT, { op, path: name.toString() });
         }
         let a: Attr | undefined = (e as { attr?: Attr }).attr;
-        if (!a && !tx.getEntryAttr) a = await tx.getAttr(e.ino);
+        if (!a && !tx.getEntryAttr && !both) a = await tx.getAttr(e.ino);
         if (!a) {
           this.core.log.warn('dangling entry: attr missing', { parent: String(parent), ino: String(e.ino) });
           throw new FsError(Errno.ENOENT, {

@@ -394,7 +394,12 @@ export async function mustGetAttr(tx: MetaTx, ino: Ino, op: string): Promise<Att
 }
 
 export async function mustGetDir(tx: MetaTx, ino: Ino, op: string): Promise<Attr> {
-  const a = await mustGetAttr(tx, ino, op);
+  return dirAttr(await tx.getAttr(ino), ino, op);
+}
+
+/** `a` when it is a directory's attr: ENOENT when there is none, ENOTDIR for anything else. */
+export function dirAttr(a: Attr | undefined, ino: Ino, op: string): Attr {
+  if (!a) throw new FsError(Errno.ENOENT, { op, ino });
   if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op, ino });
   return a;
 }

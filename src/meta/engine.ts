@@ -97,6 +97,11 @@ export interface MetaTx {
   getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined>;
   /** Optional fast path: the entry and its attr in one round trip (attr absent if dangling). */
   getEntryAttr?(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined>;
+  /**
+   * Optional fast path: the parent's attr (absent if missing) and the entry with its attr
+   * (absent if missing) in one round trip, for lookups that check the parent.
+   */
+  getDirEntryAttr?(parent: Ino, name: Buffer): Promise<{ dir?: Attr; entry?: DentryValue & { attr?: Attr } }>;
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void;
   deleteEntry(parent: Ino, name: Buffer): void;
   /** True when the directory has at least one stored entry. */

@@ -31,6 +31,8 @@ export interface DropArgs {
   attr: Attr | undefined;
   /** Trash sub-directory to move into, or undefined for a real removal. */
   trash: Ino | undefined;
+  /** The trash entry the victim would take, when the caller already read it (absent: not read). */
+  trashEntry?: DentryValue | null;
   now: { sec: number; nsec: number };
 }
 
@@ -54,7 +56,9 @@ export async function dropVictim(core: MetaCore, tx: MetaTx, a: DropArgs): Promi
   core.dirStat(tx, a.parent, -fileLength(attr), -inodeSpace(attr), -1);
   if (a.trash !== undefined) {
     const tname = trashEntryName(a.parent, ino, a.name);
-    if (isDir || !(await tx.getEntry(a.trash, tname))) {
+    const taken =
+      a.trashEntry !== undefined ? a.trashEntry : isDir ? null : await tx.getEntry(a.trash, tname);
+    if (isDir || !taken) {
       tx.setEntry(a.trash, tname, { ino, type: attr.type });
       if (attr.parent !== 0n) attr.parent = a.trash;
       else {
@@ -141,22 +145,38 @@ async function removeCommon(
         throw new FsError(Errno.ENOTDIR, { op, path: name.toString() });
       if (!dir && entry.type === FileType.Directory)
         throw new FsError(Errno.EISDIR, { op, path: name.toString() });
-      const attr = await tx.getAttr(entry.ino);
+      // The victim's attr, whether a directory is empty and the trash entry a file would take
+      // depend only on the entry: one more round trip for all of them, not three.
+      const tname = trash !== undefined && !dir ? trashEntryName(parent, entry.ino, name) : undefined;
+      const [attr, nonEmpty, trashEntry] = await Promise.all([
+        tx.getAttr(entry.ino),
+        dir ? tx.hasEntries(entry.ino) : false,
+        trash !== undefined && tname !== undefined
+          ? tx.getEntry(trash, tname).then((e) => e ?? null)
+          : undefined,
+      ]);
       if (attr) {
         checkSticky(ctx, pattr, attr, op);
         if (attr.flags & (Flag.Immutable | Flag.Append))
           throw new FsError(Errno.EPERM, { op, ino: entry.ino });
         if (isTrash(parent) && ctx.uid !== 0) throw new FsError(Errno.EPERM, { op, ino: entry.ino });
       }
-      if (dir && (await tx.hasEntries(entry.ino)))
-        throw new FsError(Errno.ENOTEMPTY, { op, path: name.toString() });
+      if (nonEmpty) throw new FsError(Errno.ENOTEMPTY, { op, path: name.toString() });
       const quotas = await core.quotaAncestors(tx, parent);
       tx.deleteEntry(parent, name);
       if (dir) pattr.nlink--;
       const touched = core.touchDir(pattr, now, dir);
       if (touched || dir) tx.setAttr(parent, pattr);
       const toTrash = wantsTrash(core, parent, attr) ? trash : undefined;
-      const outcome = await dropVictim(core, tx, { parent, name, entry, attr, trash: toTrash, now });
+      const outcome = await dropVictim(core, tx, {
+        parent,
+        name,
+        entry,
+        attr,
+        trash: toTrash,
+        ...(trashEntry !== undefined ? { trashEntry } : {}),
+        now,
+      });
       core.applyQuotas(tx, quotas, outcome.space, outcome.inodes);
       return { outcome, quotas };
     },

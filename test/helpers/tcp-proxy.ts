@@ -8,6 +8,8 @@
  * write holding the `end` marker is not passed on: the server never gets the request and
  * sees the connection close. A request may arrive in several writes (ioredis writes each
  * command of a pipeline on its own).
+ * `requests()` counts the chunks clients sent since the last call: a client that waits for
+ * each reply before it writes again (a round trip) shows one chunk per round trip at least.
  * Invariants: `close()` ends every connection and the listener.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -19,11 +21,14 @@ export interface TcpProxy {
     request: { containing: string; end: string; forward?: boolean },
     holdMs?: number,
   ): Promise<void>;
+  /** Chunks received from clients since the last call (or since the start). */
+  requests(): number;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let chunks = 0;
   let armed:
     { containing: string; end: string; forward?: boolean; holdMs: number; done: () => void } | undefined;
   const server: Server = createServer((client) => {
@@ -36,6 +41,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       s.on('error', () => undefined);
     }
     client.on('data', (chunk: Buffer) => {
+      chunks++;
       const a = armed;
       if (!a) {
         upstream.write(chunk);
@@ -72,6 +78,11 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       new Promise<void>((resolve) => {
         armed = { ...request, holdMs, done: resolve };
       }),
+    requests: () => {
+      const n = chunks;
+      chunks = 0;
+      return n;
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

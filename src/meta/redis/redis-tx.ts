@@ -51,7 +51,7 @@ import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { existingChunks } from './redis-chunks.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
 import type { RedisKeys } from './redis-keys.js';
-import { lookupScript } from './redis-lookup.js';
+import { lookupScript, type LookupReply } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
 
 /** How long a commit marker outlives its connection's last transaction. */
@@ -198,25 +198,52 @@ export class RedisTx implements MetaTx {
   }
   /** Read-only, standalone: dentry and attr in one round trip (redis-lookup.ts). */
   async getEntryAttr(parent: Ino, name: Buffer): Promise<(DentryValue & { attr?: Attr }) | undefined> {
-    if (!this.readonly || this.keys.prefix !== '') {
+    if (!this.scripted()) {
       const e = await this.getEntry(parent, name);
       if (!e) return undefined;
       const attr = await this.getAttr(e.ino);
       return attr ? { ...e, attr } : e;
     }
-    const r = await lookupScript(
-      this.conn,
-      this.keys.entries(parent),
-      name,
-      this.keys.inode(0n).slice(0, -1),
+    return this.scriptedEntry(
+      await lookupScript(this.conn, this.keys.entries(parent), name, this.inodePrefix()),
     );
-    if (!r || !r[0]) return undefined;
-    const e = decodeEntry(r[0]);
+  }
+
+  /** Read-only, standalone: the parent's attr, the dentry and its attr in one round trip. */
+  async getDirEntryAttr(
+    parent: Ino,
+    name: Buffer,
+  ): Promise<{ dir?: Attr; entry?: DentryValue & { attr?: Attr } }> {
+    if (!this.scripted()) {
+      const [dir, entry] = await Promise.all([this.getAttr(parent), this.getEntryAttr(parent, name)]);
+      return { ...(dir ? { dir } : {}), ...(entry ? { entry } : {}) };
+    }
+    const r = await lookupScript(this.conn, this.keys.entries(parent), name, this.inodePrefix(), parent);
+    const entry = await this.scriptedEntry(r);
+    return {
+      ...(r.parent ? { dir: decodeAttr(r.parent, parent) } : {}),
+      ...(entry ? { entry } : {}),
+    };
+  }
+
+  /** Whether the lookup script can run: read-only, and key names without a cluster prefix. */
+  private scripted(): boolean {
+    return this.readonly && this.keys.prefix === '';
+  }
+
+  private inodePrefix(): string {
+    return this.keys.inode(0n).slice(0, -1);
+  }
+
+  private async scriptedEntry(r: LookupReply): Promise<(DentryValue & { attr?: Attr }) | undefined> {
+    if (!r.entry) return undefined;
+    const e = decodeEntry(r.entry);
     const b =
-      r[1] ??
-      (r.length === 1 ? asBuffer(await this.conn.callBuffer('GET', this.keys.inode(e.ino))) : undefined);
+      r.attr ??
+      (r.attrSkipped ? asBuffer(await this.conn.callBuffer('GET', this.keys.inode(e.ino))) : undefined);
     return b ? { ...e, attr: decodeAttr(b, e.ino) } : e;
   }
+
   setEntry(parent: Ino, name: Buffer, value: DentryValue): void {
     this.queue('HSET', this.keys.entries(parent), name, encodeEntry(value.type, value.ino));
   }

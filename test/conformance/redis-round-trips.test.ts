@@ -1,0 +1,92 @@
+/**
+ * Round trips to Redis per metadata operation, counted at a TCP proxy in front of a real
+ * redis-server: each round trip is at least one chunk the client sends (it waits for the
+ * reply before it writes again), and commands sent in one turn of the event loop leave in
+ * one write (redis-conn.ts coalesceWrites). Checks what DESIGN §10 says a small file costs.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BaseMeta } from '../../src/meta/base-meta.js';
+import { FileType, ROOT_INODE, type Ino } from '../../src/base/types.js';
+import { alice, makeVolume, n, root, type Volume } from '../helpers/meta-fixture.js';
+import { startRedis, type RedisServer } from '../helpers/redis-server.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+
+let server: RedisServer;
+let proxy: TcpProxy;
+let vol: Volume;
+let m: BaseMeta;
+let dir: Ino;
+let seq = 0;
+
+beforeAll(async () => {
+  server = await startRedis();
+  proxy = await startTcpProxy(server.port);
+  const url = server.url.replace(`:${server.port}/`, `:${proxy.port}/`);
+  vol = await makeVolume({ name: 'redis-via-proxy', freshUrl: () => Promise.resolve(url) }, { TrashDays: 1 });
+  m = await vol.client();
+});
+
+afterAll(async () => {
+  await vol?.close();
+  await proxy?.close();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  dir = (await m.mkdir(root, ROOT_INODE, n(`d${seq++}`), 0o755)).ino;
+});
+
+/** Round trips `op` takes (chunks the proxy saw from the client while it ran). */
+async function roundTrips(op: () => Promise<unknown>): Promise<number> {
+  proxy.requests();
+  await op();
+  return proxy.requests();
+}
+
+describe('Redis round trips per operation', () => {
+  it('a lookup of a missing name is one round trip: the parent comes with it', async () => {
+    await m.lookup(root, dir, n('warm')).catch(() => undefined); // the server learns the script
+    const trips = await roundTrips(() =>
+      m.lookup(root, dir, n('missing')).then(
+        () => expect.fail('found'),
+        (e: unknown) => expect((e as { code?: string }).code).toBe('ENOENT'),
+      ),
+    );
+    expect(trips).toBe(1);
+  });
+
+  it('a lookup by a caller other than root is one round trip', async () => {
+    const f = await m.create(root, dir, n('f'), 0o644);
+    let found: Ino | undefined;
+    const trips = await roundTrips(async () => (found = (await m.lookup(alice, dir, n('f'))).ino));
+    expect(found).toBe(f.ino);
+    expect(trips).toBe(1);
+  });
+
+  it('a create reads in one round trip and commits in a second', async () => {
+    await m.create(root, dir, n('warm'), 0o644); // inode numbers are taken in batches
+    let type: number | undefined;
+    const trips = await roundTrips(async () => (type = (await m.create(root, dir, n('g'), 0o644)).attr.type));
+    expect(type).toBe(FileType.File);
+    expect(trips).toBe(2);
+  });
+
+  it('an unlink into the trash reads in two round trips and commits in a third', async () => {
+    await m.create(root, dir, n('a'), 0o644);
+    await m.create(root, dir, n('b'), 0o644);
+    await m.unlink(root, dir, n('a')); // makes this hour's trash directory
+    const trips = await roundTrips(() => m.unlink(root, dir, n('b')));
+    expect(trips).toBe(3);
+    await expect(m.lookup(root, dir, n('b'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const hour = (await m.readdir(root, await trashHourDir())).map((e) => e.name.toString());
+    expect(hour.filter((x) => x.endsWith('-b'))).toHaveLength(1);
+  });
+});
+
+async function trashHourDir(): Promise<Ino> {
+  const trash = await m.lookup(root, ROOT_INODE, n('.trash'));
+  const hours = (await m.readdir(root, trash.ino)).filter((e) => !e.name.toString().startsWith('.'));
+  const last = hours.at(-1);
+  if (last === undefined) throw new Error('no trash hour directory');
+  return last.ino;
+}
