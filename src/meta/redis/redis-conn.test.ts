@@ -3,7 +3,6 @@
  * leave in one socket write, in order, and their replies are each command's own.
  */
 import { Redis } from 'ioredis';
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedis, type RedisServer } from '../../../test/helpers/redis-server.js';
 import { coalesceWrites } from './redis-conn.js';
@@ -23,9 +22,10 @@ async function writesDuring(
   r: Redis,
   fn: () => Promise<unknown>,
 ): Promise<{ writes: number; value: unknown }> {
-  const s = r.stream as Socket & { _write: unknown; _writev: unknown };
-  const one = vi.spyOn(s, '_write' as never);
-  const many = vi.spyOn(s, '_writev' as never);
+  // cast: _write and _writev are the stream internals each socket write goes through.
+  const s = r.stream as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+  const one = vi.spyOn(s, '_write');
+  const many = vi.spyOn(s, '_writev');
   try {
     const value = await fn();
     return { writes: one.mock.calls.length + many.mock.calls.length, value };
