@@ -63,13 +63,15 @@ describe('rotation', () => {
 
 describe('backup', () => {
   let vol: Volume | undefined;
+  const sqlite = sqliteTarget();
   afterEach(async () => {
     await vol?.close();
     vol = undefined;
+    await sqlite.cleanup?.();
   });
 
   it('one client per interval backs up, through the lastBackup xattr; the backup loads back the same', async () => {
-    vol = await makeVolume(sqliteTarget());
+    vol = await makeVolume(sqlite);
     const a = await vol.client();
     const b = await vol.client();
     await a.mkdir(root, 1n, n('d'), 0o755);
@@ -125,7 +127,7 @@ describe('backup', () => {
   });
 
   it('rotateBackups deletes what the policy drops and nothing else', async () => {
-    vol = await makeVolume(sqliteTarget());
+    vol = await makeVolume(sqlite);
     const m = await vol.client();
     const store = new MemObjectStore();
     const now = new Date(Date.UTC(2026, 11, 5, 12, 0, 0));
