@@ -234,24 +234,43 @@ describe('transactions', () => {
     await expect(engine.txn((tx) => tx.getChunk(42n, 0), { op: 'read' })).rejects.toThrow(/corrupt slice/);
   });
 
-  it('retries conflicting transactions until both succeed', async () => {
-    await raw.set('i10', encodeAttrForTest(0));
+  const bumper = (e: MetaEngine, ino: Ino, count: () => void) => (): Promise<void> =>
+    e.txn(
+      async (tx) => {
+        count();
+        const a = await tx.getAttr(ino);
+        if (!a) throw new Error('missing');
+        await new Promise((r) => setTimeout(r, 20));
+        tx.setAttr(ino, { ...a, nlink: a.nlink + 1 });
+      },
+      { op: 'bump' },
+    );
+
+  it('retries conflicting transactions of two clients until both succeed', async () => {
+    const other = await openRedisEngine(server.url, { maxRetries: 50 });
+    try {
+      await raw.set('i10', encodeAttrForTest(0));
+      let attempts = 0;
+      const count = (): void => void attempts++;
+      await Promise.all([bumper(engine, 10n, count)(), bumper(other, 10n, count)()]);
+      const [a] = await engine.getAttrs([10n]);
+      expect(a?.nlink).toBe(2);
+      expect(attempts).toBeGreaterThanOrEqual(3);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('queues transactions of one client on the same first key: each runs once (key-locks.ts)', async () => {
+    await raw.set('i13', encodeAttrForTest(0));
     let attempts = 0;
-    const bump = (): Promise<void> =>
-      engine.txn(
-        async (tx) => {
-          attempts++;
-          const a = await tx.getAttr(10n);
-          if (!a) throw new Error('missing');
-          await new Promise((r) => setTimeout(r, 20));
-          tx.setAttr(10n, { ...a, nlink: a.nlink + 1 });
-        },
-        { op: 'bump' },
-      );
-    await Promise.all([bump(), bump()]);
-    const [a] = await engine.getAttrs([10n]);
-    expect(a?.nlink).toBe(2);
-    expect(attempts).toBeGreaterThanOrEqual(3);
+    const before = engine.txRestarts?.() ?? 0;
+    const bump = bumper(engine, 13n, () => void attempts++);
+    await Promise.all([bump(), bump(), bump(), bump()]);
+    const [a] = await engine.getAttrs([13n]);
+    expect(a?.nlink).toBe(4);
+    expect(attempts).toBe(4);
+    expect(engine.txRestarts?.()).toBe(before);
   });
 
   it('gives up with TxConflictError after maxRetries under a conflict storm', async () => {

@@ -51,6 +51,7 @@ import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { existingChunks } from './redis-chunks.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
 import type { RedisKeys } from './redis-keys.js';
+import type { KeyLocks } from './key-locks.js';
 import { lookupScript, type LookupReply } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
 
@@ -119,11 +120,15 @@ export class RedisTx implements MetaTx {
     private readonly scanNodes: () => readonly RedisConn[] = () => [conn],
     /** Set by the last command of the MULTI, WATCHed with the first read (see the header). */
     private readonly marker?: CommitMarker,
+    /** Takes this process's queue of the first key read (key-locks.ts); every read waits for it. */
+    private readonly lockFirst?: (key: string) => Promise<void>,
   ) {}
 
   /** Runs a read command on `key`, WATCHing the key first (once) in a writable tx. */
   async read(key: string, command: string, ...args: Arg[]): Promise<unknown> {
-    if (this.readonly || this.watched.has(key)) return this.conn.callBuffer(command, key, ...args);
+    if (this.readonly) return this.conn.callBuffer(command, key, ...args);
+    if (this.lockFirst) await this.lockFirst(key);
+    if (this.watched.has(key)) return this.conn.callBuffer(command, key, ...args);
     this.watched.add(key);
     const [, reply] = await Promise.all([
       this.conn.call('WATCH', key, ...this.unwatchedMarker()),
@@ -470,6 +475,8 @@ export interface TxRunner {
   what: string;
   /** Master nodes for SCAN (standalone: the shared connection). */
   scanNodes?: () => readonly RedisConn[];
+  /** This process's write transactions, queued by the first key they read. */
+  locks?: KeyLocks;
 }
 
 /** UNWATCH; false when the connection is unusable (it must then be dropped). */
@@ -531,6 +538,16 @@ async function runTxnOnce<T>(
 ): Promise<{ value: T; replies: unknown[] }> {
   const conn = await runner.pool.acquire();
   let broken = false;
+  // The first key read is queued for once and held across conflicts, until the end.
+  let locked: Promise<void> | undefined;
+  let release: (() => void) | undefined;
+  const locks = runner.locks;
+  const lockFirst =
+    locks &&
+    ((key: string): Promise<void> =>
+      (locked ??= locks.acquire(key).then((r) => {
+        release = r;
+      })));
   try {
     for (let attempt = 0; attempt < runner.maxRetries; attempt++) {
       const tx = new RedisTx(
@@ -540,6 +557,7 @@ async function runTxnOnce<T>(
         opts.op,
         runner.scanNodes,
         nextMarker(conn, runner.keys),
+        lockFirst,
       );
       let value: T | undefined;
       let replies: unknown[] | null;
@@ -563,5 +581,6 @@ async function runTxnOnce<T>(
     throw new TxConflictError(opts.op, runner.maxRetries);
   } finally {
     runner.pool.release(conn, broken);
+    if (locked) void locked.then(() => release?.());
   }
 }
