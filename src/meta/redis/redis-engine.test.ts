@@ -261,7 +261,7 @@ describe('transactions', () => {
     }
   });
 
-  it('queues transactions of one client on the same first key: each runs once (key-locks.ts)', async () => {
+  it('queues transactions of one client on the same first key: each runs once (src/meta/key-locks.ts)', async () => {
     await raw.set('i13', encodeAttrForTest(0));
     let attempts = 0;
     const before = engine.txRestarts?.() ?? 0;

@@ -43,7 +43,7 @@ import { asArray, asBuffer, asInt, asString, pairs } from './redis-reply.js';
 import { execMulti, globEscape, hscanAll, scanKeys } from './redis-scan.js';
 import { existingChunks, MAX_CHUNK_INDEX } from './redis-chunks.js';
 import { decodeChunkList, dropCommitMarker, runTxn } from './redis-tx.js';
-import { KeyLocks } from './key-locks.js';
+import { KeyLocks } from '../key-locks.js';
 import type { RedisTx, TxRunner } from './redis-tx.js';
 import { parseRedisUrl } from './redis-url.js';
 import type { RedisTarget } from './redis-url.js';

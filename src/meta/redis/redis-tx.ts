@@ -51,7 +51,7 @@ import type { Arg, ConnPool, RedisConn } from './redis-conn.js';
 import { existingChunks } from './redis-chunks.js';
 import { counterOffset, delFileMember, sliceRefField } from './redis-keys.js';
 import type { RedisKeys } from './redis-keys.js';
-import type { KeyLocks } from './key-locks.js';
+import type { KeyLocks } from '../key-locks.js';
 import { lookupScript, type LookupReply } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
 

@@ -390,5 +390,6 @@ export async function openMysqlEngine(url: string, options: EngineOptions): Prom
     useLogger: (logger) => backend.useLogger(logger),
     outageStats: () => backend.outage,
     txRestarts: () => backend.stats.conflicts,
+    queueWrites: true,
   });
 }

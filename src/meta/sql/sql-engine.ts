@@ -10,6 +10,7 @@
  * Invariants: tables are only created by `initVolume`; slice reference rows hold the
  * real refcount and are removed in the same transaction that frees them.
  */
+import { KeyLocks } from '../key-locks.js';
 import type { Logger } from '../../util/logger.js';
 import type { MetaRetryStats } from '../retry-policy.js';
 import type {
@@ -36,6 +37,7 @@ import {
   toStr,
   type SqlConn,
   type SqlDialect,
+  type SqlParam,
   type TxRunner,
 } from './sql-conn.js';
 import { allTableNames, sqlTables, type SqlTables } from './schema.js';
@@ -71,6 +73,42 @@ export interface SqlEngineConfig {
   outageStats?: () => MetaRetryStats;
   /** Transactions restarted after a conflict (see MetaEngine.txRestarts). */
   txRestarts?: () => number;
+  /**
+   * Queue this client's write transactions by their first statement (key-locks.ts): for
+   * servers with concurrent writers, where a client's own transactions would otherwise
+   * fail each other (SQLite runs one writer at a time already). Only where a transaction's
+   * snapshot is taken by its first statement, not by BEGIN (MySQL/MariaDB, not PostgreSQL).
+   */
+  queueWrites?: boolean;
+}
+
+/**
+ * `conn`, with every statement waiting until `take` has the queue of the transaction's
+ * first statement (its text and first parameter: the parent inode of a create, the inode
+ * of a write).
+ */
+function queuedConn(conn: SqlConn, take: (key: string) => Promise<void>): SqlConn {
+  const first = (sql: string, params: readonly SqlParam[]): Promise<void> =>
+    take(`${sql}\0${String(params[0] ?? '')}`);
+  const queryRaw = conn.queryRaw?.bind(conn);
+  return {
+    query: async (sql, params = []) => {
+      await first(sql, params);
+      return conn.query(sql, params);
+    },
+    exec: async (sql, params = []) => {
+      await first(sql, params);
+      return conn.exec(sql, params);
+    },
+    ...(queryRaw
+      ? {
+          queryRaw: async (sql: string, params: readonly SqlParam[] = []) => {
+            await first(sql, params);
+            return queryRaw(sql, params);
+          },
+        }
+      : {}),
+  };
 }
 
 export class SqlEngine implements MetaEngine {
@@ -79,7 +117,11 @@ export class SqlEngine implements MetaEngine {
   private readonly t: SqlTables;
   private readonly d: SqlDialect;
 
+  /** This client's write transactions, queued by their first statement (cfg.queueWrites). */
+  private readonly locks: KeyLocks | undefined;
+
   constructor(private readonly cfg: SqlEngineConfig) {
+    this.locks = cfg.queueWrites === true ? new KeyLocks() : undefined;
     this.kind = cfg.kind;
     this.displayUrl = cfg.displayUrl;
     this.t = sqlTables(cfg.prefix);
@@ -90,15 +132,29 @@ export class SqlEngine implements MetaEngine {
     return this.cfg.runTx(fn, { op, readonly });
   }
 
-  txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
+  async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
     const readonly = opts.readonly ?? false;
-    return this.run(opts.op, readonly, async (conn) => {
-      const tx = new SqlTx(conn, this.t, this.d);
-      const result = await fn(tx);
-      if (readonly && tx.pendingWrites > 0) throw new Error(`transaction ${opts.op} is read-only but wrote`);
-      await tx.flush();
-      return result;
-    });
+    // The queue is taken once, by the first statement of the first attempt, and held
+    // across the restarts of a conflict until the transaction is over.
+    const locks = readonly ? undefined : this.locks;
+    let held: Promise<void> | undefined;
+    let release: (() => void) | undefined;
+    const take = (key: string): Promise<void> =>
+      (held ??= (locks as KeyLocks).acquire(key).then((r) => {
+        release = r;
+      }));
+    try {
+      return await this.run(opts.op, readonly, async (conn) => {
+        const tx = new SqlTx(locks ? queuedConn(conn, take) : conn, this.t, this.d);
+        const result = await fn(tx);
+        if (readonly && tx.pendingWrites > 0)
+          throw new Error(`transaction ${opts.op} is read-only but wrote`);
+        await tx.flush();
+        return result;
+      });
+    } finally {
+      if (held) void held.then(() => release?.());
+    }
   }
 
   private async tableExists(c: SqlConn, name: string): Promise<boolean> {
