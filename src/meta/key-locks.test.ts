@@ -43,4 +43,24 @@ describe('KeyLocks', () => {
     (await next)();
     expect(locks.held).toBe(0);
   });
+
+  it('a holder takes only the first key it is given, and its release frees that key', async () => {
+    const locks = new KeyLocks();
+    const hold = locks.holder();
+    hold.release(); // nothing taken yet: a no-op
+    await hold.take('a');
+    await hold.take('b'); // already holding: waits for the same, takes nothing more
+    expect(locks.held).toBe(1);
+    let second = false;
+    const other = locks.acquire('a').then((r) => {
+      second = true;
+      return r;
+    });
+    await tick();
+    expect(second).toBe(false);
+    hold.release();
+    (await other)();
+    expect(second).toBe(true);
+    expect(locks.held).toBe(0);
+  });
 });

@@ -49,6 +49,20 @@ export class KeyLocks {
     });
   }
 
+  /**
+   * One transaction's hold: `take(key)` queues for the first key it is given and resolves
+   * when that key is held (every later call, whatever the key, waits for the same);
+   * `release()` gives it back, once it was taken. Kept across the restarts of a conflict.
+   */
+  holder(): { take: (key: string) => Promise<void>; release: () => void } {
+    let taken: Promise<() => void> | undefined;
+    let p: Promise<void> | undefined;
+    return {
+      take: (key) => (p ??= (taken = this.acquire(key)).then(() => undefined)),
+      release: () => void taken?.then((r) => r()),
+    };
+  }
+
   /** Keys held now (tests). */
   get held(): number {
     return this.queues.size;

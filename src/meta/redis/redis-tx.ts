@@ -539,15 +539,7 @@ async function runTxnOnce<T>(
   const conn = await runner.pool.acquire();
   let broken = false;
   // The first key read is queued for once and held across conflicts, until the end.
-  let locked: Promise<void> | undefined;
-  let release: (() => void) | undefined;
-  const locks = runner.locks;
-  const lockFirst =
-    locks &&
-    ((key: string): Promise<void> =>
-      (locked ??= locks.acquire(key).then((r) => {
-        release = r;
-      })));
+  const hold = runner.locks?.holder();
   try {
     for (let attempt = 0; attempt < runner.maxRetries; attempt++) {
       const tx = new RedisTx(
@@ -557,7 +549,7 @@ async function runTxnOnce<T>(
         opts.op,
         runner.scanNodes,
         nextMarker(conn, runner.keys),
-        lockFirst,
+        hold?.take,
       );
       let value: T | undefined;
       let replies: unknown[] | null;
@@ -581,6 +573,6 @@ async function runTxnOnce<T>(
     throw new TxConflictError(opts.op, runner.maxRetries);
   } finally {
     runner.pool.release(conn, broken);
-    if (locked) void locked.then(() => release?.());
+    hold?.release();
   }
 }

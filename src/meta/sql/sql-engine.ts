@@ -136,16 +136,10 @@ export class SqlEngine implements MetaEngine {
     const readonly = opts.readonly ?? false;
     // The queue is taken once, by the first statement of the first attempt, and held
     // across the restarts of a conflict until the transaction is over.
-    const locks = readonly ? undefined : this.locks;
-    let held: Promise<void> | undefined;
-    let release: (() => void) | undefined;
-    const take = (key: string): Promise<void> =>
-      (held ??= (locks as KeyLocks).acquire(key).then((r) => {
-        release = r;
-      }));
+    const hold = readonly ? undefined : this.locks?.holder();
     try {
       return await this.run(opts.op, readonly, async (conn) => {
-        const tx = new SqlTx(locks ? queuedConn(conn, take) : conn, this.t, this.d);
+        const tx = new SqlTx(hold ? queuedConn(conn, hold.take) : conn, this.t, this.d);
         const result = await fn(tx);
         if (readonly && tx.pendingWrites > 0)
           throw new Error(`transaction ${opts.op} is read-only but wrote`);
@@ -153,7 +147,7 @@ export class SqlEngine implements MetaEngine {
         return result;
       });
     } finally {
-      if (held) void held.then(() => release?.());
+      hold?.release();
     }
   }
 
