@@ -5,6 +5,7 @@
  *   mount(source, target, fstype, flags, data)   mount(2)
  *   umount(target, flags)                        umount2(2)
  *   watch(fd, cb) -> {pause, resume, close, ref, unref}   uv_poll readiness on the JS thread
+ *   ring(entries, onDone) -> {read, close}       positioned reads through an io_uring (no SQPOLL)
  *   readNonBlocking(fd, buf) -> n | -errno       read(2) without throwing on EAGAIN
  *   preadNoWait(fd, buf, pos) -> n | -errno      preadv2(RWF_NOWAIT): page-cached bytes only
  *   writeReply(fd, unique, error, bufs) -> 0 | -errno   a reply: header + payload, one writev
@@ -733,6 +734,280 @@ static napi_value do_watch(napi_env env, napi_callback_info info) {
   return handle;
 }
 
+/*
+ * ring(entries, onDone(slot, bytes, error)) -> {read, close}: positioned reads through an
+ * io_uring of our own, without SQPOLL (no kernel thread spinning on a CPU). A read is
+ * submitted on the JS thread with one io_uring_enter; the kernel reads page-cached bytes at
+ * once and waits for the disk asynchronously (buffered reads wake on the page, no worker
+ * thread of ours); each completion signals an eventfd that a uv_poll watches, so the result
+ * reaches JS with one wake-up of the JS thread instead of a thread-pool round trip (a wake-up
+ * of a pool thread and then of the JS thread).
+ *   read(fd, buf, pos) -> slot >= 0, or -errno when it was not submitted (-EAGAIN: every
+ *                         slot is in flight); onDone(slot, n, undefined | Error) follows
+ *   close()            -> stops; reads in flight complete before the ring's memory goes
+ * Invariants: at most `entries` reads in flight (the completion queue, twice that, never
+ * overflows); a slot's Buffer is referenced until its completion was handed to JS; the
+ * poll handle keeps the loop alive only while reads are in flight.
+ */
+#include <linux/io_uring.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int ring_fd, event_fd, closed, leak;
+  napi_async_cleanup_hook_handle hook; /* until released: the addon stays loaded for our close callback */
+  unsigned entries, inflight;
+  void *sq_map, *cq_map;
+  size_t sq_map_len, cq_map_len;
+  struct io_uring_sqe *sqes;
+  unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+  struct io_uring_cqe *cqes;
+  napi_ref *bufs;  /* per slot: the Buffer being read into (NULL when free) */
+  unsigned *free_slots, free_count;
+} ring_t;
+
+static void ring_release(ring_t *r) {
+  if (r->hook != NULL) napi_remove_async_cleanup_hook(r->hook);
+  if (r->sqes != NULL) munmap(r->sqes, r->entries * sizeof(struct io_uring_sqe));
+  if (r->cq_map != NULL && r->cq_map != r->sq_map) munmap(r->cq_map, r->cq_map_len);
+  if (r->sq_map != NULL) munmap(r->sq_map, r->sq_map_len);
+  if (r->ring_fd >= 0) close(r->ring_fd);
+  if (r->event_fd >= 0) close(r->event_fd);
+  free(r->bufs);
+  free(r->free_slots);
+  free(r);
+}
+
+static void ring_on_closed(uv_handle_t *h) {
+  ring_t *r = (ring_t *)h->data;
+  if (!r->leak) {
+    ring_release(r);
+  } else if (r->hook != NULL) {
+    napi_remove_async_cleanup_hook(r->hook); /* the ring stays open: reads into it never ended */
+    r->hook = NULL;
+  }
+}
+
+/* Hands every posted completion to JS. */
+static void ring_drain(ring_t *r) {
+  napi_env env = r->env;
+  for (;;) {
+    unsigned head = *r->cq_head;
+    if (head == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE)) break;
+    struct io_uring_cqe cqe = r->cqes[head & *r->cq_mask];
+    __atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
+    unsigned slot = (unsigned)cqe.user_data;
+    if (slot >= r->entries || r->bufs[slot] == NULL) continue;
+    napi_delete_reference(env, r->bufs[slot]);
+    r->bufs[slot] = NULL;
+    r->free_slots[r->free_count++] = slot;
+    if (--r->inflight == 0) uv_unref((uv_handle_t *)&r->poll);
+    if (r->closed) continue;
+    napi_handle_scope scope;
+    napi_value cb, recv, args[3], result;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) continue;
+    napi_get_reference_value(env, r->callback, &cb);
+    napi_get_global(env, &recv);
+    napi_create_uint32(env, slot, &args[0]);
+    napi_create_int32(env, cqe.res < 0 ? 0 : cqe.res, &args[1]);
+    if (cqe.res < 0) args[2] = errno_error(env, -cqe.res, "read", NULL);
+    else napi_get_undefined(env, &args[2]);
+    if (napi_make_callback(env, r->async, recv, cb, 3, args, &result) == napi_pending_exception) {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+      napi_fatal_exception(env, ex);
+    }
+    napi_close_handle_scope(env, scope);
+  }
+}
+
+static void ring_on_poll(uv_poll_t *p, int status, int events) {
+  ring_t *r = (ring_t *)p->data;
+  uint64_t count;
+  while (read(r->event_fd, &count, sizeof count) > 0) {
+  }
+  ring_drain(r);
+  if (r->closed && r->inflight == 0 && !uv_is_closing((uv_handle_t *)&r->poll))
+    uv_close((uv_handle_t *)&r->poll, ring_on_closed);
+}
+
+static napi_value ring_read(napi_env env, napi_callback_info info) {
+  size_t argc = 3, len = 0;
+  napi_value argv[3], out;
+  ring_t *r;
+  int32_t fd = -1;
+  int64_t pos = 0;
+  void *data = NULL;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&r));
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &pos) != napi_ok || pos < 0 || len > 0x7fffffff) {
+    napi_throw_type_error(env, NULL, "ring.read(fd, buffer, position)");
+    return NULL;
+  }
+  int32_t rc;
+  if (r->closed) {
+    rc = -EBADF;
+  } else if (r->free_count == 0) {
+    rc = -EAGAIN;
+  } else {
+    unsigned slot = r->free_slots[--r->free_count];
+    unsigned tail = *r->sq_tail, i = tail & *r->sq_mask;
+    struct io_uring_sqe *sqe = &r->sqes[i];
+    memset(sqe, 0, sizeof *sqe);
+    sqe->opcode = IORING_OP_READ;
+    sqe->fd = fd;
+    sqe->addr = (uint64_t)(uintptr_t)data;
+    sqe->len = (uint32_t)len;
+    sqe->off = (uint64_t)pos;
+    sqe->user_data = slot;
+    r->sq_array[i] = i;
+    __atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+    long n;
+    do n = syscall(__NR_io_uring_enter, r->ring_fd, 1, 0, 0, NULL, 0);
+    while (n < 0 && errno == EINTR);
+    if (n == 1) {
+      napi_create_reference(env, argv[1], 1, &r->bufs[slot]);
+      if (r->inflight++ == 0) uv_ref((uv_handle_t *)&r->poll);
+      rc = (int32_t)slot;
+    } else {
+      /* Not taken (nothing else is queued: every read is submitted alone), so withdraw it. */
+      rc = n < 0 ? -errno : -EAGAIN;
+      __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
+      r->free_slots[r->free_count++] = slot;
+    }
+  }
+  CHECK(env, napi_create_int32(env, rc, &out));
+  return out;
+}
+
+static void ring_shutdown(ring_t *r) {
+  if (r->closed) return;
+  r->closed = 1;
+  napi_delete_reference(r->env, r->callback);
+  napi_async_destroy(r->env, r->async);
+  if (r->inflight == 0) {
+    uv_close((uv_handle_t *)&r->poll, ring_on_closed);
+  } else {
+    /* Closing the ring fd would cancel reads into Buffers still referenced: let them land. */
+    uv_ref((uv_handle_t *)&r->poll);
+  }
+}
+
+/*
+ * The environment is going away (a worker thread ends, or the process): the Buffers of
+ * reads in flight are about to be freed, so wait (a second at most) for the kernel to finish
+ * writing into them; a read that never ends (a pipe nobody writes) leaves the ring open.
+ * An async cleanup hook, so the addon stays loaded until the poll handle's close callback.
+ */
+static void ring_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
+  ring_t *r = arg;
+  ring_shutdown(r);
+  for (int tries = 0; r->inflight > 0 && tries < 10; tries++) {
+    struct __kernel_timespec ts = {0, 100 * 1000 * 1000};
+    struct io_uring_getevents_arg ga;
+    memset(&ga, 0, sizeof ga);
+    ga.ts = (uint64_t)(uintptr_t)&ts;
+    syscall(__NR_io_uring_enter, r->ring_fd, 0, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &ga, sizeof ga);
+    ring_drain(r);
+  }
+  r->leak = r->inflight > 0;
+  if (!uv_is_closing((uv_handle_t *)&r->poll)) uv_close((uv_handle_t *)&r->poll, ring_on_closed);
+}
+
+static napi_value ring_close(napi_env env, napi_callback_info info) {
+  ring_t *r;
+  CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&r));
+  ring_shutdown(r);
+  return NULL;
+}
+
+static napi_value do_ring(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], handle, name, resource;
+  uint32_t entries = 0;
+  napi_valuetype t;
+  uv_loop_t *loop;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_uint32(env, argv[0], &entries) != napi_ok || entries < 1 ||
+      entries > 4096 || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, NULL, "ring(entries 1..4096, onDone)");
+    return NULL;
+  }
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+  ring_t *r = calloc(1, sizeof *r);
+  if (r == NULL) return throw_errno(env, ENOMEM, "io_uring_setup");
+  r->ring_fd = r->event_fd = -1;
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  int fd = (int)syscall(__NR_io_uring_setup, entries, &p);
+  if (fd < 0) {
+    int e = errno;
+    ring_release(r);
+    return throw_errno(env, e, "io_uring_setup");
+  }
+  r->ring_fd = fd;
+  r->entries = p.sq_entries;
+  r->sq_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  r->cq_map_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  int single = (p.features & IORING_FEAT_SINGLE_MMAP) != 0;
+  if (single && r->cq_map_len > r->sq_map_len) r->sq_map_len = r->cq_map_len;
+  r->sq_map = mmap(NULL, r->sq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+  if (r->sq_map == MAP_FAILED) r->sq_map = NULL;
+  r->cq_map = single ? r->sq_map
+                     : mmap(NULL, r->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_CQ_RING);
+  if (r->cq_map == MAP_FAILED) r->cq_map = NULL;
+  r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                 IORING_OFF_SQES);
+  if (r->sqes == MAP_FAILED) r->sqes = NULL;
+  r->bufs = calloc(r->entries, sizeof *r->bufs);
+  r->free_slots = calloc(r->entries, sizeof *r->free_slots);
+  r->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (r->sq_map == NULL || r->cq_map == NULL || r->sqes == NULL || r->bufs == NULL || r->free_slots == NULL ||
+      r->event_fd < 0 || syscall(__NR_io_uring_register, fd, IORING_REGISTER_EVENTFD, &r->event_fd, 1) < 0) {
+    int e = errno != 0 ? errno : ENOMEM;
+    ring_release(r);
+    return throw_errno(env, e, "io_uring_setup");
+  }
+  char *sq = r->sq_map, *cq = r->cq_map;
+  r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+  r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+  r->sq_array = (unsigned *)(sq + p.sq_off.array);
+  r->cq_head = (unsigned *)(cq + p.cq_off.head);
+  r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+  r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+  r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+  for (unsigned i = 0; i < r->entries; i++) r->free_slots[i] = r->entries - 1 - i;
+  r->free_count = r->entries;
+  int rc = uv_poll_init(loop, &r->poll, r->event_fd);
+  if (rc != 0) {
+    ring_release(r);
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  r->poll.data = r;
+  r->env = env;
+  napi_create_reference(env, argv[1], 1, &r->callback);
+  napi_create_string_utf8(env, "tjfs:ring", NAPI_AUTO_LENGTH, &name);
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, name, &r->async);
+  rc = uv_poll_start(&r->poll, UV_READABLE, ring_on_poll);
+  uv_unref((uv_handle_t *)&r->poll);
+  if (rc != 0) {
+    ring_shutdown(r);
+    return throw_errno(env, -rc, "uv_poll_start");
+  }
+  if (napi_add_async_cleanup_hook(env, ring_cleanup, r, &r->hook) != napi_ok) r->hook = NULL;
+  CHECK(env, napi_create_object(env, &handle));
+  add_method(env, handle, "read", ring_read, r);
+  add_method(env, handle, "close", ring_close, r);
+  return handle;
+}
+
 static napi_value do_socketpair(napi_env env, napi_callback_info info) {
   int sv[2];
   napi_value arr, v;
@@ -882,6 +1157,7 @@ static napi_value init(napi_env env, napi_value exports) {
   add_method(env, exports, "readFileRange", do_read_file_range, NULL);
   add_method(env, exports, "alignPad", do_align_pad, NULL);
   add_method(env, exports, "watch", do_watch, NULL);
+  add_method(env, exports, "ring", do_ring, NULL);
   add_method(env, exports, "socketpair", do_socketpair, NULL);
   add_method(env, exports, "recvFd", do_recvfd, NULL);
   add_method(env, exports, "sendFd", do_sendfd, NULL);

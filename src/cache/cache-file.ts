@@ -15,6 +15,7 @@
 import { read } from 'node:fs';
 import { Errno } from '../base/errno.js';
 import { optionalNative } from '../native/addon.js';
+import { ringRead } from '../native/ring.js';
 import { readFileSplit } from '../object/file/read-whole.js';
 import type { ChecksumLevel } from './checksum.js';
 import { checksumLength, checksumsMatch, PIECE, planRead, trailerSpan, type ReadPlan } from './checksum.js';
@@ -118,8 +119,11 @@ function preadCached(fd: number, buf: Buffer, pos: number): number {
   return Math.max(0, n);
 }
 
-// The callback API: each call is one thread-pool job without FileHandle's bookkeeping.
+// The io_uring when there is one; else the callback API: each call is one thread-pool job
+// without FileHandle's bookkeeping.
 function preadOnce(fd: number, buf: Buffer, at: number, pos: number): Promise<number> {
+  const viaRing = ringRead(fd, at === 0 ? buf : buf.subarray(at), pos);
+  if (viaRing !== undefined) return viaRing;
   return new Promise((ok, fail) => read(fd, buf, at, buf.length - at, pos, (e, n) => (e ? fail(e) : ok(n))));
 }
 

@@ -19,6 +19,14 @@ export interface FdWatcher {
   unref(): void;
 }
 
+/** An io_uring for positioned reads (`ring`); completions call its `onDone` on the JS thread. */
+export interface NativeRing {
+  /** Submits pread(fd, buf, pos): the slot `onDone` will name, or −errno (−EAGAIN: all slots busy). */
+  read(fd: number, buf: Buffer, pos: number): number;
+  /** No more reads; reads in flight still complete (without calling back). Idempotent. */
+  close(): void;
+}
+
 export interface NativeFuse {
   /** mount(2). Throws Error{code, errno, syscall}. */
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
@@ -26,6 +34,11 @@ export interface NativeFuse {
   umount(target: string, flags: number): void;
   /** uv_poll(UV_READABLE) on `fd`; `cb(status, events)` runs on the JS thread. */
   watch(fd: number, cb: (status: number, events: number) => void): FdWatcher;
+  /**
+   * An io_uring of `entries` slots (no SQPOLL) for positioned reads; `onDone(slot, bytes,
+   * error)` runs on the JS thread. Throws Error{code} where io_uring is unavailable.
+   */
+  ring(entries: number, onDone: (slot: number, bytes: number, error: Error | undefined) => void): NativeRing;
   /** read(2) into `buf`: bytes read, or −errno (never throws for I/O errors). */
   readNonBlocking(fd: number, buf: Buffer): number;
   /**
