@@ -744,6 +744,8 @@ static napi_value do_watch(napi_env env, napi_callback_info info) {
  * of a pool thread and then of the JS thread).
  *   read(fd, buf, pos) -> slot >= 0, or -errno when it was not submitted (-EAGAIN: every
  *                         slot is in flight); onDone(slot, n, undefined | Error) follows
+ *   readFile(path, buf, pos) -> slot or -errno: open, read until buf is full or the file
+ *                         ends, close, all on the ring (an object of the file store)
  *   close()            -> stops; reads in flight complete before the ring's memory goes
  * Invariants: at most `entries` reads in flight (the completion queue, twice that, never
  * overflows); a slot's Buffer is referenced until its completion was handed to JS; the
@@ -753,6 +755,17 @@ static napi_value do_watch(napi_env env, napi_callback_info info) {
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+
+enum { STEP_READ, STEP_OPEN, STEP_FILE };
+
+typedef struct {
+  napi_ref buf; /* the Buffer being read into; NULL when the slot is free */
+  char *path;   /* readFile: the file (malloc'd) */
+  uint8_t *data;
+  uint32_t len, done;
+  uint64_t pos;
+  int fd, step; /* fd: readFile's open file, else -1 */
+} ring_op_t;
 
 typedef struct {
   uv_poll_t poll;
@@ -767,7 +780,7 @@ typedef struct {
   struct io_uring_sqe *sqes;
   unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
   struct io_uring_cqe *cqes;
-  napi_ref *bufs;  /* per slot: the Buffer being read into (NULL when free) */
+  ring_op_t *ops; /* per slot */
   unsigned *free_slots, free_count;
 } ring_t;
 
@@ -778,7 +791,9 @@ static void ring_release(ring_t *r) {
   if (r->sq_map != NULL) munmap(r->sq_map, r->sq_map_len);
   if (r->ring_fd >= 0) close(r->ring_fd);
   if (r->event_fd >= 0) close(r->event_fd);
-  free(r->bufs);
+  if (r->ops != NULL)
+    for (unsigned i = 0; i < r->entries; i++) free(r->ops[i].path);
+  free(r->ops);
   free(r->free_slots);
   free(r);
 }
@@ -793,7 +808,53 @@ static void ring_on_closed(uv_handle_t *h) {
   }
 }
 
-/* Hands every posted completion to JS. */
+/* Queues one SQE for `slot` and submits it: 0, or -errno and nothing stays queued. */
+static int ring_submit(ring_t *r, unsigned slot, int opcode, int fd, const void *addr, uint32_t len, uint64_t off) {
+  unsigned tail = *r->sq_tail, i = tail & *r->sq_mask;
+  struct io_uring_sqe *sqe = &r->sqes[i];
+  memset(sqe, 0, sizeof *sqe);
+  sqe->opcode = (uint8_t)opcode;
+  sqe->fd = fd;
+  sqe->addr = (uint64_t)(uintptr_t)addr;
+  sqe->len = len;
+  sqe->off = off;
+  if (opcode == IORING_OP_OPENAT) sqe->open_flags = O_RDONLY | O_CLOEXEC;
+  sqe->user_data = slot;
+  r->sq_array[i] = i;
+  __atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
+  long n;
+  do n = syscall(__NR_io_uring_enter, r->ring_fd, 1, 0, 0, NULL, 0);
+  while (n < 0 && errno == EINTR);
+  if (n == 1) return 0;
+  /* Not taken (nothing else is queued: every SQE is submitted alone), so withdraw it. */
+  int e = n < 0 ? errno : EAGAIN;
+  __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
+  return -e;
+}
+
+/*
+ * One completion of `op`'s current step: a readFile moves on (open -> read -> read the rest),
+ * returning 1 while it has more to do; 0 when the op is finished, `*err` its errno or 0.
+ */
+static int ring_step(ring_t *r, unsigned slot, ring_op_t *op, int res, int *err, const char **syscall_name) {
+  *syscall_name = op->step == STEP_OPEN ? "open" : "read";
+  if (res < 0) {
+    *err = -res;
+    return 0;
+  }
+  if (op->step == STEP_OPEN) {
+    op->fd = res;
+    op->step = STEP_FILE;
+  } else {
+    op->done += (uint32_t)res;
+    if (op->step == STEP_READ || res == 0 || op->done >= op->len) return 0;
+  }
+  int rc = ring_submit(r, slot, IORING_OP_READ, op->fd, op->data + op->done, op->len - op->done, op->pos + op->done);
+  *err = -rc;
+  return rc == 0;
+}
+
+/* Hands every finished op to JS. */
 static void ring_drain(ring_t *r) {
   napi_env env = r->env;
   for (;;) {
@@ -802,21 +863,30 @@ static void ring_drain(ring_t *r) {
     struct io_uring_cqe cqe = r->cqes[head & *r->cq_mask];
     __atomic_store_n(r->cq_head, head + 1, __ATOMIC_RELEASE);
     unsigned slot = (unsigned)cqe.user_data;
-    if (slot >= r->entries || r->bufs[slot] == NULL) continue;
-    napi_delete_reference(env, r->bufs[slot]);
-    r->bufs[slot] = NULL;
+    if (slot >= r->entries || r->ops[slot].buf == NULL) continue;
+    ring_op_t *op = &r->ops[slot];
+    int err = 0;
+    const char *sys;
+    if (ring_step(r, slot, op, cqe.res, &err, &sys)) continue;
+    if (op->fd >= 0) close(op->fd);
+    op->fd = -1;
+    napi_delete_reference(env, op->buf);
+    op->buf = NULL;
     r->free_slots[r->free_count++] = slot;
     if (--r->inflight == 0) uv_unref((uv_handle_t *)&r->poll);
-    if (r->closed) continue;
     napi_handle_scope scope;
+    if (r->closed || napi_open_handle_scope(env, &scope) != napi_ok) {
+      free(op->path), op->path = NULL;
+      continue;
+    }
     napi_value cb, recv, args[3], result;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) continue;
     napi_get_reference_value(env, r->callback, &cb);
     napi_get_global(env, &recv);
     napi_create_uint32(env, slot, &args[0]);
-    napi_create_int32(env, cqe.res < 0 ? 0 : cqe.res, &args[1]);
-    if (cqe.res < 0) args[2] = errno_error(env, -cqe.res, "read", NULL);
+    napi_create_uint32(env, op->done, &args[1]);
+    if (err != 0) args[2] = errno_error(env, err, sys, op->path);
     else napi_get_undefined(env, &args[2]);
+    free(op->path), op->path = NULL;
     if (napi_make_callback(env, r->async, recv, cb, 3, args, &result) == napi_pending_exception) {
       napi_value ex;
       napi_get_and_clear_last_exception(env, &ex);
@@ -836,7 +906,8 @@ static void ring_on_poll(uv_poll_t *p, int status, int events) {
     uv_close((uv_handle_t *)&r->poll, ring_on_closed);
 }
 
-static napi_value ring_read(napi_env env, napi_callback_info info) {
+/* read(fd, buf, pos) and readFile(path, buf, pos): the op's first SQE, or -errno. */
+static napi_value ring_start(napi_env env, napi_callback_info info, int file) {
   size_t argc = 3, len = 0;
   napi_value argv[3], out;
   ring_t *r;
@@ -844,10 +915,12 @@ static napi_value ring_read(napi_env env, napi_callback_info info) {
   int64_t pos = 0;
   void *data = NULL;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&r));
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+  napi_valuetype t = napi_undefined;
+  if (argc < 3 || (file ? napi_typeof(env, argv[0], &t) != napi_ok || t != napi_string
+                        : napi_get_value_int32(env, argv[0], &fd) != napi_ok) ||
       napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
       napi_get_value_int64(env, argv[2], &pos) != napi_ok || pos < 0 || len > 0x7fffffff) {
-    napi_throw_type_error(env, NULL, "ring.read(fd, buffer, position)");
+    napi_throw_type_error(env, NULL, file ? "ring.readFile(path, buffer, position)" : "ring.read(fd, buffer, position)");
     return NULL;
   }
   int32_t rc;
@@ -856,35 +929,33 @@ static napi_value ring_read(napi_env env, napi_callback_info info) {
   } else if (r->free_count == 0) {
     rc = -EAGAIN;
   } else {
-    unsigned slot = r->free_slots[--r->free_count];
-    unsigned tail = *r->sq_tail, i = tail & *r->sq_mask;
-    struct io_uring_sqe *sqe = &r->sqes[i];
-    memset(sqe, 0, sizeof *sqe);
-    sqe->opcode = IORING_OP_READ;
-    sqe->fd = fd;
-    sqe->addr = (uint64_t)(uintptr_t)data;
-    sqe->len = (uint32_t)len;
-    sqe->off = (uint64_t)pos;
-    sqe->user_data = slot;
-    r->sq_array[i] = i;
-    __atomic_store_n(r->sq_tail, tail + 1, __ATOMIC_RELEASE);
-    long n;
-    do n = syscall(__NR_io_uring_enter, r->ring_fd, 1, 0, 0, NULL, 0);
-    while (n < 0 && errno == EINTR);
-    if (n == 1) {
-      napi_create_reference(env, argv[1], 1, &r->bufs[slot]);
+    unsigned slot = r->free_slots[r->free_count - 1];
+    ring_op_t *op = &r->ops[slot];
+    op->path = file ? get_string(env, argv[0]) : NULL;
+    op->data = data;
+    op->len = (uint32_t)len;
+    op->done = 0;
+    op->pos = (uint64_t)pos;
+    op->fd = -1;
+    op->step = file ? STEP_OPEN : STEP_READ;
+    rc = file && op->path == NULL ? -ENOMEM
+         : file ? ring_submit(r, slot, IORING_OP_OPENAT, AT_FDCWD, op->path, 0, 0)
+              : ring_submit(r, slot, IORING_OP_READ, fd, data, (uint32_t)len, (uint64_t)pos);
+    if (rc == 0) {
+      r->free_count--;
+      napi_create_reference(env, argv[1], 1, &op->buf);
       if (r->inflight++ == 0) uv_ref((uv_handle_t *)&r->poll);
       rc = (int32_t)slot;
     } else {
-      /* Not taken (nothing else is queued: every read is submitted alone), so withdraw it. */
-      rc = n < 0 ? -errno : -EAGAIN;
-      __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
-      r->free_slots[r->free_count++] = slot;
+      free(op->path), op->path = NULL;
     }
   }
   CHECK(env, napi_create_int32(env, rc, &out));
   return out;
 }
+
+static napi_value ring_read(napi_env env, napi_callback_info info) { return ring_start(env, info, 0); }
+static napi_value ring_read_file(napi_env env, napi_callback_info info) { return ring_start(env, info, 1); }
 
 static void ring_shutdown(ring_t *r) {
   if (r->closed) return;
@@ -965,10 +1036,10 @@ static napi_value do_ring(napi_env env, napi_callback_info info) {
   r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
                  IORING_OFF_SQES);
   if (r->sqes == MAP_FAILED) r->sqes = NULL;
-  r->bufs = calloc(r->entries, sizeof *r->bufs);
+  r->ops = calloc(r->entries, sizeof *r->ops);
   r->free_slots = calloc(r->entries, sizeof *r->free_slots);
   r->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (r->sq_map == NULL || r->cq_map == NULL || r->sqes == NULL || r->bufs == NULL || r->free_slots == NULL ||
+  if (r->sq_map == NULL || r->cq_map == NULL || r->sqes == NULL || r->ops == NULL || r->free_slots == NULL ||
       r->event_fd < 0 || syscall(__NR_io_uring_register, fd, IORING_REGISTER_EVENTFD, &r->event_fd, 1) < 0) {
     int e = errno != 0 ? errno : ENOMEM;
     ring_release(r);
@@ -1004,6 +1075,7 @@ static napi_value do_ring(napi_env env, napi_callback_info info) {
   if (napi_add_async_cleanup_hook(env, ring_cleanup, r, &r->hook) != napi_ok) r->hook = NULL;
   CHECK(env, napi_create_object(env, &handle));
   add_method(env, handle, "read", ring_read, r);
+  add_method(env, handle, "readFile", ring_read_file, r);
   add_method(env, handle, "close", ring_close, r);
   return handle;
 }

@@ -23,6 +23,8 @@ export interface FdWatcher {
 export interface NativeRing {
   /** Submits pread(fd, buf, pos): the slot `onDone` will name, or −errno (−EAGAIN: all slots busy). */
   read(fd: number, buf: Buffer, pos: number): number;
+  /** Submits open(path) + reads into `buf` from `pos` until it is full or the file ends + close: a slot, or −errno. */
+  readFile(path: string, buf: Buffer, pos: number): number;
   /** No more reads; reads in flight still complete (without calling back). Idempotent. */
   close(): void;
 }

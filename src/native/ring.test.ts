@@ -10,6 +10,7 @@ import {
   existsSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   rmSync,
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { optionalNative } from './addon.js';
 import { packageRoot } from './package-root.js';
-import { ringAvailable, ringRead } from './ring.js';
+import { ringAvailable, ringRead, ringReadFile } from './ring.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tjfs-ring-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,6 +84,33 @@ describe.skipIf(skip !== undefined)('ringRead (io_uring)', () => {
     } finally {
       closeSync(dfd);
     }
+  });
+
+  it('readFile opens, reads and closes: ranges, the end, errors with path and syscall', async () => {
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (const [pos, len, want] of [
+      [0, data.length, data.length],
+      [65_536, 4096, 4096],
+      [data.length - 10, 4096, 10],
+      [data.length + 5, 4096, 0],
+    ] as const) {
+      const buf = Buffer.alloc(len, 0xee);
+      expect(await ringReadFile(path, buf, pos)).toBe(want);
+      expect(buf.subarray(0, want).equals(data.subarray(pos, pos + want))).toBe(true);
+    }
+    const missing = join(dir, 'missing');
+    await expect(ringReadFile(missing, Buffer.alloc(8), 0)).rejects.toMatchObject({
+      code: 'ENOENT',
+      syscall: 'open',
+      path: missing,
+    });
+    await expect(ringReadFile(dir, Buffer.alloc(8), 0)).rejects.toMatchObject({
+      code: 'EISDIR',
+      syscall: 'read',
+      path: dir,
+    });
+    expect(fds()).toBe(before); // every opened file was closed, failed reads too
   });
 
   it('takes reads until every slot is busy, then hands the rest back; all complete intact', async () => {

@@ -50,12 +50,25 @@ export function ringAvailable(): boolean {
 
 /** pread(fd, buf, pos) through the ring, or undefined when the caller must use the pool. */
 export function ringRead(fd: number, buf: Buffer, pos: number): Promise<number> | undefined {
+  return start((r) => r.read(fd, buf, pos));
+}
+
+/**
+ * The bytes of the file at `path` from `pos` into `buf` until it is full or the file ends
+ * (open, reads, close: one submission each, no thread hop), or undefined (use the pool).
+ * Errors carry `path` and the failing syscall, as Node's do.
+ */
+export function ringReadFile(path: string, buf: Buffer, pos: number): Promise<number> | undefined {
+  return start((r) => r.readFile(path, buf, pos));
+}
+
+function start(submit: (r: NativeRing) => number): Promise<number> | undefined {
   const r = ring ?? open();
   if (r === undefined) return undefined;
   let settle: Waiter | undefined;
   const done = new Promise<number>((ok, fail) => (settle = { ok, fail }));
-  const slot = r.read(fd, buf, pos);
-  if (slot < 0) return undefined; // all slots busy, or the kernel short of memory: this read takes the pool
+  const slot = submit(r);
+  if (slot < 0) return undefined; // all slots busy, or the kernel short of memory: the pool takes it
   waiters[slot] = settle;
   return done;
 }

@@ -6,6 +6,7 @@
  */
 import { open } from 'node:fs/promises';
 import { optionalNative } from '../../native/addon.js';
+import { ringReadFile } from '../../native/ring.js';
 
 const NONE = Buffer.alloc(0);
 const native = optionalNative();
@@ -47,11 +48,14 @@ export async function readWholeFile(path: string, into?: Buffer): Promise<Buffer
 
 /**
  * Up to `len` bytes of the file from `off` (fewer at its end; none past it), in `into` when
- * it has room: one thread-pool job with the addon (open, pread, close), else four.
+ * it has room: on the io_uring (ring.ts) when there is one, else one thread-pool job with
+ * the addon (open, pread, close), else four.
  */
 export async function readFileRange(path: string, off: number, len: number, into?: Buffer): Promise<Buffer> {
   const buf = into !== undefined && len <= into.length ? into.subarray(0, len) : Buffer.allocUnsafe(len);
   if (len <= 0) return buf.subarray(0, 0);
+  const viaRing = ringReadFile(path, buf, off);
+  if (viaRing !== undefined) return buf.subarray(0, await viaRing);
   if (native !== undefined) {
     const [n] = await native.readFileRange(path, buf, off);
     return buf.subarray(0, n);
