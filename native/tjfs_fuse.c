@@ -899,8 +899,7 @@ static void ring_drain(ring_t *r) {
 static void ring_on_poll(uv_poll_t *p, int status, int events) {
   ring_t *r = (ring_t *)p->data;
   uint64_t count;
-  while (read(r->event_fd, &count, sizeof count) > 0) {
-  }
+  if (read(r->event_fd, &count, sizeof count) < 0) count = 0; /* one read zeroes the counter */
   ring_drain(r);
   if (r->closed && r->inflight == 0 && !uv_is_closing((uv_handle_t *)&r->poll))
     uv_close((uv_handle_t *)&r->poll, ring_on_closed);
