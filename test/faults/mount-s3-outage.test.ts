@@ -61,7 +61,10 @@ describe.skipIf(!fuseAvailable())('a mount through an object store outage', () =
 
   it('fsync-ed writes pause while the store is down and lose nothing', async () => {
     const w = Interactive.python(WRITER_PY, [m.mp, N, REC]);
-    const run = await writeThroughOutage(w, 10, s3, 8000);
+    // On failure, the daemon's log says why (an EIO once came before the outage, unexplained).
+    const run = await writeThroughOutage(w, 10, s3, 8000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- mount log ---\n${m.log().slice(-4000)}`);
+    });
     expect(run.code, run.stderr).toBe(0);
     // The writer waited out the outage (one long gap), rather than failing.
     expect(run.resumedAt - run.stoppedAt).toBeGreaterThan(7);
