@@ -281,6 +281,24 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
   for (; n > 0; n--) crc = __builtin_ia32_crc32qi(crc, *p++);
   return crc;
 }
+
+/*
+ * Three equal pieces at once: their CRCs are independent chains, so the crc32 instructions
+ * of one overlap the latency of the others (about twice the bytes per second of one chain).
+ */
+__attribute__((target("sse4.2"))) static void crc32c_hw3(const uint8_t *a, const uint8_t *b, const uint8_t *c, size_t n,
+                                                         uint32_t out[3]) {
+  uint64_t x = 0xffffffffu, y = 0xffffffffu, z = 0xffffffffu;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t va, vb, vc;
+    memcpy(&va, a + i, 8), memcpy(&vb, b + i, 8), memcpy(&vc, c + i, 8);
+    x = __builtin_ia32_crc32di(x, va), y = __builtin_ia32_crc32di(y, vb), z = __builtin_ia32_crc32di(z, vc);
+  }
+  out[0] = ~crc32c_hw((uint32_t)x, a + i, n - i);
+  out[1] = ~crc32c_hw((uint32_t)y, b + i, n - i);
+  out[2] = ~crc32c_hw((uint32_t)z, c + i, n - i);
+}
 #endif
 
 static int crc_hw = -1;
@@ -324,7 +342,18 @@ static napi_value do_crc32c_pieces(napi_env env, napi_callback_info info) {
     return NULL;
   }
   uint8_t *o = out;
-  for (size_t off = 0; off < len; off += piece, o += 4) {
+  size_t off = 0;
+#ifdef TJFS_CRC_HW
+  if (crc_hw < 0) crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+  for (; crc_hw && len - off >= 3 * (size_t)piece; off += 3 * (size_t)piece) {
+    const uint8_t *p = (const uint8_t *)data + off;
+    uint32_t c[3];
+    crc32c_hw3(p, p + piece, p + 2 * (size_t)piece, piece, c);
+    for (int k = 0; k < 3; k++, o += 4)
+      o[0] = (uint8_t)(c[k] >> 24), o[1] = (uint8_t)(c[k] >> 16), o[2] = (uint8_t)(c[k] >> 8), o[3] = (uint8_t)c[k];
+  }
+#endif
+  for (; off < len; off += piece, o += 4) {
     size_t n = len - off < piece ? len - off : piece;
     uint32_t c = crc32c((const uint8_t *)data + off, n);
     o[0] = (uint8_t)(c >> 24), o[1] = (uint8_t)(c >> 16), o[2] = (uint8_t)(c >> 8), o[3] = (uint8_t)c;
