@@ -255,7 +255,12 @@ static napi_value do_keep_heap(napi_env env, napi_callback_info info) {
  */
 static uint32_t crc_table[256];
 
+static int crc_hw = 0; /* set once at load (crc_table_init), before any pool job runs */
+
 static void crc_table_init(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+#endif
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
     for (int k = 0; k < 8; k++) c = (c & 1) ? 0x82f63b78u ^ (c >> 1) : c >> 1;
@@ -301,12 +306,10 @@ __attribute__((target("sse4.2"))) static void crc32c_hw3(const uint8_t *a, const
 }
 #endif
 
-static int crc_hw = -1;
 
 static uint32_t crc32c(const uint8_t *p, size_t n) {
   uint32_t crc = 0xffffffffu;
 #ifdef TJFS_CRC_HW
-  if (crc_hw < 0) crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
   if (crc_hw) return ~crc32c_hw(crc, p, n);
 #endif
   return ~crc32c_sw(crc, p, n);
@@ -328,6 +331,25 @@ static napi_value do_align_pad(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* out[i] = big-endian CRC32C of data[i*piece, (i+1)*piece): any thread. */
+static void crc_pieces(const uint8_t *data, size_t len, size_t piece, uint8_t *o) {
+  size_t off = 0;
+#ifdef TJFS_CRC_HW
+  for (; crc_hw && len - off >= 3 * piece; off += 3 * piece) {
+    const uint8_t *p = data + off;
+    uint32_t c[3];
+    crc32c_hw3(p, p + piece, p + 2 * piece, piece, c);
+    for (int k = 0; k < 3; k++, o += 4)
+      o[0] = (uint8_t)(c[k] >> 24), o[1] = (uint8_t)(c[k] >> 16), o[2] = (uint8_t)(c[k] >> 8), o[3] = (uint8_t)c[k];
+  }
+#endif
+  for (; off < len; off += piece, o += 4) {
+    size_t n = len - off < piece ? len - off : piece;
+    uint32_t c = crc32c(data + off, n);
+    o[0] = (uint8_t)(c >> 24), o[1] = (uint8_t)(c >> 16), o[2] = (uint8_t)(c >> 8), o[3] = (uint8_t)c;
+  }
+}
+
 /* crc32cPieces(data, piece, out): out[i] = big-endian CRC32C of data[i*piece, (i+1)*piece). */
 static napi_value do_crc32c_pieces(napi_env env, napi_callback_info info) {
   size_t argc = 3, len = 0, olen = 0;
@@ -341,23 +363,7 @@ static napi_value do_crc32c_pieces(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "crc32cPieces(data, piece, out)");
     return NULL;
   }
-  uint8_t *o = out;
-  size_t off = 0;
-#ifdef TJFS_CRC_HW
-  if (crc_hw < 0) crc_hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-  for (; crc_hw && len - off >= 3 * (size_t)piece; off += 3 * (size_t)piece) {
-    const uint8_t *p = (const uint8_t *)data + off;
-    uint32_t c[3];
-    crc32c_hw3(p, p + piece, p + 2 * (size_t)piece, piece, c);
-    for (int k = 0; k < 3; k++, o += 4)
-      o[0] = (uint8_t)(c[k] >> 24), o[1] = (uint8_t)(c[k] >> 16), o[2] = (uint8_t)(c[k] >> 8), o[3] = (uint8_t)c[k];
-  }
-#endif
-  for (; off < len; off += piece, o += 4) {
-    size_t n = len - off < piece ? len - off : piece;
-    uint32_t c = crc32c((const uint8_t *)data + off, n);
-    o[0] = (uint8_t)(c >> 24), o[1] = (uint8_t)(c >> 16), o[2] = (uint8_t)(c >> 8), o[3] = (uint8_t)c;
-  }
+  crc_pieces(data, len, piece, out);
   return NULL;
 }
 
@@ -380,6 +386,7 @@ typedef struct {
   int n;
   char *tmp, *path;
   uint32_t mode;
+  uint32_t crc_piece; /* > 0: the last buffer is filled with the first one's CRC32C pieces first */
   bool direct;
   int err;
   const char *syscall;
@@ -405,6 +412,7 @@ static size_t aw_write_direct(atomic_write_t *w, int fd, const struct iovec *v) 
 static void aw_execute(napi_env env, void *data) {
   atomic_write_t *w = data;
   (void)env;
+  if (w->crc_piece > 0) crc_pieces(w->iov[0].iov_base, w->iov[0].iov_len, w->crc_piece, w->iov[w->n - 1].iov_base);
   int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
   bool direct = w->direct && w->n > 0 && direct_ok(&w->iov[0]);
   int fd = direct ? open(w->tmp, flags | O_DIRECT, (mode_t)w->mode) : -1;
@@ -460,9 +468,9 @@ static void aw_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], promise, name;
-  uint32_t n = 0, mode = 0666;
+  size_t argc = 6;
+  napi_value argv[6], promise, name;
+  uint32_t n = 0, mode = 0666, crc_piece = 0;
   bool direct = false;
   size_t total = 0;
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -472,6 +480,7 @@ static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
   }
   if (argc >= 4) napi_get_value_uint32(env, argv[3], &mode);
   if (argc >= 5) napi_get_value_bool(env, argv[4], &direct);
+  if (argc >= 6) napi_get_value_uint32(env, argv[5], &crc_piece);
   atomic_write_t *w = calloc(1, sizeof *w);
   if (w == NULL) return throw_errno(env, ENOMEM, "writeFileAtomic");
   w->tmp = get_string(env, argv[0]), w->path = get_string(env, argv[1]), w->mode = mode, w->direct = direct;
@@ -484,6 +493,12 @@ static napi_value do_write_file_atomic(napi_env env, napi_callback_info info) {
   if (buffers_to_iov(env, argv[2], n, w->iov, &total, w->refs, &w->n) != 0) {
     aw_free(env, w);
     napi_throw_type_error(env, NULL, "writeFileAtomic: buffers must be Buffers");
+    return NULL;
+  }
+  w->crc_piece = crc_piece;
+  if (crc_piece > 0 && (w->n < 2 || w->iov[w->n - 1].iov_len != (w->iov[0].iov_len + crc_piece - 1) / crc_piece * 4)) {
+    aw_free(env, w);
+    napi_throw_type_error(env, NULL, "writeFileAtomic: with checksumPiece, the last buffer holds 4 bytes per piece of the first");
     return NULL;
   }
   CHECK(env, napi_create_promise(env, &w->deferred, &promise));

@@ -206,11 +206,18 @@ function faultyWriter(): BlockFileWriter & { failing: string | undefined; calls:
   const w = {
     failing: undefined as string | undefined,
     calls: 0,
-    async write(tmp: string, path: string, parts: Buffer[], mode: number, direct?: boolean): Promise<void> {
+    async write(
+      tmp: string,
+      path: string,
+      parts: Buffer[],
+      mode: number,
+      direct?: boolean,
+      checksumPiece?: number,
+    ): Promise<void> {
       w.calls++;
       if (w.failing !== undefined)
         throw Object.assign(new Error(`${w.failing}: injected`), { code: w.failing });
-      await real.write(tmp, path, parts, mode, direct);
+      await real.write(tmp, path, parts, mode, direct, checksumPiece);
     },
   };
   return w;

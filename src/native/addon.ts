@@ -57,7 +57,14 @@ export interface NativeFuse {
    * Writes `parts` (at most 8) to `tmp` and renames it to `path`: one thread-pool job.
    * `direct`: a first part aligned to 4 KiB (address and length) is written with O_DIRECT.
    */
-  writeFileAtomic(tmp: string, path: string, parts: Buffer[], mode: number, direct?: boolean): Promise<void>;
+  writeFileAtomic(
+    tmp: string,
+    path: string,
+    parts: Buffer[],
+    mode: number,
+    direct?: boolean,
+    checksumPiece?: number,
+  ): Promise<void>;
   /**
    * Reads the whole file at `path` as one thread-pool job: its first `head.length` bytes into
    * `head` (the count is returned), the rest into a new Buffer. Rejects with Error{code, syscall, path}.

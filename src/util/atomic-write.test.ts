@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlockPool } from '../chunk/block-pool.js';
 import { optionalNative } from '../native/addon.js';
+import { blockChecksums, checksumLength, PIECE } from '../cache/checksum.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 let dir: string;
@@ -134,5 +135,35 @@ describe.runIf(optionalNative() !== undefined)('writeFileAtomic with O_DIRECT', 
     } finally {
       await rm(shm, { recursive: true, force: true });
     }
+  });
+});
+
+describe('writeFileAtomic with checksumPiece (trailer filled in the job)', () => {
+  it.each([
+    ['a page-aligned block written with O_DIRECT', true],
+    ['a buffered block', false],
+  ])('%s: the trailer holds the CRC32C of each piece', async (_what, direct) => {
+    const b = new BlockPool(1 << 20).take();
+    for (let i = 0; i < b.length; i += 97) b[i] = i & 0xff; // differing pieces
+    const sums = Buffer.alloc(checksumLength(b.length), 0xaa);
+    const p = join(dir, 'c');
+    await writeFileAtomic(join(dir, 'c.tmp'), p, [b, sums], { direct, checksumPiece: PIECE });
+    expect(sums.equals(blockChecksums(b, false))).toBe(true); // the caller's buffer was filled
+    expect((await readFile(p)).equals(Buffer.concat([b, blockChecksums(b, false)]))).toBe(true);
+  });
+
+  it('refuses a trailer of the wrong size, and a sync write fills it on the JS thread', async () => {
+    const data = Buffer.alloc(100_000, 3);
+    await expect(
+      writeFileAtomic(join(dir, 'x.tmp'), join(dir, 'x'), [data, Buffer.alloc(8)], { checksumPiece: PIECE }),
+    ).rejects.toThrow(/4 bytes per piece/);
+    const sums = Buffer.alloc(checksumLength(data.length));
+    await writeFileAtomic(join(dir, 's.tmp'), join(dir, 's'), [data, sums], {
+      sync: true,
+      checksumPiece: PIECE,
+    });
+    expect((await readFile(join(dir, 's'))).equals(Buffer.concat([data, blockChecksums(data, false)]))).toBe(
+      true,
+    );
   });
 });

@@ -24,7 +24,16 @@ export interface AtomicWriteOptions {
   direct?: boolean;
   /** fsync before the rename, and chmod to exactly `mode`. */
   sync?: boolean;
+  /**
+   * Fill the last part with the big-endian CRC32C of each `checksumPiece` bytes of the first
+   * part before writing it: in the write's own thread-pool job, off the JS thread. Needs the
+   * native addon (see `canChecksumInWrite`).
+   */
+  checksumPiece?: number;
 }
+
+/** Whether writeFileAtomic can fill a checksum trailer itself (`checksumPiece`). */
+export const canChecksumInWrite = native !== undefined;
 
 export async function writeFileAtomic(
   tmp: string,
@@ -32,9 +41,17 @@ export async function writeFileAtomic(
   parts: Buffer[],
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  const { mode = 0o666, direct = false, sync = false } = opts;
+  const { mode = 0o666, direct = false, sync = false, checksumPiece = 0 } = opts;
   if (native !== undefined && !sync && parts.length <= MAX_PARTS)
-    return native.writeFileAtomic(tmp, path, parts, mode, direct);
+    return native.writeFileAtomic(tmp, path, parts, mode, direct, checksumPiece);
+  if (checksumPiece > 0) {
+    if (native === undefined) throw new Error('writeFileAtomic: checksumPiece needs the native addon');
+    native.crc32cPieces(
+      parts[0] ?? Buffer.alloc(0),
+      checksumPiece,
+      parts[parts.length - 1] ?? Buffer.alloc(0),
+    );
+  }
   try {
     const fh = await open(tmp, 'w', mode);
     try {
@@ -68,15 +85,22 @@ export class AtomicFileWriter {
 
   constructor(private readonly dirMode = 0o777) {}
 
-  async write(tmp: string, path: string, parts: Buffer[], mode: number, direct = false): Promise<void> {
+  async write(
+    tmp: string,
+    path: string,
+    parts: Buffer[],
+    mode: number,
+    direct = false,
+    checksumPiece = 0,
+  ): Promise<void> {
     const dir = dirname(path);
     if (!this.madeDirs.has(dir)) await this.makeDir(dir);
     try {
-      await writeFileAtomic(tmp, path, parts, { mode, direct });
+      await writeFileAtomic(tmp, path, parts, { mode, direct, checksumPiece });
     } catch (e) {
       if ((e as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw e; // cast: Node fs errors carry `code`
       await this.makeDir(dir);
-      await writeFileAtomic(tmp, path, parts, { mode, direct });
+      await writeFileAtomic(tmp, path, parts, { mode, direct, checksumPiece });
     }
   }
 
