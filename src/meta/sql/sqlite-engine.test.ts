@@ -3,7 +3,7 @@
  * Each case uses a fresh database file in its own temp dir and inspects rows with a raw
  * better-sqlite3 connection, the way a Go client would see them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -136,6 +136,17 @@ describe('durability', () => {
       checkpointed: bigint;
     }[];
     expect(after[0]?.checkpointed).toBe(after[0]?.log);
+  });
+
+  it('cuts the WAL file to nothing when it restarts after a checkpoint (no rewrite of old pages)', async () => {
+    const e = await formatted();
+    for (let i = 0; i < 300; i++)
+      await e.txn(async (tx) => tx.setSymlink(BigInt(100 + i), Buffer.alloc(2000, i)), { op: 'write' });
+    const grown = statSync(`${dbPath}-wal`).size;
+    expect(grown).toBeGreaterThan(300 * 4096);
+    await e.sync?.(); // a complete checkpoint: the next write transaction restarts the WAL
+    await e.txn(async (tx) => tx.setSymlink(5n, Buffer.from('x')), { op: 'write' });
+    expect(statSync(`${dbPath}-wal`).size).toBeLessThan(16 * 4096); // restarted from an empty file
   });
 });
 
