@@ -526,6 +526,8 @@ typedef struct {
   size_t got;
   char *path;
   int64_t off; /* readFileRange: where to start; -1 for readFileSplit */
+  uint32_t crc_piece; /* readFileSplit: > 0 checks the tail as the head's CRC32C pieces */
+  int verified;       /* the outcome of that check */
   int err;
   const char *syscall;
 } file_read_t;
@@ -573,6 +575,15 @@ static void fr_execute(napi_env env, void *data) {
       if (k <= 0) break; /* shrunk meanwhile: the caller sees the short length */
       r->got += (size_t)k;
     }
+    size_t n = r->got < r->head_len ? r->got : r->head_len, tail_got = r->got - n;
+    if (r->err == 0 && r->crc_piece > 0 && tail_got == (n + r->crc_piece - 1) / r->crc_piece * 4) {
+      uint8_t *sums = malloc(tail_got > 0 ? tail_got : 1);
+      if (sums != NULL) {
+        crc_pieces((const uint8_t *)r->head, n, r->crc_piece, sums);
+        r->verified = memcmp(sums, r->tail != NULL ? r->tail : "", tail_got) == 0;
+        free(sums);
+      }
+    }
   }
   close(fd);
 }
@@ -588,8 +599,11 @@ static void fr_complete(napi_env env, napi_status status, void *data) {
   if (r->err == 0) {
     napi_value out, n, tail;
     size_t tail_got = r->got > r->head_len ? r->got - r->head_len : 0;
-    napi_create_array_with_length(env, 2, &out);
+    napi_create_array_with_length(env, 3, &out);
     napi_create_double(env, (double)(r->got < r->head_len ? r->got : r->head_len), &n);
+    napi_value verified;
+    napi_get_boolean(env, r->verified != 0, &verified);
+    napi_set_element(env, out, 2, verified);
     if (r->tail != NULL && tail_got > 0) {
       napi_create_external_buffer(env, tail_got, r->tail, fr_free_tail, NULL, &tail);
       r->tail = NULL; /* owned by the Buffer now */
@@ -611,6 +625,8 @@ static void fr_complete(napi_env env, napi_status status, void *data) {
  * open, pread into `buf` from `off` until it is full or the file ends, close: one job.
  */
 static napi_value read_file_job(napi_env env, napi_callback_info info, bool range) {
+  /* readFileSplit(path, head, checksumPiece?): the third element of the result says whether
+     the tail is exactly the head's CRC32C pieces (checked in the job, off the JS thread). */
   size_t argc = 3;
   napi_value argv[3], promise, name;
   bool is_buf = false;
@@ -624,6 +640,7 @@ static napi_value read_file_job(napi_env env, napi_callback_info info, bool rang
   file_read_t *r = calloc(1, sizeof *r);
   if (r == NULL) return throw_errno(env, ENOMEM, "readFile");
   r->off = range ? off : -1;
+  if (!range && argc >= 3) napi_get_value_uint32(env, argv[2], &r->crc_piece);
   r->path = get_string(env, argv[0]);
   if (r->path == NULL) {
     free(r);

@@ -68,8 +68,10 @@ export interface NativeFuse {
   /**
    * Reads the whole file at `path` as one thread-pool job: its first `head.length` bytes into
    * `head` (the count is returned), the rest into a new Buffer. Rejects with Error{code, syscall, path}.
+   * With `checksumPiece`, the third element says whether the rest is exactly the big-endian
+   * CRC32C of each `checksumPiece` bytes of the head (checked in the job).
    */
-  readFileSplit(path: string, head: Buffer): Promise<[number, Buffer]>;
+  readFileSplit(path: string, head: Buffer, checksumPiece?: number): Promise<[number, Buffer, boolean]>;
   /** Reads into `buf` from `off` until it is full or the file ends (the count is returned): one job. */
   readFileRange(path: string, buf: Buffer, off: number): Promise<[number, Buffer]>;
   /** Bytes from `buf`'s start to the next multiple of `align` (a power of two). */

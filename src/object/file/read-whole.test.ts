@@ -7,6 +7,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { blockChecksums, PIECE } from '../../cache/checksum.js';
 import { optionalNative } from '../../native/addon.js';
 import { readFileRange, readFileSplit, readWholeFile } from './read-whole.js';
 
@@ -53,6 +54,24 @@ describe('readFileSplit', () => {
       syscall: 'open',
     });
     await expect(readFileSplit(dir, Buffer.alloc(4))).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+});
+
+describe('readFileSplit with checksumPiece (the trailer checked in the job)', () => {
+  it.skipIf(optionalNative() === undefined)('says whether the tail is the head CRC32C trailer', async () => {
+    const data = file('summed-data', 100_000).data;
+    const good = Buffer.concat([data, blockChecksums(data, false)]);
+    const path = join(dir, 'summed');
+    writeFileSync(path, good);
+    const head = Buffer.alloc(data.length);
+    expect((await readFileSplit(path, head, PIECE))[2]).toBe(true);
+    expect((await readFileSplit(path, head))[2]).toBeUndefined(); // not asked
+    const flipped = Buffer.from(good);
+    flipped[40_000] = (flipped[40_000] ?? 0) ^ 1;
+    writeFileSync(path, flipped);
+    expect((await readFileSplit(path, head, PIECE))[2]).toBe(false);
+    writeFileSync(path, good.subarray(0, good.length - 4)); // trailer one piece short
+    expect((await readFileSplit(path, head, PIECE))[2]).toBe(false);
   });
 });
 

@@ -13,12 +13,17 @@ const native = optionalNative();
 
 /**
  * Reads a file's first `head.length` bytes into `head` and the rest into a new buffer;
- * returns both, cut to what the file holds.
+ * returns both, cut to what the file holds. With `checksumPiece` and the addon, also whether
+ * the rest is the head's CRC32C trailer (checked off the JS thread); else that is undefined.
  */
-export async function readFileSplit(path: string, head: Buffer): Promise<[Buffer, Buffer]> {
+export async function readFileSplit(
+  path: string,
+  head: Buffer,
+  checksumPiece = 0,
+): Promise<[Buffer, Buffer, boolean | undefined]> {
   if (native !== undefined) {
-    const [n, tail] = await native.readFileSplit(path, head);
-    return [head.subarray(0, n), tail];
+    const [n, tail, verified] = await native.readFileSplit(path, head, checksumPiece);
+    return [head.subarray(0, n), tail, checksumPiece > 0 ? verified : undefined];
   }
   const fh = await open(path, 'r');
   try {
@@ -33,7 +38,11 @@ export async function readFileSplit(path: string, head: Buffer): Promise<[Buffer
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    return [head.subarray(0, Math.min(done, head.length)), tail.subarray(0, Math.max(0, done - head.length))];
+    return [
+      head.subarray(0, Math.min(done, head.length)),
+      tail.subarray(0, Math.max(0, done - head.length)),
+      undefined,
+    ];
   } finally {
     await fh.close();
   }
