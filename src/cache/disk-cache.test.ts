@@ -206,18 +206,11 @@ function faultyWriter(): BlockFileWriter & { failing: string | undefined; calls:
   const w = {
     failing: undefined as string | undefined,
     calls: 0,
-    async write(
-      tmp: string,
-      path: string,
-      parts: Buffer[],
-      mode: number,
-      direct?: boolean,
-      checksumPiece?: number,
-    ): Promise<void> {
+    async write(...args: Parameters<BlockFileWriter['write']>): Promise<void> {
       w.calls++;
       if (w.failing !== undefined)
         throw Object.assign(new Error(`${w.failing}: injected`), { code: w.failing });
-      await real.write(tmp, path, parts, mode, direct, checksumPiece);
+      await real.write(...args);
     },
   };
   return w;

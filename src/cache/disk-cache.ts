@@ -34,18 +34,8 @@ import { scanBlocks } from './scan-blocks.js';
 
 export type { ChecksumLevel } from './checksum.js';
 
-/** How block files are written (tests inject failing writers). */
-export interface BlockFileWriter {
-  /** `checksumPiece` > 0: fill the last part with the first part's CRC32C pieces (AtomicFileWriter). */
-  write(
-    tmp: string,
-    path: string,
-    parts: Buffer[],
-    mode: number,
-    direct?: boolean,
-    checksumPiece?: number,
-  ): Promise<void>;
-}
+/** How block files are written: AtomicFileWriter's `write` (tests inject failing writers). */
+export type BlockFileWriter = Pick<AtomicFileWriter, 'write'>;
 
 export interface DiskCacheOptions {
   /** --cache-dir (one directory). */

@@ -65,10 +65,8 @@ export function ringReadFile(path: string, buf: Buffer, pos: number): Promise<nu
 function start(submit: (r: NativeRing) => number): Promise<number> | undefined {
   const r = ring ?? open();
   if (r === undefined) return undefined;
-  let settle: Waiter | undefined;
-  const done = new Promise<number>((ok, fail) => (settle = { ok, fail }));
   const slot = submit(r);
   if (slot < 0) return undefined; // all slots busy, or the kernel short of memory: the pool takes it
-  waiters[slot] = settle;
-  return done;
+  // Completions arrive only from the event loop, so registering the waiter after submitting is safe.
+  return new Promise<number>((ok, fail) => (waiters[slot] = { ok, fail }));
 }

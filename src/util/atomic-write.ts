@@ -85,6 +85,7 @@ export class AtomicFileWriter {
 
   constructor(private readonly dirMode = 0o777) {}
 
+  /** `checksumPiece` > 0: the last part is filled with the first part's CRC32C pieces (AtomicWriteOptions). */
   async write(
     tmp: string,
     path: string,
