@@ -667,11 +667,44 @@ static napi_value do_read_file_range(napi_env env, napi_callback_info info) {
   return read_file_job(env, info, true);
 }
 
+/* A JavaScript function that libuv callbacks call (the fuse watcher, the ring). */
+typedef struct {
+  napi_ref fn;
+  napi_async_context async;
+} js_cb_t;
+
+static void js_cb_init(napi_env env, js_cb_t *c, napi_value fn, const char *name) {
+  napi_value resource, n;
+  napi_create_reference(env, fn, 1, &c->fn);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &n);
+  napi_create_object(env, &resource);
+  napi_async_init(env, resource, n, &c->async);
+}
+
+static void js_cb_destroy(napi_env env, js_cb_t *c) {
+  napi_delete_reference(env, c->fn);
+  napi_async_destroy(env, c->async);
+}
+
+/*
+ * Calls it inside the caller's handle scope: make_callback (not call_function), so nextTicks
+ * and microtasks run after it; an exception it throws is fatal, as in any libuv callback.
+ */
+static void js_cb_call(napi_env env, js_cb_t *c, size_t argc, const napi_value *args) {
+  napi_value fn, recv, result;
+  napi_get_reference_value(env, c->fn, &fn);
+  napi_get_global(env, &recv); /* make_callback needs an object receiver */
+  if (napi_make_callback(env, c->async, recv, fn, argc, args, &result) == napi_pending_exception) {
+    napi_value ex;
+    napi_get_and_clear_last_exception(env, &ex);
+    napi_fatal_exception(env, ex);
+  }
+}
+
 typedef struct {
   uv_poll_t poll;
   napi_env env;
-  napi_ref callback;
-  napi_async_context async;
+  js_cb_t cb;
   int active; /* 1 while uv_poll_start is in effect */
   int closed;
 } watcher_t;
@@ -686,18 +719,11 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   if (w->closed) return;
   napi_env env = w->env;
   napi_handle_scope scope;
-  napi_value cb, recv, args[2], result;
+  napi_value args[2];
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_get_reference_value(env, w->callback, &cb);
-  napi_get_global(env, &recv); /* make_callback needs an object receiver */
   napi_create_int32(env, status, &args[0]);
   napi_create_int32(env, events, &args[1]);
-  /* make_callback (not call_function) so nextTicks and microtasks run after the callback. */
-  if (napi_make_callback(env, w->async, recv, cb, 2, args, &result) == napi_pending_exception) {
-    napi_value ex;
-    napi_get_and_clear_last_exception(env, &ex);
-    napi_fatal_exception(env, ex);
-  }
+  js_cb_call(env, &w->cb, 2, args);
   napi_close_handle_scope(env, scope);
 }
 
@@ -724,8 +750,7 @@ static napi_value w_close(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&w));
   if (w->closed) return NULL;
   w->closed = 1;
-  napi_delete_reference(env, w->callback);
-  napi_async_destroy(env, w->async);
+  js_cb_destroy(env, &w->cb);
   uv_close((uv_handle_t *)&w->poll, on_closed); /* also stops polling */
   return NULL;
 }
@@ -753,7 +778,7 @@ static void add_method(napi_env env, napi_value obj, const char *name, napi_call
 /* watch(fd, cb(status, events)): starts polling at once; the handle is ref'd until unref(). */
 static napi_value do_watch(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], handle, name, resource;
+  napi_value argv[2], handle;
   int32_t fd = -1;
   napi_valuetype t;
   uv_loop_t *loop;
@@ -773,15 +798,11 @@ static napi_value do_watch(napi_env env, napi_callback_info info) {
   }
   w->poll.data = w;
   w->env = env;
-  napi_create_reference(env, argv[1], 1, &w->callback);
-  napi_create_string_utf8(env, "tjfs:fuse-watch", NAPI_AUTO_LENGTH, &name);
-  napi_create_object(env, &resource);
-  napi_async_init(env, resource, name, &w->async);
+  js_cb_init(env, &w->cb, argv[1], "tjfs:fuse-watch");
   rc = uv_poll_start(&w->poll, UV_READABLE, on_poll);
   if (rc != 0) {
     w->closed = 1;
-    napi_delete_reference(env, w->callback);
-    napi_async_destroy(env, w->async);
+    js_cb_destroy(env, &w->cb);
     uv_close((uv_handle_t *)&w->poll, on_closed);
     return throw_errno(env, -rc, "uv_poll_start");
   }
@@ -831,8 +852,7 @@ typedef struct {
 typedef struct {
   uv_poll_t poll;
   napi_env env;
-  napi_ref callback;
-  napi_async_context async;
+  js_cb_t cb;
   int ring_fd, event_fd, closed, leak;
   napi_async_cleanup_hook_handle hook; /* until released: the addon stays loaded for our close callback */
   unsigned entries, inflight;
@@ -940,19 +960,13 @@ static void ring_drain(ring_t *r) {
       free(op->path), op->path = NULL;
       continue;
     }
-    napi_value cb, recv, args[3], result;
-    napi_get_reference_value(env, r->callback, &cb);
-    napi_get_global(env, &recv);
+    napi_value args[3];
     napi_create_uint32(env, slot, &args[0]);
     napi_create_uint32(env, op->done, &args[1]);
     if (err != 0) args[2] = errno_error(env, err, sys, op->path);
     else napi_get_undefined(env, &args[2]);
     free(op->path), op->path = NULL;
-    if (napi_make_callback(env, r->async, recv, cb, 3, args, &result) == napi_pending_exception) {
-      napi_value ex;
-      napi_get_and_clear_last_exception(env, &ex);
-      napi_fatal_exception(env, ex);
-    }
+    js_cb_call(env, &r->cb, 3, args);
     napi_close_handle_scope(env, scope);
   }
 }
@@ -1020,8 +1034,7 @@ static napi_value ring_read_file(napi_env env, napi_callback_info info) { return
 static void ring_shutdown(ring_t *r) {
   if (r->closed) return;
   r->closed = 1;
-  napi_delete_reference(r->env, r->callback);
-  napi_async_destroy(r->env, r->async);
+  js_cb_destroy(r->env, &r->cb);
   if (r->inflight == 0) {
     uv_close((uv_handle_t *)&r->poll, ring_on_closed);
   } else {
@@ -1060,7 +1073,7 @@ static napi_value ring_close(napi_env env, napi_callback_info info) {
 
 static napi_value do_ring(napi_env env, napi_callback_info info) {
   size_t argc = 2;
-  napi_value argv[2], handle, name, resource;
+  napi_value argv[2], handle;
   uint32_t entries = 0;
   napi_valuetype t;
   uv_loop_t *loop;
@@ -1122,10 +1135,7 @@ static napi_value do_ring(napi_env env, napi_callback_info info) {
   }
   r->poll.data = r;
   r->env = env;
-  napi_create_reference(env, argv[1], 1, &r->callback);
-  napi_create_string_utf8(env, "tjfs:ring", NAPI_AUTO_LENGTH, &name);
-  napi_create_object(env, &resource);
-  napi_async_init(env, resource, name, &r->async);
+  js_cb_init(env, &r->cb, argv[1], "tjfs:ring");
   rc = uv_poll_start(&r->poll, UV_READABLE, ring_on_poll);
   uv_unref((uv_handle_t *)&r->poll);
   if (rc != 0) {
