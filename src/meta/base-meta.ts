@@ -168,6 +168,10 @@ export class BaseMeta implements Meta {
     return this.core.txn((tx) => mustGetAttr(tx, ino, 'getattr'), { op: 'getattr', readonly: true });
   }
 
+  ownDirAttr(ino: Ino, maxAgeMs: number): { attr: Attr; ageMs: number } | undefined {
+    return this.core.ownDirAttrs.get(ino, maxAgeMs);
+  }
+
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr> {
     return setattr(this.core, ctx, ino, req);
   }

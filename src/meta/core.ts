@@ -16,6 +16,7 @@ import {
 import { FsError, Errno, toFsError } from '../base/errno.js';
 import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
+import { OwnDirAttrs } from './own-dir-attrs.js';
 import { StatsBatch } from './stats-batch.js';
 import { UserGroupQuotas } from './ug-quota.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from '../base/types.js';
@@ -65,6 +66,8 @@ export class MetaCore {
   readonly opened = new Map<Ino, number>();
   /** Inodes this session keeps alive after their last unlink (mirror of session{sid}). */
   readonly sustained = new Set<Ino>();
+  /** Directory attributes as this client last committed them (own-dir-attrs.ts). */
+  readonly ownDirAttrs = new OwnDirAttrs();
   /** Directory quotas, refreshed on heartbeat. */
   dirQuotas = new Map<Ino, QuotaRecord>();
   /** User and group quotas (cache and accounting), refreshed on heartbeat. */
@@ -125,12 +128,14 @@ export class MetaCore {
 
   async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
     const start = this.txObserver ? process.hrtime.bigint() : 0n;
+    const began = Date.now();
     let last: MetaTx | undefined; // the attempt that committed, when it returns
     try {
       const r = await this.engine.txn((tx) => fn((last = tx)), opts);
       if (last !== undefined) {
         this.stats.committed(last);
         this.ug.committed(last);
+        if (last.dirAttrWrites !== undefined) this.ownDirAttrs.note(last.dirAttrWrites, began);
       }
       return r;
     } catch (e) {

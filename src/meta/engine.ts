@@ -19,6 +19,7 @@ import type { AclRule } from './encoding.js';
 import type { Logger } from '../util/logger.js';
 import type { MetaRetryOptions, MetaRetryStats } from './retry-policy.js';
 import type { Attr, FileType, Ino, Slice } from '../base/types.js';
+import type { DirAttrWrites } from './own-dir-attrs.js';
 
 export type CounterName =
   | 'nextInode'
@@ -90,6 +91,8 @@ export interface FreedSlice {
 }
 
 export interface MetaTx {
+  /** Directory attributes this transaction wrote (recordDirAttr): read by MetaCore.txn once it commits. */
+  readonly dirAttrWrites?: DirAttrWrites | undefined;
   getAttr(ino: Ino): Promise<Attr | undefined>;
   setAttr(ino: Ino, attr: Attr): void;
   deleteAttr(ino: Ino): void;

@@ -133,6 +133,11 @@ export interface Meta {
   readonly log: Logger;
   lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult>;
   getattr(ctx: Context, ino: Ino): Promise<Attr>;
+  /**
+   * A directory's attributes as this client's last committed change left them, with their
+   * age in ms, when younger than `maxAgeMs` (own-dir-attrs.ts); no engine access.
+   */
+  ownDirAttr(ino: Ino, maxAgeMs: number): { attr: Attr; ageMs: number } | undefined;
   setattr(ctx: Context, ino: Ino, req: SetAttrRequest): Promise<Attr>;
   access(ctx: Context, ino: Ino, mask: number): Promise<void>;
   statfs(ctx: Context, ino: Ino): Promise<StatFs>;

@@ -154,7 +154,9 @@ export class VfsFuseOps implements FuseOps {
   }
 
   async getattr(r: RequestContext, ino: Ino): Promise<AttrReply> {
-    return this.attr(ino, await this.vfs.getattr(this.ctx(r), ino));
+    const { attr, ttlSec } = await this.vfs.getattrForKernel(this.ctx(r), ino, this.opts.attrTimeout);
+    this.told(ino, attr);
+    return { attr, attrTimeout: ttlSec };
   }
 
   async setattr(r: RequestContext, i: Parameters<NonNullable<FuseOps['setattr']>>[1]): Promise<AttrReply> {

@@ -234,6 +234,28 @@ export class Vfs {
   }
 
   /**
+   * getattr for the kernel's attribute cache, which keeps a reply `ttlSec` seconds: returns
+   * the attributes and how long the kernel may keep them. A directory this client changed
+   * less than `ttlSec` ago is answered from what the change committed (the kernel drops a
+   * parent's attributes after each create, unlink or rename in it, and asks again on the
+   * next path walk), for the rest of `ttlSec` only, so another client's change still shows
+   * within `ttlSec` (own-dir-attrs.ts).
+   */
+  getattrForKernel(ctx: Context, ino: Ino, ttlSec: number): Promise<{ attr: Attr; ttlSec: number }> {
+    const own =
+      ttlSec > 0 && virtualByIno(ino) === undefined
+        ? this.meta.ownDirAttr(this.toMeta(ino), ttlSec * 1000)
+        : undefined;
+    if (own === undefined) return this.getattr(ctx, ino).then((attr) => ({ attr, ttlSec }));
+    return this.obs.run(
+      'getattr',
+      ctx,
+      () => String(ino),
+      async () => ({ attr: own.attr, ttlSec: ttlSec - own.ageMs / 1000 }),
+    );
+  }
+
+  /**
    * `opts.killSuidgid`: a truncation by a caller without CAP_FSETID, which also clears
    * setuid and setgid (HANDLE_KILLPRIV_V2: the kernel leaves that to us).
    */

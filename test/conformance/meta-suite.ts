@@ -470,6 +470,58 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(await m.readdir(root, ROOT_INODE)).toHaveLength(11);
     });
 
+    it("ownDirAttr: after each change a directory's memo equals what the engine has; failures change nothing, removals leave nothing", async () => {
+      const own = (ino: Ino) => m.ownDirAttr(ino, 60_000);
+      const same = async (ino: Ino): Promise<void> => {
+        const o = own(ino);
+        expect(o, `memo of ${ino}`).toBeDefined();
+        expect(o?.attr).toEqual(await m.getattr(root, ino));
+      };
+      const d = await m.mkdir(root, ROOT_INODE, n('od'), 0o755);
+      await same(ROOT_INODE);
+      await same(d.ino);
+      const sub = await m.mkdir(root, d.ino, n('s'), 0o700);
+      await same(d.ino);
+      await same(sub.ino);
+      v.clock.advance(200); // past skip-dir-mtime: each change below rewrites the parent
+      const f = await mkfile(root, d.ino, 'f');
+      await same(d.ino);
+      v.clock.advance(200);
+      await m.symlink(root, d.ino, n('l'), n('f'));
+      await same(d.ino);
+      v.clock.advance(200);
+      await m.link(root, f, sub.ino, n('hard'));
+      await same(sub.ino);
+      v.clock.advance(200);
+      await m.rename(root, d.ino, n('f'), sub.ino, n('g'), 0);
+      await same(d.ino);
+      await same(sub.ino);
+      v.clock.advance(200);
+      await m.rename(root, d.ino, n('s'), ROOT_INODE, n('s2'), 0); // a directory moves: both nlinks change
+      expect(own(d.ino)?.attr.nlink).toBe(2);
+      await same(d.ino);
+      await same(ROOT_INODE);
+      await same(sub.ino);
+      await m.setattr(root, d.ino, { mode: 0o711 });
+      expect(own(d.ino)?.attr.mode).toBe(0o711);
+      const before = own(d.ino)?.attr;
+      await expectErrno(m.mkdir(root, d.ino, n('l'), 0o755), 'EEXIST');
+      await expectErrno(m.rmdir(root, ROOT_INODE, n('s2')), 'ENOTEMPTY');
+      expect(own(d.ino)?.attr).toEqual(before);
+      await same(sub.ino);
+      await m.unlink(root, sub.ino, n('g'));
+      await m.unlink(root, sub.ino, n('hard'));
+      await same(sub.ino);
+      await m.rmdir(root, ROOT_INODE, n('s2'));
+      expect(own(sub.ino)).toBeUndefined();
+      await same(ROOT_INODE);
+      expect(m.ownDirAttr(ROOT_INODE, 0)).toBeUndefined(); // no older than 0 ms
+      // Another client's change is not seen by this client's memo (the caller bounds its age).
+      const m2 = await v.client();
+      await m2.setattr(root, d.ino, { mode: 0o700 });
+      expect(own(d.ino)?.attr.mode).toBe(0o711);
+    });
+
     it('a read-only client refuses mutations with EROFS', async () => {
       const ro = await v.client({ readOnly: true });
       expect(ro.sid).toBe(0);

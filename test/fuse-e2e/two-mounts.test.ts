@@ -1,7 +1,7 @@
 /**
  * Two mount daemons (A and B) of one Redis + file-store volume, caches off
  * (--attr-cache 0 --entry-cache 0 --dir-entry-cache 0), plus a third mount C with the
- * default 1 s caches for the staleness bound. Every access runs in a python child on the
+ * default 1 s caches for the staleness bound, and D that keeps names 10 s (attributes 1 s). Every access runs in a python child on the
  * mount it names: close-to-open visibility, unlink of a file open elsewhere, rename, locks.
  * The volume keeps the default trash (1 day): that is what keeps a file removed by one
  * client readable by another client that still has it open (docs/SEMANTICS.md).
@@ -53,11 +53,13 @@ describe.skipIf(!fuseAvailable())('two mounts of one volume (Redis + file store)
   let A: Mount;
   let B: Mount;
   let C: Mount;
+  let D: Mount;
   beforeAll(async () => {
     vol = await e().createVolume('redis-file'); // default trash: 1 day
     A = await e().mount(vol, NO_CACHE);
     B = await e().mount(vol, NO_CACHE);
     C = await e().mount(vol, []);
+    D = await e().mount(vol, ['--entry-cache', '10', '--dir-entry-cache', '10']);
   }, 60_000);
 
   const write = async (m: Mount, rel: string, data: string, mode = 'w'): Promise<void> => {
@@ -239,6 +241,37 @@ print('done')`;
     await write(A, 'kept.txt', 'FIRST CONTENT', 'r+'); // same length: only mtime tells
     expect(await read(C, 'kept.txt')).toBe('FIRST CONTENT');
     expect(await reads()).toBeGreaterThan(before);
+  });
+
+  it("D answers for a directory it just changed from its own commit: exact at once, and A's chmod still shows within the 1 s attribute TTL", async () => {
+    // D's daemon keeps the attributes its own transactions wrote to a directory and answers
+    // the kernel's GETATTR from them for the rest of the attribute timeout (own-dir-attrs.ts).
+    // D keeps names 10 s, so no LOOKUP refreshes the directory's attributes meanwhile.
+    const script = `import os, sys, time
+d = os.path.join(sys.argv[1], 'own'); os.mkdir(d)
+s0 = os.stat(d); time.sleep(0.15)               # past skip-dir-mtime (100 ms)
+open(os.path.join(d, 'f1'), 'w').close(); s1 = os.stat(d)
+os.mkdir(os.path.join(d, 'sub')); s2 = os.stat(d)
+print(s1.st_mtime_ns > s0.st_mtime_ns, s0.st_nlink, s2.st_nlink)
+time.sleep(0.15); open(os.path.join(d, 'f2'), 'w').close(); t0 = time.time()
+time.sleep(0.7); os.stat(d)                      # an answer 0.7 s old: the kernel may keep it 0.3 s
+print('cached'); sys.stdout.flush(); sys.stdin.readline(); go = time.time()
+while os.stat(d).st_mode & 0o777 != 0o700 and time.time() - go < 5: time.sleep(0.01)
+print(oct(os.stat(d).st_mode & 0o777), round(time.time() - go, 3), round(go - t0, 3))`;
+    const d = Interactive.python(script, [D.mp]);
+    try {
+      expect(await d.nextLine()).toBe('True 2 3');
+      await d.expect('cached');
+      ok(await py('import os, sys; os.chmod(sys.argv[1] + "/own", 0o700)', [A.mp]), 'chmod on A');
+      d.send('go');
+      const [mode, afterGo, goAt] = (await d.nextLine()).split(' ');
+      expect(mode).toBe('0o700');
+      // Seen once 1 s since D's change is over. Had the kernel been let keep the 0.7 s old
+      // answer a full second, it would have taken until 1.7 s after the change.
+      expect(Number(afterGo)).toBeLessThan(Math.max(0, 1.0 - Number(goAt)) + 0.3);
+    } finally {
+      d.kill();
+    }
   });
 
   it('with the default 1 s caches, a change on A is visible on C within the TTL', async () => {

@@ -23,6 +23,7 @@ import type {
 import { decodeAttr, encodeAttr, type AclRule } from '../encoding.js';
 import type { Attr, Ino, Slice } from '../../base/types.js';
 import { Mutex } from '../../util/mutex.js';
+import { recordDirAttr } from '../own-dir-attrs.js';
 
 const INITIAL: Partial<Record<CounterName, number>> = { nextInode: 2, nextChunk: 1 };
 
@@ -83,6 +84,7 @@ function getOrInit<K, V>(m: Map<K, V>, k: K, init: () => V): V {
 
 class MemTx implements MetaTx {
   readonly writes: (() => void)[] = [];
+  dirAttrWrites: Map<Ino, Attr | undefined> | undefined;
   constructor(private readonly s: MemStore) {}
 
   private w(fn: () => void): void {
@@ -95,9 +97,11 @@ class MemTx implements MetaTx {
   setAttr(ino: Ino, attr: Attr): void {
     const b = encodeAttr(attr);
     this.w(() => this.s.attrs.set(ino, b));
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, attr);
   }
   deleteAttr(ino: Ino): void {
     this.w(() => this.s.attrs.delete(ino));
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, undefined);
   }
   async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {
     const e = this.s.dirs.get(parent)?.get(nameKey(name));

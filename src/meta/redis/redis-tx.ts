@@ -54,6 +54,7 @@ import type { RedisKeys } from './redis-keys.js';
 import type { KeyLocks } from '../key-locks.js';
 import { lookupScript, type LookupReply } from './redis-lookup.js';
 import { asBuffer, asInt, pairs } from './redis-reply.js';
+import { recordDirAttr } from '../own-dir-attrs.js';
 
 /** How long a commit marker outlives its connection's last transaction. */
 const MARKER_TTL_MS = 600_000;
@@ -103,6 +104,7 @@ export class UnsureCommitError extends Error {
 }
 
 export class RedisTx implements MetaTx {
+  dirAttrWrites: Map<Ino, Attr | undefined> | undefined;
   /** Queued writes: [command, ...args]. */
   readonly writes: Arg[][] = [];
   private readonly watched = new Set<string>();
@@ -192,9 +194,11 @@ export class RedisTx implements MetaTx {
   }
   setAttr(ino: Ino, attr: Attr): void {
     this.queue('SET', this.keys.inode(ino), encodeAttr(attr));
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, attr);
   }
   deleteAttr(ino: Ino): void {
     this.queue('DEL', this.keys.inode(ino));
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, undefined);
   }
 
   async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {

@@ -36,6 +36,7 @@ import {
   ownerToSql,
   valuesToAttr,
 } from './sql-rows.js';
+import { recordDirAttr } from '../own-dir-attrs.js';
 
 /** NODE_SELECT qualified with the node table's alias `n`. */
 const JOINED_NODE_COLS = NODE_SELECT.split(',')
@@ -64,6 +65,7 @@ export async function incrCounterIn(
 
 export class SqlTx implements MetaTx {
   private readonly pending: PendingWrite[] = [];
+  dirAttrWrites: Map<Ino, Attr | undefined> | undefined;
 
   constructor(
     private readonly conn: SqlConn,
@@ -93,10 +95,12 @@ export class SqlTx implements MetaTx {
 
   setAttr(ino: Ino, attr: Attr): void {
     this.write(nodeUpsertSql(this.t.node), nodeParams(ino, attr));
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, attr);
   }
 
   deleteAttr(ino: Ino): void {
     this.write(sql`DELETE FROM ${this.t.node} WHERE inode = ?`, [ino]);
+    this.dirAttrWrites = recordDirAttr(this.dirAttrWrites, ino, undefined);
   }
 
   async getEntry(parent: Ino, name: Buffer): Promise<DentryValue | undefined> {
