@@ -13,9 +13,11 @@
  * Read flavours: warm (right after the write), read (kernel caches dropped: the mount may
  * serve its disk cache), cold (mount only: daemon restarted on an emptied cache dir and
  * kernel caches dropped, so data comes from the object store; for local, equal to read).
+ * Small-file and metadata phases follow a warm-up (Config.warmupFiles): the daemon was
+ * restarted for the cold reads, and a new daemon's first operations measure V8's JIT.
  * Invariants: every daemon is stopped and every mount detached, even on error; temp dirs
  * are removed. Sizes via options or env TJFS_BENCH_{BIG_MIB,SMALL_COUNT,SMALL_KIB,FILES,
- * READDIR,JOBS,ENGINES,CPU_PROF,RANDREAD_OPS,CHECKPOINTS}.
+ * READDIR,JOBS,ENGINES,CPU_PROF,RANDREAD_OPS,CHECKPOINTS,WARMUP_FILES}.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -86,6 +88,11 @@ export interface TargetResult {
   randReadColdIops: number;
   /** Spark-style checkpoint cycles per second, one in flight. */
   checkpointPerSec: number;
+  /**
+   * Creates per second, one in flight, during the warm-up that follows the last restart
+   * (the daemon's first operations of the kind; see Config.warmupFiles). 0 without one.
+   */
+  createPerSecFresh: number;
   /** First listing after the stat phase, and the best of three. */
   readdirMs: number;
   readdirBestMs: number;
@@ -110,6 +117,7 @@ export interface FuseBenchResult extends Stamp {
     rounds: number;
     seqTool: 'fio' | 'node';
     dropCaches: boolean;
+    warmupFiles: number;
   };
   local: TargetResult;
   /**
@@ -140,6 +148,18 @@ interface Config {
   drop: boolean;
   randReadOps: number;
   checkpointCycles: number;
+  /**
+   * Files created, stat'ed and unlinked one at a time (and a tenth as many small files
+   * written and checkpoint cycles run) after the last restart, before the small-file and
+   * metadata phases, on every target alike. A daemon restarted for the cold phases has not
+   * yet compiled its metadata paths (V8 optimizes a function after it has run a while; on
+   * this machine the first 2,000 creates of a new daemon run at a third of the rate of
+   * later ones, and at that rate for ever with `--no-opt`), so without it those rows would
+   * measure the JIT's warm-up rather than a mount in service, much as fio's ramp_time
+   * keeps a device's start out of its numbers. The warm-up's own create rate is reported
+   * as createPerSecFresh. 0 turns it off.
+   */
+  warmupFiles: number;
 }
 
 function median(xs: number[]): number {
@@ -186,6 +206,21 @@ interface Target {
   coldRestart?: () => Promise<void>;
   /** Before each create phase: make the kernel forget the inodes it holds (the FUSE floor). */
   forget?: () => Promise<void>;
+}
+
+/** The warm-up (Config.warmupFiles) in `dir`/warmup, removed after; returns its create rate. */
+async function warmUp(dir: string, c: Config): Promise<number> {
+  const n = c.warmupFiles;
+  if (n <= 0) return 0;
+  const wd = join(dir, 'warmup');
+  const few = Math.max(1, Math.round(n / 10));
+  await runWorker({ op: 'smallwrite', dir: join(wd, 'small'), count: few, bytes: c.smallKiB * 1024 });
+  const cr = await runWorker({ op: 'create', dir: join(wd, 'meta'), count: n, jobs: 1 });
+  await runWorker({ op: 'stat', dir: join(wd, 'meta'), count: n, jobs: 1 });
+  await runWorker({ op: 'unlink', dir: join(wd, 'meta'), count: n, jobs: 1 });
+  await runWorker({ op: 'checkpoint', dir: join(wd, 'checkpoint'), cycles: few });
+  await rm(wd, { recursive: true, force: true });
+  return Math.round(n / Math.max(cr.seconds, 1e-9));
 }
 
 async function runTarget(t: Target, c: Config, log: (l: string) => void): Promise<TargetResult> {
@@ -244,6 +279,7 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
   log(
     `  random 4 KiB reads: cached ${rand1} IOPS (1 in flight) / ${randN} (${c.jobs}), cold ${cold1} / ${coldN}`,
   );
+  const fresh = await warmUp(t.dir, c);
   const small = join(t.dir, 'small');
   const sw = await runWorker({ op: 'smallwrite', dir: small, count: c.smallCount, bytes: c.smallKiB * 1024 });
   await drop();
@@ -278,7 +314,7 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
     cycles: c.checkpointCycles,
   });
   log(
-    `  one in flight: create ${perSec(c.files, cr1)}/s, stat ${perSec(c.files, st1)}/s, unlink ${perSec(c.files, ul1)}/s; checkpoint ${perSec(c.checkpointCycles, ck)} cycles/s`,
+    `  one in flight: create ${perSec(c.files, cr1)}/s (${fresh}/s in the warm-up), stat ${perSec(c.files, st1)}/s, unlink ${perSec(c.files, ul1)}/s; checkpoint ${perSec(c.checkpointCycles, ck)} cycles/s`,
   );
   if (c.readdirEntries !== c.files) {
     const rdir = join(t.dir, 'readdir');
@@ -311,6 +347,7 @@ async function runTarget(t: Target, c: Config, log: (l: string) => void): Promis
     randReadColdIops1: cold1,
     randReadColdIops: coldN,
     checkpointPerSec: perSec(c.checkpointCycles, ck),
+    createPerSecFresh: fresh,
     readdirMs: r2(rd.runsMs?.[0] ?? 0),
     readdirBestMs: r2(Math.min(...(rd.runsMs ?? [0]))),
     readdirEntries: rd.entries ?? 0,
@@ -390,6 +427,7 @@ const RATIO_KEYS: NumericKey[] = [
   'randReadColdIops1',
   'randReadColdIops',
   'checkpointPerSec',
+  'createPerSecFresh',
   'readdirMs',
   'readdirBestMs',
 ];
@@ -471,6 +509,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
     drop: process.getuid?.() === 0,
     randReadOps: envNumber('TJFS_BENCH_RANDREAD_OPS', 5000),
     checkpointCycles: envNumber('TJFS_BENCH_CHECKPOINTS', 1000),
+    warmupFiles: envNumber('TJFS_BENCH_WARMUP_FILES', 2000),
   };
   const engines = opts.engines ?? envEngines();
   const cpuProfDir = opts.cpuProfDir ?? (process.env['TJFS_BENCH_CPU_PROF'] || undefined);
@@ -488,6 +527,7 @@ export async function runFuseBench(opts: FuseBenchOptions = {}): Promise<FuseBen
       rounds: c.rounds,
       seqTool: c.fio ? 'fio' : 'node',
       dropCaches: c.drop,
+      warmupFiles: c.warmupFiles,
     },
     local: {} as TargetResult,
     mounts: {},
