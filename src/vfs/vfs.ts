@@ -723,7 +723,7 @@ export class Vfs {
         const m = this.toMeta(ino);
         const a = await this.meta.getattr(ctx, m);
         if (a.type !== FileType.Directory) throw new FsError(Errno.ENOTDIR, { op: 'opendir', ino });
-        return this.handles.add({ ino: m, kind: 'dir', flags: 0 });
+        return this.handles.add({ ino: m, kind: 'dir', flags: 0, attr: a });
       },
     );
   }
@@ -741,7 +741,11 @@ export class Vfs {
       async () => {
         const h = this.handles.get(fh);
         if (!h || h.kind !== 'dir') throw new FsError(Errno.EBADF, { op: 'readdir' });
-        if (!h.entries || offset === 0) h.entries = await this.listDir(ctx, h.ino);
+        if (!h.entries || offset === 0) {
+          // The first listing takes '.' from opendir's getattr (a snapshot of the moment too).
+          const known = h.entries === undefined ? h.attr : undefined;
+          h.entries = await this.listDir(ctx, h.ino, known);
+        }
         const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
         if (plus) {
           const missing = out.filter((e) => !e.attr);
@@ -758,15 +762,23 @@ export class Vfs {
     );
   }
 
-  private async listDir(ctx: Context, ino: Ino): Promise<Entry[]> {
-    const self = await this.meta.getattr(ctx, ino);
-    const parentIno = ino === this.root ? ino : self.parent || ino;
-    const parentAttr = parentIno === ino ? self : await this.meta.getattr(ctx, parentIno).catch(() => self);
+  private async listDir(ctx: Context, ino: Ino, known?: Attr): Promise<Entry[]> {
+    // '.' and '..' are read while the entries are: on Redis the round trips overlap.
+    const dots = (async (): Promise<[Attr, Ino, Attr]> => {
+      const self = known ?? (await this.meta.getattr(ctx, ino));
+      const parentIno = ino === this.root ? ino : self.parent || ino;
+      const parentAttr = parentIno === ino ? self : await this.meta.getattr(ctx, parentIno).catch(() => self);
+      return [self, parentIno, parentAttr];
+    })();
+    const listed = this.meta.readdir(ctx, ino);
+    // Both settle before either's failure is thrown (no rejection is left unobserved).
+    await Promise.allSettled([dots, listed]);
+    const [self, parentIno, parentAttr] = await dots;
     const out: Entry[] = [
       { name: Buffer.from('.'), ino: this.fromMeta(ino), type: FileType.Directory, attr: self },
       { name: Buffer.from('..'), ino: this.fromMeta(parentIno), type: FileType.Directory, attr: parentAttr },
     ];
-    for (const e of await this.meta.readdir(ctx, ino)) out.push({ ...e, ino: this.fromMeta(e.ino) });
+    for (const e of await listed) out.push({ ...e, ino: this.fromMeta(e.ino) });
     if (ino === ROOT_INODE && !this.opts.hideInternal) {
       for (const v of VIRTUAL_NODES)
         out.push({

@@ -71,6 +71,20 @@ describe('Redis round trips per operation', () => {
     expect(trips).toBe(2);
   });
 
+  it('a listing with attributes is two round trips: the directory with its names, then their attributes', async () => {
+    for (const name of ['x', 'y', 'z']) await m.create(root, dir, n(name), 0o644);
+    let names: string[] = [];
+    const trips = await roundTrips(
+      async () =>
+        (names = (await m.readdir(alice, dir, { plus: true })).map((e) => `${e.name}:${e.attr?.type}`)),
+    );
+    expect(names.sort()).toEqual(['x', 'y', 'z'].map((x) => `${x}:${FileType.File}`));
+    expect(trips).toBe(2);
+    // The listing is read beside the attributes but not handed to a caller they refuse.
+    await m.setattr(root, dir, { mode: 0o700 });
+    await expect(m.readdir(alice, dir)).rejects.toMatchObject({ code: 'EACCES' });
+  });
+
   it('an unlink into the trash reads in two round trips and commits in a third', async () => {
     await m.create(root, dir, n('a'), 0o644);
     await m.create(root, dir, n('b'), 0o644);
