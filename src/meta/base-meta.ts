@@ -116,6 +116,12 @@ export class BaseMeta implements Meta {
   }
 
   async lookup(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult> {
+    const r = await this.lookupEntry(ctx, parent, name);
+    if (r.attr.parent === parent || r.attr.parent === 0n) this.core.names.set(parent, name, r.ino);
+    return r;
+  }
+
+  private lookupEntry(ctx: Context, parent: Ino, name: Buffer): Promise<EntryResult> {
     const op = 'lookup';
     return this.core.txn(
       async (tx) => {

@@ -17,6 +17,7 @@ import { FsError, Errno, toFsError } from '../base/errno.js';
 import type { MetaRetryOptions } from './retry-policy.js';
 import type { Format } from './format.js';
 import { OwnDirAttrs } from './own-dir-attrs.js';
+import { RecentNames } from './recent-names.js';
 import { StatsBatch } from './stats-batch.js';
 import { UserGroupQuotas } from './ug-quota.js';
 import { align4K, FileType, type Attr, type Ino, type Timespec } from '../base/types.js';
@@ -68,6 +69,8 @@ export class MetaCore {
   readonly sustained = new Set<Ino>();
   /** Directory attributes as this client last committed them (own-dir-attrs.ts). */
   readonly ownDirAttrs = new OwnDirAttrs();
+  /** Which inode recently seen names had: guesses for removals and renames (recent-names.ts). */
+  readonly names = new RecentNames();
   /** Directory quotas, refreshed on heartbeat. */
   dirQuotas = new Map<Ino, QuotaRecord>();
   /** User and group quotas (cache and accounting), refreshed on heartbeat. */

@@ -141,6 +141,7 @@ export async function mknodCommon(
   );
   core.noteUsage(4096, 1);
   core.noteQuotas(res.quotas, 4096, 1);
+  core.names.set(parent, name, res.r.ino);
   return res.r;
 }
 
@@ -185,5 +186,6 @@ export async function link(
     { op },
   );
   core.noteQuotas(res.quotas, res.space, 1);
+  core.names.set(parent, name, res.r.ino);
   return res.r;
 }

@@ -11,6 +11,7 @@ import { FsError, Errno } from '../base/errno.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { aclCheck } from './acl.js';
 import { trashDir, trashEntryName } from './trash.js';
+import { MISSED, speculate } from './recent-names.js';
 import { FileType, Flag, isTrash, type Attr, type Context, type Ino } from '../base/types.js';
 
 /** What happened to a removed inode, for after-commit work. */
@@ -136,8 +137,26 @@ async function removeCommon(
   const res = await core.txn(
     async (tx) => {
       const now = core.now();
-      // Both reads at once: one round trip to Redis instead of two (checks keep their order).
-      const [pattr, entry] = await Promise.all([mustGetDir(tx, parent, op), tx.getEntry(parent, name)]);
+      // What depends on the victim's inode: its attr, whether a directory is empty and the
+      // trash entry a file would take.
+      const victim = (ino: Ino) => {
+        const tname = trash !== undefined && !dir ? trashEntryName(parent, ino, name) : undefined;
+        return Promise.all([
+          tx.getAttr(ino),
+          dir ? tx.hasEntries(ino) : false,
+          trash !== undefined && tname !== undefined
+            ? tx.getEntry(trash, tname).then((e) => e ?? null)
+            : undefined,
+        ]);
+      };
+      // The parent, the entry and, on the guess of which inode the name has, the victim's
+      // reads, at once: one round trip to Redis when the guess is right (checks keep their order).
+      const guess = core.names.get(parent, name);
+      const [pattr, entry, guessed] = await Promise.all([
+        mustGetDir(tx, parent, op),
+        tx.getEntry(parent, name),
+        speculate(guess === undefined ? undefined : victim(guess)),
+      ]);
       checkAccess(ctx, pattr, W_OK | X_OK, op, parent, await aclCheck(core, ctx, pattr));
       if (pattr.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: parent });
       if (!entry) throw new FsError(Errno.ENOENT, { op, path: name.toString() });
@@ -145,16 +164,9 @@ async function removeCommon(
         throw new FsError(Errno.ENOTDIR, { op, path: name.toString() });
       if (!dir && entry.type === FileType.Directory)
         throw new FsError(Errno.EISDIR, { op, path: name.toString() });
-      // The victim's attr, whether a directory is empty and the trash entry a file would take
-      // depend only on the entry: one more round trip for all of them, not three.
-      const tname = trash !== undefined && !dir ? trashEntryName(parent, entry.ino, name) : undefined;
-      const [attr, nonEmpty, trashEntry] = await Promise.all([
-        tx.getAttr(entry.ino),
-        dir ? tx.hasEntries(entry.ino) : false,
-        trash !== undefined && tname !== undefined
-          ? tx.getEntry(trash, tname).then((e) => e ?? null)
-          : undefined,
-      ]);
+      // Otherwise one more round trip for all of them, not three.
+      const [attr, nonEmpty, trashEntry] =
+        guessed !== MISSED && entry.ino === guess ? guessed : await victim(entry.ino);
       if (attr) {
         checkSticky(ctx, pattr, attr, op);
         if (attr.flags & (Flag.Immutable | Flag.Append))
@@ -182,6 +194,7 @@ async function removeCommon(
     },
     { op },
   );
+  core.names.delete(parent, name);
   await afterDrop(core, res.outcome, res.quotas);
 }
 

@@ -10,7 +10,8 @@ import { RenameFlag, type EntryResult } from './meta.js';
 import { afterDrop, dropVictim, wantsTrash, type DropOutcome } from './ns-remove.js';
 import { checkAccess, checkSticky, isDot, isDotDot, validateName, W_OK, X_OK } from '../base/permissions.js';
 import { aclCheck } from './acl.js';
-import { trashDir } from './trash.js';
+import { trashDir, trashEntryName } from './trash.js';
+import { MISSED, speculate } from './recent-names.js';
 import {
   FileType,
   Flag,
@@ -131,12 +132,32 @@ export async function rename(
       const now = core.now();
       // The parents and both names in one batch: one round trip to Redis instead of four
       // (the checks below keep their order).
-      const [spAttr, dpOther, se, de] = await Promise.all([
+      // With them, the attrs of the inodes this client last saw under both names: when the
+      // entries still name them, one round trip is saved.
+      const sGuess = core.names.get(ps, ns);
+      const dGuess = core.names.get(pd, nd);
+      // A replaced file goes to the trash: the entry it would take there, on the same guess.
+      const dTrashName =
+        trash !== undefined && dGuess !== undefined ? trashEntryName(pd, dGuess, nd) : undefined;
+      const [spAttr, dpOther, se, de, sGuessed, dGuessed, dTrashGuessed] = await Promise.all([
         mustGetDir(tx, ps, op),
         pd === ps ? undefined : mustGetDir(tx, pd, op),
         tx.getEntry(ps, ns),
         tx.getEntry(pd, nd),
+        speculate(sGuess === undefined ? undefined : tx.getAttr(sGuess)),
+        speculate(dGuess === undefined || dGuess === sGuess ? undefined : tx.getAttr(dGuess)),
+        speculate(
+          trash === undefined || dTrashName === undefined
+            ? undefined
+            : tx.getEntry(trash, dTrashName).then((e) => e ?? null),
+        ),
       ]);
+      const attrOf = (e: { ino: Ino }): Promise<Attr | undefined> =>
+        e.ino === sGuess && sGuessed !== MISSED
+          ? Promise.resolve(sGuessed)
+          : e.ino === dGuess && dGuessed !== MISSED
+            ? Promise.resolve(dGuessed)
+            : tx.getAttr(e.ino);
       const dpAttr = dpOther ?? spAttr;
       checkAccess(ctx, spAttr, W_OK | X_OK, op, ps, await aclCheck(core, ctx, spAttr));
       if (pd !== ps) checkAccess(ctx, dpAttr, W_OK | X_OK, op, pd, await aclCheck(core, ctx, dpAttr));
@@ -144,7 +165,7 @@ export async function rename(
         if (p.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op });
       }
       if (!se) throw new FsError(Errno.ENOENT, { op, path: ns.toString() });
-      const sa = await tx.getAttr(se.ino);
+      const sa = await attrOf(se);
       if (!sa) throw new FsError(Errno.ENOENT, { op, ino: se.ino });
       checkSticky(ctx, spAttr, sa, op);
       if (sa.flags & (Flag.Immutable | Flag.Append)) throw new FsError(Errno.EPERM, { op, ino: se.ino });
@@ -169,7 +190,7 @@ export async function rename(
       }
       if (flags & RenameFlag.Exchange) {
         if (!de) throw new FsError(Errno.ENOENT, { op, path: nd.toString() });
-        const da = await tx.getAttr(de.ino);
+        const da = await attrOf(de);
         if (!da) throw new FsError(Errno.ENOENT, { op, ino: de.ino });
         checkSticky(ctx, dpAttr, da, op);
         if (da.type === FileType.Directory && ps !== pd) {
@@ -180,7 +201,7 @@ export async function rename(
       } else {
         if (de) {
           if (flags & RenameFlag.NoReplace) throw new FsError(Errno.EEXIST, { op, path: nd.toString() });
-          const da = await tx.getAttr(de.ino);
+          const da = await attrOf(de);
           if (da) {
             checkSticky(ctx, dpAttr, da, op);
             if (da.flags & (Flag.Immutable | Flag.Append))
@@ -194,12 +215,14 @@ export async function rename(
             dpAttr.nlink--;
           }
           const toTrash = wantsTrash(core, pd, da) ? trash : undefined;
+          const trashEntry = de.ino === dGuess && dTrashGuessed !== MISSED ? dTrashGuessed : undefined;
           outcome = await dropVictim(core, tx, {
             parent: pd,
             name: nd,
             entry: de,
             attr: da,
             trash: toTrash,
+            ...(trashEntry !== undefined ? { trashEntry } : {}),
             now,
           });
         }
@@ -226,6 +249,11 @@ export async function rename(
     },
     { op },
   );
-  if (!res.noop) await afterDrop(core, res.outcome, res.quotas);
+  if (!res.noop) {
+    core.names.delete(ps, ns);
+    if (flags & RenameFlag.Exchange) core.names.delete(pd, nd);
+    else core.names.set(pd, nd, res.r.ino);
+    await afterDrop(core, res.outcome, res.quotas);
+  }
   return res.r;
 }

@@ -522,6 +522,32 @@ export function runMetaConformance(target: EngineTarget): void {
       expect(own(d.ino)?.attr.mode).toBe(0o711);
     });
 
+    it('names another client replaced since this client saw them are removed and renamed as they are now', async () => {
+      // This client remembers which inode each name had (recent-names.ts) and reads that
+      // inode beside the entry; the entry decides.
+      const m2 = await v.client();
+      const d = (await m.mkdir(root, ROOT_INODE, n('stale'), 0o755)).ino;
+      const seen = new Map<string, Ino>();
+      for (const x of ['u', 's', 't']) seen.set(x, await mkfile(root, d, x));
+      const now = new Map<string, Ino>();
+      for (const x of ['u', 's', 't']) {
+        await m2.unlink(root, d, n(x));
+        const r = await m2.create(root, d, n(x), 0o600);
+        await m2.close(r.ino);
+        now.set(x, r.ino);
+        expect(r.ino).not.toBe(seen.get(x));
+      }
+      await m.unlink(root, d, n('u'));
+      await expectErrno(m.getattr(root, now.get('u') as Ino), 'ENOENT');
+      const moved = await m.rename(root, d, n('s'), d, n('t'), 0); // both names stale here
+      expect(moved.ino).toBe(now.get('s'));
+      expect(moved.attr.mode).toBe(0o600);
+      expect((await m.lookup(root, d, n('t'))).ino).toBe(now.get('s'));
+      await expectErrno(m.getattr(root, now.get('t') as Ino), 'ENOENT');
+      for (const x of ['u', 's', 't']) await expectErrno(m.getattr(root, seen.get(x) as Ino), 'ENOENT');
+      expect((await m.readdir(root, d)).map((e) => e.name.toString())).toEqual(['t']);
+    });
+
     it('a read-only client refuses mutations with EROFS', async () => {
       const ro = await v.client({ readOnly: true });
       expect(ro.sid).toBe(0);

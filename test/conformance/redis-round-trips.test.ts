@@ -85,15 +85,55 @@ describe('Redis round trips per operation', () => {
     await expect(m.readdir(alice, dir)).rejects.toMatchObject({ code: 'EACCES' });
   });
 
-  it('an unlink into the trash reads in two round trips and commits in a third', async () => {
-    await m.create(root, dir, n('a'), 0o644);
-    await m.create(root, dir, n('b'), 0o644);
+  it('an unlink into the trash of a name another client made reads in two round trips and commits in a third', async () => {
+    const other = await vol.client();
+    await other.create(root, dir, n('a'), 0o644);
+    await other.create(root, dir, n('b'), 0o644);
     await m.unlink(root, dir, n('a')); // makes this hour's trash directory
     const trips = await roundTrips(() => m.unlink(root, dir, n('b')));
     expect(trips).toBe(3);
     await expect(m.lookup(root, dir, n('b'))).rejects.toMatchObject({ code: 'ENOENT' });
     const hour = (await m.readdir(root, await trashHourDir())).map((e) => e.name.toString());
-    expect(hour.filter((x) => x.endsWith('-b'))).toHaveLength(1);
+    expect(hour.filter((x) => x.startsWith(`${dir}-`) && x.endsWith('-b'))).toHaveLength(1);
+  });
+
+  it('an unlink of a name this client made or looked up reads in one round trip (the inode guessed) and commits in a second', async () => {
+    const other = await vol.client();
+    await m.create(root, dir, n('a'), 0o644);
+    await m.create(root, dir, n('b'), 0o644);
+    const c = await other.create(root, dir, n('c'), 0o644);
+    await m.unlink(root, dir, n('a')); // makes this hour's trash directory
+    expect(await roundTrips(() => m.unlink(root, dir, n('b')))).toBe(2);
+    expect((await m.lookup(root, dir, n('c'))).ino).toBe(c.ino);
+    expect(await roundTrips(() => m.unlink(root, dir, n('c')))).toBe(2);
+    const hour = (await m.readdir(root, await trashHourDir())).map((e) => e.name.toString());
+    expect(hour.filter((x) => x.startsWith(`${dir}-`) && /-[bc]$/.test(x))).toHaveLength(2);
+  });
+
+  it('a wrong guess costs only the round trip it saves: a name another client replaced is removed as it is now', async () => {
+    const other = await vol.client();
+    const old = await m.create(root, dir, n('r'), 0o644); // this client guesses `old` for r
+    await other.unlink(root, dir, n('r'));
+    const now = await other.create(root, dir, n('r'), 0o600);
+    expect(now.ino).not.toBe(old.ino);
+    expect(await roundTrips(() => m.unlink(root, dir, n('r')))).toBe(3);
+    const hour = await m.readdir(root, await trashHourDir(), { plus: true });
+    const trashed = hour.filter((e) => e.name.toString().startsWith(`${dir}-`)).map((e) => e.ino);
+    expect(trashed.sort()).toEqual([old.ino, now.ino].sort());
+  });
+
+  it('a rename of a name this client made reads in one round trip and commits in a second; of one it never saw, in three', async () => {
+    const other = await vol.client();
+    await m.create(root, dir, n('s'), 0o644);
+    await other.create(root, dir, n('t'), 0o644);
+    await m.create(root, dir, n('u'), 0o644);
+    await m.unlink(root, dir, n('u')); // makes this hour's trash directory (a replaced name goes there)
+    expect(await roundTrips(() => m.rename(root, dir, n('s'), dir, n('s2'), 0))).toBe(2);
+    expect(await roundTrips(() => m.rename(root, dir, n('t'), dir, n('t2'), 0))).toBe(3);
+    // Over an existing name this client saw: both attrs come with the entries.
+    expect(await roundTrips(() => m.rename(root, dir, n('s2'), dir, n('t2'), 0))).toBe(2);
+    const names = (await m.readdir(root, dir)).map((e) => e.name.toString());
+    expect(names).toEqual(['t2']);
   });
 });
 
