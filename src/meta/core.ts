@@ -131,7 +131,7 @@ export class MetaCore {
 
   async txn<T>(fn: (tx: MetaTx) => Promise<T>, opts: TxOptions): Promise<T> {
     const start = this.txObserver ? process.hrtime.bigint() : 0n;
-    const began = Date.now();
+    const began = performance.now(); // OwnDirAttrs ages entries on the monotonic clock
     let last: MetaTx | undefined; // the attempt that committed, when it returns
     try {
       const r = await this.engine.txn((tx) => fn((last = tx)), opts);

@@ -39,7 +39,7 @@ export function recordDirAttr(
 
 interface Memo {
   attr: Attr;
-  /** Date.now() when the writing transaction began. */
+  /** When the writing transaction began, on the monotonic clock (performance.now()). */
   at: number;
 }
 
@@ -48,10 +48,11 @@ export class OwnDirAttrs {
 
   constructor(
     private readonly limit = 4096,
-    private readonly now: () => number = Date.now,
+    /** Monotonic ms: a wall clock stepped back must not make an old entry young again. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** A committed transaction that began at `at` wrote `writes`. */
+  /** A committed transaction that began at `at` (performance.now()) wrote `writes`. */
   note(writes: DirAttrWrites, at: number): void {
     for (const [ino, attr] of writes) {
       this.byIno.delete(ino); // re-inserted last: the map's order is the write order
