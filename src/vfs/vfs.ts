@@ -18,7 +18,6 @@ import {
   ROOT_CONTEXT,
   ROOT_INODE,
   STATS_INODE,
-  TRASH_INODE,
   typeFromMode,
   withoutSuidgid,
   type Attr,
@@ -34,7 +33,8 @@ import { attachStatsMetrics } from './stats-metrics.js';
 import { stagingStats } from '../cache/writeback.js';
 import { objectRetryStats } from '../object/retrying.js';
 import type { Runtime } from './runtime.js';
-import { VIRTUAL_NODES, virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+import { virtualAttr, virtualByIno, virtualByName } from './virtual.js';
+import { listDirectory, type ListingSource } from './dir-listing.js';
 import { redactedJson } from '../util/redact.js';
 import { O_ACCMODE, O_APPEND, O_DIRECT, O_EXCL, O_TRUNC, O_WRONLY } from '../base/open-flags.js';
 
@@ -98,6 +98,8 @@ export class Vfs {
   private readonly dirCacheMs: number;
   private readonly dirCache = new Map<string, { entry: EntryResult; gen: number; until: number }>();
   private nsGen = 0;
+  /** What directory listings read (dir-listing.ts). */
+  private readonly listing: ListingSource;
 
   constructor(rt: Runtime, opts: VfsOptions = {}) {
     this.rt = rt;
@@ -119,6 +121,15 @@ export class Vfs {
     attachStatsMetrics(this.obs.registry, rt.chunks);
     const now = Date.now();
     this.started = { sec: Math.floor(now / 1000), nsec: (now % 1000) * 1e6 };
+    this.listing = {
+      get meta() {
+        return rt.meta; // read when used, as this.meta is
+      },
+      root: this.root,
+      fromMeta: (ino) => this.fromMeta(ino),
+      showInternal: opts.hideInternal !== true,
+      virtualAttr: (ino) => this.virtualAttr(ino),
+    };
   }
 
   private get meta(): Runtime['meta'] {
@@ -744,7 +755,7 @@ export class Vfs {
         if (!h.entries || offset === 0) {
           // The first listing takes '.' from opendir's getattr (a snapshot of the moment too).
           const known = h.entries === undefined ? h.attr : undefined;
-          h.entries = await this.listDir(ctx, h.ino, known);
+          h.entries = await listDirectory(this.listing, ctx, h.ino, known);
         }
         const out = h.entries.slice(offset, limit === undefined ? undefined : offset + limit);
         if (plus) {
@@ -760,43 +771,6 @@ export class Vfs {
         return out;
       },
     );
-  }
-
-  private async listDir(ctx: Context, ino: Ino, known?: Attr): Promise<Entry[]> {
-    // '.' and '..' are read while the entries are: on Redis the round trips overlap.
-    const dots = (async (): Promise<[Attr, Ino, Attr]> => {
-      const self = known ?? (await this.meta.getattr(ctx, ino));
-      const parentIno = ino === this.root ? ino : self.parent || ino;
-      const parentAttr = parentIno === ino ? self : await this.meta.getattr(ctx, parentIno).catch(() => self);
-      return [self, parentIno, parentAttr];
-    })();
-    const listed = this.meta.readdir(ctx, ino);
-    // Both settle before either's failure is thrown (no rejection is left unobserved).
-    await Promise.allSettled([dots, listed]);
-    const [self, parentIno, parentAttr] = await dots;
-    const out: Entry[] = [
-      { name: Buffer.from('.'), ino: this.fromMeta(ino), type: FileType.Directory, attr: self },
-      { name: Buffer.from('..'), ino: this.fromMeta(parentIno), type: FileType.Directory, attr: parentAttr },
-    ];
-    for (const e of await listed) out.push({ ...e, ino: this.fromMeta(e.ino) });
-    if (ino === ROOT_INODE && !this.opts.hideInternal) {
-      for (const v of VIRTUAL_NODES)
-        out.push({
-          name: Buffer.from(v.name),
-          ino: v.ino,
-          type: FileType.File,
-          attr: this.virtualAttr(v.ino)!,
-        });
-      const trash = await this.meta.lookup(ctx, ROOT_INODE, Buffer.from('.trash')).catch(() => undefined);
-      if (trash)
-        out.push({
-          name: Buffer.from('.trash'),
-          ino: TRASH_INODE,
-          type: FileType.Directory,
-          attr: trash.attr,
-        });
-    }
-    return out;
   }
 
   releasedir(ctx: Context, fh: bigint): Promise<void> {
